@@ -1,0 +1,94 @@
+# The one build.  make: bin/*; make check: sanitizer build + every test;
+# make run: the server with etc/dev.conf in the foreground; make bench.
+#
+# Two variants share the sources: "release" (bin/, -O2) and "check"
+# (build/check/bin/, AddressSanitizer + UndefinedBehaviorSanitizer),
+# each with its own objects under build/.
+
+CC	?= cc
+PKGS	 = openssl libsasl2 sqlite3 libcrypt
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN	 = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wno-missing-field-initializers \
+	   -Wno-format-truncation
+BASE	 = -std=c11 -D_GNU_SOURCE -g -MMD -MP $(WARN) $(PKG_CFLAGS)
+
+VARIANT	?= release
+ifeq ($(VARIANT),check)
+OPT	 = -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	   -fno-sanitize-recover=undefined
+BINDIR	 = build/check/bin
+UNITDIR	 = t/unit
+else
+OPT	 = -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+BINDIR	 = bin
+UNITDIR	 = build/release/unit
+endif
+OBJDIR	 = build/$(VARIANT)
+CFLAGS	+= $(BASE) $(OPT)
+LDFLAGS	+= $(OPT)
+LDLIBS	 = $(PKG_LIBS)
+
+# Shared code: lib/ and the store, as one static library.
+LIB_SRCS   = $(filter-out lib/test-%.c maildir/test-%.c,\
+	     $(wildcard lib/*.c maildir/*.c))
+LIB_OBJS   = $(LIB_SRCS:%.c=$(OBJDIR)/%.o)
+LIBMAIL	   = $(OBJDIR)/libmail.a
+
+# program = the folder its sources live in
+PROGRAMS   = maild smtpd queued mailctl
+maild_DIR   = maild
+smtpd_DIR   = smtpd
+queued_DIR  = queue
+mailctl_DIR = mailctl
+
+UNIT_SRCS  = $(wildcard lib/test-*.c maildir/test-*.c)
+UNIT_TESTS = $(patsubst %.c,$(UNITDIR)/%.t,$(notdir $(UNIT_SRCS)))
+
+.PHONY: all check unit run bench deps clean
+all: deps $(addprefix $(BINDIR)/,$(PROGRAMS))
+unit: $(UNIT_TESTS)
+
+deps:
+	@tools/install-deps
+
+$(OBJDIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBMAIL): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+define program_rule
+$(BINDIR)/$(1): $$(patsubst %.c,$(OBJDIR)/%.o,$$(filter-out $$($(1)_DIR)/test-%.c,$$(wildcard $$($(1)_DIR)/*.c))) $(LIBMAIL)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+$(UNITDIR)/%.t: $(OBJDIR)/lib/%.o $(LIBMAIL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# make check: everything built with sanitizers, then one runner over the
+# unit tests and the integration tests (which use build/check/bin).
+check: deps
+	@$(MAKE) --no-print-directory VARIANT=check all unit
+	MAILD_BINDIR=$(CURDIR)/build/check/bin \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	prove --exec '' --timer $(PROVE_FLAGS) t/unit/*.t t/*.t
+
+run: all
+	tools/run-dev
+
+bench: all
+	bench/run
+
+clean:
+	rm -rf build bin t/unit
+
+-include $(shell find build -name '*.d' 2>/dev/null)

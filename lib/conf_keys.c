@@ -1,0 +1,105 @@
+/*
+ * Every configuration key, its default, bounds and meaning.  The README's
+ * configuration section and "mailctl config describe" are made from this
+ * table, so a key documented anywhere else is a key documented twice.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+
+#define OFF(field)	offsetof(struct conf, field)
+#define K		1024LL
+#define DAY		86400LL
+
+static int
+check_log_level(const char *v, const char **why)
+{
+	enum log_level l;
+
+	if (log_level_parse(v, &l) == -1) {
+		*why = "must be debug, info, warn or error";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_delimiter(const char *v, const char **why)
+{
+	if (strlen(v) > 1 || (v[0] != '\0' && strchr("+-_=", v[0]) == NULL)) {
+		*why = "must be empty or one of + - _ =";
+		return -1;
+	}
+	return 0;
+}
+
+#define SERVICE(sec, port, what) \
+	{ #sec, "listen", CONF_LISTEN, port, OFF(sec.listen), 0, 0, NULL, \
+	  "addresses to listen on for " what ", host:port separated by " \
+	  "commas; empty: the service is not started" }
+
+const struct conf_key conf_keys[] = {
+	{ "server", "hostname", CONF_STR, NULL, OFF(server.hostname), 0, 0,
+	  NULL, "this host's name in greetings and Received: headers "
+	  "(default: the system host name)" },
+	{ "server", "data_dir", CONF_PATH, "/var/lib/maild",
+	  OFF(server.data_dir), 0, 0, NULL,
+	  "users.db, the queue and the mail store live here" },
+	{ "server", "user", CONF_STR, "maild", OFF(server.user), 0, 0, NULL,
+	  "unprivileged user every service runs as when started as root" },
+	{ "server", "log_level", CONF_STR, "info", OFF(server.log_level), 0, 0,
+	  check_log_level, "debug, info, warn or error" },
+	{ "server", "log_syslog", CONF_BOOL, "no", OFF(server.log_syslog), 0, 0,
+	  NULL, "log to syslog (facility mail) instead of stderr" },
+	{ "server", "recipient_delimiter", CONF_STR, "+",
+	  OFF(server.recipient_delimiter), 0, 0, check_delimiter,
+	  "user+tag@domain is delivered to user@domain; empty: off" },
+
+	SERVICE(smtp, "0.0.0.0:25", "SMTP from the world (port 25)"),
+	SERVICE(submission, "0.0.0.0:587", "mail submission (port 587)"),
+	SERVICE(submissions, "0.0.0.0:465",
+	    "mail submission over implicit TLS (port 465)"),
+	SERVICE(pop3, "0.0.0.0:110", "POP3 (port 110)"),
+	SERVICE(pop3s, "0.0.0.0:995", "POP3 over implicit TLS (port 995)"),
+	SERVICE(imap, "0.0.0.0:143", "IMAP (port 143)"),
+	SERVICE(imaps, "0.0.0.0:993", "IMAP over implicit TLS (port 993)"),
+	SERVICE(webmail, "0.0.0.0:443", "the HTTPS webmail"),
+
+	{ "smtpd", "max_message_size", CONF_SIZE, "35M",
+	  OFF(smtpd.max_message_size), 1 * K, 2048 * K * K, NULL,
+	  "largest message accepted (SIZE, RFC 1870); larger: 552 5.3.4" },
+	{ "smtpd", "max_recipients", CONF_INT, "100",
+	  OFF(smtpd.max_recipients), 1, 100000, NULL,
+	  "recipients per message; more: 452 4.5.3 (RFC 5321 §4.5.3.1.8)" },
+	{ "smtpd", "max_line_length", CONF_INT, "2048",
+	  OFF(smtpd.max_line_length), 1000, 65536, NULL,
+	  "longest command or text line, CRLF included (RFC 5321 "
+	  "§4.5.3.1 sets 512 and 1000; longer are accepted up to this)" },
+	{ "smtpd", "timeout", CONF_TIME, "5m", OFF(smtpd.timeout), 1, DAY,
+	  NULL, "idle time before 421 and disconnect (RFC 5321 §4.5.3.2.7)" },
+	{ "smtpd", "max_sessions", CONF_INT, "100", OFF(smtpd.max_sessions),
+	  1, 100000, NULL, "concurrent SMTP sessions, all ports together" },
+	{ "smtpd", "max_sessions_per_ip", CONF_INT, "20",
+	  OFF(smtpd.max_sessions_per_ip), 1, 100000, NULL,
+	  "concurrent SMTP sessions from one client address" },
+	{ "smtpd", "max_errors", CONF_INT, "10", OFF(smtpd.max_errors),
+	  1, 1000, NULL, "bad commands in a session before 421 and disconnect" },
+	{ "smtpd", "max_hops", CONF_INT, "50", OFF(smtpd.max_hops), 1, 1000,
+	  NULL, "Received: headers in a message before it is refused as a "
+	  "mail loop (554 5.4.6)" },
+
+	{ "queue", "local_workers", CONF_INT, "2", OFF(queue.local_workers),
+	  1, 64, NULL, "processes delivering into Maildirs in parallel" },
+	{ "queue", "scan_interval", CONF_TIME, "1m", OFF(queue.scan_interval),
+	  1, DAY, NULL, "how often the spool is rescanned for messages a "
+	  "lost notification left behind" },
+	{ "queue", "retry_min", CONF_TIME, "5m", OFF(queue.retry_min),
+	  1, DAY, NULL, "first retry after a temporary failure; each retry "
+	  "waits twice as long" },
+	{ "queue", "retry_max", CONF_TIME, "4h", OFF(queue.retry_max),
+	  1, 7 * DAY, NULL, "longest wait between two retries" },
+};
+
+const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);

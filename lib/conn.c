@@ -1,0 +1,167 @@
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include "conn.h"
+#include "log.h"
+#include "tls.h"
+
+/* The output buffer is flushed when it grows past this. */
+#define CONN_OUT_FLUSH	65536
+
+void
+conn_init(struct conn *c, int fd, size_t maxline, int timeout_sec)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	lr_init(&c->lr, maxline);
+	buf_init(&c->out, 0);
+	c->timeout_ms = timeout_sec * 1000;
+}
+
+void
+conn_free(struct conn *c)
+{
+	if (c->tls != NULL)
+		tls_conn_free((struct tls_conn **)&c->tls);
+	lr_free(&c->lr);
+	buf_release(&c->out);
+}
+
+int
+conn_wait(struct conn *c, short events)
+{
+	struct pollfd pfd = { c->fd, events, 0 };
+	int r;
+
+	for (;;) {
+		r = poll(&pfd, 1, c->timeout_ms);
+		if (r == 1)
+			return 0;
+		if (r == 0)
+			return -2;
+		if (errno != EINTR || (c->stop != NULL && *c->stop))
+			return -1;
+	}
+}
+
+static ssize_t
+conn_send(struct conn *c, const void *data, size_t len)
+{
+	ssize_t n;
+
+	if (c->tls != NULL)
+		return tls_write(c->tls, c, data, len);
+	for (;;) {
+		n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n >= 0)
+			return n;
+		if (errno == EAGAIN) {
+			if (conn_wait(c, POLLOUT) != 0)
+				return -1;
+			continue;
+		}
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+int
+conn_flush(struct conn *c)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < c->out.len) {
+		if ((n = conn_send(c, c->out.data + off, c->out.len - off)) <= 0)
+			return -1;
+		off += (size_t)n;
+		c->bytes_out += (uint64_t)n;
+	}
+	buf_reset(&c->out);
+	return 0;
+}
+
+void
+conn_write(struct conn *c, const void *data, size_t len)
+{
+	buf_append(&c->out, data, len);
+	if (c->out.len >= CONN_OUT_FLUSH)
+		conn_flush(c);
+}
+
+void
+conn_printf(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&c->out, fmt, ap);
+	va_end(ap);
+	if (c->out.len >= CONN_OUT_FLUSH)
+		conn_flush(c);
+}
+
+size_t
+conn_pending(const struct conn *c)
+{
+	return lr_pending(&c->lr);
+}
+
+ssize_t
+conn_read_raw(struct conn *c, void *buf, size_t len)
+{
+	ssize_t n;
+	int w;
+
+	if (c->tls != NULL)
+		return tls_read(c->tls, c, buf, len);
+	for (;;) {
+		n = recv(c->fd, buf, len, MSG_DONTWAIT);
+		if (n >= 0)
+			return n;
+		if (errno == EINTR) {
+			if (c->stop != NULL && *c->stop)
+				return -1;
+			continue;
+		}
+		if (errno != EAGAIN)
+			return -1;
+		if ((w = conn_wait(c, POLLIN)) != 0)
+			return w;
+	}
+}
+
+enum conn_status
+conn_getline(struct conn *c, char **line, size_t *len)
+{
+	enum lr_status st;
+	char *p;
+	size_t room;
+	ssize_t n;
+
+	for (;;) {
+		st = lr_getline(&c->lr, line, len);
+		if (st == LR_LINE)
+			return CONN_LINE;
+		if (st == LR_TOOLONG)
+			return CONN_TOOLONG;
+		/* About to wait: every reply so far must be on its way. */
+		if (c->out.len > 0 && conn_flush(c) == -1)
+			return CONN_ERROR;
+		lr_space(&c->lr, &p, &room);
+		n = conn_read_raw(c, p, room);
+		if (n == -2)
+			return CONN_TIMEOUT;
+		if (n < 0)
+			return CONN_ERROR;
+		if (n == 0)
+			return CONN_EOF;
+		lr_filled(&c->lr, (size_t)n);
+		c->bytes_in += (uint64_t)n;
+	}
+}

@@ -1,0 +1,73 @@
+/*
+ * daemon: what every program started by maild does first.
+ *
+ *	prog -c FILE [-o section.key=value]... [-L service:fd]...
+ *
+ * maild binds the listening sockets and hands them over as inherited file
+ * descriptors named by -L; -c and -o are passed on unchanged, so every
+ * process sees the same configuration.
+ */
+#ifndef DAEMON_H
+#define DAEMON_H
+
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+
+#include "conf.h"
+
+#define DAEMON_MAX_FDS		32
+#define DAEMON_MAX_OVERRIDES	256
+
+struct daemon_fd {
+	char	service[32];
+	int	fd;
+};
+
+struct daemon_args {
+	const char	*conf_path;
+	char		*overrides[DAEMON_MAX_OVERRIDES];
+	size_t		 noverrides;
+	struct daemon_fd fds[DAEMON_MAX_FDS];
+	size_t		 nfds;
+};
+
+/*
+ * Parse the arguments (the extra option letters in extra_opts are left
+ * for the caller: the first unknown one stops parsing, its index is
+ * returned in *optind_r), load the configuration and start logging.
+ * Exits with a message on error.
+ */
+struct conf *daemon_init(int argc, char **argv, const char *progname,
+	    struct daemon_args *args, int *optind_r);
+
+/* Flags set by the handlers daemon_signals() installs. */
+extern volatile sig_atomic_t daemon_term;	/* SIGTERM, SIGINT */
+extern volatile sig_atomic_t daemon_hup;	/* SIGHUP */
+extern volatile sig_atomic_t daemon_usr1;	/* SIGUSR1 */
+extern volatile sig_atomic_t daemon_chld;	/* SIGCHLD */
+
+/*
+ * Install flag-setting handlers without SA_RESTART, so blocking calls
+ * return EINTR and the main loop notices.  SIGPIPE is ignored.
+ */
+void	daemon_signals(void);
+/* Back to default dispositions and an empty signal mask (in a forked
+ * child before its own setup, and before exec). */
+void	daemon_signals_reset(void);
+/*
+ * For event loops: keep the signals above blocked except while waiting
+ * in daemon_poll(), so a signal that arrives between checking the flags
+ * and going to sleep still wakes the sleep (ppoll(2)).
+ */
+void	daemon_signals_block(void);
+int	daemon_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
+
+/*
+ * Create the data directory layout (queue/msg, queue/tmp, mail) owned by
+ * server.user, and users.db with its schema, created by that user.
+ * Exits with a message on failure.
+ */
+void	daemon_prepare_data_dir(const struct conf *conf);
+
+#endif

@@ -1,0 +1,202 @@
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "listener.h"
+#include "log.h"
+#include "net.h"
+#include "privsep.h"
+#include "util.h"
+
+struct session_slot {
+	pid_t	pid;
+	char	ip[NET_ADDRSTRLEN];
+};
+
+static struct session_slot	*slots;
+static long			 nslots, nactive;
+
+static void
+listener_reap(void)
+{
+	pid_t pid;
+	int status;
+	long i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < nslots; i++)
+			if (slots[i].pid == pid) {
+				slots[i].pid = 0;
+				nactive--;
+				break;
+			}
+		if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+			log_warn("session process %ld killed by signal %d",
+			    (long)pid, WTERMSIG(status));
+	}
+}
+
+static long
+listener_count_ip(const char *ip)
+{
+	long i, n = 0;
+
+	for (i = 0; i < nslots; i++)
+		if (slots[i].pid != 0 && strcmp(slots[i].ip, ip) == 0)
+			n++;
+	return n;
+}
+
+static void
+listener_refuse(int fd, const char *reply)
+{
+	ssize_t n;
+
+	/* Best effort, never blocking: the socket is non-blocking. */
+	if (reply != NULL)
+		n = write(fd, reply, strlen(reply));
+	(void)n;
+	close(fd);
+}
+
+static void
+listener_accept(struct listener *l, struct daemon_fd *lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char ip[NET_ADDRSTRLEN];
+	int fd, port, one = 1;
+	long i;
+	pid_t pid;
+
+	for (;;) {
+		sslen = sizeof(ss);
+		fd = accept4(lfd->fd, (struct sockaddr *)&ss, &sslen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("accept on %s: %s", lfd->service,
+				    strerror(errno));
+			return;
+		}
+		net_addr_str((struct sockaddr *)&ss, ip, sizeof(ip), &port);
+		if (nactive >= l->max_sessions) {
+			log_warn("service=%s client=[%s] refused: %ld sessions "
+			    "(max_sessions)", lfd->service, ip, nactive);
+			listener_refuse(fd, l->busy_reply);
+			continue;
+		}
+		if (listener_count_ip(ip) >= l->max_per_ip) {
+			log_warn("service=%s client=[%s] refused: too many "
+			    "sessions from this address (max_sessions_per_ip)",
+			    lfd->service, ip);
+			listener_refuse(fd, l->busy_reply_ip);
+			continue;
+		}
+		for (i = 0; i < nslots && slots[i].pid != 0; i++)
+			;
+		if ((pid = fork()) == -1) {
+			log_err("fork: %s", strerror(errno));
+			listener_refuse(fd, l->busy_reply);
+			continue;
+		}
+		if (pid == 0) {
+			size_t j;
+
+			daemon_signals_reset();
+			privsep_die_with_parent();
+			for (j = 0; j < l->nfds; j++)
+				close(l->fds[j].fd);
+			net_set_nonblock(fd, 0);
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
+			l->session(fd, lfd->service, ip, port, l->arg);
+			_exit(0);
+		}
+		close(fd);
+		slots[i].pid = pid;
+		util_strcpy(slots[i].ip, ip, sizeof(slots[i].ip));
+		nactive++;
+	}
+}
+
+static void
+listener_signal_all(int sig)
+{
+	long i;
+
+	for (i = 0; i < nslots; i++)
+		if (slots[i].pid != 0)
+			kill(slots[i].pid, sig);
+}
+
+void
+listener_run(struct listener *l)
+{
+	struct pollfd *pfds;
+	size_t i;
+	int draining = 0;
+	time_t deadline = 0;
+
+	daemon_signals_block();
+	nslots = l->max_sessions;
+	slots = util_calloc((size_t)nslots, sizeof(*slots));
+	pfds = util_calloc(l->nfds, sizeof(*pfds));
+	for (i = 0; i < l->nfds; i++) {
+		pfds[i].fd = l->fds[i].fd;
+		pfds[i].events = POLLIN;
+	}
+	for (;;) {
+		if (daemon_chld) {
+			daemon_chld = 0;
+			listener_reap();
+		}
+		if (daemon_term && deadline == 0) {
+			log_info("stopping: %ld session(s) told to end",
+			    nactive);
+			listener_signal_all(SIGTERM);
+			deadline = time(NULL) + 5;
+			draining = 1;
+		}
+		if (daemon_usr1 && !draining) {
+			log_info("reload: no longer accepting, %ld session(s) "
+			    "left to finish", nactive);
+			draining = 1;
+		}
+		if (draining) {
+			for (i = 0; i < l->nfds; i++)
+				if (pfds[i].fd != -1) {
+					close(pfds[i].fd);
+					pfds[i].fd = -1;
+				}
+			if (nactive == 0)
+				break;
+			if (deadline != 0 && time(NULL) >= deadline) {
+				listener_signal_all(SIGKILL);
+				deadline = time(NULL) + 60;
+			}
+			/* Sleep until a child exits (SIGCHLD) or a second. */
+			daemon_poll(NULL, 0, 1000);
+			continue;
+		}
+		if (daemon_poll(pfds, l->nfds, -1) == -1) {
+			if (errno != EINTR)
+				fatal("poll");
+			continue;
+		}
+		for (i = 0; i < l->nfds; i++)
+			if (pfds[i].revents & POLLIN)
+				listener_accept(l, &l->fds[i]);
+	}
+	free(pfds);
+	free(slots);
+}

@@ -1,0 +1,33 @@
+/*
+ * listener: accept connections and fork one process per session.
+ *
+ * The listener enforces the session limits (all services together, and
+ * per client address) before forking, answering over-limit clients with a
+ * one-line refusal.  A session process never returns: a crash or a
+ * hostile client affects that one connection only.
+ *
+ * Signals: SIGTERM stops at once (sessions get SIGTERM too); SIGUSR1
+ * stops accepting and returns when the last session has ended (maild uses
+ * it on reload, while a new listener takes over the sockets).
+ */
+#ifndef LISTENER_H
+#define LISTENER_H
+
+#include "daemon.h"
+
+struct listener {
+	struct daemon_fd *fds;
+	size_t		 nfds;
+	long		 max_sessions;
+	long		 max_per_ip;
+	const char	*busy_reply;	/* full line with CRLF */
+	const char	*busy_reply_ip;
+	/* In the child; must not return (exit instead). */
+	void		(*session)(int fd, const char *service,
+			    const char *client_ip, int client_port, void *arg);
+	void		*arg;
+};
+
+void	listener_run(struct listener *l);
+
+#endif

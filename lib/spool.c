@@ -1,0 +1,431 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "spool.h"
+#include "util.h"
+
+#define LENGTH_DIGITS	13
+
+void
+spool_env_free(struct spool_env *env)
+{
+	size_t i;
+
+	for (i = 0; i < env->nrcpts; i++) {
+		free(env->rcpts[i].addr);
+		free(env->rcpts[i].orcpt);
+		free(env->rcpts[i].text);
+	}
+	free(env->rcpts);
+	free(env->sender);
+	free(env->client);
+	free(env->helo);
+	free(env->protocol);
+	free(env->body);
+	free(env->auth);
+	memset(env, 0, sizeof(*env));
+}
+
+void
+spool_env_add_rcpt(struct spool_env *env, const char *addr, const char *orcpt)
+{
+	struct spool_rcpt *r;
+
+	if ((env->rcpts = realloc(env->rcpts, (env->nrcpts + 1) *
+	    sizeof(*env->rcpts))) == NULL)
+		fatal("realloc");
+	r = &env->rcpts[env->nrcpts++];
+	memset(r, 0, sizeof(*r));
+	r->addr = util_strdup(addr);
+	r->orcpt = util_strdup(orcpt != NULL ? orcpt : addr);
+	r->state = RCPT_PENDING;
+}
+
+int
+spool_dirs(const char *data_dir, char *msgdir, char *tmpdir, size_t size)
+{
+	if (util_snprintf(msgdir, size, "%s/queue/msg", data_dir) == -1 ||
+	    util_snprintf(tmpdir, size, "%s/queue/tmp", data_dir) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+spool_flush(struct spool_writer *w)
+{
+	if (w->error)
+		return -1;
+	if (w->buflen > 0 && util_write_all(w->fd, w->buf, w->buflen) == -1) {
+		w->error = errno;
+		return -1;
+	}
+	w->buflen = 0;
+	return 0;
+}
+
+static int
+spool_put(struct spool_writer *w, const void *data, size_t len)
+{
+	if (w->error)
+		return -1;
+	if (len > sizeof(w->buf) - w->buflen) {
+		if (spool_flush(w) == -1)
+			return -1;
+		if (len > sizeof(w->buf)) {
+			if (util_write_all(w->fd, data, len) == -1) {
+				w->error = errno;
+				return -1;
+			}
+			return 0;
+		}
+	}
+	memcpy(w->buf + w->buflen, data, len);
+	w->buflen += len;
+	return 0;
+}
+
+/* Header values must stay on their line: anything odd is escaped. */
+static int
+spool_put_item(struct spool_writer *w, const char *key, const char *value)
+{
+	char esc[1100], line[1200];
+	int n;
+
+	log_escape(esc, sizeof(esc), value, strlen(value));
+	n = snprintf(line, sizeof(line), "%s %s\n", key, esc);
+	return spool_put(w, line, (size_t)n);
+}
+
+int
+spool_create(struct spool_writer *w, const char *data_dir,
+    struct spool_env *env)
+{
+	char tmpdir[4096], line[SPOOL_MAX_LINE];
+	size_t i;
+	int tries, n;
+
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	if (spool_dirs(data_dir, w->msgdir, tmpdir, sizeof(tmpdir)) == -1)
+		return -1;
+	for (tries = 0; tries < 10; tries++) {
+		util_queue_id(env->id);
+		if (util_snprintf(w->tmppath, sizeof(w->tmppath), "%s/%s",
+		    tmpdir, env->id) == -1 || util_snprintf(w->path,
+		    sizeof(w->path), "%s/%s", w->msgdir, env->id) == -1) {
+			w->tmppath[0] = '\0';
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		/* The id must be new in msg/ as well as in tmp/. */
+		if (access(w->path, F_OK) == 0)
+			continue;
+		w->fd = open(w->tmppath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0600);
+		if (w->fd != -1 || errno != EEXIST)
+			break;
+	}
+	if (w->fd == -1)
+		return -1;
+	n = snprintf(line, sizeof(line), "%s\nid %s\narrival %lld\n",
+	    SPOOL_MAGIC, env->id, (long long)env->arrival);
+	spool_put(w, line, (size_t)n);
+	spool_put_item(w, "sender", env->sender ? env->sender : "");
+	spool_put_item(w, "client", env->client ? env->client : "");
+	spool_put_item(w, "helo", env->helo ? env->helo : "");
+	spool_put_item(w, "protocol", env->protocol ? env->protocol : "SMTP");
+	spool_put_item(w, "body", env->body ? env->body : "7bit");
+	if (env->auth != NULL)
+		spool_put_item(w, "auth", env->auth);
+	for (i = 0; i < env->nrcpts; i++) {
+		/* Addresses never hold TAB or LF (RFC 5321 §4.1.2). */
+		n = snprintf(line, sizeof(line), "rcpt\t%s\t%s\n",
+		    env->rcpts[i].addr, env->rcpts[i].orcpt);
+		if (n < 0 || (size_t)n >= sizeof(line) ||
+		    strpbrk(env->rcpts[i].addr, "\t\n") != NULL ||
+		    strpbrk(env->rcpts[i].orcpt, "\t\n") != NULL) {
+			w->error = EINVAL;
+			break;
+		}
+		spool_put(w, line, (size_t)n);
+	}
+	if (spool_flush(w) == -1)
+		goto fail;
+	if ((w->length_off = lseek(w->fd, 0, SEEK_CUR)) == -1)
+		goto fail;
+	n = snprintf(line, sizeof(line), "length %0*d\n\n", LENGTH_DIGITS, 0);
+	spool_put(w, line, (size_t)n);
+	w->body_off = w->length_off + n;
+	return w->error ? (errno = w->error, spool_abort(w), -1) : 0;
+fail:
+	errno = w->error ? w->error : errno;
+	spool_abort(w);
+	return -1;
+}
+
+int
+spool_write(struct spool_writer *w, const void *data, size_t len)
+{
+	w->written += len;
+	return spool_put(w, data, len);
+}
+
+int
+spool_commit(struct spool_writer *w)
+{
+	char line[32];
+	int n;
+
+	if (spool_flush(w) == -1)
+		goto fail;
+	n = snprintf(line, sizeof(line), "length %0*lld", LENGTH_DIGITS,
+	    (long long)w->written);
+	if (pwrite(w->fd, line, (size_t)n, w->length_off) != n ||
+	    fsync(w->fd) == -1) {
+		w->error = errno;
+		goto fail;
+	}
+	if (close(w->fd) == -1) {
+		w->fd = -1;
+		w->error = errno;
+		goto fail;
+	}
+	w->fd = -1;
+	if (rename(w->tmppath, w->path) == -1 ||
+	    util_fsync_dir(w->msgdir) == -1) {
+		w->error = errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	n = w->error;
+	spool_abort(w);
+	errno = n;
+	return -1;
+}
+
+void
+spool_abort(struct spool_writer *w)
+{
+	if (w->fd != -1) {
+		close(w->fd);
+		w->fd = -1;
+	}
+	if (w->tmppath[0] != '\0')
+		unlink(w->tmppath);
+	w->tmppath[0] = '\0';
+}
+
+/* Apply one journal line ("status ..." without the LF). */
+static int
+spool_apply(struct spool_env *env, char *line)
+{
+	unsigned long idx;
+	long long next, when;
+	int attempts, off = 0;
+	char state;
+
+	if (sscanf(line, "status %lu %c %d %lld %lld %n", &idx, &state,
+	    &attempts, &next, &when, &off) < 5 || off == 0 ||
+	    idx >= env->nrcpts || strchr("PDFB", state) == NULL)
+		return -1;
+	env->rcpts[idx].state = state;
+	env->rcpts[idx].attempts = attempts;
+	env->rcpts[idx].next_attempt = (time_t)next;
+	env->rcpts[idx].last_attempt = (time_t)when;
+	free(env->rcpts[idx].text);
+	env->rcpts[idx].text = util_strdup(line + off);
+	return 0;
+}
+
+int
+spool_load(const char *path, struct spool_env *env, int *fd_r)
+{
+	char *line = NULL, *v;
+	size_t cap = 0;
+	ssize_t n;
+	off_t pos = 0, end;
+	FILE *fp = NULL;
+	int fd, saved, header = 1;
+	long long num;
+
+	memset(env, 0, sizeof(*env));
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	if ((fp = fdopen(dup(fd), "r")) == NULL)
+		goto fail;
+	while ((n = getline(&line, &cap, fp)) > 0) {
+		if (n > SPOOL_MAX_LINE || line[n - 1] != '\n')
+			goto bad;
+		line[n - 1] = '\0';
+		pos += n;
+		if (pos == n) {
+			if (strcmp(line, SPOOL_MAGIC) != 0)
+				goto bad;
+			continue;
+		}
+		if (line[0] == '\0') {		/* end of header */
+			if (env->body_off == 0)
+				goto bad;
+			header = 0;
+			break;
+		}
+		if (strncmp(line, "rcpt\t", 5) == 0) {
+			char *orcpt = strchr(line + 5, '\t');
+
+			if (orcpt == NULL || env->nrcpts >= SPOOL_MAX_RCPTS)
+				goto bad;
+			*orcpt++ = '\0';
+			spool_env_add_rcpt(env, line + 5, orcpt);
+			continue;
+		}
+		if ((v = strchr(line, ' ')) == NULL)
+			goto bad;
+		*v++ = '\0';
+		if (strcmp(line, "id") == 0) {
+			if (!util_queue_id_valid(v))
+				goto bad;
+			memcpy(env->id, v, QUEUE_ID_LEN + 1);
+		} else if (strcmp(line, "arrival") == 0)
+			env->arrival = (time_t)atoll(v);
+		else if (strcmp(line, "sender") == 0)
+			env->sender = util_strdup(v);
+		else if (strcmp(line, "client") == 0)
+			env->client = util_strdup(v);
+		else if (strcmp(line, "helo") == 0)
+			env->helo = util_strdup(v);
+		else if (strcmp(line, "protocol") == 0)
+			env->protocol = util_strdup(v);
+		else if (strcmp(line, "body") == 0)
+			env->body = util_strdup(v);
+		else if (strcmp(line, "auth") == 0)
+			env->auth = util_strdup(v);
+		else if (strcmp(line, "length") == 0) {
+			num = atoll(v);
+			if (num < 0)
+				goto bad;
+			env->body_len = (off_t)num;
+			env->body_off = pos + 1;	/* after the empty line */
+		}
+		/* Unknown items are ignored: newer writers may add some. */
+	}
+	if (header || env->id[0] == '\0' || env->sender == NULL ||
+	    env->nrcpts == 0)
+		goto bad;
+
+	/* The journal follows the message. */
+	pos = env->body_off + env->body_len;
+	if ((end = lseek(fd, 0, SEEK_END)) == -1 || end < pos)
+		goto bad;
+	if (fseeko(fp, pos, SEEK_SET) == -1)
+		goto fail;
+	while ((n = getline(&line, &cap, fp)) > 0) {
+		if (line[n - 1] != '\n')
+			break;			/* torn by a crash */
+		line[n - 1] = '\0';
+		if (spool_apply(env, line) == -1)
+			log_warn("%s: bad journal line ignored", path);
+		pos += n;
+	}
+	if (pos != end && ftruncate(fd, pos) == -1)
+		log_warn("%s: cannot cut a torn journal line: %s", path,
+		    strerror(errno));
+	free(line);
+	fclose(fp);
+	if (fd_r != NULL)
+		*fd_r = fd;
+	else
+		close(fd);
+	return 0;
+bad:
+	errno = EINVAL;
+fail:
+	saved = errno;
+	free(line);
+	if (fp != NULL)
+		fclose(fp);
+	close(fd);
+	spool_env_free(env);
+	errno = saved;
+	return -1;
+}
+
+int
+spool_journal(int fd, struct spool_env *env, size_t idx, char state,
+    time_t next_attempt, const char *text, int sync)
+{
+	struct spool_rcpt *r = &env->rcpts[idx];
+	char line[SPOOL_MAX_LINE], esc[1024];
+	time_t now = time(NULL);
+	int n, attempts = r->attempts + 1;
+
+	log_escape(esc, sizeof(esc), text, strlen(text));
+	n = snprintf(line, sizeof(line), "status %zu %c %d %lld %lld %s\n",
+	    idx, state, attempts, (long long)next_attempt, (long long)now, esc);
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* One write at the end: appends of concurrent writers never mix. */
+	if (lseek(fd, 0, SEEK_END) == -1 ||
+	    util_write_all(fd, line, (size_t)n) == -1)
+		return -1;
+	if (sync && fdatasync(fd) == -1)
+		return -1;
+	r->state = state;
+	r->attempts = attempts;
+	r->next_attempt = next_attempt;
+	r->last_attempt = now;
+	free(r->text);
+	r->text = util_strdup(esc);
+	return 0;
+}
+
+int
+spool_all_final(const struct spool_env *env)
+{
+	size_t i;
+
+	for (i = 0; i < env->nrcpts; i++)
+		if (env->rcpts[i].state != RCPT_DELIVERED &&
+		    env->rcpts[i].state != RCPT_BOUNCED)
+			return 0;
+	return 1;
+}
+
+int
+spool_read_body(int fd, const struct spool_env *env,
+    int (*cb)(const char *, size_t, void *), void *arg)
+{
+	char buf[65536];
+	off_t pos = env->body_off, end = env->body_off + env->body_len;
+	ssize_t n;
+
+	while (pos < end) {
+		size_t want = (size_t)(end - pos) < sizeof(buf) ?
+		    (size_t)(end - pos) : sizeof(buf);
+
+		if ((n = pread(fd, buf, want, pos)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = EINVAL;		/* truncated */
+			return -1;
+		}
+		if (cb(buf, (size_t)n, arg) == -1)
+			return -1;
+		pos += n;
+	}
+	return 0;
+}

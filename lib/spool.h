@@ -1,0 +1,136 @@
+/*
+ * spool: the queue file, the single source of truth for a message.
+ *
+ * <data_dir>/queue/msg/<queue-id>, written by smtpd (and by the queue for
+ * bounces) through queue/tmp/ and renamed into msg/ after fsync, so a file
+ * in msg/ is always complete.  Layout:
+ *
+ *	MAILD-SPOOL 1			header: text, one item per line
+ *	id 18b3a0c4e5f6a1b2c3
+ *	arrival 1795425600
+ *	sender alice@example.org	(empty for the null sender <>)
+ *	client 192.0.2.7
+ *	helo mx.example.org
+ *	protocol ESMTPS
+ *	body 8bitmime
+ *	auth alice@example.org		(only for authenticated submission)
+ *	rcpt<TAB>final<TAB>original	one per recipient, index 0, 1, ...
+ *	length 0000000004242		message octets, fixed width
+ *	<empty line>
+ *	<message, LF line ends>		exactly "length" octets
+ *	status 0 D 1 0 1795425601 delivered to maildir	journal, appended
+ *
+ * The header and message never change once committed.  What happens to
+ * each recipient is appended as "status <index> <state> <attempts>
+ * <next-attempt> <time> <text>" lines, each with one write(2) and
+ * fdatasync(2); the last line for an index wins.  An append interrupted
+ * by a crash leaves a line without its LF, which the loader ignores and
+ * cuts off.  Recipients without a status line are pending, never tried.
+ */
+#ifndef SPOOL_H
+#define SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "util.h"
+
+#define SPOOL_MAGIC		"MAILD-SPOOL 1"
+#define SPOOL_MAX_LINE		4096
+#define SPOOL_MAX_RCPTS		100000
+
+enum spool_state {
+	RCPT_PENDING = 'P',	/* to be tried (again) at next_attempt */
+	RCPT_DELIVERED = 'D',	/* done */
+	RCPT_FAILED = 'F',	/* permanent failure: a bounce is owed */
+	RCPT_BOUNCED = 'B',	/* failed, and the bounce is queued (or
+				   none was due: null sender) */
+};
+
+struct spool_rcpt {
+	char		*addr;		/* final recipient */
+	char		*orcpt;		/* as given in RCPT TO: */
+	char		 state;
+	int		 attempts;
+	time_t		 next_attempt;
+	time_t		 last_attempt;
+	char		*text;		/* last result, for logs and bounces */
+};
+
+struct spool_env {
+	char		 id[QUEUE_ID_LEN + 1];
+	time_t		 arrival;
+	char		*sender;	/* "" for <> */
+	char		*client;
+	char		*helo;
+	char		*protocol;
+	char		*body;		/* "7bit" or "8bitmime" */
+	char		*auth;		/* NULL unless authenticated */
+	struct spool_rcpt *rcpts;
+	size_t		 nrcpts;
+	off_t		 body_off;	/* where the message starts */
+	off_t		 body_len;
+};
+
+void	spool_env_free(struct spool_env *env);
+/* Add a recipient to an envelope being built. */
+void	spool_env_add_rcpt(struct spool_env *env, const char *addr,
+	    const char *orcpt);
+
+/* Paths of the spool directories under data_dir. */
+int	spool_dirs(const char *data_dir, char *msgdir, char *tmpdir,
+	    size_t size);
+
+struct spool_writer {
+	int		 fd;
+	char		 tmppath[4096];
+	char		 path[4096];
+	char		 msgdir[4096];
+	off_t		 length_off;	/* where "length" is patched */
+	off_t		 body_off;
+	off_t		 written;	/* message octets so far */
+	char		 buf[65536];
+	size_t		 buflen;
+	int		 error;		/* errno of the first failure */
+};
+
+/*
+ * Start a spool file for env (env->id is filled in here) in tmp/.
+ * 0, or -1 with errno.
+ */
+int	spool_create(struct spool_writer *w, const char *data_dir,
+	    struct spool_env *env);
+/* Append message octets (buffered). 0 or -1. */
+int	spool_write(struct spool_writer *w, const void *data, size_t len);
+/*
+ * Flush, record the length, fsync the file, rename it into msg/ and fsync
+ * the directory: when this returns 0 the message survives a crash, and
+ * "250" may be said (RFC 5321 §6.1).  -1 with errno otherwise (the
+ * temporary file is removed).
+ */
+int	spool_commit(struct spool_writer *w);
+/* Give up on a message being written; removes the temporary file. */
+void	spool_abort(struct spool_writer *w);
+
+/*
+ * Read a spool file's header and journal (not the message).  Returns 0
+ * and the open file (O_RDWR, for appending and reading the message) in
+ * *fd_r if fd_r is not NULL; -1 with errno (ENOENT: gone; EINVAL: not a
+ * valid spool file).
+ */
+int	spool_load(const char *path, struct spool_env *env, int *fd_r);
+/*
+ * Append a journal line for recipient idx and apply it to env.
+ * sync: fdatasync afterwards (always, unless a later append will).
+ */
+int	spool_journal(int fd, struct spool_env *env, size_t idx, char state,
+	    time_t next_attempt, const char *text, int sync);
+/* Is every recipient in a final state (delivered or bounced)? */
+int	spool_all_final(const struct spool_env *env);
+/* Read the message into a caller-supplied function, in chunks. */
+int	spool_read_body(int fd, const struct spool_env *env,
+	    int (*cb)(const char *data, size_t len, void *arg), void *arg);
+
+#endif

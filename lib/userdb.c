@@ -1,0 +1,666 @@
+#include <crypt.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "addr.h"
+#include "db.h"
+#include "log.h"
+#include "userdb.h"
+#include "util.h"
+
+struct userdb {
+	sqlite3	*db;
+	char	 err[512];
+};
+
+static const char userdb_schema[] =
+	"CREATE TABLE IF NOT EXISTS domains ("
+	"  name TEXT PRIMARY KEY NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS users ("
+	"  address TEXT PRIMARY KEY NOT NULL,"
+	"  domain TEXT NOT NULL REFERENCES domains(name),"
+	"  password TEXT NOT NULL,"
+	"  quota INTEGER NOT NULL DEFAULT 0,"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE INDEX IF NOT EXISTS users_domain ON users(domain);"
+	"CREATE TABLE IF NOT EXISTS aliases ("
+	"  address TEXT NOT NULL,"
+	"  domain TEXT NOT NULL REFERENCES domains(name),"
+	"  target TEXT NOT NULL,"
+	"  PRIMARY KEY (address, target)"
+	") WITHOUT ROWID;"
+	"PRAGMA user_version = 1;";
+
+static int
+userdb_fail(struct userdb *db, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+userdb_fail(struct userdb *db, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(db->err, sizeof(db->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+userdb_sqlfail(struct userdb *db, const char *what)
+{
+	return userdb_fail(db, "%s: %s", what, sqlite3_errmsg(db->db));
+}
+
+struct userdb *
+userdb_open(const char *data_dir, int create, const char **err)
+{
+	static char msg[512];
+	struct userdb *db;
+	char path[PATH_MAX];
+
+	if (util_snprintf(path, sizeof(path), "%s/users.db", data_dir) == -1) {
+		*err = "data_dir too long";
+		return NULL;
+	}
+	db = util_calloc(1, sizeof(*db));
+	if ((db->db = db_open(path, create, err)) == NULL) {
+		free(db);
+		return NULL;
+	}
+	if (create && db_exec(db->db, userdb_schema, err) == -1) {
+		snprintf(msg, sizeof(msg), "%s: %s", path, *err);
+		*err = msg;
+		userdb_close(&db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+userdb_close(struct userdb **dbp)
+{
+	if (*dbp == NULL)
+		return;
+	db_close(&(*dbp)->db);
+	free(*dbp);
+	*dbp = NULL;
+}
+
+const char *
+userdb_error(struct userdb *db)
+{
+	return db->err;
+}
+
+int
+userdb_normalize(const char *in, char *out, size_t size, const char **why)
+{
+	struct mailaddr a;
+
+	if (addr_parse(in, &a, why) == -1)
+		return -1;
+	if (a.domain[0] == '[') {
+		*why = "address literals cannot be local";
+		return -1;
+	}
+	util_lower(a.local);
+	if (!addr_local_is_mailbox_safe(a.local)) {
+		*why = "local part must be a plain dot-atom (no quotes, no '/')";
+		return -1;
+	}
+	addr_format(&a, out, size);
+	return 0;
+}
+
+/* Run a statement with text arguments that returns no rows. */
+static int
+userdb_write(struct userdb *db, const char *what, const char *sql, ...)
+{
+	sqlite3_stmt *st = db_prepare(db->db, sql);
+	const char *arg;
+	va_list ap;
+	int i = 1, r;
+
+	va_start(ap, sql);
+	while ((arg = va_arg(ap, const char *)) != NULL)
+		sqlite3_bind_text(st, i++, arg, -1, SQLITE_TRANSIENT);
+	va_end(ap);
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		return userdb_sqlfail(db, what);
+	return sqlite3_changes(db->db);
+}
+
+/* Count rows of a one-column query; -1 on error. */
+static int
+userdb_count(struct userdb *db, const char *sql, const char *arg)
+{
+	sqlite3_stmt *st;
+	int r, n;
+
+	r = db_run(db->db, &st, sql, arg, (char *)NULL);
+	if (r != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return userdb_sqlfail(db, "query");
+	}
+	n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int
+userdb_domain_add(struct userdb *db, const char *domain)
+{
+	char d[ADDR_DOMAIN_MAX + 1];
+
+	if (util_strcpy(d, domain, sizeof(d)) == -1 || !addr_domain_valid(d))
+		return userdb_fail(db, "invalid domain name '%s'",
+		    log_str(domain));
+	util_lower(d);
+	if (userdb_domain_is_local(db, d) == 1)
+		return userdb_fail(db, "domain %s already exists", d);
+	if (userdb_write(db, "add domain", "INSERT INTO domains(name) "
+	    "VALUES (?)", d, (char *)NULL) < 0)
+		return -1;
+	return 0;
+}
+
+int
+userdb_domain_del(struct userdb *db, const char *domain)
+{
+	char d[ADDR_DOMAIN_MAX + 1];
+	int n;
+
+	if (util_strcpy(d, domain, sizeof(d)) == -1)
+		return userdb_fail(db, "no such domain");
+	util_lower(d);
+	if (userdb_domain_is_local(db, d) != 1)
+		return userdb_fail(db, "no such domain: %s", log_str(d));
+	if ((n = userdb_count(db, "SELECT count(*) FROM users WHERE "
+	    "domain = ?", d)) != 0)
+		return n < 0 ? -1 : userdb_fail(db, "domain %s still has %d "
+		    "user(s); delete them first", d, n);
+	if ((n = userdb_count(db, "SELECT count(*) FROM aliases WHERE "
+	    "domain = ?", d)) != 0)
+		return n < 0 ? -1 : userdb_fail(db, "domain %s still has %d "
+		    "alias(es); delete them first", d, n);
+	return userdb_write(db, "delete domain", "DELETE FROM domains WHERE "
+	    "name = ?", d, (char *)NULL) < 0 ? -1 : 0;
+}
+
+int
+userdb_domain_is_local(struct userdb *db, const char *domain)
+{
+	int n = userdb_count(db, "SELECT count(*) FROM domains WHERE name = ?",
+	    domain);
+
+	return n < 0 ? -1 : n > 0;
+}
+
+static int
+userdb_list(struct userdb *db, const char *sql, const char *arg,
+    void (*cb1)(const char *, void *),
+    void (*cb2)(const char *, const char *, void *), void *cbarg)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = db_run(db->db, &st, sql, arg, (char *)NULL);
+	while (r == SQLITE_ROW) {
+		if (cb2 != NULL)
+			cb2((const char *)sqlite3_column_text(st, 0),
+			    (const char *)sqlite3_column_text(st, 1), cbarg);
+		else
+			cb1((const char *)sqlite3_column_text(st, 0), cbarg);
+		r = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : userdb_sqlfail(db, "list");
+}
+
+int
+userdb_domain_list(struct userdb *db, void (*cb)(const char *, void *),
+    void *arg)
+{
+	return userdb_list(db, "SELECT name FROM domains ORDER BY name",
+	    NULL, cb, NULL, arg);
+}
+
+/* Validate an address of a local domain for a new user or alias. */
+static int
+userdb_check_local(struct userdb *db, const char *in, char *out, size_t size,
+    const char **domain_r)
+{
+	const char *why;
+	int r;
+
+	if (userdb_normalize(in, out, size, &why) == -1)
+		return userdb_fail(db, "invalid address '%s': %s",
+		    log_str(in), why);
+	*domain_r = strchr(out, '@') + 1;
+	if ((r = userdb_domain_is_local(db, *domain_r)) != 1)
+		return r < 0 ? -1 : userdb_fail(db, "%s is not a local domain "
+		    "(add it with: mailctl domain add %s)", *domain_r,
+		    *domain_r);
+	return 0;
+}
+
+int
+userdb_hash_password(const char *password, char *out, size_t size)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd;
+	char *h;
+	int r = -1;
+
+	if (crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof(salt)) == NULL)
+		return -1;
+	cd = util_calloc(1, sizeof(*cd));
+	h = crypt_r(password, salt, cd);
+	if (h != NULL && h[0] == '$' && util_strcpy(out, h, size) == 0)
+		r = 0;
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return r;
+}
+
+int
+userdb_verify_hash(const char *password, const char *hash)
+{
+	struct crypt_data *cd;
+	const char *h;
+	size_t i, n;
+	unsigned char diff = 0;
+	int r = 0;
+
+	/* Only the hash kinds we accept: yescrypt, SHA-512, bcrypt. */
+	if (strncmp(hash, "$y$", 3) != 0 && strncmp(hash, "$6$", 3) != 0 &&
+	    strncmp(hash, "$2b$", 4) != 0)
+		return 0;
+	cd = util_calloc(1, sizeof(*cd));
+	h = crypt_r(password, hash, cd);
+	if (h != NULL && h[0] != '*' && (n = strlen(hash)) == strlen(h)) {
+		for (i = 0; i < n; i++)
+			diff |= (unsigned char)(h[i] ^ hash[i]);
+		r = diff == 0;
+	}
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return r;
+}
+
+static int
+userdb_check_password(struct userdb *db, const char *password)
+{
+	if (password[0] == '\0')
+		return userdb_fail(db, "empty password");
+	if (strlen(password) > 1024)
+		return userdb_fail(db, "password longer than 1024 characters");
+	return 0;
+}
+
+int
+userdb_user_add(struct userdb *db, const char *address, const char *password)
+{
+	char a[ADDR_PATH_MAX + 1], hash[256], now[32];
+	const char *domain;
+	int n;
+
+	if (userdb_check_local(db, address, a, sizeof(a), &domain) == -1 ||
+	    userdb_check_password(db, password) == -1)
+		return -1;
+	if ((n = userdb_count(db, "SELECT count(*) FROM users WHERE "
+	    "address = ?", a)) != 0)
+		return n < 0 ? -1 : userdb_fail(db, "user %s already exists", a);
+	if (userdb_hash_password(password, hash, sizeof(hash)) == -1)
+		return userdb_fail(db, "crypt(3) failed: %s", strerror(errno));
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	return userdb_write(db, "add user", "INSERT INTO users(address, domain,"
+	    " password, created) VALUES (?, ?, ?, ?)", a, domain, hash, now,
+	    (char *)NULL) < 0 ? -1 : 0;
+}
+
+static int
+userdb_user_lookup(struct userdb *db, const char *address, char *out,
+    size_t size)
+{
+	const char *why;
+	int n;
+
+	if (userdb_normalize(address, out, size, &why) == -1)
+		return userdb_fail(db, "invalid address '%s': %s",
+		    log_str(address), why);
+	if ((n = userdb_count(db, "SELECT count(*) FROM users WHERE "
+	    "address = ?", out)) != 1)
+		return n < 0 ? -1 : userdb_fail(db, "no such user: %s", out);
+	return 0;
+}
+
+int
+userdb_user_del(struct userdb *db, const char *address)
+{
+	char a[ADDR_PATH_MAX + 1];
+
+	if (userdb_user_lookup(db, address, a, sizeof(a)) == -1)
+		return -1;
+	return userdb_write(db, "delete user", "DELETE FROM users WHERE "
+	    "address = ?", a, (char *)NULL) < 0 ? -1 : 0;
+}
+
+int
+userdb_user_passwd(struct userdb *db, const char *address,
+    const char *password)
+{
+	char a[ADDR_PATH_MAX + 1], hash[256];
+
+	if (userdb_user_lookup(db, address, a, sizeof(a)) == -1 ||
+	    userdb_check_password(db, password) == -1)
+		return -1;
+	if (userdb_hash_password(password, hash, sizeof(hash)) == -1)
+		return userdb_fail(db, "crypt(3) failed: %s", strerror(errno));
+	return userdb_write(db, "set password", "UPDATE users SET password = ? "
+	    "WHERE address = ?", hash, a, (char *)NULL) < 0 ? -1 : 0;
+}
+
+int
+userdb_user_exists(struct userdb *db, const char *address)
+{
+	int n = userdb_count(db, "SELECT count(*) FROM users WHERE "
+	    "address = ? AND enabled = 1", address);
+
+	return n < 0 ? -1 : n > 0;
+}
+
+int
+userdb_user_list(struct userdb *db, const char *domain,
+    void (*cb)(const char *, void *), void *arg)
+{
+	if (domain != NULL)
+		return userdb_list(db, "SELECT address FROM users WHERE "
+		    "domain = lower(?) ORDER BY address", domain, cb, NULL, arg);
+	return userdb_list(db, "SELECT address FROM users ORDER BY domain, "
+	    "address", NULL, cb, NULL, arg);
+}
+
+int
+userdb_user_check_password(struct userdb *db, const char *address,
+    const char *password)
+{
+	char a[ADDR_PATH_MAX + 1];
+	const char *why;
+	sqlite3_stmt *st;
+	int r;
+
+	if (userdb_normalize(address, a, sizeof(a), &why) == -1)
+		return 0;
+	r = db_run(db->db, &st, "SELECT password FROM users WHERE address = ? "
+	    "AND enabled = 1", a, (char *)NULL);
+	if (r == SQLITE_ROW)
+		r = userdb_verify_hash(password,
+		    (const char *)sqlite3_column_text(st, 0));
+	else if (r == SQLITE_DONE) {
+		/* Spend the same time as for a real user. */
+		userdb_verify_hash(password, "$y$j9T$0000000000000000000000"
+		    "$0000000000000000000000000000000000000000000");
+		r = 0;
+	} else
+		r = userdb_sqlfail(db, "password lookup");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* An alias source: "local@domain" or "@domain" (catch-all). */
+static int
+userdb_alias_source(struct userdb *db, const char *in, char *out,
+    size_t size, const char **domain_r)
+{
+	if (in[0] == '@') {
+		if (!addr_domain_valid(in + 1))
+			return userdb_fail(db, "invalid catch-all '%s'",
+			    log_str(in));
+		if (util_snprintf(out, size, "%s", in) == -1)
+			return userdb_fail(db, "address too long");
+		util_lower(out);
+		*domain_r = out + 1;
+		if (userdb_domain_is_local(db, *domain_r) != 1)
+			return userdb_fail(db, "%s is not a local domain",
+			    *domain_r);
+		return 0;
+	}
+	return userdb_check_local(db, in, out, size, domain_r);
+}
+
+int
+userdb_alias_add(struct userdb *db, const char *address, const char *target)
+{
+	char a[ADDR_PATH_MAX + 1], t[ADDR_PATH_MAX + 1];
+	struct mailaddr ta;
+	const char *domain, *why;
+	int n;
+
+	if (userdb_alias_source(db, address, a, sizeof(a), &domain) == -1)
+		return -1;
+	if (addr_parse(target, &ta, &why) == -1)
+		return userdb_fail(db, "invalid target '%s': %s",
+		    log_str(target), why);
+	if ((n = userdb_domain_is_local(db, ta.domain)) == 1) {
+		/* Local targets are stored as they will be looked up. */
+		if (userdb_normalize(target, t, sizeof(t), &why) == -1)
+			return userdb_fail(db, "invalid target '%s': %s",
+			    log_str(target), why);
+	} else if (n == 0)
+		addr_format(&ta, t, sizeof(t));
+	else
+		return -1;
+	if ((n = userdb_write(db, "add alias", "INSERT OR IGNORE INTO "
+	    "aliases(address, domain, target) VALUES (?, ?, ?)", a, domain, t,
+	    (char *)NULL)) == 0)
+		return userdb_fail(db, "alias %s -> %s already exists", a, t);
+	return n < 0 ? -1 : 0;
+}
+
+int
+userdb_alias_del(struct userdb *db, const char *address, const char *target)
+{
+	char a[ADDR_PATH_MAX + 1], t[ADDR_PATH_MAX + 1];
+	struct mailaddr ta;
+	const char *domain, *why;
+	int n;
+
+	if (userdb_alias_source(db, address, a, sizeof(a), &domain) == -1)
+		return -1;
+	if (target == NULL)
+		n = userdb_write(db, "delete alias", "DELETE FROM aliases WHERE "
+		    "address = ?", a, (char *)NULL);
+	else {
+		if (addr_parse(target, &ta, &why) == -1)
+			return userdb_fail(db, "invalid target '%s': %s",
+			    log_str(target), why);
+		if (userdb_domain_is_local(db, ta.domain) == 1)
+			util_lower(ta.local);
+		addr_format(&ta, t, sizeof(t));
+		n = userdb_write(db, "delete alias", "DELETE FROM aliases WHERE "
+		    "address = ? AND target = ?", a, t, (char *)NULL);
+	}
+	if (n == 0)
+		return userdb_fail(db, "no such alias: %s%s%s", a,
+		    target ? " -> " : "", target ? log_str(target) : "");
+	return n < 0 ? -1 : 0;
+}
+
+int
+userdb_alias_list(struct userdb *db,
+    void (*cb)(const char *, const char *, void *), void *arg)
+{
+	return userdb_list(db, "SELECT address, target FROM aliases ORDER BY "
+	    "domain, address, target", NULL, NULL, cb, arg);
+}
+
+void
+rcpt_list_free(struct rcpt_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].address);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+int
+rcpt_list_add(struct rcpt_list *l, const char *address, int local)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].address, address) == 0)
+			return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 8;
+		if ((l->v = realloc(l->v, l->cap * sizeof(*l->v))) == NULL)
+			fatal("realloc");
+	}
+	l->v[l->n].address = util_strdup(address);
+	l->v[l->n].local = local;
+	l->n++;
+	return 1;
+}
+
+struct resolve_ctx {
+	struct userdb		*db;
+	const char		*delimiter;
+	struct rcpt_list	*out;
+	struct rcpt_list	 visited;
+	size_t			 added;
+	int			 error;
+};
+
+/* Targets of an alias into a list; -1 on error. */
+static int
+userdb_alias_targets(struct userdb *db, const char *address,
+    struct rcpt_list *targets)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	r = db_run(db->db, &st, "SELECT target FROM aliases WHERE address = ?",
+	    address, (char *)NULL);
+	while (r == SQLITE_ROW) {
+		rcpt_list_add(targets, (const char *)sqlite3_column_text(st, 0),
+		    0);
+		r = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : userdb_sqlfail(db, "alias lookup");
+}
+
+static int resolve_addr(struct resolve_ctx *, const char *, int);
+
+/* 1 if at least one target resolved, 0 none, -1 error. */
+static int
+resolve_targets(struct resolve_ctx *c, const char *alias, int depth)
+{
+	struct rcpt_list targets = { 0 };
+	size_t i;
+	int r, found = 0;
+
+	if (userdb_alias_targets(c->db, alias, &targets) == -1)
+		return -1;
+	if (targets.n == 0) {
+		rcpt_list_free(&targets);
+		return 0;
+	}
+	for (i = 0; i < targets.n; i++) {
+		if ((r = resolve_addr(c, targets.v[i].address, depth + 1)) < 0) {
+			rcpt_list_free(&targets);
+			return -1;
+		}
+		if (r == 0)
+			log_warn("alias %s: target %s does not exist",
+			    log_str(alias), log_str(targets.v[i].address));
+		found |= r;
+	}
+	rcpt_list_free(&targets);
+	/* An alias whose targets are all gone is as good as unknown. */
+	return found ? 1 : 0;
+}
+
+static int
+resolve_add(struct resolve_ctx *c, const char *address, int local)
+{
+	if (c->added >= USERDB_MAX_EXPANSION)
+		return userdb_fail(c->db, "alias expansion of more than %d "
+		    "addresses", USERDB_MAX_EXPANSION);
+	c->added += rcpt_list_add(c->out, address, local);
+	return 1;
+}
+
+static int
+resolve_addr(struct resolve_ctx *c, const char *address, int depth)
+{
+	struct mailaddr a;
+	char norm[ADDR_PATH_MAX + 1], base[ADDR_PATH_MAX + 1], catchall[300];
+	const char *why;
+	char *delim;
+	int r;
+
+	if (depth > USERDB_MAX_DEPTH)
+		return userdb_fail(c->db, "aliases nested deeper than %d",
+		    USERDB_MAX_DEPTH);
+	if (addr_parse(address, &a, &why) == -1)
+		return 0;
+	if ((r = userdb_domain_is_local(c->db, a.domain)) < 0)
+		return -1;
+	if (r == 0)
+		return resolve_add(c, address, 0);
+	util_lower(a.local);
+	addr_format(&a, norm, sizeof(norm));
+	if (!addr_local_is_mailbox_safe(a.local))
+		return 0;
+
+	/* Seen before on this path: "a -> a, b" means a's own mailbox. */
+	for (size_t i = 0; i < c->visited.n; i++)
+		if (strcmp(c->visited.v[i].address, norm) == 0) {
+			if ((r = userdb_user_exists(c->db, norm)) != 1)
+				return r;
+			return resolve_add(c, norm, 1);
+		}
+	rcpt_list_add(&c->visited, norm, 1);
+
+	if ((r = resolve_targets(c, norm, depth)) != 0)
+		return r;
+	if ((r = userdb_user_exists(c->db, norm)) != 0)
+		return r < 0 ? -1 : resolve_add(c, norm, 1);
+	if (c->delimiter[0] != '\0' &&
+	    (delim = strchr(a.local, c->delimiter[0])) != NULL &&
+	    delim != a.local) {
+		*delim = '\0';
+		snprintf(base, sizeof(base), "%s@%s", a.local, a.domain);
+		if ((r = resolve_addr(c, base, depth + 1)) != 0)
+			return r;
+	}
+	snprintf(catchall, sizeof(catchall), "@%s", a.domain);
+	return resolve_targets(c, catchall, depth);
+}
+
+int
+userdb_resolve(struct userdb *db, const char *address, const char *delimiter,
+    struct rcpt_list *out)
+{
+	struct resolve_ctx c = { db, delimiter ? delimiter : "", out,
+	    { 0 }, 0, 0 };
+	int r;
+
+	r = resolve_addr(&c, address, 0);
+	rcpt_list_free(&c.visited);
+	return r;
+}

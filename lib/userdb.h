@@ -1,0 +1,89 @@
+/*
+ * userdb: the virtual users in <data_dir>/users.db.
+ *
+ *	domains(name)				the local domains
+ *	users(address, domain, password, ...)	mailboxes; crypt(3) hashes
+ *	aliases(address, target)		address -> one or more targets;
+ *						"@domain" is a catch-all
+ *
+ * Addresses are stored lower-case.  Resolution (what RCPT TO: means):
+ * an alias wins over a mailbox of the same name, so "a -> a, b" keeps a
+ * copy; then the mailbox; then "user+tag" as "user"; then the domain's
+ * catch-all.  Expansion is recursive, bounded in depth and breadth.
+ */
+#ifndef USERDB_H
+#define USERDB_H
+
+#include <stddef.h>
+
+struct userdb;
+
+#define USERDB_MAX_EXPANSION	1000	/* final recipients of one address */
+#define USERDB_MAX_DEPTH	10	/* alias nesting */
+
+struct rcpt_target {
+	char	*address;	/* final recipient */
+	int	 local;		/* a mailbox here (else: remote) */
+};
+
+struct rcpt_list {
+	struct rcpt_target *v;
+	size_t	 n, cap;
+};
+
+/* Open (create = also create file and schema); NULL with *err. */
+struct userdb *userdb_open(const char *data_dir, int create, const char **err);
+void	userdb_close(struct userdb **db);
+const char *userdb_error(struct userdb *db);
+
+/* Each returns 0 on success, -1 with a message in userdb_error(). */
+int	userdb_domain_add(struct userdb *db, const char *domain);
+int	userdb_domain_del(struct userdb *db, const char *domain);
+/* 1 local, 0 not, -1 error. */
+int	userdb_domain_is_local(struct userdb *db, const char *domain);
+int	userdb_domain_list(struct userdb *db,
+	    void (*cb)(const char *domain, void *arg), void *arg);
+
+int	userdb_user_add(struct userdb *db, const char *address,
+	    const char *password);
+int	userdb_user_del(struct userdb *db, const char *address);
+int	userdb_user_passwd(struct userdb *db, const char *address,
+	    const char *password);
+/* 1 exists and enabled, 0 not, -1 error. */
+int	userdb_user_exists(struct userdb *db, const char *address);
+int	userdb_user_list(struct userdb *db, const char *domain,
+	    void (*cb)(const char *address, void *arg), void *arg);
+/* 1 the password matches an enabled user, 0 not, -1 error. */
+int	userdb_user_check_password(struct userdb *db, const char *address,
+	    const char *password);
+
+int	userdb_alias_add(struct userdb *db, const char *address,
+	    const char *target);
+/* target NULL: every target of the alias. */
+int	userdb_alias_del(struct userdb *db, const char *address,
+	    const char *target);
+int	userdb_alias_list(struct userdb *db,
+	    void (*cb)(const char *address, const char *target, void *arg),
+	    void *arg);
+
+/*
+ * Expand an address received in RCPT TO: into final recipients, appended
+ * to out (duplicates skipped).  Returns 1 when it names something here
+ * (or is remote: then out gets the address itself), 0 for an unknown
+ * local address, -1 on a database error.
+ */
+int	userdb_resolve(struct userdb *db, const char *address,
+	    const char *delimiter, struct rcpt_list *out);
+void	rcpt_list_free(struct rcpt_list *l);
+int	rcpt_list_add(struct rcpt_list *l, const char *address, int local);
+
+/* crypt(3) yescrypt hash of a password; 0 or -1. */
+int	userdb_hash_password(const char *password, char *out, size_t size);
+/* Constant-time check of a password against a crypt(3) hash. */
+int	userdb_verify_hash(const char *password, const char *hash);
+
+/* Normalise "Local@Domain" to the stored form; -1 if invalid. */
+int	userdb_normalize(const char *in, char *out, size_t size,
+	    const char **why);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * util: small helpers every program uses: identifiers, time, careful
+ * file-system operations (full writes, directory fsync), strings.
+ */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define QUEUE_ID_LEN	18	/* 13 hex digits of µs time + 5 random */
+#define SESSION_ID_LEN	10
+
+/* A queue id: sortable by arrival time, unique (random tail). */
+void	util_queue_id(char buf[QUEUE_ID_LEN + 1]);
+/* A short random session id for log lines. */
+void	util_session_id(char buf[SESSION_ID_LEN + 1]);
+/* Is s a well-formed queue id (so it is safe in a path)? */
+int	util_queue_id_valid(const char *s);
+uint32_t util_random(void);
+
+int64_t	util_now_usec(void);
+double	util_now(void);		/* seconds, with fraction */
+
+/* write(2) until done; 0 or -1 with errno. */
+int	util_write_all(int fd, const void *data, size_t len);
+/* fsync the directory holding path (or path itself if it is a dir). */
+int	util_fsync_dir(const char *dirpath);
+/* mkdir -p; 0 or -1 with errno.  Existing directories are fine. */
+int	util_mkdir_p(const char *path, mode_t mode);
+/* Read a whole (small) file, NUL-terminated; caller frees. */
+char	*util_read_file(const char *path, size_t max, size_t *len_r);
+
+/* snprintf that reports truncation: 0, or -1 when it did not fit. */
+int	util_snprintf(char *dst, size_t size, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Copy with truncation check (strlcpy semantics, -1 when cut). */
+int	util_strcpy(char *dst, const char *src, size_t size);
+void	util_lower(char *s);
+char	*util_strdup(const char *s);	/* fatal on ENOMEM */
+void	*util_calloc(size_t n, size_t size);	/* fatal on ENOMEM */
+/* Strip leading and trailing blanks in place. */
+char	*util_trim(char *s);
+/* RFC 5322 date-time for now, e.g. "Mon, 23 Nov 2026 12:00:00 +0000". */
+void	util_rfc5322_date(char *buf, size_t size, time_t t);
+/* The directory this executable lives in (for finding sibling programs). */
+const char *util_exe_dir(void);
+
+#endif

@@ -1,0 +1,394 @@
+/*
+ * mailctl: the administrator's command line.
+ *
+ * SECURITY: run by an administrator.  Started as root, it drops to
+ * server.user before it opens users.db or the spool, so that every file
+ * it creates belongs to the user the daemons run as.  Passwords are read
+ * from standard input, never from the command line (where ps(1) would
+ * show them).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "../lib/conf.h"
+#include "../lib/daemon.h"
+#include "../lib/log.h"
+#include "../lib/privsep.h"
+#include "../lib/spool.h"
+#include "../lib/userdb.h"
+#include "../lib/util.h"
+
+static struct conf *conf;
+
+static void usage(void) __attribute__((noreturn));
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: mailctl -c FILE [-o section.key=value]... COMMAND\n"
+	    "\n"
+	    "  domain add DOMAIN | del DOMAIN | list\n"
+	    "  user add ADDRESS | del ADDRESS | passwd ADDRESS | list [DOMAIN]\n"
+	    "       (add and passwd read the password from standard input)\n"
+	    "  alias add ADDRESS TARGET... | del ADDRESS [TARGET] | list\n"
+	    "       (ADDRESS may be @domain: a catch-all for the domain)\n"
+	    "  queue list | flush\n"
+	    "  config check | dump | describe\n");
+	exit(2);
+}
+
+static int
+die_usage(const char *msg)
+{
+	fprintf(stderr, "mailctl: %s\n", msg);
+	usage();
+	return 2;
+}
+
+static struct userdb *
+open_db(void)
+{
+	struct userdb *db;
+	const char *err;
+
+	daemon_prepare_data_dir(conf);
+	if (privsep_drop(conf->server.user, &err) == -1) {
+		fprintf(stderr, "mailctl: cannot drop privileges: %s\n", err);
+		exit(1);
+	}
+	if ((db = userdb_open(conf->server.data_dir, 0, &err)) == NULL) {
+		fprintf(stderr, "mailctl: %s\n", err);
+		exit(1);
+	}
+	return db;
+}
+
+static int
+db_result(struct userdb *db, int r, const char *done)
+{
+	if (r == -1) {
+		fprintf(stderr, "mailctl: %s\n", userdb_error(db));
+		return 1;
+	}
+	if (done != NULL)
+		printf("%s\n", done);
+	return 0;
+}
+
+static void
+print_one(const char *s, void *arg)
+{
+	(void)arg;
+	printf("%s\n", s);
+}
+
+static void
+print_alias(const char *a, const char *t, void *arg)
+{
+	(void)arg;
+	printf("%s -> %s\n", a, t);
+}
+
+/* One line from stdin (prompting twice on a terminal). */
+static int
+read_password(char *buf, size_t size)
+{
+	struct termios old, noecho;
+	char again[1100];
+	int tty = isatty(STDIN_FILENO);
+	size_t n;
+
+	if (tty) {
+		tcgetattr(STDIN_FILENO, &old);
+		noecho = old;
+		noecho.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho);
+		fprintf(stderr, "Password: ");
+	}
+	if (fgets(buf, (int)size, stdin) == NULL)
+		buf[0] = '\0';
+	if (tty) {
+		fprintf(stderr, "\nAgain: ");
+		if (fgets(again, sizeof(again), stdin) == NULL)
+			again[0] = '\0';
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fprintf(stderr, "\n");
+		if (strcmp(buf, again) != 0) {
+			fprintf(stderr, "mailctl: passwords differ\n");
+			return -1;
+		}
+	}
+	n = strlen(buf);
+	if (n == size - 1 && buf[n - 1] != '\n') {
+		fprintf(stderr, "mailctl: password too long\n");
+		return -1;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (n == 0) {
+		fprintf(stderr, "mailctl: no password given on standard "
+		    "input\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_domain(int argc, char **argv)
+{
+	struct userdb *db;
+	int r;
+
+	if (argc < 1)
+		return die_usage("domain: add, del or list?");
+	if (strcmp(argv[0], "list") == 0 && argc == 1) {
+		db = open_db();
+		r = db_result(db, userdb_domain_list(db, print_one, NULL), NULL);
+	} else if (strcmp(argv[0], "add") == 0 && argc == 2) {
+		db = open_db();
+		r = db_result(db, userdb_domain_add(db, argv[1]), NULL);
+	} else if (strcmp(argv[0], "del") == 0 && argc == 2) {
+		db = open_db();
+		r = db_result(db, userdb_domain_del(db, argv[1]), NULL);
+	} else
+		return die_usage("domain: add DOMAIN | del DOMAIN | list");
+	userdb_close(&db);
+	return r;
+}
+
+static int
+cmd_user(int argc, char **argv)
+{
+	char pw[1100];
+	struct userdb *db;
+	int r;
+
+	if (argc < 1)
+		return die_usage("user: add, del, passwd or list?");
+	if (strcmp(argv[0], "list") == 0 && argc <= 2) {
+		db = open_db();
+		r = db_result(db, userdb_user_list(db, argc == 2 ? argv[1] :
+		    NULL, print_one, NULL), NULL);
+	} else if ((strcmp(argv[0], "add") == 0 ||
+	    strcmp(argv[0], "passwd") == 0) && argc == 2) {
+		if (read_password(pw, sizeof(pw)) == -1)
+			return 1;
+		db = open_db();
+		r = db_result(db, argv[0][0] == 'a' ?
+		    userdb_user_add(db, argv[1], pw) :
+		    userdb_user_passwd(db, argv[1], pw), NULL);
+		explicit_bzero(pw, sizeof(pw));
+	} else if (strcmp(argv[0], "del") == 0 && argc == 2) {
+		db = open_db();
+		r = db_result(db, userdb_user_del(db, argv[1]), NULL);
+		if (r == 0)
+			printf("user %s deleted; the mail store is kept in "
+			    "%s/mail/\n", argv[1], conf->server.data_dir);
+	} else
+		return die_usage("user: add ADDRESS | del ADDRESS | "
+		    "passwd ADDRESS | list [DOMAIN]");
+	userdb_close(&db);
+	return r;
+}
+
+static int
+cmd_alias(int argc, char **argv)
+{
+	struct userdb *db;
+	int i, r = 0;
+
+	if (argc < 1)
+		return die_usage("alias: add, del or list?");
+	if (strcmp(argv[0], "list") == 0 && argc == 1) {
+		db = open_db();
+		r = db_result(db, userdb_alias_list(db, print_alias, NULL),
+		    NULL);
+	} else if (strcmp(argv[0], "add") == 0 && argc >= 3) {
+		db = open_db();
+		for (i = 2; i < argc && r == 0; i++)
+			r = db_result(db, userdb_alias_add(db, argv[1],
+			    argv[i]), NULL);
+	} else if (strcmp(argv[0], "del") == 0 && (argc == 2 || argc == 3)) {
+		db = open_db();
+		r = db_result(db, userdb_alias_del(db, argv[1],
+		    argc == 3 ? argv[2] : NULL), NULL);
+	} else
+		return die_usage("alias: add ADDRESS TARGET... | "
+		    "del ADDRESS [TARGET] | list");
+	userdb_close(&db);
+	return r;
+}
+
+static const char *
+fmt_time(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	if (t == 0)
+		return "-";
+	localtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+	return buf;
+}
+
+static const char *
+state_name(char st)
+{
+	switch (st) {
+	case RCPT_PENDING:	return "pending";
+	case RCPT_DELIVERED:	return "delivered";
+	case RCPT_FAILED:	return "failed";
+	case RCPT_BOUNCED:	return "bounced";
+	}
+	return "?";
+}
+
+static int
+cmd_queue_list(void)
+{
+	char msgdir[PATH_MAX], tmpdir[PATH_MAX], path[PATH_MAX], t1[32], t2[32];
+	struct spool_env env;
+	struct dirent *de;
+	size_t i, n = 0;
+	DIR *d;
+
+	spool_dirs(conf->server.data_dir, msgdir, tmpdir, sizeof(msgdir));
+	if ((d = opendir(msgdir)) == NULL) {
+		fprintf(stderr, "mailctl: %s: %s\n", msgdir, strerror(errno));
+		return 1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!util_queue_id_valid(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", msgdir, de->d_name);
+		if (spool_load(path, &env, NULL) == -1) {
+			if (errno != ENOENT)
+				printf("%s  (unreadable: %s)\n", de->d_name,
+				    strerror(errno));
+			continue;
+		}
+		printf("%s  %lld octets  %s  from <%s>\n", env.id,
+		    (long long)env.body_len, fmt_time(env.arrival, t1,
+		    sizeof(t1)), env.sender);
+		for (i = 0; i < env.nrcpts; i++) {
+			struct spool_rcpt *r = &env.rcpts[i];
+
+			printf("    to <%s>", r->addr);
+			if (strcmp(r->addr, r->orcpt) != 0)
+				printf(" (for <%s>)", r->orcpt);
+			printf(": %s", state_name(r->state));
+			if (r->attempts > 0)
+				printf(", %d attempt(s), last %s", r->attempts,
+				    fmt_time(r->last_attempt, t1, sizeof(t1)));
+			if (r->state == RCPT_PENDING && r->next_attempt > 0)
+				printf(", next %s", fmt_time(r->next_attempt,
+				    t2, sizeof(t2)));
+			if (r->text != NULL)
+				printf(": %s", r->text);
+			printf("\n");
+		}
+		spool_env_free(&env);
+		n++;
+	}
+	closedir(d);
+	printf("%zu message(s) in the queue\n", n);
+	return 0;
+}
+
+static int
+cmd_queue_flush(void)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/queue/notify",
+	    conf->server.data_dir);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) == -1 ||
+	    sendto(fd, "flush", 5, 0, (struct sockaddr *)&sun,
+	    sizeof(sun)) == -1) {
+		fprintf(stderr, "mailctl: cannot reach the queue runner at "
+		    "%s: %s (is maild running?)\n", sun.sun_path,
+		    strerror(errno));
+		return 1;
+	}
+	close(fd);
+	printf("queue flush requested\n");
+	return 0;
+}
+
+static int
+cmd_queue(int argc, char **argv)
+{
+	const char *err;
+
+	if (argc != 1)
+		return die_usage("queue: list | flush");
+	if (privsep_drop(conf->server.user, &err) == -1) {
+		fprintf(stderr, "mailctl: cannot drop privileges: %s\n", err);
+		return 1;
+	}
+	if (strcmp(argv[0], "list") == 0)
+		return cmd_queue_list();
+	if (strcmp(argv[0], "flush") == 0)
+		return cmd_queue_flush();
+	return die_usage("queue: list | flush");
+}
+
+static int
+cmd_config(int argc, char **argv)
+{
+	if (argc != 1)
+		return die_usage("config: check | dump | describe");
+	if (strcmp(argv[0], "check") == 0) {
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (strcmp(argv[0], "dump") == 0) {
+		conf_dump(conf, stdout);
+		return 0;
+	}
+	if (strcmp(argv[0], "describe") == 0) {
+		conf_describe(stdout);
+		return 0;
+	}
+	return die_usage("config: check | dump | describe");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon_args args;
+	int first;
+
+	conf = daemon_init(argc, argv, "mailctl", &args, &first);
+	/* Administrative output goes to the terminal, not to a log. */
+	log_set_level(LOG_LVL_WARN);
+	if (args.nfds != 0 || first >= argc)
+		usage();
+	argc -= first;
+	argv += first;
+	if (strcmp(argv[0], "domain") == 0)
+		return cmd_domain(argc - 1, argv + 1);
+	if (strcmp(argv[0], "user") == 0)
+		return cmd_user(argc - 1, argv + 1);
+	if (strcmp(argv[0], "alias") == 0)
+		return cmd_alias(argc - 1, argv + 1);
+	if (strcmp(argv[0], "queue") == 0)
+		return cmd_queue(argc - 1, argv + 1);
+	if (strcmp(argv[0], "config") == 0)
+		return cmd_config(argc - 1, argv + 1);
+	usage();
+	return 2;
+}

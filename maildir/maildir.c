@@ -1,0 +1,156 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "../lib/addr.h"
+#include "../lib/util.h"
+#include "maildir.h"
+
+int
+maildir_user_path(const char *data_dir, const char *address, char *path,
+    size_t size)
+{
+	char local[ADDR_LOCAL_MAX + 1];
+	const char *at = strrchr(address, '@');
+
+	if (at == NULL || (size_t)(at - address) > ADDR_LOCAL_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(local, address, at - address);
+	local[at - address] = '\0';
+	if (!addr_local_is_mailbox_safe(local) || !addr_domain_valid(at + 1)) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (const char *d = at + 1; *d != '\0'; d++)
+		if (*d >= 'A' && *d <= 'Z') {
+			errno = EINVAL;
+			return -1;
+		}
+	if (util_snprintf(path, size, "%s/mail/%s/%s", data_dir, at + 1,
+	    local) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+maildir_create(const char *dir)
+{
+	static const char *subs[] = { "tmp", "new", "cur" };
+	char p[PATH_MAX];
+	size_t i;
+
+	if (util_mkdir_p(dir, 0700) == -1)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		if (util_snprintf(p, sizeof(p), "%s/%s", dir, subs[i]) == -1) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (mkdir(p, 0700) == -1 && errno != EEXIST)
+			return -1;
+	}
+	return 0;
+}
+
+/* Is there a file "<base>,..." or "<base>:..." in dir/sub? */
+static int
+maildir_has_base(const char *dir, const char *sub, const char *base)
+{
+	char p[PATH_MAX];
+	struct dirent *de;
+	size_t blen = strlen(base);
+	DIR *d;
+	int found = 0;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, sub);
+	if ((d = opendir(p)) == NULL)
+		return 0;
+	while (!found && (de = readdir(d)) != NULL)
+		found = strncmp(de->d_name, base, blen) == 0 &&
+		    (de->d_name[blen] == ',' || de->d_name[blen] == ':' ||
+		    de->d_name[blen] == '\0');
+	closedir(d);
+	return found;
+}
+
+enum maildir_result
+maildir_deliver(const char *dir, const char *base, maildir_producer produce,
+    void *arg, int look_in_cur, char *path_r, size_t size)
+{
+	char tmp[PATH_MAX], newdir[PATH_MAX], final[PATH_MAX];
+	struct stat st;
+	off_t vsize = 0;
+	int fd, saved;
+
+	if (strchr(base, '/') != NULL || base[0] == '.') {
+		errno = EINVAL;
+		return MAILDIR_ERROR;
+	}
+	if (look_in_cur && (maildir_has_base(dir, "new", base) ||
+	    maildir_has_base(dir, "cur", base)))
+		return MAILDIR_DUPLICATE;
+	if (util_snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, base) == -1 ||
+	    util_snprintf(newdir, sizeof(newdir), "%s/new", dir) == -1) {
+		errno = ENAMETOOLONG;
+		return MAILDIR_ERROR;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd == -1 && errno == ENOENT) {	/* first delivery: make it */
+		if (maildir_create(dir) == -1)
+			return MAILDIR_ERROR;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
+	}
+	if (fd == -1)
+		return MAILDIR_ERROR;
+	if (produce(fd, arg, &vsize) == -1 || fstat(fd, &st) == -1 ||
+	    fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (util_snprintf(final, sizeof(final), "%s/%s,S=%lld,W=%lld", newdir,
+	    base, (long long)st.st_size, (long long)vsize) == -1) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
+	/* Never replace: an existing file is the earlier delivery. */
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == -1) {
+		if (errno == EEXIST) {
+			unlink(tmp);
+			return MAILDIR_DUPLICATE;
+		}
+		if (errno != EINVAL || link(tmp, final) == -1) {
+			if (errno == EEXIST) {
+				unlink(tmp);
+				return MAILDIR_DUPLICATE;
+			}
+			goto fail;
+		}
+		unlink(tmp);
+	}
+	if (util_fsync_dir(newdir) == -1)
+		return MAILDIR_ERROR;	/* rename done but not durable yet */
+	if (path_r != NULL)
+		util_strcpy(path_r, final, size);
+	return MAILDIR_DELIVERED;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	errno = saved;
+	return MAILDIR_ERROR;
+}

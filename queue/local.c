@@ -1,0 +1,230 @@
+/*
+ * Local delivery: a queued message into the Maildirs of local users,
+ * with Return-Path: (RFC 5321 §4.4) and Delivered-To: (RFC 9228) on top.
+ *
+ * Each delivery is named "<arrival>.Q<queue-id>R<index>.<host>", so that
+ * a delivery repeated after a crash (the journal line saying "delivered"
+ * did not reach the disk) finds the file instead of adding a second one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "../lib/util.h"
+#include "../maildir/maildir.h"
+#include "queue.h"
+
+struct producer_arg {
+	int			 spool_fd;
+	const struct spool_env	*env;
+	const char		*rcpt;
+	int			 out_fd;
+	off_t			 lines;
+	char			 buf[65536];
+	size_t			 len;
+};
+
+static int
+producer_flush(struct producer_arg *p)
+{
+	if (util_write_all(p->out_fd, p->buf, p->len) == -1)
+		return -1;
+	p->len = 0;
+	return 0;
+}
+
+static int
+producer_put(const char *data, size_t len, void *arg)
+{
+	struct producer_arg *p = arg;
+	const char *nl = data;
+
+	/* Count line ends: the size with CRLF is what IMAP reports. */
+	while ((nl = memchr(nl, '\n', len - (nl - data))) != NULL) {
+		p->lines++;
+		nl++;
+	}
+	if (len > sizeof(p->buf) - p->len && producer_flush(p) == -1)
+		return -1;
+	if (len > sizeof(p->buf))
+		return util_write_all(p->out_fd, data, len);
+	memcpy(p->buf + p->len, data, len);
+	p->len += len;
+	return 0;
+}
+
+static int
+produce_message(int fd, void *arg, off_t *vsize)
+{
+	struct producer_arg *p = arg;
+	char head[1024];
+	int n;
+
+	p->out_fd = fd;
+	p->lines = 0;
+	p->len = 0;
+	n = snprintf(head, sizeof(head), "Return-Path: <%s>\nDelivered-To: %s\n",
+	    p->env->sender, p->rcpt);
+	if (n < 0 || (size_t)n >= sizeof(head)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (producer_put(head, (size_t)n, p) == -1 ||
+	    spool_read_body(p->spool_fd, p->env, producer_put, p) == -1 ||
+	    producer_flush(p) == -1)
+		return -1;
+	*vsize = (off_t)n + p->env->body_len + p->lines;
+	return 0;
+}
+
+/* The host name as a safe part of a Maildir file name (maildir(5)). */
+static void
+maildir_host(const char *host, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (; *host != '\0' && o + 5 < size; host++) {
+		if (*host == '/' || *host == ':' || *host == ',' ||
+		    (unsigned char)*host < 33 || (unsigned char)*host > 126)
+			o += (size_t)snprintf(out + o, size - o, "\\%03o",
+			    (unsigned char)*host);
+		else
+			out[o++] = *host;
+	}
+	out[o] = '\0';
+}
+
+/*
+ * Deliver one recipient; returns the new state and fills text.
+ * RCPT_PENDING means: try again later.
+ */
+static char
+local_deliver_one(struct local_ctx *ctx, int spool_fd,
+    const struct spool_env *env, size_t idx, int recovered, char *text,
+    size_t textsize)
+{
+	const char *rcpt = env->rcpts[idx].addr;
+	char dir[PATH_MAX], base[512], host[256], path[PATH_MAX];
+	struct producer_arg p;
+	enum maildir_result r;
+	int exists;
+
+	if ((exists = userdb_user_exists(ctx->db, rcpt)) != 1) {
+		if (exists < 0) {
+			snprintf(text, textsize, "4.3.0 user database: %s",
+			    userdb_error(ctx->db));
+			return RCPT_PENDING;
+		}
+		snprintf(text, textsize, "5.1.1 <%s>: no such mailbox here",
+		    rcpt);
+		return RCPT_FAILED;
+	}
+	if (maildir_user_path(ctx->conf->server.data_dir, rcpt, dir,
+	    sizeof(dir)) == -1) {
+		snprintf(text, textsize, "5.1.3 <%s>: unusable mailbox name",
+		    rcpt);
+		return RCPT_FAILED;
+	}
+	maildir_host(ctx->conf->server.hostname, host, sizeof(host));
+	snprintf(base, sizeof(base), "%lld.Q%sR%zu.%s",
+	    (long long)env->arrival, env->id, idx, host);
+	memset(&p, 0, sizeof(p));
+	p.spool_fd = spool_fd;
+	p.env = env;
+	p.rcpt = rcpt;
+	r = maildir_deliver(dir, base, produce_message, &p, recovered, path,
+	    sizeof(path));
+	switch (r) {
+	case MAILDIR_DELIVERED:
+		snprintf(text, textsize, "2.0.0 delivered to maildir as %s",
+		    strrchr(path, '/') + 1);
+		return RCPT_DELIVERED;
+	case MAILDIR_DUPLICATE:
+		snprintf(text, textsize, "2.0.0 already in maildir (delivered "
+		    "before a restart)");
+		return RCPT_DELIVERED;
+	case MAILDIR_ERROR:
+		break;
+	}
+	snprintf(text, textsize, "4.2.0 maildir delivery failed: %s",
+	    strerror(errno));
+	return RCPT_PENDING;
+}
+
+void
+local_deliver_job(struct local_ctx *ctx, const struct job *job)
+{
+	struct spool_env env;
+	char path[PATH_MAX], text[1024];
+	char *states, **texts;
+	size_t i;
+	int fd, all_done = 1;
+	time_t now = time(NULL);
+
+	snprintf(path, sizeof(path), "%s/%s", queue_msgdir, job->id);
+	if (spool_load(path, &env, &fd) == -1) {
+		log_warn("qid=%s cannot read queue file: %s", job->id,
+		    strerror(errno));
+		return;
+	}
+	states = util_calloc(job->nidx, 1);
+	texts = util_calloc(job->nidx, sizeof(*texts));
+	for (i = 0; i < job->nidx; i++) {
+		size_t idx = job->idx[i];
+		struct spool_rcpt *r;
+
+		if (idx >= env.nrcpts || env.rcpts[idx].state != RCPT_PENDING)
+			continue;		/* nothing to do */
+		r = &env.rcpts[idx];
+		states[i] = local_deliver_one(ctx, fd, &env, idx,
+		    job->recovered, text, sizeof(text));
+		texts[i] = util_strdup(text);
+		log_info("qid=%s to=<%s> orig_to=<%s> relay=local "
+		    "delay=%.3fs status=%s (%s)", env.id, log_str(r->addr),
+		    log_str(r->orcpt), util_now() - (double)env.arrival,
+		    states[i] == RCPT_DELIVERED ? "sent" :
+		    states[i] == RCPT_FAILED ? "bounced" : "deferred",
+		    log_str(text));
+		if (states[i] != RCPT_DELIVERED)
+			all_done = 0;
+	}
+	if (job->last && all_done) {
+		/*
+		 * Every recipient is done: the file goes, and no journal is
+		 * needed.  If the unlink is lost in a crash, the recovery
+		 * finds the Maildir files and delivers nothing twice.
+		 */
+		if (unlink(path) == -1)
+			log_err("qid=%s unlink: %s", env.id, strerror(errno));
+		else
+			log_info("qid=%s removed", env.id);
+	} else {
+		for (i = 0; i < job->nidx; i++) {
+			size_t idx = job->idx[i];
+
+			if (states[i] == 0)
+				continue;
+			if (spool_journal(fd, &env, idx, states[i],
+			    states[i] == RCPT_PENDING ? now + queue_backoff(
+			    ctx->conf, env.rcpts[idx].attempts + 1) : 0,
+			    texts[i], 0) == -1)
+				log_err("qid=%s journal: %s", env.id,
+				    strerror(errno));
+		}
+		if (fdatasync(fd) == -1)
+			log_err("qid=%s journal sync: %s", env.id,
+			    strerror(errno));
+	}
+	for (i = 0; i < job->nidx; i++)
+		free(texts[i]);
+	free(texts);
+	free(states);
+	close(fd);
+	spool_env_free(&env);
+}

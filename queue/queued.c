@@ -1,0 +1,398 @@
+/*
+ * queued: the queue runner.
+ *
+ * SECURITY: started by maild (as root or not), it drops to server.user
+ * before touching the spool, and never reads the network.  It trusts the
+ * spool files (written by smtpd as the same user) only as far as the
+ * strict parser in lib/spool.c lets it, and the notify socket's
+ * datagrams not at all: they are only hints to look at a queue id, which
+ * must be well-formed to be used in a path.
+ *
+ * One long-lived process keeps the index of the spool in memory and
+ * hands jobs to a pool of delivery processes.  smtpd wakes it with a
+ * datagram naming the new queue id, so local delivery starts within
+ * milliseconds; a periodic rescan catches anything a lost datagram
+ * missed, and a restart rebuilds everything from the spool.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "../lib/daemon.h"
+#include "../lib/log.h"
+#include "../lib/privsep.h"
+#include "../lib/util.h"
+#include "queue.h"
+
+#define STALE_TMP_SECONDS	(24 * 3600)
+#define SHUTDOWN_GRACE		30
+
+char queue_msgdir[PATH_MAX];
+static char queue_tmpdir[PATH_MAX];
+
+static struct conf	*conf;
+static struct userdb	*db;
+static struct worker	*workers;
+static size_t		 nworkers;
+static int		 notify_fd = -1;
+
+/* Bring a message into the index (or refresh it); -1 if it is unusable. */
+static struct qentry *
+queue_learn(const char *id, int recovered)
+{
+	struct qentry *e;
+
+	if ((e = sched_find(id)) != NULL)
+		return e;
+	e = sched_add(id, recovered);
+	if (sched_load(e, db) == -1) {
+		if (errno != ENOENT)
+			log_err("qid=%s unreadable queue file: %s", id,
+			    strerror(errno));
+		sched_remove(e);
+		return NULL;
+	}
+	sched_update(e);
+	return e;
+}
+
+static void
+queue_scan(int recovered)
+{
+	struct dirent *de;
+	struct stat st;
+	char path[PATH_MAX];
+	time_t now = time(NULL);
+	size_t before = sched_count();
+	DIR *d;
+
+	if ((d = opendir(queue_msgdir)) == NULL) {
+		log_err("%s: %s", queue_msgdir, strerror(errno));
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (util_queue_id_valid(de->d_name))
+			queue_learn(de->d_name, recovered);
+	closedir(d);
+	if (sched_count() != before || recovered)
+		log_info("scan: %zu message(s) queued, %zu new", sched_count(),
+		    sched_count() - before);
+
+	/* tmp/ holds messages that never got "250": old ones are junk. */
+	if ((d = opendir(queue_tmpdir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (!util_queue_id_valid(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", queue_tmpdir, de->d_name);
+		if (stat(path, &st) == 0 && st.st_mtime < now -
+		    STALE_TMP_SECONDS && unlink(path) == 0)
+			log_info("removed stale %s", path);
+	}
+	closedir(d);
+}
+
+static struct worker *
+queue_idle_worker(enum transport t)
+{
+	size_t i;
+
+	for (i = 0; i < nworkers; i++)
+		if (workers[i].transport == t && workers[i].pid > 0 &&
+		    workers[i].job == NULL)
+			return &workers[i];
+	return NULL;
+}
+
+/* Hand due messages to idle workers. */
+static void
+queue_dispatch(void)
+{
+	struct qentry *e;
+	struct worker *w;
+	struct job job;
+	time_t now = time(NULL);
+	size_t i, nonfinal;
+
+	while ((w = queue_idle_worker(T_LOCAL)) != NULL &&
+	    (e = sched_due(now)) != NULL) {
+		memset(&job, 0, sizeof(job));
+		memcpy(job.id, e->id, sizeof(job.id));
+		job.transport = T_LOCAL;
+		job.recovered = e->recovered;
+		job.idx = util_calloc(e->env.nrcpts, sizeof(*job.idx));
+		nonfinal = 0;
+		for (i = 0; i < e->env.nrcpts; i++) {
+			struct spool_rcpt *r = &e->env.rcpts[i];
+
+			if (r->state == RCPT_DELIVERED ||
+			    r->state == RCPT_BOUNCED)
+				continue;
+			nonfinal++;
+			if (r->state == RCPT_PENDING && e->is_local[i] &&
+			    !e->busy[i] && r->next_attempt <= now)
+				job.idx[job.nidx++] = i;
+		}
+		if (job.nidx == 0) {
+			/* Cannot happen: sched_update() makes an entry due
+			 * only for a recipient this loop would take. */
+			free(job.idx);
+			fatalx("qid=%s due with nothing to do", e->id);
+		}
+		job.last = job.nidx == nonfinal;
+		if (worker_send_job(w, &job) == -1) {
+			log_err("qid=%s cannot hand to worker %ld: %s", e->id,
+			    (long)w->pid, strerror(errno));
+			free(job.idx);
+			break;
+		}
+		for (i = 0; i < job.nidx; i++)
+			e->busy[job.idx[i]] = 1;
+		w->job = e;
+		w->job_idx = job.idx;
+		w->job_nidx = job.nidx;
+		sched_update(e);
+	}
+}
+
+/* The worker finished its job: read the spool file again. */
+static void
+queue_job_done(struct worker *w, int crashed)
+{
+	struct qentry *e = w->job;
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < w->job_nidx; i++)
+		e->busy[w->job_idx[i]] = 0;
+	free(w->job_idx);
+	w->job_idx = NULL;
+	w->job = NULL;
+	if (crashed)
+		e->recovered = 1;	/* it may have delivered some */
+	if (sched_load(e, db) == -1) {
+		if (errno != ENOENT)
+			log_err("qid=%s unreadable queue file: %s", e->id,
+			    strerror(errno));
+		sched_remove(e);
+		return;
+	}
+	if (spool_all_final(&e->env)) {
+		snprintf(path, sizeof(path), "%s/%s", queue_msgdir, e->id);
+		if (unlink(path) == 0)
+			log_info("qid=%s removed", e->id);
+		sched_remove(e);
+		return;
+	}
+	sched_update(e);
+}
+
+static void
+queue_worker_reply(struct worker *w)
+{
+	char buf[128];
+	ssize_t n;
+
+	n = recv(w->fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		/* EOF: the worker died; SIGCHLD handling restarts it. */
+		close(w->fd);
+		w->fd = -1;
+		return;
+	}
+	buf[n] = '\0';
+	if (w->job == NULL || strncmp(buf, "done ", 5) != 0 ||
+	    strcmp(buf + 5, w->job->id) != 0)
+		fatalx("worker %ld: unexpected message", (long)w->pid);
+	queue_job_done(w, 0);
+}
+
+static void
+queue_notify(void)
+{
+	char buf[64];
+	ssize_t n;
+
+	while ((n = recv(notify_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+		buf[n] = '\0';
+		if (strcmp(buf, "flush") == 0) {
+			log_info("flush requested: every message is due now");
+			sched_flush();
+			queue_scan(0);
+		} else if (util_queue_id_valid(buf))
+			queue_learn(buf, 0);
+		else
+			log_warn("notify: ignoring a malformed datagram");
+	}
+}
+
+static int
+queue_bind_notify(void)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (util_snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/queue/notify",
+	    conf->server.data_dir) == -1)
+		fatalx("data_dir too long for a UNIX socket path");
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
+	unlink(sun.sun_path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("bind %s", sun.sun_path);
+	chmod(sun.sun_path, 0600);
+	return fd;
+}
+
+static void
+queue_reap(void)
+{
+	pid_t pid;
+	int status;
+	size_t i;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		for (i = 0; i < nworkers; i++) {
+			struct worker *w = &workers[i];
+
+			if (w->pid != pid)
+				continue;
+			if (!daemon_term)
+				log_err("worker %ld exited (status %d)",
+				    (long)pid, status);
+			if (w->job != NULL)
+				queue_job_done(w, 1);
+			if (w->fd != -1)
+				close(w->fd);
+			w->fd = -1;
+			w->pid = 0;
+		}
+}
+
+static void
+queue_start_workers(void)
+{
+	size_t i;
+
+	for (i = 0; i < nworkers; i++)
+		if (workers[i].pid == 0 &&
+		    worker_start(&workers[i], T_LOCAL, conf) == -1)
+			log_err("cannot start a worker: %s", strerror(errno));
+}
+
+static void
+queue_shutdown(void)
+{
+	time_t deadline = time(NULL) + SHUTDOWN_GRACE;
+	size_t i, alive;
+
+	/* Closing the sockets tells each worker to stop after its job. */
+	for (i = 0; i < nworkers; i++)
+		if (workers[i].fd != -1) {
+			close(workers[i].fd);
+			workers[i].fd = -1;
+		}
+	do {
+		queue_reap();
+		for (alive = 0, i = 0; i < nworkers; i++)
+			alive += workers[i].pid > 0;
+		if (alive == 0)
+			break;
+		daemon_poll(NULL, 0, 100);
+	} while (time(NULL) < deadline);
+	if (alive > 0)
+		log_warn("%zu worker(s) still busy at exit", alive);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon_args args;
+	struct pollfd *pfds;
+	const char *err;
+	time_t next_scan;
+	long wait;
+	size_t i;
+	int n;
+
+	conf = daemon_init(argc, argv, "queued", &args, NULL);
+	if (privsep_drop(conf->server.user, &err) == -1)
+		fatalx("cannot drop privileges: %s", err);
+	privsep_die_with_parent();
+	daemon_signals();
+	daemon_signals_block();
+	if (spool_dirs(conf->server.data_dir, queue_msgdir, queue_tmpdir,
+	    sizeof(queue_msgdir)) == -1)
+		fatalx("data_dir too long");
+	if ((db = userdb_open(conf->server.data_dir, 0, &err)) == NULL)
+		fatalx("users.db: %s", err);
+	notify_fd = queue_bind_notify();
+	nworkers = (size_t)conf->queue.local_workers;
+	workers = util_calloc(nworkers, sizeof(*workers));
+	for (i = 0; i < nworkers; i++)
+		workers[i].fd = -1;
+	queue_start_workers();
+	queue_scan(1);
+	next_scan = time(NULL) + conf->queue.scan_interval;
+	log_info("ready: %zu local worker(s), %zu message(s) queued",
+	    nworkers, sched_count());
+
+	pfds = util_calloc(nworkers + 1, sizeof(*pfds));
+	while (!daemon_term) {
+		if (daemon_chld) {
+			daemon_chld = 0;
+			queue_reap();
+			queue_start_workers();
+		}
+		queue_dispatch();
+		wait = sched_wait(time(NULL));
+		if (queue_idle_worker(T_LOCAL) == NULL)
+			wait = -1;	/* a worker's reply will wake us */
+		if (wait < 0 || wait > next_scan - time(NULL))
+			wait = next_scan - time(NULL);
+		if (wait < 0)
+			wait = 0;
+		pfds[0].fd = notify_fd;
+		pfds[0].events = POLLIN;
+		for (i = 0; i < nworkers; i++) {
+			pfds[i + 1].fd = workers[i].fd;
+			pfds[i + 1].events = POLLIN;
+		}
+		n = daemon_poll(pfds, nworkers + 1, (int)(wait * 1000));
+		if (n < 0) {
+			if (errno != EINTR)
+				fatal("poll");
+			continue;
+		}
+		if (pfds[0].revents & POLLIN)
+			queue_notify();
+		for (i = 0; i < nworkers; i++)
+			if (workers[i].fd != -1 &&
+			    (pfds[i + 1].revents & (POLLIN | POLLHUP)))
+				queue_worker_reply(&workers[i]);
+		if (time(NULL) >= next_scan) {
+			queue_scan(0);
+			next_scan = time(NULL) + conf->queue.scan_interval;
+		}
+	}
+	log_info("stopping");
+	queue_shutdown();
+	close(notify_fd);
+	userdb_close(&db);
+	return 0;
+}

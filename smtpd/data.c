@@ -1,0 +1,201 @@
+/*
+ * DATA (RFC 5321 §4.1.1.4): the message, from "354" to the final dot,
+ * straight into a spool file.
+ *
+ * Only CRLF "." CRLF ends the message: a dot line after a bare LF, or a
+ * bare LF/CR variant of the terminator, is message content ("SMTP
+ * smuggling", CVE-2023-51764 and friends, works by making two servers
+ * disagree on where a message ends).  Content lines ending in a bare LF
+ * are kept as lines (as Postfix's "normalize" does); stored lines end in
+ * LF, and every outgoing path (SMTP client, POP3, IMAP) writes CRLF and
+ * stuffs dots again, so nothing smuggled here can end a message later.
+ *
+ * "250" is said only after spool_commit(): message and envelope are on
+ * disk, fsync'd, file and directory (§6.1).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "../lib/log.h"
+#include "../lib/tls.h"
+#include "smtpd.h"
+
+/* Tell the queue runner a message is waiting: one datagram, never
+ * blocking.  If it is lost, the runner's periodic scan finds the file. */
+static void
+smtp_notify_queue(struct smtp_session *s, const char *qid)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (util_snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/queue/notify",
+	    s->conf->server.data_dir) == -1)
+		return;
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, qid, strlen(qid), MSG_DONTWAIT, (struct sockaddr *)&sun,
+	    sizeof(sun)) == -1)
+		log_debug("sid=%s notify queue: %s", s->id, strerror(errno));
+	close(fd);
+}
+
+/*
+ * The trace header, RFC 5321 §4.4: TLS details and the authenticated
+ * user go in comments, "for" only when there is one recipient (so a
+ * message's Bcc: recipients are not shown to each other).
+ */
+static void
+smtp_received(struct smtp_session *s, struct spool_writer *w)
+{
+	struct buf b;
+	char date[64];
+
+	buf_init(&b, 4096);
+	util_rfc5322_date(date, sizeof(date), time(NULL));
+	buf_printf(&b, "Received: from %s ([%s])\n\tby %s (maild) with %s",
+	    s->helo[0] ? s->helo : "unknown", s->client_ip,
+	    s->conf->server.hostname, s->txn.protocol);
+	if (s->conn.tls != NULL)
+		buf_printf(&b, " (%s with cipher %s (%d/%d bits))",
+		    tls_version(&s->conn), tls_cipher(&s->conn),
+		    tls_cipher_bits(&s->conn), tls_cipher_bits(&s->conn));
+	if (s->txn.auth != NULL)
+		buf_printf(&b, "\n\t(authenticated as %s)", s->txn.auth);
+	buf_printf(&b, "\n\tid %s", s->txn.id);
+	if (s->txn.nrcpts == 1)
+		buf_printf(&b, "\n\tfor <%s>", s->txn.rcpts[0].orcpt);
+	buf_printf(&b, ";\n\t%s\n", date);
+	spool_write(w, b.data, b.len);
+	buf_release(&b);
+}
+
+static const char *
+smtp_protocol(struct smtp_session *s)
+{
+	/* RFC 3848: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA. */
+	if (!s->esmtp)
+		return "SMTP";
+	if (s->conn.tls)
+		return s->txn.auth ? "ESMTPSA" : "ESMTPS";
+	return s->txn.auth ? "ESMTPA" : "ESMTP";
+}
+
+int
+smtp_data(struct smtp_session *s)
+{
+	struct spool_writer w;
+	enum conn_status st;
+	char *line;
+	size_t len;
+	long long size = 0, max = s->conf->smtpd.max_message_size;
+	int first = 1, in_header = 1, hops = 0;
+	int too_big = 0, too_long = 0, write_failed = 0;
+	double start = util_now();
+
+	s->txn.arrival = time(NULL);
+	s->txn.client = util_strdup(s->client_ip);
+	s->txn.helo = util_strdup(s->helo);
+	s->txn.protocol = util_strdup(smtp_protocol(s));
+	if (spool_create(&w, s->conf->server.data_dir, &s->txn) == -1) {
+		log_err("sid=%s cannot create queue file: %s", s->id,
+		    strerror(errno));
+		smtp_reply(s, "451 4.3.0 Error: queue file write error");
+		return -1;
+	}
+	smtp_received(s, &w);
+	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+
+	for (;;) {
+		st = conn_getline(&s->conn, &line, &len);
+		if (st == CONN_TOOLONG) {
+			too_long = 1;
+			first = 0;
+			continue;
+		}
+		if (st != CONN_LINE) {
+			spool_abort(&w);
+			log_info("sid=%s %s during DATA after %lld octets",
+			    s->id, st == CONN_TIMEOUT ? "timeout" :
+			    "lost connection", size);
+			if (st == CONN_TIMEOUT)
+				smtp_reply(s, "421 4.4.2 %s Error: timeout "
+				    "exceeded", s->conf->server.hostname);
+			s->quit = 1;
+			smtp_txn_reset(s);
+			return 0;
+		}
+		/* CRLF "." CRLF, and nothing else, ends the message. */
+		if (len == 1 && line[0] == '.' && s->conn.lr.crlf &&
+		    (first || s->conn.lr.prev_crlf))
+			break;
+		first = 0;
+		if (line[0] == '.') {		/* dot-unstuffing, §4.5.2 */
+			line++;
+			len--;
+		}
+		if (in_header) {
+			if (len == 0)
+				in_header = 0;
+			else if (strncasecmp(line, "Received:", 9) == 0)
+				hops++;
+		}
+		size += (long long)len + 2;	/* as sent, with CRLF */
+		if (size > max) {
+			too_big = 1;
+			continue;
+		}
+		if (too_long || write_failed)
+			continue;
+		line[len] = '\n';		/* the reader's NUL */
+		if (spool_write(&w, line, len + 1) == -1)
+			write_failed = errno;
+	}
+
+	if (too_big || too_long || write_failed ||
+	    hops >= s->conf->smtpd.max_hops) {
+		spool_abort(&w);
+		if (too_big)
+			smtp_reply(s, "552 5.3.4 Message size exceeds fixed "
+			    "limit of %lld octets", max);
+		else if (too_long)
+			smtp_reply(s, "554 5.6.0 Message has a line longer "
+			    "than %lld octets (RFC 5321 4.5.3.1.6)",
+			    s->conf->smtpd.max_line_length);
+		else if (write_failed)
+			smtp_reply(s, "451 4.3.0 Error: queue file write "
+			    "error");
+		else
+			smtp_reply(s, "554 5.4.6 Too many hops (%d Received: "
+			    "headers): mail loop?", hops);
+		log_info("sid=%s from=<%s> rejected: %s size=%lld", s->id,
+		    log_str(s->txn.sender), too_big ? "message too large" :
+		    too_long ? "line too long" : write_failed ?
+		    strerror(write_failed) : "too many hops", size);
+		smtp_txn_reset(s);
+		return too_big || too_long ? -1 : 0;
+	}
+	if (spool_commit(&w) == -1) {
+		log_err("sid=%s queue file %s: %s", s->id, s->txn.id,
+		    strerror(errno));
+		smtp_reply(s, "451 4.3.0 Error: queue file write error");
+		smtp_txn_reset(s);
+		return 0;
+	}
+	/* Durable now: only from here on may we say 250. */
+	smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->txn.id);
+	log_info("sid=%s qid=%s queued from=<%s> nrcpt=%zu size=%lld "
+	    "time=%.3fs", s->id, s->txn.id, log_str(s->txn.sender),
+	    s->txn.nrcpts, size, util_now() - start);
+	smtp_notify_queue(s, s->txn.id);
+	s->nmessages++;
+	smtp_txn_reset(s);
+	return 0;
+}

@@ -1,0 +1,564 @@
+/*
+ * One SMTP session, start to end, in its own process.  Every command line
+ * is length-checked by the reader, then dispatched through one table that
+ * says in which states it is allowed and whether it takes an argument;
+ * every reply carries an enhanced status code (RFC 3463, RFC 2034).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/daemon.h"
+#include "../lib/log.h"
+#include "smtpd.h"
+
+#define CMD_NEEDS_ARG	0x01	/* refuse without an argument */
+#define CMD_NO_ARG	0x02	/* refuse with one (RFC 5321 §4.1.1) */
+
+struct smtp_cmd {
+	const char	*name;
+	unsigned int	 states;	/* where it is allowed */
+	unsigned int	 flags;
+	const char	*bad_state;	/* reply when not allowed */
+	int		(*fn)(struct smtp_session *, char *);	/* 0 ok, -1 bad */
+};
+
+static int cmd_helo(struct smtp_session *, char *);
+static int cmd_ehlo(struct smtp_session *, char *);
+static int cmd_mail(struct smtp_session *, char *);
+static int cmd_rcpt(struct smtp_session *, char *);
+static int cmd_data(struct smtp_session *, char *);
+static int cmd_rset(struct smtp_session *, char *);
+static int cmd_noop(struct smtp_session *, char *);
+static int cmd_quit(struct smtp_session *, char *);
+static int cmd_help(struct smtp_session *, char *);
+static int cmd_vrfy(struct smtp_session *, char *);
+static int cmd_expn(struct smtp_session *, char *);
+
+static const struct smtp_cmd smtp_cmds[] = {
+	{ "HELO", S_ANY, CMD_NEEDS_ARG, NULL, cmd_helo },
+	{ "EHLO", S_ANY, CMD_NEEDS_ARG, NULL, cmd_ehlo },
+	{ "MAIL", S_READY, CMD_NEEDS_ARG,
+	    NULL, cmd_mail },	/* bad_state chosen below: two cases */
+	{ "RCPT", S_MAIL | S_RCPT, CMD_NEEDS_ARG,
+	    "503 5.5.1 Error: need MAIL command", cmd_rcpt },
+	{ "DATA", S_RCPT, CMD_NO_ARG, NULL, cmd_data },
+	{ "RSET", S_ANY, CMD_NO_ARG, NULL, cmd_rset },
+	{ "NOOP", S_ANY, 0, NULL, cmd_noop },
+	{ "QUIT", S_ANY, CMD_NO_ARG, NULL, cmd_quit },
+	{ "HELP", S_ANY, 0, NULL, cmd_help },
+	{ "VRFY", S_ANY, CMD_NEEDS_ARG, NULL, cmd_vrfy },
+	{ "EXPN", S_ANY, 0, NULL, cmd_expn },
+};
+
+/* Commands of other protocols: a browser or proxy abused to talk SMTP. */
+static const char *forbidden_cmds[] = { "GET", "POST", "PUT", "HEAD",
+    "CONNECT", "USER", "PASS", NULL };
+
+static const char *
+state_name(enum smtp_state st)
+{
+	switch (st) {
+	case S_CONNECTED:	return "connected";
+	case S_READY:		return "ready";
+	case S_MAIL:		return "mail";
+	case S_RCPT:		return "rcpt";
+	}
+	return "?";
+}
+
+void
+smtp_set_state(struct smtp_session *s, enum smtp_state to)
+{
+	if (s->state != to)
+		log_debug("sid=%s state %s -> %s", s->id, state_name(s->state),
+		    state_name(to));
+	s->state = to;
+}
+
+void
+smtp_reply(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&s->conn.out, fmt, ap);
+	va_end(ap);
+	buf_puts(&s->conn.out, "\r\n");
+	/*
+	 * RFC 2920 §3.2: replies may wait while more pipelined commands are
+	 * buffered; conn_getline() flushes before it waits for input.
+	 */
+	if (s->conn.out.len > 16384)
+		conn_flush(&s->conn);
+}
+
+void
+smtp_txn_reset(struct smtp_session *s)
+{
+	spool_env_free(&s->txn);
+	s->declared_size = 0;
+	s->nrcpt_cmds = 0;
+	if (s->state & (S_MAIL | S_RCPT))
+		smtp_set_state(s, S_READY);
+}
+
+static struct userdb *
+smtp_db(struct smtp_session *s)
+{
+	const char *err;
+
+	if (s->db == NULL &&
+	    (s->db = userdb_open(s->conf->server.data_dir, 0, &err)) == NULL)
+		log_err("sid=%s users.db: %s", s->id, err);
+	return s->db;
+}
+
+/* HELO/EHLO argument: RFC 5321 wants a domain or address literal; we take
+ * any printable text (many clients get it wrong) but bound and escape it. */
+static int
+smtp_set_helo(struct smtp_session *s, const char *arg)
+{
+	if (strlen(arg) > 255) {
+		smtp_reply(s, "501 5.5.2 Error: HELO argument too long");
+		return -1;
+	}
+	log_escape(s->helo, sizeof(s->helo), arg, strlen(arg));
+	smtp_txn_reset(s);
+	smtp_set_state(s, S_READY);
+	log_info("sid=%s helo=%s", s->id, log_str(s->helo));
+	return 0;
+}
+
+static int
+cmd_helo(struct smtp_session *s, char *arg)
+{
+	if (smtp_set_helo(s, arg) == -1)
+		return -1;
+	s->esmtp = 0;
+	smtp_reply(s, "250 %s", s->conf->server.hostname);
+	return 0;
+}
+
+static int
+cmd_ehlo(struct smtp_session *s, char *arg)
+{
+	if (smtp_set_helo(s, arg) == -1)
+		return -1;
+	s->esmtp = 1;
+	smtp_reply(s, "250-%s", s->conf->server.hostname);
+	smtp_reply(s, "250-PIPELINING");
+	smtp_reply(s, "250-SIZE %lld", s->conf->smtpd.max_message_size);
+	smtp_reply(s, "250-8BITMIME");
+	smtp_reply(s, "250 ENHANCEDSTATUSCODES");
+	return 0;
+}
+
+/* "FROM:" / "TO:" prefix, case-insensitive, blanks after the colon
+ * tolerated (a common client bug).  Returns the rest, or NULL. */
+static char *
+smtp_skip_prefix(char *arg, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (strncasecmp(arg, prefix, n) != 0)
+		return NULL;
+	arg += n;
+	while (*arg == ' ')
+		arg++;
+	return arg;
+}
+
+static int
+cmd_mail(struct smtp_session *s, char *arg)
+{
+	struct mailaddr a;
+	const char *rest, *why;
+	char sender[ADDR_PATH_MAX + 1], params[1024], *p, *key, *val;
+	long long size = 0;
+	int r, body8 = 0, seen_size = 0, seen_body = 0;
+
+	if ((arg = smtp_skip_prefix(arg, "FROM:")) == NULL) {
+		smtp_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		return -1;
+	}
+	if (addr_parse_path(arg, ADDR_ALLOW_NULL | ADDR_ALLOW_BARE, &a, &rest,
+	    &why) == -1) {
+		smtp_reply(s, "501 5.1.7 Bad sender address syntax: %s", why);
+		return -1;
+	}
+	if (util_strcpy(params, rest, sizeof(params)) == -1) {
+		smtp_reply(s, "501 5.5.4 Too many parameters");
+		return -1;
+	}
+	p = params;
+	while ((r = addr_next_param(&p, &key, &val)) == 1) {
+		if (strcasecmp(key, "SIZE") == 0 && !seen_size++) {
+			char *end;
+
+			errno = 0;
+			if (val == NULL || !isdigit((unsigned char)val[0]) ||
+			    (size = strtoll(val, &end, 10), *end != '\0') ||
+			    errno != 0) {
+				smtp_reply(s, "501 5.5.4 Bad SIZE parameter");
+				return -1;
+			}
+		} else if (strcasecmp(key, "BODY") == 0 && !seen_body++ &&
+		    val != NULL && (strcasecmp(val, "8BITMIME") == 0 ||
+		    strcasecmp(val, "7BIT") == 0)) {
+			body8 = strcasecmp(val, "8BITMIME") == 0;
+		} else {
+			smtp_reply(s, "555 5.5.4 Unsupported or repeated "
+			    "parameter %s", log_str(key));
+			return -1;
+		}
+	}
+	if (r == -1) {
+		smtp_reply(s, "501 5.5.4 Bad parameter syntax");
+		return -1;
+	}
+	/* RFC 1870 §6: refuse at once what will not fit. */
+	if (size > s->conf->smtpd.max_message_size) {
+		smtp_reply(s, "552 5.3.4 Message size exceeds fixed limit of "
+		    "%lld octets", s->conf->smtpd.max_message_size);
+		log_info("sid=%s mail from=<%s> size=%lld rejected: too large",
+		    s->id, log_str(arg), size);
+		return -1;
+	}
+	addr_format(&a, sender, sizeof(sender));
+	smtp_txn_reset(s);
+	s->txn.sender = util_strdup(sender);
+	s->txn.body = util_strdup(body8 ? "8bitmime" : "7bit");
+	s->declared_size = size;
+	smtp_set_state(s, S_MAIL);
+	log_info("sid=%s mail from=<%s> size=%lld body=%s", s->id,
+	    log_str(sender), size, s->txn.body);
+	smtp_reply(s, "250 2.1.0 Ok");
+	return 0;
+}
+
+/* The postmaster of the primary local domain (RFC 5321 §4.5.1). */
+static void
+first_domain(const char *domain, void *arg)
+{
+	char *out = arg;
+
+	if (out[0] == '\0')
+		snprintf(out, ADDR_DOMAIN_MAX + 1, "%s", domain);
+}
+
+static int
+smtp_postmaster(struct smtp_session *s, struct mailaddr *a)
+{
+	char domain[ADDR_DOMAIN_MAX + 1] = "";
+
+	if (userdb_domain_is_local(s->db, s->conf->server.hostname) == 1)
+		util_strcpy(domain, s->conf->server.hostname, sizeof(domain));
+	else if (userdb_domain_list(s->db, first_domain, domain) == -1)
+		return -1;
+	if (domain[0] == '\0')
+		return 0;
+	util_strcpy(a->domain, domain, sizeof(a->domain));
+	return 1;
+}
+
+static int
+cmd_rcpt(struct smtp_session *s, char *arg)
+{
+	struct rcpt_list targets = { 0 };
+	struct mailaddr a;
+	const char *rest, *why;
+	char rcpt[ADDR_PATH_MAX + 1], *p, *key, *val;
+	size_t i, j;
+	int r;
+
+	if ((arg = smtp_skip_prefix(arg, "TO:")) == NULL) {
+		smtp_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+		return -1;
+	}
+	if (addr_parse_path(arg, ADDR_ALLOW_POSTMASTER | ADDR_ALLOW_BARE, &a,
+	    &rest, &why) == -1) {
+		smtp_reply(s, "501 5.1.3 Bad recipient address syntax: %s",
+		    why);
+		return -1;
+	}
+	p = (char *)rest;
+	if ((r = addr_next_param(&p, &key, &val)) != 0) {
+		smtp_reply(s, "555 5.5.4 Unsupported parameter %s",
+		    r == 1 ? log_str(key) : "");
+		return -1;
+	}
+	if (s->nrcpt_cmds >= s->conf->smtpd.max_recipients) {
+		smtp_reply(s, "452 4.5.3 Error: too many recipients");
+		return -1;
+	}
+	if (smtp_db(s) == NULL) {
+		smtp_reply(s, "451 4.3.0 Error: temporary lookup failure");
+		return -1;
+	}
+	if (a.domain[0] == '\0' && (r = smtp_postmaster(s, &a)) != 1) {
+		smtp_reply(s, r < 0 ? "451 4.3.0 Error: temporary lookup "
+		    "failure" : "550 5.1.1 <postmaster>: no local domain");
+		return -1;
+	}
+	addr_format(&a, rcpt, sizeof(rcpt));
+
+	if ((r = userdb_domain_is_local(s->db, a.domain)) == 0) {
+		/* Port 25 takes mail for the local domains only. */
+		log_info("sid=%s rcpt to=<%s> rejected: relay denied", s->id,
+		    log_str(rcpt));
+		smtp_reply(s, "554 5.7.1 <%s>: Relay access denied", rcpt);
+		return -1;
+	}
+	if (r == 1)
+		r = userdb_resolve(s->db, rcpt,
+		    s->conf->server.recipient_delimiter, &targets);
+	if (r < 0) {
+		log_err("sid=%s rcpt to=<%s>: %s", s->id, log_str(rcpt),
+		    userdb_error(s->db));
+		smtp_reply(s, "451 4.3.0 <%s>: temporary lookup failure", rcpt);
+		rcpt_list_free(&targets);
+		return -1;
+	}
+	if (r == 0 || targets.n == 0) {
+		log_info("sid=%s rcpt to=<%s> rejected: unknown user", s->id,
+		    log_str(rcpt));
+		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
+		    "User unknown", rcpt);
+		rcpt_list_free(&targets);
+		return -1;
+	}
+	if (s->txn.nrcpts + targets.n > SPOOL_MAX_RCPTS) {
+		smtp_reply(s, "452 4.5.3 Error: too many recipients");
+		rcpt_list_free(&targets);
+		return -1;
+	}
+	for (i = 0; i < targets.n; i++) {
+		for (j = 0; j < s->txn.nrcpts; j++)
+			if (strcmp(s->txn.rcpts[j].addr,
+			    targets.v[i].address) == 0)
+				break;
+		if (j == s->txn.nrcpts)	/* one delivery per mailbox */
+			spool_env_add_rcpt(&s->txn, targets.v[i].address, rcpt);
+	}
+	log_info("sid=%s rcpt to=<%s> accepted: %zu target(s)%s%s", s->id,
+	    log_str(rcpt), targets.n, targets.n ? " first=" : "",
+	    targets.n ? log_str(targets.v[0].address) : "");
+	rcpt_list_free(&targets);
+	s->nrcpt_cmds++;
+	smtp_set_state(s, S_RCPT);
+	smtp_reply(s, "250 2.1.5 Ok");
+	return 0;
+}
+
+static int
+cmd_data(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	return smtp_data(s);
+}
+
+static int
+cmd_rset(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	smtp_txn_reset(s);
+	smtp_reply(s, "250 2.0.0 Ok");
+	return 0;
+}
+
+static int
+cmd_noop(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	smtp_reply(s, "250 2.0.0 Ok");
+	return 0;
+}
+
+static int
+cmd_quit(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	smtp_reply(s, "221 2.0.0 Bye");
+	s->quit = 1;
+	return 0;
+}
+
+static int
+cmd_help(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	smtp_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP "
+	    "QUIT HELP VRFY");
+	return 0;
+}
+
+static int
+cmd_vrfy(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	/* RFC 5321 §3.5.3: never tell who exists. */
+	smtp_reply(s, "252 2.5.0 Cannot VRFY user, but will accept message "
+	    "and attempt delivery");
+	return 0;
+}
+
+static int
+cmd_expn(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	smtp_reply(s, "502 5.5.1 Error: EXPN not supported");
+	return -1;
+}
+
+static const struct smtp_cmd *
+smtp_cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(smtp_cmds) / sizeof(smtp_cmds[0]); i++)
+		if (strcasecmp(smtp_cmds[i].name, name) == 0)
+			return &smtp_cmds[i];
+	return NULL;
+}
+
+static const char *
+smtp_bad_state_reply(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	if (cmd->bad_state != NULL)
+		return cmd->bad_state;
+	if (cmd->fn == cmd_mail)
+		return s->state == S_CONNECTED ?
+		    "503 5.5.1 Error: send HELO/EHLO first" :
+		    "503 5.5.1 Error: nested MAIL command";
+	if (cmd->fn == cmd_data)
+		return s->state == S_MAIL ?
+		    "554 5.5.1 Error: no valid recipients" :
+		    "503 5.5.1 Error: need RCPT command";
+	return "503 5.5.1 Error: bad sequence of commands";
+}
+
+/* One complete, length-checked line in; its replies out. */
+static void
+smtp_dispatch(struct smtp_session *s, char *line)
+{
+	const struct smtp_cmd *cmd;
+	char *args;
+	size_t i;
+
+	s->ncommands++;
+	if ((args = strchr(line, ' ')) != NULL) {
+		*args++ = '\0';
+		while (*args == ' ')
+			args++;
+		/* Trailing blanks are a common client habit. */
+		for (i = strlen(args); i > 0 && args[i - 1] == ' '; i--)
+			args[i - 1] = '\0';
+	}
+	for (i = 0; forbidden_cmds[i] != NULL; i++)
+		if (strcasecmp(line, forbidden_cmds[i]) == 0) {
+			log_warn("sid=%s client=[%s] sent %s: not an SMTP "
+			    "client, disconnecting", s->id, s->client_ip,
+			    forbidden_cmds[i]);
+			smtp_reply(s, "421 4.7.0 %s Error: this is an SMTP "
+			    "server", s->conf->server.hostname);
+			s->quit = 1;
+			return;
+		}
+	if ((cmd = smtp_cmd_find(line)) == NULL)
+		smtp_reply(s, "500 5.5.2 Error: command not recognized");
+	else if ((cmd->states & s->state) == 0)
+		smtp_reply(s, "%s", smtp_bad_state_reply(s, cmd));
+	else if ((cmd->flags & CMD_NEEDS_ARG) && (args == NULL || *args == '\0'))
+		smtp_reply(s, "501 5.5.4 Syntax: %s needs an argument",
+		    cmd->name);
+	else if ((cmd->flags & CMD_NO_ARG) && args != NULL && *args != '\0')
+		smtp_reply(s, "501 5.5.4 Syntax: %s takes no argument",
+		    cmd->name);
+	else if (cmd->fn(s, args != NULL ? args : (char *)"") == 0)
+		return;
+	if (++s->errors >= s->conf->smtpd.max_errors) {
+		log_info("sid=%s client=[%s] too many errors, disconnecting",
+		    s->id, s->client_ip);
+		smtp_reply(s, "421 4.7.0 %s Error: too many errors",
+		    s->conf->server.hostname);
+		s->quit = 1;
+	}
+}
+
+void
+smtp_session_run(int fd, const char *service, const char *client_ip,
+    int client_port, void *arg)
+{
+	struct smtpd_env *env = arg;
+	struct smtp_session sess, *s = &sess;
+	enum conn_status st;
+	char *line;
+	size_t len;
+	double start = util_now();
+
+	memset(s, 0, sizeof(*s));
+	daemon_signals();
+	s->env = env;
+	s->conf = env->conf;
+	s->service = service;
+	s->submission = strcmp(service, "smtp") != 0;
+	util_session_id(s->id);
+	util_strcpy(s->client_ip, client_ip, sizeof(s->client_ip));
+	s->client_port = client_port;
+	s->state = S_CONNECTED;
+	conn_init(&s->conn, fd, (size_t)s->conf->smtpd.max_line_length,
+	    (int)s->conf->smtpd.timeout);
+	s->conn.stop = &daemon_term;
+	log_info("sid=%s connect client=[%s]:%d service=%s", s->id, client_ip,
+	    client_port, service);
+
+	smtp_reply(s, "220 %s ESMTP", s->conf->server.hostname);
+	while (!s->quit) {
+		st = conn_getline(&s->conn, &line, &len);
+		if (st == CONN_LINE) {
+			smtp_dispatch(s, line);
+			continue;
+		}
+		if (st == CONN_TOOLONG) {
+			smtp_reply(s, "500 5.5.2 Error: line too long (limit "
+			    "%lld octets)", s->conf->smtpd.max_line_length);
+			if (++s->errors >= s->conf->smtpd.max_errors) {
+				smtp_reply(s, "421 4.7.0 %s Error: too many "
+				    "errors", s->conf->server.hostname);
+				break;
+			}
+			continue;
+		}
+		if (st == CONN_TIMEOUT) {
+			log_info("sid=%s timeout in state %s", s->id,
+			    state_name(s->state));
+			smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+			    s->conf->server.hostname);
+		} else if (st == CONN_ERROR && daemon_term)
+			smtp_reply(s, "421 4.3.2 %s Service shutting down",
+			    s->conf->server.hostname);
+		else if (st == CONN_EOF && s->state != S_CONNECTED &&
+		    s->state != S_READY)
+			log_info("sid=%s lost connection in state %s", s->id,
+			    state_name(s->state));
+		break;
+	}
+	conn_flush(&s->conn);
+	log_info("sid=%s disconnect client=[%s] commands=%ld messages=%ld "
+	    "errors=%d in=%llu out=%llu time=%.3fs", s->id, s->client_ip,
+	    s->ncommands, s->nmessages, s->errors,
+	    (unsigned long long)s->conn.bytes_in,
+	    (unsigned long long)s->conn.bytes_out, util_now() - start);
+	smtp_txn_reset(s);
+	userdb_close(&s->db);
+	conn_free(&s->conn);
+	close(fd);
+	exit(0);
+}

@@ -1,0 +1,73 @@
+/*
+ * smtpd: the SMTP server (RFC 5321) for port 25 (mail from the world),
+ * 587 (submission, RFC 6409) and 465 (submission over TLS, RFC 8314).
+ *
+ * smtpd.c	main: configuration, TLS keys, privileges, the listener
+ * session.c	one connection: the command table and state machine
+ * data.c	DATA: the message into the spool
+ */
+#ifndef SMTPD_H
+#define SMTPD_H
+
+#include "../lib/addr.h"
+#include "../lib/conf.h"
+#include "../lib/conn.h"
+#include "../lib/net.h"
+#include "../lib/spool.h"
+#include "../lib/userdb.h"
+#include "../lib/util.h"
+
+struct tls_ctx;
+
+/* Session states: each command names the states it is allowed in. */
+enum smtp_state {
+	S_CONNECTED	= 0x01,	/* greeted, no HELO/EHLO yet */
+	S_READY		= 0x02,	/* HELO/EHLO done, no transaction */
+	S_MAIL		= 0x04,	/* MAIL accepted */
+	S_RCPT		= 0x08,	/* at least one RCPT accepted */
+};
+#define S_ANY	(S_CONNECTED | S_READY | S_MAIL | S_RCPT)
+
+struct smtpd_env {		/* what every session of this process shares */
+	struct conf	*conf;
+	struct tls_ctx	*tls;	/* NULL: no certificate configured */
+};
+
+struct smtp_session {
+	struct conn	 conn;
+	struct smtpd_env *env;
+	struct conf	*conf;
+	const char	*service;	/* "smtp", "submission", "submissions" */
+	int		 submission;	/* 587/465: AUTH required to send */
+	char		 id[SESSION_ID_LEN + 1];
+	char		 client_ip[NET_ADDRSTRLEN];
+	int		 client_port;
+	char		 helo[256];	/* escaped for logs and headers */
+	int		 esmtp;
+	enum smtp_state	 state;
+	int		 errors;
+	int		 quit;		/* close after the pending replies */
+	struct userdb	*db;		/* opened on first use */
+
+	/* The transaction (MAIL ... DATA). */
+	struct spool_env txn;
+	long long	 declared_size;
+	long		 nrcpt_cmds;	/* accepted RCPT commands */
+
+	/* Counters for the disconnect log line. */
+	long		 nmessages;
+	long		 ncommands;
+};
+
+/* session.c */
+void	smtp_session_run(int fd, const char *service, const char *client_ip,
+	    int client_port, void *arg);
+void	smtp_reply(struct smtp_session *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	smtp_set_state(struct smtp_session *s, enum smtp_state to);
+void	smtp_txn_reset(struct smtp_session *s);
+
+/* data.c: read the message after "354"; replies itself. -1: drop session */
+int	smtp_data(struct smtp_session *s);
+
+#endif
