@@ -313,7 +313,7 @@ cmd_queue_flush(void)
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/queue/notify",
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/queue/control",
 	    conf->server.data_dir);
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) == -1 ||
 	    sendto(fd, "flush", 5, 0, (struct sockaddr *)&sun,

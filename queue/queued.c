@@ -4,15 +4,19 @@
  * SECURITY: started by maild (as root or not), it drops to server.user
  * before touching the spool, and never reads the network.  It trusts the
  * spool files (written by smtpd as the same user) only as far as the
- * strict parser in lib/spool.c lets it, and the notify socket's
- * datagrams not at all: they are only hints to look at a queue id, which
- * must be well-formed to be used in a path.
+ * strict parser in lib/spool.c lets it, and the control socket's
+ * datagrams not at all: only the commands it knows are obeyed.
  *
  * One long-lived process keeps the index of the spool in memory and
- * hands jobs to a pool of delivery processes.  smtpd wakes it with a
- * datagram naming the new queue id, so local delivery starts within
- * milliseconds; a periodic rescan catches anything a lost datagram
- * missed, and a restart rebuilds everything from the spool.
+ * hands jobs to a pool of delivery processes.  It learns of new mail
+ * through inotify on queue/msg/ (the rename that commits a spool file
+ * is the event), so local delivery starts within milliseconds and no
+ * wake-up can be lost: the kernel queues the events, and if that queue
+ * ever overflows it says so and the runner rescans the spool.  (A
+ * datagram from smtpd per message was the first design; a burst of
+ * mail overflowed the socket's queue, net.unix.max_dgram_qlen, and a
+ * message waited for the periodic rescan.)  A restart rebuilds
+ * everything from the spool.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -45,7 +50,8 @@ static struct conf	*conf;
 static struct userdb	*db;
 static struct worker	*workers;
 static size_t		 nworkers;
-static int		 notify_fd = -1;
+static int		 control_fd = -1;
+static int		 inotify_fd = -1;
 
 /* Bring a message into the index (or refresh it); -1 if it is unusable. */
 static struct qentry *
@@ -220,35 +226,55 @@ queue_worker_reply(struct worker *w)
 	queue_job_done(w, 0);
 }
 
+/* New spool files: each commit is a rename into msg/. */
 static void
-queue_notify(void)
+queue_inotify(void)
+{
+	char buf[65536] __attribute__((aligned(__alignof__(struct
+	    inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t n;
+	char *p;
+
+	while ((n = read(inotify_fd, buf, sizeof(buf))) > 0)
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW) {
+				log_warn("inotify queue overflowed: rescanning");
+				queue_scan(0);
+			} else if (ev->len > 0 && util_queue_id_valid(ev->name))
+				queue_learn(ev->name, 0);
+		}
+}
+
+/* Administrative commands from mailctl. */
+static void
+queue_control(void)
 {
 	char buf[64];
 	ssize_t n;
 
-	while ((n = recv(notify_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+	while ((n = recv(control_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
 		buf[n] = '\0';
 		if (strcmp(buf, "flush") == 0) {
 			log_info("flush requested: every message is due now");
 			sched_flush();
 			queue_scan(0);
-		} else if (util_queue_id_valid(buf))
-			queue_learn(buf, 0);
-		else
-			log_warn("notify: ignoring a malformed datagram");
+		} else
+			log_warn("control: ignoring an unknown command");
 	}
 }
 
 static int
-queue_bind_notify(void)
+queue_bind_control(void)
 {
 	struct sockaddr_un sun;
 	int fd;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (util_snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/queue/notify",
-	    conf->server.data_dir) == -1)
+	if (util_snprintf(sun.sun_path, sizeof(sun.sun_path),
+	    "%s/queue/control", conf->server.data_dir) == -1)
 		fatalx("data_dir too long for a UNIX socket path");
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		fatal("socket");
@@ -341,7 +367,11 @@ main(int argc, char **argv)
 		fatalx("data_dir too long");
 	if ((db = userdb_open(conf->server.data_dir, 0, &err)) == NULL)
 		fatalx("users.db: %s", err);
-	notify_fd = queue_bind_notify();
+	control_fd = queue_bind_control();
+	/* Watch before the first scan, so nothing falls between the two. */
+	if ((inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
+	    inotify_add_watch(inotify_fd, queue_msgdir, IN_MOVED_TO) == -1)
+		fatal("inotify on %s", queue_msgdir);
 	nworkers = (size_t)conf->queue.local_workers;
 	workers = util_calloc(nworkers, sizeof(*workers));
 	for (i = 0; i < nworkers; i++)
@@ -352,7 +382,7 @@ main(int argc, char **argv)
 	log_info("ready: %zu local worker(s), %zu message(s) queued",
 	    nworkers, sched_count());
 
-	pfds = util_calloc(nworkers + 1, sizeof(*pfds));
+	pfds = util_calloc(nworkers + 2, sizeof(*pfds));
 	while (!daemon_term) {
 		if (daemon_chld) {
 			daemon_chld = 0;
@@ -367,23 +397,27 @@ main(int argc, char **argv)
 			wait = next_scan - time(NULL);
 		if (wait < 0)
 			wait = 0;
-		pfds[0].fd = notify_fd;
+		pfds[0].fd = inotify_fd;
 		pfds[0].events = POLLIN;
+		pfds[1].fd = control_fd;
+		pfds[1].events = POLLIN;
 		for (i = 0; i < nworkers; i++) {
-			pfds[i + 1].fd = workers[i].fd;
-			pfds[i + 1].events = POLLIN;
+			pfds[i + 2].fd = workers[i].fd;
+			pfds[i + 2].events = POLLIN;
 		}
-		n = daemon_poll(pfds, nworkers + 1, (int)(wait * 1000));
+		n = daemon_poll(pfds, nworkers + 2, (int)(wait * 1000));
 		if (n < 0) {
 			if (errno != EINTR)
 				fatal("poll");
 			continue;
 		}
 		if (pfds[0].revents & POLLIN)
-			queue_notify();
+			queue_inotify();
+		if (pfds[1].revents & POLLIN)
+			queue_control();
 		for (i = 0; i < nworkers; i++)
 			if (workers[i].fd != -1 &&
-			    (pfds[i + 1].revents & (POLLIN | POLLHUP)))
+			    (pfds[i + 2].revents & (POLLIN | POLLHUP)))
 				queue_worker_reply(&workers[i]);
 		if (time(NULL) >= next_scan) {
 			queue_scan(0);
@@ -392,7 +426,10 @@ main(int argc, char **argv)
 	}
 	log_info("stopping");
 	queue_shutdown();
-	close(notify_fd);
+	close(control_fd);
+	close(inotify_fd);
+	free(pfds);
+	free(workers);
 	userdb_close(&db);
 	return 0;
 }

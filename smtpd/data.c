@@ -11,7 +11,8 @@
  * stuffs dots again, so nothing smuggled here can end a message later.
  *
  * "250" is said only after spool_commit(): message and envelope are on
- * disk, fsync'd, file and directory (§6.1).
+ * disk, fsync'd, file and directory (§6.1).  The commit's rename into
+ * queue/msg/ is what wakes the queue runner (inotify).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,33 +20,10 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include "../lib/log.h"
 #include "../lib/tls.h"
 #include "smtpd.h"
-
-/* Tell the queue runner a message is waiting: one datagram, never
- * blocking.  If it is lost, the runner's periodic scan finds the file. */
-static void
-smtp_notify_queue(struct smtp_session *s, const char *qid)
-{
-	struct sockaddr_un sun;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (util_snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/queue/notify",
-	    s->conf->server.data_dir) == -1)
-		return;
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		return;
-	if (sendto(fd, qid, strlen(qid), MSG_DONTWAIT, (struct sockaddr *)&sun,
-	    sizeof(sun)) == -1)
-		log_debug("sid=%s notify queue: %s", s->id, strerror(errno));
-	close(fd);
-}
 
 /*
  * The trace header, RFC 5321 §4.4: TLS details and the authenticated
@@ -194,7 +172,6 @@ smtp_data(struct smtp_session *s)
 	log_info("sid=%s qid=%s queued from=<%s> nrcpt=%zu size=%lld "
 	    "time=%.3fs", s->id, s->txn.id, log_str(s->txn.sender),
 	    s->txn.nrcpts, size, util_now() - start);
-	smtp_notify_queue(s, s->txn.id);
 	s->nmessages++;
 	smtp_txn_reset(s);
 	return 0;
