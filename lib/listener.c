@@ -78,6 +78,9 @@ listener_accept(struct listener *l, struct daemon_fd *lfd)
 	pid_t pid;
 
 	for (;;) {
+		/* Signals wait for ppoll(): reap here, so the limits count
+		 * only sessions still alive, however long this batch is. */
+		listener_reap();
 		sslen = sizeof(ss);
 		fd = accept4(lfd->fd, (struct sockaddr *)&ss, &sslen,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
