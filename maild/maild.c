@@ -53,14 +53,16 @@ struct program {
 	time_t		 restart_at;	/* 0: not waiting to restart */
 	int		 failures;
 	int		 built;		/* the binary exists */
+	int		 replacing;	/* stopped by a reload: start again
+					   when it has exited */
 };
 
 static struct program programs[] = {
-	{ "queued", { NULL }, 0, 0, 0, 0, 0 },
-	{ "smtpd", { "smtp", "submission", "submissions", NULL }, 0, 0, 0, 0, 0 },
-	{ "pop3d", { "pop3", "pop3s", NULL }, 0, 0, 0, 0, 0 },
-	{ "imapd", { "imap", "imaps", NULL }, 0, 0, 0, 0, 0 },
-	{ "webmail", { "webmail", NULL }, 0, 0, 0, 0, 0 },
+	{ "queued", { NULL } },
+	{ "smtpd", { "smtp", "submission", "submissions", NULL } },
+	{ "pop3d", { "pop3", "pop3s", NULL } },
+	{ "imapd", { "imap", "imaps", NULL } },
+	{ "webmail", { "webmail", NULL } },
 };
 #define NPROGRAMS (sizeof(programs) / sizeof(programs[0]))
 
@@ -309,6 +311,11 @@ reap(int stopping)
 			p->pid = 0;
 			if (stopping)
 				break;
+			if (p->replacing) {
+				p->replacing = 0;
+				p->restart_at = now;
+				break;
+			}
 			if (now - p->started > RESTART_MAX)
 				p->failures = 0;
 			delay = (time_t)1 << (p->failures < 6 ? p->failures : 6);
@@ -352,21 +359,30 @@ reload(void)
 		log_set_level(level);
 	}
 	daemon_prepare_data_dir(conf);
-	/* Old listeners stop accepting and finish their sessions. */
+	/*
+	 * Old listeners stop accepting and finish their sessions while new
+	 * ones take over.  The queue runner is different: two on one spool
+	 * would deliver the same message twice, so the new one starts only
+	 * when the old one has finished its jobs and exited.
+	 */
 	for (i = 0; i < NPROGRAMS; i++) {
 		struct program *p = &programs[i];
 
+		p->failures = 0;
+		p->restart_at = time(NULL);
 		if (p->pid == 0)
 			continue;
-		kill(p->pid, p->services[0] != NULL ? SIGUSR1 : SIGTERM);
+		if (p->services[0] == NULL) {
+			kill(p->pid, SIGTERM);
+			p->replacing = 1;
+			continue;
+		}
+		kill(p->pid, SIGUSR1);
 		draining_add(p->pid);
 		p->pid = 0;
-		p->failures = 0;
 	}
 	if (sockets_sync(conf) == -1)
 		log_err("some sockets could not be bound; see above");
-	for (i = 0; i < NPROGRAMS; i++)
-		programs[i].restart_at = time(NULL);
 }
 
 static void
