@@ -48,6 +48,14 @@ conf_section_known(const char *section)
 	return 0;
 }
 
+static const char *
+conf_number_syntax(enum conf_type type)
+{
+	return type == CONF_SIZE ? "bad size (use e.g. 512k, 35M)" :
+	    type == CONF_TIME ? "bad duration (use e.g. 30s, 5m, 4h, 5d)" :
+	    "not a number";
+}
+
 /* Decimal number with an optional unit suffix; -1 on bad syntax. */
 static int
 conf_parse_number(const char *v, enum conf_type type, long long *out,
@@ -58,7 +66,7 @@ conf_parse_number(const char *v, enum conf_type type, long long *out,
 	char *end;
 
 	if (!isdigit((unsigned char)v[0])) {
-		*why = "not a number";
+		*why = conf_number_syntax(type);
 		return -1;
 	}
 	errno = 0;
@@ -82,9 +90,7 @@ conf_parse_number(const char *v, enum conf_type type, long long *out,
 		}
 	}
 	if (*end != '\0') {
-		*why = type == CONF_SIZE ? "bad size (use e.g. 512k, 35M)" :
-		    type == CONF_TIME ? "bad duration (use e.g. 30s, 5m, 4h, 5d)" :
-		    "not a number";
+		*why = conf_number_syntax(type);
 		return -1;
 	}
 	if (n > (unsigned long long)(LLONG_MAX / mult)) {

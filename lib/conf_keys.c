@@ -1,7 +1,7 @@
 /*
- * Every configuration key, its default, bounds and meaning.  The README's
- * configuration section and "mailctl config describe" are made from this
- * table, so a key documented anywhere else is a key documented twice.
+ * Every configuration key, its default, bounds and meaning.
+ * "mailctl config describe" prints this table; the README points there
+ * instead of copying it, so the documentation cannot drift.
  */
 #include <stddef.h>
 #include <string.h>

@@ -38,6 +38,8 @@ daemon_init(int argc, char **argv, const char *progname,
 	/* users.db holds password hashes, the spool holds mail: nothing we
 	 * create is for other users to read. */
 	umask(077);
+	/* Read the time zone once, not in every forked session. */
+	tzset();
 	memset(args, 0, sizeof(*args));
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
