@@ -1,0 +1,317 @@
+"""Test harness: start the real maild on free loopback ports with a
+temporary data dir, drive it with real clients, print TAP.
+
+Only processes started here are ever signalled, by PID.  Every wait is
+bounded in time.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BINDIR = os.environ.get("MAILD_BINDIR", os.path.join(REPO, "bin"))
+DEV_CONF = os.path.join(REPO, "etc", "dev.conf")
+SERVICES = ["smtp", "submission", "submissions", "pop3", "pop3s", "imap",
+            "imaps", "webmail"]
+
+
+class TAP:
+    """Minimal TAP producer; failures print what was sent and received."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print("%sok %d - %s" % ("" if cond else "not ", self.n, name))
+        if not cond and diag is not None:
+            for line in str(diag).splitlines() or [""]:
+                print("#   " + line)
+        sys.stdout.flush()
+        return cond
+
+    def eq(self, got, want, name):
+        return self.ok(got == want, name,
+                       "got:  %r\nwant: %r" % (got, want))
+
+    def like(self, got, needle, name):
+        if isinstance(needle, bytes) and isinstance(got, bytes):
+            found = needle in got
+        else:
+            found = str(needle) in str(got)
+        return self.ok(found, name,
+                       "got:  %r\nwant something containing: %r" % (got, needle))
+
+    def diag(self, msg):
+        for line in str(msg).splitlines():
+            print("# " + line)
+
+    def done(self):
+        print("1..%d" % self.n)
+        sys.exit(1 if self.failed else 0)
+
+
+def free_port(host="127.0.0.1"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_until(pred, timeout=10.0, interval=0.02):
+    """Poll pred() until it is true or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
+
+
+class Server:
+    """One maild instance with its own data dir and ports."""
+
+    def __init__(self, host="127.0.0.1", hostname="mail.example.test",
+                 services=("smtp",), overrides=(), data_dir=None,
+                 conf=DEV_CONF):
+        self.conf = conf
+        self.host = host
+        self.hostname = hostname
+        if data_dir is None:
+            self.tmp = tempfile.mkdtemp(prefix="maildtest.")
+            os.chmod(self.tmp, 0o755)   # services may run as user maild
+            data_dir = os.path.join(self.tmp, "data")
+        else:
+            self.tmp = None
+        self.data_dir = data_dir
+        self.ports = {s: free_port(host) for s in services}
+        self.overrides = ["server.data_dir=" + data_dir,
+                          "server.hostname=" + hostname,
+                          "server.log_level=debug"]
+        for s in SERVICES:
+            listen = "%s:%d" % (host, self.ports[s]) if s in self.ports else ""
+            self.overrides.append("%s.listen=%s" % (s, listen))
+        self.overrides += list(overrides)
+        self.proc = None
+        self.log_path = os.path.join(self.tmp or data_dir + ".logs", "maild.log")
+        os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
+
+    def args(self):
+        a = ["-c", self.conf]
+        for o in self.overrides:
+            a += ["-o", o]
+        return a
+
+    def mailctl(self, *args, input=None):
+        p = subprocess.run([os.path.join(BINDIR, "mailctl")] + self.args() +
+                           list(args), input=input, capture_output=True,
+                           text=True, timeout=60)
+        return p.returncode, p.stdout, p.stderr
+
+    def setup(self, domains=("example.test",), users=(), aliases=()):
+        """users: [(address, password)], aliases: [(address, target)]"""
+        for d in domains:
+            rc, out, err = self.mailctl("domain", "add", d)
+            assert rc == 0, err
+        for u, pw in users:
+            rc, out, err = self.mailctl("user", "add", u, input=pw + "\n")
+            assert rc == 0, err
+        for a, t in aliases:
+            rc, out, err = self.mailctl("alias", "add", a, t)
+            assert rc == 0, err
+
+    def start(self, wait=True):
+        self.logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([os.path.join(BINDIR, "maild")] +
+                                     self.args(), stdout=self.logf,
+                                     stderr=subprocess.STDOUT)
+        if wait:
+            for s, port in self.ports.items():
+                if not wait_until(lambda: self._can_connect(port), 15):
+                    raise RuntimeError("maild did not listen on %s:%d\n%s" %
+                                       (self.host, port, self.log()))
+            # the queue runner binds its socket after the listeners
+            wait_until(lambda: os.path.exists(
+                os.path.join(self.data_dir, "queue", "control")), 10)
+            wait_until(lambda: "queued[" in self.log() and
+                       "ready:" in self.log(), 10)
+        return self
+
+    def _can_connect(self, port):
+        try:
+            s = socket.create_connection((self.host, port), timeout=1)
+            s.close()
+            return True
+        except OSError:
+            return False
+
+    def descendants(self):
+        """PIDs of every process below maild (ours: we started maild)."""
+        if self.proc is None:
+            return []
+        children = {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    st = f.read()
+                ppid = int(st[st.rindex(")") + 2:].split()[1])
+                children.setdefault(ppid, []).append(int(d))
+            except (OSError, ValueError):
+                pass
+        out, todo = [], [self.proc.pid]
+        while todo:
+            p = todo.pop()
+            for c in children.get(p, []):
+                out.append(c)
+                todo.append(c)
+        return out
+
+    def process_names(self):
+        """{pid: comm} for maild and every process below it."""
+        names = {}
+        for pid in [self.proc.pid] + self.descendants():
+            try:
+                with open("/proc/%d/comm" % pid) as f:
+                    names[pid] = f.read().strip()
+            except OSError:
+                pass
+        return names
+
+    def kill9_all(self):
+        """Crash: SIGKILL maild and everything it started, at once."""
+        pids = [self.proc.pid] + self.descendants()
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait(10)
+        # orphans reparent to init; wait for them to be gone
+        wait_until(lambda: not any(os.path.exists("/proc/%d" % p)
+                                   for p in pids), 10)
+        self.proc = None
+
+    def stop(self, timeout=20):
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pids = [self.proc.pid] + self.descendants()
+            for p in pids:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            rc = self.proc.wait(10)
+        self.proc = None
+        self.logf.close()
+        return rc
+
+    def cleanup(self):
+        self.stop()
+        if self.tmp and not os.environ.get("MAILD_KEEP_TMP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def port(self, service="smtp"):
+        return self.ports[service]
+
+    # --- the store ---
+    def maildir(self, address):
+        local, domain = address.split("@")
+        return os.path.join(self.data_dir, "mail", domain, local)
+
+    def messages(self, address, sub=("new", "cur")):
+        """[(name, bytes)] in the user's INBOX, sorted by name."""
+        out = []
+        for s in sub:
+            d = os.path.join(self.maildir(address), s)
+            if os.path.isdir(d):
+                for n in os.listdir(d):
+                    with open(os.path.join(d, n), "rb") as f:
+                        out.append((n, f.read()))
+        return sorted(out)
+
+    def wait_messages(self, address, count, timeout=10):
+        wait_until(lambda: len(self.messages(address)) >= count, timeout)
+        return self.messages(address)
+
+    def queue_files(self):
+        d = os.path.join(self.data_dir, "queue", "msg")
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+class SMTPRaw:
+    """A raw SMTP conversation over a socket: send exact bytes, read replies."""
+
+    def __init__(self, host, port, timeout=10):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+        self.transcript = []
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.transcript.append(">> " + repr(data))
+        self.sock.sendall(data)
+
+    def reply(self):
+        """One complete (possibly multi-line) reply: (code, text)."""
+        lines = []
+        while True:
+            while b"\r\n" not in self.buf:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    self.transcript.append("<< EOF")
+                    return (None, "\n".join(lines))
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\r\n", 1)
+            line = line.decode("utf-8", "replace")
+            self.transcript.append("<< " + line)
+            lines.append(line)
+            if len(line) < 4 or line[3] != "-":
+                return (int(line[:3]), "\n".join(lines))
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.reply()
+
+    def closed(self, timeout=5):
+        """True if the server closed the connection (EOF)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except socket.timeout:
+            return False
+        except OSError:
+            return True
+
+    def log(self):
+        return "\n".join(self.transcript)
+
+    def close(self):
+        self.sock.close()
