@@ -131,6 +131,11 @@ tls_conn_free(struct tls_conn **t)
 {
 	if (*t == NULL)
 		return;
+	/* close_notify, once, without waiting for the peer's (RFC 8446
+	 * §6.1 lets the closing side go); the socket is non-blocking. */
+	if (SSL_is_init_finished((*t)->ssl))
+		SSL_shutdown((*t)->ssl);
+	ERR_clear_error();
 	SSL_free((*t)->ssl);
 	free(*t);
 	*t = NULL;
