@@ -15,6 +15,7 @@
 #include "util.h"
 
 volatile sig_atomic_t daemon_term, daemon_hup, daemon_usr1, daemon_chld;
+pid_t daemon_parent;
 
 static const int daemon_sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD };
 
@@ -35,6 +36,7 @@ daemon_init(int argc, char **argv, const char *progname,
 	struct conf *conf;
 	int i;
 
+	daemon_parent = getppid();	/* first: before any slow start-up */
 	/* users.db holds password hashes, the spool holds mail: nothing we
 	 * create is for other users to read. */
 	umask(077);

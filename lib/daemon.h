@@ -41,6 +41,9 @@ struct daemon_args {
 struct conf *daemon_init(int argc, char **argv, const char *progname,
 	    struct daemon_args *args, int *optind_r);
 
+/* The parent (maild) as it was when this process started. */
+extern pid_t daemon_parent;
+
 /* Flags set by the handlers daemon_signals() installs. */
 extern volatile sig_atomic_t daemon_term;	/* SIGTERM, SIGINT */
 extern volatile sig_atomic_t daemon_hup;	/* SIGHUP */

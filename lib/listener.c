@@ -75,7 +75,7 @@ listener_accept(struct listener *l, struct daemon_fd *lfd)
 	char ip[NET_ADDRSTRLEN];
 	int fd, port, one = 1;
 	long i;
-	pid_t pid;
+	pid_t pid, listener_pid;
 
 	for (;;) {
 		/* Signals wait for ppoll(): reap here, so the limits count
@@ -107,6 +107,7 @@ listener_accept(struct listener *l, struct daemon_fd *lfd)
 		}
 		for (i = 0; i < nslots && slots[i].pid != 0; i++)
 			;
+		listener_pid = getpid();
 		if ((pid = fork()) == -1) {
 			log_err("fork: %s", strerror(errno));
 			listener_refuse(fd, l->busy_reply);
@@ -116,7 +117,7 @@ listener_accept(struct listener *l, struct daemon_fd *lfd)
 			size_t j;
 
 			daemon_signals_reset();
-			privsep_die_with_parent();
+			privsep_die_with_parent(listener_pid);
 			for (j = 0; j < l->nfds; j++)
 				close(l->fds[j].fd);
 			net_set_nonblock(fd, 0);

@@ -55,10 +55,8 @@ privsep_drop(const char *user, const char **err)
 
 /* Call after privsep_drop(): a credential change clears the setting. */
 void
-privsep_die_with_parent(void)
+privsep_die_with_parent(pid_t parent)
 {
-	pid_t parent = getppid();
-
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)	/* the parent died before prctl */
 		raise(SIGTERM);

@@ -16,7 +16,11 @@ int	privsep_lookup(const char *user, uid_t *uid, gid_t *gid,
  * cannot be regained.  0, or -1 with *err.
  */
 int	privsep_drop(const char *user, const char **err);
-/* Ask for SIGTERM when the parent dies (maild killed: services stop). */
-void	privsep_die_with_parent(void);
+/*
+ * Ask for SIGTERM when the parent dies (maild killed: services stop).
+ * parent: the parent's pid as seen at the start (a parent that died
+ * before this call is noticed too).
+ */
+void	privsep_die_with_parent(pid_t parent);
 
 #endif

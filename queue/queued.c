@@ -359,7 +359,7 @@ main(int argc, char **argv)
 	conf = daemon_init(argc, argv, "queued", &args, NULL);
 	if (privsep_drop(conf->server.user, &err) == -1)
 		fatalx("cannot drop privileges: %s", err);
-	privsep_die_with_parent();
+	privsep_die_with_parent(daemon_parent);
 	daemon_signals();
 	daemon_signals_block();
 	if (spool_dirs(conf->server.data_dir, queue_msgdir, queue_tmpdir,
