@@ -35,6 +35,18 @@ struct conf {
 	struct conf_service pop3, pop3s, imap, imaps, webmail;
 
 	struct {
+		char		*cert;
+		char		*key;
+	} tls;
+
+	struct {
+		int		 allow_plaintext;
+		long long	 max_failures;
+		long long	 failure_delay_max;
+	} auth;
+
+	struct {
+		int		 port25_auth;
 		long long	 max_message_size;
 		long long	 max_recipients;
 		long long	 max_line_length;

@@ -67,6 +67,27 @@ const struct conf_key conf_keys[] = {
 	SERVICE(imaps, "0.0.0.0:993", "IMAP over implicit TLS (port 993)"),
 	SERVICE(webmail, "0.0.0.0:443", "the HTTPS webmail"),
 
+	{ "tls", "cert", CONF_PATH, "", OFF(tls.cert), 0, 0, NULL,
+	  "certificate chain (PEM), read before privileges are dropped; "
+	  "empty: no TLS (then STARTTLS is not offered and the implicit-TLS "
+	  "services cannot start)" },
+	{ "tls", "key", CONF_PATH, "", OFF(tls.key), 0, 0, NULL,
+	  "private key (PEM) of tls.cert" },
+
+	{ "auth", "allow_plaintext", CONF_BOOL, "no",
+	  OFF(auth.allow_plaintext), 0, 0, NULL,
+	  "accept passwords on connections without TLS: for development "
+	  "only, never on a server others use" },
+	{ "auth", "max_failures", CONF_INT, "3", OFF(auth.max_failures), 1,
+	  100, NULL, "failed logins in one session before it is closed" },
+	{ "auth", "failure_delay_max", CONF_TIME, "15s",
+	  OFF(auth.failure_delay_max), 0, 300, NULL, "a failed login is "
+	  "answered after 1, 2, 4 ... seconds, counting recent failures from "
+	  "the same address, up to this" },
+
+	{ "smtpd", "port25_auth", CONF_BOOL, "no", OFF(smtpd.port25_auth),
+	  0, 0, NULL, "offer AUTH on port 25 too (submission belongs on 587 "
+	  "and 465)" },
 	{ "smtpd", "max_message_size", CONF_SIZE, "35M",
 	  OFF(smtpd.max_message_size), 1 * K, 2048 * K * K, NULL,
 	  "largest message accepted (SIZE, RFC 1870); larger: 552 5.3.4" },

@@ -664,3 +664,30 @@ userdb_resolve(struct userdb *db, const char *address, const char *delimiter,
 	rcpt_list_free(&c.visited);
 	return r;
 }
+
+int
+userdb_sender_allowed(struct userdb *db, const char *user, const char *sender,
+    const char *delimiter)
+{
+	char norm[ADDR_PATH_MAX + 1], *at, *d;
+	const char *why;
+	sqlite3_stmt *st;
+	int r;
+
+	if (userdb_normalize(sender, norm, sizeof(norm), &why) == -1)
+		return 0;
+	/* user+tag@domain is the user's too */
+	if (delimiter != NULL && delimiter[0] != '\0' &&
+	    (at = strrchr(norm, '@')) != NULL &&
+	    (d = memchr(norm, delimiter[0], (size_t)(at - norm))) != NULL &&
+	    d != norm)
+		memmove(d, at, strlen(at) + 1);
+	if (strcmp(norm, user) == 0)
+		return 1;
+	r = db_run(db->db, &st, "SELECT count(*) FROM aliases WHERE "
+	    "address = ? AND target = ?", norm, user, (char *)NULL);
+	r = r == SQLITE_ROW ? sqlite3_column_int(st, 0) > 0 :
+	    userdb_sqlfail(db, "sender lookup");
+	sqlite3_finalize(st);
+	return r;
+}

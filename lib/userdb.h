@@ -77,6 +77,14 @@ int	userdb_resolve(struct userdb *db, const char *address,
 void	rcpt_list_free(struct rcpt_list *l);
 int	rcpt_list_add(struct rcpt_list *l, const char *address, int local);
 
+/*
+ * May the authenticated user send as this envelope sender?  Its own
+ * address (with or without +tag) or an alias that delivers to it.
+ * 1 yes, 0 no, -1 error.
+ */
+int	userdb_sender_allowed(struct userdb *db, const char *user,
+	    const char *sender, const char *delimiter);
+
 /* crypt(3) yescrypt hash of a password; 0 or -1. */
 int	userdb_hash_password(const char *password, char *out, size_t size);
 /* Constant-time check of a password against a crypt(3) hash. */

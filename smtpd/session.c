@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/auth.h"
 #include "../lib/daemon.h"
 #include "../lib/log.h"
 #include "smtpd.h"
@@ -55,6 +56,10 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "HELP", S_ANY, 0, NULL, cmd_help },
 	{ "VRFY", S_ANY, CMD_NEEDS_ARG, NULL, cmd_vrfy },
 	{ "EXPN", S_ANY, 0, NULL, cmd_expn },
+	{ "STARTTLS", S_CONNECTED | S_READY, CMD_NO_ARG,
+	    "503 5.5.1 Error: STARTTLS not allowed during a mail transaction",
+	    smtp_cmd_starttls },
+	{ "AUTH", S_READY, CMD_NEEDS_ARG, NULL, smtp_cmd_auth },
 };
 
 /* Commands of other protocols: a browser or proxy abused to talk SMTP. */
@@ -109,17 +114,6 @@ smtp_txn_reset(struct smtp_session *s)
 		smtp_set_state(s, S_READY);
 }
 
-static struct userdb *
-smtp_db(struct smtp_session *s)
-{
-	const char *err;
-
-	if (s->db == NULL &&
-	    (s->db = userdb_open(s->conf->server.data_dir, 0, &err)) == NULL)
-		log_err("sid=%s users.db: %s", s->id, err);
-	return s->db;
-}
-
 /* HELO/EHLO argument: RFC 5321 wants a domain or address literal; we take
  * any printable text (many clients get it wrong) but bound and escape it. */
 static int
@@ -156,6 +150,10 @@ cmd_ehlo(struct smtp_session *s, char *arg)
 	smtp_reply(s, "250-PIPELINING");
 	smtp_reply(s, "250-SIZE %lld", s->conf->smtpd.max_message_size);
 	smtp_reply(s, "250-8BITMIME");
+	if (s->env->tls != NULL && s->conn.tls == NULL)
+		smtp_reply(s, "250-STARTTLS");
+	if (smtp_auth_offered(s))
+		smtp_reply(s, "250-AUTH " AUTH_MECHS);
 	smtp_reply(s, "250 ENHANCEDSTATUSCODES");
 	return 0;
 }
@@ -182,8 +180,12 @@ cmd_mail(struct smtp_session *s, char *arg)
 	const char *rest, *why;
 	char sender[ADDR_PATH_MAX + 1], params[1024], *p, *key, *val;
 	long long size = 0;
-	int r, body8 = 0, seen_size = 0, seen_body = 0;
+	int r, body8 = 0, seen_size = 0, seen_body = 0, seen_auth = 0;
 
+	if (s->submission && s->auth_user[0] == '\0') {
+		smtp_reply(s, "530 5.7.0 Authentication required");
+		return -1;
+	}
 	if ((arg = smtp_skip_prefix(arg, "FROM:")) == NULL) {
 		smtp_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		return -1;
@@ -213,6 +215,9 @@ cmd_mail(struct smtp_session *s, char *arg)
 		    val != NULL && (strcasecmp(val, "8BITMIME") == 0 ||
 		    strcasecmp(val, "7BIT") == 0)) {
 			body8 = strcasecmp(val, "8BITMIME") == 0;
+		} else if (strcasecmp(key, "AUTH") == 0 && !seen_auth++ &&
+		    val != NULL && smtp_auth_offered(s)) {
+			/* RFC 4954 §5: accepted; we trust only our own AUTH */
 		} else {
 			smtp_reply(s, "555 5.5.4 Unsupported or repeated "
 			    "parameter %s", log_str(key));
@@ -232,8 +237,27 @@ cmd_mail(struct smtp_session *s, char *arg)
 		return -1;
 	}
 	addr_format(&a, sender, sizeof(sender));
+	if (s->auth_user[0] != '\0') {
+		/* An authenticated user sends as itself or its aliases. */
+		if (smtp_db(s) == NULL || (r = userdb_sender_allowed(s->db,
+		    s->auth_user, sender,
+		    s->conf->server.recipient_delimiter)) < 0) {
+			smtp_reply(s, "451 4.3.0 Error: temporary lookup "
+			    "failure");
+			return -1;
+		}
+		if (r == 0) {
+			log_info("sid=%s mail from=<%s> rejected: not owned by "
+			    "%s", s->id, log_str(sender), s->auth_user);
+			smtp_reply(s, "553 5.7.1 <%s>: Sender address not owned "
+			    "by user %s", sender, s->auth_user);
+			return -1;
+		}
+	}
 	smtp_txn_reset(s);
 	s->txn.sender = util_strdup(sender);
+	if (s->auth_user[0] != '\0')
+		s->txn.auth = util_strdup(s->auth_user);
 	s->txn.body = util_strdup(body8 ? "8bitmime" : "7bit");
 	s->declared_size = size;
 	smtp_set_state(s, S_MAIL);
@@ -309,14 +333,15 @@ cmd_rcpt(struct smtp_session *s, char *arg)
 	}
 	addr_format(&a, rcpt, sizeof(rcpt));
 
-	if ((r = userdb_domain_is_local(s->db, a.domain)) == 0) {
-		/* Port 25 takes mail for the local domains only. */
+	if ((r = userdb_domain_is_local(s->db, a.domain)) == 0 &&
+	    s->auth_user[0] == '\0') {
+		/* Without AUTH, mail for the local domains only. */
 		log_info("sid=%s rcpt to=<%s> rejected: relay denied", s->id,
 		    log_str(rcpt));
 		smtp_reply(s, "554 5.7.1 <%s>: Relay access denied", rcpt);
 		return -1;
 	}
-	if (r == 1)
+	if (r >= 0)	/* a remote address resolves to itself */
 		r = userdb_resolve(s->db, rcpt,
 		    s->conf->server.recipient_delimiter, &targets);
 	if (r < 0) {
@@ -395,7 +420,7 @@ cmd_help(struct smtp_session *s, char *arg)
 {
 	(void)arg;
 	smtp_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP "
-	    "QUIT HELP VRFY");
+	    "QUIT HELP VRFY STARTTLS AUTH");
 	return 0;
 }
 
@@ -437,6 +462,10 @@ smtp_bad_state_reply(struct smtp_session *s, const struct smtp_cmd *cmd)
 		return s->state == S_CONNECTED ?
 		    "503 5.5.1 Error: send HELO/EHLO first" :
 		    "503 5.5.1 Error: nested MAIL command";
+	if (cmd->fn == smtp_cmd_auth)
+		return s->state == S_CONNECTED ?
+		    "503 5.5.1 Error: send EHLO first" :
+		    "503 5.5.1 Error: AUTH not allowed during a mail transaction";
 	if (cmd->fn == cmd_data)
 		return s->state == S_MAIL ?
 		    "554 5.5.1 Error: no valid recipients" :
@@ -519,7 +548,10 @@ smtp_session_run(int fd, const char *service, const char *client_ip,
 	log_info("sid=%s connect client=[%s]:%d service=%s", s->id, client_ip,
 	    client_port, service);
 
-	smtp_reply(s, "220 %s ESMTP", s->conf->server.hostname);
+	if (strcmp(service, "submissions") == 0 && smtp_implicit_tls(s) == -1)
+		s->quit = 1;
+	else
+		smtp_reply(s, "220 %s ESMTP", s->conf->server.hostname);
 	while (!s->quit) {
 		st = conn_getline(&s->conn, &line, &len);
 		if (st == CONN_LINE) {
@@ -550,7 +582,8 @@ smtp_session_run(int fd, const char *service, const char *client_ip,
 			    state_name(s->state));
 		break;
 	}
-	conn_flush(&s->conn);
+	if (!s->broken)
+		conn_flush(&s->conn);
 	log_info("sid=%s disconnect client=[%s] commands=%ld messages=%ld "
 	    "errors=%d in=%llu out=%llu time=%.3fs", s->id, s->client_ip,
 	    s->ncommands, s->nmessages, s->errors,

@@ -4,6 +4,7 @@
  *
  * smtpd.c	main: configuration, TLS keys, privileges, the listener
  * session.c	one connection: the command table and state machine
+ * tls_auth.c	STARTTLS (RFC 3207) and AUTH (RFC 4954)
  * data.c	DATA: the message into the spool
  */
 #ifndef SMTPD_H
@@ -47,7 +48,10 @@ struct smtp_session {
 	enum smtp_state	 state;
 	int		 errors;
 	int		 quit;		/* close after the pending replies */
+	int		 broken;	/* the stream is unusable: say nothing */
 	struct userdb	*db;		/* opened on first use */
+	char		 auth_user[320];	/* "" until AUTH succeeds */
+	int		 auth_failures;
 
 	/* The transaction (MAIL ... DATA). */
 	struct spool_env txn;
@@ -69,5 +73,14 @@ void	smtp_txn_reset(struct smtp_session *s);
 
 /* data.c: read the message after "354"; replies itself. -1: drop session */
 int	smtp_data(struct smtp_session *s);
+
+/* tls_auth.c */
+int	smtp_cmd_starttls(struct smtp_session *s, char *arg);
+int	smtp_cmd_auth(struct smtp_session *s, char *arg);
+/* Is AUTH offered on this connection now (service, TLS, config)? */
+int	smtp_auth_offered(const struct smtp_session *s);
+/* Port 465: the handshake before the greeting.  -1: drop the session. */
+int	smtp_implicit_tls(struct smtp_session *s);
+struct userdb *smtp_db(struct smtp_session *s);
 
 #endif
