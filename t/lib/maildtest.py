@@ -77,6 +77,52 @@ def wait_until(pred, timeout=10.0, interval=0.02):
         time.sleep(interval)
 
 
+_CA = None
+
+
+def test_ca():
+    """A throw-away CA and a certificate for mail.example.test and
+    127.0.0.1 signed by it, made once per test process.  Returns a dict
+    with paths: ca, cert, key."""
+    global _CA
+    if _CA is not None:
+        return _CA
+    d = tempfile.mkdtemp(prefix="maildtest-ca.")
+    os.chmod(d, 0o755)
+
+    def ossl(*args):
+        subprocess.run(["openssl"] + list(args), check=True,
+                       capture_output=True, timeout=60)
+    ca_key, ca = os.path.join(d, "ca.key"), os.path.join(d, "ca.pem")
+    key, csr = os.path.join(d, "key.pem"), os.path.join(d, "req.csr")
+    cert, ext = os.path.join(d, "cert.pem"), os.path.join(d, "ext.cnf")
+    ossl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+         "/CN=maild test CA", "-keyout", ca_key, "-out", ca)
+    ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-subj", "/CN=mail.example.test", "-keyout", key,
+         "-out", csr)
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:mail.example.test,DNS:a.test,"
+                "DNS:b.test,IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3\n")
+    ossl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+         "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", cert)
+    for p in (cert, ca):
+        os.chmod(p, 0o644)     # the key stays 0600: read before the drop
+    import atexit
+    atexit.register(shutil.rmtree, d, True)
+    _CA = {"ca": ca, "cert": cert, "key": key}
+    return _CA
+
+
+def client_tls(hostname_check=True):
+    """An ssl.SSLContext trusting only the test CA."""
+    import ssl
+    ctx = ssl.create_default_context(cafile=test_ca()["ca"])
+    ctx.check_hostname = hostname_check
+    return ctx
+
+
 class Server:
     """One maild instance with its own data dir and ports."""
 
@@ -94,9 +140,11 @@ class Server:
             self.tmp = None
         self.data_dir = data_dir
         self.ports = {s: free_port(host) for s in services}
+        ca = test_ca()
         self.overrides = ["server.data_dir=" + data_dir,
                           "server.hostname=" + hostname,
-                          "server.log_level=debug"]
+                          "server.log_level=debug",
+                          "tls.cert=" + ca["cert"], "tls.key=" + ca["key"]]
         for s in SERVICES:
             listen = "%s:%d" % (host, self.ports[s]) if s in self.ports else ""
             self.overrides.append("%s.listen=%s" % (s, listen))
@@ -130,6 +178,7 @@ class Server:
             assert rc == 0, err
 
     def start(self, wait=True):
+        self._log_size = len(self.log())
         self.logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen([os.path.join(BINDIR, "maild")] +
                                      self.args(), stdout=self.logf,
@@ -142,8 +191,18 @@ class Server:
             # the queue runner binds its socket after the listeners
             wait_until(lambda: os.path.exists(
                 os.path.join(self.data_dir, "queue", "control")), 10)
-            wait_until(lambda: "queued[" in self.log() and
-                       "ready:" in self.log(), 10)
+            # every service says "ready:" once it has dropped privileges
+            progs = ["queued"] + (["smtpd"] if set(self.ports) &
+                                  {"smtp", "submission", "submissions"}
+                                  else [])
+            start = self._log_size
+
+            def ready():
+                log = self.log()[start:]
+                return all(any(p + "[" in l and "ready:" in l
+                               for l in log.splitlines()) for p in progs)
+            if not wait_until(ready, 30):
+                raise RuntimeError("maild services not ready\n" + self.log())
         return self
 
     def _can_connect(self, port):
