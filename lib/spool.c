@@ -247,6 +247,14 @@ spool_apply(struct spool_env *env, char *line)
 	return 0;
 }
 
+/* A header item; a repeated one replaces the first (found by fuzzing). */
+static void
+spool_set(char **field, const char *value)
+{
+	free(*field);
+	*field = util_strdup(value);
+}
+
 int
 spool_load(const char *path, struct spool_env *env, int *fd_r)
 {
@@ -298,21 +306,23 @@ spool_load(const char *path, struct spool_env *env, int *fd_r)
 		} else if (strcmp(line, "arrival") == 0)
 			env->arrival = (time_t)atoll(v);
 		else if (strcmp(line, "sender") == 0)
-			env->sender = util_strdup(v);
+			spool_set(&env->sender, v);
 		else if (strcmp(line, "client") == 0)
-			env->client = util_strdup(v);
+			spool_set(&env->client, v);
 		else if (strcmp(line, "helo") == 0)
-			env->helo = util_strdup(v);
+			spool_set(&env->helo, v);
 		else if (strcmp(line, "protocol") == 0)
-			env->protocol = util_strdup(v);
+			spool_set(&env->protocol, v);
 		else if (strcmp(line, "body") == 0)
-			env->body = util_strdup(v);
+			spool_set(&env->body, v);
 		else if (strcmp(line, "auth") == 0)
-			env->auth = util_strdup(v);
+			spool_set(&env->auth, v);
 		else if (strcmp(line, "length") == 0) {
-			num = atoll(v);
-			if (num < 0)
+			/* Exactly as written: LENGTH_DIGITS digits. */
+			if (strlen(v) != LENGTH_DIGITS ||
+			    strspn(v, "0123456789") != LENGTH_DIGITS)
 				goto bad;
+			num = strtoll(v, NULL, 10);
 			env->body_len = (off_t)num;
 			env->body_off = pos + 1;	/* after the empty line */
 		}
@@ -322,10 +332,11 @@ spool_load(const char *path, struct spool_env *env, int *fd_r)
 	    env->nrcpts == 0)
 		goto bad;
 
-	/* The journal follows the message. */
-	pos = env->body_off + env->body_len;
-	if ((end = lseek(fd, 0, SEEK_END)) == -1 || end < pos)
+	/* The journal follows the message (compare without overflow). */
+	if ((end = lseek(fd, 0, SEEK_END)) == -1 || env->body_off > end ||
+	    env->body_len > end - env->body_off)
 		goto bad;
+	pos = env->body_off + env->body_len;
 	if (fseeko(fp, pos, SEEK_SET) == -1)
 		goto fail;
 	while ((n = getline(&line, &cap, fp)) > 0) {
