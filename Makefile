@@ -47,7 +47,7 @@ mailctl_DIR = mailctl
 UNIT_SRCS  = $(wildcard lib/test-*.c maildir/test-*.c)
 UNIT_TESTS = $(patsubst %.c,$(UNITDIR)/%.t,$(notdir $(UNIT_SRCS)))
 
-.PHONY: all check unit run bench deps clean
+.PHONY: all check unit run bench fuzz deps clean
 all: deps $(addprefix $(BINDIR)/,$(PROGRAMS))
 unit: $(UNIT_TESTS)
 
@@ -84,6 +84,28 @@ check: deps
 
 run: all
 	tools/run-dev
+
+# make fuzz: every fuzz/fuzz-*.c as a libFuzzer binary (clang, ASan+UBSan),
+# each run for FUZZ_SECONDS from its seed corpus in fuzz/corpus/<name>/.
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS = $(wildcard fuzz/fuzz-*.c)
+FUZZERS	  = $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
+FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(PKG_CFLAGS) \
+	     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard lib/*.h maildir/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
+fuzz: deps $(FUZZERS)
+	@for f in $(FUZZERS); do \
+	    n=$${f#build/fuzz/fuzz-}; mkdir -p build/fuzz/corpus-$$n; \
+	    echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	    if ! $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=build/fuzz/$$n- \
+	        build/fuzz/corpus-$$n fuzz/corpus/$$n > build/fuzz/$$n.log 2>&1; \
+	    then tail -40 build/fuzz/$$n.log; exit 1; fi; \
+	    grep -E "stat::(number_of_executed_units|new_units_added)" \
+	        build/fuzz/$$n.log; \
+	done
 
 bench: all
 	bench/run
