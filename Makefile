@@ -92,7 +92,7 @@ FUZZ_SRCS = $(wildcard fuzz/fuzz-*.c)
 FUZZERS	  = $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
 FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(PKG_CFLAGS) \
 	     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-build/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard lib/*.h maildir/*.h)
+build/fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIB_SRCS) $(wildcard lib/*.h maildir/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
 fuzz: deps $(FUZZERS)

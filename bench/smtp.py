@@ -70,6 +70,15 @@ def on_signal(signum, frame):
 	raise Interrupted("signal %d" % signum)
 
 
+def read_text(path):
+	"""A log file's text, or "" if it is not there (yet)."""
+	try:
+		with open(path, errors="replace") as f:
+			return f.read()
+	except OSError:
+		return ""
+
+
 def free_port():
 	with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
 		s.bind(("127.0.0.1", 0))
@@ -166,11 +175,7 @@ class Maild:
 		return count_files(os.path.join(self.data, "queue", "msg"))
 
 	def log_text(self):
-		try:
-			with open(self.log, errors="replace") as f:
-				return f.read()
-		except OSError:
-			return ""
+		return read_text(self.log)
 
 	def log_problems(self):
 		return [l for l in self.log_text().splitlines() if l.strip()]
@@ -325,11 +330,7 @@ class Postfix:
 		    for q in ("incoming", "active", "deferred", "hold"))
 
 	def log_text(self):
-		try:
-			with open(self.log, errors="replace") as f:
-				return f.read()
-		except OSError:
-			return ""
+		return read_text(self.log)
 
 	def log_problems(self):
 		return [l for l in self.log_text().splitlines()

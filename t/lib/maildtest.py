@@ -247,14 +247,19 @@ class Server:
                 pass
         return names
 
-    def kill9_all(self):
-        """Crash: SIGKILL maild and everything it started, at once."""
+    def _sigkill_tree(self):
+        """SIGKILL maild and every process below it; returns their PIDs."""
         pids = [self.proc.pid] + self.descendants()
         for p in pids:
             try:
                 os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        return pids
+
+    def kill9_all(self):
+        """Crash: SIGKILL maild and everything it started, at once."""
+        pids = self._sigkill_tree()
         self.proc.wait(10)
         # orphans reparent to init; wait for them to be gone
         wait_until(lambda: not any(os.path.exists("/proc/%d" % p)
@@ -269,12 +274,7 @@ class Server:
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            pids = [self.proc.pid] + self.descendants()
-            for p in pids:
-                try:
-                    os.kill(p, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            self._sigkill_tree()
             rc = self.proc.wait(10)
         self.proc = None
         self.logf.close()
