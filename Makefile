@@ -73,6 +73,10 @@ $(UNITDIR)/%.t: $(OBJDIR)/lib/%.o $(LIBMAIL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(UNITDIR)/%.t: $(OBJDIR)/maildir/%.o $(LIBMAIL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # make check: everything built with sanitizers, then one runner over the
 # unit tests and the integration tests (which use build/check/bin).
 check: deps
