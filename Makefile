@@ -38,11 +38,12 @@ LIB_OBJS   = $(LIB_SRCS:%.c=$(OBJDIR)/%.o)
 LIBMAIL	   = $(OBJDIR)/libmail.a
 
 # program = the folder its sources live in
-PROGRAMS   = maild smtpd queued mailctl
+PROGRAMS   = maild smtpd queued mailctl pop3d
 maild_DIR   = maild
 smtpd_DIR   = smtpd
 queued_DIR  = queue
 mailctl_DIR = mailctl
+pop3d_DIR   = pop3d
 
 UNIT_SRCS  = $(wildcard lib/test-*.c maildir/test-*.c)
 UNIT_TESTS = $(patsubst %.c,$(UNITDIR)/%.t,$(notdir $(UNIT_SRCS)))
@@ -70,6 +71,10 @@ endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
 $(UNITDIR)/%.t: $(OBJDIR)/lib/%.o $(LIBMAIL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(UNITDIR)/%.t: $(OBJDIR)/maildir/%.o $(LIBMAIL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -58,6 +58,14 @@ struct conf {
 	} smtpd;
 
 	struct {
+		long long	 timeout;
+		long long	 max_line_length;
+		long long	 max_sessions;
+		long long	 max_sessions_per_ip;
+		long long	 max_errors;
+	} pop3d;
+
+	struct {
 		long long	 local_workers;
 		long long	 scan_interval;
 		long long	 retry_min;

@@ -111,6 +111,20 @@ const struct conf_key conf_keys[] = {
 	  NULL, "Received: headers in a message before it is refused as a "
 	  "mail loop (554 5.4.6)" },
 
+	{ "pop3d", "timeout", CONF_TIME, "10m", OFF(pop3d.timeout), 30, DAY,
+	  NULL, "idle time before the session is closed (RFC 1939 §3: at "
+	  "least 10 minutes)" },
+	{ "pop3d", "max_line_length", CONF_INT, "1024",
+	  OFF(pop3d.max_line_length), 255, 65536, NULL, "longest command "
+	  "line, CRLF included (RFC 2449 §4 allows 255; AUTH lines need more)" },
+	{ "pop3d", "max_sessions", CONF_INT, "100", OFF(pop3d.max_sessions),
+	  1, 100000, NULL, "concurrent POP3 sessions, both ports together" },
+	{ "pop3d", "max_sessions_per_ip", CONF_INT, "10",
+	  OFF(pop3d.max_sessions_per_ip), 1, 100000, NULL,
+	  "concurrent POP3 sessions from one client address" },
+	{ "pop3d", "max_errors", CONF_INT, "10", OFF(pop3d.max_errors), 1,
+	  1000, NULL, "bad commands in a session before it is closed" },
+
 	{ "queue", "local_workers", CONF_INT, "2", OFF(queue.local_workers),
 	  1, 64, NULL, "processes delivering into Maildirs in parallel" },
 	{ "queue", "scan_interval", CONF_TIME, "1m", OFF(queue.scan_interval),

@@ -209,6 +209,19 @@ tls_connect(struct conn *c, struct tls_ctx *ctx, const char *sni,
 }
 
 int
+tls_starttls(struct conn *c, struct tls_ctx *ctx, size_t *discarded,
+    const char **err)
+{
+	if (conn_flush(c) == -1) {
+		*err = "cannot send the reply";
+		return -1;
+	}
+	if ((*discarded = conn_pending(c)) > 0)
+		lr_discard(&c->lr);
+	return tls_accept(c, ctx, err);
+}
+
+int
 tls_peer_verified(const struct conn *c, const char **why)
 {
 	const struct tls_conn *t = c->tls;

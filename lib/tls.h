@@ -30,6 +30,16 @@ void	tls_ctx_free(struct tls_ctx **ctx);
 int	tls_accept(struct conn *c, struct tls_ctx *ctx, const char **err);
 int	tls_connect(struct conn *c, struct tls_ctx *ctx, const char *sni,
 	    const char **err);
+/*
+ * STARTTLS on the server side (SMTP RFC 3207, POP3 and IMAP RFC 2595),
+ * after the protocol's "go ahead" reply is queued: send it, throw away
+ * whatever the client pipelined in the clear behind the command (it must
+ * never be taken as coming over TLS: CVE-2011-0411), and handshake.
+ * *discarded tells how many octets were dropped (for the log).
+ * 0, or -1 with *err: the connection is then unusable.
+ */
+int	tls_starttls(struct conn *c, struct tls_ctx *ctx, size_t *discarded,
+	    const char **err);
 /* After tls_connect: did the peer's certificate verify for sni? */
 int	tls_peer_verified(const struct conn *c, const char **why);
 

@@ -15,6 +15,7 @@
 #define MAILDIR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -46,5 +47,185 @@ enum maildir_result {
 enum maildir_result maildir_deliver(const char *dir, const char *base,
 	    maildir_producer produce, void *arg, int look_in_cur,
 	    char *path_r, size_t size);
+
+/*
+ * ---- Mailbox names (mutf7.c) ----
+ *
+ * IMAP names use '/' as the hierarchy separator and modified UTF-7
+ * (RFC 3501 §5.1.3); on disk a folder is the Maildir++ directory
+ * ".A.B" for "A/B", with a '.' inside a component written "&AC4-".
+ */
+#define MAILDIR_SEP		'/'
+#define MAILDIR_NAME_MAX	512	/* octets of an IMAP mailbox name */
+#define MAILDIR_COMPONENT_MAX	200	/* octets of one level */
+
+/* 0, or -1 with *why: never a name that could leave the user's Maildir. */
+int	maildir_name_valid(const char *name, const char **why);
+/* "inbox/x" -> "INBOX/x" in place. */
+void	maildir_name_normalize(char *name);
+/* IMAP name -> directory below the Maildir ("" for INBOX); 0 or -1. */
+int	maildir_name_to_dir(const char *name, char *dir, size_t size);
+int	maildir_dir_to_name(const char *dir, char *name, size_t size);
+int	mutf7_to_utf8(const char *in, char *out, size_t size);
+int	utf8_to_mutf7(const char *in, char *out, size_t size);
+
+/*
+ * ---- The store: one user's Maildir++ and its index (store.c, index.c,
+ * sync.c) ----
+ *
+ * <maildir>/index.db (SQLite, WAL) is the authority for UIDVALIDITY,
+ * UIDNEXT, UIDs, keywords and mod-sequences (RFC 7162), and caches what
+ * IMAP FETCH needs; the files stay a valid Maildir (standard flags are
+ * mirrored in the ":2,<letters>" of each name), and the index is rebuilt
+ * from them when missing.  Files dropped into new/ by delivery or any
+ * other program are picked up by mbox_sync(), which moves them to cur/.
+ *
+ * Every change runs in one SQLite write transaction (BEGIN IMMEDIATE),
+ * which is the store's lock: sessions of the same user never see a half
+ * made change, and one sync at a time assigns UIDs.
+ */
+struct mstore;			/* one user's store */
+struct mbox;			/* one open mailbox (folder) */
+
+/* Message flags as stored; \Recent is per session and never stored. */
+#define MF_SEEN		0x01	/* S */
+#define MF_ANSWERED	0x02	/* R */
+#define MF_FLAGGED	0x04	/* F */
+#define MF_DELETED	0x08	/* T */
+#define MF_DRAFT	0x10	/* D */
+#define MF_ALL		0x1f
+
+/* Folder attributes for LIST (RFC 3501, 3348, 5258, 6154). */
+#define MFA_NOSELECT	0x001	/* a parent that does not exist itself */
+#define MFA_CHILDREN	0x002
+#define MFA_SUBSCRIBED	0x004
+#define MFA_NONEXISTENT	0x008	/* subscribed but gone */
+#define MFA_SENT	0x010
+#define MFA_DRAFTS	0x020
+#define MFA_TRASH	0x040
+#define MFA_JUNK	0x080
+#define MFA_ARCHIVE	0x100
+#define MFA_SPECIAL	(MFA_SENT | MFA_DRAFTS | MFA_TRASH | MFA_JUNK | \
+			 MFA_ARCHIVE)
+
+#define MAILDIR_UIDL_LEN 16	/* "%08X%08X" of UID and UIDVALIDITY */
+
+struct mbox_status {
+	uint32_t	messages;
+	uint32_t	unseen;
+	uint32_t	uidnext;
+	uint32_t	uidvalidity;
+	uint32_t	recent;		/* UIDs >= first_recent */
+	uint32_t	first_recent;
+	uint64_t	highestmodseq;
+	uint64_t	size;		/* octets of all messages */
+	uint64_t	deleted;	/* messages with \Deleted */
+};
+
+/* One message as the index knows it (strings valid during a callback). */
+struct mmsg {
+	uint32_t	 uid;
+	unsigned int	 flags;		/* MF_* */
+	const char	*keywords;	/* "" or space-separated */
+	uint64_t	 modseq;
+	int64_t		 size;		/* octets on disk */
+	int64_t		 vsize;		/* octets with CRLF line ends */
+	int64_t		 internaldate;	/* seconds since the epoch */
+	const char	*file;		/* name in cur/ */
+	const char	*envelope;	/* cached FETCH items, or NULL */
+	const char	*bodystructure;
+	const char	*body;
+};
+/* Return 0 to go on, anything else stops and is returned. */
+typedef int (*mbox_msg_cb)(const struct mmsg *m, void *arg);
+
+/*
+ * Open the store of the Maildir userdir (created if missing, with the
+ * folders INBOX Sent Drafts Trash Junk Archive on first use).  0 or -1
+ * with *err.
+ */
+int	mstore_open(const char *userdir, struct mstore **st_r,
+	    const char **err);
+void	mstore_close(struct mstore **st);
+const char *mstore_error(struct mstore *st);
+/* Group changes in one transaction (nests); 0 or -1. */
+int	mstore_begin(struct mstore *st);
+int	mstore_commit(struct mstore *st);
+void	mstore_rollback(struct mstore *st);
+
+/* Folders.  Names are validated here again (maildir_name_valid). */
+int	mstore_exists(struct mstore *st, const char *name);
+int	mstore_create(struct mstore *st, const char *name);
+int	mstore_delete(struct mstore *st, const char *name);
+int	mstore_rename(struct mstore *st, const char *from, const char *to);
+int	mstore_subscribe(struct mstore *st, const char *name, int on);
+/* Every folder (and parents of nested ones, subscribed names that no
+ * longer exist), sorted; cb(name, MFA_* flags, arg). */
+int	mstore_list(struct mstore *st,
+	    void (*cb)(const char *name, unsigned int attrs, void *arg),
+	    void *arg);
+/* The special-use attribute of a name (MFA_SENT ...), or 0. */
+unsigned int mstore_special_use(const char *name);
+/* Status of a folder (synced first); 0, or -1 if it does not exist. */
+int	mstore_status(struct mstore *st, const char *name,
+	    struct mbox_status *s);
+
+/* A mailbox: open (synced), close. */
+int	mbox_open(struct mstore *st, const char *name, struct mbox **mb_r);
+void	mbox_close(struct mbox **mb);
+const char *mbox_name(const struct mbox *mb);
+struct mstore *mbox_store(struct mbox *mb);
+/* Pick up what changed on disk (new/, files renamed or removed by other
+ * programs).  Cheap when nothing did: two stat(2) calls. */
+int	mbox_sync(struct mbox *mb);
+int	mbox_get_status(struct mbox *mb, struct mbox_status *s);
+/* \Recent (RFC 3501 §2.3.2): claim the messages no session saw yet:
+ * returns the first UID this session may call recent. */
+uint32_t mbox_claim_recent(struct mbox *mb);
+
+/*
+ * Messages with uid_min <= UID <= uid_max and MODSEQ > changedsince,
+ * in UID order.  with_cache: also read the cached FETCH items.
+ */
+int	mbox_messages(struct mbox *mb, uint32_t uid_min, uint32_t uid_max,
+	    uint64_t changedsince, int with_cache, mbox_msg_cb cb, void *arg);
+/* All UIDs in order (malloc'd array, caller frees). */
+int	mbox_uids(struct mbox *mb, uint32_t **uids_r, size_t *n_r);
+/* UIDs expunged after modseq (for QRESYNC's VANISHED), ascending. */
+int	mbox_vanished(struct mbox *mb, uint64_t since, void (*cb)(uint32_t uid,
+	    void *arg), void *arg);
+/* Open a message for reading (O_RDONLY); fd, or -1 (ENOENT: expunged). */
+int	mbox_msg_open(struct mbox *mb, uint32_t uid);
+/* The POP3 UIDL of a message: stable, and the same IMAP clients see. */
+void	mbox_uidl(const struct mbox *mb, uint32_t uid,
+	    char out[MAILDIR_UIDL_LEN + 1]);
+
+/*
+ * Set flags and keywords of one message.  unchangedsince (RFC 7162
+ * §3.1.3): 0 for none.  Returns 1 changed (*modseq_r set), 0 already so,
+ * 2 refused by unchangedsince, -1 error (ENOENT: expunged).
+ */
+int	mbox_set_flags(struct mbox *mb, uint32_t uid, unsigned int flags,
+	    const char *keywords, uint64_t unchangedsince, uint64_t *modseq_r);
+/* Remove messages (files and index rows); recorded for VANISHED. */
+int	mbox_expunge(struct mbox *mb, const uint32_t *uids, size_t n);
+/* Store cached FETCH items for a message (any may be NULL). */
+int	mbox_cache_put(struct mbox *mb, uint32_t uid, const char *envelope,
+	    const char *bodystructure, const char *body);
+/* Every keyword used in the mailbox, space-separated (caller frees). */
+char	*mbox_keywords(struct mbox *mb);
+
+/*
+ * Append: write the message to the fd mbox_append_begin() opens in tmp/,
+ * then mbox_append_commit() makes it durable, names it, gives it a UID.
+ */
+int	mbox_append_begin(struct mbox *mb, char *tmppath, size_t size);
+int	mbox_append_commit(struct mbox *mb, const char *tmppath,
+	    unsigned int flags, const char *keywords, int64_t internaldate,
+	    uint32_t *uid_r);
+/* Copy one message into dst (a hard link when possible); *uid_r its UID
+ * there. */
+int	mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst,
+	    uint32_t *uid_r);
 
 #endif

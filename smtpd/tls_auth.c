@@ -74,23 +74,15 @@ smtp_cmd_starttls(struct smtp_session *s, char *arg)
 		return -1;
 	}
 	smtp_reply(s, "220 2.0.0 Ready to start TLS");
-	if (conn_flush(&s->conn) == -1) {
-		s->broken = s->quit = 1;
-		return 0;
-	}
-	/* RFC 3207 §4.2 and CVE-2011-0411: nothing sent in the clear after
-	 * STARTTLS may be taken as coming over TLS. */
-	if ((pending = conn_pending(&s->conn)) > 0) {
-		log_warn("sid=%s client=[%s] discarded %zu octets pipelined "
-		    "after STARTTLS", s->id, s->client_ip, pending);
-		lr_discard(&s->conn.lr);
-	}
-	if (tls_accept(&s->conn, s->env->tls, &err) == -1) {
-		log_info("sid=%s client=[%s] TLS handshake failed: %s", s->id,
+	if (tls_starttls(&s->conn, s->env->tls, &pending, &err) == -1) {
+		log_info("sid=%s client=[%s] STARTTLS failed: %s", s->id,
 		    s->client_ip, err);
 		s->broken = s->quit = 1;
 		return 0;
 	}
+	if (pending > 0)
+		log_warn("sid=%s client=[%s] discarded %zu octets pipelined "
+		    "after STARTTLS", s->id, s->client_ip, pending);
 	smtp_log_tls(s, "starttls");
 	/* A new session: forget HELO and any transaction (§4.2). */
 	s->helo[0] = '\0';

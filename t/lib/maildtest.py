@@ -18,6 +18,10 @@ BINDIR = os.environ.get("MAILD_BINDIR", os.path.join(REPO, "bin"))
 DEV_CONF = os.path.join(REPO, "etc", "dev.conf")
 SERVICES = ["smtp", "submission", "submissions", "pop3", "pop3s", "imap",
             "imaps", "webmail"]
+# which program maild starts for a service (maild/maild.c)
+PROGRAM_OF = {"smtp": "smtpd", "submission": "smtpd", "submissions": "smtpd",
+              "pop3": "pop3d", "pop3s": "pop3d", "imap": "imapd",
+              "imaps": "imapd", "webmail": "webmail"}
 
 
 class TAP:
@@ -192,9 +196,7 @@ class Server:
             wait_until(lambda: os.path.exists(
                 os.path.join(self.data_dir, "queue", "control")), 10)
             # every service says "ready:" once it has dropped privileges
-            progs = ["queued"] + (["smtpd"] if set(self.ports) &
-                                  {"smtp", "submission", "submissions"}
-                                  else [])
+            progs = ["queued"] + sorted({PROGRAM_OF[s] for s in self.ports})
             start = self._log_size
 
             def ready():

@@ -1,0 +1,650 @@
+/*
+ * Messages in the index: listing, flags (mirrored into file names),
+ * expunge, append, copy, the FETCH cache.  Every change takes the store's
+ * write transaction and gives the message a new mod-sequence (RFC 7162).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "../lib/buf.h"
+#include "../lib/db.h"
+#include "../lib/util.h"
+#include "store_int.h"
+
+/* maildir(5) info letters, in the ASCII order the names must use. */
+static const struct {
+	char		 letter;
+	unsigned int	 flag;
+} store_letters[] = {
+	{ 'D', MF_DRAFT }, { 'F', MF_FLAGGED }, { 'R', MF_ANSWERED },
+	{ 'S', MF_SEEN }, { 'T', MF_DELETED },
+};
+
+int
+store_file_name(const char *base, unsigned int flags, char *out, size_t size)
+{
+	char letters[8];
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(store_letters) / sizeof(store_letters[0]); i++)
+		if (flags & store_letters[i].flag)
+			letters[n++] = store_letters[i].letter;
+	letters[n] = '\0';
+	return util_snprintf(out, size, "%s:2,%s", base, letters);
+}
+
+unsigned int
+store_name_flags(const char *name)
+{
+	const char *info = strstr(name, ":2,");
+	unsigned int flags = 0;
+	size_t i;
+
+	if (info == NULL)
+		return 0;
+	for (info += 3; *info != '\0'; info++)
+		for (i = 0; i < sizeof(store_letters) /
+		    sizeof(store_letters[0]); i++)
+			if (*info == store_letters[i].letter)
+				flags |= store_letters[i].flag;
+	return flags;
+}
+
+int64_t
+store_count_vsize(int fd, int64_t size)
+{
+	char buf[65536];
+	ssize_t n, i;
+	int64_t bare = 0;
+	off_t off = 0;
+	char prev = '\0';
+
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		for (i = 0; i < n; i++) {
+			if (buf[i] == '\n' && prev != '\r')
+				bare++;
+			prev = buf[i];
+		}
+		off += n;
+	}
+	return n < 0 ? -1 : size + bare;
+}
+
+int
+mbox_get_status(struct mbox *mb, struct mbox_status *out)
+{
+	sqlite3_stmt *s = store_stmt(mb->st, Q_MBOX_STATUS);
+
+	sqlite3_bind_int64(s, 1, mb->id);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return store_fail(mb->st, "status");
+	memset(out, 0, sizeof(*out));
+	out->uidvalidity = (uint32_t)sqlite3_column_int64(s, 0);
+	out->uidnext = (uint32_t)sqlite3_column_int64(s, 1);
+	out->highestmodseq = (uint64_t)sqlite3_column_int64(s, 2);
+	out->first_recent = (uint32_t)sqlite3_column_int64(s, 3);
+	out->messages = (uint32_t)sqlite3_column_int64(s, 8);
+	out->unseen = (uint32_t)sqlite3_column_int64(s, 9);
+	out->recent = (uint32_t)sqlite3_column_int64(s, 10);
+	out->size = (uint64_t)sqlite3_column_double(s, 11);
+	out->deleted = (uint64_t)sqlite3_column_int64(s, 12);
+	sqlite3_reset(s);
+	return 0;
+}
+
+uint32_t
+mbox_claim_recent(struct mbox *mb)
+{
+	sqlite3_stmt *s = store_stmt(mb->st, Q_MBOX_RECENT);
+	uint32_t first = UINT32_MAX;
+
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, mb->id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		first = (uint32_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return first;
+}
+
+int
+mbox_messages(struct mbox *mb, uint32_t uid_min, uint32_t uid_max,
+    uint64_t changedsince, int with_cache, mbox_msg_cb cb, void *arg)
+{
+	sqlite3_stmt *s = store_stmt(mb->st, with_cache ? Q_MSG_RANGE_CACHE :
+	    Q_MSG_RANGE);
+	struct mmsg m;
+	int r = 0, rc;
+
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, uid_min);
+	sqlite3_bind_int64(s, 3, uid_max);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)changedsince);
+	memset(&m, 0, sizeof(m));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		m.uid = (uint32_t)sqlite3_column_int64(s, 0);
+		m.flags = (unsigned int)sqlite3_column_int(s, 1);
+		m.keywords = (const char *)sqlite3_column_text(s, 2);
+		m.modseq = (uint64_t)sqlite3_column_int64(s, 3);
+		m.size = sqlite3_column_int64(s, 4);
+		m.vsize = sqlite3_column_int64(s, 5);
+		m.internaldate = sqlite3_column_int64(s, 6);
+		m.file = (const char *)sqlite3_column_text(s, 7);
+		if (with_cache) {
+			m.envelope = (const char *)sqlite3_column_text(s, 8);
+			m.bodystructure = (const char *)
+			    sqlite3_column_text(s, 9);
+			m.body = (const char *)sqlite3_column_text(s, 10);
+		}
+		if ((r = cb(&m, arg)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(mb->st, "messages");
+	sqlite3_reset(s);
+	return r;
+}
+
+int
+mbox_uids(struct mbox *mb, uint32_t **uids_r, size_t *n_r)
+{
+	sqlite3_stmt *s = store_stmt(mb->st, Q_MSG_UIDS);
+	uint32_t *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, mb->id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			if ((v = realloc(v, cap * sizeof(*v))) == NULL)
+				abort();
+		}
+		v[n++] = (uint32_t)sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(v);
+		return store_fail(mb->st, "uids");
+	}
+	*uids_r = v;
+	*n_r = n;
+	return 0;
+}
+
+int
+mbox_vanished(struct mbox *mb, uint64_t since, void (*cb)(uint32_t, void *),
+    void *arg)
+{
+	sqlite3_stmt *s = store_stmt(mb->st, Q_VANISHED);
+
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)since);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		cb((uint32_t)sqlite3_column_int64(s, 0), arg);
+	sqlite3_reset(s);
+	return 0;
+}
+
+void
+mbox_uidl(const struct mbox *mb, uint32_t uid, char out[MAILDIR_UIDL_LEN + 1])
+{
+	/* As Dovecot's default pop3_uidl_format "%08Xu%08Xv". */
+	snprintf(out, MAILDIR_UIDL_LEN + 1, "%08X%08X", uid, mb->uidvalidity);
+}
+
+/* One message's row: file base and flags.  1 found, 0 not, -1 error. */
+static int
+store_msg_row(struct mbox *mb, uint32_t uid, char *base, size_t size,
+    unsigned int *flags, char *kw, size_t kwsize, uint64_t *modseq,
+    int64_t *idate)
+{
+	sqlite3_stmt *s = store_stmt(mb->st, Q_MSG_ONE);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, uid);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		if (rc == SQLITE_DONE) {
+			errno = ENOENT;
+			return 0;
+		}
+		return store_fail(mb->st, "message");
+	}
+	util_strcpy(base, (const char *)sqlite3_column_text(s, 1), size);
+	*flags = (unsigned int)sqlite3_column_int(s, 2);
+	if (kw != NULL)
+		util_strcpy(kw, (const char *)sqlite3_column_text(s, 3),
+		    kwsize);
+	if (modseq != NULL)
+		*modseq = (uint64_t)sqlite3_column_int64(s, 4);
+	if (idate != NULL)
+		*idate = sqlite3_column_int64(s, 5);
+	sqlite3_reset(s);
+	return 1;
+}
+
+static int
+store_msg_path(struct mbox *mb, const char *base, unsigned int flags,
+    char *path, size_t size)
+{
+	char name[NAME_MAX + 1];
+
+	if (store_file_name(base, flags, name, sizeof(name)) == -1 ||
+	    util_snprintf(path, size, "%s/cur/%s", mb->dir, name) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int
+mbox_msg_open(struct mbox *mb, uint32_t uid)
+{
+	char base[NAME_MAX + 1], path[PATH_MAX];
+	unsigned int flags;
+	int fd, attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (store_msg_row(mb, uid, base, sizeof(base), &flags, NULL, 0,
+		    NULL, NULL) != 1 ||
+		    store_msg_path(mb, base, flags, path, sizeof(path)) == -1)
+			return -1;
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1)
+			return fd;
+		if (errno != ENOENT)
+			return -1;
+		/* Renamed by another program (flags): look again. */
+		if (mbox_sync(mb) == -1)
+			return -1;
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+int
+mbox_set_flags(struct mbox *mb, uint32_t uid, unsigned int flags,
+    const char *keywords, uint64_t unchangedsince, uint64_t *modseq_r)
+{
+	char base[NAME_MAX + 1], oldp[PATH_MAX], newp[PATH_MAX], kw[4096];
+	unsigned int oflags;
+	uint64_t omodseq, modseq;
+	int64_t before;
+	sqlite3_stmt *s;
+	int r;
+
+	flags &= MF_ALL;
+	if (mstore_begin(mb->st) == -1)
+		return -1;
+	if ((r = store_msg_row(mb, uid, base, sizeof(base), &oflags, kw,
+	    sizeof(kw), &omodseq, NULL)) != 1) {
+		mstore_rollback(mb->st);
+		return -1;
+	}
+	if (unchangedsince != 0 && omodseq > unchangedsince) {
+		mstore_commit(mb->st);
+		return 2;
+	}
+	if (oflags == flags && strcmp(kw, keywords) == 0) {
+		mstore_commit(mb->st);
+		*modseq_r = omodseq;
+		return 0;
+	}
+	if (oflags != flags) {
+		before = store_cur_mtime(mb);
+		if (store_msg_path(mb, base, oflags, oldp, sizeof(oldp)) == -1 ||
+		    store_msg_path(mb, base, flags, newp, sizeof(newp)) == -1 ||
+		    rename(oldp, newp) == -1) {
+			store_fail(mb->st, "rename");
+			mstore_rollback(mb->st);
+			return -1;
+		}
+		store_cur_changed(mb, before);
+	}
+	if (store_next_modseq(mb->st, mb->id, &modseq) == -1) {
+		mstore_rollback(mb->st);
+		return -1;
+	}
+	s = store_stmt(mb->st, Q_MSG_FLAGS);
+	sqlite3_bind_int(s, 1, (int)flags);
+	sqlite3_bind_text(s, 2, keywords, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)modseq);
+	sqlite3_bind_int64(s, 4, mb->id);
+	sqlite3_bind_int64(s, 5, uid);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		store_fail(mb->st, "flags");
+		mstore_rollback(mb->st);
+		if (oflags != flags)
+			rename(newp, oldp);
+		return -1;
+	}
+	if (mstore_commit(mb->st) == -1)
+		return -1;
+	*modseq_r = modseq;
+	return 1;
+}
+
+int
+store_forget(struct mbox *mb, uint32_t uid, uint64_t modseq)
+{
+	sqlite3_stmt *s = store_stmt(mb->st, Q_VANISH_ADD);
+
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)modseq);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return store_fail(mb->st, "vanished");
+	return 0;
+}
+
+int
+mbox_expunge(struct mbox *mb, const uint32_t *uids, size_t n)
+{
+	char base[NAME_MAX + 1], path[PATH_MAX];
+	unsigned int flags;
+	uint64_t modseq;
+	int64_t before;
+	sqlite3_stmt *s;
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	if (mstore_begin(mb->st) == -1)
+		return -1;
+	before = store_cur_mtime(mb);
+	if (store_next_modseq(mb->st, mb->id, &modseq) == -1)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		s = store_stmt(mb->st, Q_MSG_DEL);
+		sqlite3_bind_int64(s, 1, mb->id);
+		sqlite3_bind_int64(s, 2, uids[i]);
+		if (sqlite3_step(s) != SQLITE_ROW) {
+			sqlite3_reset(s);
+			continue;	/* already gone */
+		}
+		util_strcpy(base, (const char *)sqlite3_column_text(s, 0),
+		    sizeof(base));
+		flags = (unsigned int)sqlite3_column_int(s, 1);
+		sqlite3_step(s);
+		sqlite3_reset(s);
+		if (store_forget(mb, uids[i], modseq) == -1)
+			goto fail;
+		/*
+		 * The row goes with the transaction; the file goes now.  A
+		 * crash between the two leaves a row without a file, which
+		 * the next scan of cur/ turns into an expunge: nothing is
+		 * shown that does not exist, nothing is lost that was kept.
+		 */
+		if (store_msg_path(mb, base, flags, path, sizeof(path)) == 0 &&
+		    unlink(path) == -1 && errno != ENOENT)
+			goto fail;
+	}
+	store_cur_changed(mb, before);
+	return mstore_commit(mb->st);
+fail:
+	store_fail(mb->st, "expunge");
+	mstore_rollback(mb->st);
+	return -1;
+}
+
+int
+mbox_cache_put(struct mbox *mb, uint32_t uid, const char *envelope,
+    const char *bodystructure, const char *body)
+{
+	sqlite3_stmt *s = store_stmt(mb->st, Q_MSG_CACHE);
+
+	sqlite3_bind_text(s, 1, envelope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, bodystructure, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, body, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, mb->id);
+	sqlite3_bind_int64(s, 5, uid);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return store_fail(mb->st, "cache");
+	return 0;
+}
+
+char *
+mbox_keywords(struct mbox *mb)
+{
+	struct buf b;
+	sqlite3_stmt *s;
+
+	buf_init(&b, 65536);
+	buf_puts(&b, "");
+	s = db_prepare(mb->st->db, "SELECT DISTINCT keywords FROM msg "
+	    "WHERE mailbox = ? AND keywords != ''");
+	sqlite3_bind_int64(s, 1, mb->id);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *kw = (const char *)sqlite3_column_text(s, 0);
+		char *copy = util_strdup(kw), *w, *save = NULL;
+
+		for (w = strtok_r(copy, " ", &save); w != NULL;
+		    w = strtok_r(NULL, " ", &save)) {
+			char pad[512];
+
+			snprintf(pad, sizeof(pad), " %s ", w);
+			b.data[b.len] = '\0';
+			if (b.len > 0) {
+				char *hay = NULL;
+
+				if (asprintf(&hay, " %s ", b.data) == -1)
+					abort();
+				if (strstr(hay, pad) != NULL) {
+					free(hay);
+					continue;
+				}
+				free(hay);
+			}
+			if (b.len > 0)
+				buf_putc(&b, ' ');
+			buf_puts(&b, w);
+		}
+		free(copy);
+	}
+	sqlite3_finalize(s);
+	return b.data != NULL ? b.data : util_strdup("");
+}
+
+/* A unique base name for a message we write (maildir(5)). */
+static void
+store_new_base(char *out, size_t size)
+{
+	static unsigned int counter;
+	struct timespec ts;
+	char host[64];
+	size_t i;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (gethostname(host, sizeof(host)) == -1)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	for (i = 0; host[i] != '\0'; i++)
+		if (host[i] == '/' || host[i] == ':' || host[i] == ',')
+			host[i] = '_';
+	snprintf(out, size, "%lld.M%ldP%ldQ%uR%08x.%s", (long long)ts.tv_sec,
+	    ts.tv_nsec / 1000, (long)getpid(), ++counter, util_random(), host);
+}
+
+int
+mbox_append_begin(struct mbox *mb, char *tmppath, size_t size)
+{
+	char base[NAME_MAX + 1];
+
+	store_new_base(base, sizeof(base));
+	if (util_snprintf(tmppath, size, "%s/tmp/%s", mb->dir, base) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return open(tmppath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+}
+
+/* Insert a row for a file now in cur/; the UID is the next one. */
+int
+store_add_row(struct mbox *mb, const char *base, unsigned int flags,
+    const char *keywords, int64_t size, int64_t vsize, int64_t idate,
+    uint32_t *uid_r)
+{
+	sqlite3_stmt *s;
+	uint64_t modseq;
+	uint32_t uid;
+
+	s = store_stmt(mb->st, Q_MBOX_UIDNEXT);
+	sqlite3_bind_int64(s, 1, mb->id);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return store_fail(mb->st, "uidnext");
+	uid = (uint32_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (store_next_modseq(mb->st, mb->id, &modseq) == -1)
+		return -1;
+	s = store_stmt(mb->st, Q_MSG_ADD);
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_text(s, 3, base, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, (int)(flags & MF_ALL));
+	sqlite3_bind_text(s, 5, keywords != NULL ? keywords : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)modseq);
+	sqlite3_bind_int64(s, 7, size);
+	sqlite3_bind_int64(s, 8, vsize);
+	sqlite3_bind_int64(s, 9, idate);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return store_fail(mb->st, "add message");
+	if (uid_r != NULL)
+		*uid_r = uid;
+	return 0;
+}
+
+int
+mbox_append_commit(struct mbox *mb, const char *tmppath, unsigned int flags,
+    const char *keywords, int64_t internaldate, uint32_t *uid_r)
+{
+	char base[NAME_MAX + 1], final[PATH_MAX];
+	const char *slash = strrchr(tmppath, '/');
+	struct timespec times[2];
+	struct stat sb;
+	int64_t vsize, before;
+	int fd;
+
+	if (slash == NULL || (fd = open(tmppath, O_RDONLY | O_CLOEXEC)) == -1)
+		return store_fail(mb->st, "append");
+	if (fstat(fd, &sb) == -1 || fsync(fd) == -1 ||
+	    (vsize = store_count_vsize(fd, sb.st_size)) < 0) {
+		close(fd);
+		return store_fail(mb->st, "append");
+	}
+	close(fd);
+	if (util_snprintf(base, sizeof(base), "%s,S=%lld,W=%lld", slash + 1,
+	    (long long)sb.st_size, (long long)vsize) == -1 ||
+	    store_msg_path(mb, base, flags, final, sizeof(final)) == -1)
+		return store_fail(mb->st, "append");
+	/* INTERNALDATE is the file's mtime (as for delivered mail). */
+	times[0].tv_sec = times[1].tv_sec = (time_t)internaldate;
+	times[0].tv_nsec = times[1].tv_nsec = 0;
+	utimensat(AT_FDCWD, tmppath, times, 0);
+	if (mstore_begin(mb->st) == -1)
+		return -1;
+	before = store_cur_mtime(mb);
+	if (rename(tmppath, final) == -1) {
+		store_fail(mb->st, "append");
+		mstore_rollback(mb->st);
+		return -1;
+	}
+	store_cur_changed(mb, before);
+	if (store_add_row(mb, base, flags, keywords, sb.st_size, vsize,
+	    internaldate, uid_r) == -1) {
+		rename(final, tmppath);
+		mstore_rollback(mb->st);
+		return -1;
+	}
+	if (mstore_commit(mb->st) == -1)
+		return -1;
+	/* The reply says the message is stored: make the name durable. */
+	{
+		char cur[PATH_MAX];
+
+		snprintf(cur, sizeof(cur), "%s/cur", mb->dir);
+		util_fsync_dir(cur);
+	}
+	return 0;
+}
+
+int
+mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst, uint32_t *uid_r)
+{
+	char base[NAME_MAX + 1], nbase[NAME_MAX + 1], from[PATH_MAX];
+	char to[PATH_MAX], kw[4096];
+	const char *sz;
+	unsigned int flags;
+	int64_t idate, size = 0, vsize = 0, before;
+	long long a, b;
+	sqlite3_stmt *s;
+	int r;
+
+	if ((r = store_msg_row(src, uid, base, sizeof(base), &flags, kw,
+	    sizeof(kw), NULL, &idate)) != 1)
+		return -1;
+	/* Keep ",S=..,W=.." so sizes stay known without reading. */
+	store_new_base(nbase, sizeof(nbase));
+	if ((sz = strstr(base, ",S=")) != NULL &&
+	    sscanf(sz, ",S=%lld,W=%lld", &a, &b) == 2) {
+		size = a;
+		vsize = b;
+		strncat(nbase, sz, sizeof(nbase) - strlen(nbase) - 1);
+	}
+	if (store_msg_path(src, base, flags, from, sizeof(from)) == -1 ||
+	    store_msg_path(dst, nbase, flags, to, sizeof(to)) == -1)
+		return store_fail(src->st, "copy");
+	if (mstore_begin(dst->st) == -1)
+		return -1;
+	before = store_cur_mtime(dst);
+	if (link(from, to) == -1) {
+		store_fail(src->st, "copy");
+		mstore_rollback(dst->st);
+		return -1;
+	}
+	store_cur_changed(dst, before);
+	if (sz == NULL) {
+		struct stat sb;
+		int fd = open(to, O_RDONLY | O_CLOEXEC);
+
+		if (fd == -1 || fstat(fd, &sb) == -1) {
+			if (fd != -1)
+				close(fd);
+			goto fail;
+		}
+		size = sb.st_size;
+		vsize = store_count_vsize(fd, size);
+		close(fd);
+	}
+	if (store_add_row(dst, nbase, flags, kw, size, vsize, idate,
+	    uid_r) == -1)
+		goto fail;
+	/* The cached FETCH items are the same message's. */
+	s = db_prepare(dst->st->db, "INSERT OR REPLACE INTO cache SELECT "
+	    "(SELECT id FROM msg WHERE mailbox = ? AND uid = ?), envelope, "
+	    "bodystructure, body FROM cache WHERE msg = (SELECT id FROM msg "
+	    "WHERE mailbox = ? AND uid = ?)");
+	sqlite3_bind_int64(s, 1, dst->id);
+	sqlite3_bind_int64(s, 2, *uid_r);
+	sqlite3_bind_int64(s, 3, src->id);
+	sqlite3_bind_int64(s, 4, uid);
+	sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (mstore_commit(dst->st) == -1)
+		return -1;
+	snprintf(to, sizeof(to), "%s/cur", dst->dir);
+	util_fsync_dir(to);
+	return 0;
+fail:
+	unlink(to);
+	store_fail(dst->st, "copy");
+	mstore_rollback(dst->st);
+	return -1;
+}

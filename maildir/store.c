@@ -1,0 +1,859 @@
+/*
+ * The store of one user: index.db, transactions, folders.
+ *
+ * Folders are what is on disk: the Maildir itself (INBOX) and every
+ * ".Name" directory in it; the index holds a row per folder it has seen
+ * (UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, what the last scan found) and the
+ * subscriptions.  A folder made by another program is adopted on first
+ * sight with a fresh UIDVALIDITY.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "../lib/db.h"
+#include "../lib/util.h"
+#include "store_int.h"
+
+static const char *store_schema =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER);"
+    "CREATE TABLE IF NOT EXISTS mailbox("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT UNIQUE NOT NULL,"
+    "  uidvalidity INTEGER NOT NULL,"
+    "  uidnext INTEGER NOT NULL DEFAULT 1,"
+    "  highestmodseq INTEGER NOT NULL DEFAULT 1,"
+    "  first_recent INTEGER NOT NULL DEFAULT 1,"
+    "  new_mtime INTEGER NOT NULL DEFAULT 0,"	/* what the last scan saw */
+    "  new_known INTEGER NOT NULL DEFAULT 0,"	/* and when (ns) */
+    "  cur_mtime INTEGER NOT NULL DEFAULT 0,"
+    "  cur_known INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS msg("
+    "  id INTEGER PRIMARY KEY,"
+    "  mailbox INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
+    "  uid INTEGER NOT NULL,"
+    "  file TEXT NOT NULL,"			/* base name, without :2, */
+    "  flags INTEGER NOT NULL,"
+    "  keywords TEXT NOT NULL DEFAULT '',"
+    "  modseq INTEGER NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  vsize INTEGER NOT NULL,"
+    "  internaldate INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS msg_uid ON msg(mailbox, uid);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS msg_file ON msg(mailbox, file);"
+    "CREATE TABLE IF NOT EXISTS cache("
+    "  msg INTEGER PRIMARY KEY REFERENCES msg(id) ON DELETE CASCADE,"
+    "  envelope TEXT, bodystructure TEXT, body TEXT);"
+    "CREATE TABLE IF NOT EXISTS vanished("
+    "  mailbox INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
+    "  uid INTEGER NOT NULL, modseq INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS vanished_mod ON vanished(mailbox, modseq);"
+    "CREATE TABLE IF NOT EXISTS subscription(name TEXT PRIMARY KEY);";
+
+static const char *store_sql_text[Q_COUNT] = {
+	[Q_MBOX_GET] = "SELECT id, uidvalidity FROM mailbox WHERE name = ?",
+	[Q_MBOX_ADD] = "INSERT INTO mailbox(name, uidvalidity) VALUES (?, ?)",
+	[Q_MBOX_SET_DIRS] = "UPDATE mailbox SET new_mtime = ?, new_known = ?,"
+	    " cur_mtime = ?, cur_known = ? WHERE id = ?",
+	[Q_MBOX_BUMP] = "UPDATE mailbox SET highestmodseq = highestmodseq + 1"
+	    " WHERE id = ? RETURNING highestmodseq",
+	[Q_MBOX_UIDNEXT] = "UPDATE mailbox SET uidnext = uidnext + 1"
+	    " WHERE id = ? RETURNING uidnext - 1",
+	[Q_MBOX_STATUS] = "SELECT uidvalidity, uidnext, highestmodseq,"
+	    " first_recent, new_mtime, new_known, cur_mtime, cur_known,"
+	    " (SELECT count(*) FROM msg WHERE mailbox = m.id),"
+	    " (SELECT count(*) FROM msg WHERE mailbox = m.id AND"
+	    "   (flags & 1) = 0),"
+	    " (SELECT count(*) FROM msg WHERE mailbox = m.id AND"
+	    "   uid >= m.first_recent),"
+	    " (SELECT total(size) FROM msg WHERE mailbox = m.id),"
+	    " (SELECT count(*) FROM msg WHERE mailbox = m.id AND"
+	    "   (flags & 8) != 0)"
+	    " FROM mailbox m WHERE id = ?",
+	[Q_MBOX_RECENT] = "UPDATE mailbox SET first_recent = uidnext"
+	    " WHERE id = ? RETURNING (SELECT first_recent FROM mailbox"
+	    " WHERE id = ?)",
+	[Q_MSG_RANGE] = "SELECT uid, flags, keywords, modseq, size, vsize,"
+	    " internaldate, file FROM msg WHERE mailbox = ? AND uid >= ? AND"
+	    " uid <= ? AND modseq > ? ORDER BY uid",
+	[Q_MSG_RANGE_CACHE] = "SELECT uid, flags, keywords, modseq, size,"
+	    " vsize, internaldate, file, c.envelope, c.bodystructure, c.body"
+	    " FROM msg LEFT JOIN cache c ON c.msg = msg.id WHERE mailbox = ?"
+	    " AND uid >= ? AND uid <= ? AND modseq > ? ORDER BY uid",
+	[Q_MSG_UIDS] = "SELECT uid FROM msg WHERE mailbox = ? ORDER BY uid",
+	[Q_MSG_ONE] = "SELECT id, file, flags, keywords, modseq, internaldate"
+	    " FROM msg WHERE mailbox = ? AND uid = ?",
+	[Q_MSG_ADD] = "INSERT INTO msg(mailbox, uid, file, flags, keywords,"
+	    " modseq, size, vsize, internaldate) VALUES (?,?,?,?,?,?,?,?,?)",
+	[Q_MSG_FLAGS] = "UPDATE msg SET flags = ?, keywords = ?, modseq = ?"
+	    " WHERE mailbox = ? AND uid = ?",
+	[Q_MSG_DEL] = "DELETE FROM msg WHERE mailbox = ? AND uid = ?"
+	    " RETURNING file, flags",
+	[Q_MSG_CACHE] = "INSERT OR REPLACE INTO cache(msg, envelope,"
+	    " bodystructure, body) SELECT id, ?, ?, ? FROM msg"
+	    " WHERE mailbox = ? AND uid = ?",
+	[Q_MSG_FILES] = "SELECT file, uid, flags FROM msg WHERE mailbox = ?"
+	    " ORDER BY file",
+	[Q_MSG_FILE_FLAGS] = "UPDATE msg SET flags = (flags & ~31) | ?,"
+	    " modseq = ? WHERE mailbox = ? AND uid = ?",
+	[Q_VANISH_ADD] = "INSERT INTO vanished(mailbox, uid, modseq)"
+	    " VALUES (?, ?, ?)",
+	[Q_VANISHED] = "SELECT uid FROM vanished WHERE mailbox = ? AND"
+	    " modseq > ? ORDER BY uid",
+};
+
+/* The folders a new user gets (RFC 6154 special uses). */
+static const struct {
+	const char	*name;
+	unsigned int	 attr;
+} store_defaults[] = {
+	{ "Sent", MFA_SENT }, { "Drafts", MFA_DRAFTS },
+	{ "Trash", MFA_TRASH }, { "Junk", MFA_JUNK },
+	{ "Archive", MFA_ARCHIVE },
+};
+
+sqlite3_stmt *
+store_stmt(struct mstore *st, enum store_sql q)
+{
+	sqlite3_stmt *s = st->stmts[q];
+
+	if (s == NULL)
+		s = st->stmts[q] = db_prepare(st->db, store_sql_text[q]);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+int
+store_fail(struct mstore *st, const char *what)
+{
+	int e = errno;
+
+	if (sqlite3_errcode(st->db) != SQLITE_OK &&
+	    sqlite3_errcode(st->db) != SQLITE_ROW &&
+	    sqlite3_errcode(st->db) != SQLITE_DONE)
+		snprintf(st->err, sizeof(st->err), "%s: %s", what,
+		    sqlite3_errmsg(st->db));
+	else
+		snprintf(st->err, sizeof(st->err), "%s: %s", what,
+		    strerror(e));
+	if (st->txn > 0)
+		st->txn_failed = 1;
+	errno = e;
+	return -1;
+}
+
+const char *
+mstore_error(struct mstore *st)
+{
+	return st->err;
+}
+
+int
+mstore_begin(struct mstore *st)
+{
+	const char *err;
+
+	if (st->txn++ > 0)
+		return 0;
+	st->txn_failed = 0;
+	if (db_exec(st->db, "BEGIN IMMEDIATE", &err) == -1) {
+		st->txn = 0;
+		snprintf(st->err, sizeof(st->err), "begin: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+void
+mstore_rollback(struct mstore *st)
+{
+	const char *err;
+
+	if (st->txn == 0)
+		return;
+	st->txn_failed = 1;
+	if (--st->txn > 0)
+		return;
+	db_exec(st->db, "ROLLBACK", &err);
+}
+
+int
+mstore_commit(struct mstore *st)
+{
+	const char *err;
+
+	if (st->txn == 0)
+		return -1;
+	if (--st->txn > 0)
+		return st->txn_failed ? -1 : 0;
+	if (st->txn_failed) {
+		db_exec(st->db, "ROLLBACK", &err);
+		return -1;
+	}
+	if (db_exec(st->db, "COMMIT", &err) == -1) {
+		snprintf(st->err, sizeof(st->err), "commit: %s", err);
+		db_exec(st->db, "ROLLBACK", &err);
+		return -1;
+	}
+	return 0;
+}
+
+static int64_t
+meta_get(struct mstore *st, const char *key)
+{
+	sqlite3_stmt *s;
+	int64_t v = 0;
+
+	s = db_prepare(st->db, "SELECT value FROM meta WHERE key = ?");
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static int
+meta_set(struct mstore *st, const char *key, int64_t v)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	s = db_prepare(st->db, "INSERT OR REPLACE INTO meta VALUES (?, ?)");
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, v);
+	r = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return r == SQLITE_DONE ? 0 : -1;
+}
+
+/* Full path of a folder's directory; 0 or -1. */
+static int
+store_folder_dir(struct mstore *st, const char *name, char *path,
+    size_t size)
+{
+	char sub[PATH_MAX];
+
+	if (maildir_name_to_dir(name, sub, sizeof(sub)) == -1 ||
+	    util_snprintf(path, size, "%s%s%s", st->dir, sub[0] ? "/" : "",
+	    sub) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+store_is_folder(const char *path)
+{
+	char cur[PATH_MAX];
+	struct stat sb;
+
+	if (util_snprintf(cur, sizeof(cur), "%s/cur", path) == -1)
+		return 0;
+	return stat(cur, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+int
+store_mbox_row(struct mstore *st, const char *name, int64_t *id_r,
+    uint32_t *uidvalidity_r)
+{
+	sqlite3_stmt *s = store_stmt(st, Q_MBOX_GET);
+	int64_t v;
+
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*id_r = sqlite3_column_int64(s, 0);
+		*uidvalidity_r = (uint32_t)sqlite3_column_int64(s, 1);
+		sqlite3_reset(s);	/* never hold a read snapshot open */
+		return 0;
+	}
+	/* A folder seen for the first time: a UIDVALIDITY never used for
+	 * this name before (RFC 3501 §2.3.1.1), time-based and rising. */
+	if (mstore_begin(st) == -1)
+		return -1;
+	v = meta_get(st, "last_uidvalidity") + 1;
+	if (v < (int64_t)time(NULL))
+		v = (int64_t)time(NULL);
+	if (v > 0xffffffffLL)
+		v = 1;
+	s = store_stmt(st, Q_MBOX_ADD);
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, v);
+	if (sqlite3_step(s) != SQLITE_DONE ||
+	    (*id_r = sqlite3_last_insert_rowid(st->db)) <= 0 ||
+	    meta_set(st, "last_uidvalidity", v) == -1) {
+		store_fail(st, "mailbox row");
+		mstore_rollback(st);
+		return -1;
+	}
+	*uidvalidity_r = (uint32_t)v;
+	return mstore_commit(st);
+}
+
+int
+store_next_modseq(struct mstore *st, int64_t id, uint64_t *modseq_r)
+{
+	sqlite3_stmt *s = store_stmt(st, Q_MBOX_BUMP);
+
+	sqlite3_bind_int64(s, 1, id);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return store_fail(st, "modseq");
+	*modseq_r = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return 0;
+}
+
+unsigned int
+mstore_special_use(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(store_defaults) / sizeof(store_defaults[0]); i++)
+		if (strcmp(name, store_defaults[i].name) == 0)
+			return store_defaults[i].attr;
+	return 0;
+}
+
+int
+mstore_open(const char *userdir, struct mstore **st_r, const char **err)
+{
+	struct mstore *st;
+	char path[PATH_MAX];
+	size_t i;
+
+	*st_r = NULL;
+	st = util_calloc(1, sizeof(*st));
+	if (util_strcpy(st->dir, userdir, sizeof(st->dir)) == -1 ||
+	    util_snprintf(path, sizeof(path), "%s/index.db", userdir) == -1) {
+		*err = "path too long";
+		free(st);
+		return -1;
+	}
+	if (maildir_create(userdir) == -1) {
+		snprintf(st->err, sizeof(st->err), "%s: %s", userdir,
+		    strerror(errno));
+		*err = st->err;
+		free(st);
+		return -1;
+	}
+	if ((st->db = db_open(path, 1, err)) == NULL) {
+		free(st);
+		return -1;
+	}
+	if (db_exec(st->db, store_schema, err) == -1)
+		goto fail;
+	if (meta_get(st, "initialized") == 0) {
+		/* First use: the folders every client expects (RFC 6154). */
+		if (mstore_begin(st) == -1)
+			goto fail;
+		for (i = 0; i < sizeof(store_defaults) /
+		    sizeof(store_defaults[0]); i++) {
+			if (!mstore_exists(st, store_defaults[i].name) &&
+			    mstore_create(st, store_defaults[i].name) == -1)
+				break;
+			mstore_subscribe(st, store_defaults[i].name, 1);
+		}
+		mstore_subscribe(st, "INBOX", 1);
+		meta_set(st, "initialized", 1);
+		if (mstore_commit(st) == -1)
+			goto fail;
+	}
+	*st_r = st;
+	return 0;
+fail:
+	*err = st->err[0] ? st->err : *err;
+	mstore_close(&st);
+	return -1;
+}
+
+void
+mstore_close(struct mstore **stp)
+{
+	struct mstore *st = *stp;
+	size_t i;
+
+	if (st == NULL)
+		return;
+	while (st->txn > 0)
+		mstore_rollback(st);
+	for (i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(st->stmts[i]);
+	db_close(&st->db);
+	free(st);
+	*stp = NULL;
+}
+
+static int
+store_check_name(struct mstore *st, const char *name)
+{
+	const char *why;
+
+	if (maildir_name_valid(name, &why) == -1) {
+		snprintf(st->err, sizeof(st->err), "%s", why);
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+mstore_exists(struct mstore *st, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (strcmp(name, "INBOX") == 0)
+		return 1;
+	if (store_check_name(st, name) == -1 ||
+	    store_folder_dir(st, name, path, sizeof(path)) == -1)
+		return 0;
+	return store_is_folder(path);
+}
+
+int
+mstore_create(struct mstore *st, const char *name)
+{
+	char path[PATH_MAX], parent[MAILDIR_NAME_MAX + 1], *slash;
+	int64_t id;
+	uint32_t uv;
+
+	if (store_check_name(st, name) == -1)
+		return -1;
+	if (mstore_exists(st, name)) {
+		snprintf(st->err, sizeof(st->err), "Mailbox already exists");
+		errno = EEXIST;
+		return -1;
+	}
+	/* RFC 3501 §6.3.3: create the parents too. */
+	util_strcpy(parent, name, sizeof(parent));
+	if ((slash = strrchr(parent, MAILDIR_SEP)) != NULL) {
+		*slash = '\0';
+		if (strcmp(parent, "INBOX") != 0 && !mstore_exists(st, parent) &&
+		    mstore_create(st, parent) == -1)
+			return -1;
+	}
+	if (store_folder_dir(st, name, path, sizeof(path)) == -1)
+		return store_fail(st, "create");
+	if (maildir_create(path) == -1)
+		return store_fail(st, "create");
+	/* Maildir++ marks a folder with an empty "maildirfolder" file. */
+	{
+		char mf[PATH_MAX];
+		int fd;
+
+		if (util_snprintf(mf, sizeof(mf), "%s/maildirfolder", path)
+		    == 0 && (fd = open(mf, O_WRONLY | O_CREAT | O_CLOEXEC,
+		    0600)) != -1)
+			close(fd);
+	}
+	/* A fresh row: a name deleted and made again gets a new UIDVALIDITY. */
+	{
+		sqlite3_stmt *s = db_prepare(st->db,
+		    "DELETE FROM mailbox WHERE name = ?");
+
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		sqlite3_step(s);
+		sqlite3_finalize(s);
+	}
+	return store_mbox_row(st, name, &id, &uv);
+}
+
+/* Does any folder (on disk) lie below name? */
+static int
+store_has_children(struct mstore *st, const char *name)
+{
+	char sub[PATH_MAX];
+	struct dirent *de;
+	size_t n;
+	DIR *d;
+	int found = 0;
+
+	if (maildir_name_to_dir(name, sub, sizeof(sub)) == -1)
+		return 0;
+	if (strcmp(name, "INBOX") == 0)
+		util_strcpy(sub, ".INBOX", sizeof(sub));
+	n = strlen(sub);
+	if ((d = opendir(st->dir)) == NULL)
+		return 0;
+	while (!found && (de = readdir(d)) != NULL)
+		found = strncmp(de->d_name, sub, n) == 0 &&
+		    de->d_name[n] == '.';
+	closedir(d);
+	return found;
+}
+
+/* Remove a folder directory: its messages, then the Maildir itself. */
+static int
+store_rmtree(const char *path)
+{
+	static const char *subs[] = { "cur", "new", "tmp" };
+	char p[PATH_MAX], f[PATH_MAX];
+	struct dirent *de;
+	size_t i;
+	DIR *d;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", path, subs[i]);
+		if ((d = opendir(p)) != NULL) {
+			while ((de = readdir(d)) != NULL) {
+				if (de->d_name[0] == '.')
+					continue;
+				snprintf(f, sizeof(f), "%s/%s", p, de->d_name);
+				unlink(f);
+			}
+			closedir(d);
+		}
+		if (rmdir(p) == -1 && errno != ENOENT)
+			return -1;
+	}
+	snprintf(p, sizeof(p), "%s/maildirfolder", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/dovecot-uidlist", path);
+	unlink(p);
+	return rmdir(path);
+}
+
+int
+mstore_delete(struct mstore *st, const char *name)
+{
+	char path[PATH_MAX];
+	sqlite3_stmt *s;
+
+	if (strcmp(name, "INBOX") == 0) {
+		snprintf(st->err, sizeof(st->err), "INBOX cannot be deleted");
+		errno = EPERM;
+		return -1;
+	}
+	if (store_check_name(st, name) == -1)
+		return -1;
+	if (!mstore_exists(st, name)) {
+		snprintf(st->err, sizeof(st->err), "Mailbox does not exist");
+		errno = ENOENT;
+		return -1;
+	}
+	if (store_has_children(st, name)) {
+		/* RFC 3501 §6.3.4 lets us refuse; Dovecot does the same. */
+		snprintf(st->err, sizeof(st->err),
+		    "Mailbox has children, delete them first");
+		errno = ENOTEMPTY;
+		return -1;
+	}
+	if (store_folder_dir(st, name, path, sizeof(path)) == -1 ||
+	    mstore_begin(st) == -1)
+		return store_fail(st, "delete");
+	s = db_prepare(st->db, "DELETE FROM mailbox WHERE name = ?");
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (store_rmtree(path) == -1) {
+		store_fail(st, "delete");
+		mstore_rollback(st);
+		return -1;
+	}
+	return mstore_commit(st);
+}
+
+/* RENAME INBOX (RFC 3501 §6.3.5): its messages move to a new folder. */
+static int
+store_rename_inbox(struct mstore *st, const char *to)
+{
+	struct mbox *src = NULL, *dst = NULL;
+	uint32_t *uids = NULL, nuid;
+	size_t n, i;
+	int r = -1;
+
+	if (mstore_create(st, to) == -1)
+		return -1;
+	if (mbox_open(st, "INBOX", &src) == -1 ||
+	    mbox_open(st, to, &dst) == -1 ||
+	    mbox_uids(src, &uids, &n) == -1 || mstore_begin(st) == -1)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (mbox_copy(src, uids[i], dst, &nuid) == -1)
+			break;
+	if (i == n && mbox_expunge(src, uids, n) == 0) {
+		r = mstore_commit(st);
+	} else
+		mstore_rollback(st);
+out:
+	free(uids);
+	mbox_close(&src);
+	mbox_close(&dst);
+	return r;
+}
+
+int
+mstore_rename(struct mstore *st, const char *from, const char *to)
+{
+	char pfrom[PATH_MAX], pto[PATH_MAX], dfrom[PATH_MAX], dto[PATH_MAX];
+	char parent[MAILDIR_NAME_MAX + 1], *slash;
+	struct dirent *de;
+	sqlite3_stmt *s;
+	size_t nfrom;
+	DIR *d;
+
+	if (store_check_name(st, to) == -1)
+		return -1;
+	if (strcmp(from, "INBOX") != 0 && store_check_name(st, from) == -1)
+		return -1;
+	if (!mstore_exists(st, from)) {
+		snprintf(st->err, sizeof(st->err), "Mailbox does not exist");
+		errno = ENOENT;
+		return -1;
+	}
+	if (mstore_exists(st, to) || strcmp(to, "INBOX") == 0) {
+		snprintf(st->err, sizeof(st->err), "Mailbox already exists");
+		errno = EEXIST;
+		return -1;
+	}
+	if (strcmp(from, "INBOX") == 0)
+		return store_rename_inbox(st, to);
+	nfrom = strlen(from);
+	if (strncmp(to, from, nfrom) == 0 && to[nfrom] == MAILDIR_SEP) {
+		snprintf(st->err, sizeof(st->err),
+		    "Cannot rename a mailbox into itself");
+		errno = EINVAL;
+		return -1;
+	}
+	util_strcpy(parent, to, sizeof(parent));
+	if ((slash = strrchr(parent, MAILDIR_SEP)) != NULL) {
+		*slash = '\0';
+		if (strcmp(parent, "INBOX") != 0 && !mstore_exists(st, parent) &&
+		    mstore_create(st, parent) == -1)
+			return -1;
+	}
+	if (maildir_name_to_dir(from, dfrom, sizeof(dfrom)) == -1 ||
+	    maildir_name_to_dir(to, dto, sizeof(dto)) == -1 ||
+	    mstore_begin(st) == -1)
+		return store_fail(st, "rename");
+	/* The folder and every folder below it, on disk and in the index:
+	 * a renamed mailbox keeps its UIDVALIDITY and UIDs. */
+	if ((d = opendir(st->dir)) == NULL) {
+		store_fail(st, "rename");
+		mstore_rollback(st);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t dn = strlen(dfrom);
+		char name_from[MAILDIR_NAME_MAX + 1];
+		char name_to[MAILDIR_NAME_MAX + 1];
+
+		if (strncmp(de->d_name, dfrom, dn) != 0 ||
+		    (de->d_name[dn] != '\0' && de->d_name[dn] != '.'))
+			continue;
+		if (util_snprintf(pfrom, sizeof(pfrom), "%s/%s", st->dir,
+		    de->d_name) == -1 ||
+		    util_snprintf(pto, sizeof(pto), "%s/%s%s", st->dir, dto,
+		    de->d_name + dn) == -1 ||
+		    maildir_dir_to_name(de->d_name, name_from,
+		    sizeof(name_from)) == -1 ||
+		    util_snprintf(name_to, sizeof(name_to), "%s%s", to,
+		    name_from + nfrom) == -1 ||
+		    renameat2(AT_FDCWD, pfrom, AT_FDCWD, pto,
+		    RENAME_NOREPLACE) == -1) {
+			store_fail(st, "rename");
+			break;
+		}
+		s = db_prepare(st->db, "UPDATE mailbox SET name = ? "
+		    "WHERE name = ?");
+		sqlite3_bind_text(s, 1, name_to, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, name_from, -1, SQLITE_STATIC);
+		sqlite3_step(s);
+		sqlite3_finalize(s);
+		s = db_prepare(st->db, "UPDATE subscription SET name = ? "
+		    "WHERE name = ?");
+		sqlite3_bind_text(s, 1, name_to, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, name_from, -1, SQLITE_STATIC);
+		sqlite3_step(s);
+		sqlite3_finalize(s);
+	}
+	closedir(d);
+	return mstore_commit(st);
+}
+
+int
+mstore_subscribe(struct mstore *st, const char *name, int on)
+{
+	sqlite3_stmt *s;
+	int r;
+
+	if (strcmp(name, "INBOX") != 0 && store_check_name(st, name) == -1)
+		return -1;
+	s = db_prepare(st->db, on ?
+	    "INSERT OR IGNORE INTO subscription VALUES (?)" :
+	    "DELETE FROM subscription WHERE name = ?");
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	r = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return r == SQLITE_DONE ? 0 : store_fail(st, "subscribe");
+}
+
+struct folder_list {
+	char		**names;
+	unsigned int	 *attrs;
+	size_t		  n, cap;
+};
+
+static void
+folder_add(struct folder_list *fl, const char *name, unsigned int attrs)
+{
+	size_t i;
+
+	for (i = 0; i < fl->n; i++)
+		if (strcmp(fl->names[i], name) == 0) {
+			fl->attrs[i] |= attrs;
+			return;
+		}
+	if (fl->n == fl->cap) {
+		fl->cap = fl->cap ? fl->cap * 2 : 16;
+		fl->names = realloc(fl->names, fl->cap * sizeof(*fl->names));
+		fl->attrs = realloc(fl->attrs, fl->cap * sizeof(*fl->attrs));
+		if (fl->names == NULL || fl->attrs == NULL)
+			abort();
+	}
+	fl->names[fl->n] = util_strdup(name);
+	fl->attrs[fl->n++] = attrs;
+}
+
+static int
+folder_index(struct folder_list *fl, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < fl->n; i++)
+		if (strcmp(fl->names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+mstore_list(struct mstore *st, void (*cb)(const char *, unsigned int, void *),
+    void *arg)
+{
+	struct folder_list fl = { 0 };
+	char name[MAILDIR_NAME_MAX + 1], path[PATH_MAX], **sorted;
+	struct dirent *de;
+	sqlite3_stmt *s;
+	const char *why;
+	size_t i, nreal;
+	DIR *d;
+	int k;
+
+	folder_add(&fl, "INBOX", 0);
+	if ((d = opendir(st->dir)) == NULL)
+		return store_fail(st, "list");
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    maildir_dir_to_name(de->d_name, name, sizeof(name)) == -1 ||
+		    maildir_name_valid(name, &why) == -1 ||
+		    util_snprintf(path, sizeof(path), "%s/%s", st->dir,
+		    de->d_name) == -1 || !store_is_folder(path))
+			continue;
+		folder_add(&fl, name, mstore_special_use(name));
+	}
+	closedir(d);
+	/* Parents that do not exist themselves are \Noselect. */
+	nreal = fl.n;
+	for (i = 0; i < nreal; i++) {
+		char *p;
+
+		util_strcpy(name, fl.names[i], sizeof(name));
+		while ((p = strrchr(name, MAILDIR_SEP)) != NULL) {
+			*p = '\0';
+			if (folder_index(&fl, name) < 0)
+				folder_add(&fl, name, MFA_NOSELECT);
+			fl.attrs[folder_index(&fl, name)] |= MFA_CHILDREN;
+		}
+	}
+	s = db_prepare(st->db, "SELECT name FROM subscription");
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *sn = (const char *)sqlite3_column_text(s, 0);
+
+		if ((k = folder_index(&fl, sn)) >= 0)
+			fl.attrs[k] |= MFA_SUBSCRIBED;
+		else
+			folder_add(&fl, sn, MFA_SUBSCRIBED | MFA_NONEXISTENT |
+			    MFA_NOSELECT);
+	}
+	sqlite3_finalize(s);
+	sorted = util_calloc(fl.n, sizeof(*sorted));
+	memcpy(sorted, fl.names, fl.n * sizeof(*sorted));
+	qsort(sorted, fl.n, sizeof(*sorted), name_cmp);
+	for (i = 0; i < fl.n; i++)
+		cb(sorted[i], fl.attrs[folder_index(&fl, sorted[i])], arg);
+	for (i = 0; i < fl.n; i++)
+		free(fl.names[i]);
+	free(sorted);
+	free(fl.names);
+	free(fl.attrs);
+	return 0;
+}
+
+int
+mstore_status(struct mstore *st, const char *name, struct mbox_status *out)
+{
+	struct mbox *mb;
+	int r;
+
+	if (mbox_open(st, name, &mb) == -1)
+		return -1;
+	r = mbox_get_status(mb, out);
+	mbox_close(&mb);
+	return r;
+}
+
+int
+mbox_open(struct mstore *st, const char *name, struct mbox **mb_r)
+{
+	struct mbox *mb;
+
+	*mb_r = NULL;
+	if (!mstore_exists(st, name)) {
+		snprintf(st->err, sizeof(st->err), "Mailbox does not exist");
+		errno = ENOENT;
+		return -1;
+	}
+	mb = util_calloc(1, sizeof(*mb));
+	mb->st = st;
+	util_strcpy(mb->name, name, sizeof(mb->name));
+	if (store_folder_dir(st, name, mb->dir, sizeof(mb->dir)) == -1 ||
+	    store_mbox_row(st, name, &mb->id, &mb->uidvalidity) == -1 ||
+	    mbox_sync(mb) == -1) {
+		free(mb);
+		return -1;
+	}
+	*mb_r = mb;
+	return 0;
+}
+
+void
+mbox_close(struct mbox **mb)
+{
+	free(*mb);
+	*mb = NULL;
+}
+
+const char *
+mbox_name(const struct mbox *mb)
+{
+	return mb->name;
+}
+
+struct mstore *
+mbox_store(struct mbox *mb)
+{
+	return mb->st;
+}

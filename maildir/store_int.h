@@ -1,0 +1,68 @@
+/*
+ * What store.c, index.c and sync.c share; not for use outside maildir/.
+ */
+#ifndef STORE_INT_H
+#define STORE_INT_H
+
+#include <limits.h>
+#include <sqlite3.h>
+
+#include "maildir.h"
+
+/* Prepared statements, made once per store (see store_stmt()). */
+enum store_sql {
+	Q_MBOX_GET, Q_MBOX_ADD, Q_MBOX_SET_DIRS, Q_MBOX_BUMP, Q_MBOX_UIDNEXT,
+	Q_MBOX_STATUS, Q_MBOX_RECENT,
+	Q_MSG_RANGE, Q_MSG_RANGE_CACHE, Q_MSG_UIDS, Q_MSG_ONE, Q_MSG_ADD,
+	Q_MSG_FLAGS, Q_MSG_DEL, Q_MSG_CACHE, Q_MSG_FILES, Q_MSG_FILE_FLAGS,
+	Q_VANISH_ADD, Q_VANISHED,
+	Q_COUNT
+};
+
+struct mstore {
+	char		 dir[PATH_MAX];		/* the Maildir (INBOX) */
+	sqlite3		*db;
+	sqlite3_stmt	*stmts[Q_COUNT];
+	int		 txn;			/* nesting depth */
+	int		 txn_failed;
+	char		 err[256];
+};
+
+struct mbox {
+	struct mstore	*st;
+	char		 name[MAILDIR_NAME_MAX + 1];
+	char		 dir[PATH_MAX];		/* folder directory */
+	int64_t		 id;			/* mailbox row */
+	uint32_t	 uidvalidity;
+};
+
+sqlite3_stmt *store_stmt(struct mstore *st, enum store_sql q);
+/* Set st->err from errno or SQLite, return -1. */
+int	store_fail(struct mstore *st, const char *what);
+/* The mailbox row for a name, created if the folder exists on disk. */
+int	store_mbox_row(struct mstore *st, const char *name, int64_t *id_r,
+	    uint32_t *uidvalidity_r);
+/* Next mod-sequence of a mailbox (inside a transaction). */
+int	store_next_modseq(struct mstore *st, int64_t id, uint64_t *modseq_r);
+/* ":2,<letters>" name of a message file in cur/. */
+int	store_file_name(const char *base, unsigned int flags, char *out,
+	    size_t size);
+/* Flags from a file name's ":2,<letters>" (0 if none). */
+unsigned int store_name_flags(const char *name);
+/* Insert the row of a file now in cur/, with the next UID. */
+int	store_add_row(struct mbox *mb, const char *base, unsigned int flags,
+	    const char *keywords, int64_t size, int64_t vsize, int64_t idate,
+	    uint32_t *uid_r);
+/* Record an expunged UID for VANISHED (RFC 7162 §3.2.10). */
+int	store_forget(struct mbox *mb, uint32_t uid, uint64_t modseq);
+/*
+ * Our own changes to cur/ (under the transaction): the mtime before, and
+ * after the change, so a scan that was up to date stays so and the next
+ * mbox_sync() need not read the directory again.
+ */
+int64_t	store_cur_mtime(struct mbox *mb);
+void	store_cur_changed(struct mbox *mb, int64_t before);
+/* Octets with CRLF line ends of a file (counts bare LFs); -1 on error. */
+int64_t	store_count_vsize(int fd, int64_t size);
+
+#endif

@@ -1,0 +1,261 @@
+/* Unit test: mailbox names, the index, sync with files changed behind
+ * its back, and two handles on one store (two sessions). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "../lib/log.h"
+#include "../t/tap.h"
+#include "maildir.h"
+
+static char root[256];
+
+static void
+put_file(const char *sub, const char *name, const char *text)
+{
+	char p[512];
+	FILE *fp;
+
+	snprintf(p, sizeof(p), "%s/%s/%s", root, sub, name);
+	if ((fp = fopen(p, "w")) == NULL)
+		abort();
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static int
+count_cb(const struct mmsg *m, void *arg)
+{
+	(void)m;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static unsigned int got_flags;
+static char got_file[256];
+static long long got_vsize;
+
+static int
+one_cb(const struct mmsg *m, void *arg)
+{
+	(void)arg;
+	got_flags = m->flags;
+	got_vsize = m->vsize;
+	snprintf(got_file, sizeof(got_file), "%s", m->file);
+	return 0;
+}
+
+static void
+list_cb(const char *name, unsigned int attrs, void *arg)
+{
+	char *out = arg;
+	char one[600];
+
+	snprintf(one, sizeof(one), "%s%s%s%s ", name,
+	    attrs & MFA_NOSELECT ? "!" : "", attrs & MFA_CHILDREN ? "+" : "",
+	    attrs & MFA_SENT ? "(sent)" : "");
+	strcat(out, one);
+}
+
+static int
+exists(const char *rel)
+{
+	char p[512];
+	struct stat sb;
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	return stat(p, &sb) == 0;
+}
+
+static void
+test_names(void)
+{
+	char out[256];
+	const char *why;
+
+	ok(mutf7_to_utf8("Entw&APw-rfe", out, sizeof(out)) == 0 &&
+	    strcmp(out, "Entw\xc3\xbcrfe") == 0, "mUTF-7 decodes");
+	ok(utf8_to_mutf7("Entw\xc3\xbcrfe", out, sizeof(out)) == 0 &&
+	    strcmp(out, "Entw&APw-rfe") == 0, "mUTF-7 encodes");
+	ok(utf8_to_mutf7("~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5"
+	    "\xe6\x9c\xac\xe8\xaa\x9e", out, sizeof(out)) == 0 &&
+	    strcmp(out, "~peter/mail/&U,BTFw-/&ZeVnLIqe-") == 0,
+	    "RFC 3501 example encodes: %s", out);
+	ok(utf8_to_mutf7("A&B", out, sizeof(out)) == 0 &&
+	    strcmp(out, "A&-B") == 0, "& is &-");
+	ok(utf8_to_mutf7("\xf0\x9f\x98\x80", out, sizeof(out)) == 0 &&
+	    mutf7_to_utf8(out, out + 100, 100) == 0 &&
+	    strcmp(out + 100, "\xf0\x9f\x98\x80") == 0,
+	    "astral plane round trip (surrogates)");
+	ok(maildir_name_valid("Work/Projects", &why) == 0, "nested name ok");
+	ok(maildir_name_valid("..", &why) == -1, ".. refused");
+	ok(maildir_name_valid("a/../b", &why) == -1, "a/../b refused");
+	ok(maildir_name_valid("a//b", &why) == -1, "empty component refused");
+	ok(maildir_name_valid("/a", &why) == -1, "leading / refused");
+	ok(maildir_name_valid("a\tb", &why) == -1, "control char refused");
+	ok(maildir_name_valid("&AC4-", &why) == -1, "non-canonical mUTF-7 "
+	    "refused (encoded '.')");
+	ok(maildir_name_valid("&Jjo", &why) == -1, "unterminated mUTF-7");
+	ok(maildir_name_valid("a*", &why) == -1, "wildcard refused");
+	ok(maildir_name_valid("v1.2", &why) == 0 &&
+	    maildir_name_to_dir("v1.2/x", out, sizeof(out)) == 0 &&
+	    strcmp(out, ".v1&AC4-2.x") == 0, "'.' in a name is &AC4- on disk");
+	ok(maildir_dir_to_name(".v1&AC4-2.x", out, sizeof(out)) == 0 &&
+	    strcmp(out, "v1.2/x") == 0, "and back");
+	strcpy(out, "inbox/Sub");
+	maildir_name_normalize(out);
+	ok(strcmp(out, "INBOX/Sub") == 0, "INBOX is case-insensitive");
+}
+
+int
+main(void)
+{
+	struct mstore *st, *st2;
+	struct mbox *in, *in2, *sent;
+	struct mbox_status ms;
+	const char *err;
+	char list[2048] = "", tmp[512], uidl[MAILDIR_UIDL_LEN + 1];
+	uint32_t *uids, uid;
+	uint64_t modseq;
+	size_t n;
+	int fd, cnt;
+
+	log_init("test-store", LOG_LVL_ERR, 0);
+	test_names();
+
+	snprintf(root, sizeof(root), "/tmp/test-store.%ld", (long)getpid());
+	ok(mstore_open(root, &st, &err) == 0, "open creates the store");
+	mstore_list(st, list_cb, list);
+	ok(strcmp(list, "Archive Drafts INBOX Junk Sent(sent) Trash ") == 0,
+	    "default folders with special use: %s", list);
+	ok(exists(".Sent/cur") && exists(".Trash/maildirfolder"),
+	    "Maildir++ folders on disk");
+
+	put_file("new", "1000.Qa.host,S=10,W=12", "Subj: a\n\nb");
+	put_file("new", "1001.Qb.host,S=4,W=5", "x\n\ny");
+	put_file("cur", "0999.mutt:2,S", "From: z\r\n\r\nq\r\n");
+	ok(mbox_open(st, "INBOX", &in) == 0, "open INBOX %s", mstore_error(st));
+	ok(mbox_uids(in, &uids, &n) == 0 && n == 3 && uids[0] == 1 &&
+	    uids[2] == 3, "three messages, UIDs 1..3");
+	free(uids);
+	ok(exists("cur/1000.Qa.host,S=10,W=12:2,") && !exists("new/"
+	    "1000.Qa.host,S=10,W=12"), "new/ moved to cur/ with :2,");
+	mbox_messages(in, 1, 1, 0, 0, one_cb, NULL);
+	ok(got_flags == MF_SEEN && strcmp(got_file, "0999.mutt") == 0,
+	    "flags read from the name of a file made by another program");
+	mbox_messages(in, 2, 2, 0, 0, one_cb, NULL);
+	ok(got_vsize == 12, "vsize from W= (%lld %s)", got_vsize, got_file);
+	mbox_get_status(in, &ms);
+	ok(ms.messages == 3 && ms.unseen == 2 && ms.uidnext == 4,
+	    "status: 3 messages, 2 unseen, uidnext 4");
+	mbox_uidl(in, 2, uidl);
+	ok(strlen(uidl) == 16 && strncmp(uidl, "00000002", 8) == 0,
+	    "UIDL is UID then UIDVALIDITY in hex: %s", uidl);
+
+	/* A second session on the same store. */
+	ok(mstore_open(root, &st2, &err) == 0 &&
+	    mbox_open(st2, "INBOX", &in2) == 0, "second handle");
+	ok(mbox_set_flags(in, 2, MF_SEEN | MF_FLAGGED, "$Label1", 0,
+	    &modseq) == 1, "set flags");
+	ok(exists("cur/1000.Qa.host,S=10,W=12:2,FS"),
+	    "standard flags mirrored in the name");
+	cnt = 0;
+	mbox_messages(in2, 1, UINT32_MAX, modseq - 1, 0, count_cb, &cnt);
+	ok(cnt == 1, "the other session sees the change by modseq");
+	ok(mbox_set_flags(in2, 2, MF_SEEN, "", modseq - 1, &modseq) == 2,
+	    "UNCHANGEDSINCE refuses a stale change");
+
+	/* Another program: renames and deletes. */
+	sleep(1);
+	rename("/dev/null", "/dev/null");
+	snprintf(tmp, sizeof(tmp), "%s/cur/1001.Qb.host,S=4,W=5:2,", root);
+	{
+		char to[600];
+
+		snprintf(to, sizeof(to), "%s/cur/1001.Qb.host,S=4,W=5:2,T",
+		    root);
+		rename(tmp, to);
+	}
+	snprintf(tmp, sizeof(tmp), "%s/cur/0999.mutt:2,S", root);
+	unlink(tmp);
+	ok(mbox_sync(in2) == 0, "sync after outside changes");
+	mbox_messages(in2, 3, 3, 0, 0, one_cb, NULL);
+	ok(got_flags == MF_DELETED, "outside flag change seen");
+	ok(mbox_uids(in2, &uids, &n) == 0 && n == 2 && uids[0] == 2,
+	    "outside delete seen as expunge");
+	free(uids);
+	cnt = 0;
+	{
+		struct { int n; } v = { 0 };
+
+		(void)v;
+	}
+
+	/* Append and copy. */
+	ok((fd = mbox_append_begin(in, tmp, sizeof(tmp))) >= 0,
+	    "append: temp file");
+	if (write(fd, "A: b\n\nc\n", 8) != 8)
+		abort();
+	close(fd);
+	ok(mbox_append_commit(in, tmp, MF_DRAFT, "", 1700000000, &uid) == 0 &&
+	    uid == 4, "append gets UID 4");
+	mbox_messages(in, 4, 4, 0, 0, one_cb, NULL);
+	ok(got_vsize == 11 && got_flags == MF_DRAFT, "append: vsize counts "
+	    "CRLF, flags kept");
+	ok(mbox_open(st, "Sent", &sent) == 0 && mbox_copy(in, 4, sent, &uid)
+	    == 0 && uid == 1, "copy to Sent gets UID 1 there");
+	ok((fd = mbox_msg_open(sent, 1)) >= 0, "open the copy");
+	if (fd >= 0)
+		close(fd);
+	ok(mbox_expunge(in, (uint32_t[]){ 3, 4 }, 2) == 0, "expunge 3 and 4");
+	mbox_sync(in2);
+	ok(mbox_uids(in2, &uids, &n) == 0 && n == 1 && uids[0] == 2,
+	    "the other session sees the expunge");
+	free(uids);
+
+	/* Folders. */
+	ok(mstore_create(st, "Work/Projects/2026") == 0 &&
+	    mstore_exists(st, "Work"), "create makes parents");
+	ok(mstore_create(st, "../x") == -1 && mstore_create(st, "a/./b") ==
+	    -1, "names that would escape are refused");
+	ok(mstore_rename(st, "Work", "Jobs") == 0 &&
+	    mstore_exists(st, "Jobs/Projects/2026") &&
+	    !mstore_exists(st, "Work/Projects"), "rename moves children");
+	ok(mstore_delete(st, "Jobs") == -1, "delete with children refused");
+	ok(mstore_delete(st, "Jobs/Projects/2026") == 0 &&
+	    mstore_delete(st, "Jobs/Projects") == 0 &&
+	    mstore_delete(st, "Jobs") == 0, "delete leaf to root");
+	ok(mstore_delete(st, "INBOX") == -1, "INBOX cannot be deleted");
+	ok(mstore_rename(st, "INBOX", "Old") == 0 &&
+	    mstore_status(st, "Old", &ms) == 0 && ms.messages == 1,
+	    "RENAME INBOX moves its messages");
+	mbox_sync(in);
+	ok(mbox_get_status(in, &ms) == 0 && ms.messages == 0,
+	    "and leaves INBOX empty");
+
+	mbox_close(&sent);
+	mbox_close(&in);
+	mbox_close(&in2);
+	mstore_close(&st);
+	mstore_close(&st2);
+	/* The index rebuilt from the files. */
+	snprintf(tmp, sizeof(tmp), "%s/index.db", root);
+	unlink(tmp);
+	strcat(tmp, "-wal");
+	unlink(tmp);
+	ok(mstore_open(root, &st, &err) == 0 &&
+	    mstore_status(st, "Old", &ms) == 0 && ms.messages == 1,
+	    "index rebuilt from the Maildir");
+	mstore_close(&st);
+	{
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+		if (system(cmd) != 0)
+			diag("cleanup failed");
+	}
+	return done_testing();
+}

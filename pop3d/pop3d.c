@@ -1,0 +1,71 @@
+/*
+ * pop3d: the POP3 listener and its sessions.
+ *
+ * SECURITY: every byte from the network is hostile.  pop3d is started by
+ * maild with its listening sockets bound; started as root, it reads the
+ * TLS key and loads the SASL plugins, then drops to server.user before it
+ * accepts anyone.  Each connection is its own process.  Command lines are
+ * bounded (pop3d.max_line_length), passwords are accepted only over TLS
+ * (unless auth.allow_plaintext), failures are answered after a growing
+ * delay, and message numbers are checked against the snapshot taken at
+ * login.  Messages are read from the store through its index: a client
+ * never names a file.
+ */
+#include <string.h>
+
+#include "../lib/auth.h"
+#include "../lib/daemon.h"
+#include "../lib/listener.h"
+#include "../lib/log.h"
+#include "../lib/privsep.h"
+#include "../lib/tls.h"
+#include "pop3d.h"
+
+int
+main(int argc, char **argv)
+{
+	static struct pop3_env env;
+	struct daemon_args args;
+	struct listener l;
+	char tlserr[512];
+	const char *err;
+	size_t i;
+
+	env.conf = daemon_init(argc, argv, "pop3d", &args, NULL);
+	if (args.nfds == 0)
+		fatalx("no listening sockets given (-L service:fd)");
+	if (env.conf->tls.cert[0] != '\0' &&
+	    (env.tls = tls_server_ctx(env.conf->tls.cert, env.conf->tls.key,
+	    tlserr, sizeof(tlserr))) == NULL)
+		fatalx("tls: %s", tlserr);
+	for (i = 0; i < args.nfds; i++) {
+		if (strcmp(args.fds[i].service, "pop3") != 0 &&
+		    strcmp(args.fds[i].service, "pop3s") != 0)
+			fatalx("unknown service %s", args.fds[i].service);
+		if (strcmp(args.fds[i].service, "pop3s") == 0 &&
+		    env.tls == NULL)
+			fatalx("pop3s (implicit TLS) needs tls.cert and tls.key");
+	}
+	if (auth_init(&err) == -1)
+		fatalx("sasl: %s", err);
+	if (privsep_drop(env.conf->server.user, &err) == -1)
+		fatalx("cannot drop privileges: %s", err);
+	privsep_die_with_parent(daemon_parent);
+	daemon_signals();
+
+	memset(&l, 0, sizeof(l));
+	l.fds = args.fds;
+	l.nfds = args.nfds;
+	l.max_sessions = env.conf->pop3d.max_sessions;
+	l.max_per_ip = env.conf->pop3d.max_sessions_per_ip;
+	l.busy_reply = "-ERR [SYS/TEMP] Too many connections, try again "
+	    "later\r\n";
+	l.busy_reply_ip = "-ERR [SYS/TEMP] Too many connections from your "
+	    "address\r\n";
+	l.session = pop3_session_run;
+	l.arg = &env;
+	log_info("ready: %zu listening socket(s)", args.nfds);
+	listener_run(&l);
+	log_info("stopped");
+	return 0;
+}
