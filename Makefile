@@ -6,7 +6,7 @@
 # each with its own objects under build/.
 
 CC	?= cc
-PKGS	 = openssl libsasl2 sqlite3 libcrypt
+PKGS	 = openssl libsasl2 sqlite3 libcrypt libcares
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -29,7 +29,7 @@ endif
 OBJDIR	 = build/$(VARIANT)
 CFLAGS	+= $(BASE) $(OPT)
 LDFLAGS	+= $(OPT)
-LDLIBS	 = $(PKG_LIBS)
+LDLIBS	 = $(PKG_LIBS) -lspf2 -lresolv
 
 # Shared code: lib/ and the store, as one static library.
 LIB_SRCS   = $(filter-out lib/test-%.c maildir/test-%.c,\

@@ -67,10 +67,32 @@ struct conf {
 
 	struct {
 		long long	 local_workers;
+		long long	 remote_workers;
 		long long	 scan_interval;
 		long long	 retry_min;
 		long long	 retry_max;
+		long long	 max_lifetime;
+		long long	 delay_warning;
+		long long	 remote_port;
+		char		*source_address;
+		long long	 connect_timeout;
+		char		*tls;
+		char		*tls_ca_file;
 	} queue;
+
+	struct {
+		char		*resolver;
+		long long	 timeout;
+		long long	 attempts;
+	} dns;
+
+	struct {
+		int		 check;
+		int		 skip_loopback;
+		char		*fail;
+		char		*temperror;
+		char		*permerror;
+	} spf;
 };
 
 enum conf_type {

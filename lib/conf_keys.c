@@ -35,6 +35,43 @@ check_delimiter(const char *v, const char **why)
 	return 0;
 }
 
+/* A word from a fixed list: the list is in the key's documentation. */
+static int
+check_word(const char *v, const char *const *words, const char **why,
+    const char *msg)
+{
+	for (; *words != NULL; words++)
+		if (strcmp(v, *words) == 0)
+			return 0;
+	*why = msg;
+	return -1;
+}
+
+static int
+check_tls_policy(const char *v, const char **why)
+{
+	static const char *const w[] = { "none", "may", "encrypt", "verify",
+	    NULL };
+
+	return check_word(v, w, why, "must be none, may, encrypt or verify");
+}
+
+static int
+check_reject_accept(const char *v, const char **why)
+{
+	static const char *const w[] = { "reject", "accept", NULL };
+
+	return check_word(v, w, why, "must be reject or accept");
+}
+
+static int
+check_defer_accept(const char *v, const char **why)
+{
+	static const char *const w[] = { "defer", "accept", NULL };
+
+	return check_word(v, w, why, "must be defer or accept");
+}
+
 #define SERVICE(sec, port, what) \
 	{ #sec, "listen", CONF_LISTEN, port, OFF(sec.listen), 0, 0, NULL, \
 	  "addresses to listen on for " what ", host:port separated by " \
@@ -127,6 +164,9 @@ const struct conf_key conf_keys[] = {
 
 	{ "queue", "local_workers", CONF_INT, "2", OFF(queue.local_workers),
 	  1, 64, NULL, "processes delivering into Maildirs in parallel" },
+	{ "queue", "remote_workers", CONF_INT, "8", OFF(queue.remote_workers),
+	  1, 256, NULL, "processes delivering to other mail servers in "
+	  "parallel (one SMTP connection each)" },
 	{ "queue", "scan_interval", CONF_TIME, "1m", OFF(queue.scan_interval),
 	  1, DAY, NULL, "how often the spool is rescanned for messages a "
 	  "lost notification left behind" },
@@ -135,6 +175,55 @@ const struct conf_key conf_keys[] = {
 	  "waits twice as long" },
 	{ "queue", "retry_max", CONF_TIME, "4h", OFF(queue.retry_max),
 	  1, 7 * DAY, NULL, "longest wait between two retries" },
+	{ "queue", "max_lifetime", CONF_TIME, "5d", OFF(queue.max_lifetime),
+	  1, 100 * DAY, NULL, "a message that could not be delivered for this "
+	  "long is returned to its sender (a bounce, RFC 3464)" },
+	{ "queue", "delay_warning", CONF_TIME, "4h", OFF(queue.delay_warning),
+	  0, 100 * DAY, NULL, "tell the sender once when a message has "
+	  "waited this long (a \"delayed\" DSN); 0: never" },
+	{ "queue", "remote_port", CONF_INT, "25", OFF(queue.remote_port),
+	  1, 65535, NULL, "TCP port of other mail servers (25; tests change "
+	  "it)" },
+	{ "queue", "source_address", CONF_STR, "", OFF(queue.source_address),
+	  0, 0, NULL, "local address outbound connections come from (what "
+	  "receivers check SPF against); empty: the system chooses" },
+	{ "queue", "connect_timeout", CONF_TIME, "30s",
+	  OFF(queue.connect_timeout), 1, 600, NULL, "wait for a TCP "
+	  "connection to a remote server before trying the next one" },
+	{ "queue", "tls", CONF_STR, "may", OFF(queue.tls), 0, 0,
+	  check_tls_policy, "STARTTLS to remote servers: none; may (when "
+	  "offered; an unverified certificate is logged, not refused); "
+	  "encrypt (required, any certificate); verify (required, and the "
+	  "certificate must verify for the MX host name)" },
+	{ "queue", "tls_ca_file", CONF_PATH, "", OFF(queue.tls_ca_file), 0, 0,
+	  NULL, "CA certificates for verifying remote servers; empty: the "
+	  "system's store" },
+
+	{ "dns", "resolver", CONF_STR, "", OFF(dns.resolver), 0, 0, NULL,
+	  "nameservers to ask, host:port separated by commas "
+	  "(\"127.0.0.1:5353\", \"[::1]:53\"); empty: those of "
+	  "/etc/resolv.conf" },
+	{ "dns", "timeout", CONF_TIME, "5s", OFF(dns.timeout), 1, 60, NULL,
+	  "wait for one answer before asking again" },
+	{ "dns", "attempts", CONF_INT, "2", OFF(dns.attempts), 1, 10, NULL,
+	  "times each nameserver is asked before a lookup fails "
+	  "temporarily" },
+
+	{ "spf", "check", CONF_BOOL, "yes", OFF(spf.check), 0, 0, NULL,
+	  "check the sender of mail arriving on port 25 with SPF (RFC 7208); "
+	  "authenticated submission is never checked" },
+	{ "spf", "skip_loopback", CONF_BOOL, "yes", OFF(spf.skip_loopback),
+	  0, 0, NULL, "do not check clients on 127.0.0.0/8 and ::1 (local "
+	  "programs)" },
+	{ "spf", "fail", CONF_STR, "reject", OFF(spf.fail), 0, 0,
+	  check_reject_accept, "a \"fail\": reject (550 5.7.23, RFC 7372) "
+	  "or accept" },
+	{ "spf", "temperror", CONF_STR, "defer", OFF(spf.temperror), 0, 0,
+	  check_defer_accept, "a DNS failure while checking: defer (451 "
+	  "4.7.24, the client retries) or accept" },
+	{ "spf", "permerror", CONF_STR, "accept", OFF(spf.permerror), 0, 0,
+	  check_reject_accept, "a broken SPF record: accept, or reject "
+	  "(550 5.7.24)" },
 };
 
 const size_t conf_nkeys = sizeof(conf_keys) / sizeof(conf_keys[0]);

@@ -18,11 +18,14 @@
 #include <dirent.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
 
 #include "../lib/conf.h"
 #include "../lib/daemon.h"
+#include "../lib/dns.h"
 #include "../lib/log.h"
 #include "../lib/privsep.h"
+#include "../lib/spf.h"
 #include "../lib/spool.h"
 #include "../lib/userdb.h"
 #include "../lib/util.h"
@@ -43,7 +46,9 @@ usage(void)
 	    "  alias add ADDRESS TARGET... | del ADDRESS [TARGET] | list\n"
 	    "       (ADDRESS may be @domain: a catch-all for the domain)\n"
 	    "  queue list | flush\n"
-	    "  config check | dump | describe\n");
+	    "  config check | dump | describe\n"
+	    "  spf check CLIENT-IP MAIL-FROM HELO\n"
+	    "       (MAIL-FROM \"\" for the null sender)\n");
 	exit(2);
 }
 
@@ -366,6 +371,45 @@ cmd_config(int argc, char **argv)
 	return die_usage("config: check | dump | describe");
 }
 
+/* The verdict smtpd would reach, through the same code and resolver. */
+static int
+cmd_spf(int argc, char **argv)
+{
+	struct spf_result r;
+	struct dns *dns;
+	struct spf *spf;
+	char err[256];
+
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (argc != 4 || strcmp(argv[0], "check") != 0)
+		return die_usage("spf: check CLIENT-IP MAIL-FROM HELO");
+	if (inet_pton(AF_INET, argv[1], &a4) != 1 &&
+	    inet_pton(AF_INET6, argv[1], &a6) != 1) {
+		fprintf(stderr, "mailctl: %s: not an IPv4 or IPv6 address\n",
+		    argv[1]);
+		return 1;
+	}
+	if ((dns = dns_open_conf(conf, err, sizeof(err))) == NULL ||
+	    (spf = spf_new(dns, conf->server.hostname, err,
+	    sizeof(err))) == NULL) {
+		fprintf(stderr, "mailctl: %s\n", err);
+		dns_close(&dns);
+		return 1;
+	}
+	spf_check(spf, argv[1], argv[3], argv[2], &r);
+	printf("result: %s\n", spf_verdict_str(r.verdict));
+	if (r.explanation[0] != '\0')
+		printf("explanation: %s\n", r.explanation);
+	printf("header: Received-SPF: %s\n", r.received_spf);
+	printf("header: Authentication-Results: %s; %s\n",
+	    conf->server.hostname, r.auth_results);
+	spf_free(&spf);
+	dns_close(&dns);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -389,6 +433,8 @@ main(int argc, char **argv)
 		return cmd_queue(argc - 1, argv + 1);
 	if (strcmp(argv[0], "config") == 0)
 		return cmd_config(argc - 1, argv + 1);
+	if (strcmp(argv[0], "spf") == 0)
+		return cmd_spf(argc - 1, argv + 1);
 	usage();
 	return 2;
 }
