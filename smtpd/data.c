@@ -55,6 +55,27 @@ smtp_received(struct smtp_session *s, struct spool_writer *w)
 	buf_release(&b);
 }
 
+/*
+ * An Authentication-Results: header naming this host as the authserv-id
+ * did not come from us: RFC 8601 §5 says to remove it, or a recipient
+ * would trust a verdict the sender wrote.
+ */
+static int
+smtp_forged_results(struct smtp_session *s, const char *line)
+{
+	const char *host = s->conf->server.hostname;
+	size_t n = strlen(host);
+
+	if (strncasecmp(line, "Authentication-Results:", 23) != 0)
+		return 0;
+	line += 23;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	return strncasecmp(line, host, n) == 0 &&
+	    (line[n] == ';' || line[n] == ' ' || line[n] == '\t' ||
+	    line[n] == '\0');
+}
+
 static const char *
 smtp_protocol(struct smtp_session *s)
 {
@@ -74,7 +95,7 @@ smtp_data(struct smtp_session *s)
 	char *line;
 	size_t len;
 	long long size = 0, max = s->conf->smtpd.max_message_size;
-	int first = 1, in_header = 1, hops = 0;
+	int first = 1, in_header = 1, hops = 0, dropping = 0;
 	int too_big = 0, too_long = 0, write_failed = 0;
 	double start = util_now();
 
@@ -88,6 +109,8 @@ smtp_data(struct smtp_session *s)
 		smtp_reply(s, "451 4.3.0 Error: queue file write error");
 		return -1;
 	}
+	if (s->spf_headers != NULL)
+		spool_write(&w, s->spf_headers, strlen(s->spf_headers));
 	smtp_received(s, &w);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 
@@ -124,6 +147,14 @@ smtp_data(struct smtp_session *s)
 				in_header = 0;
 			else if (strncasecmp(line, "Received:", 9) == 0)
 				hops++;
+			/* A forged verdict in our name goes, with its
+			 * continuation lines (RFC 8601 §5). */
+			if (line[0] != ' ' && line[0] != '\t')
+				dropping = smtp_forged_results(s, line);
+			if (dropping && len > 0) {
+				size += (long long)len + 2;
+				continue;
+			}
 		}
 		size += (long long)len + 2;	/* as sent, with CRLF */
 		if (size > max) {

@@ -108,6 +108,8 @@ void
 smtp_txn_reset(struct smtp_session *s)
 {
 	spool_env_free(&s->txn);
+	free(s->spf_headers);
+	s->spf_headers = NULL;
 	s->declared_size = 0;
 	s->nrcpt_cmds = 0;
 	if (s->state & (S_MAIL | S_RCPT))
@@ -255,6 +257,11 @@ cmd_mail(struct smtp_session *s, char *arg)
 		}
 	}
 	smtp_txn_reset(s);
+	if (smtp_spf_check(s, sender) == -1) {
+		log_info("sid=%s mail from=<%s> rejected by SPF policy", s->id,
+		    log_str(sender));
+		return -1;
+	}
 	s->txn.sender = util_strdup(sender);
 	if (s->auth_user[0] != '\0')
 		s->txn.auth = util_strdup(s->auth_user);
@@ -591,6 +598,7 @@ smtp_session_run(int fd, const char *service, const char *client_ip,
 	    (unsigned long long)s->conn.bytes_out, util_now() - start);
 	smtp_txn_reset(s);
 	userdb_close(&s->db);
+	smtp_spf_free(s);
 	conn_free(&s->conn);
 	close(fd);
 	exit(0);

@@ -6,6 +6,7 @@
  * session.c	one connection: the command table and state machine
  * tls_auth.c	STARTTLS (RFC 3207) and AUTH (RFC 4954)
  * data.c	DATA: the message into the spool
+ * spf.c	SPF on port 25 (RFC 7208) and its headers
  */
 #ifndef SMTPD_H
 #define SMTPD_H
@@ -19,6 +20,8 @@
 #include "../lib/util.h"
 
 struct tls_ctx;
+struct dns;
+struct spf;
 
 /* Session states: each command names the states it is allowed in. */
 enum smtp_state {
@@ -53,8 +56,12 @@ struct smtp_session {
 	char		 auth_user[320];	/* "" until AUTH succeeds */
 	int		 auth_failures;
 
+	struct dns	*dns;		/* for SPF, opened on first use */
+	struct spf	*spf;
+
 	/* The transaction (MAIL ... DATA). */
 	struct spool_env txn;
+	char		*spf_headers;	/* to prepend, or NULL */
 	long long	 declared_size;
 	long		 nrcpt_cmds;	/* accepted RCPT commands */
 
@@ -73,6 +80,11 @@ void	smtp_txn_reset(struct smtp_session *s);
 
 /* data.c: read the message after "354"; replies itself. -1: drop session */
 int	smtp_data(struct smtp_session *s);
+
+/* spf.c: check MAIL FROM on port 25 (replies itself on refusal); 0 go on,
+ * -1 refused. */
+int	smtp_spf_check(struct smtp_session *s, const char *sender);
+void	smtp_spf_free(struct smtp_session *s);
 
 /* tls_auth.c */
 int	smtp_cmd_starttls(struct smtp_session *s, char *arg);

@@ -148,7 +148,10 @@ class Server:
         self.overrides = ["server.data_dir=" + data_dir,
                           "server.hostname=" + hostname,
                           "server.log_level=debug",
-                          "tls.cert=" + ca["cert"], "tls.key=" + ca["key"]]
+                          "tls.cert=" + ca["cert"], "tls.key=" + ca["key"],
+                          # never the system's resolver: tests that look
+                          # things up override this with their own server
+                          "dns.resolver=127.0.0.1:9"]
         for s in SERVICES:
             listen = "%s:%d" % (host, self.ports[s]) if s in self.ports else ""
             self.overrides.append("%s.listen=%s" % (s, listen))
