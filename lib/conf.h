@@ -76,6 +76,7 @@ struct conf {
 		long long	 remote_port;
 		char		*source_address;
 		long long	 connect_timeout;
+		long long	 reply_timeout;
 		char		*tls;
 		char		*tls_ca_file;
 	} queue;

@@ -190,6 +190,10 @@ const struct conf_key conf_keys[] = {
 	{ "queue", "connect_timeout", CONF_TIME, "30s",
 	  OFF(queue.connect_timeout), 1, 600, NULL, "wait for a TCP "
 	  "connection to a remote server before trying the next one" },
+	{ "queue", "reply_timeout", CONF_TIME, "5m",
+	  OFF(queue.reply_timeout), 1, 3600, NULL, "wait for a remote "
+	  "server's reply (RFC 5321 §4.5.3.2: 5 minutes); its answer to the "
+	  "end of a message may take twice this" },
 	{ "queue", "tls", CONF_STR, "may", OFF(queue.tls), 0, 0,
 	  check_tls_policy, "STARTTLS to remote servers: none; may (when "
 	  "offered; an unverified certificate is logged, not refused); "

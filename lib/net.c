@@ -99,46 +99,68 @@ net_set_nonblock(int fd, int on)
 	return fcntl(fd, F_SETFL, fl);
 }
 
-int
-net_connect(const char *host, const char *port, int timeout_ms)
+/* A numeric address as a socket address; 0 or -1. */
+static int
+net_numeric(const char *addr, const char *port, struct sockaddr_storage *ss,
+    socklen_t *len)
 {
-	struct addrinfo hints, *res, *ai;
-	struct pollfd pfd;
-	socklen_t len;
-	int fd = -1, soerr, one = 1;
+	struct addrinfo hints, *res;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	if (getaddrinfo(host, port, &hints, &res) != 0) {
-		errno = EHOSTUNREACH;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if (getaddrinfo(addr, port, &hints, &res) != 0)
+		return -1;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int
+net_connect(const char *addr, const char *port, const char *source,
+    int timeout_ms)
+{
+	struct sockaddr_storage ss, src;
+	socklen_t len, srclen, errlen;
+	struct pollfd pfd;
+	int fd, soerr = 0, one = 1, r;
+
+	if (net_numeric(addr, port, &ss, &len) == -1 ||
+	    (source != NULL && source[0] != '\0' &&
+	    (net_numeric(source, "0", &src, &srclen) == -1 ||
+	    src.ss_family != ss.ss_family))) {
+		errno = EADDRNOTAVAIL;
 		return -1;
 	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol);
-		if (fd == -1)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		if (errno == EINPROGRESS) {
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			len = sizeof(soerr);
-			if (poll(&pfd, 1, timeout_ms) == 1 &&
-			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
-			    &len) == 0 && soerr == 0)
-				break;
-			errno = soerr ? soerr : ETIMEDOUT;
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) == -1)
+		return -1;
+	if (source != NULL && source[0] != '\0' &&
+	    bind(fd, (struct sockaddr *)&src, srclen) == -1)
+		goto fail;
+	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
+		if (errno != EINPROGRESS)
+			goto fail;
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		do
+			r = poll(&pfd, 1, timeout_ms);
+		while (r == -1 && errno == EINTR);
+		errlen = sizeof(soerr);
+		if (r != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr,
+		    &errlen) == -1 || soerr != 0) {
+			errno = r == 0 ? ETIMEDOUT : soerr ? soerr : errno;
+			goto fail;
 		}
-		close(fd);
-		fd = -1;
 	}
-	freeaddrinfo(res);
-	if (fd != -1) {
-		net_set_nonblock(fd, 0);
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
+	net_set_nonblock(fd, 0);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return fd;
+fail:
+	soerr = errno;
+	close(fd);
+	errno = soerr;
+	return -1;
 }

@@ -18,7 +18,12 @@ void	net_addr_str(const struct sockaddr *sa, char *buf, size_t size,
 /* The local address a socket is bound to, numeric. */
 void	net_local_addr(int fd, char *buf, size_t size, int *port_r);
 int	net_set_nonblock(int fd, int on);
-/* Connect to host:port (numeric or name), with a timeout; fd or -1. */
-int	net_connect(const char *host, const char *port, int timeout_ms);
+/*
+ * Connect to a numeric address and port, from the numeric address source
+ * (NULL or "": any), within timeout_ms.  Names are never resolved here:
+ * that is lib/dns's job.  fd (blocking, TCP_NODELAY) or -1 with errno.
+ */
+int	net_connect(const char *addr, const char *port, const char *source,
+	    int timeout_ms);
 
 #endif

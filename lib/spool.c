@@ -234,6 +234,12 @@ spool_apply(struct spool_env *env, char *line)
 	int attempts, off = 0;
 	char state;
 
+	if (sscanf(line, "warned %lld%n", &when, &off) == 1 &&
+	    line[off] == '\0' && when > 0) {
+		env->warned = (time_t)when;
+		return 0;
+	}
+	off = 0;
 	if (sscanf(line, "status %lu %c %d %lld %lld %n", &idx, &state,
 	    &attempts, &next, &when, &off) < 5 || off == 0 ||
 	    idx >= env->nrcpts || strchr("PDFB", state) == NULL)
@@ -398,6 +404,20 @@ spool_journal(int fd, struct spool_env *env, size_t idx, char state,
 	r->last_attempt = now;
 	free(r->text);
 	r->text = util_strdup(esc);
+	return 0;
+}
+
+int
+spool_journal_warned(int fd, struct spool_env *env, time_t when)
+{
+	char line[64];
+	int n;
+
+	n = snprintf(line, sizeof(line), "warned %lld\n", (long long)when);
+	if (lseek(fd, 0, SEEK_END) == -1 ||
+	    util_write_all(fd, line, (size_t)n) == -1 || fdatasync(fd) == -1)
+		return -1;
+	env->warned = when;
 	return 0;
 }
 

@@ -19,6 +19,7 @@
  *	<empty line>
  *	<message, LF line ends>		exactly "length" octets
  *	status 0 D 1 0 1795425601 delivered to maildir	journal, appended
+ *	warned 1795440000		a "delayed" DSN went to the sender
  *
  * The header and message never change once committed.  What happens to
  * each recipient is appended as "status <index> <state> <attempts>
@@ -70,6 +71,7 @@ struct spool_env {
 	char		*auth;		/* NULL unless authenticated */
 	struct spool_rcpt *rcpts;
 	size_t		 nrcpts;
+	time_t		 warned;	/* delay DSN sent at (0: not yet) */
 	off_t		 body_off;	/* where the message starts */
 	off_t		 body_len;
 };
@@ -127,6 +129,8 @@ int	spool_load(const char *path, struct spool_env *env, int *fd_r);
  */
 int	spool_journal(int fd, struct spool_env *env, size_t idx, char state,
 	    time_t next_attempt, const char *text, int sync);
+/* Record that the sender was told of a delay (a "warned" line). */
+int	spool_journal_warned(int fd, struct spool_env *env, time_t when);
 /* Is every recipient in a final state (delivered or bounced)? */
 int	spool_all_final(const struct spool_env *env);
 /* Read the message into a caller-supplied function, in chunks. */

@@ -45,7 +45,7 @@ usage(void)
 	    "       (add and passwd read the password from standard input)\n"
 	    "  alias add ADDRESS TARGET... | del ADDRESS [TARGET] | list\n"
 	    "       (ADDRESS may be @domain: a catch-all for the domain)\n"
-	    "  queue list | flush\n"
+	    "  queue list | flush | delete ID | bounce ID\n"
 	    "  config check | dump | describe\n"
 	    "  spf check CLIENT-IP MAIL-FROM HELO\n"
 	    "       (MAIL-FROM \"\" for the null sender)\n");
@@ -310,8 +310,9 @@ cmd_queue_list(void)
 	return 0;
 }
 
+/* A command for the queue runner's control socket. */
 static int
-cmd_queue_flush(void)
+queue_control(const char *cmd)
 {
 	struct sockaddr_un sun;
 	int fd;
@@ -321,15 +322,63 @@ cmd_queue_flush(void)
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/queue/control",
 	    conf->server.data_dir);
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) == -1 ||
-	    sendto(fd, "flush", 5, 0, (struct sockaddr *)&sun,
+	    sendto(fd, cmd, strlen(cmd), 0, (struct sockaddr *)&sun,
 	    sizeof(sun)) == -1) {
 		fprintf(stderr, "mailctl: cannot reach the queue runner at "
 		    "%s: %s (is maild running?)\n", sun.sun_path,
 		    strerror(errno));
-		return 1;
+		if (fd != -1)
+			close(fd);
+		return -1;
 	}
 	close(fd);
-	printf("queue flush requested\n");
+	return 0;
+}
+
+/*
+ * queue delete|bounce ID: the runner does it (it knows which deliveries
+ * are under way); we wait, bounded, to report what became of it.
+ */
+static int
+cmd_queue_admin(const char *what, const char *id)
+{
+	char msgdir[PATH_MAX], tmpdir[PATH_MAX], path[PATH_MAX], cmd[64];
+	struct spool_env env;
+	int i, done = 0;
+	size_t r;
+
+	if (!util_queue_id_valid(id)) {
+		fprintf(stderr, "mailctl: %s: not a queue id\n", id);
+		return 1;
+	}
+	spool_dirs(conf->server.data_dir, msgdir, tmpdir, sizeof(msgdir));
+	snprintf(path, sizeof(path), "%s/%s", msgdir, id);
+	if (access(path, F_OK) == -1) {
+		fprintf(stderr, "mailctl: %s: no such message in the queue\n",
+		    id);
+		return 1;
+	}
+	snprintf(cmd, sizeof(cmd), "%s %s", what, id);
+	if (queue_control(cmd) == -1)
+		return 1;
+	for (i = 0; i < 100 && !done; i++) {		/* 10 seconds */
+		if (spool_load(path, &env, NULL) == -1) {
+			done = errno == ENOENT;
+			break;
+		}
+		for (done = 1, r = 0; r < env.nrcpts; r++)
+			if (env.rcpts[r].state == RCPT_PENDING)
+				done = 0;
+		spool_env_free(&env);
+		if (!done)
+			usleep(100000);
+	}
+	if (strcmp(what, "delete") == 0)
+		printf(done ? "%s deleted\n" : "%s: deletion requested (a "
+		    "delivery under way finishes first)\n", id);
+	else
+		printf(done ? "%s returned to its sender\n" : "%s: bounce "
+		    "requested (a delivery under way finishes first)\n", id);
 	return 0;
 }
 
@@ -338,17 +387,24 @@ cmd_queue(int argc, char **argv)
 {
 	const char *err;
 
-	if (argc != 1)
-		return die_usage("queue: list | flush");
+	if (argc < 1)
+		return die_usage("queue: list | flush | delete ID | bounce ID");
 	if (privsep_drop(conf->server.user, &err) == -1) {
 		fprintf(stderr, "mailctl: cannot drop privileges: %s\n", err);
 		return 1;
 	}
-	if (strcmp(argv[0], "list") == 0)
+	if (strcmp(argv[0], "list") == 0 && argc == 1)
 		return cmd_queue_list();
-	if (strcmp(argv[0], "flush") == 0)
-		return cmd_queue_flush();
-	return die_usage("queue: list | flush");
+	if (strcmp(argv[0], "flush") == 0 && argc == 1) {
+		if (queue_control("flush") == -1)
+			return 1;
+		printf("queue flush requested\n");
+		return 0;
+	}
+	if ((strcmp(argv[0], "delete") == 0 ||
+	    strcmp(argv[0], "bounce") == 0) && argc == 2)
+		return cmd_queue_admin(argv[0], argv[1]);
+	return die_usage("queue: list | flush | delete ID | bounce ID");
 }
 
 static int

@@ -105,7 +105,7 @@ maildir_host(const char *host, char *out, size_t size)
  * RCPT_PENDING means: try again later.
  */
 static char
-local_deliver_one(struct local_ctx *ctx, int spool_fd,
+local_deliver_one(struct worker_ctx *ctx, int spool_fd,
     const struct spool_env *env, size_t idx, int recovered, char *text,
     size_t textsize)
 {
@@ -158,14 +158,13 @@ local_deliver_one(struct local_ctx *ctx, int spool_fd,
 }
 
 void
-local_deliver_job(struct local_ctx *ctx, const struct job *job)
+local_deliver_job(struct worker_ctx *ctx, const struct job *job)
 {
 	struct spool_env env;
-	char path[PATH_MAX], text[1024];
-	char *states, **texts;
+	struct rcpt_result *res;
+	char path[PATH_MAX];
 	size_t i;
-	int fd, all_done = 1;
-	time_t now = time(NULL);
+	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", queue_msgdir, job->id);
 	if (spool_load(path, &env, &fd) == -1) {
@@ -173,58 +172,18 @@ local_deliver_job(struct local_ctx *ctx, const struct job *job)
 		    strerror(errno));
 		return;
 	}
-	states = util_calloc(job->nidx, 1);
-	texts = util_calloc(job->nidx, sizeof(*texts));
+	res = util_calloc(job->nidx, sizeof(*res));
 	for (i = 0; i < job->nidx; i++) {
 		size_t idx = job->idx[i];
-		struct spool_rcpt *r;
 
 		if (idx >= env.nrcpts || env.rcpts[idx].state != RCPT_PENDING)
 			continue;		/* nothing to do */
-		r = &env.rcpts[idx];
-		states[i] = local_deliver_one(ctx, fd, &env, idx,
-		    job->recovered, text, sizeof(text));
-		texts[i] = util_strdup(text);
-		log_info("qid=%s to=<%s> orig_to=<%s> relay=local "
-		    "delay=%.3fs status=%s (%s)", env.id, log_str(r->addr),
-		    log_str(r->orcpt), util_now() - (double)env.arrival,
-		    states[i] == RCPT_DELIVERED ? "sent" :
-		    states[i] == RCPT_FAILED ? "bounced" : "deferred",
-		    log_str(text));
-		if (states[i] != RCPT_DELIVERED)
-			all_done = 0;
+		res[i].state = local_deliver_one(ctx, fd, &env, idx,
+		    job->recovered, res[i].text, sizeof(res[i].text));
+		job_result(ctx, &env, idx, "local", &res[i]);
 	}
-	if (job->last && all_done) {
-		/*
-		 * Every recipient is done: the file goes, and no journal is
-		 * needed.  If the unlink is lost in a crash, the recovery
-		 * finds the Maildir files and delivers nothing twice.
-		 */
-		if (unlink(path) == -1)
-			log_err("qid=%s unlink: %s", env.id, strerror(errno));
-		else
-			log_info("qid=%s removed", env.id);
-	} else {
-		for (i = 0; i < job->nidx; i++) {
-			size_t idx = job->idx[i];
-
-			if (states[i] == 0)
-				continue;
-			if (spool_journal(fd, &env, idx, states[i],
-			    states[i] == RCPT_PENDING ? now + queue_backoff(
-			    ctx->conf, env.rcpts[idx].attempts + 1) : 0,
-			    texts[i], 0) == -1)
-				log_err("qid=%s journal: %s", env.id,
-				    strerror(errno));
-		}
-		if (fdatasync(fd) == -1)
-			log_err("qid=%s journal sync: %s", env.id,
-			    strerror(errno));
-	}
-	for (i = 0; i < job->nidx; i++)
-		free(texts[i]);
-	free(texts);
-	free(states);
+	job_finish(job, path, fd, &env, res);
+	free(res);
 	close(fd);
 	spool_env_free(&env);
 }

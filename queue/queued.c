@@ -20,12 +20,14 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/inotify.h>
@@ -53,7 +55,147 @@ static size_t		 nworkers;
 static int		 control_fd = -1;
 static int		 inotify_fd = -1;
 
+/*
+ * Journal state for every recipient in idx[] (one fdatasync), with text,
+ * or (text NULL) the recipient's last text followed by note.
+ */
+static int
+queue_journal_all(int fd, struct qentry *e, const size_t *idx, size_t n,
+    char state, const char *text, const char *note)
+{
+	char buf[2048];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *old = e->env.rcpts[idx[i]].text;
+
+		if (text == NULL)
+			snprintf(buf, sizeof(buf), "%s%s", old ? old : "",
+			    note);
+		if (spool_journal(fd, &e->env, idx[i], state, 0,
+		    text != NULL ? text : buf, 0) == -1)
+			return -1;
+	}
+	return fdatasync(fd);
+}
+
+/*
+ * Return failed recipients to the sender in one DSN, then mark them
+ * bounced.  A crash between the two sends the DSN twice: better than
+ * none.  The null sender gets no DSN (RFC 5321 §6.1: no loops).
+ */
+static void
+queue_bounce(struct qentry *e, int fd, const size_t *idx, size_t n)
+{
+	char newid[QUEUE_ID_LEN + 1];
+
+	if (e->env.sender[0] == '\0') {
+		log_info("qid=%s %zu recipient(s) failed; no DSN to the null "
+		    "sender", e->id, n);
+		if (queue_journal_all(fd, e, idx, n, RCPT_BOUNCED, NULL,
+		    " (no DSN: null sender)") == -1)
+			log_err("qid=%s journal: %s", e->id, strerror(errno));
+		return;
+	}
+	if (bounce_queue(conf, fd, &e->env, idx, n, DSN_FAILED, newid) == -1) {
+		log_err("qid=%s cannot queue a DSN: %s", e->id,
+		    strerror(errno));
+		return;
+	}
+	log_info("qid=%s sender non-delivery notification: %s (%zu "
+	    "recipient(s))", e->id, newid, n);
+	if (queue_journal_all(fd, e, idx, n, RCPT_BOUNCED, NULL,
+	    " (returned to sender)") == -1)
+		log_err("qid=%s journal: %s", e->id, strerror(errno));
+}
+
+/* Tell the sender once that a message is late (RFC 3464 "delayed"). */
+static void
+queue_warn(struct qentry *e, int fd, const size_t *idx, size_t n)
+{
+	char newid[QUEUE_ID_LEN + 1];
+	time_t now = time(NULL);
+
+	if (bounce_queue(conf, fd, &e->env, idx, n, DSN_DELAYED, newid) == -1) {
+		log_err("qid=%s cannot queue a delay DSN: %s", e->id,
+		    strerror(errno));
+		return;
+	}
+	log_info("qid=%s sender delay notification: %s (%zu recipient(s))",
+	    e->id, newid, n);
+	if (spool_journal_warned(fd, &e->env, now) == -1)
+		log_err("qid=%s journal: %s", e->id, strerror(errno));
+}
+
+/*
+ * Between jobs: act on what the journal says.  Failed recipients are
+ * returned to the sender, a late message gets its delay warning, an
+ * administrator's "bounce" is carried out, and a message whose every
+ * recipient is final goes.  Returns e, or NULL once it is gone.
+ */
+static struct qentry *
+queue_settle(struct qentry *e)
+{
+	char path[PATH_MAX];
+	size_t *failed, *pending, nfailed = 0, npending = 0, i;
+	time_t now = time(NULL);
+	int fd = -1;
+
+	if (e->njobs > 0) {		/* a worker is on it: later */
+		sched_update(e);
+		return e;
+	}
+	snprintf(path, sizeof(path), "%s/%s", queue_msgdir, e->id);
+	failed = util_calloc(e->env.nrcpts, sizeof(*failed));
+	pending = util_calloc(e->env.nrcpts, sizeof(*pending));
+	for (i = 0; i < e->env.nrcpts; i++) {
+		if (e->env.rcpts[i].state == RCPT_FAILED)
+			failed[nfailed++] = i;
+		else if (e->env.rcpts[i].state == RCPT_PENDING)
+			pending[npending++] = i;
+	}
+	if ((nfailed > 0 || npending > 0) &&
+	    (fd = open(path, O_RDWR | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			log_err("qid=%s %s: %s", e->id, path, strerror(errno));
+		goto out;
+	}
+	if (e->admin_bounce && npending > 0) {
+		log_info("qid=%s returned to sender by the administrator",
+		    e->id);
+		if (queue_journal_all(fd, e, pending, npending, RCPT_FAILED,
+		    "5.0.0 returned to sender by the administrator",
+		    NULL) == -1)
+			log_err("qid=%s journal: %s", e->id, strerror(errno));
+		memcpy(failed + nfailed, pending, npending * sizeof(*failed));
+		nfailed += npending;
+		npending = 0;
+	}
+	e->admin_bounce = 0;
+	if (nfailed > 0)
+		queue_bounce(e, fd, failed, nfailed);
+	else if (npending > 0 && conf->queue.delay_warning > 0 &&
+	    e->env.warned == 0 && e->env.sender[0] != '\0' &&
+	    now >= e->env.arrival + (time_t)conf->queue.delay_warning)
+		queue_warn(e, fd, pending, npending);
+out:
+	if (fd != -1)
+		close(fd);
+	free(failed);
+	free(pending);
+	if (spool_all_final(&e->env)) {
+		if (unlink(path) == 0)
+			log_info("qid=%s removed", e->id);
+		sched_remove(e);
+		return NULL;
+	}
+	sched_update(e);
+	return e;
+}
+
 /* Bring a message into the index (or refresh it); -1 if it is unusable. */
+static struct qentry *queue_settle(struct qentry *e);
+
 static struct qentry *
 queue_learn(const char *id, int recovered)
 {
@@ -69,8 +211,7 @@ queue_learn(const char *id, int recovered)
 		sched_remove(e);
 		return NULL;
 	}
-	sched_update(e);
-	return e;
+	return queue_settle(e);
 }
 
 static void
@@ -121,24 +262,40 @@ queue_idle_worker(enum transport t)
 	return NULL;
 }
 
-/* Hand due messages to idle workers. */
+/* The domain of an address, for grouping remote recipients. */
+static const char *
+queue_domain(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at != NULL ? at + 1 : "";
+}
+
+/*
+ * Hand due messages to idle workers of transport t.  A local job takes
+ * every due local recipient of a message; a remote job the due ones of
+ * one domain, so that one connection carries them (and another domain
+ * of the same message goes to another worker at the same time).
+ */
 static void
-queue_dispatch(void)
+queue_dispatch(enum transport t)
 {
 	struct qentry *e;
 	struct worker *w;
 	struct job job;
 	time_t now = time(NULL);
+	const char *domain;
 	size_t i, nonfinal;
 
-	while ((w = queue_idle_worker(T_LOCAL)) != NULL &&
-	    (e = sched_due(now)) != NULL) {
+	while ((w = queue_idle_worker(t)) != NULL &&
+	    (e = sched_due(t, now)) != NULL) {
 		memset(&job, 0, sizeof(job));
 		memcpy(job.id, e->id, sizeof(job.id));
-		job.transport = T_LOCAL;
+		job.transport = t;
 		job.recovered = e->recovered;
 		job.idx = util_calloc(e->env.nrcpts, sizeof(*job.idx));
 		nonfinal = 0;
+		domain = NULL;
 		for (i = 0; i < e->env.nrcpts; i++) {
 			struct spool_rcpt *r = &e->env.rcpts[i];
 
@@ -146,9 +303,18 @@ queue_dispatch(void)
 			    r->state == RCPT_BOUNCED)
 				continue;
 			nonfinal++;
-			if (r->state == RCPT_PENDING && e->is_local[i] &&
-			    !e->busy[i] && r->next_attempt <= now)
-				job.idx[job.nidx++] = i;
+			if (r->state != RCPT_PENDING || e->busy[i] ||
+			    r->next_attempt > now ||
+			    e->is_local[i] != (t == T_LOCAL))
+				continue;
+			if (t == T_REMOTE) {
+				if (domain == NULL)
+					domain = queue_domain(r->addr);
+				else if (strcasecmp(domain,
+				    queue_domain(r->addr)) != 0)
+					continue;
+			}
+			job.idx[job.nidx++] = i;
 		}
 		if (job.nidx == 0) {
 			/* Cannot happen: sched_update() makes an entry due
@@ -165,6 +331,7 @@ queue_dispatch(void)
 		}
 		for (i = 0; i < job.nidx; i++)
 			e->busy[job.idx[i]] = 1;
+		e->njobs++;
 		w->job = e;
 		w->job_idx = job.idx;
 		w->job_nidx = job.nidx;
@@ -177,7 +344,6 @@ static void
 queue_job_done(struct worker *w, int crashed)
 {
 	struct qentry *e = w->job;
-	char path[PATH_MAX];
 	size_t i;
 
 	for (i = 0; i < w->job_nidx; i++)
@@ -185,23 +351,25 @@ queue_job_done(struct worker *w, int crashed)
 	free(w->job_idx);
 	w->job_idx = NULL;
 	w->job = NULL;
+	e->njobs--;
 	if (crashed)
 		e->recovered = 1;	/* it may have delivered some */
+	if (e->gone) {
+		if (e->njobs == 0)
+			sched_remove(e);
+		return;
+	}
 	if (sched_load(e, db) == -1) {
 		if (errno != ENOENT)
 			log_err("qid=%s unreadable queue file: %s", e->id,
 			    strerror(errno));
-		sched_remove(e);
+		if (e->njobs == 0)
+			sched_remove(e);
+		else
+			e->gone = 1;
 		return;
 	}
-	if (spool_all_final(&e->env)) {
-		snprintf(path, sizeof(path), "%s/%s", queue_msgdir, e->id);
-		if (unlink(path) == 0)
-			log_info("qid=%s removed", e->id);
-		sched_remove(e);
-		return;
-	}
-	sched_update(e);
+	queue_settle(e);
 }
 
 static void
@@ -247,6 +415,44 @@ queue_inotify(void)
 		}
 }
 
+/* mailctl queue delete: the file goes now; a delivery already under way
+ * finishes, and the entry is forgotten after it. */
+static void
+queue_admin_delete(const char *id)
+{
+	struct qentry *e = queue_learn(id, 0);
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", queue_msgdir, id);
+	if (unlink(path) == -1) {
+		log_warn("qid=%s delete: %s", id, strerror(errno));
+		return;
+	}
+	log_info("qid=%s deleted by the administrator", id);
+	if (e == NULL)
+		return;
+	if (e->njobs > 0) {
+		e->gone = 1;
+		sched_update(e);
+	} else
+		sched_remove(e);
+}
+
+/* mailctl queue bounce: every recipient not yet delivered is returned
+ * to the sender, once no delivery of the message is under way. */
+static void
+queue_admin_bounce(const char *id)
+{
+	struct qentry *e;
+
+	if ((e = queue_learn(id, 0)) == NULL) {
+		log_warn("qid=%s bounce: no such message", id);
+		return;
+	}
+	e->admin_bounce = 1;
+	queue_settle(e);
+}
+
 /* Administrative commands from mailctl. */
 static void
 queue_control(void)
@@ -260,7 +466,13 @@ queue_control(void)
 			log_info("flush requested: every message is due now");
 			sched_flush();
 			queue_scan(0);
-		} else
+		} else if (strncmp(buf, "delete ", 7) == 0 &&
+		    util_queue_id_valid(buf + 7))
+			queue_admin_delete(buf + 7);
+		else if (strncmp(buf, "bounce ", 7) == 0 &&
+		    util_queue_id_valid(buf + 7))
+			queue_admin_bounce(buf + 7);
+		else
 			log_warn("control: ignoring an unknown command");
 	}
 }
@@ -315,9 +527,11 @@ queue_start_workers(void)
 {
 	size_t i;
 
+	/* The first local_workers are local, the rest remote. */
 	for (i = 0; i < nworkers; i++)
-		if (workers[i].pid == 0 &&
-		    worker_start(&workers[i], T_LOCAL, conf) == -1)
+		if (workers[i].pid == 0 && worker_start(&workers[i],
+		    i < (size_t)conf->queue.local_workers ? T_LOCAL : T_REMOTE,
+		    conf) == -1)
 			log_err("cannot start a worker: %s", strerror(errno));
 }
 
@@ -351,6 +565,7 @@ main(int argc, char **argv)
 	struct daemon_args args;
 	struct pollfd *pfds;
 	const char *err;
+	enum transport t;
 	time_t next_scan;
 	long wait;
 	size_t i;
@@ -372,15 +587,17 @@ main(int argc, char **argv)
 	if ((inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
 	    inotify_add_watch(inotify_fd, queue_msgdir, IN_MOVED_TO) == -1)
 		fatal("inotify on %s", queue_msgdir);
-	nworkers = (size_t)conf->queue.local_workers;
+	nworkers = (size_t)(conf->queue.local_workers +
+	    conf->queue.remote_workers);
 	workers = util_calloc(nworkers, sizeof(*workers));
 	for (i = 0; i < nworkers; i++)
 		workers[i].fd = -1;
 	queue_start_workers();
 	queue_scan(1);
 	next_scan = time(NULL) + conf->queue.scan_interval;
-	log_info("ready: %zu local worker(s), %zu message(s) queued",
-	    nworkers, sched_count());
+	log_info("ready: %lld local and %lld remote worker(s), %zu message(s) "
+	    "queued", conf->queue.local_workers, conf->queue.remote_workers,
+	    sched_count());
 
 	pfds = util_calloc(nworkers + 2, sizeof(*pfds));
 	while (!daemon_term) {
@@ -389,12 +606,16 @@ main(int argc, char **argv)
 			queue_reap();
 			queue_start_workers();
 		}
-		queue_dispatch();
-		wait = sched_wait(time(NULL));
-		if (queue_idle_worker(T_LOCAL) == NULL)
-			wait = -1;	/* a worker's reply will wake us */
-		if (wait < 0 || wait > next_scan - time(NULL))
-			wait = next_scan - time(NULL);
+		wait = next_scan - time(NULL);
+		for (t = T_LOCAL; t < T_NTRANSPORTS; t++) {
+			long tw;
+
+			queue_dispatch(t);
+			/* No idle worker: its reply will wake us. */
+			if (queue_idle_worker(t) != NULL &&
+			    (tw = sched_wait(t, time(NULL))) >= 0 && tw < wait)
+				wait = tw;
+		}
 		if (wait < 0)
 			wait = 0;
 		pfds[0].fd = inotify_fd;

@@ -16,8 +16,12 @@
 
 static struct qentry	**buckets;
 static size_t		  nbuckets, nentries;
-static struct qentry	**heap;
-static size_t		  heap_len, heap_cap;
+/* One heap per transport: a message due for local delivery is never
+ * held up by one waiting for a free remote worker, and the reverse. */
+static struct heap {
+	struct qentry	**e;
+	size_t		  len, cap;
+} heaps[T_NTRANSPORTS];
 
 static size_t
 hash_id(const char *id)
@@ -60,79 +64,85 @@ sched_find(const char *id)
 }
 
 static int
-heap_less(size_t a, size_t b)
+heap_less(struct heap *h, enum transport t, size_t a, size_t b)
 {
-	return heap[a]->next < heap[b]->next;
+	return h->e[a]->next[t] < h->e[b]->next[t];
 }
 
 static void
-heap_swap(size_t a, size_t b)
+heap_swap(struct heap *h, enum transport t, size_t a, size_t b)
 {
-	struct qentry *t = heap[a];
+	struct qentry *x = h->e[a];
 
-	heap[a] = heap[b];
-	heap[b] = t;
-	heap[a]->heap_idx = a;
-	heap[b]->heap_idx = b;
+	h->e[a] = h->e[b];
+	h->e[b] = x;
+	h->e[a]->heap_idx[t] = a;
+	h->e[b]->heap_idx[t] = b;
 }
 
 static void
-heap_up(size_t i)
+heap_up(enum transport t, size_t i)
 {
-	while (i > 0 && heap_less(i, (i - 1) / 2)) {
-		heap_swap(i, (i - 1) / 2);
+	struct heap *h = &heaps[t];
+
+	while (i > 0 && heap_less(h, t, i, (i - 1) / 2)) {
+		heap_swap(h, t, i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
 }
 
 static void
-heap_down(size_t i)
+heap_down(enum transport t, size_t i)
 {
+	struct heap *h = &heaps[t];
 	size_t l, r, m;
 
 	for (;;) {
 		l = 2 * i + 1;
 		r = l + 1;
 		m = i;
-		if (l < heap_len && heap_less(l, m))
+		if (l < h->len && heap_less(h, t, l, m))
 			m = l;
-		if (r < heap_len && heap_less(r, m))
+		if (r < h->len && heap_less(h, t, r, m))
 			m = r;
 		if (m == i)
 			return;
-		heap_swap(i, m);
+		heap_swap(h, t, i, m);
 		i = m;
 	}
 }
 
 static void
-heap_remove(struct qentry *e)
+heap_remove(enum transport t, struct qentry *e)
 {
-	size_t i = e->heap_idx;
+	struct heap *h = &heaps[t];
+	size_t i = e->heap_idx[t];
 
 	if (i == SIZE_MAX)
 		return;
-	heap_len--;
-	if (i != heap_len) {
-		heap[i] = heap[heap_len];
-		heap[i]->heap_idx = i;
-		heap_up(i);
-		heap_down(heap[i]->heap_idx);
+	h->len--;
+	if (i != h->len) {
+		h->e[i] = h->e[h->len];
+		h->e[i]->heap_idx[t] = i;
+		heap_up(t, i);
+		heap_down(t, h->e[i]->heap_idx[t]);
 	}
-	e->heap_idx = SIZE_MAX;
+	e->heap_idx[t] = SIZE_MAX;
 }
 
 static void
-heap_insert(struct qentry *e)
+heap_insert(enum transport t, struct qentry *e)
 {
-	if (heap_len == heap_cap) {
-		heap_cap = heap_cap ? heap_cap * 2 : 1024;
-		if ((heap = realloc(heap, heap_cap * sizeof(*heap))) == NULL)
+	struct heap *h = &heaps[t];
+
+	if (h->len == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 1024;
+		if ((h->e = realloc(h->e, h->cap * sizeof(*h->e))) == NULL)
 			fatal("realloc");
 	}
-	heap[heap_len] = e;
-	e->heap_idx = heap_len;
-	heap_up(heap_len++);
+	h->e[h->len] = e;
+	e->heap_idx[t] = h->len;
+	heap_up(t, h->len++);
 }
 
 struct qentry *
@@ -146,7 +156,7 @@ sched_add(const char *id, int recovered)
 	e = util_calloc(1, sizeof(*e));
 	memcpy(e->id, id, QUEUE_ID_LEN + 1);
 	e->recovered = recovered;
-	e->heap_idx = SIZE_MAX;
+	e->heap_idx[T_LOCAL] = e->heap_idx[T_REMOTE] = SIZE_MAX;
 	b = hash_id(id) & (nbuckets - 1);
 	e->hnext = buckets[b];
 	buckets[b] = e;
@@ -159,7 +169,8 @@ sched_remove(struct qentry *e)
 {
 	struct qentry **pp;
 
-	heap_remove(e);
+	heap_remove(T_LOCAL, e);
+	heap_remove(T_REMOTE, e);
 	for (pp = &buckets[hash_id(e->id) & (nbuckets - 1)]; *pp != NULL;
 	    pp = &(*pp)->hnext)
 		if (*pp == e) {
@@ -205,40 +216,45 @@ sched_load(struct qentry *e, struct userdb *db)
 void
 sched_update(struct qentry *e)
 {
-	time_t next = 0;
+	time_t next[T_NTRANSPORTS] = { 0, 0 };
+	enum transport t;
 	size_t i;
 
 	for (i = 0; i < e->env.nrcpts; i++) {
 		const struct spool_rcpt *r = &e->env.rcpts[i];
 
-		if (r->state != RCPT_PENDING || e->busy[i])
+		if (r->state != RCPT_PENDING || e->busy[i] || e->gone)
 			continue;
-		/* Remote delivery is not part of this runner yet. */
-		if (!e->is_local[i])
-			continue;
-		if (next == 0 || r->next_attempt < next)
-			next = r->next_attempt > 0 ? r->next_attempt : 1;
+		t = e->is_local[i] ? T_LOCAL : T_REMOTE;
+		if (next[t] == 0 || r->next_attempt < next[t])
+			next[t] = r->next_attempt > 0 ? r->next_attempt : 1;
 	}
-	e->next = next;
-	heap_remove(e);
-	if (next != 0)
-		heap_insert(e);
+	for (t = T_LOCAL; t < T_NTRANSPORTS; t++) {
+		e->next[t] = next[t];
+		heap_remove(t, e);
+		if (next[t] != 0)
+			heap_insert(t, e);
+	}
 }
 
 struct qentry *
-sched_due(time_t now)
+sched_due(enum transport t, time_t now)
 {
-	if (heap_len == 0 || heap[0]->next > now)
+	struct heap *h = &heaps[t];
+
+	if (h->len == 0 || h->e[0]->next[t] > now)
 		return NULL;
-	return heap[0];
+	return h->e[0];
 }
 
 long
-sched_wait(time_t now)
+sched_wait(enum transport t, time_t now)
 {
-	if (heap_len == 0)
+	struct heap *h = &heaps[t];
+
+	if (h->len == 0)
 		return -1;
-	return heap[0]->next <= now ? 0 : (long)(heap[0]->next - now);
+	return h->e[0]->next[t] <= now ? 0 : (long)(h->e[0]->next[t] - now);
 }
 
 size_t
@@ -250,15 +266,29 @@ sched_count(void)
 void
 sched_flush(void)
 {
-	size_t i;
+	struct qentry *e;
+	size_t i, r;
 
-	for (i = 0; i < heap_len; i++)
-		heap[i]->next = 1;
 	for (i = 0; i < nbuckets; i++)
-		for (struct qentry *e = buckets[i]; e != NULL; e = e->hnext)
-			for (size_t r = 0; r < e->env.nrcpts; r++)
+		for (e = buckets[i]; e != NULL; e = e->hnext) {
+			for (r = 0; r < e->env.nrcpts; r++)
 				if (e->env.rcpts[r].state == RCPT_PENDING)
 					e->env.rcpts[r].next_attempt = 0;
+			sched_update(e);
+		}
+}
+
+void
+sched_foreach(void (*fn)(struct qentry *e, void *arg), void *arg)
+{
+	struct qentry *e, *next;
+	size_t i;
+
+	for (i = 0; i < nbuckets; i++)
+		for (e = buckets[i]; e != NULL; e = next) {
+			next = e->hnext;
+			fn(e, arg);
+		}
 }
 
 time_t
@@ -270,4 +300,26 @@ queue_backoff(const struct conf *conf, int attempts)
 	for (i = 1; i < attempts && d < conf->queue.retry_max; i++)
 		d *= 2;
 	return (time_t)(d < conf->queue.retry_max ? d : conf->queue.retry_max);
+}
+
+char
+queue_defer(const struct conf *conf, const struct spool_env *env, size_t idx,
+    time_t now, time_t *next_r, char *text, size_t textsize)
+{
+	time_t deadline = env->arrival + (time_t)conf->queue.max_lifetime;
+	char last[1024];
+
+	if (now >= deadline) {
+		util_strcpy(last, text, sizeof(last));
+		/* RFC 3463: 4.4.7, delivery time expired. */
+		snprintf(text, textsize, "4.4.7 gave up after %lld "
+		    "attempt(s) in %llds; last error: %s",
+		    (long long)env->rcpts[idx].attempts + 1,
+		    (long long)(now - env->arrival), last);
+		return RCPT_FAILED;
+	}
+	*next_r = now + queue_backoff(conf, env->rcpts[idx].attempts + 1);
+	if (*next_r > deadline)
+		*next_r = deadline;
+	return RCPT_PENDING;
 }

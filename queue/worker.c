@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 
 #include "../lib/daemon.h"
 #include "../lib/log.h"
+#include "../lib/util.h"
 #include "queue.h"
 
 int
@@ -76,6 +78,59 @@ job_decode(char *buf, struct job *job)
 	return 0;
 }
 
+void
+job_result(struct worker_ctx *ctx, const struct spool_env *env, size_t idx,
+    const char *relay, struct rcpt_result *res)
+{
+	const struct spool_rcpt *r = &env->rcpts[idx];
+	char state = res->state;
+
+	if (state == RCPT_PENDING)
+		state = queue_defer(ctx->conf, env, idx, time(NULL), &res->next,
+		    res->text, sizeof(res->text));
+	log_info("qid=%s to=<%s> orig_to=<%s> relay=%s delay=%.3fs "
+	    "status=%s (%s)", env->id, log_str(r->addr), log_str(r->orcpt),
+	    log_str(relay), util_now() - (double)env->arrival,
+	    state == RCPT_DELIVERED ? "sent" : state == RCPT_FAILED ?
+	    (res->state == RCPT_PENDING ? "expired" : "bounced") : "deferred",
+	    log_str(res->text));
+	res->state = state;
+}
+
+void
+job_finish(const struct job *job, const char *path, int fd,
+    struct spool_env *env, const struct rcpt_result *res)
+{
+	size_t i;
+	int all_done = 1;
+
+	for (i = 0; i < job->nidx; i++)
+		if (res[i].state != 0 && res[i].state != RCPT_DELIVERED)
+			all_done = 0;
+	if (job->last && all_done) {
+		/*
+		 * Every recipient is done: the file goes, and no journal is
+		 * needed.  If the unlink is lost in a crash, the recovery
+		 * finds the Maildir files and delivers nothing twice.
+		 */
+		if (unlink(path) == -1)
+			log_err("qid=%s unlink: %s", env->id, strerror(errno));
+		else
+			log_info("qid=%s removed", env->id);
+		return;
+	}
+	for (i = 0; i < job->nidx; i++) {
+		if (res[i].state == 0)
+			continue;
+		if (spool_journal(fd, env, job->idx[i], res[i].state,
+		    res[i].state == RCPT_PENDING ? res[i].next : 0,
+		    res[i].text, 0) == -1)
+			log_err("qid=%s journal: %s", env->id, strerror(errno));
+	}
+	if (fdatasync(fd) == -1)
+		log_err("qid=%s journal sync: %s", env->id, strerror(errno));
+}
+
 int
 worker_send_job(struct worker *w, const struct job *job)
 {
@@ -90,14 +145,21 @@ worker_send_job(struct worker *w, const struct job *job)
 void
 worker_main(int fd, enum transport t, struct conf *conf)
 {
-	struct local_ctx lctx = { conf, NULL };
-	char buf[QUEUE_JOB_MAX + 1], reply[64];
+	struct worker_ctx ctx = { conf, NULL, NULL, NULL };
+	char buf[QUEUE_JOB_MAX + 1], reply[64], err[256];
 	struct job job;
-	const char *err;
+	const char *errstr;
 	ssize_t n;
 
-	if ((lctx.db = userdb_open(conf->server.data_dir, 0, &err)) == NULL)
-		fatalx("worker: users.db: %s", err);
+	if ((ctx.db = userdb_open(conf->server.data_dir, 0, &errstr)) == NULL)
+		fatalx("worker: users.db: %s", errstr);
+	if (t == T_REMOTE) {
+		if ((ctx.dns = dns_open_conf(conf, err, sizeof(err))) == NULL)
+			fatalx("worker: resolver: %s", err);
+		if ((ctx.tls = tls_client_ctx(conf->queue.tls_ca_file[0] ?
+		    conf->queue.tls_ca_file : NULL, err, sizeof(err))) == NULL)
+			fatalx("worker: TLS: %s", err);
+	}
 	for (;;) {
 		n = recv(fd, buf, sizeof(buf) - 1, 0);
 		if (n == 0)
@@ -108,16 +170,20 @@ worker_main(int fd, enum transport t, struct conf *conf)
 			break;
 		}
 		buf[n] = '\0';
-		if (job_decode(buf, &job) == -1)
+		if (job_decode(buf, &job) == -1 || job.transport != t)
 			fatalx("worker: malformed job from the runner");
 		if (t == T_LOCAL)
-			local_deliver_job(&lctx, &job);
+			local_deliver_job(&ctx, &job);
+		else
+			remote_deliver_job(&ctx, &job);
 		free(job.idx);
 		n = snprintf(reply, sizeof(reply), "done %s", job.id);
 		if (send(fd, reply, (size_t)n, MSG_NOSIGNAL) != n)
 			break;
 	}
-	userdb_close(&lctx.db);
+	tls_ctx_free(&ctx.tls);
+	dns_close(&ctx.dns);
+	userdb_close(&ctx.db);
 	exit(0);
 }
 

@@ -108,7 +108,8 @@ def test_ca():
          "-out", csr)
     with open(ext, "w") as f:
         f.write("subjectAltName=DNS:mail.example.test,DNS:a.test,"
-                "DNS:b.test,IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3\n")
+                "DNS:b.test,DNS:mx.a.test,DNS:mx.b.test,"
+                "IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3\n")
     ossl("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
          "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", cert)
     for p in (cert, ca):
