@@ -208,7 +208,8 @@ const struct conf_key conf_keys[] = {
 	  "(\"127.0.0.1:5353\", \"[::1]:53\"); empty: those of "
 	  "/etc/resolv.conf" },
 	{ "dns", "timeout", CONF_TIME, "5s", OFF(dns.timeout), 1, 60, NULL,
-	  "wait for one answer before asking again" },
+	  "wait for the first answer before asking again (c-ares doubles "
+	  "the wait at each further attempt)" },
 	{ "dns", "attempts", CONF_INT, "2", OFF(dns.attempts), 1, 10, NULL,
 	  "times each nameserver is asked before a lookup fails "
 	  "temporarily" },

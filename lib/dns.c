@@ -75,9 +75,12 @@ dns_open(const char *servers, long timeout_ms, int tries, char *err,
 			nservers++;
 	} else
 		nservers = 3;		/* resolv.conf's MAXNS */
-	/* c-ares bounds each try; this bounds the whole query in case a
-	 * server keeps a TCP connection open without answering. */
-	d->max_wait_ms = timeout_ms * tries * nservers * 2 + 1000;
+	/* c-ares bounds each try, doubling the timeout at each round of
+	 * tries (timeout * (2^tries - 1) per server); this bounds the whole
+	 * query in case a server keeps a TCP connection open without
+	 * answering. */
+	d->max_wait_ms = timeout_ms * ((1L << (tries < 10 ? tries : 10)) - 1) *
+	    nservers + 1000;
 	return d;
 }
 
@@ -126,7 +129,8 @@ dns_wait(struct dns *d, struct dns_pending *p)
 	struct pollfd pfd[ARES_GETSOCK_MAXNUM];
 	struct timeval tv, *tvp;
 	int64_t deadline = util_now_usec() + d->max_wait_ms * 1000;
-	int bits, i, n, wait_ms, ready;
+	unsigned int bits;
+	int i, n, wait_ms, ready;
 
 	while (!p->done) {
 		int64_t left = (deadline - util_now_usec()) / 1000;
@@ -135,15 +139,20 @@ dns_wait(struct dns *d, struct dns_pending *p)
 			ares_cancel(d->chan);	/* calls back: ECANCELLED */
 			break;
 		}
-		bits = ares_getsock(d->chan, socks, ARES_GETSOCK_MAXNUM);
+		/* c-ares's ARES_GETSOCK_WRITABLE() shifts a signed 1 into
+		 * the sign bit for the last socket: test the bits here. */
+		bits = (unsigned int)ares_getsock(d->chan, socks,
+		    ARES_GETSOCK_MAXNUM);
 		for (i = n = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			if (!ARES_GETSOCK_READABLE(bits, i) &&
-			    !ARES_GETSOCK_WRITABLE(bits, i))
+			unsigned int rd = bits & (1u << i);
+			unsigned int wr = bits & (1u << (i +
+			    ARES_GETSOCK_MAXNUM));
+
+			if (!rd && !wr)
 				continue;
 			pfd[n].fd = socks[i];
-			pfd[n].events = (short)(
-			    (ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-			    (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+			pfd[n].events = (short)((rd ? POLLIN : 0) |
+			    (wr ? POLLOUT : 0));
 			pfd[n].revents = 0;
 			n++;
 		}

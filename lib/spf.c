@@ -75,13 +75,21 @@ spf_log_quiet(const char *file, int line, const char *msg)
 /* ---- the DNS layer ---- */
 
 /*
- * libspf2 1.2.10 compiles an explanation (RFC 7208 §6.2: the TXT record
- * exp= names, where spaces are plain text) with its macro-string parser,
- * which takes a literal space for a '%' escape and garbles the rest
- * ("%{i} is bad" comes out "1.2.3.4%is%bad").  So every TXT record that
- * is not an SPF record reaches libspf2 with its spaces written as the
- * macro "%_", which expands to a space.  SPF records themselves (RFC 7208
- * §4.5: "v=spf1" then a space or the end) are left alone.
+ * A TXT record as libspf2 should see it; its parser has two defects we
+ * work around here, where the whole record is still at hand:
+ *
+ * - It compiles an explanation (RFC 7208 §6.2: the TXT record exp=
+ *   names, where spaces are plain text) with its macro-string parser,
+ *   which takes a literal space for a '%' escape and garbles the rest
+ *   ("%{i} is bad" came out "1.2.3.4%is%bad").  So in a TXT record that
+ *   is not an SPF record a space is written as the macro "%_".
+ * - It keeps records as C strings, so an SPF record with a NUL in it
+ *   would be silently cut there.  A NUL becomes "%{", a macro that
+ *   cannot compile: the record is a permerror, as malformed records
+ *   are (RFC 7208 §4.6).
+ *
+ * SPF records (§4.5: "v=spf1" then a space or the end) are told apart
+ * by their start.  dst has room for 2 * len + 1 octets.
  */
 static int
 spf_is_record(const char *txt)
@@ -90,20 +98,23 @@ spf_is_record(const char *txt)
 	    (txt[6] == ' ' || txt[6] == '\0');
 }
 
-static size_t
-spf_escape_spaces(char *dst, const char *src, size_t len)
+static void
+spf_txt_for_libspf2(char *dst, const char *src, size_t len)
 {
+	int record = spf_is_record(src);
 	size_t i, o = 0;
 
 	for (i = 0; i < len; i++) {
-		if (src[i] == ' ') {
+		if (!record && src[i] == ' ') {
 			dst[o++] = '%';
 			dst[o++] = '_';
+		} else if (record && src[i] == '\0') {
+			dst[o++] = '%';
+			dst[o++] = '{';
 		} else
 			dst[o++] = src[i];
 	}
 	dst[o] = '\0';
-	return o;
 }
 
 static SPF_dns_rr_t *
@@ -123,6 +134,10 @@ spf_dns_lookup(SPF_dns_server_t *layer, const char *domain, ns_type type,
 	 * none and it goes on to TXT without a round trip. */
 	if (type == ns_t_spf)
 		return SPF_dns_rr_new_init(layer, domain, type, 0, NO_DATA);
+	/* RFC 7208 §7.3: an expanded name over 253 octets loses labels
+	 * from the left until it fits. */
+	while (strlen(domain) > 253 && strchr(domain, '.') != NULL)
+		domain = strchr(domain, '.') + 1;
 	switch (dns_query(dns, domain, (int)type, &res)) {
 	case DNS_OK:
 		herrno = NETDB_SUCCESS;
@@ -153,19 +168,18 @@ spf_dns_lookup(SPF_dns_server_t *layer, const char *domain, ns_type type,
 		const struct dns_rr *r = &res.rr[i];
 		size_t size;
 
-		int escape = r->type == DNS_T_TXT && !spf_is_record(r->data);
-
 		size = r->type == DNS_T_A ? sizeof(r->a) :
 		    r->type == DNS_T_AAAA ? sizeof(r->aaaa) :
-		    escape ? 2 * r->datalen + 1 : r->datalen + 1;
+		    r->type == DNS_T_TXT ? 2 * r->datalen + 1 : r->datalen + 1;
 		if (SPF_dns_rr_buf_realloc(rr, n, size) != SPF_E_SUCCESS)
 			break;
 		if (r->type == DNS_T_A)
 			rr->rr[n]->a = r->a;
 		else if (r->type == DNS_T_AAAA)
 			rr->rr[n]->aaaa = r->aaaa;
-		else if (escape)
-			spf_escape_spaces(rr->rr[n]->txt, r->data, r->datalen);
+		else if (r->type == DNS_T_TXT)
+			spf_txt_for_libspf2(rr->rr[n]->txt, r->data,
+			    r->datalen);
 		else
 			memcpy(rr->rr[n]->txt, r->data, r->datalen + 1);
 		n++;

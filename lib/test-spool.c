@@ -93,9 +93,24 @@ main(void)
 	    spool_all_final(&got), "after the tear, appends continue cleanly");
 	close(fd);
 	spool_env_free(&got);
-	ok(spool_load(msgpath, &got, NULL) == 0 &&
+	ok(spool_load(msgpath, &got, &fd) == 0 &&
 	    got.rcpts[1].state == RCPT_DELIVERED && got.rcpts[1].attempts == 2,
 	    "the torn line was cut off, the new one read");
+	ok(got.warned == 0, "no delay warning yet");
+	ok(spool_journal_warned(fd, &got, 1700003600) == 0 &&
+	    got.warned == 1700003600, "journal: a delay warning");
+	close(fd);
+	spool_env_free(&got);
+	ok(spool_load(msgpath, &got, NULL) == 0 && got.warned == 1700003600 &&
+	    got.rcpts[1].state == RCPT_DELIVERED,
+	    "the warning is read back, the recipients are untouched");
+	spool_env_free(&got);
+	fd = open(msgpath, O_WRONLY | O_APPEND);
+	ok(write(fd, "warned -5\nwarned x\n", 20) == 20,
+	    "append malformed warning lines");
+	close(fd);
+	ok(spool_load(msgpath, &got, NULL) == 0 && got.warned == 1700003600,
+	    "malformed warning lines are ignored");
 	spool_env_free(&got);
 
 	/* hostile or broken files (two of these were found by fuzzing) */

@@ -348,16 +348,13 @@ queue_job_done(struct worker *w, int crashed)
 
 	for (i = 0; i < w->job_nidx; i++)
 		e->busy[w->job_idx[i]] = 0;
-	free(w->job_idx);
-	w->job_idx = NULL;
-	w->job = NULL;
 	e->njobs--;
 	if (crashed)
 		e->recovered = 1;	/* it may have delivered some */
 	if (e->gone) {
 		if (e->njobs == 0)
 			sched_remove(e);
-		return;
+		goto out;
 	}
 	if (sched_load(e, db) == -1) {
 		if (errno != ENOENT)
@@ -367,9 +364,27 @@ queue_job_done(struct worker *w, int crashed)
 			sched_remove(e);
 		else
 			e->gone = 1;
-		return;
+		goto out;
+	}
+	if (crashed) {
+		/* Whatever killed the worker would kill the next one at
+		 * once: the job's recipients wait as after a failure (in
+		 * memory; the journal has nothing to say). */
+		for (i = 0; i < w->job_nidx; i++) {
+			struct spool_rcpt *r = &e->env.rcpts[w->job_idx[i]];
+
+			if (r->state == RCPT_PENDING)
+				r->next_attempt = time(NULL) +
+				    queue_backoff(conf, r->attempts + 1);
+		}
+		log_warn("qid=%s the worker died during delivery; retrying "
+		    "later", e->id);
 	}
 	queue_settle(e);
+out:
+	free(w->job_idx);
+	w->job_idx = NULL;
+	w->job = NULL;
 }
 
 static void

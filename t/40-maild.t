@@ -144,6 +144,10 @@ srv.setup()
 srv.start(wait=False)
 try:
     t.ok(wait_until(lambda: smtp_ok(p1), 15), "listening on the first port")
+    # the first runner must be up, or its own "ready" would be taken for
+    # the new one's below
+    wait_until(lambda: any("queued[" in l and "ready:" in l
+                           for l in srv.log().splitlines()), 15)
     held = SMTPRaw("127.0.0.1", p1)     # a session open across the reload
     held.reply()
     write_conf(p2)
