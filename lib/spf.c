@@ -327,40 +327,28 @@ static void
 spf_headers(struct spf_result *r, const char *receiver, const char *ip,
     const char *helo, const char *env_from, const char *problem)
 {
-	char comment[512], dom[300];
+	/* The comment of RFC 7208 §9.1's example, per verdict. */
+	static const struct {
+		const char	*what, *tail;
+		int		 with_ip;
+	} comments[] = {
+		[SPFV_NONE] = { "does not publish SPF", "", 0 },
+		[SPFV_NEUTRAL] = { "neither permits nor denies", "", 1 },
+		[SPFV_PASS] = { "designates", " as permitted sender", 1 },
+		[SPFV_FAIL] = { "does not designate", " as permitted sender",
+		    1 },
+		[SPFV_SOFTFAIL] = { "discourages use of", " as permitted sender",
+		    1 },
+		[SPFV_TEMPERROR] = { "could not be checked (temporary DNS "
+		    "error)", "", 0 },
+		[SPFV_PERMERROR] = { "has an SPF record in error", "", 0 },
+	};
 	const char *v = spf_verdict_str(r->verdict);
+	char comment[512];
 
-	snprintf(dom, sizeof(dom), "domain of %s", r->domain);
-	switch (r->verdict) {
-	case SPFV_PASS:
-		snprintf(comment, sizeof(comment), "%s designates %s as "
-		    "permitted sender", dom, ip);
-		break;
-	case SPFV_FAIL:
-		snprintf(comment, sizeof(comment), "%s does not designate %s "
-		    "as permitted sender", dom, ip);
-		break;
-	case SPFV_SOFTFAIL:
-		snprintf(comment, sizeof(comment), "%s discourages use of %s "
-		    "as permitted sender", dom, ip);
-		break;
-	case SPFV_NEUTRAL:
-		snprintf(comment, sizeof(comment), "%s is neither permitted "
-		    "nor denied by %s", ip, dom);
-		break;
-	case SPFV_NONE:
-		snprintf(comment, sizeof(comment), "%s does not publish SPF",
-		    dom);
-		break;
-	case SPFV_TEMPERROR:
-		snprintf(comment, sizeof(comment), "temporary DNS error while "
-		    "checking %s", dom);
-		break;
-	case SPFV_PERMERROR:
-		snprintf(comment, sizeof(comment), "error in the SPF record "
-		    "of %s", r->domain);
-		break;
-	}
+	snprintf(comment, sizeof(comment), "domain of %s %s%s%s%s", r->domain,
+	    comments[r->verdict].what, comments[r->verdict].with_ip ? " " : "",
+	    comments[r->verdict].with_ip ? ip : "", comments[r->verdict].tail);
 	snprintf(r->received_spf, sizeof(r->received_spf), "%s (%s: %s) "
 	    "client-ip=%s;", v, receiver, comment, ip);
 	spf_append_pair(r->received_spf, sizeof(r->received_spf),

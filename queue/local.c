@@ -158,32 +158,18 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 }
 
 void
-local_deliver_job(struct worker_ctx *ctx, const struct job *job)
+local_deliver_job(struct worker_ctx *ctx, const struct job *job, int fd,
+    const struct spool_env *env, struct rcpt_result *res)
 {
-	struct spool_env env;
-	struct rcpt_result *res;
-	char path[PATH_MAX];
 	size_t i;
-	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", queue_msgdir, job->id);
-	if (spool_load(path, &env, &fd) == -1) {
-		log_warn("qid=%s cannot read queue file: %s", job->id,
-		    strerror(errno));
-		return;
-	}
-	res = util_calloc(job->nidx, sizeof(*res));
 	for (i = 0; i < job->nidx; i++) {
 		size_t idx = job->idx[i];
 
-		if (idx >= env.nrcpts || env.rcpts[idx].state != RCPT_PENDING)
+		if (idx >= env->nrcpts || env->rcpts[idx].state != RCPT_PENDING)
 			continue;		/* nothing to do */
-		res[i].state = local_deliver_one(ctx, fd, &env, idx,
+		res[i].state = local_deliver_one(ctx, fd, env, idx,
 		    job->recovered, res[i].text, sizeof(res[i].text));
-		job_result(ctx, &env, idx, "local", &res[i]);
+		job_result(ctx, env, idx, "local", &res[i]);
 	}
-	job_finish(job, path, fd, &env, res);
-	free(res);
-	close(fd);
-	spool_env_free(&env);
 }

@@ -142,19 +142,16 @@ struct rcpt_result {
  */
 void	job_result(struct worker_ctx *ctx, const struct spool_env *env,
 	    size_t idx, const char *relay, struct rcpt_result *res);
-/*
- * Record what happened to a job's recipients (res[i] for job->idx[i]):
- * the worker's half of exactly-once.  Journal lines, synced once; or,
- * when the job covered every remaining recipient and all were delivered,
- * simply remove the spool file.
- */
-void	job_finish(const struct job *job, const char *path, int fd,
-	    struct spool_env *env, const struct rcpt_result *res);
 
-/* local.c */
-void	local_deliver_job(struct worker_ctx *ctx, const struct job *job);
-/* remote.c */
-void	remote_deliver_job(struct worker_ctx *ctx, const struct job *job);
+/*
+ * The transports: deliver the job's recipients of the loaded message
+ * (fd open on its spool file) and fill res[i] for job->idx[i] (state 0:
+ * not tried).  worker.c records the results.
+ */
+void	local_deliver_job(struct worker_ctx *ctx, const struct job *job,
+	    int fd, const struct spool_env *env, struct rcpt_result *res);
+void	remote_deliver_job(struct worker_ctx *ctx, const struct job *job,
+	    int fd, const struct spool_env *env, struct rcpt_result *res);
 
 /* mx.c: where a domain's mail goes */
 #define MX_MAX_HOSTS	20

@@ -33,7 +33,7 @@ enum try_result {
 struct remote_job {
 	struct worker_ctx	*ctx;
 	const struct job	*job;
-	struct spool_env	*env;
+	const struct spool_env	*env;
 	int			 fd;
 	struct rcpt_result	*res;
 	char			 relay[320];	/* for the log lines */
@@ -311,34 +311,29 @@ remote_route(struct remote_job *rj, const char *domain, int *open)
 }
 
 void
-remote_deliver_job(struct worker_ctx *ctx, const struct job *job)
+remote_deliver_job(struct worker_ctx *ctx, const struct job *job, int fd,
+    const struct spool_env *env, struct rcpt_result *res)
 {
 	struct remote_job rj;
-	struct spool_env env;
-	char path[PATH_MAX], domain[256] = "";
+	char domain[256] = "";
 	const char *at;
-	int fd, *open;
+	int *open;
 	size_t i;
 
-	snprintf(path, sizeof(path), "%s/%s", queue_msgdir, job->id);
-	if (spool_load(path, &env, &fd) == -1) {
-		log_warn("qid=%s cannot read queue file: %s", job->id,
-		    strerror(errno));
-		return;
-	}
 	memset(&rj, 0, sizeof(rj));
 	rj.ctx = ctx;
 	rj.job = job;
-	rj.env = &env;
+	rj.env = env;
 	rj.fd = fd;
-	rj.res = util_calloc(job->nidx, sizeof(*rj.res));
+	rj.res = res;
 	open = util_calloc(job->nidx, sizeof(*open));
 	snprintf(rj.relay, sizeof(rj.relay), "none");
 	for (i = 0; i < job->nidx; i++) {
 		size_t idx = job->idx[i];
 
-		if (idx >= env.nrcpts || env.rcpts[idx].state != RCPT_PENDING ||
-		    (at = strrchr(env.rcpts[idx].addr, '@')) == NULL)
+		if (idx >= env->nrcpts ||
+		    env->rcpts[idx].state != RCPT_PENDING ||
+		    (at = strrchr(env->rcpts[idx].addr, '@')) == NULL)
 			continue;
 		/* The runner gives one domain per job; anything else is
 		 * left for another job. */
@@ -351,11 +346,7 @@ remote_deliver_job(struct worker_ctx *ctx, const struct job *job)
 	if (domain[0] != '\0')
 		remote_route(&rj, domain, open);
 	for (i = 0; i < job->nidx; i++)
-		if (rj.res[i].state != 0)
-			job_result(ctx, &env, job->idx[i], rj.relay, &rj.res[i]);
-	job_finish(job, path, fd, &env, rj.res);
+		if (res[i].state != 0)
+			job_result(ctx, env, job->idx[i], rj.relay, &res[i]);
 	free(open);
-	free(rj.res);
-	close(fd);
-	spool_env_free(&env);
 }

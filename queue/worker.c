@@ -5,6 +5,7 @@
  * parsed strictly; a malformed one is a bug and kills the receiver.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,13 @@ job_result(struct worker_ctx *ctx, const struct spool_env *env, size_t idx,
 	res->state = state;
 }
 
-void
+/*
+ * Record what happened to a job's recipients (res[i] for job->idx[i]):
+ * the worker's half of exactly-once.  Journal lines, synced once; or,
+ * when the job covered every remaining recipient and all were delivered,
+ * simply remove the spool file.
+ */
+static void
 job_finish(const struct job *job, const char *path, int fd,
     struct spool_env *env, const struct rcpt_result *res)
 {
@@ -142,6 +149,32 @@ worker_send_job(struct worker *w, const struct job *job)
 	return send(w->fd, buf, (size_t)n, MSG_NOSIGNAL) == n ? 0 : -1;
 }
 
+/* Load the message, hand it to the transport, record the results. */
+static void
+worker_run_job(struct worker_ctx *ctx, const struct job *job)
+{
+	struct spool_env env;
+	struct rcpt_result *res;
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", queue_msgdir, job->id);
+	if (spool_load(path, &env, &fd) == -1) {
+		log_warn("qid=%s cannot read queue file: %s", job->id,
+		    strerror(errno));
+		return;
+	}
+	res = util_calloc(job->nidx, sizeof(*res));
+	if (job->transport == T_LOCAL)
+		local_deliver_job(ctx, job, fd, &env, res);
+	else
+		remote_deliver_job(ctx, job, fd, &env, res);
+	job_finish(job, path, fd, &env, res);
+	free(res);
+	close(fd);
+	spool_env_free(&env);
+}
+
 void
 worker_main(int fd, enum transport t, struct conf *conf)
 {
@@ -172,10 +205,7 @@ worker_main(int fd, enum transport t, struct conf *conf)
 		buf[n] = '\0';
 		if (job_decode(buf, &job) == -1 || job.transport != t)
 			fatalx("worker: malformed job from the runner");
-		if (t == T_LOCAL)
-			local_deliver_job(&ctx, &job);
-		else
-			remote_deliver_job(&ctx, &job);
+		worker_run_job(&ctx, &job);
 		free(job.idx);
 		n = snprintf(reply, sizeof(reply), "done %s", job.id);
 		if (send(fd, reply, (size_t)n, MSG_NOSIGNAL) != n)
