@@ -98,17 +98,45 @@ mbox_get_status(struct mbox *mb, struct mbox_status *out)
 	return 0;
 }
 
+int
+mbox_get_modseq(struct mbox *mb, uint32_t *uidnext, uint64_t *highestmodseq)
+{
+	sqlite3_stmt *s = store_stmt(mb->st, Q_MBOX_MODSEQ);
+
+	sqlite3_bind_int64(s, 1, mb->id);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return store_fail(mb->st, "status");
+	}
+	*uidnext = (uint32_t)sqlite3_column_int64(s, 0);
+	*highestmodseq = (uint64_t)sqlite3_column_int64(s, 1);
+	sqlite3_reset(s);
+	return 0;
+}
+
 uint32_t
 mbox_claim_recent(struct mbox *mb)
 {
-	sqlite3_stmt *s = store_stmt(mb->st, Q_MBOX_RECENT);
+	sqlite3_stmt *s;
 	uint32_t first = UINT32_MAX;
 
+	if (mstore_begin(mb->st) == -1)
+		return first;
+	s = store_stmt(mb->st, Q_MBOX_RECENT);
 	sqlite3_bind_int64(s, 1, mb->id);
-	sqlite3_bind_int64(s, 2, mb->id);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		first = (uint32_t)sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
+	s = store_stmt(mb->st, Q_MBOX_RECENT_SET);
+	sqlite3_bind_int64(s, 1, mb->id);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		sqlite3_reset(s);
+		mstore_rollback(mb->st);
+		return UINT32_MAX;
+	}
+	sqlite3_reset(s);
+	if (mstore_commit(mb->st) == -1)
+		return UINT32_MAX;
 	return first;
 }
 

@@ -179,6 +179,10 @@ struct mstore *mbox_store(struct mbox *mb);
  * programs).  Cheap when nothing did: two stat(2) calls. */
 int	mbox_sync(struct mbox *mb);
 int	mbox_get_status(struct mbox *mb, struct mbox_status *s);
+/* Only UIDNEXT and HIGHESTMODSEQ: one row read, for "did anything
+ * change?" after every IMAP command (every change bumps the latter). */
+int	mbox_get_modseq(struct mbox *mb, uint32_t *uidnext,
+	    uint64_t *highestmodseq);
 /* \Recent (RFC 3501 §2.3.2): claim the messages no session saw yet:
  * returns the first UID this session may call recent. */
 uint32_t mbox_claim_recent(struct mbox *mb);

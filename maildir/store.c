@@ -65,6 +65,8 @@ static const char *store_sql_text[Q_COUNT] = {
 	    " WHERE id = ? RETURNING highestmodseq",
 	[Q_MBOX_UIDNEXT] = "UPDATE mailbox SET uidnext = uidnext + 1"
 	    " WHERE id = ? RETURNING uidnext - 1",
+	[Q_MBOX_MODSEQ] = "SELECT uidnext, highestmodseq FROM mailbox"
+	    " WHERE id = ?",
 	[Q_MBOX_STATUS] = "SELECT uidvalidity, uidnext, highestmodseq,"
 	    " first_recent, new_mtime, new_known, cur_mtime, cur_known,"
 	    " (SELECT count(*) FROM msg WHERE mailbox = m.id),"
@@ -76,9 +78,10 @@ static const char *store_sql_text[Q_COUNT] = {
 	    " (SELECT count(*) FROM msg WHERE mailbox = m.id AND"
 	    "   (flags & 8) != 0)"
 	    " FROM mailbox m WHERE id = ?",
-	[Q_MBOX_RECENT] = "UPDATE mailbox SET first_recent = uidnext"
-	    " WHERE id = ? RETURNING (SELECT first_recent FROM mailbox"
-	    " WHERE id = ?)",
+	/* Two statements: a RETURNING clause sees the updated row. */
+	[Q_MBOX_RECENT] = "SELECT first_recent FROM mailbox WHERE id = ?",
+	[Q_MBOX_RECENT_SET] = "UPDATE mailbox SET first_recent = uidnext"
+	    " WHERE id = ?",
 	[Q_MSG_RANGE] = "SELECT uid, flags, keywords, modseq, size, vsize,"
 	    " internaldate, file FROM msg WHERE mailbox = ? AND uid >= ? AND"
 	    " uid <= ? AND modseq > ? ORDER BY uid",

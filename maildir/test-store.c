@@ -194,6 +194,15 @@ main(void)
 		(void)v;
 	}
 
+	/* \Recent (RFC 3501 §2.3.2): one session gets the new messages. */
+	{
+		uint32_t first = mbox_claim_recent(in), again;
+
+		again = mbox_claim_recent(in2);
+		ok(first <= 3 && again == 4, "recent: the first claim gets the "
+		    "new UIDs, the next one none");
+	}
+
 	/* Append and copy. */
 	ok((fd = mbox_append_begin(in, tmp, sizeof(tmp))) >= 0,
 	    "append: temp file");
