@@ -136,6 +136,20 @@ conn_read_raw(struct conn *c, void *buf, size_t len)
 	}
 }
 
+ssize_t
+conn_read(struct conn *c, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (lr_pending(&c->lr) > 0)
+		return (ssize_t)lr_take(&c->lr, buf, len);
+	if (c->out.len > 0 && conn_flush(c) == -1)
+		return -1;
+	if ((n = conn_read_raw(c, buf, len)) > 0)
+		c->bytes_in += (uint64_t)n;
+	return n;
+}
+
 enum conn_status
 conn_getline(struct conn *c, char **line, size_t *len)
 {

@@ -45,6 +45,11 @@ void	conn_printf(struct conn *c, const char *fmt, ...)
 int	conn_flush(struct conn *c);
 /* Octets received and not yet handed out as lines. */
 size_t	conn_pending(const struct conn *c);
+/*
+ * Octets as they come (an IMAP literal): what is buffered first, else one
+ * read.  Like conn_read_raw: >0, 0 at EOF, -1 error, -2 timeout.
+ */
+ssize_t	conn_read(struct conn *c, void *buf, size_t len);
 /* Raw read for callers that take over (e.g. a TLS handshake): as read(2)
  * with the timeout; -2 on timeout. */
 ssize_t	conn_read_raw(struct conn *c, void *buf, size_t len);

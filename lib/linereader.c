@@ -42,6 +42,18 @@ lr_pending(const struct linereader *lr)
 	return lr->len - lr->off;
 }
 
+size_t
+lr_take(struct linereader *lr, void *dst, size_t max)
+{
+	size_t n = lr->len - lr->off;
+
+	if (n > max)
+		n = max;
+	memcpy(dst, lr->buf + lr->off, n);
+	lr->off += n;
+	return n;
+}
+
 void
 lr_discard(struct linereader *lr)
 {

@@ -41,6 +41,9 @@ void	lr_filled(struct linereader *lr, size_t n);
 enum lr_status lr_getline(struct linereader *lr, char **line, size_t *linelen);
 /* Bytes received but not yet returned as lines. */
 size_t	lr_pending(const struct linereader *lr);
+/* Hand out up to max buffered octets as they are (IMAP literals);
+ * returns how many were copied to dst. */
+size_t	lr_take(struct linereader *lr, void *dst, size_t max);
 /* Forget everything buffered (after STARTTLS, RFC 3207 §4.2). */
 void	lr_discard(struct linereader *lr);
 
