@@ -10,8 +10,11 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include "auth.h"
+#include "conf.h"
 #include "listener.h"
 #include "log.h"
+#include "tls.h"
 #include "net.h"
 #include "privsep.h"
 #include "util.h"
@@ -203,4 +206,46 @@ listener_run(struct listener *l)
 	}
 	free(pfds);
 	free(slots);
+}
+
+static int
+service_known(const char *name, const char *const *services)
+{
+	for (; *services != NULL; services++)
+		if (strcmp(name, *services) == 0)
+			return 1;
+	return 0;
+}
+
+void
+listener_prepare(const struct daemon_args *args, const struct conf *conf,
+    const char *const *services, const char *implicit_tls,
+    struct tls_ctx **tls_r)
+{
+	char tlserr[512];
+	const char *err;
+	size_t i;
+
+	*tls_r = NULL;
+	if (args->nfds == 0)
+		fatalx("no listening sockets given (-L service:fd)");
+	for (i = 0; i < args->nfds; i++)
+		if (!service_known(args->fds[i].service, services))
+			fatalx("unknown service %s", args->fds[i].service);
+	/* Keys and plugins are read while we may still be root. */
+	if (conf->tls.cert[0] != '\0' &&
+	    (*tls_r = tls_server_ctx(conf->tls.cert, conf->tls.key, tlserr,
+	    sizeof(tlserr))) == NULL)
+		fatalx("tls: %s", tlserr);
+	for (i = 0; i < args->nfds; i++)
+		if (strcmp(args->fds[i].service, implicit_tls) == 0 &&
+		    *tls_r == NULL)
+			fatalx("%s (implicit TLS) needs tls.cert and tls.key",
+			    implicit_tls);
+	if (auth_init(&err) == -1)
+		fatalx("sasl: %s", err);
+	if (privsep_drop(conf->server.user, &err) == -1)
+		fatalx("cannot drop privileges: %s", err);
+	privsep_die_with_parent(daemon_parent);
+	daemon_signals();
 }

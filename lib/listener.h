@@ -30,4 +30,19 @@ struct listener {
 
 void	listener_run(struct listener *l);
 
+struct conf;
+struct tls_ctx;
+
+/*
+ * What a network service (smtpd, pop3d, imapd) does before it accepts
+ * anyone: check the sockets maild handed over against the services it
+ * serves (NULL-terminated), load the TLS key (required when
+ * implicit_tls is among the sockets) and the SASL plugins while it may
+ * still be root, then drop privileges for good.  *tls_r is NULL when no
+ * certificate is configured.  Exits with a message on any error.
+ */
+void	listener_prepare(const struct daemon_args *args,
+	    const struct conf *conf, const char *const *services,
+	    const char *implicit_tls, struct tls_ctx **tls_r);
+
 #endif

@@ -13,45 +13,21 @@
  */
 #include <string.h>
 
-#include "../lib/auth.h"
 #include "../lib/daemon.h"
 #include "../lib/listener.h"
 #include "../lib/log.h"
-#include "../lib/privsep.h"
-#include "../lib/tls.h"
 #include "pop3d.h"
 
 int
 main(int argc, char **argv)
 {
+	static const char *const services[] = { "pop3", "pop3s", NULL };
 	static struct pop3_env env;
 	struct daemon_args args;
 	struct listener l;
-	char tlserr[512];
-	const char *err;
-	size_t i;
 
 	env.conf = daemon_init(argc, argv, "pop3d", &args, NULL);
-	if (args.nfds == 0)
-		fatalx("no listening sockets given (-L service:fd)");
-	if (env.conf->tls.cert[0] != '\0' &&
-	    (env.tls = tls_server_ctx(env.conf->tls.cert, env.conf->tls.key,
-	    tlserr, sizeof(tlserr))) == NULL)
-		fatalx("tls: %s", tlserr);
-	for (i = 0; i < args.nfds; i++) {
-		if (strcmp(args.fds[i].service, "pop3") != 0 &&
-		    strcmp(args.fds[i].service, "pop3s") != 0)
-			fatalx("unknown service %s", args.fds[i].service);
-		if (strcmp(args.fds[i].service, "pop3s") == 0 &&
-		    env.tls == NULL)
-			fatalx("pop3s (implicit TLS) needs tls.cert and tls.key");
-	}
-	if (auth_init(&err) == -1)
-		fatalx("sasl: %s", err);
-	if (privsep_drop(env.conf->server.user, &err) == -1)
-		fatalx("cannot drop privileges: %s", err);
-	privsep_die_with_parent(daemon_parent);
-	daemon_signals();
+	listener_prepare(&args, env.conf, services, "pop3s", &env.tls);
 
 	memset(&l, 0, sizeof(l));
 	l.fds = args.fds;
