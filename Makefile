@@ -6,8 +6,9 @@
 # each with its own objects under build/.
 
 CC	?= cc
-PKGS	 = openssl libsasl2 sqlite3 libcrypt libcares
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGS	 = openssl libsasl2 sqlite3 libcrypt libcares gmime-3.0
+# -isystem: warnings in GLib's headers are not ours to fix
+PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN	 = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
@@ -38,17 +39,22 @@ LIB_OBJS   = $(LIB_SRCS:%.c=$(OBJDIR)/%.o)
 LIBMAIL	   = $(OBJDIR)/libmail.a
 
 # program = the folder its sources live in
-PROGRAMS   = maild smtpd queued mailctl pop3d
+PROGRAMS   = maild smtpd queued mailctl pop3d imapd
 maild_DIR   = maild
 smtpd_DIR   = smtpd
 queued_DIR  = queue
 mailctl_DIR = mailctl
 pop3d_DIR   = pop3d
+imapd_DIR   = imapd
 
-UNIT_SRCS  = $(wildcard lib/test-*.c maildir/test-*.c)
+UNIT_SRCS  = $(wildcard lib/test-*.c maildir/test-*.c imapd/test-*.c)
+# imapd's parts without its main(), for its unit tests and fuzzer
+IMAPD_PARTS = $(filter-out imapd/imapd.c imapd/test-%.c,$(wildcard imapd/*.c))
 UNIT_TESTS = $(patsubst %.c,$(UNITDIR)/%.t,$(notdir $(UNIT_SRCS)))
 
 .PHONY: all check unit run bench fuzz deps clean
+# Keep the objects of the unit tests between runs.
+.SECONDARY:
 all: deps $(addprefix $(BINDIR)/,$(PROGRAMS))
 unit: $(UNIT_TESTS)
 
@@ -78,6 +84,10 @@ $(UNITDIR)/%.t: $(OBJDIR)/maildir/%.o $(LIBMAIL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(UNITDIR)/%.t: $(OBJDIR)/imapd/%.o $(IMAPD_PARTS:%.c=$(OBJDIR)/%.o) $(LIBMAIL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # make check: everything built with sanitizers, then one runner over the
 # unit tests and the integration tests (which use build/check/bin).
 check: deps
@@ -97,9 +107,10 @@ FUZZ_SRCS = $(wildcard fuzz/fuzz-*.c)
 FUZZERS	  = $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
 FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(PKG_CFLAGS) \
 	     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-build/fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIB_SRCS) $(wildcard lib/*.h maildir/*.h)
+build/fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIB_SRCS) $(IMAPD_PARTS) \
+	    $(wildcard lib/*.h maildir/*.h imapd/*.h)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
+	clang $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(IMAPD_PARTS) $(LDLIBS)
 fuzz: deps $(FUZZERS)
 	@for f in $(FUZZERS); do \
 	    n=$${f#build/fuzz/fuzz-}; mkdir -p build/fuzz/corpus-$$n; \

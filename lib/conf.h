@@ -66,6 +66,17 @@ struct conf {
 	} pop3d;
 
 	struct {
+		long long	 timeout;
+		long long	 max_line_length;
+		long long	 max_command;
+		long long	 append_limit;
+		long long	 max_sessions;
+		long long	 max_sessions_per_ip;
+		long long	 max_sessions_per_user;
+		long long	 max_errors;
+	} imapd;
+
+	struct {
 		long long	 local_workers;
 		long long	 remote_workers;
 		long long	 scan_interval;

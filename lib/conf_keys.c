@@ -162,6 +162,30 @@ const struct conf_key conf_keys[] = {
 	{ "pop3d", "max_errors", CONF_INT, "10", OFF(pop3d.max_errors), 1,
 	  1000, NULL, "bad commands in a session before it is closed" },
 
+	{ "imapd", "timeout", CONF_TIME, "30m", OFF(imapd.timeout), 10, DAY,
+	  NULL, "idle time before the autologout (RFC 3501 §5.4: at least "
+	  "30 minutes; IDLE sessions too, RFC 2177 §3)" },
+	{ "imapd", "max_line_length", CONF_INT, "65536",
+	  OFF(imapd.max_line_length), 1024, 1048576, NULL, "longest command "
+	  "line, CRLF included (long UID sets need room: RFC 7162 §4)" },
+	{ "imapd", "max_command", CONF_SIZE, "1M", OFF(imapd.max_command),
+	  65536, 64 * 1048576LL, NULL, "octets one command may hold in memory, "
+	  "its literals included (APPEND's message goes to a file instead)" },
+	{ "imapd", "append_limit", CONF_SIZE, "50M", OFF(imapd.append_limit),
+	  1024, 1024 * 1048576LL, NULL, "largest message APPEND accepts "
+	  "(advertised as APPENDLIMIT, RFC 7889)" },
+	{ "imapd", "max_sessions", CONF_INT, "500", OFF(imapd.max_sessions),
+	  1, 100000, NULL, "concurrent IMAP sessions, both ports together" },
+	{ "imapd", "max_sessions_per_ip", CONF_INT, "50",
+	  OFF(imapd.max_sessions_per_ip), 1, 100000, NULL,
+	  "concurrent IMAP sessions from one client address" },
+	{ "imapd", "max_sessions_per_user", CONF_INT, "20",
+	  OFF(imapd.max_sessions_per_user), 1, 100000, NULL,
+	  "concurrent IMAP sessions of one user (more log in with NO "
+	  "[LIMIT])" },
+	{ "imapd", "max_errors", CONF_INT, "20", OFF(imapd.max_errors), 1,
+	  1000, NULL, "bad commands in a session before it is closed" },
+
 	{ "queue", "local_workers", CONF_INT, "2", OFF(queue.local_workers),
 	  1, 64, NULL, "processes delivering into Maildirs in parallel" },
 	{ "queue", "remote_workers", CONF_INT, "8", OFF(queue.remote_workers),

@@ -1,0 +1,458 @@
+/*
+ * Commands of any state and of login (RFC 3501 §6.1, §6.2), and the
+ * small extensions: ID (RFC 2971), ENABLE (RFC 5161), NAMESPACE
+ * (RFC 2342), IDLE (RFC 2177).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <sys/inotify.h>
+
+#include "../lib/auth.h"
+#include "../lib/daemon.h"
+#include "../lib/log.h"
+#include "../lib/tls.h"
+#include "../lib/userdb.h"
+#include "session.h"
+
+static int
+plaintext_ok(const struct imap_session *s)
+{
+	return s->conn.tls != NULL || s->conf->auth.allow_plaintext;
+}
+
+void
+imap_capabilities(struct imap_session *s, struct buf *b)
+{
+	buf_puts(b, "CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE "
+	    "NAMESPACE UNSELECT CHILDREN SPECIAL-USE UIDPLUS MOVE CONDSTORE "
+	    "QRESYNC LIST-EXTENDED LIST-STATUS ESEARCH");
+	buf_printf(b, " APPENDLIMIT=%lld", s->conf->imapd.append_limit);
+	if (s->state != ST_NOTAUTH)
+		return;
+	if (s->conn.tls == NULL && s->env->tls != NULL)
+		buf_puts(b, " STARTTLS");
+	if (plaintext_ok(s))
+		buf_puts(b, " AUTH=PLAIN AUTH=LOGIN");
+	else
+		buf_puts(b, " LOGINDISABLED");
+}
+
+static int
+no_args(struct imap_session *s, size_t nargs)
+{
+	if (nargs == 0)
+		return 0;
+	imap_tagged(s, "BAD Unexpected arguments");
+	return -1;
+}
+
+int
+cmd_capability(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	struct buf *b = imap_out(s);
+
+	(void)args;
+	if (no_args(s, nargs) == -1)
+		return -1;
+	buf_puts(b, "* ");
+	imap_capabilities(s, b);
+	buf_puts(b, "\r\n");
+	imap_tagged(s, "OK Capability completed");
+	return 0;
+}
+
+int
+cmd_noop(struct imap_session *s, const struct imap_arg *args, size_t nargs)
+{
+	(void)args;
+	if (no_args(s, nargs) == -1)
+		return -1;
+	imap_tagged(s, "OK NOOP completed");
+	return 0;
+}
+
+int
+cmd_logout(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	(void)args;
+	if (no_args(s, nargs) == -1)
+		return -1;
+	imap_untagged(s, "BYE Logging out");
+	imap_tagged(s, "OK Logout completed");
+	imap_unselect(s);
+	s->logout = 1;
+	return 0;
+}
+
+/* RFC 2971: we say who we are; what the client says goes to the log. */
+int
+cmd_id(struct imap_session *s, const struct imap_arg *args, size_t nargs)
+{
+	struct buf line;
+	size_t i;
+
+	if (nargs != 1 || (!imap_arg_is_nil(&args[0]) &&
+	    (args[0].type != IMAP_ARG_LIST || args[0].nlist % 2 != 0 ||
+	    args[0].nlist > 60))) {
+		imap_tagged(s, "BAD Usage: ID NIL or ID (\"name\" \"value\" "
+		    "...)");
+		return -1;
+	}
+	buf_init(&line, 1024);
+	for (i = 0; args[0].type == IMAP_ARG_LIST && i < args[0].nlist;
+	    i += 2)
+		buf_printf(&line, "%s%s=%s", i ? " " : "",
+		    log_str(imap_arg_astring(&args[0].list[i]) ?
+		    imap_arg_astring(&args[0].list[i]) : "?"),
+		    log_str(imap_arg_astring(&args[0].list[i + 1]) ?
+		    imap_arg_astring(&args[0].list[i + 1]) : "NIL"));
+	if (line.len > 0)
+		log_info("sid=%s client id: %s", s->id, line.data);
+	buf_release(&line);
+	imap_untagged(s, "ID (\"name\" \"maild\" \"vendor\" \"maild\")");
+	imap_tagged(s, "OK ID completed");
+	return 0;
+}
+
+int
+cmd_starttls(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	const char *err;
+	size_t discarded;
+
+	(void)args;
+	if (no_args(s, nargs) == -1)
+		return -1;
+	if (s->conn.tls != NULL) {
+		imap_tagged(s, "BAD TLS is already active");
+		return -1;
+	}
+	if (s->env->tls == NULL) {
+		imap_tagged(s, "NO TLS is not available");
+		return -1;
+	}
+	/* The OK goes out now, before the handshake (RFC 3501 §6.2.1). */
+	imap_tagged(s, "OK Begin TLS negotiation now");
+	imap_tagged_now(s);
+	if (tls_starttls(&s->conn, s->env->tls, &discarded, &err) == -1) {
+		log_info("sid=%s client=[%s] STARTTLS failed: %s", s->id,
+		    s->client_ip, err);
+		s->broken = s->logout = 1;
+		return 0;
+	}
+	if (discarded > 0)
+		log_warn("sid=%s client=[%s] discarded %zu octets pipelined "
+		    "after STARTTLS", s->id, s->client_ip, discarded);
+	log_info("sid=%s starttls version=%s cipher=%s", s->id,
+	    tls_version(&s->conn), tls_cipher(&s->conn));
+	return 0;
+}
+
+static struct auth_session *
+auth_session(struct imap_session *s)
+{
+	const char *err;
+
+	if (s->db == NULL &&
+	    (s->db = userdb_open(s->conf->server.data_dir, 0, &err)) == NULL) {
+		log_err("sid=%s users.db: %s", s->id, err);
+		return NULL;
+	}
+	return auth_session_new("imap", s->db, &err);
+}
+
+static void
+auth_failed(struct imap_session *s, const char *how)
+{
+	unsigned int delay = auth_failure_delay(s->conf->server.data_dir,
+	    s->client_ip, (unsigned int)s->conf->auth.failure_delay_max);
+
+	log_info("sid=%s client=[%s] %s result=failed delay=%us", s->id,
+	    s->client_ip, how, delay);
+	conn_flush(&s->conn);
+	imap_penalty(delay);
+	imap_tagged(s, "NO [AUTHENTICATIONFAILED] Authentication failed");
+	if (++s->auth_failures >= s->conf->auth.max_failures) {
+		imap_untagged(s, "BYE Too many authentication failures");
+		s->logout = 1;
+	}
+}
+
+/* After AUTH_OK: log in and say so with the new capabilities. */
+static int
+login_done(struct imap_session *s, struct auth_session *a)
+{
+	char user[320];
+	struct buf caps;
+
+	util_strcpy(user, auth_user(a), sizeof(user));
+	auth_session_free(&a);
+	if (imap_login(s, user) == -1)
+		return 0;
+	buf_init(&caps, 0);
+	imap_capabilities(s, &caps);
+	imap_tagged(s, "OK [%s] Logged in", caps.data);
+	buf_release(&caps);
+	return 0;
+}
+
+int
+cmd_login(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	struct auth_session *a;
+	const char *user, *pass;
+	enum auth_result r;
+
+	if (nargs != 2 || (user = imap_arg_astring(&args[0])) == NULL ||
+	    (pass = imap_arg_astring(&args[1])) == NULL) {
+		imap_tagged(s, "BAD Usage: LOGIN user password");
+		return -1;
+	}
+	if (!plaintext_ok(s)) {
+		imap_tagged(s, "NO [PRIVACYREQUIRED] LOGIN is disabled on "
+		    "non-secure connections: use STARTTLS");
+		return -1;
+	}
+	if ((a = auth_session(s)) == NULL) {
+		imap_tagged(s, "NO [UNAVAILABLE] Temporary authentication "
+		    "failure");
+		return 0;
+	}
+	r = auth_password(a, user, pass);
+	if (r == AUTH_OK)
+		return login_done(s, a);
+	auth_session_free(&a);
+	if (r == AUTH_TEMPFAIL)
+		imap_tagged(s, "NO [UNAVAILABLE] Temporary authentication "
+		    "failure");
+	else
+		auth_failed(s, "login");
+	return 0;
+}
+
+/* RFC 3501 §6.2.2 with SASL-IR (RFC 4959): "+ base64" challenges,
+ * "*" cancels. */
+int
+cmd_authenticate(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	struct auth_session *a;
+	enum auth_result r;
+	enum conn_status st;
+	const char *challenge = NULL, *mech, *initial = NULL;
+	char *line;
+	size_t len;
+
+	if (nargs < 1 || nargs > 2 || args[0].type != IMAP_ARG_ATOM ||
+	    (nargs == 2 && (initial = imap_arg_astring(&args[1])) == NULL)) {
+		imap_tagged(s, "BAD Usage: AUTHENTICATE mechanism "
+		    "[initial-response]");
+		return -1;
+	}
+	mech = args[0].str;
+	if (!plaintext_ok(s)) {
+		imap_tagged(s, "NO [PRIVACYREQUIRED] Authentication is "
+		    "disabled on non-secure connections: use STARTTLS");
+		return -1;
+	}
+	if ((a = auth_session(s)) == NULL) {
+		imap_tagged(s, "NO [UNAVAILABLE] Temporary authentication "
+		    "failure");
+		return 0;
+	}
+	r = auth_start(a, mech, initial, &challenge);
+	while (r == AUTH_CONTINUE) {
+		conn_printf(&s->conn, "+ %s\r\n", challenge);
+		st = conn_getline(&s->conn, &line, &len);
+		if (st != CONN_LINE) {
+			auth_session_free(&a);
+			if (st != CONN_TOOLONG) {
+				s->logout = 1;
+				return 0;
+			}
+			imap_tagged(s, "BAD Line too long");
+			return -1;
+		}
+		if (strcmp(line, "*") == 0) {
+			auth_session_free(&a);
+			imap_tagged(s, "BAD Authentication cancelled");
+			return -1;
+		}
+		r = auth_step(a, line, &challenge);
+	}
+	switch (r) {
+	case AUTH_OK:
+		return login_done(s, a);
+	case AUTH_FAIL:
+		auth_session_free(&a);
+		auth_failed(s, "authenticate");
+		return 0;
+	case AUTH_NOMECH:
+		imap_tagged(s, "NO Unsupported authentication mechanism");
+		break;
+	case AUTH_BADPROTO:
+		imap_tagged(s, "BAD Malformed authentication data");
+		break;
+	default:
+		imap_tagged(s, "NO [UNAVAILABLE] Temporary authentication "
+		    "failure");
+		break;
+	}
+	auth_session_free(&a);
+	return -1;
+}
+
+/* RFC 5161; QRESYNC implies CONDSTORE (RFC 7162 §3.2.3). */
+int
+cmd_enable(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	struct buf *b = imap_out(s);
+	int condstore = 0, qresync = 0;
+	size_t i;
+
+	if (nargs == 0) {
+		imap_tagged(s, "BAD Usage: ENABLE capability ...");
+		return -1;
+	}
+	for (i = 0; i < nargs; i++) {
+		if (args[i].type != IMAP_ARG_ATOM) {
+			imap_tagged(s, "BAD Capabilities are atoms");
+			return -1;
+		}
+		if (strcasecmp(args[i].str, "CONDSTORE") == 0)
+			condstore = 1;
+		else if (strcasecmp(args[i].str, "QRESYNC") == 0)
+			qresync = 1;
+	}
+	buf_puts(b, "* ENABLED");
+	if (condstore && !s->condstore)
+		buf_puts(b, " CONDSTORE");
+	if (qresync && !s->qresync)
+		buf_puts(b, " QRESYNC");
+	buf_puts(b, "\r\n");
+	s->condstore |= condstore | qresync;
+	s->qresync |= qresync;
+	imap_tagged(s, "OK Enabled");
+	return 0;
+}
+
+int
+cmd_namespace(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	(void)args;
+	if (no_args(s, nargs) == -1)
+		return -1;
+	imap_untagged(s, "NAMESPACE ((\"\" \"/\")) NIL NIL");
+	imap_tagged(s, "OK Namespace completed");
+	return 0;
+}
+
+/*
+ * Watch what changes a mailbox: its new/ and cur/ (deliveries, flags in
+ * file names, expunges) and the index (keywords, other sessions).
+ */
+static int
+idle_watch(struct imap_session *s)
+{
+	char dir[4096], path[8300];
+	int fd;
+
+	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
+		return -1;
+	if (s->mb == NULL)
+		return fd;
+	if (maildir_name_to_dir(mbox_name(s->mb), dir, sizeof(dir)) == -1)
+		dir[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s%snew", s->userdir, dir,
+	    dir[0] ? "/" : "");
+	inotify_add_watch(fd, path, IN_CREATE | IN_MOVED_TO);
+	snprintf(path, sizeof(path), "%s/%s%scur", s->userdir, dir,
+	    dir[0] ? "/" : "");
+	inotify_add_watch(fd, path, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
+	    IN_DELETE);
+	inotify_add_watch(fd, s->userdir, IN_MODIFY | IN_CLOSE_WRITE);
+	return fd;
+}
+
+static void
+idle_drain(int fd)
+{
+	char evbuf[4096];
+
+	while (read(fd, evbuf, sizeof(evbuf)) > 0)
+		;
+}
+
+/* RFC 2177: updates as they happen until "DONE". */
+int
+cmd_idle(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	struct pollfd pfd[2];
+	enum conn_status st;
+	char *line;
+	size_t len;
+	int ifd, r, timeout_ms = (int)s->conf->imapd.timeout * 1000;
+
+	(void)args;
+	if (no_args(s, nargs) == -1)
+		return -1;
+	if ((ifd = idle_watch(s)) == -1) {
+		imap_tagged(s, "NO [SERVERBUG] Cannot watch the mailbox");
+		return 0;
+	}
+	imap_continue(s, "idling");
+	for (;;) {
+		if (s->mb != NULL && imap_view_update(s, 1) == -1)
+			break;
+		if (conn_flush(&s->conn) == -1)
+			break;
+		if (conn_pending(&s->conn) == 0) {
+			pfd[0].fd = s->conn.fd;
+			pfd[0].events = POLLIN;
+			pfd[1].fd = ifd;
+			pfd[1].events = POLLIN;
+			r = poll(pfd, 2, timeout_ms);
+			if (r == 0 || (r == -1 && (errno != EINTR ||
+			    daemon_term))) {
+				imap_untagged(s, "BYE %s", r == 0 ?
+				    "Autologout; idle for too long" :
+				    "Server shutting down");
+				s->logout = 1;
+				break;
+			}
+			if (r <= 0)
+				continue;
+			if (pfd[1].revents)
+				idle_drain(ifd);
+			if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+		}
+		st = conn_getline(&s->conn, &line, &len);
+		if (st == CONN_LINE && strcasecmp(line, "DONE") == 0) {
+			close(ifd);
+			imap_tagged(s, "OK IDLE terminated");
+			return 0;
+		}
+		if (st == CONN_LINE || st == CONN_TOOLONG) {
+			close(ifd);
+			imap_tagged(s, "BAD Expected DONE");
+			return -1;
+		}
+		s->logout = 1;
+		break;
+	}
+	close(ifd);
+	return 0;
+}

@@ -1,0 +1,572 @@
+/*
+ * FETCH and UID FETCH (RFC 3501 §6.4.5, §7.4.2), with CONDSTORE's
+ * CHANGEDSINCE and MODSEQ and QRESYNC's VANISHED (RFC 7162 §3.1.4,
+ * §3.2.6).
+ *
+ * ENVELOPE, BODYSTRUCTURE and BODY come from the index's cache when it
+ * has them; otherwise the message is read, parsed once (mime.c), and the
+ * results are cached for next time.  Bodies are sent as literals of the
+ * message with CRLF line ends, the form every size we report counts.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "session.h"
+
+enum fetch_kind {
+	FI_UID, FI_FLAGS, FI_INTERNALDATE, FI_SIZE, FI_ENVELOPE,
+	FI_BODYSTRUCTURE, FI_BODY, FI_MODSEQ, FI_SECTION,
+};
+
+#define FETCH_MAX_ITEMS	64
+
+struct fetch_item {
+	enum fetch_kind	 kind;
+	char		 label[600];	/* as the response names it */
+	char		 section[560];	/* FI_SECTION: between [ and ] */
+	int		 peek;		/* does not set \Seen */
+	int		 partial;
+	uint64_t	 offset, length;
+};
+
+struct fetch_req {
+	struct fetch_item items[FETCH_MAX_ITEMS];
+	size_t		 n;
+	int		 need_cache;	/* ENVELOPE, BODYSTRUCTURE or BODY */
+	int		 need_text;	/* a section */
+	int		 sets_seen;
+	uint64_t	 changedsince;
+	int		 have_changedsince;
+	int		 vanished;
+};
+
+static int
+fetch_add(struct fetch_req *r, enum fetch_kind kind, const char *label)
+{
+	if (r->n == FETCH_MAX_ITEMS)
+		return -1;
+	memset(&r->items[r->n], 0, sizeof(r->items[r->n]));
+	r->items[r->n].kind = kind;
+	util_strcpy(r->items[r->n].label, label, sizeof(r->items[r->n].label));
+	if (kind == FI_ENVELOPE || kind == FI_BODYSTRUCTURE || kind == FI_BODY)
+		r->need_cache = 1;
+	r->n++;
+	return 0;
+}
+
+/* BODY[section]<o.l>, BODY.PEEK[...], and the RFC822 forms. */
+static int
+fetch_add_section(struct fetch_req *r, const char *section, int peek,
+    const char *partial, const char *label)
+{
+	struct fetch_item *it;
+	unsigned long long o, l;
+	char *end;
+
+	if (fetch_add(r, FI_SECTION, "") == -1 ||
+	    strlen(section) >= sizeof(it->section))
+		return -1;
+	it = &r->items[r->n - 1];
+	util_strcpy(it->section, section, sizeof(it->section));
+	it->peek = peek;
+	if (partial != NULL) {	/* "<o.l>" */
+		errno = 0;
+		o = strtoull(partial + 1, &end, 10);
+		if (*end != '.' || errno != 0)
+			return -1;
+		l = strtoull(end + 1, &end, 10);
+		if (strcmp(end, ">") != 0 || errno != 0 || l == 0)
+			return -1;
+		it->partial = 1;
+		it->offset = o;
+		it->length = l;
+	}
+	if (label != NULL)
+		util_strcpy(it->label, label, sizeof(it->label));
+	else if (partial != NULL)
+		snprintf(it->label, sizeof(it->label), "BODY[%s]<%llu>",
+		    section, (unsigned long long)it->offset);
+	else
+		snprintf(it->label, sizeof(it->label), "BODY[%s]", section);
+	r->need_text = 1;
+	if (!peek)
+		r->sets_seen = 1;
+	return 0;
+}
+
+static int
+fetch_parse_body(struct fetch_req *r, const char *atom)
+{
+	const char *open = strchr(atom, '['), *close = strrchr(atom, ']');
+	char section[560];
+	size_t plen, slen;
+	int peek;
+
+	if (open == NULL || close == NULL || close < open)
+		return -1;
+	plen = (size_t)(open - atom);
+	if (plen == 4 && strncasecmp(atom, "BODY", 4) == 0)
+		peek = 0;
+	else if (plen == 9 && strncasecmp(atom, "BODY.PEEK", 9) == 0)
+		peek = 1;
+	else
+		return -1;
+	slen = (size_t)(close - open - 1);
+	if (slen >= sizeof(section))
+		return -1;
+	memcpy(section, open + 1, slen);
+	section[slen] = '\0';
+	if (close[1] != '\0' && close[1] != '<')
+		return -1;
+	return fetch_add_section(r, section, peek, close[1] ? close + 1 : NULL,
+	    NULL);
+}
+
+static int
+fetch_parse_item(struct fetch_req *r, const struct imap_arg *a)
+{
+	static const struct {
+		const char	*name;
+		enum fetch_kind	 kind;
+	} simple[] = {
+		{ "UID", FI_UID }, { "FLAGS", FI_FLAGS },
+		{ "INTERNALDATE", FI_INTERNALDATE }, { "RFC822.SIZE", FI_SIZE },
+		{ "ENVELOPE", FI_ENVELOPE }, { "BODYSTRUCTURE", FI_BODYSTRUCTURE },
+		{ "BODY", FI_BODY }, { "MODSEQ", FI_MODSEQ },
+	};
+	size_t i;
+
+	if (a->type != IMAP_ARG_ATOM)
+		return -1;
+	for (i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
+		if (strcasecmp(a->str, simple[i].name) == 0)
+			return fetch_add(r, simple[i].kind, simple[i].name);
+	if (strcasecmp(a->str, "RFC822") == 0)
+		return fetch_add_section(r, "", 0, NULL, "RFC822");
+	if (strcasecmp(a->str, "RFC822.HEADER") == 0)
+		return fetch_add_section(r, "HEADER", 1, NULL, "RFC822.HEADER");
+	if (strcasecmp(a->str, "RFC822.TEXT") == 0)
+		return fetch_add_section(r, "TEXT", 0, NULL, "RFC822.TEXT");
+	return fetch_parse_body(r, a->str);
+}
+
+/* The macros of RFC 3501 §6.4.5. */
+static int
+fetch_parse_macro(struct fetch_req *r, const char *m)
+{
+	if (strcasecmp(m, "FAST") != 0 && strcasecmp(m, "ALL") != 0 &&
+	    strcasecmp(m, "FULL") != 0)
+		return 1;
+	fetch_add(r, FI_FLAGS, "FLAGS");
+	fetch_add(r, FI_INTERNALDATE, "INTERNALDATE");
+	fetch_add(r, FI_SIZE, "RFC822.SIZE");
+	if (strcasecmp(m, "FAST") != 0)
+		fetch_add(r, FI_ENVELOPE, "ENVELOPE");
+	if (strcasecmp(m, "FULL") == 0)
+		fetch_add(r, FI_BODY, "BODY");
+	return 0;
+}
+
+/* (CHANGEDSINCE n [VANISHED]) */
+static int
+fetch_parse_modifiers(struct imap_session *s, struct fetch_req *r,
+    const struct imap_arg *a)
+{
+	size_t i;
+
+	if (a->type != IMAP_ARG_LIST)
+		return -1;
+	for (i = 0; i < a->nlist; i++) {
+		if (imap_arg_atom_is(&a->list[i], "CHANGEDSINCE") &&
+		    i + 1 < a->nlist && imap_arg_number(&a->list[i + 1],
+		    INT64_MAX, &r->changedsince) == 0) {
+			r->have_changedsince = 1;
+			i++;
+		} else if (imap_arg_atom_is(&a->list[i], "VANISHED") &&
+		    s->qresync && s->uid_cmd)
+			r->vanished = 1;
+		else
+			return -1;
+	}
+	/* RFC 7162 §3.2.6: VANISHED only with CHANGEDSINCE. */
+	if (r->vanished && !r->have_changedsince)
+		return -1;
+	return 0;
+}
+
+static int
+fetch_parse(struct imap_session *s, struct fetch_req *r,
+    const struct imap_arg *args, size_t nargs)
+{
+	size_t i;
+	int m;
+
+	memset(r, 0, sizeof(*r));
+	if (nargs < 2 || nargs > 3)
+		return -1;
+	if (nargs == 3 && fetch_parse_modifiers(s, r, &args[2]) == -1)
+		return -1;
+	if (args[1].type == IMAP_ARG_ATOM) {
+		if ((m = fetch_parse_macro(r, args[1].str)) == 0)
+			return 0;
+		if (fetch_parse_item(r, &args[1]) == -1)
+			return -1;
+	} else if (args[1].type == IMAP_ARG_LIST && args[1].nlist > 0) {
+		for (i = 0; i < args[1].nlist; i++)
+			if (fetch_parse_item(r, &args[1].list[i]) == -1)
+				return -1;
+	} else
+		return -1;
+	return 0;
+}
+
+/* ---- running it ---- */
+
+struct fetch_run {
+	struct imap_session *s;
+	struct fetch_req *req;
+	const uint32_t	*seqs;		/* ascending */
+	size_t		 nseqs, next;
+	unsigned char	*seen_set;	/* by sequence number: \Seen just set */
+	int		 failed;
+	/* cache entries to write when the iteration is over */
+	struct cache_put {
+		uint32_t uid;
+		char	*env, *bs, *body;
+	}		*puts;
+	size_t		 nputs;
+};
+
+static void
+put_literal(struct buf *b, const char *data, size_t len)
+{
+	buf_printf(b, "{%zu}\r\n", len);
+	buf_append(b, data, len);
+}
+
+static int
+fetch_section(struct fetch_run *fr, struct buf *b,
+    const struct fetch_item *it, struct imap_msg *msg)
+{
+	const char *data;
+	char *owned = NULL;
+	size_t len;
+
+	if (imap_msg_section(msg, it->section, &data, &len, &owned) == -1)
+		return -1;
+	if (it->partial) {
+		if (it->offset >= len)
+			len = 0;
+		else {
+			data += it->offset;
+			len -= (size_t)it->offset;
+			if (len > it->length)
+				len = (size_t)it->length;
+		}
+	}
+	buf_printf(b, "%s ", it->label);
+	put_literal(b, data, len);
+	free(owned);
+	(void)fr;
+	return 0;
+}
+
+static struct imap_msg *
+fetch_load(struct fetch_run *fr, uint32_t uid)
+{
+	int fd;
+	struct imap_msg *m;
+
+	if ((fd = mbox_msg_open(fr->s->mb, uid)) == -1)
+		return NULL;
+	m = imap_msg_load(fd, (size_t)fr->s->conf->imapd.append_limit * 2);
+	close(fd);
+	return m;
+}
+
+/* ENVELOPE, BODYSTRUCTURE, BODY: cached, or made now (and cached). */
+static void
+fetch_cached(struct fetch_run *fr, const struct mmsg *m,
+    struct imap_msg **msg, const char **env, const char **bs,
+    const char **body)
+{
+	struct cache_put *cp;
+
+	*env = m->envelope;
+	*bs = m->bodystructure;
+	*body = m->body;
+	if (*env != NULL && *bs != NULL && *body != NULL)
+		return;
+	if (*msg == NULL && (*msg = fetch_load(fr, m->uid)) == NULL)
+		return;
+	fr->puts = realloc(fr->puts, (fr->nputs + 1) * sizeof(*fr->puts));
+	if (fr->puts == NULL)
+		fatal("realloc");
+	cp = &fr->puts[fr->nputs++];
+	cp->uid = m->uid;
+	cp->env = imap_msg_envelope(*msg);
+	cp->bs = imap_msg_bodystructure(*msg, 1);
+	cp->body = imap_msg_bodystructure(*msg, 0);
+	*env = cp->env;
+	*bs = cp->bs;
+	*body = cp->body;
+}
+
+static int
+fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
+{
+	struct imap_session *s = fr->s;
+	struct fetch_req *r = fr->req;
+	struct buf *b = imap_out(s);
+	struct imap_msg *msg = NULL;
+	const char *env = NULL, *bs = NULL, *body = NULL, *sep = "";
+	char date[32];
+	int flags_done = 0, uid_done = 0, modseq_done = 0;
+	size_t i;
+
+	if (r->need_cache)
+		fetch_cached(fr, m, &msg, &env, &bs, &body);
+	if (r->need_text && msg == NULL && (msg = fetch_load(fr, m->uid)) ==
+	    NULL) {
+		if (errno != ENOENT)
+			fr->failed = 1;
+		return 0;	/* expunged by another session meanwhile */
+	}
+	buf_printf(b, "* %u FETCH (", seq);
+	if (s->uid_cmd) {
+		buf_printf(b, "UID %u", m->uid);
+		sep = " ";
+		uid_done = 1;
+	}
+	for (i = 0; i < r->n; i++) {
+		const struct fetch_item *it = &r->items[i];
+
+		switch (it->kind) {
+		case FI_UID:
+			if (uid_done)
+				continue;
+			buf_printf(b, "%sUID %u", sep, m->uid);
+			uid_done = 1;
+			break;
+		case FI_FLAGS:
+			if (flags_done)
+				continue;
+			buf_printf(b, "%sFLAGS ", sep);
+			imap_put_flags(b, m->flags, m->keywords, m->uid >=
+			    s->view.first_recent);
+			flags_done = 1;
+			break;
+		case FI_INTERNALDATE:
+			imap_format_datetime(m->internaldate, date);
+			buf_printf(b, "%sINTERNALDATE \"%s\"", sep, date);
+			break;
+		case FI_SIZE:
+			buf_printf(b, "%sRFC822.SIZE %lld", sep,
+			    (long long)m->vsize);
+			break;
+		case FI_ENVELOPE:
+			buf_printf(b, "%sENVELOPE %s", sep, env ? env : "NIL");
+			break;
+		case FI_BODYSTRUCTURE:
+			buf_printf(b, "%sBODYSTRUCTURE %s", sep, bs ? bs :
+			    "NIL");
+			break;
+		case FI_BODY:
+			buf_printf(b, "%sBODY %s", sep, body ? body : "NIL");
+			break;
+		case FI_MODSEQ:
+			if (modseq_done)
+				continue;
+			buf_printf(b, "%sMODSEQ (%llu)", sep,
+			    (unsigned long long)m->modseq);
+			modseq_done = 1;
+			break;
+		case FI_SECTION:
+			buf_puts(b, sep);
+			if (fetch_section(fr, b, it, msg) == -1) {
+				fr->failed = 1;
+				buf_puts(b, "NIL");
+			}
+			break;
+		}
+		sep = " ";
+	}
+	/* RFC 3501 §6.4.5: a \Seen set by this FETCH is reported in it. */
+	if (!flags_done && fr->seen_set != NULL && fr->seen_set[seq]) {
+		buf_printf(b, "%sFLAGS ", sep);
+		imap_put_flags(b, m->flags, m->keywords, m->uid >=
+		    s->view.first_recent);
+		flags_done = 1;
+		sep = " ";
+	}
+	/* RFC 7162 §3.1.4.1: MODSEQ with FLAGS once CONDSTORE is on, and
+	 * always with CHANGEDSINCE. */
+	if (!modseq_done && ((flags_done && s->condstore) ||
+	    r->have_changedsince))
+		buf_printf(b, "%sMODSEQ (%llu)", sep,
+		    (unsigned long long)m->modseq);
+	buf_puts(b, ")\r\n");
+	imap_out_done(s);
+	imap_msg_free(&msg);
+	s->nfetch++;
+	return s->broken ? 1 : 0;
+}
+
+static int
+fetch_cb(const struct mmsg *m, void *arg)
+{
+	struct fetch_run *fr = arg;
+	uint32_t seq = view_seq(&fr->s->view, m->uid);
+
+	while (fr->next < fr->nseqs && fr->seqs[fr->next] < seq)
+		fr->next++;
+	if (seq == 0 || fr->next == fr->nseqs || fr->seqs[fr->next] != seq)
+		return 0;
+	return fetch_one(fr, seq, m);
+}
+
+static void
+fetch_cache_flush(struct fetch_run *fr)
+{
+	size_t i;
+
+	if (fr->nputs == 0)
+		return;
+	if (mstore_begin(fr->s->store) == 0) {
+		for (i = 0; i < fr->nputs; i++)
+			mbox_cache_put(fr->s->mb, fr->puts[i].uid,
+			    fr->puts[i].env, fr->puts[i].bs, fr->puts[i].body);
+		if (mstore_commit(fr->s->store) == -1)
+			log_warn("sid=%s cache: %s", fr->s->id,
+			    mstore_error(fr->s->store));
+	}
+	for (i = 0; i < fr->nputs; i++) {
+		free(fr->puts[i].env);
+		free(fr->puts[i].bs);
+		free(fr->puts[i].body);
+	}
+	free(fr->puts);
+}
+
+/* Implicit \Seen (RFC 3501 §6.4.5) before the answers are made, so
+ * they show it. */
+static void
+fetch_set_seen(struct fetch_run *fr)
+{
+	struct imap_session *s = fr->s;
+	uint32_t *unseen;
+	size_t i, n = 0;
+
+	unseen = util_calloc(fr->nseqs + 1, sizeof(*unseen));
+	fr->seen_set = util_calloc(s->view.n + 1, 1);
+	for (i = 0; i < fr->nseqs; i++)
+		if (!(s->view.msgs[fr->seqs[i] - 1].flags & MF_SEEN)) {
+			unseen[n++] = fr->seqs[i];
+			fr->seen_set[fr->seqs[i]] = 1;
+		}
+	if (n > 0 && imap_store_flags(s, unseen, n, '+', MF_SEEN, "", 0, 2,
+	    NULL) == -1)
+		log_err("sid=%s fetch \\Seen: %s", s->id,
+		    mstore_error(s->store));
+	free(unseen);
+}
+
+static void
+fetch_vanished(struct imap_session *s, struct fetch_req *r,
+    const char *set_text);
+
+int
+cmd_fetch(struct imap_session *s, const struct imap_arg *args, size_t nargs)
+{
+	struct fetch_req req;
+	struct fetch_run fr;
+	uint32_t *seqs, lo, hi;
+	size_t n;
+	int r;
+
+	if (nargs < 2 || args[0].type != IMAP_ARG_ATOM ||
+	    fetch_parse(s, &req, args, nargs) == -1) {
+		imap_tagged(s, "BAD Invalid FETCH arguments");
+		return -1;
+	}
+	if (req.have_changedsince)
+		s->condstore = 1;
+	if (imap_set_resolve(s, args[0].str, s->uid_cmd, &seqs, &n) == -1)
+		return -1;
+	if (req.vanished)
+		fetch_vanished(s, &req, args[0].str);
+	memset(&fr, 0, sizeof(fr));
+	fr.s = s;
+	fr.req = &req;
+	fr.seqs = seqs;
+	fr.nseqs = n;
+	if (req.sets_seen && !s->readonly && n > 0)
+		fetch_set_seen(&fr);
+	r = 0;
+	if (n > 0) {
+		lo = s->view.msgs[seqs[0] - 1].uid;
+		hi = s->view.msgs[seqs[n - 1] - 1].uid;
+		r = mbox_messages(s->mb, lo, hi, req.have_changedsince ?
+		    req.changedsince : 0, req.need_cache, fetch_cb, &fr);
+	}
+	fetch_cache_flush(&fr);
+	free(fr.seen_set);
+	free(seqs);
+	if (r == -1 || fr.failed) {
+		log_err("sid=%s fetch: %s", s->id, r == -1 ?
+		    mstore_error(s->store) : "cannot read a message");
+		imap_tagged(s, "NO [SERVERBUG] Some messages could not be "
+		    "fetched");
+		return 0;
+	}
+	imap_tagged(s, "OK FETCH completed");
+	return 0;
+}
+
+struct vanished_run {
+	struct seqset	set;
+	uint32_t	*uids;
+	size_t		 n, cap;
+};
+
+static void
+fetch_vanished_cb(uint32_t uid, void *arg)
+{
+	struct vanished_run *vr = arg;
+
+	if (!seqset_contains(&vr->set, uid))
+		return;
+	if (vr->n == vr->cap) {
+		vr->cap = vr->cap ? vr->cap * 2 : 64;
+		if ((vr->uids = realloc(vr->uids, vr->cap * sizeof(*vr->uids)))
+		    == NULL)
+			fatal("realloc");
+	}
+	vr->uids[vr->n++] = uid;
+}
+
+/* RFC 7162 §3.2.6: UIDs in the set expunged since CHANGEDSINCE. */
+static void
+fetch_vanished(struct imap_session *s, struct fetch_req *r,
+    const char *set_text)
+{
+	struct vanished_run vr;
+	struct buf *b = imap_out(s);
+
+	memset(&vr, 0, sizeof(vr));
+	if (seqset_parse(set_text, UINT32_MAX, &vr.set) == -1)
+		return;
+	if (mbox_vanished(s->mb, r->changedsince, fetch_vanished_cb, &vr) ==
+	    0 && vr.n > 0) {
+		buf_puts(b, "* VANISHED (EARLIER) ");
+		seqset_format(b, vr.uids, vr.n);
+		buf_puts(b, "\r\n");
+	}
+	free(vr.uids);
+	seqset_free(&vr.set);
+}

@@ -1,0 +1,830 @@
+/*
+ * Commands of the authenticated state (RFC 3501 §6.3): mailboxes, with
+ * CONDSTORE/QRESYNC at SELECT (RFC 7162), LIST-EXTENDED (RFC 5258),
+ * LIST-STATUS (RFC 5819), SPECIAL-USE (RFC 6154), CHILDREN (RFC 3348),
+ * UIDPLUS's APPENDUID (RFC 4315).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "session.h"
+
+int
+imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a,
+    char *name, size_t size)
+{
+	const char *v = imap_arg_astring(a), *why;
+
+	if (v == NULL || a->len != strlen(v)) {
+		imap_tagged(s, "BAD Missing or malformed mailbox name");
+		return -1;
+	}
+	if (util_strcpy(name, v, size) == -1) {
+		imap_tagged(s, "NO [CANNOT] Mailbox name too long");
+		return -1;
+	}
+	maildir_name_normalize(name);
+	if (strcmp(name, "INBOX") != 0 && maildir_name_valid(name, &why) ==
+	    -1) {
+		imap_tagged(s, "NO [CANNOT] Invalid mailbox name: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* A store error as a NO with the response code that fits (RFC 5530). */
+static int
+store_no(struct imap_session *s, const char *what)
+{
+	const char *code;
+
+	switch (errno) {
+	case EEXIST:
+		code = "[ALREADYEXISTS] ";
+		break;
+	case ENOENT:
+		code = "[NONEXISTENT] ";
+		break;
+	case EPERM:
+	case EINVAL:
+	case ENOTEMPTY:
+		code = "[CANNOT] ";
+		break;
+	default:
+		code = "[SERVERBUG] ";
+		log_err("sid=%s user=%s %s: %s", s->id, s->user, what,
+		    mstore_error(s->store));
+		break;
+	}
+	imap_tagged(s, "NO %s%s", code, mstore_error(s->store));
+	return 0;
+}
+
+/* ---- SELECT / EXAMINE ---- */
+
+struct qresync {
+	uint32_t	 uidvalidity;
+	uint64_t	 modseq;
+	struct seqset	 known;		/* known-uids, or empty: all */
+	int		 have_known;
+};
+
+static int
+select_params(struct imap_session *s, const struct imap_arg *a,
+    struct qresync *q, int *use_qresync)
+{
+	const struct imap_arg *p;
+	uint64_t v;
+	size_t i;
+
+	for (i = 0; i < a->nlist; i++) {
+		if (imap_arg_atom_is(&a->list[i], "CONDSTORE")) {
+			s->condstore = 1;
+			continue;
+		}
+		if (!imap_arg_atom_is(&a->list[i], "QRESYNC") ||
+		    i + 1 >= a->nlist || a->list[i + 1].type != IMAP_ARG_LIST) {
+			imap_tagged(s, "BAD Unknown SELECT parameter");
+			return -1;
+		}
+		if (!s->qresync) {
+			imap_tagged(s, "BAD QRESYNC is not enabled");
+			return -1;
+		}
+		p = &a->list[++i];
+		if (p->nlist < 2 || p->nlist > 4 ||
+		    imap_arg_number(&p->list[0], UINT32_MAX, &v) == -1 ||
+		    v == 0) {
+			imap_tagged(s, "BAD Malformed QRESYNC parameter");
+			return -1;
+		}
+		q->uidvalidity = (uint32_t)v;
+		if (imap_arg_number(&p->list[1], INT64_MAX, &q->modseq) == -1) {
+			imap_tagged(s, "BAD Malformed QRESYNC mod-sequence");
+			return -1;
+		}
+		if (p->nlist >= 3 && p->list[2].type == IMAP_ARG_ATOM) {
+			if (seqset_parse(p->list[2].str, UINT32_MAX,
+			    &q->known) == -1) {
+				imap_tagged(s, "BAD Malformed known-uids");
+				return -1;
+			}
+			q->have_known = 1;
+		}
+		*use_qresync = 1;
+	}
+	return 0;
+}
+
+struct vanished_arg {
+	struct qresync	*q;
+	uint32_t	*uids;
+	size_t		 n, cap;
+};
+
+static void
+qresync_vanished_cb(uint32_t uid, void *arg)
+{
+	struct vanished_arg *va = arg;
+
+	if (va->q->have_known && !seqset_contains(&va->q->known, uid))
+		return;
+	if (va->n == va->cap) {
+		va->cap = va->cap ? va->cap * 2 : 64;
+		if ((va->uids = realloc(va->uids, va->cap * sizeof(*va->uids)))
+		    == NULL)
+			fatal("realloc");
+	}
+	va->uids[va->n++] = uid;
+}
+
+static int
+qresync_changed_cb(const struct mmsg *m, void *arg)
+{
+	struct imap_session *s = arg;
+	struct buf *b = imap_out(s);
+	uint32_t seq = view_seq(&s->view, m->uid);
+
+	if (seq == 0)
+		return 0;
+	buf_printf(b, "* %u FETCH (UID %u FLAGS ", seq, m->uid);
+	imap_put_flags(b, m->flags, m->keywords, m->uid >=
+	    s->view.first_recent);
+	buf_printf(b, " MODSEQ (%llu))\r\n", (unsigned long long)m->modseq);
+	imap_out_done(s);
+	return 0;
+}
+
+/* RFC 7162 §3.2.5: what the client missed since its last session. */
+static int
+qresync_report(struct imap_session *s, struct qresync *q)
+{
+	struct vanished_arg va = { q, NULL, 0, 0 };
+	struct buf *b = imap_out(s);
+
+	if (q->uidvalidity != s->view.uidvalidity)
+		return 0;
+	if (mbox_vanished(s->mb, q->modseq, qresync_vanished_cb, &va) == -1)
+		return -1;
+	if (va.n > 0) {
+		buf_puts(b, "* VANISHED (EARLIER) ");
+		seqset_format(b, va.uids, va.n);
+		buf_puts(b, "\r\n");
+	}
+	free(va.uids);
+	return mbox_messages(s->mb, 1, UINT32_MAX, q->modseq, 0,
+	    qresync_changed_cb, s);
+}
+
+static int
+select_common(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs, int readonly)
+{
+	char name[MAILDIR_NAME_MAX + 1];
+	struct qresync q;
+	int use_qresync = 0, r = -1;
+	uint32_t unseen = 0;
+	size_t i;
+
+	memset(&q, 0, sizeof(q));
+	if (nargs < 1 || nargs > 2 || (nargs == 2 &&
+	    args[1].type != IMAP_ARG_LIST)) {
+		imap_tagged(s, "BAD Usage: SELECT mailbox [(parameters)]");
+		return -1;
+	}
+	if (imap_mailbox_arg(s, &args[0], name, sizeof(name)) == -1)
+		return -1;
+	if (nargs == 2 && select_params(s, &args[1], &q, &use_qresync) == -1)
+		goto out;
+	if (s->mb != NULL) {
+		imap_unselect(s);
+		if (s->qresync)		/* RFC 7162 §3.2.11 */
+			imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
+	}
+	if (!mstore_exists(s->store, name) || mbox_open(s->store, name,
+	    &s->mb) == -1) {
+		imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
+		r = 0;
+		goto out;
+	}
+	s->readonly = readonly;
+	if (imap_view_load(s) == -1) {
+		log_err("sid=%s select %s: %s", s->id, name,
+		    mstore_error(s->store));
+		imap_unselect(s);
+		imap_tagged(s, "NO [SERVERBUG] Cannot open the mailbox");
+		r = 0;
+		goto out;
+	}
+	s->state = ST_SELECTED;
+	imap_untagged(s, "%zu EXISTS", s->view.n);
+	for (i = 0, unseen = 0; i < s->view.n; i++)
+		if (!(s->view.msgs[i].flags & MF_SEEN)) {
+			unseen = (uint32_t)i + 1;
+			break;
+		}
+	{
+		uint32_t recent = 0;
+
+		for (i = 0; i < s->view.n; i++)
+			if (s->view.msgs[i].uid >= s->view.first_recent)
+				recent++;
+		imap_untagged(s, "%u RECENT", recent);
+	}
+	if (unseen > 0)
+		imap_untagged(s, "OK [UNSEEN %u] First unseen", unseen);
+	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid",
+	    s->view.uidvalidity);
+	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID",
+	    s->view.uidnext);
+	imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
+	    (unsigned long long)s->view.modseq);
+	if (use_qresync && qresync_report(s, &q) == -1)
+		log_err("sid=%s qresync: %s", s->id, mstore_error(s->store));
+	imap_tagged(s, "OK [%s] %s completed", readonly ? "READ-ONLY" :
+	    "READ-WRITE", readonly ? "EXAMINE" : "SELECT");
+	r = 0;
+out:
+	if (q.have_known)
+		seqset_free(&q.known);
+	return r;
+}
+
+int
+cmd_select(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	return select_common(s, args, nargs, 0);
+}
+
+int
+cmd_examine(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	return select_common(s, args, nargs, 1);
+}
+
+/* ---- CREATE, DELETE, RENAME, SUBSCRIBE ---- */
+
+static int
+one_mailbox(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs, char *name, size_t size, const char *usage)
+{
+	if (nargs != 1) {
+		imap_tagged(s, "BAD Usage: %s", usage);
+		return -1;
+	}
+	return imap_mailbox_arg(s, &args[0], name, size);
+}
+
+int
+cmd_create(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	char name[MAILDIR_NAME_MAX + 2];
+	size_t len;
+
+	/* CREATE-SPECIAL-USE is not offered: one argument only. */
+	if (nargs == 1 && (len = args[0].len) > 1 && args[0].str != NULL &&
+	    args[0].str[len - 1] == MAILDIR_SEP) {
+		/* "A trailing separator says the client intends to
+		 * create names below it" (RFC 3501 §6.3.3): drop it. */
+		if (len > sizeof(name) - 1) {
+			imap_tagged(s, "NO [CANNOT] Mailbox name too long");
+			return -1;
+		}
+		memcpy(name, args[0].str, len - 1);
+		name[len - 1] = '\0';
+		{
+			struct imap_arg a = args[0];
+
+			a.str = name;
+			a.len = len - 1;
+			if (imap_mailbox_arg(s, &a, name, sizeof(name)) == -1)
+				return -1;
+		}
+	} else if (one_mailbox(s, args, nargs, name, sizeof(name),
+	    "CREATE mailbox") == -1)
+		return -1;
+	if (strcmp(name, "INBOX") == 0) {
+		imap_tagged(s, "NO [ALREADYEXISTS] INBOX always exists");
+		return 0;
+	}
+	if (mstore_create(s->store, name) == -1)
+		return store_no(s, "create");
+	log_info("sid=%s user=%s create %s", s->id, s->user, log_str(name));
+	imap_tagged(s, "OK CREATE completed");
+	return 0;
+}
+
+int
+cmd_delete(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	char name[MAILDIR_NAME_MAX + 1];
+
+	if (one_mailbox(s, args, nargs, name, sizeof(name),
+	    "DELETE mailbox") == -1)
+		return -1;
+	if (s->mb != NULL && strcmp(mbox_name(s->mb), name) == 0)
+		imap_unselect(s);	/* as Dovecot: no longer selected */
+	if (mstore_delete(s->store, name) == -1)
+		return store_no(s, "delete");
+	log_info("sid=%s user=%s delete %s", s->id, s->user, log_str(name));
+	imap_tagged(s, "OK DELETE completed");
+	return 0;
+}
+
+int
+cmd_rename(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	char from[MAILDIR_NAME_MAX + 1], to[MAILDIR_NAME_MAX + 1];
+
+	if (nargs != 2) {
+		imap_tagged(s, "BAD Usage: RENAME from to");
+		return -1;
+	}
+	if (imap_mailbox_arg(s, &args[0], from, sizeof(from)) == -1 ||
+	    imap_mailbox_arg(s, &args[1], to, sizeof(to)) == -1)
+		return -1;
+	if (s->mb != NULL && strcmp(mbox_name(s->mb), from) == 0)
+		imap_unselect(s);
+	if (mstore_rename(s->store, from, to) == -1)
+		return store_no(s, "rename");
+	log_info("sid=%s user=%s rename %s to %s", s->id, s->user,
+	    log_str(from), log_str(to));
+	imap_tagged(s, "OK RENAME completed");
+	return 0;
+}
+
+static int
+subscribe(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs, int on)
+{
+	char name[MAILDIR_NAME_MAX + 1];
+
+	if (one_mailbox(s, args, nargs, name, sizeof(name), on ?
+	    "SUBSCRIBE mailbox" : "UNSUBSCRIBE mailbox") == -1)
+		return -1;
+	/* RFC 3501 §6.3.6: subscribing to a name that does not exist is
+	 * allowed; we refuse it as most servers do, it only confuses. */
+	if (on && !mstore_exists(s->store, name)) {
+		imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
+		return 0;
+	}
+	if (mstore_subscribe(s->store, name, on) == -1)
+		return store_no(s, "subscribe");
+	imap_tagged(s, "OK %s completed", on ? "SUBSCRIBE" : "UNSUBSCRIBE");
+	return 0;
+}
+
+int
+cmd_subscribe(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	return subscribe(s, args, nargs, 1);
+}
+
+int
+cmd_unsubscribe(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	return subscribe(s, args, nargs, 0);
+}
+
+/* ---- STATUS ---- */
+
+#define STATUS_MESSAGES		0x01
+#define STATUS_RECENT		0x02
+#define STATUS_UIDNEXT		0x04
+#define STATUS_UIDVALIDITY	0x08
+#define STATUS_UNSEEN		0x10
+#define STATUS_HIGHESTMODSEQ	0x20
+#define STATUS_SIZE		0x40	/* RFC 8438 */
+
+static const struct {
+	const char	*name;
+	unsigned int	 bit;
+} status_items[] = {
+	{ "MESSAGES", STATUS_MESSAGES }, { "RECENT", STATUS_RECENT },
+	{ "UIDNEXT", STATUS_UIDNEXT }, { "UIDVALIDITY", STATUS_UIDVALIDITY },
+	{ "UNSEEN", STATUS_UNSEEN }, { "HIGHESTMODSEQ", STATUS_HIGHESTMODSEQ },
+	{ "SIZE", STATUS_SIZE },
+};
+#define NSTATUS (sizeof(status_items) / sizeof(status_items[0]))
+
+static int
+status_parse(const struct imap_arg *a, unsigned int *items)
+{
+	size_t i, k;
+
+	*items = 0;
+	if (a->type != IMAP_ARG_LIST || a->nlist == 0)
+		return -1;
+	for (i = 0; i < a->nlist; i++) {
+		for (k = 0; k < NSTATUS; k++)
+			if (imap_arg_atom_is(&a->list[i], status_items[k].name))
+				break;
+		if (k == NSTATUS)
+			return -1;
+		*items |= status_items[k].bit;
+	}
+	return 0;
+}
+
+/* "* STATUS name (...)"; 0, or -1 if the mailbox is not there. */
+static int
+status_reply(struct imap_session *s, const char *name, unsigned int items)
+{
+	struct mbox_status st;
+	struct buf *b = imap_out(s);
+	const char *sep = "";
+	size_t k;
+
+	if (mstore_status(s->store, name, &st) == -1)
+		return -1;
+	if (items & STATUS_HIGHESTMODSEQ)
+		s->condstore = 1;	/* RFC 7162 §3.1: a CONDSTORE use */
+	buf_puts(b, "* STATUS ");
+	imap_put_astring(b, name);
+	buf_puts(b, " (");
+	for (k = 0; k < NSTATUS; k++) {
+		unsigned long long v;
+
+		if (!(items & status_items[k].bit))
+			continue;
+		switch (status_items[k].bit) {
+		case STATUS_MESSAGES: v = st.messages; break;
+		case STATUS_RECENT: v = st.recent; break;
+		case STATUS_UIDNEXT: v = st.uidnext; break;
+		case STATUS_UIDVALIDITY: v = st.uidvalidity; break;
+		case STATUS_UNSEEN: v = st.unseen; break;
+		case STATUS_HIGHESTMODSEQ: v = st.highestmodseq; break;
+		default: v = st.size; break;
+		}
+		buf_printf(b, "%s%s %llu", sep, status_items[k].name, v);
+		sep = " ";
+	}
+	buf_puts(b, ")\r\n");
+	imap_out_done(s);
+	return 0;
+}
+
+int
+cmd_status(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	char name[MAILDIR_NAME_MAX + 1];
+	unsigned int items;
+
+	if (nargs != 2 || status_parse(&args[1], &items) == -1) {
+		imap_tagged(s, "BAD Usage: STATUS mailbox (MESSAGES RECENT "
+		    "UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ SIZE)");
+		return -1;
+	}
+	if (imap_mailbox_arg(s, &args[0], name, sizeof(name)) == -1)
+		return -1;
+	/* The selected mailbox first catches up, so both agree. */
+	if (s->mb != NULL && strcmp(mbox_name(s->mb), name) == 0)
+		imap_view_update(s, 0);
+	if (status_reply(s, name, items) == -1) {
+		imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
+		return 0;
+	}
+	imap_tagged(s, "OK STATUS completed");
+	return 0;
+}
+
+/* ---- LIST, LSUB ---- */
+
+#define SEL_SUBSCRIBED	0x01
+#define SEL_SPECIALUSE	0x02
+#define SEL_RECURSIVE	0x04
+#define RET_SUBSCRIBED	0x10
+#define RET_CHILDREN	0x20
+#define RET_SPECIALUSE	0x40
+#define RET_STATUS	0x80
+
+struct list_ctx {
+	struct imap_session *s;
+	const char	*verb;		/* "LIST" or "LSUB" */
+	char		**patterns;
+	size_t		 npatterns;
+	unsigned int	 opts;
+	unsigned int	 status_items;
+	int		 lsub;
+};
+
+/* '*' matches anything, '%' anything but the separator (§6.3.8);
+ * INBOX matches case-insensitively. */
+static int
+pattern_match(const char *p, const char *n)
+{
+	for (; *p != '\0'; p++, n++) {
+		if (*p == '*' || *p == '%') {
+			for (;; n++) {
+				if (pattern_match(p + 1, n))
+					return 1;
+				if (*n == '\0' || (*p == '%' &&
+				    *n == MAILDIR_SEP))
+					return 0;
+			}
+		}
+		if (*p != *n)
+			return 0;
+	}
+	return *n == '\0';
+}
+
+static int
+list_matches(const struct list_ctx *lc, const char *name)
+{
+	char canon[MAILDIR_NAME_MAX * 2 + 2];
+	size_t i;
+
+	for (i = 0; i < lc->npatterns; i++) {
+		util_strcpy(canon, lc->patterns[i], sizeof(canon));
+		if (strncasecmp(canon, "INBOX", 5) == 0 && (canon[5] == '\0' ||
+		    canon[5] == MAILDIR_SEP))
+			memcpy(canon, "INBOX", 5);
+		if (pattern_match(canon, name))
+			return 1;
+	}
+	return 0;
+}
+
+static void
+put_attr(struct buf *b, const char **sep, const char *attr)
+{
+	buf_printf(b, "%s%s", *sep, attr);
+	*sep = " ";
+}
+
+static void
+list_cb(const char *name, unsigned int attrs, void *arg)
+{
+	struct list_ctx *lc = arg;
+	struct imap_session *s = lc->s;
+	struct buf *b = imap_out(s);
+	const char *sep = "";
+	int subscribed_only = lc->lsub || (lc->opts & SEL_SUBSCRIBED);
+
+	if (!list_matches(lc, name))
+		return;
+	if (subscribed_only && !(attrs & MFA_SUBSCRIBED))
+		return;
+	if (!subscribed_only && (attrs & MFA_NONEXISTENT))
+		return;
+	if ((lc->opts & SEL_SPECIALUSE) && !(attrs & MFA_SPECIAL))
+		return;
+	buf_printf(b, "* %s (", lc->verb);
+	if (attrs & MFA_NONEXISTENT)
+		put_attr(b, &sep, "\\NonExistent");
+	else if (attrs & MFA_NOSELECT)
+		put_attr(b, &sep, "\\Noselect");
+	if (!lc->lsub && !(attrs & MFA_NONEXISTENT))
+		put_attr(b, &sep, attrs & MFA_CHILDREN ? "\\HasChildren" :
+		    "\\HasNoChildren");
+	if ((attrs & MFA_SUBSCRIBED) && !lc->lsub &&
+	    (lc->opts & (RET_SUBSCRIBED | SEL_SUBSCRIBED)))
+		put_attr(b, &sep, "\\Subscribed");
+	if (!lc->lsub) {
+		if (attrs & MFA_SENT)
+			put_attr(b, &sep, "\\Sent");
+		if (attrs & MFA_DRAFTS)
+			put_attr(b, &sep, "\\Drafts");
+		if (attrs & MFA_TRASH)
+			put_attr(b, &sep, "\\Trash");
+		if (attrs & MFA_JUNK)
+			put_attr(b, &sep, "\\Junk");
+		if (attrs & MFA_ARCHIVE)
+			put_attr(b, &sep, "\\Archive");
+	}
+	buf_printf(b, ") \"%c\" ", MAILDIR_SEP);
+	imap_put_astring(b, name);
+	buf_puts(b, "\r\n");
+	imap_out_done(s);
+	/* RFC 5819: STATUS after the LIST line, for selectable ones. */
+	if ((lc->opts & RET_STATUS) && !(attrs & (MFA_NOSELECT |
+	    MFA_NONEXISTENT)))
+		status_reply(s, name, lc->status_items);
+}
+
+static int
+list_selection(const struct imap_arg *a, unsigned int *opts)
+{
+	size_t i;
+
+	for (i = 0; i < a->nlist; i++) {
+		if (imap_arg_atom_is(&a->list[i], "SUBSCRIBED"))
+			*opts |= SEL_SUBSCRIBED;
+		else if (imap_arg_atom_is(&a->list[i], "SPECIAL-USE"))
+			*opts |= SEL_SPECIALUSE;
+		else if (imap_arg_atom_is(&a->list[i], "RECURSIVEMATCH"))
+			*opts |= SEL_RECURSIVE;
+		else if (!imap_arg_atom_is(&a->list[i], "REMOTE"))
+			return -1;
+	}
+	/* RFC 5258 §3.1: RECURSIVEMATCH needs another option. */
+	if ((*opts & SEL_RECURSIVE) && !(*opts & (SEL_SUBSCRIBED |
+	    SEL_SPECIALUSE)))
+		return -1;
+	return 0;
+}
+
+static int
+list_return(const struct imap_arg *a, struct list_ctx *lc)
+{
+	size_t i;
+
+	if (a->type != IMAP_ARG_LIST)
+		return -1;
+	for (i = 0; i < a->nlist; i++) {
+		if (imap_arg_atom_is(&a->list[i], "SUBSCRIBED"))
+			lc->opts |= RET_SUBSCRIBED;
+		else if (imap_arg_atom_is(&a->list[i], "CHILDREN"))
+			lc->opts |= RET_CHILDREN;
+		else if (imap_arg_atom_is(&a->list[i], "SPECIAL-USE"))
+			lc->opts |= RET_SPECIALUSE;
+		else if (imap_arg_atom_is(&a->list[i], "STATUS") &&
+		    i + 1 < a->nlist &&
+		    status_parse(&a->list[i + 1], &lc->status_items) == 0) {
+			lc->opts |= RET_STATUS;
+			i++;
+		} else
+			return -1;
+	}
+	return 0;
+}
+
+static void
+list_free(struct list_ctx *lc)
+{
+	size_t i;
+
+	for (i = 0; i < lc->npatterns; i++)
+		free(lc->patterns[i]);
+	free(lc->patterns);
+}
+
+/* ref + pattern, as RFC 3501 §6.3.8 joins them. */
+static int
+list_add_pattern(struct list_ctx *lc, const char *ref,
+    const struct imap_arg *a)
+{
+	const char *pat = imap_arg_astring(a);
+	char *joined;
+	size_t len;
+
+	if (pat == NULL || lc->npatterns >= 100)
+		return -1;
+	len = strlen(ref) + strlen(pat) + 2;
+	joined = util_calloc(1, len);
+	if (ref[0] != '\0' && pat[0] != '\0' && ref[strlen(ref) - 1] !=
+	    MAILDIR_SEP && pat[0] != MAILDIR_SEP)
+		snprintf(joined, len, "%s%c%s", ref, MAILDIR_SEP, pat);
+	else
+		snprintf(joined, len, "%s%s", ref, pat);
+	lc->patterns = realloc(lc->patterns, (lc->npatterns + 1) *
+	    sizeof(*lc->patterns));
+	if (lc->patterns == NULL)
+		fatal("realloc");
+	lc->patterns[lc->npatterns++] = joined;
+	return 0;
+}
+
+static int
+list_common(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs, int lsub)
+{
+	struct list_ctx lc;
+	const char *ref;
+	size_t i = 0, k;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.s = s;
+	lc.lsub = lsub;
+	lc.verb = lsub ? "LSUB" : "LIST";
+	if (!lsub && nargs > 0 && args[0].type == IMAP_ARG_LIST) {
+		if (list_selection(&args[0], &lc.opts) == -1)
+			goto bad;
+		i = 1;
+	}
+	if (nargs < i + 2 || (ref = imap_arg_astring(&args[i])) == NULL)
+		goto bad;
+	if (args[i + 1].type == IMAP_ARG_LIST && !lsub) {
+		for (k = 0; k < args[i + 1].nlist; k++)
+			if (list_add_pattern(&lc, ref, &args[i + 1].list[k]) ==
+			    -1)
+				goto bad;
+	} else if (list_add_pattern(&lc, ref, &args[i + 1]) == -1)
+		goto bad;
+	i += 2;
+	if (i < nargs) {
+		if (lsub || !imap_arg_atom_is(&args[i], "RETURN") ||
+		    i + 2 != nargs || list_return(&args[i + 1], &lc) == -1)
+			goto bad;
+	}
+	/* LIST "" "": the hierarchy separator and root (§6.3.8). */
+	if (!lsub && lc.npatterns == 1 && lc.patterns[0][0] == '\0') {
+		imap_untagged(s, "LIST (\\Noselect) \"%c\" \"\"", MAILDIR_SEP);
+	} else if (mstore_list(s->store, list_cb, &lc) == -1) {
+		list_free(&lc);
+		return store_no(s, "list");
+	}
+	list_free(&lc);
+	imap_tagged(s, "OK %s completed", lc.verb);
+	return 0;
+bad:
+	list_free(&lc);
+	imap_tagged(s, "BAD Usage: %s", lsub ? "LSUB reference pattern" :
+	    "LIST [(options)] reference pattern [RETURN (options)]");
+	return -1;
+}
+
+int
+cmd_list(struct imap_session *s, const struct imap_arg *args, size_t nargs)
+{
+	return list_common(s, args, nargs, 0);
+}
+
+int
+cmd_lsub(struct imap_session *s, const struct imap_arg *args, size_t nargs)
+{
+	return list_common(s, args, nargs, 1);
+}
+
+/* ---- APPEND ---- */
+
+/*
+ * APPEND mailbox [(flags)] [date-time] literal (RFC 3501 §6.3.11): the
+ * session already wrote the literal into the mailbox's tmp/ and opened
+ * the mailbox (s->append_mb); here it is named, made durable, indexed.
+ */
+int
+cmd_append(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	const struct imap_arg *msg = &args[nargs - 1];
+	unsigned int flags = 0;
+	char *keywords = NULL;
+	const char *why, *date;
+	int64_t idate = (int64_t)time(NULL);
+	struct mbox_status st;
+	uint32_t uid;
+	size_t i;
+
+	if (nargs < 2 || nargs > 4 || msg->type != IMAP_ARG_LITERAL_FILE ||
+	    s->append_mb == NULL) {
+		imap_tagged(s, "BAD Usage: APPEND mailbox [(flags)] "
+		    "[date-time] {size}");
+		return -1;
+	}
+	for (i = 1; i < nargs - 1; i++) {
+		if (args[i].type == IMAP_ARG_LIST && keywords == NULL) {
+			if (imap_parse_flags(&args[i], &flags, &keywords,
+			    &why) == -1) {
+				imap_tagged(s, "BAD %s", why);
+				return -1;
+			}
+		} else if (args[i].type == IMAP_ARG_STRING &&
+		    (date = args[i].str) != NULL &&
+		    (idate = imap_parse_datetime(date)) != -1) {
+			continue;
+		} else {
+			free(keywords);
+			imap_tagged(s, "BAD Invalid flags or date-time");
+			return -1;
+		}
+	}
+	if (s->append_failed) {
+		free(keywords);
+		imap_tagged(s, "NO [SERVERBUG] Cannot store the message");
+		return 0;
+	}
+	if (mbox_append_commit(s->append_mb, s->append_tmp, flags,
+	    keywords ? keywords : "", idate, &uid) == -1 ||
+	    mbox_get_status(s->append_mb, &st) == -1) {
+		log_err("sid=%s user=%s append: %s", s->id, s->user,
+		    mstore_error(s->store));
+		free(keywords);
+		imap_tagged(s, "NO [SERVERBUG] Cannot store the message");
+		return 0;
+	}
+	free(keywords);
+	s->append_tmp[0] = '\0';	/* it is in the mailbox now */
+	s->nappend++;
+	log_info("sid=%s user=%s append mailbox=%s uid=%u size=%zu", s->id,
+	    s->user, log_str(mbox_name(s->append_mb)), uid, msg->len);
+	mbox_close(&s->append_mb);
+	imap_tagged(s, "OK [APPENDUID %u %u] APPEND completed",
+	    st.uidvalidity, uid);
+	return 0;
+}

@@ -1,0 +1,741 @@
+/*
+ * Commands of the selected state (RFC 3501 §6.4) but FETCH: CHECK,
+ * CLOSE, UNSELECT (RFC 3691), EXPUNGE and UID EXPUNGE (RFC 4315),
+ * SEARCH with ESEARCH (RFC 4731), STORE with UNCHANGEDSINCE (RFC 7162),
+ * COPY and MOVE (RFC 6851) with COPYUID (RFC 4315), and UID.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+#include "session.h"
+
+/* The current flags and keywords of some messages, from the index. */
+struct cur_msg {
+	uint32_t	 seq, uid;
+	unsigned int	 flags;
+	char		*keywords;
+	uint64_t	 modseq;
+};
+
+struct cur_arg {
+	struct imap_session *s;
+	struct cur_msg	*v;
+	size_t		 n;
+	const uint32_t	*want;		/* sequence numbers, ascending */
+	size_t		 nwant, next;
+};
+
+static int
+cur_cb(const struct mmsg *m, void *arg)
+{
+	struct cur_arg *ca = arg;
+	uint32_t seq = view_seq(&ca->s->view, m->uid);
+
+	while (ca->next < ca->nwant && ca->want[ca->next] < seq)
+		ca->next++;
+	if (seq == 0 || ca->next == ca->nwant || ca->want[ca->next] != seq)
+		return 0;
+	ca->v[ca->n].seq = seq;
+	ca->v[ca->n].uid = m->uid;
+	ca->v[ca->n].flags = m->flags;
+	ca->v[ca->n].keywords = util_strdup(m->keywords ? m->keywords : "");
+	ca->v[ca->n].modseq = m->modseq;
+	ca->n++;
+	return 0;
+}
+
+static int
+cur_load(struct imap_session *s, const uint32_t *seqs, size_t n,
+    struct cur_msg **v_r, size_t *n_r)
+{
+	struct cur_arg ca = { s, NULL, 0, seqs, n, 0 };
+
+	*v_r = NULL;
+	*n_r = 0;
+	if (n == 0)
+		return 0;
+	ca.v = util_calloc(n, sizeof(*ca.v));
+	if (mbox_messages(s->mb, s->view.msgs[seqs[0] - 1].uid,
+	    s->view.msgs[seqs[n - 1] - 1].uid, 0, 0, cur_cb, &ca) == -1) {
+		free(ca.v);
+		return -1;
+	}
+	*v_r = ca.v;
+	*n_r = ca.n;
+	return 0;
+}
+
+static void
+cur_free(struct cur_msg *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].keywords);
+	free(v);
+}
+
+/* ---- keyword arithmetic (space-separated, case-insensitive) ---- */
+
+static int
+kw_has(const char *list, const char *k, size_t klen)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, " ");
+
+		if (n == klen && strncasecmp(p, k, n) == 0)
+			return 1;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
+/* op '+': a with b; '-': a without b; '=': b. */
+static char *
+kw_combine(const char *a, const char *b, char op)
+{
+	struct buf out;
+	const char *p, *src = op == '=' ? b : a;
+
+	buf_init(&out, 0);
+	buf_puts(&out, "");
+	for (p = src; *p != '\0';) {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0 && !(op == '-' && kw_has(b, p, n))) {
+			if (out.len > 0)
+				buf_putc(&out, ' ');
+			buf_append(&out, p, n);
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	for (p = b; op == '+' && *p != '\0';) {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0 && !kw_has(out.data, p, n)) {
+			if (out.len > 0)
+				buf_putc(&out, ' ');
+			buf_append(&out, p, n);
+		}
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	return out.data;
+}
+
+/* ---- STORE ---- */
+
+static void
+fetch_flags_reply(struct imap_session *s, uint32_t seq, uint32_t uid,
+    unsigned int flags, const char *keywords, uint64_t modseq, int silent)
+{
+	struct buf *b = imap_out(s);
+	const char *sep = "";
+
+	buf_printf(b, "* %u FETCH (", seq);
+	if (s->uid_cmd) {
+		buf_printf(b, "UID %u", uid);
+		sep = " ";
+	}
+	if (!silent) {
+		buf_printf(b, "%sFLAGS ", sep);
+		imap_put_flags(b, flags, keywords, uid >=
+		    s->view.first_recent);
+		sep = " ";
+	}
+	if (s->condstore)
+		buf_printf(b, "%sMODSEQ (%llu)", sep,
+		    (unsigned long long)modseq);
+	buf_puts(b, ")\r\n");
+	imap_out_done(s);
+}
+
+/*
+ * Change the flags of messages: op '+', '-' or '='.  Reports FETCH for
+ * each change (only MODSEQ when silent == 1 and CONDSTORE is on, RFC
+ * 7162 §3.1.3; nothing when silent == 2); UIDs (or numbers) refused by
+ * unchangedsince go to modified.
+ */
+int
+imap_store_flags(struct imap_session *s, const uint32_t *seqs, size_t n,
+    char op, unsigned int flags, const char *keywords,
+    uint64_t unchangedsince, int silent, struct buf *modified)
+{
+	struct cur_msg *cur;
+	struct view_msg *vm;
+	unsigned int nf;
+	uint64_t modseq;
+	size_t ncur, i;
+	char *nk;
+	int r;
+
+	if (cur_load(s, seqs, n, &cur, &ncur) == -1 ||
+	    mstore_begin(s->store) == -1)
+		return -1;
+	for (i = 0; i < ncur; i++) {
+		nf = op == '+' ? cur[i].flags | flags : op == '-' ?
+		    cur[i].flags & ~flags : flags;
+		nk = kw_combine(cur[i].keywords, keywords, op);
+		r = mbox_set_flags(s->mb, cur[i].uid, nf, nk, unchangedsince,
+		    &modseq);
+		if (r == -1 && errno == ENOENT) {
+			free(nk);
+			continue;	/* expunged meanwhile */
+		}
+		if (r == -1) {
+			free(nk);
+			mstore_rollback(s->store);
+			cur_free(cur, ncur);
+			return -1;
+		}
+		if (r == 2) {
+			if (modified != NULL)
+				buf_printf(modified, "%s%u", modified->len ?
+				    "," : "", s->uid_cmd ? cur[i].uid :
+				    cur[i].seq);
+		} else if (r == 1 || !silent) {
+			vm = &s->view.msgs[cur[i].seq - 1];
+			vm->flags = nf;
+			vm->modseq = modseq;
+			if (!silent || (s->condstore && silent == 1))
+				fetch_flags_reply(s, cur[i].seq, cur[i].uid,
+				    nf, nk, modseq, silent);
+		}
+		free(nk);
+	}
+	cur_free(cur, ncur);
+	return mstore_commit(s->store);
+}
+
+int
+cmd_store(struct imap_session *s, const struct imap_arg *args, size_t nargs)
+{
+	uint64_t unchangedsince = 0;
+	unsigned int flags;
+	char *keywords = NULL, op = '=', item[32];
+	const char *why, *p;
+	struct buf modified;
+	uint32_t *seqs;
+	size_t n, i = 1;
+	int silent = 0, r;
+
+	if (nargs < 3 || args[0].type != IMAP_ARG_ATOM)
+		goto usage;
+	if (args[1].type == IMAP_ARG_LIST) {	/* (UNCHANGEDSINCE n) */
+		if (args[1].nlist != 2 || !imap_arg_atom_is(&args[1].list[0],
+		    "UNCHANGEDSINCE") || imap_arg_number(&args[1].list[1],
+		    INT64_MAX, &unchangedsince) == -1)
+			goto usage;
+		s->condstore = 1;
+		i = 2;
+	}
+	if (nargs != i + 2 || args[i].type != IMAP_ARG_ATOM ||
+	    util_strcpy(item, args[i].str, sizeof(item)) == -1)
+		goto usage;
+	p = item;
+	if (*p == '+' || *p == '-')
+		op = *p++;
+	if (strncasecmp(p, "FLAGS", 5) != 0 || (p[5] != '\0' &&
+	    strcasecmp(p + 5, ".SILENT") != 0))
+		goto usage;
+	silent = p[5] != '\0';
+	if (imap_parse_flags(&args[i + 1], &flags, &keywords, &why) == -1) {
+		imap_tagged(s, "BAD %s", why);
+		return -1;
+	}
+	if (s->readonly) {
+		free(keywords);
+		imap_tagged(s, "NO [READ-ONLY] Mailbox is read-only");
+		return 0;
+	}
+	if (imap_set_resolve(s, args[0].str, s->uid_cmd, &seqs, &n) == -1) {
+		free(keywords);
+		return -1;
+	}
+	buf_init(&modified, 0);
+	buf_puts(&modified, "");
+	if (args[1].type == IMAP_ARG_LIST && unchangedsince == 0) {
+		/* UNCHANGEDSINCE 0: no message has a mod-sequence that low,
+		 * so every one fails the test (RFC 7162 §3.1.3). */
+		for (size_t k = 0; k < n; k++)
+			buf_printf(&modified, "%s%u", k ? "," : "", s->uid_cmd ?
+			    s->view.msgs[seqs[k] - 1].uid : seqs[k]);
+		r = 0;
+	} else
+		r = imap_store_flags(s, seqs, n, op, flags, keywords,
+		    unchangedsince, silent, &modified);
+	free(seqs);
+	free(keywords);
+	if (r == -1) {
+		log_err("sid=%s store: %s", s->id, mstore_error(s->store));
+		imap_tagged(s, "NO [SERVERBUG] Cannot change flags");
+	} else if (modified.len > 0)
+		imap_tagged(s, "OK [MODIFIED %s] Conditional STORE failed",
+		    modified.data);
+	else
+		imap_tagged(s, "OK STORE completed");
+	buf_release(&modified);
+	return 0;
+usage:
+	imap_tagged(s, "BAD Usage: STORE set [(UNCHANGEDSINCE n)] "
+	    "[+-]FLAGS[.SILENT] (flags)");
+	return -1;
+}
+
+/* ---- EXPUNGE, CLOSE, UNSELECT, CHECK ---- */
+
+struct deleted_arg {
+	struct seqset	*only;		/* UID EXPUNGE's set, or NULL */
+	uint32_t	*uids;
+	size_t		 n, cap;
+};
+
+static int
+deleted_cb(const struct mmsg *m, void *arg)
+{
+	struct deleted_arg *da = arg;
+
+	if (!(m->flags & MF_DELETED) || (da->only != NULL &&
+	    !seqset_contains(da->only, m->uid)))
+		return 0;
+	if (da->n == da->cap) {
+		da->cap = da->cap ? da->cap * 2 : 64;
+		if ((da->uids = realloc(da->uids, da->cap *
+		    sizeof(*da->uids))) == NULL)
+			fatal("realloc");
+	}
+	da->uids[da->n++] = m->uid;
+	return 0;
+}
+
+/* Remove the \Deleted messages (of only, if given).  0 or -1. */
+static int
+expunge_deleted(struct imap_session *s, struct seqset *only)
+{
+	struct deleted_arg da = { only, NULL, 0, 0 };
+	int r;
+
+	if (mbox_messages(s->mb, 1, UINT32_MAX, 0, 0, deleted_cb, &da) == -1)
+		return -1;
+	r = mbox_expunge(s->mb, da.uids, da.n);
+	if (r == 0 && da.n > 0)
+		log_info("sid=%s user=%s expunge mailbox=%s count=%zu", s->id,
+		    s->user, log_str(mbox_name(s->mb)), da.n);
+	free(da.uids);
+	return r;
+}
+
+int
+cmd_expunge(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	struct seqset set;
+	uint32_t star;
+	int r;
+
+	if (nargs != (s->uid_cmd ? 1u : 0u) || (s->uid_cmd &&
+	    args[0].type != IMAP_ARG_ATOM)) {
+		imap_tagged(s, "BAD Usage: %s", s->uid_cmd ?
+		    "UID EXPUNGE uid-set" : "EXPUNGE");
+		return -1;
+	}
+	if (s->readonly) {
+		imap_tagged(s, "NO [READ-ONLY] Mailbox is read-only");
+		return 0;
+	}
+	if (s->uid_cmd) {
+		star = s->view.n ? s->view.msgs[s->view.n - 1].uid : 0;
+		if (seqset_parse(args[0].str, star, &set) == -1) {
+			imap_tagged(s, "BAD Invalid UID set");
+			return -1;
+		}
+	}
+	r = expunge_deleted(s, s->uid_cmd ? &set : NULL);
+	if (s->uid_cmd)
+		seqset_free(&set);
+	if (r == -1) {
+		log_err("sid=%s expunge: %s", s->id, mstore_error(s->store));
+		imap_tagged(s, "NO [SERVERBUG] Expunge failed");
+		return 0;
+	}
+	imap_tagged(s, "OK EXPUNGE completed");
+	return 0;
+}
+
+int
+cmd_close(struct imap_session *s, const struct imap_arg *args, size_t nargs)
+{
+	(void)args;
+	if (nargs != 0) {
+		imap_tagged(s, "BAD Usage: CLOSE");
+		return -1;
+	}
+	/* RFC 3501 §6.4.2: expunge silently, unless read-only. */
+	if (!s->readonly && expunge_deleted(s, NULL) == -1)
+		log_err("sid=%s close: %s", s->id, mstore_error(s->store));
+	imap_unselect(s);
+	imap_tagged(s, "OK CLOSE completed");
+	return 0;
+}
+
+int
+cmd_unselect(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	(void)args;
+	if (nargs != 0) {
+		imap_tagged(s, "BAD Usage: UNSELECT");
+		return -1;
+	}
+	imap_unselect(s);
+	imap_tagged(s, "OK UNSELECT completed");
+	return 0;
+}
+
+int
+cmd_check(struct imap_session *s, const struct imap_arg *args, size_t nargs)
+{
+	(void)args;
+	if (nargs != 0) {
+		imap_tagged(s, "BAD Usage: CHECK");
+		return -1;
+	}
+	imap_tagged(s, "OK CHECK completed");	/* every change is durable */
+	return 0;
+}
+
+/* ---- COPY, MOVE ---- */
+
+static int
+copy_common(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs, int move)
+{
+	char name[MAILDIR_NAME_MAX + 1];
+	struct mbox *dst = NULL;
+	struct mbox_status st;
+	uint32_t *seqs, *src_uids, *dst_uids;
+	size_t n, i, done = 0;
+	struct buf code;
+	int failed = 0;
+
+	if (nargs != 2 || args[0].type != IMAP_ARG_ATOM) {
+		imap_tagged(s, "BAD Usage: %s set mailbox", move ? "MOVE" :
+		    "COPY");
+		return -1;
+	}
+	if (imap_mailbox_arg(s, &args[1], name, sizeof(name)) == -1)
+		return -1;
+	if (move && s->readonly) {
+		imap_tagged(s, "NO [READ-ONLY] Mailbox is read-only");
+		return 0;
+	}
+	if (imap_set_resolve(s, args[0].str, s->uid_cmd, &seqs, &n) == -1)
+		return -1;
+	if (!mstore_exists(s->store, name) ||
+	    mbox_open(s->store, name, &dst) == -1) {
+		free(seqs);
+		imap_tagged(s, "NO [TRYCREATE] No such mailbox");
+		return 0;
+	}
+	src_uids = util_calloc(n + 1, sizeof(*src_uids));
+	dst_uids = util_calloc(n + 1, sizeof(*dst_uids));
+	for (i = 0; i < n; i++) {
+		uint32_t uid = s->view.msgs[seqs[i] - 1].uid;
+
+		if (mbox_copy(s->mb, uid, dst, &dst_uids[done]) == -1) {
+			if (errno == ENOENT)
+				continue;	/* expunged meanwhile */
+			log_err("sid=%s copy: %s", s->id,
+			    mstore_error(s->store));
+			failed = 1;
+			break;
+		}
+		src_uids[done++] = uid;
+	}
+	buf_init(&code, 0);
+	buf_puts(&code, "");
+	if (!failed && done > 0 && mbox_get_status(dst, &st) == 0) {
+		buf_printf(&code, "[COPYUID %u ", st.uidvalidity);
+		seqset_format(&code, src_uids, done);
+		buf_putc(&code, ' ');
+		seqset_format(&code, dst_uids, done);
+		buf_puts(&code, "] ");
+	}
+	if (failed) {
+		/* RFC 3501 §6.4.7: COPY is all or nothing. */
+		mbox_expunge(dst, dst_uids, done);
+		imap_tagged(s, "NO [SERVERBUG] %s failed", move ? "MOVE" :
+		    "COPY");
+	} else if (move) {
+		/* RFC 6851 §4.3: COPYUID first, then the expunges. */
+		if (code.len > 0)
+			imap_untagged(s, "OK %sMoved", code.data);
+		if (mbox_expunge(s->mb, src_uids, done) == -1)
+			log_err("sid=%s move: %s", s->id,
+			    mstore_error(s->store));
+		imap_tagged(s, "OK MOVE completed");
+	} else
+		imap_tagged(s, "OK %sCOPY completed", code.data);
+	if (!failed && done > 0)
+		log_info("sid=%s user=%s %s mailbox=%s to=%s count=%zu", s->id,
+		    s->user, move ? "move" : "copy",
+		    log_str(mbox_name(s->mb)), log_str(name), done);
+	buf_release(&code);
+	free(src_uids);
+	free(dst_uids);
+	free(seqs);
+	mbox_close(&dst);
+	return 0;
+}
+
+int
+cmd_copy(struct imap_session *s, const struct imap_arg *args, size_t nargs)
+{
+	return copy_common(s, args, nargs, 0);
+}
+
+int
+cmd_move(struct imap_session *s, const struct imap_arg *args, size_t nargs)
+{
+	return copy_common(s, args, nargs, 1);
+}
+
+/* ---- SEARCH ---- */
+
+#define ESEARCH_MIN	0x01
+#define ESEARCH_MAX	0x02
+#define ESEARCH_ALL	0x04
+#define ESEARCH_COUNT	0x08
+
+struct search_run {
+	struct imap_session *s;
+	struct search_key *key;
+	uint32_t	*hits;		/* sequence numbers or UIDs */
+	size_t		 n;
+	uint64_t	 max_modseq;
+	struct imap_msg	*msg;		/* loaded for the current message */
+	uint32_t	 msg_uid;
+	int		 failed;
+};
+
+static struct imap_msg *
+search_load(void *arg)
+{
+	struct search_run *sr = arg;
+	int fd;
+
+	if (sr->msg != NULL)
+		return sr->msg;
+	if ((fd = mbox_msg_open(sr->s->mb, sr->msg_uid)) == -1)
+		return NULL;
+	sr->msg = imap_msg_load(fd, (size_t)sr->s->conf->imapd.append_limit *
+	    2);
+	close(fd);
+	return sr->msg;
+}
+
+static int
+search_cb(const struct mmsg *m, void *arg)
+{
+	struct search_run *sr = arg;
+	struct search_msg sm;
+	uint32_t seq = view_seq(&sr->s->view, m->uid);
+	int r;
+
+	if (seq == 0)
+		return 0;
+	memset(&sm, 0, sizeof(sm));
+	sm.seq = seq;
+	sm.uid = m->uid;
+	sm.flags = m->flags;
+	sm.recent = m->uid >= sr->s->view.first_recent;
+	sm.keywords = m->keywords ? m->keywords : "";
+	sm.modseq = m->modseq;
+	sm.vsize = m->vsize;
+	sm.internaldate = m->internaldate;
+	sm.load = search_load;
+	sm.load_arg = sr;
+	sr->msg_uid = m->uid;
+	r = search_match(sr->key, &sm);
+	imap_msg_free(&sr->msg);
+	if (r == 1) {
+		sr->hits[sr->n++] = sr->s->uid_cmd ? m->uid : seq;
+		if (m->modseq > sr->max_modseq)
+			sr->max_modseq = m->modseq;
+	}
+	return 0;
+}
+
+static int
+esearch_options(const struct imap_arg *a, unsigned int *opts)
+{
+	size_t i;
+
+	*opts = 0;
+	for (i = 0; i < a->nlist; i++) {
+		if (imap_arg_atom_is(&a->list[i], "MIN"))
+			*opts |= ESEARCH_MIN;
+		else if (imap_arg_atom_is(&a->list[i], "MAX"))
+			*opts |= ESEARCH_MAX;
+		else if (imap_arg_atom_is(&a->list[i], "ALL"))
+			*opts |= ESEARCH_ALL;
+		else if (imap_arg_atom_is(&a->list[i], "COUNT"))
+			*opts |= ESEARCH_COUNT;
+		else
+			return -1;
+	}
+	if (*opts == 0)		/* RFC 4731 §3.1: RETURN () means ALL */
+		*opts = ESEARCH_ALL;
+	return 0;
+}
+
+static void
+search_reply(struct imap_session *s, struct search_run *sr, int esearch,
+    unsigned int opts, int modseq)
+{
+	struct buf *b = imap_out(s);
+	size_t i;
+
+	if (!esearch) {
+		buf_puts(b, "* SEARCH");
+		for (i = 0; i < sr->n; i++)
+			buf_printf(b, " %u", sr->hits[i]);
+		if (modseq && sr->n > 0)
+			buf_printf(b, " (MODSEQ %llu)",
+			    (unsigned long long)sr->max_modseq);
+		buf_puts(b, "\r\n");
+		imap_out_done(s);
+		return;
+	}
+	buf_puts(b, "* ESEARCH (TAG ");
+	imap_put_string(b, s->tag, strlen(s->tag));
+	buf_putc(b, ')');
+	if (s->uid_cmd)
+		buf_puts(b, " UID");
+	if ((opts & ESEARCH_MIN) && sr->n > 0)
+		buf_printf(b, " MIN %u", sr->hits[0]);
+	if ((opts & ESEARCH_MAX) && sr->n > 0)
+		buf_printf(b, " MAX %u", sr->hits[sr->n - 1]);
+	if ((opts & ESEARCH_ALL) && sr->n > 0) {
+		buf_puts(b, " ALL ");
+		seqset_format(b, sr->hits, sr->n);
+	}
+	if (opts & ESEARCH_COUNT)
+		buf_printf(b, " COUNT %zu", sr->n);
+	if (modseq && sr->n > 0)
+		buf_printf(b, " MODSEQ %llu",
+		    (unsigned long long)sr->max_modseq);
+	buf_puts(b, "\r\n");
+	imap_out_done(s);
+}
+
+static int
+uint32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+cmd_search(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	struct search_run sr;
+	unsigned int opts = 0;
+	const char *why, *charset;
+	int esearch = 0;
+	size_t i = 0;
+	uint32_t max_uid = s->view.n ? s->view.msgs[s->view.n - 1].uid : 0;
+
+	if (nargs >= 2 && imap_arg_atom_is(&args[0], "RETURN")) {
+		if (args[1].type != IMAP_ARG_LIST ||
+		    esearch_options(&args[1], &opts) == -1) {
+			imap_tagged(s, "BAD Invalid RETURN options");
+			return -1;
+		}
+		esearch = 1;
+		i = 2;
+	}
+	if (nargs >= i + 2 && imap_arg_atom_is(&args[i], "CHARSET")) {
+		if ((charset = imap_arg_astring(&args[i + 1])) == NULL) {
+			imap_tagged(s, "BAD Missing charset");
+			return -1;
+		}
+		if (strcasecmp(charset, "UTF-8") != 0 &&
+		    strcasecmp(charset, "US-ASCII") != 0) {
+			imap_tagged(s, "NO [BADCHARSET (UTF-8 US-ASCII)] "
+			    "Unsupported charset");
+			return 0;
+		}
+		i += 2;
+	}
+	if (i >= nargs) {
+		imap_tagged(s, "BAD Missing search keys");
+		return -1;
+	}
+	memset(&sr, 0, sizeof(sr));
+	sr.s = s;
+	if ((sr.key = search_parse(args + i, nargs - i, (uint32_t)s->view.n,
+	    max_uid, &why)) == NULL) {
+		imap_tagged(s, "BAD %s", why);
+		return -1;
+	}
+	if (search_uses_modseq(sr.key))
+		s->condstore = 1;
+	sr.hits = util_calloc(s->view.n + 1, sizeof(*sr.hits));
+	if (s->view.n > 0 && mbox_messages(s->mb, 1, UINT32_MAX, 0, 0,
+	    search_cb, &sr) == -1) {
+		log_err("sid=%s search: %s", s->id, mstore_error(s->store));
+		imap_tagged(s, "NO [SERVERBUG] Search failed");
+	} else {
+		qsort(sr.hits, sr.n, sizeof(*sr.hits), uint32_cmp);
+		search_reply(s, &sr, esearch, opts,
+		    search_uses_modseq(sr.key));
+		imap_tagged(s, "OK SEARCH completed");
+	}
+	search_free(&sr.key);
+	free(sr.hits);
+	return 0;
+}
+
+/* ---- UID ---- */
+
+int
+cmd_uid(struct imap_session *s, const struct imap_arg *args, size_t nargs)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(struct imap_session *, const struct imap_arg *,
+		    size_t);
+	} subs[] = {
+		{ "FETCH", cmd_fetch }, { "STORE", cmd_store },
+		{ "COPY", cmd_copy }, { "MOVE", cmd_move },
+		{ "SEARCH", cmd_search }, { "EXPUNGE", cmd_expunge },
+	};
+	size_t i;
+
+	if (nargs < 1 || args[0].type != IMAP_ARG_ATOM) {
+		imap_tagged(s, "BAD Usage: UID command arguments");
+		return -1;
+	}
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (strcasecmp(args[0].str, subs[i].name) == 0) {
+			s->uid_cmd = 1;
+			return subs[i].fn(s, args + 1, nargs - 1);
+		}
+	imap_tagged(s, "BAD Unknown UID command");
+	return -1;
+}

@@ -1,0 +1,242 @@
+/*
+ * imapd: the IMAP4rev1 server (RFC 3501) with the extensions clients use
+ * (IDLE, UIDPLUS, MOVE, NAMESPACE, ID, ENABLE, UNSELECT, CHILDREN,
+ * SPECIAL-USE, LITERAL+, CONDSTORE/QRESYNC, LIST-EXTENDED, LIST-STATUS,
+ * ESEARCH, SASL-IR, APPENDLIMIT), on port 143 (STARTTLS) and 993
+ * (implicit TLS, RFC 8314), over the store in maildir/.
+ *
+ * imapd.c	main: configuration, TLS keys, SASL, privileges, listener
+ * parse.c	the command parser: pure (no I/O), fed line by line and
+ *		literal by literal, so it can be fuzzed (fuzz/fuzz-imap.c)
+ * seqset.c	sequence sets (RFC 3501 §9 sequence-set)
+ * mime.c	a message as FETCH sees it: ENVELOPE, BODYSTRUCTURE and
+ *		BODY[section]<partial> (GMime for headers and parameters)
+ * search.c	SEARCH keys: parse and match
+ * session.c	one connection: reading commands and literals, states,
+ *		dispatch, untagged updates
+ * cmd_*.c	the commands, grouped by state
+ */
+#ifndef IMAPD_H
+#define IMAPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../lib/buf.h"
+#include "../lib/conf.h"
+#include "../lib/conn.h"
+#include "../lib/net.h"
+#include "../lib/util.h"
+
+struct tls_ctx;
+struct mstore;
+struct mbox;
+
+/* ---- Limits ---- */
+#define IMAP_MAX_ARGS		4096	/* arguments in one command, all
+					   levels of lists together */
+#define IMAP_MAX_DEPTH		16	/* nesting of parenthesised lists */
+#define IMAP_MAX_LITERALS	64	/* literals in one command */
+#define IMAP_TAG_MAX		64
+
+/* ==== parse.c: the command parser ==== */
+
+enum imap_arg_type {
+	IMAP_ARG_ATOM,		/* atom, including NIL and sequence sets */
+	IMAP_ARG_STRING,	/* quoted string (unescaped) */
+	IMAP_ARG_LITERAL,	/* {n} literal held in memory */
+	IMAP_ARG_LITERAL_FILE,	/* literal written to a file by the session
+				   (APPEND); see imap_parser_literal_file() */
+	IMAP_ARG_LIST,		/* ( ... ) */
+};
+
+struct imap_arg {
+	enum imap_arg_type	 type;
+	char			*str;	/* ATOM/STRING/LITERAL: NUL-terminated
+					   (a literal may also hold NULs) */
+	size_t			 len;	/* octets in str; LITERAL_FILE: size */
+	struct imap_arg		*list;	/* LIST: the elements */
+	size_t			 nlist;
+	int			 binary; /* LITERAL: had ~{n} (RFC 3516) */
+	/*
+	 * ATOM only: the atom ended in a '[' ... ']' section and optional
+	 * <partial>, as in BODY[HEADER.FIELDS (A B)]<0.100>: the whole text
+	 * is kept in str exactly as the client sent it, lists inside the
+	 * brackets included, so FETCH can parse it (fetch_att grammar).
+	 */
+};
+
+enum imap_parse_status {
+	IMAP_PARSE_DONE,	/* a whole command: tag, name, args */
+	IMAP_PARSE_LITERAL,	/* the line ended with {n} or {n+}: the
+				   caller reads n octets and hands them to
+				   imap_parser_literal(), then the next line
+				   to imap_parser_line() */
+	IMAP_PARSE_BAD,		/* syntax error: *why says what;
+				   imap_parser_tag() is the tag, or NULL
+				   if none could be read */
+};
+
+struct imap_parser;
+
+/* A parser with a cap on the total octets a command may hold in memory
+ * (lines and in-memory literals together). */
+struct imap_parser *imap_parser_new(size_t max_command);
+void	imap_parser_free(struct imap_parser **p);
+/* Forget the current command and start a new one. */
+void	imap_parser_reset(struct imap_parser *p);
+/*
+ * Feed one line (without CRLF; may contain anything, NULs included).
+ * On IMAP_PARSE_LITERAL, *literal_len and *literal_sync (0 for the
+ * non-synchronizing {n+} of RFC 7888, which needs no "+" continuation)
+ * say what comes.
+ */
+enum imap_parse_status imap_parser_line(struct imap_parser *p,
+	    const char *line, size_t len, size_t *literal_len,
+	    int *literal_sync, const char **why);
+/* Octets a command may still hold in memory (for [TOOBIG] up front). */
+size_t	imap_parser_room(const struct imap_parser *p);
+/* The octets of the announced literal (all of them, in one call). */
+void	imap_parser_literal(struct imap_parser *p, const char *data,
+	    size_t len);
+/* Or: the session wrote the literal to a file itself (APPEND); the arg
+ * becomes IMAP_ARG_LITERAL_FILE with str = the path. */
+void	imap_parser_literal_file(struct imap_parser *p, const char *path,
+	    size_t len);
+/* What is known so far (valid until reset): tag and command name (NULL
+ * if not parsed yet), and the top-level arguments parsed so far. */
+const char *imap_parser_tag(const struct imap_parser *p);
+const char *imap_parser_command(const struct imap_parser *p);
+const struct imap_arg *imap_parser_args(const struct imap_parser *p,
+	    size_t *n);
+
+/* Helpers over parsed arguments. */
+int	imap_arg_is_string(const struct imap_arg *a); /* atom|string|literal */
+int	imap_arg_is_nil(const struct imap_arg *a);
+int	imap_arg_atom_is(const struct imap_arg *a, const char *word);
+/* The IMAP "astring" value (atom, quoted or literal), or NULL. */
+const char *imap_arg_astring(const struct imap_arg *a);
+/* A number (RFC 3501 number / nz-number); 0 or -1. */
+int	imap_arg_number(const struct imap_arg *a, uint64_t max, uint64_t *n);
+
+/*
+ * Output: an IMAP string for any octets: a quoted string when it is
+ * short and safe, else a literal (RFC 3501 §4.3), NIL for NULL.
+ */
+void	imap_put_string(struct buf *b, const char *s, size_t len);
+void	imap_put_nstring(struct buf *b, const char *s);	/* NULL: NIL */
+/* A mailbox name (astring, quoted when needed). */
+void	imap_put_astring(struct buf *b, const char *s);
+
+/* ==== seqset.c: sequence sets ==== */
+
+struct seq_range {
+	uint32_t	lo, hi;		/* lo <= hi; '*' is resolved */
+};
+
+struct seqset {
+	struct seq_range *r;		/* sorted, merged */
+	size_t		  n;
+};
+
+/*
+ * Parse "1:3,5,7:*" (or "$" for the saved search result, which is not
+ * supported and refused).  star is what '*' means (the highest message
+ * number or UID; 0 when the mailbox is empty, which makes "*" match
+ * nothing for UIDs per RFC 3501 §6.4.8 but still parse).  0 or -1.
+ */
+int	seqset_parse(const char *s, uint32_t star, struct seqset *set);
+void	seqset_free(struct seqset *set);
+int	seqset_contains(const struct seqset *set, uint32_t n);
+/* Format ascending numbers as a compact set ("1:3,7"); into b. */
+void	seqset_format(struct buf *b, const uint32_t *nums, size_t n);
+
+/* ==== mime.c: a message for FETCH and SEARCH ==== */
+
+struct imap_msg;	/* one message loaded, with CRLF line ends */
+
+/* Read the message (LF or CRLF on disk) from fd; NULL on error. */
+struct imap_msg *imap_msg_load(int fd, size_t max_size);
+void	imap_msg_free(struct imap_msg **m);
+/* The whole message with CRLF line ends. */
+const char *imap_msg_data(const struct imap_msg *m, size_t *len);
+/* FETCH items as IMAP text (RFC 3501 §7.4.2), malloc'd: ENVELOPE,
+ * BODYSTRUCTURE (extensible) and BODY (non-extensible). */
+char	*imap_msg_envelope(struct imap_msg *m);
+char	*imap_msg_bodystructure(struct imap_msg *m, int extensible);
+/*
+ * BODY[section]: section is the text between the brackets ("",
+ * "HEADER", "1.2.MIME", "HEADER.FIELDS (From To)",
+ * "1.TEXT", "HEADER.FIELDS.NOT (X)" ...), parsed case-insensitively.
+ * On success *data and *len point into the message or into *owned (which
+ * the caller frees; NULL when nothing was allocated).  A part that does
+ * not exist gives an empty result, as RFC 3501 says.  0, or -1 when the
+ * section text is malformed.
+ */
+int	imap_msg_section(struct imap_msg *m, const char *section,
+	    const char **data, size_t *len, char **owned);
+/* For SEARCH: a header's value(s), unfolded and decoded to UTF-8
+ * (RFC 2047), "" if absent; malloc'd. */
+char	*imap_msg_header_text(struct imap_msg *m, const char *name);
+/* For SEARCH: all headers (decoded) or the text of the body parts
+ * (decoded from base64/QP and converted to UTF-8); malloc'd. */
+char	*imap_msg_headers_text(struct imap_msg *m);
+char	*imap_msg_body_text(struct imap_msg *m);
+/* The Date: header as seconds since the epoch (for SENTBEFORE ...),
+ * or -1. */
+int64_t	imap_msg_sent_date(struct imap_msg *m);
+
+/* ==== search.c: SEARCH keys ==== */
+
+struct search_key;
+
+/* What SEARCH can know of one message. */
+struct search_msg {
+	uint32_t	 seq, uid;
+	unsigned int	 flags;		/* MF_* */
+	int		 recent;
+	const char	*keywords;	/* space-separated */
+	uint64_t	 modseq;
+	int64_t		 vsize;		/* RFC822.SIZE */
+	int64_t		 internaldate;
+	/* Loads the message when a key needs its text (NULL: cannot). */
+	struct imap_msg *(*load)(void *arg);
+	void		*load_arg;
+};
+
+/*
+ * Parse search keys (RFC 3501 §6.4.4 and CONDSTORE's MODSEQ) from args
+ * (everything after an optional CHARSET, which the caller handled).
+ * max_seq / max_uid resolve '*'.  NULL with *why on error.
+ */
+struct search_key *search_parse(const struct imap_arg *args, size_t n,
+	    uint32_t max_seq, uint32_t max_uid, const char **why);
+void	search_free(struct search_key **k);
+/* 1 match, 0 no match, -1 error (message could not be read). */
+int	search_match(const struct search_key *k, const struct search_msg *m);
+/* Does the search need the message text (so the caller may prefer a
+ * cheaper path when not)? And does it use MODSEQ (for the reply)? */
+int	search_needs_text(const struct search_key *k);
+int	search_uses_modseq(const struct search_key *k);
+
+/* ==== date-time (parse.c) ==== */
+
+/* "dd-Mon-yyyy" (RFC 3501 date) -> midnight UTC of that day; -1. */
+int64_t	imap_parse_date(const char *s);
+/* "dd-Mon-yyyy hh:mm:ss +zzzz" (date-time) -> epoch seconds; -1. */
+int64_t	imap_parse_datetime(const char *s);
+/* Format epoch seconds as a date-time (without quotes) into out[27]. */
+void	imap_format_datetime(int64_t t, char out[32]);
+
+/* ==== the process ==== */
+
+struct imap_env {		/* shared by every session of the process */
+	struct conf	*conf;
+	struct tls_ctx	*tls;
+};
+
+void	imap_session_run(int fd, const char *service, const char *client_ip,
+	    int client_port, void *arg);
+
+#endif

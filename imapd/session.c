@@ -1,0 +1,913 @@
+/*
+ * One IMAP session: read a command (line by line, literal by literal),
+ * check its state, run it, tell the client what changed in the selected
+ * mailbox, send the tagged reply.
+ *
+ * Literals (RFC 3501 §4.3, RFC 7888): a synchronizing {n} gets "+" only
+ * when the session will take n octets; a non-synchronizing {n+} it
+ * cannot take ends the connection, since the octets are on their way
+ * anyway.  APPEND's message goes straight into the target mailbox's
+ * tmp/ as it arrives (up to imapd.append_limit); every other literal is
+ * held in memory within imapd.max_command.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/auth.h"
+#include "../lib/daemon.h"
+#include "../lib/log.h"
+#include "../lib/tls.h"
+#include "../lib/userdb.h"
+#include "session.h"
+
+#define CMD_NO_EXPUNGE	0x100	/* sequence numbers must not shift */
+
+static struct buf tagged;	/* the tagged reply of the running command */
+
+/* ---- replies ---- */
+
+void
+imap_untagged(struct imap_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	buf_puts(&s->conn.out, "* ");
+	va_start(ap, fmt);
+	buf_vprintf(&s->conn.out, fmt, ap);
+	va_end(ap);
+	buf_puts(&s->conn.out, "\r\n");
+	imap_out_done(s);
+}
+
+/* Kept until the command's untagged updates are out (RFC 3501 §7). */
+void
+imap_tagged(struct imap_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	buf_reset(&tagged);
+	buf_printf(&tagged, "%s ", s->tag != NULL ? s->tag : "*");
+	va_start(ap, fmt);
+	buf_vprintf(&tagged, fmt, ap);
+	va_end(ap);
+	buf_puts(&tagged, "\r\n");
+}
+
+void
+imap_tagged_now(struct imap_session *s)
+{
+	buf_append(&s->conn.out, tagged.data, tagged.len);
+	buf_reset(&tagged);
+}
+
+void
+imap_continue(struct imap_session *s, const char *text)
+{
+	conn_printf(&s->conn, "+ %s\r\n", text);
+	conn_flush(&s->conn);
+}
+
+struct buf *
+imap_out(struct imap_session *s)
+{
+	return &s->conn.out;
+}
+
+void
+imap_out_done(struct imap_session *s)
+{
+	if (s->conn.out.len >= 65536 && conn_flush(&s->conn) == -1)
+		s->broken = s->logout = 1;
+}
+
+void
+imap_penalty(unsigned int seconds)
+{
+	struct timespec ts = { (time_t)seconds, 0 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !daemon_term)
+		;
+}
+
+/* ---- flags ---- */
+
+static const struct {
+	const char	*name;
+	unsigned int	 flag;
+} system_flags[] = {
+	{ "\\Seen", MF_SEEN }, { "\\Answered", MF_ANSWERED },
+	{ "\\Flagged", MF_FLAGGED }, { "\\Deleted", MF_DELETED },
+	{ "\\Draft", MF_DRAFT },
+};
+#define NSYSFLAGS (sizeof(system_flags) / sizeof(system_flags[0]))
+
+void
+imap_put_flags(struct buf *b, unsigned int flags, const char *keywords,
+    int recent)
+{
+	const char *sep = "";
+	size_t i;
+
+	buf_putc(b, '(');
+	for (i = 0; i < NSYSFLAGS; i++)
+		if (flags & system_flags[i].flag) {
+			buf_printf(b, "%s%s", sep, system_flags[i].name);
+			sep = " ";
+		}
+	if (recent) {
+		buf_printf(b, "%s\\Recent", sep);
+		sep = " ";
+	}
+	if (keywords != NULL && keywords[0] != '\0')
+		buf_printf(b, "%s%s", sep, keywords);
+	buf_putc(b, ')');
+}
+
+/* A keyword is an atom (RFC 3501 flag-keyword); no '\' flags we do not
+ * know (\Recent cannot be set). */
+static int
+keyword_valid(const char *k)
+{
+	const unsigned char *p;
+
+	if (*k == '\0' || strlen(k) > 100)
+		return 0;
+	for (p = (const unsigned char *)k; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || strchr("(){%*\"\\]", *p) != NULL)
+			return 0;
+	return 1;
+}
+
+static int
+keyword_add(struct buf *kw, const char *k)
+{
+	const char *p = kw->data;
+	size_t len = strlen(k);
+
+	/* Keywords compare case-insensitively; keep the first spelling. */
+	while (p != NULL && *p != '\0') {
+		if (strncasecmp(p, k, len) == 0 &&
+		    (p[len] == ' ' || p[len] == '\0'))
+			return 0;
+		if ((p = strchr(p, ' ')) != NULL)
+			p++;
+	}
+	if (kw->len > 0)
+		buf_putc(kw, ' ');
+	return buf_puts(kw, k);
+}
+
+static int
+flag_one(const char *f, unsigned int *flags, struct buf *kw,
+    const char **why)
+{
+	size_t i;
+
+	if (f[0] == '\\') {
+		for (i = 0; i < NSYSFLAGS; i++)
+			if (strcasecmp(f, system_flags[i].name) == 0) {
+				*flags |= system_flags[i].flag;
+				return 0;
+			}
+		*why = "Unknown system flag";
+		return -1;
+	}
+	if (!keyword_valid(f)) {
+		*why = "Invalid keyword";
+		return -1;
+	}
+	if (keyword_add(kw, f) == -1) {
+		*why = "Too many keywords";
+		return -1;
+	}
+	return 0;
+}
+
+int
+imap_parse_flags(const struct imap_arg *a, unsigned int *flags,
+    char **keywords, const char **why)
+{
+	struct buf kw;
+	size_t i;
+
+	*flags = 0;
+	*keywords = NULL;
+	buf_init(&kw, 4096);
+	buf_puts(&kw, "");
+	if (a->type == IMAP_ARG_LIST) {
+		for (i = 0; i < a->nlist; i++)
+			if (a->list[i].type != IMAP_ARG_ATOM ||
+			    flag_one(a->list[i].str, flags, &kw, why) == -1) {
+				if (a->list[i].type != IMAP_ARG_ATOM)
+					*why = "Flags must be atoms";
+				buf_release(&kw);
+				return -1;
+			}
+	} else if (a->type != IMAP_ARG_ATOM ||
+	    flag_one(a->str, flags, &kw, why) == -1) {
+		if (a->type != IMAP_ARG_ATOM)
+			*why = "Flags must be atoms";
+		buf_release(&kw);
+		return -1;
+	}
+	*keywords = util_strdup(kw.data);
+	buf_release(&kw);
+	return 0;
+}
+
+/* ---- the view of the selected mailbox ---- */
+
+void
+imap_view_free(struct view *v)
+{
+	free(v->msgs);
+	free(v->keywords);
+	memset(v, 0, sizeof(*v));
+}
+
+uint32_t
+view_seq(const struct view *v, uint32_t uid)
+{
+	size_t lo = 0, hi = v->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (v->msgs[mid].uid == uid)
+			return (uint32_t)mid + 1;
+		if (v->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static void
+view_append(struct view *v, uint32_t uid, unsigned int flags,
+    uint64_t modseq)
+{
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 64;
+		v->msgs = realloc(v->msgs, v->cap * sizeof(*v->msgs));
+		if (v->msgs == NULL)
+			fatal("realloc");
+	}
+	v->msgs[v->n].uid = uid;
+	v->msgs[v->n].flags = flags;
+	v->msgs[v->n].modseq = modseq;
+	v->n++;
+}
+
+static void
+view_remove(struct view *v, uint32_t seq)
+{
+	memmove(&v->msgs[seq - 1], &v->msgs[seq], (v->n - seq) *
+	    sizeof(*v->msgs));
+	v->n--;
+}
+
+struct load_arg {
+	struct view	*v;
+	uint32_t	 after;		/* only UIDs above this */
+};
+
+static int
+load_cb(const struct mmsg *m, void *arg)
+{
+	struct load_arg *la = arg;
+
+	if (m->uid > la->after)
+		view_append(la->v, m->uid, m->flags, m->modseq);
+	return 0;
+}
+
+/* The FLAGS and PERMANENTFLAGS lists (keywords may have grown). */
+static void
+view_flags_reply(struct imap_session *s, int force)
+{
+	char *kw = mbox_keywords(s->mb);
+	struct buf *b = imap_out(s);
+
+	if (kw == NULL)
+		kw = util_strdup("");
+	if (!force && s->view.keywords != NULL &&
+	    strcmp(kw, s->view.keywords) == 0) {
+		free(kw);
+		return;
+	}
+	free(s->view.keywords);
+	s->view.keywords = kw;
+	buf_printf(b, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+	    "\\Draft%s%s)\r\n", kw[0] ? " " : "", kw);
+	if (s->readonly)
+		buf_puts(b, "* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
+	else
+		buf_printf(b, "* OK [PERMANENTFLAGS (\\Answered \\Flagged "
+		    "\\Deleted \\Seen \\Draft%s%s \\*)] Flags permitted\r\n",
+		    kw[0] ? " " : "", kw);
+}
+
+int
+imap_view_load(struct imap_session *s)
+{
+	struct mbox_status st;
+	struct load_arg la = { &s->view, 0 };
+
+	imap_view_free(&s->view);
+	if (mbox_get_status(s->mb, &st) == -1)
+		return -1;
+	s->view.uidvalidity = st.uidvalidity;
+	s->view.uidnext = st.uidnext;
+	s->view.modseq = s->view.expunge_modseq = st.highestmodseq;
+	if (mbox_messages(s->mb, 1, UINT32_MAX, 0, 0, load_cb, &la) == -1)
+		return -1;
+	/* A read-only session takes no \Recent away from others. */
+	s->view.first_recent = s->readonly ? st.first_recent :
+	    mbox_claim_recent(s->mb);
+	view_flags_reply(s, 1);
+	return 0;
+}
+
+static uint32_t
+view_recent(const struct view *v)
+{
+	size_t i = v->n;
+
+	while (i > 0 && v->msgs[i - 1].uid >= v->first_recent)
+		i--;
+	return (uint32_t)(v->n - i);
+}
+
+static void
+vanished_cb(uint32_t uid, void *arg)
+{
+	struct imap_session *s = arg;
+	uint32_t seq = view_seq(&s->view, uid);
+
+	if (seq == 0)
+		return;
+	view_remove(&s->view, seq);
+	if (s->qresync)
+		imap_untagged(s, "VANISHED %u", uid);
+	else
+		imap_untagged(s, "%u EXPUNGE", seq);
+	s->nexpunge++;
+}
+
+struct changed_arg {
+	struct imap_session *s;
+	int		 any;
+};
+
+static int
+changed_cb(const struct mmsg *m, void *arg)
+{
+	struct changed_arg *ca = arg;
+	struct imap_session *s = ca->s;
+	struct view_msg *vm;
+	uint32_t seq = view_seq(&s->view, m->uid);
+	struct buf *b = imap_out(s);
+
+	if (seq == 0)
+		return 0;
+	vm = &s->view.msgs[seq - 1];
+	if (vm->modseq == m->modseq)
+		return 0;	/* this session reported it already */
+	vm->flags = m->flags;
+	vm->modseq = m->modseq;
+	buf_printf(b, "* %u FETCH (", seq);
+	if (s->uid_cmd || s->condstore)
+		buf_printf(b, "UID %u ", m->uid);
+	buf_puts(b, "FLAGS ");
+	imap_put_flags(b, m->flags, m->keywords,
+	    m->uid >= s->view.first_recent);
+	if (s->condstore)
+		buf_printf(b, " MODSEQ (%llu)", (unsigned long long)m->modseq);
+	buf_puts(b, ")\r\n");
+	imap_out_done(s);
+	ca->any = 1;
+	return 0;
+}
+
+int
+imap_view_update(struct imap_session *s, int allow_expunge)
+{
+	struct changed_arg ca = { s, 0 };
+	uint64_t highestmodseq;
+	uint32_t uidnext;
+	struct load_arg la = { &s->view, 0 };
+	uint32_t last_uid, recent;
+	size_t n_before;
+
+	if (s->mb == NULL)
+		return 0;
+	if (mbox_sync(s->mb) == -1 || mbox_get_modseq(s->mb, &uidnext,
+	    &highestmodseq) == -1)
+		return -1;
+	if (allow_expunge && highestmodseq > s->view.expunge_modseq) {
+		if (mbox_vanished(s->mb, s->view.expunge_modseq, vanished_cb,
+		    s) == -1)
+			return -1;
+		s->view.expunge_modseq = highestmodseq;
+	}
+	if (highestmodseq <= s->view.modseq && uidnext == s->view.uidnext)
+		return 0;
+	last_uid = s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0;
+	if (s->view.n > 0 && mbox_messages(s->mb, 1, last_uid,
+	    s->view.modseq, 0, changed_cb, &ca) == -1)
+		return -1;
+	n_before = s->view.n;
+	la.after = last_uid;
+	if (mbox_messages(s->mb, last_uid + 1, UINT32_MAX, 0, 0, load_cb,
+	    &la) == -1)
+		return -1;
+	if (s->view.n != n_before) {
+		/* New messages no other session has seen are \Recent here;
+		 * messages that already were stay so. */
+		if (!s->readonly) {
+			uint32_t first = mbox_claim_recent(s->mb);
+
+			if (s->view.first_recent > last_uid)
+				s->view.first_recent = first;
+		}
+		view_flags_reply(s, 0);
+		imap_untagged(s, "%zu EXISTS", s->view.n);
+		recent = view_recent(&s->view);
+		imap_untagged(s, "%u RECENT", recent);
+	}
+	s->view.modseq = highestmodseq;
+	s->view.uidnext = uidnext;
+	return 0;
+}
+
+void
+imap_unselect(struct imap_session *s)
+{
+	if (s->mb != NULL)
+		mbox_close(&s->mb);
+	imap_view_free(&s->view);
+	s->state = ST_AUTH;
+}
+
+int
+imap_set_resolve(struct imap_session *s, const char *text, int uid,
+    uint32_t **seqs_r, size_t *n_r)
+{
+	struct seqset set;
+	struct view *v = &s->view;
+	uint32_t *seqs, star, seq;
+	size_t i, n = 0;
+
+	star = uid ? (v->n > 0 ? v->msgs[v->n - 1].uid : 0) : (uint32_t)v->n;
+	if (seqset_parse(text, star, &set) == -1) {
+		imap_tagged(s, "BAD Invalid %s set", uid ? "UID" : "sequence");
+		return -1;
+	}
+	seqs = util_calloc(v->n + 1, sizeof(*seqs));
+	if (uid) {
+		/* RFC 3501 §6.4.8: UIDs in the set that do not exist are
+		 * ignored. */
+		for (i = 0; i < v->n; i++)
+			if (seqset_contains(&set, v->msgs[i].uid))
+				seqs[n++] = (uint32_t)i + 1;
+	} else {
+		for (i = 0; i < set.n; i++) {
+			if (set.r[i].hi > v->n) {
+				seqset_free(&set);
+				free(seqs);
+				imap_tagged(s, "BAD Invalid message sequence "
+				    "number");
+				return -1;
+			}
+			for (seq = set.r[i].lo; seq <= set.r[i].hi; seq++)
+				seqs[n++] = seq;
+		}
+	}
+	seqset_free(&set);
+	*seqs_r = seqs;
+	*n_r = n;
+	return 0;
+}
+
+/* ---- one session slot per user (imapd.max_sessions_per_user) ---- */
+
+/* Lock one byte of <userdir>/imap-sessions.lock: a slot held for as long
+ * as this process lives, released by the kernel however it ends. */
+static int
+session_slot(struct imap_session *s)
+{
+	char path[4200];
+	struct flock fl;
+	long i;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/imap-sessions.lock", s->userdir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return -1;
+	for (i = 0; i < s->conf->imapd.max_sessions_per_user; i++) {
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_start = i;
+		fl.l_len = 1;
+		if (fcntl(fd, F_SETLK, &fl) == 0) {
+			s->userlock = fd;
+			return 0;
+		}
+	}
+	close(fd);
+	errno = EUSERS;
+	return -1;
+}
+
+int
+imap_login(struct imap_session *s, const char *user)
+{
+	const char *err = "";
+
+	auth_success(s->conf->server.data_dir, s->client_ip);
+	if (maildir_user_path(s->conf->server.data_dir, user, s->userdir,
+	    sizeof(s->userdir)) == -1 || maildir_create(s->userdir) == -1) {
+		log_err("sid=%s user=%s no usable maildir", s->id, user);
+		imap_tagged(s, "NO [UNAVAILABLE] Mailbox unavailable");
+		return -1;
+	}
+	if (session_slot(s) == -1) {
+		log_info("sid=%s user=%s login refused: %s", s->id, user,
+		    errno == EUSERS ? "too many sessions" : strerror(errno));
+		imap_tagged(s, "NO [LIMIT] Too many sessions for this user");
+		return -1;
+	}
+	if (mstore_open(s->userdir, &s->store, &err) == -1) {
+		log_err("sid=%s user=%s store: %s", s->id, user, err);
+		imap_tagged(s, "NO [UNAVAILABLE] Mailbox unavailable");
+		close(s->userlock);
+		s->userlock = -1;
+		return -1;
+	}
+	util_strcpy(s->user, user, sizeof(s->user));
+	s->state = ST_AUTH;
+	log_info("sid=%s client=[%s] login user=%s", s->id, s->client_ip,
+	    s->user);
+	return 0;
+}
+
+/* ---- commands ---- */
+
+static const struct imap_cmd imap_cmds[] = {
+	{ "CAPABILITY", ST_ANY, cmd_capability },
+	{ "NOOP", ST_ANY, cmd_noop },
+	{ "LOGOUT", ST_ANY, cmd_logout },
+	{ "ID", ST_ANY, cmd_id },
+	{ "STARTTLS", ST_NOTAUTH, cmd_starttls },
+	{ "LOGIN", ST_NOTAUTH, cmd_login },
+	{ "AUTHENTICATE", ST_NOTAUTH, cmd_authenticate },
+	{ "ENABLE", ST_AUTH, cmd_enable },
+	{ "NAMESPACE", ST_LOGGEDIN, cmd_namespace },
+	{ "IDLE", ST_LOGGEDIN, cmd_idle },
+	{ "SELECT", ST_LOGGEDIN, cmd_select },
+	{ "EXAMINE", ST_LOGGEDIN, cmd_examine },
+	{ "CREATE", ST_LOGGEDIN, cmd_create },
+	{ "DELETE", ST_LOGGEDIN, cmd_delete },
+	{ "RENAME", ST_LOGGEDIN, cmd_rename },
+	{ "SUBSCRIBE", ST_LOGGEDIN, cmd_subscribe },
+	{ "UNSUBSCRIBE", ST_LOGGEDIN, cmd_unsubscribe },
+	{ "LIST", ST_LOGGEDIN, cmd_list },
+	{ "LSUB", ST_LOGGEDIN, cmd_lsub },
+	{ "STATUS", ST_LOGGEDIN, cmd_status },
+	{ "APPEND", ST_LOGGEDIN, cmd_append },
+	{ "CHECK", ST_SELECTED, cmd_check },
+	{ "CLOSE", ST_SELECTED, cmd_close },
+	{ "UNSELECT", ST_SELECTED, cmd_unselect },
+	{ "EXPUNGE", ST_SELECTED, cmd_expunge },
+	{ "SEARCH", ST_SELECTED | CMD_NO_EXPUNGE, cmd_search },
+	{ "FETCH", ST_SELECTED | CMD_NO_EXPUNGE, cmd_fetch },
+	{ "STORE", ST_SELECTED | CMD_NO_EXPUNGE, cmd_store },
+	{ "COPY", ST_SELECTED | CMD_NO_EXPUNGE, cmd_copy },
+	{ "MOVE", ST_SELECTED, cmd_move },
+	{ "UID", ST_SELECTED, cmd_uid },
+};
+
+static const struct imap_cmd *
+cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(imap_cmds) / sizeof(imap_cmds[0]); i++)
+		if (strcasecmp(imap_cmds[i].name, name) == 0)
+			return &imap_cmds[i];
+	return NULL;
+}
+
+static void
+session_error(struct imap_session *s)
+{
+	if (++s->errors >= s->conf->imapd.max_errors) {
+		log_info("sid=%s client=[%s] too many errors, disconnecting",
+		    s->id, s->client_ip);
+		imap_untagged(s, "BYE Too many errors");
+		s->logout = 1;
+	}
+}
+
+/* The tagged reply, after what changed meanwhile (RFC 3501 §7). */
+static void
+session_finish(struct imap_session *s, int allow_expunge)
+{
+	if (s->state == ST_SELECTED && !s->logout &&
+	    imap_view_update(s, allow_expunge) == -1)
+		log_err("sid=%s mailbox update: %s", s->id,
+		    mstore_error(s->store));
+	if (tagged.len > 0)
+		buf_append(&s->conn.out, tagged.data, tagged.len);
+	buf_reset(&tagged);
+}
+
+static void
+session_dispatch(struct imap_session *s)
+{
+	const struct imap_cmd *cmd;
+	const struct imap_arg *args;
+	const char *name = imap_parser_command(s->parser);
+	size_t nargs;
+	int r;
+
+	s->tag = imap_parser_tag(s->parser);
+	s->uid_cmd = 0;
+	args = imap_parser_args(s->parser, &nargs);
+	if ((cmd = cmd_find(name)) == NULL) {
+		imap_tagged(s, "BAD Unknown command %s", log_str(name));
+		r = -1;
+	} else if ((cmd->states & s->state) == 0) {
+		imap_tagged(s, "BAD %s not allowed %s", cmd->name,
+		    s->state == ST_NOTAUTH ? "before login" :
+		    s->state == ST_AUTH ? "without a selected mailbox" :
+		    "now");
+		r = -1;
+	} else {
+		log_debug("sid=%s command %s %s", s->id, s->tag, cmd->name);
+		r = cmd->fn(s, args, nargs);
+	}
+	session_finish(s, cmd == NULL || (!(cmd->states & CMD_NO_EXPUNGE) &&
+	    strcmp(cmd->name, "UID") != 0) || s->uid_cmd);
+	if (r == -1)
+		session_error(s);
+}
+
+/* Drop an APPEND file that no command took. */
+static void
+append_abandon(struct imap_session *s)
+{
+	if (s->append_tmp[0] != '\0')
+		unlink(s->append_tmp);
+	s->append_tmp[0] = '\0';
+	s->append_failed = 0;
+	if (s->append_mb != NULL)
+		mbox_close(&s->append_mb);
+}
+
+/* Read exactly len octets into dst (memory) or fd (file). */
+static int
+read_literal(struct imap_session *s, char *dst, int fd, size_t len)
+{
+	char chunk[65536];
+	size_t got = 0, want;
+	ssize_t n;
+
+	while (got < len) {
+		want = len - got;
+		if (dst == NULL && want > sizeof(chunk))
+			want = sizeof(chunk);
+		n = conn_read(&s->conn, dst != NULL ? dst + got : chunk, want);
+		if (n <= 0)
+			return -1;
+		if (dst == NULL && util_write_all(fd, chunk, (size_t)n) == -1)
+			return -2;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * APPEND's literal: into the target mailbox's tmp/.  The mailbox is the
+ * first argument (RFC 3501 §6.3.11).  0 read; 1 refused (a NO was
+ * given, nothing read, only for a synchronizing literal); -1 the
+ * connection is unusable.
+ */
+static int
+literal_append(struct imap_session *s, size_t len, int sync)
+{
+	const struct imap_arg *args;
+	size_t nargs;
+	char name[MAILDIR_NAME_MAX + 1];
+	const char *why = NULL;
+	int fd, r;
+
+	args = imap_parser_args(s->parser, &nargs);
+	if (s->state == ST_NOTAUTH)
+		why = "BAD APPEND not allowed before login";
+	else if (nargs < 1 || !imap_arg_is_string(&args[0]))
+		why = "BAD Missing mailbox name";
+	else if ((off_t)len > s->conf->imapd.append_limit)
+		why = "NO [TOOBIG] Message too large";
+	else if (len == 0)
+		why = "NO Empty message";
+	if (why == NULL) {
+		s->tag = imap_parser_tag(s->parser);
+		if (imap_mailbox_arg(s, &args[0], name, sizeof(name)) == -1)
+			why = "";
+		else if (mbox_open(s->store, name, &s->append_mb) == -1)
+			why = "NO [TRYCREATE] No such mailbox";
+	}
+	if (why != NULL) {
+		if (why[0] != '\0')
+			imap_tagged(s, "%s", why);
+		session_finish(s, 0);
+		if (!sync) {	/* the octets come anyway */
+			imap_untagged(s, "BYE Cannot take that literal");
+			return -1;
+		}
+		return 1;
+	}
+	if ((fd = mbox_append_begin(s->append_mb, s->append_tmp,
+	    sizeof(s->append_tmp))) == -1) {
+		log_err("sid=%s append: %s", s->id, mstore_error(s->store));
+		mbox_close(&s->append_mb);
+		imap_tagged(s, "NO [SERVERBUG] Cannot store the message");
+		session_finish(s, 0);
+		if (!sync)
+			return -1;
+		return 1;
+	}
+	if (sync)
+		imap_continue(s, "Ready for literal data");
+	r = read_literal(s, NULL, fd, len);
+	if (close(fd) == -1 && r == 0)
+		r = -2;
+	if (r == -1) {
+		append_abandon(s);
+		return -1;
+	}
+	if (r == -2) {	/* disk full: the rest of the command still comes */
+		log_err("sid=%s append: %s", s->id, strerror(errno));
+		s->append_failed = 1;
+	}
+	imap_parser_literal_file(s->parser, s->append_tmp, len);
+	return 0;
+}
+
+/* Any other literal: held in memory within imapd.max_command. */
+static int
+literal_memory(struct imap_session *s, size_t len, int sync)
+{
+	char *data;
+
+	if (len > imap_parser_room(s->parser)) {
+		s->tag = imap_parser_tag(s->parser);
+		if (!sync) {
+			imap_untagged(s, "BYE [TOOBIG] Literal too large");
+			return -1;
+		}
+		imap_tagged(s, "NO [TOOBIG] Literal too large");
+		session_finish(s, 0);
+		return 1;
+	}
+	if (sync)
+		imap_continue(s, "Ready for literal data");
+	data = util_calloc(1, len + 1);
+	if (read_literal(s, data, -1, len) == -1) {
+		free(data);
+		return -1;
+	}
+	imap_parser_literal(s->parser, data, len);
+	free(data);
+	return 0;
+}
+
+/*
+ * Read one command with its literals and run it.  0 go on, -1 the
+ * connection ended (or must end).
+ */
+static int
+session_command(struct imap_session *s)
+{
+	enum imap_parse_status ps;
+	enum conn_status st;
+	const char *why, *name;
+	char *line;
+	size_t len, litlen, nsofar;
+	int sync, r;
+
+	imap_parser_reset(s->parser);
+	for (;;) {
+		st = conn_getline(&s->conn, &line, &len);
+		if (st == CONN_TOOLONG) {
+			s->tag = NULL;
+			imap_untagged(s, "BAD [TOOBIG] Command line too long");
+			append_abandon(s);
+			session_error(s);
+			return 0;
+		}
+		if (st != CONN_LINE) {
+			if (st == CONN_TIMEOUT)
+				imap_untagged(s, "BYE Autologout; idle for too "
+				    "long");
+			else if (st == CONN_ERROR && daemon_term)
+				imap_untagged(s, "BYE Server shutting down");
+			append_abandon(s);
+			return -1;
+		}
+		ps = imap_parser_line(s->parser, line, len, &litlen, &sync,
+		    &why);
+		if (ps == IMAP_PARSE_DONE)
+			break;
+		if (ps == IMAP_PARSE_BAD) {
+			s->tag = imap_parser_tag(s->parser);
+			imap_tagged(s, "BAD %s", why);
+			session_finish(s, 0);
+			append_abandon(s);
+			session_error(s);
+			return 0;
+		}
+		/* APPEND's message follows its mailbox name. */
+		name = imap_parser_command(s->parser);
+		(void)imap_parser_args(s->parser, &nsofar);
+		if (name != NULL && strcasecmp(name, "APPEND") == 0 &&
+		    nsofar >= 1 && s->append_tmp[0] == '\0')
+			r = literal_append(s, litlen, sync);
+		else
+			r = literal_memory(s, litlen, sync);
+		if (r == -1)
+			return -1;
+		if (r == 1) {
+			append_abandon(s);
+			return 0;
+		}
+	}
+	session_dispatch(s);
+	append_abandon(s);
+	return s->logout ? -1 : 0;
+}
+
+void
+imap_session_run(int fd, const char *service, const char *client_ip,
+    int client_port, void *arg)
+{
+	struct imap_env *env = arg;
+	struct imap_session sess, *s = &sess;
+	const char *err;
+	double start = util_now();
+	struct buf *b;
+
+	memset(s, 0, sizeof(*s));
+	s->userlock = -1;
+	daemon_signals();
+	buf_init(&tagged, 0);
+	s->env = env;
+	s->conf = env->conf;
+	s->state = ST_NOTAUTH;
+	util_session_id(s->id);
+	util_strcpy(s->client_ip, client_ip, sizeof(s->client_ip));
+	conn_init(&s->conn, fd, (size_t)s->conf->imapd.max_line_length,
+	    (int)s->conf->imapd.timeout);
+	s->conn.stop = &daemon_term;
+	s->parser = imap_parser_new((size_t)s->conf->imapd.max_command);
+	log_info("sid=%s connect client=[%s]:%d service=%s", s->id, client_ip,
+	    client_port, service);
+
+	if (strcmp(service, "imaps") == 0 &&
+	    tls_accept(&s->conn, env->tls, &err) == -1) {
+		log_info("sid=%s client=[%s] TLS handshake failed: %s", s->id,
+		    client_ip, err);
+		s->broken = 1;
+	} else {
+		b = imap_out(s);
+		buf_puts(b, "* OK [");
+		imap_capabilities(s, b);
+		buf_printf(b, "] %s IMAP4rev1 ready\r\n",
+		    s->conf->server.hostname);
+		while (!s->logout && session_command(s) == 0)
+			;
+	}
+	if (!s->broken)
+		conn_flush(&s->conn);
+	log_info("sid=%s disconnect client=[%s] user=%s fetch=%lu append=%lu "
+	    "expunge=%lu in=%llu out=%llu time=%.3fs", s->id, s->client_ip,
+	    s->user[0] ? s->user : "-", s->nfetch, s->nappend, s->nexpunge,
+	    (unsigned long long)s->conn.bytes_in,
+	    (unsigned long long)s->conn.bytes_out, util_now() - start);
+	imap_unselect(s);
+	mstore_close(&s->store);
+	userdb_close(&s->db);
+	imap_parser_free(&s->parser);
+	conn_free(&s->conn);
+	close(fd);
+	exit(0);
+}

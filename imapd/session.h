@@ -1,0 +1,183 @@
+/*
+ * What session.c and the cmd_*.c files share; not for use outside imapd/.
+ */
+#ifndef IMAP_SESSION_H
+#define IMAP_SESSION_H
+
+#include "../maildir/maildir.h"
+#include "imapd.h"
+
+enum imap_state {		/* RFC 3501 §3 */
+	ST_NOTAUTH = 0x01,
+	ST_AUTH = 0x02,
+	ST_SELECTED = 0x04,
+};
+#define ST_ANY	(ST_NOTAUTH | ST_AUTH | ST_SELECTED)
+#define ST_LOGGEDIN (ST_AUTH | ST_SELECTED)
+
+/*
+ * The selected mailbox as this session has told the client about it:
+ * message sequence numbers are indexes into msgs (RFC 3501 §2.3.1.2),
+ * and they change only when the session reports EXPUNGE or EXISTS.
+ */
+struct view_msg {
+	uint32_t	 uid;
+	unsigned int	 flags;		/* MF_* as last reported */
+	uint64_t	 modseq;	/* as last reported */
+};
+
+struct view {
+	struct view_msg	*msgs;
+	size_t		 n, cap;
+	uint32_t	 first_recent;	/* UIDs from here are \Recent to us */
+	uint64_t	 modseq;	/* changes up to here are reported */
+	uint64_t	 expunge_modseq; /* expunges up to here are reported */
+	uint32_t	 uidvalidity;
+	uint32_t	 uidnext;
+	char		*keywords;	/* the FLAGS list last sent */
+};
+
+struct imap_session {
+	struct conn	 conn;
+	struct imap_env	*env;
+	struct conf	*conf;
+	char		 id[SESSION_ID_LEN + 1];
+	char		 client_ip[NET_ADDRSTRLEN];
+	enum imap_state	 state;
+	char		 user[320];
+	char		 userdir[4096];
+	struct userdb	*db;
+	struct mstore	*store;
+	int		 userlock;	/* fd holding one session slot */
+	int		 auth_failures;
+	int		 errors;
+	int		 logout;
+	int		 broken;	/* the stream is unusable */
+	struct imap_parser *parser;
+	const char	*tag;		/* of the command running */
+	int		 uid_cmd;	/* "UID FETCH" and friends */
+	/* RFC 5161 ENABLE */
+	int		 condstore;	/* also on after a CONDSTORE use */
+	int		 qresync;
+	/* The selected mailbox. */
+	struct mbox	*mb;
+	int		 readonly;
+	struct view	 view;
+	/* APPEND's message, written to a file as it arrived. */
+	struct mbox	*append_mb;
+	char		 append_tmp[4096];
+	int		 append_failed;	/* writing it failed (disk full) */
+	/* Counters for the log. */
+	unsigned long	 nfetch, nappend, nexpunge;
+};
+
+struct imap_cmd {
+	const char	*name;
+	unsigned int	 states;
+	/* 0 done (replied), -1 bad (replied; counts as an error). */
+	int		(*fn)(struct imap_session *s, const struct imap_arg *args,
+			    size_t nargs);
+};
+
+/* session.c: replies */
+void	imap_untagged(struct imap_session *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	imap_tagged(struct imap_session *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Queue the tagged reply now (before a STARTTLS handshake). */
+void	imap_tagged_now(struct imap_session *s);
+void	imap_continue(struct imap_session *s, const char *text);
+/* The out buffer for building a reply by pieces; end with CRLF. */
+struct buf *imap_out(struct imap_session *s);
+void	imap_out_done(struct imap_session *s);
+/* Sleep, waking early only to stop (failure delays). */
+void	imap_penalty(unsigned int seconds);
+
+/* Authenticated as user: take a session slot, open the store.  0, or
+ * -1 after a NO reply. */
+int	imap_login(struct imap_session *s, const char *user);
+
+/* session.c: the selected mailbox */
+/*
+ * Report what changed in the selected mailbox since the client last
+ * heard (EXISTS, RECENT, FETCH FLAGS, and EXPUNGE/VANISHED when
+ * allow_expunge: never during FETCH, STORE or SEARCH by sequence number,
+ * RFC 3501 §7.4.1).  0, or -1 on a store error.
+ */
+int	imap_view_update(struct imap_session *s, int allow_expunge);
+/* Load the view for a newly selected mailbox. */
+int	imap_view_load(struct imap_session *s);
+void	imap_view_free(struct view *v);
+/* The sequence number of a UID in the view (1-based), or 0. */
+uint32_t view_seq(const struct view *v, uint32_t uid);
+/* The view's message list for a sequence set (or UID set when uid):
+ * a malloc'd array of sequence numbers, ascending.  -1 with a BAD reply
+ * given on a malformed set. */
+int	imap_set_resolve(struct imap_session *s, const char *set, int uid,
+	    uint32_t **seqs_r, size_t *n_r);
+void	imap_unselect(struct imap_session *s);
+/* "\Seen \Answered $Label" for FETCH FLAGS (with \Recent when so). */
+void	imap_put_flags(struct buf *b, unsigned int flags, const char *keywords,
+	    int recent);
+/* Parse a flag list (or a single flag) into MF_* and keywords ("" or
+ * space-separated, malloc'd).  0, or -1 with *why. */
+int	imap_parse_flags(const struct imap_arg *a, unsigned int *flags,
+	    char **keywords, const char **why);
+
+/* cmd_any.c (any state) */
+int	cmd_capability(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_noop(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_logout(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_id(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_starttls(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_login(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_authenticate(struct imap_session *, const struct imap_arg *,
+	    size_t);
+int	cmd_enable(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_namespace(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_idle(struct imap_session *, const struct imap_arg *, size_t);
+void	imap_capabilities(struct imap_session *s, struct buf *b);
+
+/* cmd_mailbox.c (authenticated state) */
+int	cmd_select(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_examine(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_create(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_delete(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_rename(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_subscribe(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_unsubscribe(struct imap_session *, const struct imap_arg *,
+	    size_t);
+int	cmd_list(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_lsub(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_status(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_append(struct imap_session *, const struct imap_arg *, size_t);
+/* A mailbox name argument, validated and normalised into name[]; -1
+ * after a reply when unusable. */
+int	imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a,
+	    char *name, size_t size);
+
+/* cmd_message.c (selected state) */
+int	cmd_check(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_close(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_unselect(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_expunge(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_search(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_store(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_copy(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_move(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_uid(struct imap_session *, const struct imap_arg *, size_t);
+
+/*
+ * Change the flags of messages (sequence numbers, ascending): op '+',
+ * '-' or '='.  Reports FETCH for each change (only the MODSEQ when
+ * silent and CONDSTORE is on, RFC 7162 §3.1.3); numbers refused by
+ * unchangedsince (0: none) go to modified.  0 or -1.
+ */
+int	imap_store_flags(struct imap_session *s, const uint32_t *seqs,
+	    size_t n, char op, unsigned int flags, const char *keywords,
+	    uint64_t unchangedsince, int silent, struct buf *modified);
+
+/* cmd_fetch.c */
+int	cmd_fetch(struct imap_session *, const struct imap_arg *, size_t);
+
+#endif

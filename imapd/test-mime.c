@@ -1,0 +1,515 @@
+/*
+ * test-mime: ENVELOPE, BODY/BODYSTRUCTURE, BODY[section] and the SEARCH
+ * texts of imapd/mime.c on messages stored with LF line ends, checked
+ * against the CRLF form IMAP reports (RFC 3501 §6.4.5, §7.4.2).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imapd.h"
+#include "../t/tap.h"
+
+static const char msg_simple[] =
+	"From: John Doe <john@example.com>\n"
+	"To: jane@example.org, \"Smith, Bob\" <bob@example.net>\n"
+	"Subject: Hello\n"
+	" world\n"
+	"Date: Mon, 7 Feb 1994 21:52:25 -0800\n"
+	"Message-ID: <1@example.com>\n"
+	"\n"
+	"Line one\n"
+	"Line two\n";
+
+static const char msg_mixed[] =
+	"From: a@example.com\n"
+	"To: undisclosed-recipients:;\n"
+	"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\n"
+	"MIME-Version: 1.0\n"
+	"Content-Type: multipart/mixed; boundary=\"XYZ\"\n"
+	"\n"
+	"preamble\n"
+	"--XYZ\n"
+	"Content-Type: text/plain; charset=utf-8\n"
+	"Content-Transfer-Encoding: quoted-printable\n"
+	"\n"
+	"Caf=C3=A9 au lait\n"
+	"--XYZ\n"
+	"Content-Type: application/octet-stream; name=\"data.bin\"\n"
+	"Content-Transfer-Encoding: base64\n"
+	"Content-Disposition: attachment; filename=\"data.bin\"\n"
+	"\n"
+	"AAECAw==\n"
+	"--XYZ--\n"
+	"epilogue\n";
+
+static const char msg_nested[] =
+	"From: x@y.z\n"
+	"Subject: nested\n"
+	"Content-Type: multipart/mixed; boundary=outer\n"
+	"\n"
+	"--outer\n"
+	"Content-Type: multipart/alternative; boundary=inner\n"
+	"\n"
+	"--inner\n"
+	"Content-Type: text/plain\n"
+	"\n"
+	"plain text\n"
+	"--inner\n"
+	"Content-Type: text/html\n"
+	"\n"
+	"<p>html</p>\n"
+	"--inner--\n"
+	"\n"
+	"--outer\n"
+	"Content-Type: message/rfc822\n"
+	"\n"
+	"From: Inner Sender <in@example.com>\n"
+	"Subject: inner subject\n"
+	"Content-Type: text/plain; charset=iso-8859-1\n"
+	"Content-Transfer-Encoding: base64\n"
+	"\n"
+	"SGVsbG8gaW5uZXIK\n"
+	"--outer\n"
+	"Content-Type: text/plain; charset=utf-8\n"
+	"Content-Transfer-Encoding: base64\n"
+	"Content-Language: en, de\n"
+	"\n"
+	"w6nDqMOgCg==\n"
+	"--outer--\n";
+
+static const char msg_odd[] =
+	"From: joe@example.com (Joe Q)\n"
+	"Sender: \n"
+	"To: Team: a@b.c, <d@e.f>;, solo\n"
+	"Cc: <@route.x:r@s.t>, \"Q \\\" x\"@q.example\n"
+	"Subject: Gr\xc3\xbc\xc3\x9f" "e 8bit\n"
+	"\n"
+	"no content type\n";
+
+static const char msg_digest[] =
+	"Content-Type: multipart/digest; boundary=d\n"
+	"\n"
+	"--d\n"
+	"\n"
+	"Subject: one\n"
+	"\n"
+	"first\n"
+	"--d--\n";
+
+/* The message in a file with LF ends, loaded as imapd loads it. */
+static struct imap_msg *
+load(const char *text, size_t len, size_t max)
+{
+	char path[] = "/tmp/test-mime.XXXXXX";
+	struct imap_msg *m;
+	int fd;
+
+	if ((fd = mkstemp(path)) == -1)
+		return NULL;
+	unlink(path);
+	if (write(fd, text, len) != (ssize_t)len ||
+	    lseek(fd, 0, SEEK_SET) == -1) {
+		close(fd);
+		return NULL;
+	}
+	m = imap_msg_load(fd, max);
+	close(fd);
+	return m;
+}
+
+static struct imap_msg *
+load_str(const char *text)
+{
+	return load(text, strlen(text), 1 << 20);
+}
+
+/* What a client would see: the text with bare LF made CRLF. */
+static char *
+crlf(const char *s)
+{
+	char *out = malloc(2 * strlen(s) + 1), *o = out;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\n')
+			*o++ = '\r';
+		*o++ = *s;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Compare and free got, showing both on a mismatch. */
+static int
+is_str(char *got, const char *want, const char *what)
+{
+	int r;
+
+	r = ok(got != NULL && strcmp(got, want) == 0, "%s", what);
+	if (!r) {
+		diag("got:  %s", got != NULL ? got : "(null)");
+		diag("want: %s", want);
+	}
+	free(got);
+	return r;
+}
+
+/* BODY[section] as a C string (the sections tested hold no NULs). */
+static char *
+section(struct imap_msg *m, const char *sec, int *rc)
+{
+	const char *data;
+	char *owned, *s;
+	size_t len;
+
+	*rc = imap_msg_section(m, sec, &data, &len, &owned);
+	if ((s = malloc(len + 1)) == NULL)
+		return NULL;
+	memcpy(s, data, len);
+	s[len] = '\0';
+	free(owned);
+	return s;
+}
+
+static void
+is_section(struct imap_msg *m, const char *sec, const char *want)
+{
+	char name[128];
+	int rc;
+
+	snprintf(name, sizeof(name), "BODY[%s]", sec);
+	is_str(section(m, sec, &rc), want, name);
+	if (rc != 0)
+		ok(0, "BODY[%s] returned %d", sec, rc);
+}
+
+/* Does the (malloc'd) text contain needle?  Frees text. */
+static int
+has(char *text, const char *needle, const char *what)
+{
+	int r;
+
+	r = ok(text != NULL && strstr(text, needle) != NULL, "%s", what);
+	if (!r)
+		diag("text: %s", text != NULL ? text : "(null)");
+	free(text);
+	return r;
+}
+
+static void
+test_simple(void)
+{
+	struct imap_msg *m;
+	const char *data;
+	char *want;
+	size_t len;
+
+	m = load_str(msg_simple);
+	ok(m != NULL, "simple: loaded");
+	want = crlf(msg_simple);
+	data = imap_msg_data(m, &len);
+	ok(len == strlen(want) && memcmp(data, want, len) == 0,
+	    "simple: LF became CRLF (%zu octets)", len);
+	free(want);
+	is_str(imap_msg_envelope(m),
+	    "(\"Mon, 7 Feb 1994 21:52:25 -0800\" \"Hello world\" "
+	    "((\"John Doe\" NIL \"john\" \"example.com\")) "
+	    "((\"John Doe\" NIL \"john\" \"example.com\")) "
+	    "((\"John Doe\" NIL \"john\" \"example.com\")) "
+	    "((NIL NIL \"jane\" \"example.org\")"
+	    "(\"Smith, Bob\" NIL \"bob\" \"example.net\")) "
+	    "NIL NIL NIL \"<1@example.com>\")", "simple: ENVELOPE");
+	is_str(imap_msg_bodystructure(m, 1),
+	    "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" "
+	    "20 2 NIL NIL NIL NIL)", "simple: BODYSTRUCTURE defaults");
+	is_str(imap_msg_bodystructure(m, 0),
+	    "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" "
+	    "20 2)", "simple: BODY");
+	is_section(m, "1", "Line one\r\nLine two\r\n");
+	is_section(m, "text", "Line one\r\nLine two\r\n");
+	is_section(m, "HEADER.FIELDS (Subject FROM)",
+	    "From: John Doe <john@example.com>\r\n"
+	    "Subject: Hello\r\n world\r\n\r\n");
+	is_section(m, "HEADER.FIELDS.NOT (Subject From To \"Date\")",
+	    "Message-ID: <1@example.com>\r\n\r\n");
+	is_section(m, "HEADER.FIELDS (X-None)", "\r\n");
+	is_section(m, "2", "");
+	is_section(m, "1.1", "");
+	is_section(m, "1.HEADER", "");
+	ok(imap_msg_sent_date(m) == 760686745, "simple: Date as epoch");
+	is_str(imap_msg_header_text(m, "subject"), "Hello world",
+	    "simple: SEARCH SUBJECT text unfolded");
+	is_str(imap_msg_header_text(m, "X-None"), "", "absent header: \"\"");
+	imap_msg_free(&m);
+	ok(m == NULL, "free NULLs the pointer");
+}
+
+static void
+test_mixed(void)
+{
+	struct imap_msg *m;
+	const char *data;
+	size_t len;
+	char *text;
+
+	m = load_str(msg_mixed);
+	is_str(imap_msg_envelope(m),
+	    "(NIL \"=?utf-8?q?Gr=C3=BC=C3=9Fe?=\" "
+	    "((NIL NIL \"a\" \"example.com\")) "
+	    "((NIL NIL \"a\" \"example.com\")) "
+	    "((NIL NIL \"a\" \"example.com\")) "
+	    "((NIL NIL \"undisclosed-recipients\" NIL)(NIL NIL NIL NIL)) "
+	    "NIL NIL NIL NIL)", "mixed: ENVELOPE, raw subject, empty group");
+	is_str(imap_msg_bodystructure(m, 1),
+	    "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL "
+	    "\"QUOTED-PRINTABLE\" 17 1 NIL NIL NIL NIL)"
+	    "(\"APPLICATION\" \"OCTET-STREAM\" (\"NAME\" \"data.bin\") NIL NIL "
+	    "\"BASE64\" 8 NIL (\"ATTACHMENT\" (\"FILENAME\" \"data.bin\")) "
+	    "NIL NIL) \"MIXED\" (\"BOUNDARY\" \"XYZ\") NIL NIL NIL)",
+	    "mixed: BODYSTRUCTURE");
+	is_str(imap_msg_bodystructure(m, 0),
+	    "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL "
+	    "\"QUOTED-PRINTABLE\" 17 1)"
+	    "(\"APPLICATION\" \"OCTET-STREAM\" (\"NAME\" \"data.bin\") NIL NIL "
+	    "\"BASE64\" 8) \"MIXED\")", "mixed: BODY");
+	is_section(m, "1", "Caf=C3=A9 au lait");
+	is_section(m, "2", "AAECAw==");
+	is_section(m, "1.MIME", "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	is_section(m, "9", "");
+	is_section(m, "2.1", "");
+	text = section(m, "HEADER", &(int){ 0 });
+	data = imap_msg_data(m, &len);
+	ok(text != NULL && strncmp(data, text, strlen(text)) == 0 &&
+	    strlen(text) > 4 &&
+	    strcmp(text + strlen(text) - 4, "\r\n\r\n") == 0 &&
+	    strstr(text, "preamble") == NULL,
+	    "mixed: HEADER is the header, blank line included");
+	is_section(m, "TEXT", data + strlen(text));
+	free(text);
+	is_str(imap_msg_header_text(m, "Subject"), "Gr\xc3\xbc\xc3\x9f" "e",
+	    "mixed: SEARCH decodes an encoded-word subject");
+	has(imap_msg_body_text(m), "Caf\xc3\xa9 au lait",
+	    "mixed: SEARCH BODY decodes quoted-printable");
+	has(imap_msg_headers_text(m), "Subject: Gr\xc3\xbc\xc3\x9f" "e",
+	    "mixed: SEARCH TEXT headers decoded");
+	ok(imap_msg_sent_date(m) == -1, "mixed: no Date: -1");
+	imap_msg_free(&m);
+}
+
+static void
+test_nested(void)
+{
+	struct imap_msg *m;
+	char *text;
+
+	m = load_str(msg_nested);
+	is_str(imap_msg_bodystructure(m, 0),
+	    "(((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 10 1)"
+	    "(\"TEXT\" \"HTML\" NIL NIL NIL \"7BIT\" 11 1) \"ALTERNATIVE\")"
+	    "(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 160 "
+	    "(NIL \"inner subject\" "
+	    "((\"Inner Sender\" NIL \"in\" \"example.com\")) "
+	    "((\"Inner Sender\" NIL \"in\" \"example.com\")) "
+	    "((\"Inner Sender\" NIL \"in\" \"example.com\")) "
+	    "NIL NIL NIL NIL NIL) "
+	    "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"iso-8859-1\") NIL NIL "
+	    "\"BASE64\" 16 1) 6)"
+	    "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"BASE64\" "
+	    "12 1) \"MIXED\")", "nested: BODY");
+	has(imap_msg_bodystructure(m, 1),
+	    "\"BASE64\" 12 1 NIL NIL (\"en\" \"de\") NIL) \"MIXED\" "
+	    "(\"BOUNDARY\" \"outer\") NIL NIL NIL)",
+	    "nested: BODYSTRUCTURE language list and multipart extension");
+	is_section(m, "1.1", "plain text");
+	is_section(m, "1.2", "<p>html</p>");
+	is_section(m, "1.2.MIME", "Content-Type: text/html\r\n\r\n");
+	is_section(m, "1", "--inner\r\nContent-Type: text/plain\r\n\r\n"
+	    "plain text\r\n--inner\r\nContent-Type: text/html\r\n\r\n"
+	    "<p>html</p>\r\n--inner--\r\n");
+	is_section(m, "1.3", "");
+	is_section(m, "1.HEADER", "");
+	is_section(m, "2.TEXT", "SGVsbG8gaW5uZXIK");
+	is_section(m, "2.1", "SGVsbG8gaW5uZXIK");
+	is_section(m, "2.HEADER.FIELDS (subject)",
+	    "Subject: inner subject\r\n\r\n");
+	is_section(m, "2.1.MIME", "From: Inner Sender <in@example.com>\r\n"
+	    "Subject: inner subject\r\n"
+	    "Content-Type: text/plain; charset=iso-8859-1\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n");
+	is_section(m, "2.2", "");
+	is_section(m, "3", "w6nDqMOgCg==");
+	text = imap_msg_body_text(m);
+	ok(strstr(text, "plain text") != NULL &&
+	    strstr(text, "Hello inner") != NULL &&
+	    strstr(text, "Subject: inner subject") != NULL,
+	    "nested: SEARCH BODY walks parts and the attached message");
+	has(text, "\xc3\xa9\xc3\xa8\xc3\xa0",
+	    "nested: SEARCH BODY decodes base64 UTF-8");
+	imap_msg_free(&m);
+}
+
+static void
+test_odd(void)
+{
+	struct imap_msg *m;
+
+	m = load_str(msg_odd);
+	is_str(imap_msg_envelope(m),
+	    "(NIL {12}\r\nGr\xc3\xbc\xc3\x9f" "e 8bit "
+	    "((\"Joe Q\" NIL \"joe\" \"example.com\")) "
+	    "((\"Joe Q\" NIL \"joe\" \"example.com\")) "
+	    "((\"Joe Q\" NIL \"joe\" \"example.com\")) "
+	    "((NIL NIL \"Team\" NIL)(NIL NIL \"a\" \"b.c\")"
+	    "(NIL NIL \"d\" \"e.f\")(NIL NIL NIL NIL)"
+	    "(NIL NIL \"solo\" \"MISSING_DOMAIN\")) "
+	    "((NIL \"@route.x\" \"r\" \"s.t\")"
+	    "(NIL NIL \"\\\"Q \\\\\\\" x\\\"\" \"q.example\")) "
+	    "NIL NIL NIL)",
+	    "odd: 8-bit subject as a literal, comment name, group members, "
+	    "route, quoted local-part, empty Sender");
+	is_str(imap_msg_bodystructure(m, 0),
+	    "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" "
+	    "17 1)", "odd: no Content-Type: text/plain us-ascii");
+	is_section(m, "1.MIME", "From: joe@example.com (Joe Q)\r\n"
+	    "Sender: \r\nTo: Team: a@b.c, <d@e.f>;, solo\r\n"
+	    "Cc: <@route.x:r@s.t>, \"Q \\\" x\"@q.example\r\n"
+	    "Subject: Gr\xc3\xbc\xc3\x9f" "e 8bit\r\n\r\n");
+	imap_msg_free(&m);
+
+	m = load_str(msg_digest);
+	is_str(imap_msg_bodystructure(m, 0),
+	    "((\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 21 "
+	    "(NIL \"one\" NIL NIL NIL NIL NIL NIL NIL NIL) "
+	    "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" "
+	    "5 1) 3) \"DIGEST\")",
+	    "digest: parts default to message/rfc822 (RFC 2046 §5.1.5)");
+	is_section(m, "1.1", "first");
+	imap_msg_free(&m);
+}
+
+static void
+test_sections_malformed(void)
+{
+	static const char *const bad[] = {
+		"0", "01", "1..2", "1.", ".1", "MIME", "1.MIMEX", "HEADERS",
+		"HEADER.FIELDS", "HEADER.FIELDS ()", "HEADER.FIELDS (a",
+		"HEADER.FIELDS (a) x", "HEADER.FIELDS  (a)", "1.HEADER.FIELDS",
+		"99999999999", "TEXT.1",
+	};
+	struct imap_msg *m;
+	const char *data;
+	char *owned;
+	size_t i, len;
+
+	m = load_str(msg_simple);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(imap_msg_section(m, bad[i], &data, &len, &owned) == -1 &&
+		    owned == NULL, "malformed section \"%s\": -1", bad[i]);
+	is_section(m, "header.fields (\"subject\" FROM)",
+	    "From: John Doe <john@example.com>\r\n"
+	    "Subject: Hello\r\n world\r\n\r\n");
+	imap_msg_free(&m);
+}
+
+/* Malformed MIME gives some structure, never a crash or a loop. */
+static void
+test_robust(void)
+{
+	struct imap_msg *m;
+	struct buf b;
+	char *s;
+	int i;
+
+	m = load_str("Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\nContent-Type: text/plain\n\nunclosed\n");
+	is_str(imap_msg_bodystructure(m, 0),
+	    "((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 10 1) \"MIXED\")",
+	    "no close delimiter: the last part runs to the end");
+	imap_msg_free(&m);
+
+	m = load_str("Content-Type: multipart/mixed; boundary=b\n\nnone\n");
+	is_str(imap_msg_bodystructure(m, 0),
+	    "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" "
+	    "0 0) \"MIXED\")", "boundary never seen: one empty part");
+	is_section(m, "1", "");
+	imap_msg_free(&m);
+
+	m = load_str("Subject: no body");
+	is_section(m, "HEADER", "Subject: no body");
+	is_section(m, "TEXT", "");
+	is_str(imap_msg_bodystructure(m, 0),
+	    "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" "
+	    "0 0)", "no blank line: all header");
+	imap_msg_free(&m);
+
+	m = load_str("Content-Type: garbage\nDate: not a date\n\nx\n");
+	has(imap_msg_bodystructure(m, 0), "(\"TEXT\" \"PLAIN\" (\"CHARSET\" "
+	    "\"US-ASCII\")", "invalid Content-Type: text/plain");
+	ok(imap_msg_sent_date(m) == -1, "invalid Date: -1");
+	imap_msg_free(&m);
+
+	m = load_str("Content-Type: text/plain; "
+	    "name*0=\"a\"; name*1=\"b.txt\"\n"
+	    "Content-Transfer-Encoding: quoted-printable\n"
+	    "Content-Type: text/html\n\ncaf=E9\n");
+	has(imap_msg_bodystructure(m, 0), "(\"TEXT\" \"PLAIN\" "
+	    "(\"NAME\" \"ab.txt\") NIL NIL \"QUOTED-PRINTABLE\" 8 1)",
+	    "RFC 2231 continuations joined; first Content-Type counts");
+	imap_msg_free(&m);
+
+	m = load_str("");
+	ok(m != NULL, "empty message loads");
+	is_section(m, "HEADER", "");
+	free(imap_msg_envelope(m));
+	free(imap_msg_bodystructure(m, 1));
+	imap_msg_free(&m);
+
+	/* A bare CR stays; an existing CRLF is not doubled. */
+	m = load_str("Subject: x\r\n\nA\rB\r\nC\n");
+	is_section(m, "", "Subject: x\r\n\r\nA\rB\r\nC\r\n");
+	imap_msg_free(&m);
+
+	buf_init(&b, 0);
+	for (i = 0; i < 200; i++)
+		buf_printf(&b, "Content-Type: multipart/mixed; boundary=b%d\n"
+		    "\n--b%d\n", i, i);
+	buf_puts(&b, "\ndeep\n");
+	for (i = 199; i >= 0; i--)
+		buf_printf(&b, "--b%d--\n", i);
+	m = load(b.data, b.len, 1 << 20);
+	s = imap_msg_bodystructure(m, 1);
+	ok(s != NULL && strstr(s, "\"APPLICATION\" \"OCTET-STREAM\"") != NULL,
+	    "200 levels deep: below the limit the part is opaque");
+	free(s);
+	is_section(m, "1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1."
+	    "1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1."
+	    "1.1", "");
+	imap_msg_free(&m);
+
+	buf_reset(&b);
+	buf_puts(&b, "Content-Type: multipart/mixed; boundary=b\n\n");
+	for (i = 0; i < 20000; i++)
+		buf_puts(&b, "--b\n\n");
+	m = load(b.data, b.len, 1 << 20);
+	s = imap_msg_bodystructure(m, 0);
+	ok(s != NULL, "20000 parts: capped, still a structure");
+	free(s);
+	imap_msg_free(&m);
+
+	ok(load(b.data, b.len, 100) == NULL, "over max_size: refused");
+	buf_release(&b);
+}
+
+int
+main(void)
+{
+	test_simple();
+	test_mixed();
+	test_nested();
+	test_odd();
+	test_sections_malformed();
+	test_robust();
+	return done_testing();
+}
