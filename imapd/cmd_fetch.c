@@ -59,6 +59,51 @@ fetch_add(struct fetch_req *r, enum fetch_kind kind, const char *label)
 	return 0;
 }
 
+/* A header-list: "(" 1*astring ")" with at least one field name. */
+static int
+section_header_list(const char *p)
+{
+	size_t n;
+
+	if (*p++ != ' ' || *p++ != '(')
+		return 0;
+	n = strcspn(p, ")");
+	return n > 0 && p[n] == ')' && p[n + 1] == '\0' &&
+	    strspn(p, " ") < n;
+}
+
+/*
+ * section-spec (RFC 3501 §9): [part *("." part) "."] text, where text is
+ * HEADER, HEADER.FIELDS[.NOT] (names), TEXT, or MIME after a part only.
+ * Checked here so a malformed one is a BAD before anything is sent.
+ */
+static int
+section_valid(const char *sec)
+{
+	const char *p = sec;
+	int parts = 0;
+
+	while (*p >= '1' && *p <= '9') {
+		p += strspn(p, "0123456789");
+		parts++;
+		if (*p == '\0')
+			return 1;
+		if (*p++ != '.')
+			return 0;
+	}
+	if (*p == '\0')
+		return parts == 0;
+	if (strcasecmp(p, "HEADER") == 0 || strcasecmp(p, "TEXT") == 0)
+		return 1;
+	if (strcasecmp(p, "MIME") == 0)
+		return parts > 0;
+	if (strncasecmp(p, "HEADER.FIELDS.NOT", 17) == 0)
+		return section_header_list(p + 17);
+	if (strncasecmp(p, "HEADER.FIELDS", 13) == 0)
+		return section_header_list(p + 13);
+	return 0;
+}
+
 /* BODY[section]<o.l>, BODY.PEEK[...], and the RFC822 forms. */
 static int
 fetch_add_section(struct fetch_req *r, const char *section, int peek,
@@ -68,7 +113,7 @@ fetch_add_section(struct fetch_req *r, const char *section, int peek,
 	unsigned long long o, l;
 	char *end;
 
-	if (fetch_add(r, FI_SECTION, "") == -1 ||
+	if (!section_valid(section) || fetch_add(r, FI_SECTION, "") == -1 ||
 	    strlen(section) >= sizeof(it->section))
 		return -1;
 	it = &r->items[r->n - 1];

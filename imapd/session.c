@@ -696,10 +696,36 @@ read_literal(struct imap_session *s, char *dst, int fd, size_t len)
 }
 
 /*
+ * A non-synchronizing literal of a refused command: its octets are on
+ * their way, so read and drop them (RFC 7888 §4) and skip the rest of
+ * the command; 2.  One too large to wait for ends the session; -1.
+ */
+static int
+literal_discard(struct imap_session *s, size_t len)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	if (len > (size_t)(s->conf->imapd.append_limit +
+	    s->conf->imapd.max_command)) {
+		imap_untagged(s, "BYE [TOOBIG] Literal too large");
+		return -1;
+	}
+	while (len > 0) {
+		n = conn_read(&s->conn, chunk, len < sizeof(chunk) ? len :
+		    sizeof(chunk));
+		if (n <= 0)
+			return -1;
+		len -= (size_t)n;
+	}
+	return 2;
+}
+
+/*
  * APPEND's literal: into the target mailbox's tmp/.  The mailbox is the
  * first argument (RFC 3501 §6.3.11).  0 read; 1 refused (a NO was
- * given, nothing read, only for a synchronizing literal); -1 the
- * connection is unusable.
+ * given, nothing read, only for a synchronizing literal); 2 refused
+ * and its octets dropped; -1 the connection is unusable.
  */
 static int
 literal_append(struct imap_session *s, size_t len, int sync)
@@ -730,11 +756,7 @@ literal_append(struct imap_session *s, size_t len, int sync)
 		if (why[0] != '\0')
 			imap_tagged(s, "%s", why);
 		session_finish(s, 0);
-		if (!sync) {	/* the octets come anyway */
-			imap_untagged(s, "BYE Cannot take that literal");
-			return -1;
-		}
-		return 1;
+		return sync ? 1 : literal_discard(s, len);
 	}
 	if ((fd = mbox_append_begin(s->append_mb, s->append_tmp,
 	    sizeof(s->append_tmp))) == -1) {
@@ -742,9 +764,7 @@ literal_append(struct imap_session *s, size_t len, int sync)
 		mbox_close(&s->append_mb);
 		imap_tagged(s, "NO [SERVERBUG] Cannot store the message");
 		session_finish(s, 0);
-		if (!sync)
-			return -1;
-		return 1;
+		return sync ? 1 : literal_discard(s, len);
 	}
 	if (sync)
 		imap_continue(s, "Ready for literal data");
@@ -771,13 +791,9 @@ literal_memory(struct imap_session *s, size_t len, int sync)
 
 	if (len > imap_parser_room(s->parser)) {
 		s->tag = imap_parser_tag(s->parser);
-		if (!sync) {
-			imap_untagged(s, "BYE [TOOBIG] Literal too large");
-			return -1;
-		}
 		imap_tagged(s, "NO [TOOBIG] Literal too large");
 		session_finish(s, 0);
-		return 1;
+		return sync ? 1 : literal_discard(s, len);
 	}
 	if (sync)
 		imap_continue(s, "Ready for literal data");
@@ -803,7 +819,7 @@ session_command(struct imap_session *s)
 	const char *why, *name;
 	char *line;
 	size_t len, litlen, nsofar;
-	int sync, r;
+	int sync, r, skipping = 0;
 
 	imap_parser_reset(s->parser);
 	for (;;) {
@@ -826,8 +842,12 @@ session_command(struct imap_session *s)
 		}
 		ps = imap_parser_line(s->parser, line, len, &litlen, &sync,
 		    &why);
-		if (ps == IMAP_PARSE_DONE)
+		if (ps == IMAP_PARSE_DONE && !skipping)
 			break;
+		if (skipping && (ps != IMAP_PARSE_LITERAL || sync)) {
+			append_abandon(s);	/* the command was refused */
+			return 0;
+		}
 		if (ps == IMAP_PARSE_BAD) {
 			s->tag = imap_parser_tag(s->parser);
 			imap_tagged(s, "BAD %s", why);
@@ -839,7 +859,9 @@ session_command(struct imap_session *s)
 		/* APPEND's message follows its mailbox name. */
 		name = imap_parser_command(s->parser);
 		(void)imap_parser_args(s->parser, &nsofar);
-		if (name != NULL && strcasecmp(name, "APPEND") == 0 &&
+		if (skipping)
+			r = literal_discard(s, litlen);
+		else if (name != NULL && strcasecmp(name, "APPEND") == 0 &&
 		    nsofar >= 1 && s->append_tmp[0] == '\0')
 			r = literal_append(s, litlen, sync);
 		else
@@ -849,6 +871,10 @@ session_command(struct imap_session *s)
 		if (r == 1) {
 			append_abandon(s);
 			return 0;
+		}
+		if (r == 2) {	/* go on parsing up to the command's end */
+			skipping = 1;
+			imap_parser_literal(s->parser, "", 0);
 		}
 	}
 	session_dispatch(s);
