@@ -115,17 +115,20 @@ mbox_get_modseq(struct mbox *mb, uint32_t *uidnext, uint64_t *highestmodseq)
 }
 
 uint32_t
-mbox_claim_recent(struct mbox *mb)
+mbox_claim_recent(struct mbox *mb, uint32_t *end_r)
 {
 	sqlite3_stmt *s;
 	uint32_t first = UINT32_MAX;
 
+	*end_r = 0;
 	if (mstore_begin(mb->st) == -1)
 		return first;
 	s = store_stmt(mb->st, Q_MBOX_RECENT);
 	sqlite3_bind_int64(s, 1, mb->id);
-	if (sqlite3_step(s) == SQLITE_ROW)
+	if (sqlite3_step(s) == SQLITE_ROW) {
 		first = (uint32_t)sqlite3_column_int64(s, 0);
+		*end_r = (uint32_t)sqlite3_column_int64(s, 1);
+	}
 	sqlite3_reset(s);
 	s = store_stmt(mb->st, Q_MBOX_RECENT_SET);
 	sqlite3_bind_int64(s, 1, mb->id);
@@ -312,7 +315,13 @@ mbox_set_flags(struct mbox *mb, uint32_t uid, unsigned int flags,
 		return -1;
 	if ((r = store_msg_row(mb, uid, base, sizeof(base), &oflags, kw,
 	    sizeof(kw), &omodseq, NULL)) != 1) {
-		mstore_rollback(mb->st);
+		/* Expunged meanwhile: nothing done, and nothing that
+		 * should undo the caller's other changes. */
+		if (r == 0) {
+			mstore_commit(mb->st);
+			errno = ENOENT;
+		} else
+			mstore_rollback(mb->st);
 		return -1;
 	}
 	if (unchangedsince != 0 && omodseq > unchangedsince) {

@@ -184,8 +184,9 @@ int	mbox_get_status(struct mbox *mb, struct mbox_status *s);
 int	mbox_get_modseq(struct mbox *mb, uint32_t *uidnext,
 	    uint64_t *highestmodseq);
 /* \Recent (RFC 3501 §2.3.2): claim the messages no session saw yet:
- * returns the first UID this session may call recent. */
-uint32_t mbox_claim_recent(struct mbox *mb);
+ * UIDs from the returned one up to (not including) *end_r are \Recent
+ * to this session and to no other. */
+uint32_t mbox_claim_recent(struct mbox *mb, uint32_t *end_r);
 
 /*
  * Messages with uid_min <= UID <= uid_max and MODSEQ > changedsince,

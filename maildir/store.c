@@ -79,7 +79,8 @@ static const char *store_sql_text[Q_COUNT] = {
 	    "   (flags & 8) != 0)"
 	    " FROM mailbox m WHERE id = ?",
 	/* Two statements: a RETURNING clause sees the updated row. */
-	[Q_MBOX_RECENT] = "SELECT first_recent FROM mailbox WHERE id = ?",
+	[Q_MBOX_RECENT] = "SELECT first_recent, uidnext FROM mailbox"
+	    " WHERE id = ?",
 	[Q_MBOX_RECENT_SET] = "UPDATE mailbox SET first_recent = uidnext"
 	    " WHERE id = ?",
 	[Q_MSG_RANGE] = "SELECT uid, flags, keywords, modseq, size, vsize,"

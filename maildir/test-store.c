@@ -196,11 +196,12 @@ main(void)
 
 	/* \Recent (RFC 3501 §2.3.2): one session gets the new messages. */
 	{
-		uint32_t first = mbox_claim_recent(in), again;
+		uint32_t end1, end2, first = mbox_claim_recent(in, &end1), again;
 
-		again = mbox_claim_recent(in2);
-		ok(first <= 3 && again == 4, "recent: the first claim gets the "
-		    "new UIDs, the next one none");
+		again = mbox_claim_recent(in2, &end2);
+		ok(first <= 3 && end1 == 4 && again == 4 && end2 == 4,
+		    "recent: the first claim gets the new UIDs, the next one "
+		    "none");
 	}
 
 	/* Append and copy. */
