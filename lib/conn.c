@@ -109,7 +109,8 @@ conn_printf(struct conn *c, const char *fmt, ...)
 size_t
 conn_pending(const struct conn *c)
 {
-	return lr_pending(&c->lr);
+	return lr_pending(&c->lr) + (c->tls != NULL ? tls_pending(c->tls) :
+	    0);
 }
 
 ssize_t

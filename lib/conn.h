@@ -43,7 +43,8 @@ void	conn_printf(struct conn *c, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Send everything queued; 0 or -1. */
 int	conn_flush(struct conn *c);
-/* Octets received and not yet handed out as lines. */
+/* Octets received and not yet handed out as lines (TLS: decrypted or
+ * not). */
 size_t	conn_pending(const struct conn *c);
 /*
  * Octets as they come (an IMAP literal): what is buffered first, else one

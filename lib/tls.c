@@ -269,6 +269,14 @@ tls_read(struct tls_conn *t, struct conn *c, void *buf, size_t len)
 	}
 }
 
+size_t
+tls_pending(const struct tls_conn *t)
+{
+	int n = SSL_pending(t->ssl);
+
+	return n > 0 ? (size_t)n : 0;
+}
+
 ssize_t
 tls_write(struct tls_conn *t, struct conn *c, const void *buf, size_t len)
 {

@@ -48,6 +48,8 @@ ssize_t	tls_read(struct tls_conn *t, struct conn *c, void *buf, size_t len);
 ssize_t	tls_write(struct tls_conn *t, struct conn *c, const void *buf,
 	    size_t len);
 void	tls_conn_free(struct tls_conn **t);
+/* Octets decrypted and waiting inside OpenSSL (poll(2) cannot see them). */
+size_t	tls_pending(const struct tls_conn *t);
 
 /* "TLSv1.3", "TLS_AES_256_GCM_SHA384", 256; for logs and Received:. */
 const char *tls_version(const struct conn *c);
