@@ -414,8 +414,10 @@ cmd_idle(struct imap_session *s, const struct imap_arg *args,
 	}
 	imap_continue(s, "idling");
 	for (;;) {
-		if (s->mb != NULL && imap_view_update(s, 1) == -1)
+		if (s->mb != NULL && imap_view_update(s, 1) == -1) {
+			imap_mailbox_lost(s);
 			break;
+		}
 		if (conn_flush(&s->conn) == -1)
 			break;
 		if (conn_pending(&s->conn) == 0) {

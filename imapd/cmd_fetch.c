@@ -84,7 +84,12 @@ section_valid(const char *sec)
 	int parts = 0;
 
 	while (*p >= '1' && *p <= '9') {
-		p += strspn(p, "0123456789");
+		size_t n = strspn(p, "0123456789");
+
+		/* nz-number is 32-bit (RFC 3501 §9) */
+		if (n > 10 || (n == 10 && strncmp(p, "4294967295", 10) > 0))
+			return 0;
+		p += n;
 		parts++;
 		if (*p == '\0')
 			return 1;
@@ -294,16 +299,21 @@ put_literal(struct buf *b, const char *data, size_t len)
 	buf_append(b, data, len);
 }
 
-static int
-fetch_section(struct fetch_run *fr, struct buf *b,
-    const struct fetch_item *it, struct imap_msg *msg)
+static void
+fetch_section(struct buf *b, const struct fetch_item *it,
+    struct imap_msg *msg)
 {
 	const char *data;
 	char *owned = NULL;
 	size_t len;
 
-	if (imap_msg_section(msg, it->section, &data, &len, &owned) == -1)
-		return -1;
+	/* The grammar was checked when the command was parsed; what the
+	 * message parser still refuses (deeper than it nests) is a part
+	 * that does not exist: empty, as RFC 3501 §6.4.5 says. */
+	if (imap_msg_section(msg, it->section, &data, &len, &owned) == -1) {
+		data = "";
+		len = 0;
+	}
 	if (it->partial) {
 		if (it->offset >= len)
 			len = 0;
@@ -317,8 +327,6 @@ fetch_section(struct fetch_run *fr, struct buf *b,
 	buf_printf(b, "%s ", it->label);
 	put_literal(b, data, len);
 	free(owned);
-	(void)fr;
-	return 0;
 }
 
 static struct imap_msg *
@@ -376,10 +384,12 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 
 	if (r->need_cache)
 		fetch_cached(fr, m, &msg, &env, &bs, &body);
-	if (r->need_text && msg == NULL && (msg = fetch_load(fr, m->uid)) ==
-	    NULL) {
+	if ((r->need_text && msg == NULL && (msg = fetch_load(fr, m->uid)) ==
+	    NULL) || (r->need_cache && (env == NULL || bs == NULL ||
+	    body == NULL))) {
 		if (errno != ENOENT)
 			fr->failed = 1;
+		imap_msg_free(&msg);
 		return 0;	/* expunged by another session meanwhile */
 	}
 	buf_printf(b, "* %u FETCH (", seq);
@@ -402,8 +412,7 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 			if (flags_done)
 				continue;
 			buf_printf(b, "%sFLAGS ", sep);
-			imap_put_flags(b, m->flags, m->keywords, m->uid >=
-			    s->view.first_recent);
+			imap_put_flags(b, m->flags, m->keywords, view_is_recent(&s->view, m->uid));
 			flags_done = 1;
 			break;
 		case FI_INTERNALDATE:
@@ -415,14 +424,13 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 			    (long long)m->vsize);
 			break;
 		case FI_ENVELOPE:
-			buf_printf(b, "%sENVELOPE %s", sep, env ? env : "NIL");
+			buf_printf(b, "%sENVELOPE %s", sep, env);
 			break;
 		case FI_BODYSTRUCTURE:
-			buf_printf(b, "%sBODYSTRUCTURE %s", sep, bs ? bs :
-			    "NIL");
+			buf_printf(b, "%sBODYSTRUCTURE %s", sep, bs);
 			break;
 		case FI_BODY:
-			buf_printf(b, "%sBODY %s", sep, body ? body : "NIL");
+			buf_printf(b, "%sBODY %s", sep, body);
 			break;
 		case FI_MODSEQ:
 			if (modseq_done)
@@ -433,10 +441,7 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 			break;
 		case FI_SECTION:
 			buf_puts(b, sep);
-			if (fetch_section(fr, b, it, msg) == -1) {
-				fr->failed = 1;
-				buf_puts(b, "NIL");
-			}
+			fetch_section(b, it, msg);
 			break;
 		}
 		sep = " ";
@@ -444,8 +449,7 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 	/* RFC 3501 §6.4.5: a \Seen set by this FETCH is reported in it. */
 	if (!flags_done && fr->seen_set != NULL && fr->seen_set[seq]) {
 		buf_printf(b, "%sFLAGS ", sep);
-		imap_put_flags(b, m->flags, m->keywords, m->uid >=
-		    s->view.first_recent);
+		imap_put_flags(b, m->flags, m->keywords, view_is_recent(&s->view, m->uid));
 		flags_done = 1;
 		sep = " ";
 	}

@@ -154,8 +154,7 @@ qresync_changed_cb(const struct mmsg *m, void *arg)
 	if (seq == 0)
 		return 0;
 	buf_printf(b, "* %u FETCH (UID %u FLAGS ", seq, m->uid);
-	imap_put_flags(b, m->flags, m->keywords, m->uid >=
-	    s->view.first_recent);
+	imap_put_flags(b, m->flags, m->keywords, view_is_recent(&s->view, m->uid));
 	buf_printf(b, " MODSEQ (%llu))\r\n", (unsigned long long)m->modseq);
 	imap_out_done(s);
 	return 0;
@@ -198,15 +197,16 @@ select_common(struct imap_session *s, const struct imap_arg *args,
 		imap_tagged(s, "BAD Usage: SELECT mailbox [(parameters)]");
 		return -1;
 	}
-	if (imap_mailbox_arg(s, &args[0], name, sizeof(name)) == -1)
-		return -1;
-	if (nargs == 2 && select_params(s, &args[1], &q, &use_qresync) == -1)
-		goto out;
+	/* A SELECT that fails leaves nothing selected (RFC 3501 §6.3.1). */
 	if (s->mb != NULL) {
 		imap_unselect(s);
 		if (s->qresync)		/* RFC 7162 §3.2.11 */
 			imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
 	}
+	if (imap_mailbox_arg(s, &args[0], name, sizeof(name)) == -1)
+		return -1;
+	if (nargs == 2 && select_params(s, &args[1], &q, &use_qresync) == -1)
+		goto out;
 	if (!mstore_exists(s->store, name) || mbox_open(s->store, name,
 	    &s->mb) == -1) {
 		imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
@@ -229,14 +229,7 @@ select_common(struct imap_session *s, const struct imap_arg *args,
 			unseen = (uint32_t)i + 1;
 			break;
 		}
-	{
-		uint32_t recent = 0;
-
-		for (i = 0; i < s->view.n; i++)
-			if (s->view.msgs[i].uid >= s->view.first_recent)
-				recent++;
-		imap_untagged(s, "%u RECENT", recent);
-	}
+	imap_untagged(s, "%u RECENT", view_recent(&s->view));
 	if (unseen > 0)
 		imap_untagged(s, "OK [UNSEEN %u] First unseen", unseen);
 	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid",
@@ -323,6 +316,18 @@ cmd_create(struct imap_session *s, const struct imap_arg *args,
 	return 0;
 }
 
+/* The selected mailbox was deleted or renamed by this session: it is
+ * no longer selected, and the client is told (RFC 7162 §3.2.11's code,
+ * harmless to clients that do not know it). */
+static void
+closed_if_selected(struct imap_session *s, const char *name)
+{
+	if (s->mb == NULL || strcmp(mbox_name(s->mb), name) != 0)
+		return;
+	imap_unselect(s);
+	imap_untagged(s, "OK [CLOSED] The selected mailbox is gone");
+}
+
 int
 cmd_delete(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
@@ -332,10 +337,9 @@ cmd_delete(struct imap_session *s, const struct imap_arg *args,
 	if (one_mailbox(s, args, nargs, name, sizeof(name),
 	    "DELETE mailbox") == -1)
 		return -1;
-	if (s->mb != NULL && strcmp(mbox_name(s->mb), name) == 0)
-		imap_unselect(s);	/* as Dovecot: no longer selected */
 	if (mstore_delete(s->store, name) == -1)
 		return store_no(s, "delete");
+	closed_if_selected(s, name);
 	log_info("sid=%s user=%s delete %s", s->id, s->user, log_str(name));
 	imap_tagged(s, "OK DELETE completed");
 	return 0;
@@ -354,10 +358,9 @@ cmd_rename(struct imap_session *s, const struct imap_arg *args,
 	if (imap_mailbox_arg(s, &args[0], from, sizeof(from)) == -1 ||
 	    imap_mailbox_arg(s, &args[1], to, sizeof(to)) == -1)
 		return -1;
-	if (s->mb != NULL && strcmp(mbox_name(s->mb), from) == 0)
-		imap_unselect(s);
 	if (mstore_rename(s->store, from, to) == -1)
 		return store_no(s, "rename");
+	closed_if_selected(s, from);
 	log_info("sid=%s user=%s rename %s to %s", s->id, s->user,
 	    log_str(from), log_str(to));
 	imap_tagged(s, "OK RENAME completed");
@@ -522,25 +525,41 @@ struct list_ctx {
 	int		 lsub;
 };
 
-/* '*' matches anything, '%' anything but the separator (§6.3.8);
- * INBOX matches case-insensitively. */
+/*
+ * '*' matches anything, '%' anything but the separator (§6.3.8).  By
+ * rows of a table (pattern prefix x name prefix), so any number of
+ * wildcards costs length(pattern) x length(name), never more: a
+ * backtracking matcher is exponential on "*****b".
+ */
 static int
 pattern_match(const char *p, const char *n)
 {
-	for (; *p != '\0'; p++, n++) {
-		if (*p == '*' || *p == '%') {
-			for (;; n++) {
-				if (pattern_match(p + 1, n))
-					return 1;
-				if (*n == '\0' || (*p == '%' &&
-				    *n == MAILDIR_SEP))
-					return 0;
-			}
+	size_t nl = strlen(n), i, j;
+	unsigned char *prev, *cur, *t;
+	int r;
+
+	prev = util_calloc(nl + 1, 1);
+	cur = util_calloc(nl + 1, 1);
+	prev[0] = 1;			/* "" matches "" */
+	for (i = 0; p[i] != '\0'; i++) {
+		cur[0] = prev[0] && (p[i] == '*' || p[i] == '%');
+		for (j = 1; j <= nl; j++) {
+			if (p[i] == '*')
+				cur[j] = prev[j] || cur[j - 1];
+			else if (p[i] == '%')
+				cur[j] = prev[j] || (cur[j - 1] &&
+				    n[j - 1] != MAILDIR_SEP);
+			else
+				cur[j] = prev[j - 1] && p[i] == n[j - 1];
 		}
-		if (*p != *n)
-			return 0;
+		t = prev;
+		prev = cur;
+		cur = t;
 	}
-	return *n == '\0';
+	r = prev[nl];
+	free(prev);
+	free(cur);
+	return r;
 }
 
 static int
@@ -683,7 +702,8 @@ list_add_pattern(struct list_ctx *lc, const char *ref,
 	char *joined;
 	size_t len;
 
-	if (pat == NULL || lc->npatterns >= 100)
+	if (pat == NULL || lc->npatterns >= 100 ||
+	    strlen(pat) > MAILDIR_NAME_MAX || strlen(ref) > MAILDIR_NAME_MAX)
 		return -1;
 	len = strlen(ref) + strlen(pat) + 2;
 	joined = util_calloc(1, len);

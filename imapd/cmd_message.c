@@ -82,23 +82,6 @@ cur_free(struct cur_msg *v, size_t n)
 
 /* ---- keyword arithmetic (space-separated, case-insensitive) ---- */
 
-static int
-kw_has(const char *list, const char *k, size_t klen)
-{
-	const char *p = list;
-
-	while (*p != '\0') {
-		size_t n = strcspn(p, " ");
-
-		if (n == klen && strncasecmp(p, k, n) == 0)
-			return 1;
-		p += n;
-		while (*p == ' ')
-			p++;
-	}
-	return 0;
-}
-
 /* op '+': a with b; '-': a without b; '=': b. */
 static char *
 kw_combine(const char *a, const char *b, char op)
@@ -111,7 +94,7 @@ kw_combine(const char *a, const char *b, char op)
 	for (p = src; *p != '\0';) {
 		size_t n = strcspn(p, " ");
 
-		if (n > 0 && !(op == '-' && kw_has(b, p, n))) {
+		if (n > 0 && !(op == '-' && keyword_in(b, p, n))) {
 			if (out.len > 0)
 				buf_putc(&out, ' ');
 			buf_append(&out, p, n);
@@ -123,7 +106,7 @@ kw_combine(const char *a, const char *b, char op)
 	for (p = b; op == '+' && *p != '\0';) {
 		size_t n = strcspn(p, " ");
 
-		if (n > 0 && !kw_has(out.data, p, n)) {
+		if (n > 0 && !keyword_in(out.data, p, n)) {
 			if (out.len > 0)
 				buf_putc(&out, ' ');
 			buf_append(&out, p, n);
@@ -151,8 +134,7 @@ fetch_flags_reply(struct imap_session *s, uint32_t seq, uint32_t uid,
 	}
 	if (!silent) {
 		buf_printf(b, "%sFLAGS ", sep);
-		imap_put_flags(b, flags, keywords, uid >=
-		    s->view.first_recent);
+		imap_put_flags(b, flags, keywords, view_is_recent(&s->view, uid));
 		sep = " ";
 	}
 	if (s->condstore)
@@ -273,9 +255,12 @@ cmd_store(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 			buf_printf(&modified, "%s%u", k ? "," : "", s->uid_cmd ?
 			    s->view.msgs[seqs[k] - 1].uid : seqs[k]);
 		r = 0;
-	} else
+	} else {
+		if (op != '-')
+			imap_view_keywords(s, keywords);
 		r = imap_store_flags(s, seqs, n, op, flags, keywords,
 		    unchangedsince, silent, &modified);
+	}
 	free(seqs);
 	free(keywords);
 	if (r == -1) {
@@ -560,7 +545,7 @@ search_cb(const struct mmsg *m, void *arg)
 	sm.seq = seq;
 	sm.uid = m->uid;
 	sm.flags = m->flags;
-	sm.recent = m->uid >= sr->s->view.first_recent;
+	sm.recent = view_is_recent(&sr->s->view, m->uid);
 	sm.keywords = m->keywords ? m->keywords : "";
 	sm.modseq = m->modseq;
 	sm.vsize = m->vsize;

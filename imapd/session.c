@@ -145,20 +145,30 @@ keyword_valid(const char *k)
 	return 1;
 }
 
+/* Is the keyword k (len octets) in the space-separated list?  Keywords
+ * compare case-insensitively. */
+int
+keyword_in(const char *list, const char *k, size_t len)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, " ");
+
+		if (n == len && strncasecmp(p, k, n) == 0)
+			return 1;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return 0;
+}
+
 static int
 keyword_add(struct buf *kw, const char *k)
 {
-	const char *p = kw->data;
-	size_t len = strlen(k);
-
-	/* Keywords compare case-insensitively; keep the first spelling. */
-	while (p != NULL && *p != '\0') {
-		if (strncasecmp(p, k, len) == 0 &&
-		    (p[len] == ' ' || p[len] == '\0'))
-			return 0;
-		if ((p = strchr(p, ' ')) != NULL)
-			p++;
-	}
+	/* Keep the first spelling. */
+	if (keyword_in(kw->data, k, strlen(k)))
+		return 0;
 	if (kw->len > 0)
 		buf_putc(kw, ' ');
 	return buf_puts(kw, k);
@@ -288,20 +298,12 @@ load_cb(const struct mmsg *m, void *arg)
 	return 0;
 }
 
-/* The FLAGS and PERMANENTFLAGS lists (keywords may have grown). */
+/* Send FLAGS and PERMANENTFLAGS with these keywords (taken over). */
 static void
-view_flags_reply(struct imap_session *s, int force)
+view_flags_send(struct imap_session *s, char *kw)
 {
-	char *kw = mbox_keywords(s->mb);
 	struct buf *b = imap_out(s);
 
-	if (kw == NULL)
-		kw = util_strdup("");
-	if (!force && s->view.keywords != NULL &&
-	    strcmp(kw, s->view.keywords) == 0) {
-		free(kw);
-		return;
-	}
 	free(s->view.keywords);
 	s->view.keywords = kw;
 	buf_printf(b, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
@@ -312,6 +314,75 @@ view_flags_reply(struct imap_session *s, int force)
 		buf_printf(b, "* OK [PERMANENTFLAGS (\\Answered \\Flagged "
 		    "\\Deleted \\Seen \\Draft%s%s \\*)] Flags permitted\r\n",
 		    kw[0] ? " " : "", kw);
+}
+
+/* The FLAGS and PERMANENTFLAGS lists again if keywords have changed. */
+static void
+view_flags_reply(struct imap_session *s, int force)
+{
+	char *kw = mbox_keywords(s->mb);
+
+	if (kw == NULL)
+		kw = util_strdup("");
+	if (!force && s->view.keywords != NULL &&
+	    strcmp(kw, s->view.keywords) == 0) {
+		free(kw);
+		return;
+	}
+	view_flags_send(s, kw);
+}
+
+void
+imap_view_keywords(struct imap_session *s, const char *added)
+{
+	const char *p = added;
+	struct buf kw;
+	int grew = 0;
+
+	buf_init(&kw, 0);
+	buf_puts(&kw, s->view.keywords ? s->view.keywords : "");
+	while (*p != '\0') {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0 && !keyword_in(kw.data, p, n)) {
+			if (kw.len > 0)
+				buf_putc(&kw, ' ');
+			buf_append(&kw, p, n);
+			grew = 1;
+		}
+		p += n;
+		p += strspn(p, " ");
+	}
+	if (grew)
+		view_flags_send(s, kw.data);
+	else
+		buf_release(&kw);
+}
+
+/* Take the messages no session has seen yet as \Recent to this one (a
+ * read-only session takes none away from others). */
+static void
+view_claim_recent(struct imap_session *s)
+{
+	struct view *v = &s->view;
+	uint32_t first, end;
+
+	if (s->readonly || (first = mbox_claim_recent(s->mb, &end)) >= end)
+		return;
+	if (v->nrecent > 0 && v->recent[v->nrecent - 1].hi + 1 == first) {
+		v->recent[v->nrecent - 1].hi = end - 1;
+		return;
+	}
+	if (v->nrecent == sizeof(v->recent) / sizeof(v->recent[0])) {
+		/* Forget the oldest: bounded memory beats perfect
+		 * \Recent for a session that saw so many deliveries. */
+		memmove(&v->recent[0], &v->recent[1], (v->nrecent - 1) *
+		    sizeof(v->recent[0]));
+		v->nrecent--;
+	}
+	v->recent[v->nrecent].lo = first;
+	v->recent[v->nrecent].hi = end - 1;
+	v->nrecent++;
 }
 
 int
@@ -328,21 +399,31 @@ imap_view_load(struct imap_session *s)
 	s->view.modseq = s->view.expunge_modseq = st.highestmodseq;
 	if (mbox_messages(s->mb, 1, UINT32_MAX, 0, 0, load_cb, &la) == -1)
 		return -1;
-	/* A read-only session takes no \Recent away from others. */
-	s->view.first_recent = s->readonly ? st.first_recent :
-	    mbox_claim_recent(s->mb);
+	view_claim_recent(s);
 	view_flags_reply(s, 1);
 	return 0;
 }
 
-static uint32_t
+int
+view_is_recent(const struct view *v, uint32_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < v->nrecent; i++)
+		if (uid >= v->recent[i].lo && uid <= v->recent[i].hi)
+			return 1;
+	return 0;
+}
+
+uint32_t
 view_recent(const struct view *v)
 {
-	size_t i = v->n;
+	uint32_t n = 0;
+	size_t i;
 
-	while (i > 0 && v->msgs[i - 1].uid >= v->first_recent)
-		i--;
-	return (uint32_t)(v->n - i);
+	for (i = 0; i < v->n; i++)
+		n += view_is_recent(v, v->msgs[i].uid);
+	return n;
 }
 
 static void
@@ -361,16 +442,11 @@ vanished_cb(uint32_t uid, void *arg)
 	s->nexpunge++;
 }
 
-struct changed_arg {
-	struct imap_session *s;
-	int		 any;
-};
 
 static int
 changed_cb(const struct mmsg *m, void *arg)
 {
-	struct changed_arg *ca = arg;
-	struct imap_session *s = ca->s;
+	struct imap_session *s = arg;
 	struct view_msg *vm;
 	uint32_t seq = view_seq(&s->view, m->uid);
 	struct buf *b = imap_out(s);
@@ -387,19 +463,17 @@ changed_cb(const struct mmsg *m, void *arg)
 		buf_printf(b, "UID %u ", m->uid);
 	buf_puts(b, "FLAGS ");
 	imap_put_flags(b, m->flags, m->keywords,
-	    m->uid >= s->view.first_recent);
+	    view_is_recent(&s->view, m->uid));
 	if (s->condstore)
 		buf_printf(b, " MODSEQ (%llu)", (unsigned long long)m->modseq);
 	buf_puts(b, ")\r\n");
 	imap_out_done(s);
-	ca->any = 1;
 	return 0;
 }
 
 int
 imap_view_update(struct imap_session *s, int allow_expunge)
 {
-	struct changed_arg ca = { s, 0 };
 	uint64_t highestmodseq;
 	uint32_t uidnext;
 	struct load_arg la = { &s->view, 0 };
@@ -419,9 +493,13 @@ imap_view_update(struct imap_session *s, int allow_expunge)
 	}
 	if (highestmodseq <= s->view.modseq && uidnext == s->view.uidnext)
 		return 0;
+	/* New keywords are announced before a FETCH shows them (RFC 3501
+	 * §7.2.6). */
+	if (highestmodseq > s->view.modseq)
+		view_flags_reply(s, 0);
 	last_uid = s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0;
 	if (s->view.n > 0 && mbox_messages(s->mb, 1, last_uid,
-	    s->view.modseq, 0, changed_cb, &ca) == -1)
+	    s->view.modseq, 0, changed_cb, s) == -1)
 		return -1;
 	n_before = s->view.n;
 	la.after = last_uid;
@@ -429,15 +507,7 @@ imap_view_update(struct imap_session *s, int allow_expunge)
 	    &la) == -1)
 		return -1;
 	if (s->view.n != n_before) {
-		/* New messages no other session has seen are \Recent here;
-		 * messages that already were stay so. */
-		if (!s->readonly) {
-			uint32_t first = mbox_claim_recent(s->mb);
-
-			if (s->view.first_recent > last_uid)
-				s->view.first_recent = first;
-		}
-		view_flags_reply(s, 0);
+		view_claim_recent(s);
 		imap_untagged(s, "%zu EXISTS", s->view.n);
 		recent = view_recent(&s->view);
 		imap_untagged(s, "%u RECENT", recent);
@@ -445,6 +515,24 @@ imap_view_update(struct imap_session *s, int allow_expunge)
 	s->view.modseq = highestmodseq;
 	s->view.uidnext = uidnext;
 	return 0;
+}
+
+void
+imap_mailbox_lost(struct imap_session *s)
+{
+	if (!mstore_exists(s->store, mbox_name(s->mb))) {
+		/* Deleted or renamed by another session: RFC 2180 §3
+		 * lets us end this one. */
+		log_info("sid=%s user=%s mailbox %s gone, disconnecting", s->id,
+		    s->user, log_str(mbox_name(s->mb)));
+		imap_untagged(s, "BYE The selected mailbox was deleted or "
+		    "renamed by another session");
+	} else {
+		log_err("sid=%s mailbox update: %s", s->id,
+		    mstore_error(s->store));
+		imap_untagged(s, "BYE [SERVERBUG] Cannot read the mailbox");
+	}
+	s->logout = 1;
 }
 
 void
@@ -623,8 +711,7 @@ session_finish(struct imap_session *s, int allow_expunge)
 {
 	if (s->state == ST_SELECTED && !s->logout &&
 	    imap_view_update(s, allow_expunge) == -1)
-		log_err("sid=%s mailbox update: %s", s->id,
-		    mstore_error(s->store));
+		imap_mailbox_lost(s);
 	if (tagged.len > 0)
 		buf_append(&s->conn.out, tagged.data, tagged.len);
 	buf_reset(&tagged);
@@ -673,13 +760,15 @@ append_abandon(struct imap_session *s)
 		mbox_close(&s->append_mb);
 }
 
-/* Read exactly len octets into dst (memory) or fd (file). */
+/* Read exactly len octets into dst (memory) or fd (file).  0; -2 all
+ * read but the file could not be written; -1 the connection failed. */
 static int
 read_literal(struct imap_session *s, char *dst, int fd, size_t len)
 {
 	char chunk[65536];
 	size_t got = 0, want;
 	ssize_t n;
+	int failed = 0;
 
 	while (got < len) {
 		want = len - got;
@@ -688,11 +777,14 @@ read_literal(struct imap_session *s, char *dst, int fd, size_t len)
 		n = conn_read(&s->conn, dst != NULL ? dst + got : chunk, want);
 		if (n <= 0)
 			return -1;
-		if (dst == NULL && util_write_all(fd, chunk, (size_t)n) == -1)
-			return -2;
+		/* After a failed write (disk full) the rest is still read:
+		 * a literal's octets are never taken as commands. */
+		if (dst == NULL && !failed &&
+		    util_write_all(fd, chunk, (size_t)n) == -1)
+			failed = 1;
 		got += (size_t)n;
 	}
-	return 0;
+	return failed ? -2 : 0;
 }
 
 /*
@@ -807,6 +899,20 @@ literal_memory(struct imap_session *s, size_t len, int sync)
 	return 0;
 }
 
+/* Does a line end with a non-synchronizing literal "{digits+}"? */
+static int
+announces_nonsync_literal(const char *line, size_t len)
+{
+	size_t i;
+
+	if (len < 4 || line[len - 1] != '}' || line[len - 2] != '+')
+		return 0;
+	for (i = len - 2; i > 0 && line[i - 1] >= '0' && line[i - 1] <= '9';
+	    i--)
+		;
+	return i < len - 2 && i > 0 && line[i - 1] == '{';
+}
+
 /*
  * Read one command with its literals and run it.  0 go on, -1 the
  * connection ended (or must end).
@@ -825,11 +931,12 @@ session_command(struct imap_session *s)
 	for (;;) {
 		st = conn_getline(&s->conn, &line, &len);
 		if (st == CONN_TOOLONG) {
-			s->tag = NULL;
-			imap_untagged(s, "BAD [TOOBIG] Command line too long");
+			/* Its tag and whether a {n+} literal follows are
+			 * lost with it: what comes next cannot be told
+			 * from commands, so the session ends. */
+			imap_untagged(s, "BYE [TOOBIG] Command line too long");
 			append_abandon(s);
-			session_error(s);
-			return 0;
+			return -1;
 		}
 		if (st != CONN_LINE) {
 			if (st == CONN_TIMEOUT)
@@ -853,6 +960,13 @@ session_command(struct imap_session *s)
 			imap_tagged(s, "BAD %s", why);
 			session_finish(s, 0);
 			append_abandon(s);
+			if (announces_nonsync_literal(line, len)) {
+				/* Its octets are coming and must never be
+				 * read as commands (RFC 7888 §4). */
+				imap_untagged(s, "BYE Cannot take that "
+				    "literal");
+				return -1;
+			}
 			session_error(s);
 			return 0;
 		}

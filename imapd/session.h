@@ -29,7 +29,10 @@ struct view_msg {
 struct view {
 	struct view_msg	*msgs;
 	size_t		 n, cap;
-	uint32_t	 first_recent;	/* UIDs from here are \Recent to us */
+	/* UIDs \Recent to this session: what its claims got (the store
+	 * gives each new message to one session, RFC 3501 §2.3.2) */
+	struct seq_range recent[16];
+	size_t		 nrecent;
 	uint64_t	 modseq;	/* changes up to here are reported */
 	uint64_t	 expunge_modseq; /* expunges up to here are reported */
 	uint32_t	 uidvalidity;
@@ -108,6 +111,9 @@ int	imap_view_update(struct imap_session *s, int allow_expunge);
 /* Load the view for a newly selected mailbox. */
 int	imap_view_load(struct imap_session *s);
 void	imap_view_free(struct view *v);
+/* Is the message \Recent to this session? */
+int	view_is_recent(const struct view *v, uint32_t uid);
+uint32_t view_recent(const struct view *v);	/* how many */
 /* The sequence number of a UID in the view (1-based), or 0. */
 uint32_t view_seq(const struct view *v, uint32_t uid);
 /* The view's message list for a sequence set (or UID set when uid):
@@ -116,9 +122,16 @@ uint32_t view_seq(const struct view *v, uint32_t uid);
 int	imap_set_resolve(struct imap_session *s, const char *set, int uid,
 	    uint32_t **seqs_r, size_t *n_r);
 void	imap_unselect(struct imap_session *s);
+/* The selected mailbox cannot be read (gone, or a store error): say
+ * BYE and end the session. */
+void	imap_mailbox_lost(struct imap_session *s);
+/* Send FLAGS and PERMANENTFLAGS again if keywords were added. */
+void	imap_view_keywords(struct imap_session *s, const char *added);
 /* "\Seen \Answered $Label" for FETCH FLAGS (with \Recent when so). */
 void	imap_put_flags(struct buf *b, unsigned int flags, const char *keywords,
 	    int recent);
+/* Is keyword k (len octets) in the space-separated list (any case)? */
+int	keyword_in(const char *list, const char *k, size_t len);
 /* Parse a flag list (or a single flag) into MF_* and keywords ("" or
  * space-separated, malloc'd).  0, or -1 with *why. */
 int	imap_parse_flags(const struct imap_arg *a, unsigned int *flags,
