@@ -132,13 +132,7 @@ util_read_file(const char *path, size_t max, size_t *len_r)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
 	for (;;) {
-		if (cap - len < 4096) {
-			if (cap >= max + 1) {
-				free(data);
-				close(fd);
-				errno = EFBIG;
-				return NULL;
-			}
+		if (len == cap) {	/* full: grow (len > max is caught below) */
 			cap = cap == 0 ? 8192 : cap * 2;
 			if (cap > max + 1)
 				cap = max + 1;
