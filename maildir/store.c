@@ -264,6 +264,49 @@ store_is_folder(const char *path)
 	return stat(cur, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+/*
+ * The last UIDVALIDITY given, kept also outside the index in
+ * <maildir>/uidvalidity: an index rebuilt from the files (lost, or
+ * removed by an administrator) renumbers UIDs, and RFC 3501 §2.3.1.1
+ * then requires a UIDVALIDITY greater than any used before, which the
+ * clock alone does not promise (folders made in a burst run ahead of it).
+ */
+static int64_t
+uidvalidity_saved(struct mstore *st)
+{
+	char path[PATH_MAX], *text;
+	int64_t v = 0;
+
+	if (util_snprintf(path, sizeof(path), "%s/uidvalidity", st->dir) ==
+	    -1 || (text = util_read_file(path, 64, NULL)) == NULL)
+		return 0;
+	v = strtoll(text, NULL, 10);
+	free(text);
+	return v > 0 ? v : 0;
+}
+
+static int
+uidvalidity_save(struct mstore *st, int64_t v)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8], text[32];
+	int fd, n;
+
+	if (util_snprintf(path, sizeof(path), "%s/uidvalidity", st->dir) ==
+	    -1 || util_snprintf(tmp, sizeof(tmp), "%s.tmp", path) == -1)
+		return -1;
+	n = snprintf(text, sizeof(text), "%lld\n", (long long)v);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600))
+	    == -1)
+		return -1;
+	if (util_write_all(fd, text, (size_t)n) == -1 || fsync(fd) == -1) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	return rename(tmp, path);
+}
+
 int
 store_mbox_row(struct mstore *st, const char *name, int64_t *id_r,
     uint32_t *uidvalidity_r)
@@ -282,11 +325,20 @@ store_mbox_row(struct mstore *st, const char *name, int64_t *id_r,
 	 * this name before (RFC 3501 §2.3.1.1), time-based and rising. */
 	if (mstore_begin(st) == -1)
 		return -1;
-	v = meta_get(st, "last_uidvalidity") + 1;
+	v = meta_get(st, "last_uidvalidity");
+	if (uidvalidity_saved(st) > v)
+		v = uidvalidity_saved(st);
+	v++;
 	if (v < (int64_t)time(NULL))
 		v = (int64_t)time(NULL);
 	if (v > 0xffffffffLL)
 		v = 1;
+	/* The file first: it is never behind a committed row. */
+	if (uidvalidity_save(st, v) == -1) {
+		store_fail(st, "uidvalidity");
+		mstore_rollback(st);
+		return -1;
+	}
 	s = store_stmt(st, Q_MBOX_ADD);
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, v);

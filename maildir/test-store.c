@@ -116,6 +116,7 @@ main(void)
 	struct mstore *st, *st2;
 	struct mbox *in, *in2, *sent;
 	struct mbox_status ms;
+	uint32_t before_uv;
 	const char *err;
 	char list[2048] = "", tmp[512], uidl[MAILDIR_UIDL_LEN + 1];
 	uint32_t *uids, uid;
@@ -246,6 +247,8 @@ main(void)
 	ok(mbox_get_status(in, &ms) == 0 && ms.messages == 0,
 	    "and leaves INBOX empty");
 
+	mstore_status(st, "Old", &ms);
+	before_uv = ms.uidvalidity;
 	mbox_close(&sent);
 	mbox_close(&in);
 	mbox_close(&in2);
@@ -259,6 +262,10 @@ main(void)
 	ok(mstore_open(root, &st, &err) == 0 &&
 	    mstore_status(st, "Old", &ms) == 0 && ms.messages == 1,
 	    "index rebuilt from the Maildir");
+	/* Its UIDs are new: RFC 3501 §2.3.1.1 wants a greater
+	 * UIDVALIDITY, although the clock has not moved on. */
+	ok(ms.uidvalidity > before_uv, "rebuilt: UIDVALIDITY %u > %u",
+	    ms.uidvalidity, before_uv);
 	mstore_close(&st);
 	{
 		char cmd[300];
