@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -899,6 +900,18 @@ literal_memory(struct imap_session *s, size_t len, int sync)
 	return 0;
 }
 
+/*
+ * About to wait for the client, maybe for minutes: give back what the
+ * last command used (the index's page cache, freed heap), so an idle
+ * session costs little more than its process.
+ */
+static void
+session_shrink(struct imap_session *s)
+{
+	mstore_shrink(s->store);
+	malloc_trim(0);
+}
+
 /* Does a line end with a non-synchronizing literal "{digits+}"? */
 static int
 announces_nonsync_literal(const char *line, size_t len)
@@ -928,6 +941,8 @@ session_command(struct imap_session *s)
 	int sync, r, skipping = 0;
 
 	imap_parser_reset(s->parser);
+	if (conn_pending(&s->conn) == 0)
+		session_shrink(s);
 	for (;;) {
 		st = conn_getline(&s->conn, &line, &len);
 		if (st == CONN_TOOLONG) {

@@ -148,6 +148,9 @@ int	mstore_open(const char *userdir, struct mstore **st_r,
 	    const char **err);
 void	mstore_close(struct mstore **st);
 const char *mstore_error(struct mstore *st);
+/* Give back the memory the index holds between uses (its page cache):
+ * for a session about to wait for its client. */
+void	mstore_shrink(struct mstore *st);
 /* Group changes in one transaction (nests); 0 or -1. */
 int	mstore_begin(struct mstore *st);
 int	mstore_commit(struct mstore *st);

@@ -377,6 +377,13 @@ mstore_special_use(const char *name)
 	return 0;
 }
 
+void
+mstore_shrink(struct mstore *st)
+{
+	if (st != NULL && st->txn == 0)
+		sqlite3_db_release_memory(st->db);
+}
+
 int
 mstore_open(const char *userdir, struct mstore **st_r, const char **err)
 {
