@@ -141,8 +141,9 @@ typedef int (*mbox_msg_cb)(const struct mmsg *m, void *arg);
 
 /*
  * Open the store of the Maildir userdir (created if missing, with the
- * folders INBOX Sent Drafts Trash Junk Archive on first use).  0 or -1
- * with *err.
+ * folders INBOX Sent Drafts Trash Junk Archive on first use).  An index
+ * SQLite cannot read is set aside (index.db.broken) and rebuilt from the
+ * files.  0 or -1 with *err.
  */
 int	mstore_open(const char *userdir, struct mstore **st_r,
 	    const char **err);

@@ -384,8 +384,52 @@ mstore_shrink(struct mstore *st)
 		sqlite3_db_release_memory(st->db);
 }
 
+/*
+ * An index SQLite cannot read (not a database, or a damaged one) is set
+ * aside as index.db.broken and made again from the files: the user loses
+ * keywords and gets a new UIDVALIDITY, never access to the mail.  Busy
+ * or missing-permission errors are not damage and change nothing.
+ */
+static int
+store_index_broken(const char *err)
+{
+	return err != NULL && (strstr(err, "file is not a database") != NULL ||
+	    strstr(err, "database disk image is malformed") != NULL);
+}
+
+static void
+store_set_aside(const char *path)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	char from[PATH_MAX + 8], to[PATH_MAX + 16];
+	size_t i;
+
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(from, sizeof(from), "%s%s", path, suffixes[i]);
+		snprintf(to, sizeof(to), "%s.broken%s", path, suffixes[i]);
+		rename(from, to);
+	}
+}
+
+static int	store_open_once(const char *userdir, struct mstore **st_r,
+		    const char **err);
+
 int
 mstore_open(const char *userdir, struct mstore **st_r, const char **err)
+{
+	char path[PATH_MAX];
+
+	if (store_open_once(userdir, st_r, err) == 0)
+		return 0;
+	if (!store_index_broken(*err) || util_snprintf(path, sizeof(path),
+	    "%s/index.db", userdir) == -1)
+		return -1;
+	store_set_aside(path);
+	return store_open_once(userdir, st_r, err);
+}
+
+static int
+store_open_once(const char *userdir, struct mstore **st_r, const char **err)
 {
 	struct mstore *st;
 	char path[PATH_MAX];

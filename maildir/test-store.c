@@ -267,6 +267,20 @@ main(void)
 	ok(ms.uidvalidity > before_uv, "rebuilt: UIDVALIDITY %u > %u",
 	    ms.uidvalidity, before_uv);
 	mstore_close(&st);
+	/* A damaged index is set aside and made again, never a lock-out. */
+	snprintf(tmp, sizeof(tmp), "%s/index.db", root);
+	if ((fd = open(tmp, O_WRONLY | O_TRUNC)) >= 0) {
+		if (write(fd, "this is not SQLite at all, not even close..",
+		    43) != 43)
+			abort();
+		close(fd);
+	}
+	snprintf(tmp, sizeof(tmp), "%s/index.db-wal", root);
+	unlink(tmp);
+	ok(mstore_open(root, &st, &err) == 0 &&
+	    mstore_status(st, "Old", &ms) == 0 && ms.messages == 1,
+	    "a damaged index is rebuilt from the Maildir");
+	mstore_close(&st);
 	{
 		char cmd[300];
 
