@@ -11,6 +11,7 @@ import pwd
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 
@@ -21,6 +22,19 @@ def free_port():
 	with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
 		s.bind(("127.0.0.1", 0))
 		return s.getsockname()[1]
+
+
+def fill(maildir, msgs, uid, gid):
+	"""A fresh Maildir whose new/ holds the messages."""
+	if os.path.exists(maildir):
+		shutil.rmtree(maildir)
+	for sub in ("tmp", "cur"):
+		os.makedirs(os.path.join(maildir, sub))
+	shutil.copytree(msgs, os.path.join(maildir, "new"))
+	for root, dirs, files in os.walk(maildir):
+		for n in dirs + files:
+			os.chown(os.path.join(root, n), uid, gid)
+	os.chown(maildir, uid, gid)
 
 
 class Dovecot:
@@ -68,9 +82,15 @@ pop3_uidl_format = %08Xu%08Xv
 {listeners}""".format(d=self.dir, protos=" ".join(protocols), u=user,
 			    uid=self.uid, gid=self.gid, listeners=listeners))
 
-	def add_user(self, address, password):
+	def add_user(self, address, data_dir):
+		"""The user with the very hash maild stores (crypt(3), yescrypt),
+		so both servers pay the same for a login."""
+		db = sqlite3.connect(os.path.join(data_dir, "users.db"))
+		(hashed,) = db.execute("SELECT password FROM users WHERE "
+		    "address = ?", (address,)).fetchone()
+		db.close()
 		with open(os.path.join(self.dir, "passwd"), "a") as f:
-			f.write("%s:{PLAIN}%s\n" % (address, password))
+			f.write("%s:{CRYPT}%s\n" % (address, hashed))
 		return self.maildir(address)
 
 	def maildir(self, address):

@@ -43,7 +43,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dovecot import Dovecot, free_port  # noqa: E402
+from dovecot import Dovecot, fill, free_port  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("MAILD_BINDIR", os.path.join(ROOT, "bin"))
@@ -83,19 +83,6 @@ def make_messages(dirpath):
 		name = "%d.M%dP1.bench" % (1795000000 + i, i)
 		with open(os.path.join(dirpath, name), "w") as f:
 			f.write(head + body)
-
-
-def fill(maildir, msgs, uid, gid):
-	"""A fresh Maildir whose new/ holds the messages."""
-	if os.path.exists(maildir):
-		shutil.rmtree(maildir)
-	for sub in ("tmp", "cur"):
-		os.makedirs(os.path.join(maildir, sub))
-	shutil.copytree(msgs, os.path.join(maildir, "new"))
-	for root, dirs, files in os.walk(maildir):
-		for n in dirs + files:
-			os.chown(os.path.join(root, n), uid, gid)
-	os.chown(maildir, uid, gid)
 
 
 class Client:
@@ -285,7 +272,7 @@ def main():
 		with open(dove.conf, "a") as f:
 			f.write("protocol imap {\n  mail_max_userip_connections"
 			    " = %d\n}\n" % (IDLE + 50))
-		dove.add_user(USER, PASSWORD)
+		dove.add_user(USER, data)
 		dove.start()
 		ours = os.path.join(data, "mail", "bench.test", "bench")
 		theirs = dove.maildir(USER)

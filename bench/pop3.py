@@ -26,7 +26,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dovecot import Dovecot, free_port  # noqa: E402
+from dovecot import Dovecot, fill, free_port  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N = int(os.environ.get("BENCH_POP3_MESSAGES", "10000"))
@@ -49,19 +49,6 @@ def make_messages(dirpath):
 		name = "%d.M%dP1.bench" % (1795000000 + i, i)
 		with open(os.path.join(dirpath, name), "w") as f:
 			f.write(text)
-
-
-def fill(maildir, msgs, uid, gid):
-	"""A fresh Maildir whose new/ holds the messages."""
-	if os.path.exists(maildir):
-		shutil.rmtree(maildir)
-	for sub in ("tmp", "cur"):
-		os.makedirs(os.path.join(maildir, sub))
-	shutil.copytree(msgs, os.path.join(maildir, "new"))
-	for root, dirs, files in os.walk(maildir):
-		for n in dirs + files:
-			os.chown(os.path.join(root, n), uid, gid)
-	os.chown(maildir, uid, gid)
 
 
 class Pipe:
@@ -152,7 +139,7 @@ def main():
 		    args, stderr=open(os.path.join(tmp, "maild.log"), "w"))
 		time.sleep(1)
 		dove = Dovecot(tmp, ("pop3",))
-		dove.add_user(USER, PASSWORD)
+		dove.add_user(USER, data)
 		dove.start()
 		ours = os.path.join(data, "mail", "bench.test", "bench")
 		theirs = dove.maildir(USER)
