@@ -523,6 +523,9 @@ struct list_ctx {
 	unsigned int	 opts;
 	unsigned int	 status_items;
 	int		 lsub;
+	char		**names;	/* every folder, sorted */
+	unsigned int	*attrs;
+	size_t		 n;
 };
 
 /*
@@ -586,10 +589,42 @@ put_attr(struct buf *b, const char **sep, const char *attr)
 	*sep = " ";
 }
 
+/* Every folder, to look at them together (CHILDINFO needs children). */
 static void
-list_cb(const char *name, unsigned int attrs, void *arg)
+list_collect(const char *name, unsigned int attrs, void *arg)
 {
 	struct list_ctx *lc = arg;
+
+	lc->names = realloc(lc->names, (lc->n + 1) * sizeof(*lc->names));
+	lc->attrs = realloc(lc->attrs, (lc->n + 1) * sizeof(*lc->attrs));
+	if (lc->names == NULL || lc->attrs == NULL)
+		fatal("realloc");
+	lc->names[lc->n] = util_strdup(name);
+	lc->attrs[lc->n++] = attrs;
+}
+
+/* RFC 5258 §3.5: with RECURSIVEMATCH, a name that is not subscribed
+ * itself but has a subscribed name below it is listed with CHILDINFO. */
+static int
+list_childinfo(const struct list_ctx *lc, size_t i)
+{
+	size_t j, len = strlen(lc->names[i]);
+
+	if (!(lc->opts & SEL_RECURSIVE) || !(lc->opts & SEL_SUBSCRIBED) ||
+	    (lc->attrs[i] & MFA_SUBSCRIBED))
+		return 0;
+	for (j = 0; j < lc->n; j++)
+		if ((lc->attrs[j] & MFA_SUBSCRIBED) &&
+		    strncmp(lc->names[j], lc->names[i], len) == 0 &&
+		    lc->names[j][len] == MAILDIR_SEP)
+			return 1;
+	return 0;
+}
+
+static void
+list_reply(struct list_ctx *lc, const char *name, unsigned int attrs,
+    int childinfo)
+{
 	struct imap_session *s = lc->s;
 	struct buf *b = imap_out(s);
 	const char *sep = "";
@@ -597,14 +632,16 @@ list_cb(const char *name, unsigned int attrs, void *arg)
 
 	if (!list_matches(lc, name))
 		return;
-	if (subscribed_only && !(attrs & MFA_SUBSCRIBED))
+	if (subscribed_only && !(attrs & MFA_SUBSCRIBED) && !childinfo)
 		return;
 	if (!subscribed_only && (attrs & MFA_NONEXISTENT))
 		return;
 	if ((lc->opts & SEL_SPECIALUSE) && !(attrs & MFA_SPECIAL))
 		return;
 	buf_printf(b, "* %s (", lc->verb);
-	if (attrs & MFA_NONEXISTENT)
+	if ((attrs & MFA_NONEXISTENT) && lc->lsub)
+		put_attr(b, &sep, "\\Noselect");	/* LSUB knows no more */
+	else if (attrs & MFA_NONEXISTENT)
 		put_attr(b, &sep, "\\NonExistent");
 	else if (attrs & MFA_NOSELECT)
 		put_attr(b, &sep, "\\Noselect");
@@ -628,6 +665,8 @@ list_cb(const char *name, unsigned int attrs, void *arg)
 	}
 	buf_printf(b, ") \"%c\" ", MAILDIR_SEP);
 	imap_put_astring(b, name);
+	if (childinfo)
+		buf_puts(b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	buf_puts(b, "\r\n");
 	imap_out_done(s);
 	/* RFC 5819: STATUS after the LIST line, for selectable ones. */
@@ -691,6 +730,10 @@ list_free(struct list_ctx *lc)
 	for (i = 0; i < lc->npatterns; i++)
 		free(lc->patterns[i]);
 	free(lc->patterns);
+	for (i = 0; i < lc->n; i++)
+		free(lc->names[i]);
+	free(lc->names);
+	free(lc->attrs);
 }
 
 /* ref + pattern, as RFC 3501 §6.3.8 joins them. */
@@ -755,10 +798,13 @@ list_common(struct imap_session *s, const struct imap_arg *args,
 	/* LIST "" "": the hierarchy separator and root (§6.3.8). */
 	if (!lsub && lc.npatterns == 1 && lc.patterns[0][0] == '\0') {
 		imap_untagged(s, "LIST (\\Noselect) \"%c\" \"\"", MAILDIR_SEP);
-	} else if (mstore_list(s->store, list_cb, &lc) == -1) {
+	} else if (mstore_list(s->store, list_collect, &lc) == -1) {
 		list_free(&lc);
 		return store_no(s, "list");
 	}
+	for (k = 0; k < lc.n; k++)
+		list_reply(&lc, lc.names[k], lc.attrs[k],
+		    list_childinfo(&lc, k));
 	list_free(&lc);
 	imap_tagged(s, "OK %s completed", lc.verb);
 	return 0;

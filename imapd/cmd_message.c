@@ -190,7 +190,8 @@ imap_store_flags(struct imap_session *s, const uint32_t *seqs, size_t n,
 		} else if (r == 1 || !silent) {
 			vm = &s->view.msgs[cur[i].seq - 1];
 			vm->flags = nf;
-			vm->modseq = modseq;
+			if (r == 1)
+				view_own_change(&s->view, cur[i].uid, modseq);
 			if (!silent || (s->condstore && silent == 1))
 				fetch_flags_reply(s, cur[i].seq, cur[i].uid,
 				    nf, nk, modseq, silent);

@@ -239,6 +239,7 @@ void
 imap_view_free(struct view *v)
 {
 	free(v->msgs);
+	free(v->own);
 	free(v->keywords);
 	memset(v, 0, sizeof(*v));
 }
@@ -260,9 +261,40 @@ view_seq(const struct view *v, uint32_t uid)
 	return 0;
 }
 
+void
+view_own_change(struct view *v, uint32_t uid, uint64_t modseq)
+{
+	if (v->nown == v->capown) {
+		v->capown = v->capown ? v->capown * 2 : 16;
+		v->own = realloc(v->own, v->capown * sizeof(*v->own));
+		if (v->own == NULL)
+			fatal("realloc");
+	}
+	v->own[v->nown].uid = uid;
+	v->own[v->nown].modseq = modseq;
+	v->nown++;
+}
+
+static int
+own_cmp(const void *a, const void *b)
+{
+	const struct own_change *x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return x->modseq < y->modseq ? -1 : x->modseq > y->modseq;
+}
+
 static void
-view_append(struct view *v, uint32_t uid, unsigned int flags,
-    uint64_t modseq)
+view_own_forget(struct view *v)
+{
+	free(v->own);
+	v->own = NULL;
+	v->nown = v->capown = 0;
+}
+
+static void
+view_append(struct view *v, uint32_t uid, unsigned int flags)
 {
 	if (v->n == v->cap) {
 		v->cap = v->cap ? v->cap * 2 : 64;
@@ -272,7 +304,6 @@ view_append(struct view *v, uint32_t uid, unsigned int flags,
 	}
 	v->msgs[v->n].uid = uid;
 	v->msgs[v->n].flags = flags;
-	v->msgs[v->n].modseq = modseq;
 	v->n++;
 }
 
@@ -295,7 +326,7 @@ load_cb(const struct mmsg *m, void *arg)
 	struct load_arg *la = arg;
 
 	if (m->uid > la->after)
-		view_append(la->v, m->uid, m->flags, m->modseq);
+		view_append(la->v, m->uid, m->flags);
 	return 0;
 }
 
@@ -448,17 +479,20 @@ static int
 changed_cb(const struct mmsg *m, void *arg)
 {
 	struct imap_session *s = arg;
+	struct own_change key;
 	struct view_msg *vm;
 	uint32_t seq = view_seq(&s->view, m->uid);
 	struct buf *b = imap_out(s);
 
 	if (seq == 0)
 		return 0;
-	vm = &s->view.msgs[seq - 1];
-	if (vm->modseq == m->modseq)
+	key.uid = m->uid;
+	key.modseq = m->modseq;
+	if (s->view.nown > 0 && bsearch(&key, s->view.own, s->view.nown,
+	    sizeof(key), own_cmp) != NULL)
 		return 0;	/* this session reported it already */
+	vm = &s->view.msgs[seq - 1];
 	vm->flags = m->flags;
-	vm->modseq = m->modseq;
 	buf_printf(b, "* %u FETCH (", seq);
 	if (s->uid_cmd || s->condstore)
 		buf_printf(b, "UID %u ", m->uid);
@@ -499,6 +533,7 @@ imap_view_update(struct imap_session *s, int allow_expunge)
 	if (highestmodseq > s->view.modseq)
 		view_flags_reply(s, 0);
 	last_uid = s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0;
+	qsort(s->view.own, s->view.nown, sizeof(*s->view.own), own_cmp);
 	if (s->view.n > 0 && mbox_messages(s->mb, 1, last_uid,
 	    s->view.modseq, 0, changed_cb, s) == -1)
 		return -1;
@@ -515,6 +550,7 @@ imap_view_update(struct imap_session *s, int allow_expunge)
 	}
 	s->view.modseq = highestmodseq;
 	s->view.uidnext = uidnext;
+	view_own_forget(&s->view);
 	return 0;
 }
 

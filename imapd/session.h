@@ -20,10 +20,16 @@ enum imap_state {		/* RFC 3501 §3 */
  * message sequence numbers are indexes into msgs (RFC 3501 §2.3.1.2),
  * and they change only when the session reports EXPUNGE or EXISTS.
  */
-struct view_msg {
+struct view_msg {		/* 8 octets: an idle session's main cost */
 	uint32_t	 uid;
-	unsigned int	 flags;		/* MF_* as last reported */
-	uint64_t	 modseq;	/* as last reported */
+	uint32_t	 flags;		/* MF_* as last reported */
+};
+
+/* A change this session made and reported itself (STORE): not to be
+ * reported again as news when the view catches up. */
+struct own_change {
+	uint32_t	 uid;
+	uint64_t	 modseq;
 };
 
 struct view {
@@ -34,6 +40,8 @@ struct view {
 	struct seq_range recent[16];
 	size_t		 nrecent;
 	uint64_t	 modseq;	/* changes up to here are reported */
+	struct own_change *own;		/* since then, by this session */
+	size_t		 nown, capown;
 	uint64_t	 expunge_modseq; /* expunges up to here are reported */
 	uint32_t	 uidvalidity;
 	uint32_t	 uidnext;
@@ -111,6 +119,8 @@ int	imap_view_update(struct imap_session *s, int allow_expunge);
 /* Load the view for a newly selected mailbox. */
 int	imap_view_load(struct imap_session *s);
 void	imap_view_free(struct view *v);
+/* Record a change this session has reported itself. */
+void	view_own_change(struct view *v, uint32_t uid, uint64_t modseq);
 /* Is the message \Recent to this session? */
 int	view_is_recent(const struct view *v, uint32_t uid);
 uint32_t view_recent(const struct view *v);	/* how many */
