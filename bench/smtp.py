@@ -135,8 +135,11 @@ class Maild:
 		self.proc = None
 		os.mkdir(self.dir)
 		os.chmod(self.dir, 0o755)
+		# No TLS: the figure is the store and the protocol, and a
+		# fresh checkout has no run/tls/ yet (make run makes it).
 		self.conf = ["-c", os.path.join(ROOT, "etc/dev.conf"),
-		    "-o", "server.data_dir=" + self.data]
+		    "-o", "server.data_dir=" + self.data,
+		    "-o", "tls.cert=", "-o", "tls.key="]
 
 	def mailctl(self, args, stdin=None):
 		r = subprocess.run([os.path.join(ROOT, "bin/mailctl")] +
