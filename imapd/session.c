@@ -1100,5 +1100,5 @@ imap_session_run(int fd, const char *service, const char *client_ip,
 	imap_parser_free(&s->parser);
 	conn_free(&s->conn);
 	close(fd);
-	exit(0);
+	_exit(0);	/* not exit(3): see smtpd's session end */
 }

@@ -681,5 +681,5 @@ pop3_session_run(int fd, const char *service, const char *client_ip,
 	userdb_close(&s->db);
 	conn_free(&s->conn);
 	close(fd);
-	exit(0);
+	_exit(0);	/* not exit(3): see smtpd's session end */
 }

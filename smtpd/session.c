@@ -601,5 +601,11 @@ smtp_session_run(int fd, const char *service, const char *client_ip,
 	smtp_spf_free(s);
 	conn_free(&s->conn);
 	close(fd);
-	exit(0);
+	/*
+	 * _exit: exit(3)'s handlers (OpenSSL's cleanup of everything it
+	 * loaded) write to heap pages shared with the listener since
+	 * fork(2), copying each just to throw it away; with a connection
+	 * per message that was half of smtpd's time (64 -> 129 msg/s).
+	 */
+	_exit(0);
 }
