@@ -533,7 +533,9 @@ imap_view_update(struct imap_session *s, int allow_expunge)
 	if (highestmodseq > s->view.modseq)
 		view_flags_reply(s, 0);
 	last_uid = s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0;
-	qsort(s->view.own, s->view.nown, sizeof(*s->view.own), own_cmp);
+	if (s->view.nown > 1)
+		qsort(s->view.own, s->view.nown, sizeof(*s->view.own),
+		    own_cmp);
 	if (s->view.n > 0 && mbox_messages(s->mb, 1, last_uid,
 	    s->view.modseq, 0, changed_cb, s) == -1)
 		return -1;
