@@ -42,15 +42,6 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 		buf_puts(b, " LOGINDISABLED");
 }
 
-static int
-no_args(struct imap_session *s, size_t nargs)
-{
-	if (nargs == 0)
-		return 0;
-	imap_tagged(s, "BAD Unexpected arguments");
-	return -1;
-}
-
 int
 cmd_capability(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
@@ -58,7 +49,7 @@ cmd_capability(struct imap_session *s, const struct imap_arg *args,
 	struct buf *b = imap_out(s);
 
 	(void)args;
-	if (no_args(s, nargs) == -1)
+	if (imap_no_args(s, nargs) == -1)
 		return -1;
 	buf_puts(b, "* ");
 	imap_capabilities(s, b);
@@ -71,7 +62,7 @@ int
 cmd_noop(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 {
 	(void)args;
-	if (no_args(s, nargs) == -1)
+	if (imap_no_args(s, nargs) == -1)
 		return -1;
 	imap_tagged(s, "OK NOOP completed");
 	return 0;
@@ -82,7 +73,7 @@ cmd_logout(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
 	(void)args;
-	if (no_args(s, nargs) == -1)
+	if (imap_no_args(s, nargs) == -1)
 		return -1;
 	imap_untagged(s, "BYE Logging out");
 	imap_tagged(s, "OK Logout completed");
@@ -129,7 +120,7 @@ cmd_starttls(struct imap_session *s, const struct imap_arg *args,
 	size_t discarded;
 
 	(void)args;
-	if (no_args(s, nargs) == -1)
+	if (imap_no_args(s, nargs) == -1)
 		return -1;
 	if (s->conn.tls != NULL) {
 		imap_tagged(s, "BAD TLS is already active");
@@ -351,7 +342,7 @@ cmd_namespace(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
 	(void)args;
-	if (no_args(s, nargs) == -1)
+	if (imap_no_args(s, nargs) == -1)
 		return -1;
 	imap_untagged(s, "NAMESPACE ((\"\" \"/\")) NIL NIL");
 	imap_tagged(s, "OK Namespace completed");
@@ -406,7 +397,7 @@ cmd_idle(struct imap_session *s, const struct imap_arg *args,
 	int ifd, r, timeout_ms = (int)s->conf->imapd.timeout * 1000;
 
 	(void)args;
-	if (no_args(s, nargs) == -1)
+	if (imap_no_args(s, nargs) == -1)
 		return -1;
 	if ((ifd = idle_watch(s)) == -1) {
 		imap_tagged(s, "NO [SERVERBUG] Cannot watch the mailbox");

@@ -364,10 +364,8 @@ int
 cmd_close(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 {
 	(void)args;
-	if (nargs != 0) {
-		imap_tagged(s, "BAD Usage: CLOSE");
+	if (imap_no_args(s, nargs) == -1)
 		return -1;
-	}
 	/* RFC 3501 §6.4.2: expunge silently, unless read-only. */
 	if (!s->readonly && expunge_deleted(s, NULL) == -1)
 		log_err("sid=%s close: %s", s->id, mstore_error(s->store));
@@ -381,10 +379,8 @@ cmd_unselect(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
 	(void)args;
-	if (nargs != 0) {
-		imap_tagged(s, "BAD Usage: UNSELECT");
+	if (imap_no_args(s, nargs) == -1)
 		return -1;
-	}
 	imap_unselect(s);
 	imap_tagged(s, "OK UNSELECT completed");
 	return 0;
@@ -394,10 +390,8 @@ int
 cmd_check(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 {
 	(void)args;
-	if (nargs != 0) {
-		imap_tagged(s, "BAD Usage: CHECK");
+	if (imap_no_args(s, nargs) == -1)
 		return -1;
-	}
 	imap_tagged(s, "OK CHECK completed");	/* every change is durable */
 	return 0;
 }

@@ -68,6 +68,15 @@ imap_tagged_now(struct imap_session *s)
 	buf_reset(&tagged);
 }
 
+int
+imap_no_args(struct imap_session *s, size_t nargs)
+{
+	if (nargs == 0)
+		return 0;
+	imap_tagged(s, "BAD Unexpected arguments");
+	return -1;
+}
+
 void
 imap_continue(struct imap_session *s, const char *text)
 {

@@ -98,6 +98,8 @@ void	imap_tagged(struct imap_session *s, const char *fmt, ...)
 /* Queue the tagged reply now (before a STARTTLS handshake). */
 void	imap_tagged_now(struct imap_session *s);
 void	imap_continue(struct imap_session *s, const char *text);
+/* For commands without arguments: 0, or -1 after a BAD. */
+int	imap_no_args(struct imap_session *s, size_t nargs);
 /* The out buffer for building a reply by pieces; end with CRLF. */
 struct buf *imap_out(struct imap_session *s);
 void	imap_out_done(struct imap_session *s);

@@ -237,6 +237,21 @@ class Conn:
             pass
 
 
+def idle_wait(c, pattern, limit=5.0):
+    """Untagged lines pushed during IDLE, until one matches (bounded)."""
+    seen = []
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < limit:
+            x = c.response(timeout=max(0.5, limit - (time.monotonic() - t0)))
+            seen.append(x)
+            if re.match(pattern, x):
+                break
+    except (socket.timeout, EOFError):
+        pass
+    return seen
+
+
 def fetches(untagged):
     """{seq: {ITEM: value}} from untagged FETCH responses (merged)."""
     out = {}
@@ -1839,29 +1854,11 @@ def run(srv):
         # a flag change and an expunge by another session, pushed in IDLE
         m.select("INBOX")
         m.store("1", "+FLAGS", "(\\Seen \\Deleted)")
-        seen = []
-        t0 = time.monotonic()
-        try:
-            while time.monotonic() - t0 < 5:
-                x = c.response(timeout=max(0.5, 5 - (time.monotonic() - t0)))
-                seen.append(x)
-                if re.match(rb"\* 1 FETCH", x):
-                    break
-        except (socket.timeout, EOFError):
-            pass
+        seen = idle_wait(c, rb"\* 1 FETCH")
         t.ok(b"\\Deleted" in b" ".join(seen), "IDLE: * 1 FETCH (FLAGS "
              "(\\Seen \\Deleted)) pushed", seen)
         m.expunge()
-        seen = []
-        t0 = time.monotonic()
-        try:
-            while time.monotonic() - t0 < 5:
-                x = c.response(timeout=max(0.5, 5 - (time.monotonic() - t0)))
-                seen.append(x)
-                if re.match(rb"\* 1 EXPUNGE", x):
-                    break
-        except (socket.timeout, EOFError):
-            pass
+        seen = idle_wait(c, rb"\* 1 EXPUNGE")
         t.ok(numbers(seen, "EXPUNGE") == [1], "IDLE: * 1 EXPUNGE pushed",
              seen)
         c.send("DONE\r\n")
