@@ -192,24 +192,32 @@ class Server:
                                      self.args(), stdout=self.logf,
                                      stderr=subprocess.STDOUT)
         if wait:
-            for s, port in self.ports.items():
-                if not wait_until(lambda: self._can_connect(port), 15):
-                    raise RuntimeError("maild did not listen on %s:%d\n%s" %
-                                       (self.host, port, self.log()))
-            # the queue runner binds its socket after the listeners
-            wait_until(lambda: os.path.exists(
-                os.path.join(self.data_dir, "queue", "control")), 10)
-            # every service says "ready:" once it has dropped privileges
-            progs = ["queued"] + sorted({PROGRAM_OF[s] for s in self.ports})
-            start = self._log_size
-
-            def ready():
-                log = self.log()[start:]
-                return all(any(p + "[" in l and "ready:" in l
-                               for l in log.splitlines()) for p in progs)
-            if not wait_until(ready, 30):
-                raise RuntimeError("maild services not ready\n" + self.log())
+            try:
+                self._wait_ready()
+            except RuntimeError:
+                self.stop()     # a failed start leaves nothing running
+                raise
         return self
+
+    def _wait_ready(self):
+        """Every port listening and every service "ready:"."""
+        for s, port in self.ports.items():
+            if not wait_until(lambda: self._can_connect(port), 15):
+                raise RuntimeError("maild did not listen on %s:%d\n%s" %
+                                   (self.host, port, self.log()))
+        # the queue runner binds its socket after the listeners
+        wait_until(lambda: os.path.exists(
+            os.path.join(self.data_dir, "queue", "control")), 10)
+        # every service says "ready:" once it has dropped privileges
+        progs = ["queued"] + sorted({PROGRAM_OF[s] for s in self.ports})
+        start = self._log_size
+
+        def ready():
+            log = self.log()[start:]
+            return all(any(p + "[" in l and "ready:" in l
+                           for l in log.splitlines()) for p in progs)
+        if not wait_until(ready, 30):
+            raise RuntimeError("maild services not ready\n" + self.log())
 
     def _can_connect(self, port):
         try:
