@@ -4,6 +4,7 @@
  * (RFC 2342), IDLE (RFC 2177).
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -356,20 +357,16 @@ cmd_namespace(struct imap_session *s, const struct imap_arg *args,
 static int
 idle_watch(struct imap_session *s)
 {
-	char dir[4096], path[8300];
+	char path[PATH_MAX + 8];
 	int fd;
 
 	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
 		return -1;
 	if (s->mb == NULL)
 		return fd;
-	if (maildir_name_to_dir(mbox_name(s->mb), dir, sizeof(dir)) == -1)
-		dir[0] = '\0';
-	snprintf(path, sizeof(path), "%s/%s%snew", s->userdir, dir,
-	    dir[0] ? "/" : "");
+	snprintf(path, sizeof(path), "%s/new", mbox_dir(s->mb));
 	inotify_add_watch(fd, path, IN_CREATE | IN_MOVED_TO);
-	snprintf(path, sizeof(path), "%s/%s%scur", s->userdir, dir,
-	    dir[0] ? "/" : "");
+	snprintf(path, sizeof(path), "%s/cur", mbox_dir(s->mb));
 	inotify_add_watch(fd, path, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
 	    IN_DELETE);
 	inotify_add_watch(fd, s->userdir, IN_MODIFY | IN_CLOSE_WRITE);

@@ -14,9 +14,9 @@
 #include "conf.h"
 #include "listener.h"
 #include "log.h"
-#include "tls.h"
 #include "net.h"
 #include "privsep.h"
+#include "tls.h"
 #include "util.h"
 
 struct session_slot {

@@ -178,6 +178,8 @@ int	mstore_status(struct mstore *st, const char *name,
 int	mbox_open(struct mstore *st, const char *name, struct mbox **mb_r);
 void	mbox_close(struct mbox **mb);
 const char *mbox_name(const struct mbox *mb);
+/* Its directory: the Maildir++ folder (with cur/ new/ tmp/). */
+const char *mbox_dir(const struct mbox *mb);
 struct mstore *mbox_store(struct mbox *mb);
 /* Pick up what changed on disk (new/, files renamed or removed by other
  * programs).  Cheap when nothing did: two stat(2) calls. */

@@ -312,7 +312,7 @@ store_mbox_row(struct mstore *st, const char *name, int64_t *id_r,
     uint32_t *uidvalidity_r)
 {
 	sqlite3_stmt *s = store_stmt(st, Q_MBOX_GET);
-	int64_t v;
+	int64_t v, saved;
 
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_ROW) {
@@ -326,8 +326,8 @@ store_mbox_row(struct mstore *st, const char *name, int64_t *id_r,
 	if (mstore_begin(st) == -1)
 		return -1;
 	v = meta_get(st, "last_uidvalidity");
-	if (uidvalidity_saved(st) > v)
-		v = uidvalidity_saved(st);
+	if ((saved = uidvalidity_saved(st)) > v)
+		v = saved;
 	v++;
 	if (v < (int64_t)time(NULL))
 		v = (int64_t)time(NULL);
@@ -957,6 +957,12 @@ const char *
 mbox_name(const struct mbox *mb)
 {
 	return mb->name;
+}
+
+const char *
+mbox_dir(const struct mbox *mb)
+{
+	return mb->dir;
 }
 
 struct mstore *
