@@ -577,45 +577,16 @@ cmd_fetch(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	return 0;
 }
 
-struct vanished_run {
-	struct seqset	set;
-	uint32_t	*uids;
-	size_t		 n, cap;
-};
-
-static void
-fetch_vanished_cb(uint32_t uid, void *arg)
-{
-	struct vanished_run *vr = arg;
-
-	if (!seqset_contains(&vr->set, uid))
-		return;
-	if (vr->n == vr->cap) {
-		vr->cap = vr->cap ? vr->cap * 2 : 64;
-		if ((vr->uids = realloc(vr->uids, vr->cap * sizeof(*vr->uids)))
-		    == NULL)
-			fatal("realloc");
-	}
-	vr->uids[vr->n++] = uid;
-}
-
 /* RFC 7162 §3.2.6: UIDs in the set expunged since CHANGEDSINCE. */
 static void
 fetch_vanished(struct imap_session *s, struct fetch_req *r,
     const char *set_text)
 {
-	struct vanished_run vr;
-	struct buf *b = imap_out(s);
+	struct seqset set;
 
-	memset(&vr, 0, sizeof(vr));
-	if (seqset_parse(set_text, UINT32_MAX, &vr.set) == -1)
+	if (seqset_parse(set_text, UINT32_MAX, &set) == -1)
 		return;
-	if (mbox_vanished(s->mb, r->changedsince, fetch_vanished_cb, &vr) ==
-	    0 && vr.n > 0) {
-		buf_puts(b, "* VANISHED (EARLIER) ");
-		seqset_format(b, vr.uids, vr.n);
-		buf_puts(b, "\r\n");
-	}
-	free(vr.uids);
-	seqset_free(&vr.set);
+	if (imap_vanished_earlier(s, r->changedsince, &set) == -1)
+		log_err("sid=%s vanished: %s", s->id, mstore_error(s->store));
+	seqset_free(&set);
 }

@@ -122,41 +122,16 @@ select_params(struct imap_session *s, const struct imap_arg *a,
 	return 0;
 }
 
-struct vanished_arg {
-	struct qresync	*q;
-	uint32_t	*uids;
-	size_t		 n, cap;
-};
-
-static void
-qresync_vanished_cb(uint32_t uid, void *arg)
-{
-	struct vanished_arg *va = arg;
-
-	if (va->q->have_known && !seqset_contains(&va->q->known, uid))
-		return;
-	if (va->n == va->cap) {
-		va->cap = va->cap ? va->cap * 2 : 64;
-		if ((va->uids = realloc(va->uids, va->cap * sizeof(*va->uids)))
-		    == NULL)
-			fatal("realloc");
-	}
-	va->uids[va->n++] = uid;
-}
-
 static int
 qresync_changed_cb(const struct mmsg *m, void *arg)
 {
 	struct imap_session *s = arg;
-	struct buf *b = imap_out(s);
 	uint32_t seq = view_seq(&s->view, m->uid);
 
-	if (seq == 0)
-		return 0;
-	buf_printf(b, "* %u FETCH (UID %u FLAGS ", seq, m->uid);
-	imap_put_flags(b, m->flags, m->keywords, view_is_recent(&s->view, m->uid));
-	buf_printf(b, " MODSEQ (%llu))\r\n", (unsigned long long)m->modseq);
-	imap_out_done(s);
+	/* QRESYNC is on, so CONDSTORE is: UID and MODSEQ come too. */
+	if (seq != 0)
+		imap_fetch_flags(s, seq, m->uid, m->flags, m->keywords,
+		    m->modseq, FETCH_WITH_FLAGS | FETCH_UNSOLICITED);
 	return 0;
 }
 
@@ -164,19 +139,11 @@ qresync_changed_cb(const struct mmsg *m, void *arg)
 static int
 qresync_report(struct imap_session *s, struct qresync *q)
 {
-	struct vanished_arg va = { q, NULL, 0, 0 };
-	struct buf *b = imap_out(s);
-
 	if (q->uidvalidity != s->view.uidvalidity)
 		return 0;
-	if (mbox_vanished(s->mb, q->modseq, qresync_vanished_cb, &va) == -1)
+	if (imap_vanished_earlier(s, q->modseq, q->have_known ? &q->known :
+	    NULL) == -1)
 		return -1;
-	if (va.n > 0) {
-		buf_puts(b, "* VANISHED (EARLIER) ");
-		seqset_format(b, va.uids, va.n);
-		buf_puts(b, "\r\n");
-	}
-	free(va.uids);
 	return mbox_messages(s->mb, 1, UINT32_MAX, q->modseq, 0,
 	    qresync_changed_cb, s);
 }

@@ -80,69 +80,7 @@ cur_free(struct cur_msg *v, size_t n)
 	free(v);
 }
 
-/* ---- keyword arithmetic (space-separated, case-insensitive) ---- */
-
-/* op '+': a with b; '-': a without b; '=': b. */
-static char *
-kw_combine(const char *a, const char *b, char op)
-{
-	struct buf out;
-	const char *p, *src = op == '=' ? b : a;
-
-	buf_init(&out, 0);
-	buf_puts(&out, "");
-	for (p = src; *p != '\0';) {
-		size_t n = strcspn(p, " ");
-
-		if (n > 0 && !(op == '-' && keyword_in(b, p, n))) {
-			if (out.len > 0)
-				buf_putc(&out, ' ');
-			buf_append(&out, p, n);
-		}
-		p += n;
-		while (*p == ' ')
-			p++;
-	}
-	for (p = b; op == '+' && *p != '\0';) {
-		size_t n = strcspn(p, " ");
-
-		if (n > 0 && !keyword_in(out.data, p, n)) {
-			if (out.len > 0)
-				buf_putc(&out, ' ');
-			buf_append(&out, p, n);
-		}
-		p += n;
-		while (*p == ' ')
-			p++;
-	}
-	return out.data;
-}
-
 /* ---- STORE ---- */
-
-static void
-fetch_flags_reply(struct imap_session *s, uint32_t seq, uint32_t uid,
-    unsigned int flags, const char *keywords, uint64_t modseq, int silent)
-{
-	struct buf *b = imap_out(s);
-	const char *sep = "";
-
-	buf_printf(b, "* %u FETCH (", seq);
-	if (s->uid_cmd) {
-		buf_printf(b, "UID %u", uid);
-		sep = " ";
-	}
-	if (!silent) {
-		buf_printf(b, "%sFLAGS ", sep);
-		imap_put_flags(b, flags, keywords, view_is_recent(&s->view, uid));
-		sep = " ";
-	}
-	if (s->condstore)
-		buf_printf(b, "%sMODSEQ (%llu)", sep,
-		    (unsigned long long)modseq);
-	buf_puts(b, ")\r\n");
-	imap_out_done(s);
-}
 
 /*
  * Change the flags of messages: op '+', '-' or '='.  Reports FETCH for
@@ -169,7 +107,7 @@ imap_store_flags(struct imap_session *s, const uint32_t *seqs, size_t n,
 	for (i = 0; i < ncur; i++) {
 		nf = op == '+' ? cur[i].flags | flags : op == '-' ?
 		    cur[i].flags & ~flags : flags;
-		nk = kw_combine(cur[i].keywords, keywords, op);
+		nk = keyword_combine(cur[i].keywords, keywords, op);
 		r = mbox_set_flags(s->mb, cur[i].uid, nf, nk, unchangedsince,
 		    &modseq);
 		if (r == -1 && errno == ENOENT) {
@@ -193,8 +131,9 @@ imap_store_flags(struct imap_session *s, const uint32_t *seqs, size_t n,
 			if (r == 1)
 				view_own_change(&s->view, cur[i].uid, modseq);
 			if (!silent || (s->condstore && silent == 1))
-				fetch_flags_reply(s, cur[i].seq, cur[i].uid,
-				    nf, nk, modseq, silent);
+				imap_fetch_flags(s, cur[i].seq, cur[i].uid,
+				    nf, nk, modseq, silent ? 0 :
+				    FETCH_WITH_FLAGS);
 		}
 		free(nk);
 	}

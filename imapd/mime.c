@@ -71,22 +71,6 @@ static void	body_text_append(struct imap_msg *, struct buf *,
 
 /* ---- small helpers ---- */
 
-/* The buffer's text, handed to the caller (never NULL). */
-static char *
-buf_take(struct buf *b)
-{
-	return b->data != NULL ? b->data : util_strdup("");
-}
-
-static void
-buf_cut(struct buf *b, size_t len)
-{
-	if (b->data != NULL) {
-		b->len = len;
-		b->data[len] = '\0';
-	}
-}
-
 /* A GLib string copied to malloc'd memory as valid UTF-8; g_free'd. */
 static char *
 mime_from_glib(char *g)
@@ -642,7 +626,7 @@ alex_phrase(struct alex *lx, struct buf *out)
 		if (*lx->p == '"')
 			alex_quoted(lx, out, 0);
 		else if (!alex_atom(lx, out, 1)) {
-			buf_cut(out, mark);
+			buf_truncate(out, mark);
 			return;
 		}
 		n++;
@@ -730,7 +714,7 @@ env_mailbox(struct alex *lx, struct buf *name, struct buf *out)
 		if (lx->p < lx->end)
 			lx->p++;
 	} else {
-		buf_cut(name, 0);
+		buf_reset(name);
 		buf_reset(&lx->comment);
 		alex_addr_spec(lx, &local, &domain);
 		alex_cfws(lx);

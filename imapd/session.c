@@ -4,9 +4,9 @@
  * mailbox, send the tagged reply.
  *
  * Literals (RFC 3501 §4.3, RFC 7888): a synchronizing {n} gets "+" only
- * when the session will take n octets; a non-synchronizing {n+} it
- * cannot take ends the connection, since the octets are on their way
- * anyway.  APPEND's message goes straight into the target mailbox's
+ * when the session will take n octets; the octets of a non-synchronizing
+ * {n+} it refuses are on their way anyway, and are read and dropped
+ * (never taken as commands).  APPEND's message goes straight into the target mailbox's
  * tmp/ as it arrives (up to imapd.append_limit); every other literal is
  * held in memory within imapd.max_command.
  */
@@ -173,6 +173,40 @@ keyword_in(const char *list, const char *k, size_t len)
 	return 0;
 }
 
+/* Append to out each keyword of list not already there, nor in unless
+ * (when given). */
+static void
+keywords_append(struct buf *out, const char *list, const char *unless)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0 && (unless == NULL || !keyword_in(unless, p, n)) &&
+		    !keyword_in(out->data, p, n)) {
+			if (out->len > 0)
+				buf_putc(out, ' ');
+			buf_append(out, p, n);
+		}
+		p += n;
+		p += strspn(p, " ");
+	}
+}
+
+char *
+keyword_combine(const char *a, const char *b, char op)
+{
+	struct buf out;
+
+	buf_init(&out, 0);
+	buf_puts(&out, "");
+	keywords_append(&out, op == '=' ? b : a, op == '-' ? b : NULL);
+	if (op == '+')
+		keywords_append(&out, b, NULL);
+	return buf_take(&out);
+}
+
 static int
 keyword_add(struct buf *kw, const char *k)
 {
@@ -237,8 +271,7 @@ imap_parse_flags(const struct imap_arg *a, unsigned int *flags,
 		buf_release(&kw);
 		return -1;
 	}
-	*keywords = util_strdup(kw.data);
-	buf_release(&kw);
+	*keywords = buf_take(&kw);
 	return 0;
 }
 
@@ -325,8 +358,9 @@ view_remove(struct view *v, uint32_t seq)
 }
 
 struct load_arg {
-	struct view	*v;
+	struct imap_session *s;
 	uint32_t	 after;		/* only UIDs above this */
+	int		 announce;	/* new keywords go out in FLAGS */
 };
 
 static int
@@ -334,8 +368,11 @@ load_cb(const struct mmsg *m, void *arg)
 {
 	struct load_arg *la = arg;
 
-	if (m->uid > la->after)
-		view_append(la->v, m->uid, m->flags);
+	if (m->uid <= la->after)
+		return 0;
+	view_append(&la->s->view, m->uid, m->flags);
+	if (la->announce)
+		imap_view_keywords(la->s, m->keywords);
 	return 0;
 }
 
@@ -357,47 +394,28 @@ view_flags_send(struct imap_session *s, char *kw)
 		    kw[0] ? " " : "", kw);
 }
 
-/* The FLAGS and PERMANENTFLAGS lists again if keywords have changed. */
+/* FLAGS and PERMANENTFLAGS with every keyword the mailbox uses. */
 static void
-view_flags_reply(struct imap_session *s, int force)
+view_flags_reply(struct imap_session *s)
 {
 	char *kw = mbox_keywords(s->mb);
 
-	if (kw == NULL)
-		kw = util_strdup("");
-	if (!force && s->view.keywords != NULL &&
-	    strcmp(kw, s->view.keywords) == 0) {
-		free(kw);
-		return;
-	}
-	view_flags_send(s, kw);
+	view_flags_send(s, kw != NULL ? kw : util_strdup(""));
 }
 
 void
 imap_view_keywords(struct imap_session *s, const char *added)
 {
-	const char *p = added;
-	struct buf kw;
-	int grew = 0;
+	const char *known = s->view.keywords ? s->view.keywords : "";
+	char *kw;
 
-	buf_init(&kw, 0);
-	buf_puts(&kw, s->view.keywords ? s->view.keywords : "");
-	while (*p != '\0') {
-		size_t n = strcspn(p, " ");
-
-		if (n > 0 && !keyword_in(kw.data, p, n)) {
-			if (kw.len > 0)
-				buf_putc(&kw, ' ');
-			buf_append(&kw, p, n);
-			grew = 1;
-		}
-		p += n;
-		p += strspn(p, " ");
-	}
-	if (grew)
-		view_flags_send(s, kw.data);
+	if (added == NULL || added[0] == '\0')
+		return;
+	kw = keyword_combine(known, added, '+');
+	if (strcmp(kw, known) != 0)
+		view_flags_send(s, kw);
 	else
-		buf_release(&kw);
+		free(kw);
 }
 
 /* Take the messages no session has seen yet as \Recent to this one (a
@@ -430,7 +448,7 @@ int
 imap_view_load(struct imap_session *s)
 {
 	struct mbox_status st;
-	struct load_arg la = { &s->view, 0 };
+	struct load_arg la = { s, 0, 0 };
 
 	imap_view_free(&s->view);
 	if (mbox_get_status(s->mb, &st) == -1)
@@ -441,7 +459,7 @@ imap_view_load(struct imap_session *s)
 	if (mbox_messages(s->mb, 1, UINT32_MAX, 0, 0, load_cb, &la) == -1)
 		return -1;
 	view_claim_recent(s);
-	view_flags_reply(s, 1);
+	view_flags_reply(s);
 	return 0;
 }
 
@@ -484,14 +502,41 @@ vanished_cb(uint32_t uid, void *arg)
 }
 
 
+void
+imap_fetch_flags(struct imap_session *s, uint32_t seq, uint32_t uid,
+    unsigned int flags, const char *keywords, uint64_t modseq,
+    unsigned int how)
+{
+	struct buf *b = imap_out(s);
+	int with_flags = (how & FETCH_WITH_FLAGS) != 0;
+	const char *sep = "";
+
+	buf_printf(b, "* %u FETCH (", seq);
+	/* Unsolicited ones carry the UID once mod-sequences are in play
+	 * (RFC 7162 §3.2.4); answers to UID commands always do. */
+	if (s->uid_cmd || ((how & FETCH_UNSOLICITED) && s->condstore)) {
+		buf_printf(b, "UID %u", uid);
+		sep = " ";
+	}
+	if (with_flags) {
+		buf_printf(b, "%sFLAGS ", sep);
+		imap_put_flags(b, flags, keywords, view_is_recent(&s->view,
+		    uid));
+		sep = " ";
+	}
+	if (s->condstore)
+		buf_printf(b, "%sMODSEQ (%llu)", sep,
+		    (unsigned long long)modseq);
+	buf_puts(b, ")\r\n");
+	imap_out_done(s);
+}
+
 static int
 changed_cb(const struct mmsg *m, void *arg)
 {
 	struct imap_session *s = arg;
 	struct own_change key;
-	struct view_msg *vm;
 	uint32_t seq = view_seq(&s->view, m->uid);
-	struct buf *b = imap_out(s);
 
 	if (seq == 0)
 		return 0;
@@ -500,18 +545,12 @@ changed_cb(const struct mmsg *m, void *arg)
 	if (s->view.nown > 0 && bsearch(&key, s->view.own, s->view.nown,
 	    sizeof(key), own_cmp) != NULL)
 		return 0;	/* this session reported it already */
-	vm = &s->view.msgs[seq - 1];
-	vm->flags = m->flags;
-	buf_printf(b, "* %u FETCH (", seq);
-	if (s->uid_cmd || s->condstore)
-		buf_printf(b, "UID %u ", m->uid);
-	buf_puts(b, "FLAGS ");
-	imap_put_flags(b, m->flags, m->keywords,
-	    view_is_recent(&s->view, m->uid));
-	if (s->condstore)
-		buf_printf(b, " MODSEQ (%llu)", (unsigned long long)m->modseq);
-	buf_puts(b, ")\r\n");
-	imap_out_done(s);
+	s->view.msgs[seq - 1].flags = m->flags;
+	/* New keywords are announced before a FETCH shows them (RFC 3501
+	 * §7.2.6). */
+	imap_view_keywords(s, m->keywords);
+	imap_fetch_flags(s, seq, m->uid, m->flags, m->keywords, m->modseq,
+	    FETCH_WITH_FLAGS | FETCH_UNSOLICITED);
 	return 0;
 }
 
@@ -520,8 +559,8 @@ imap_view_update(struct imap_session *s, int allow_expunge)
 {
 	uint64_t highestmodseq;
 	uint32_t uidnext;
-	struct load_arg la = { &s->view, 0 };
-	uint32_t last_uid, recent;
+	struct load_arg la = { s, 0, 1 };
+	uint32_t last_uid;
 	size_t n_before;
 
 	if (s->mb == NULL)
@@ -537,10 +576,6 @@ imap_view_update(struct imap_session *s, int allow_expunge)
 	}
 	if (highestmodseq <= s->view.modseq && uidnext == s->view.uidnext)
 		return 0;
-	/* New keywords are announced before a FETCH shows them (RFC 3501
-	 * §7.2.6). */
-	if (highestmodseq > s->view.modseq)
-		view_flags_reply(s, 0);
 	last_uid = s->view.n > 0 ? s->view.msgs[s->view.n - 1].uid : 0;
 	if (s->view.nown > 1)
 		qsort(s->view.own, s->view.nown, sizeof(*s->view.own),
@@ -556,12 +591,52 @@ imap_view_update(struct imap_session *s, int allow_expunge)
 	if (s->view.n != n_before) {
 		view_claim_recent(s);
 		imap_untagged(s, "%zu EXISTS", s->view.n);
-		recent = view_recent(&s->view);
-		imap_untagged(s, "%u RECENT", recent);
+		imap_untagged(s, "%u RECENT", view_recent(&s->view));
 	}
 	s->view.modseq = highestmodseq;
 	s->view.uidnext = uidnext;
 	view_own_forget(&s->view);
+	return 0;
+}
+
+struct vanished_arg {
+	const struct seqset *only;
+	uint32_t	*uids;
+	size_t		 n, cap;
+};
+
+static void
+vanished_earlier_cb(uint32_t uid, void *arg)
+{
+	struct vanished_arg *va = arg;
+
+	if (va->only != NULL && !seqset_contains(va->only, uid))
+		return;
+	if (va->n == va->cap) {
+		va->cap = va->cap ? va->cap * 2 : 64;
+		if ((va->uids = realloc(va->uids, va->cap * sizeof(*va->uids)))
+		    == NULL)
+			fatal("realloc");
+	}
+	va->uids[va->n++] = uid;
+}
+
+int
+imap_vanished_earlier(struct imap_session *s, uint64_t since,
+    const struct seqset *only)
+{
+	struct vanished_arg va = { only, NULL, 0, 0 };
+	struct buf *b = imap_out(s);
+
+	if (mbox_vanished(s->mb, since, vanished_earlier_cb, &va) == -1)
+		return -1;
+	if (va.n > 0) {
+		buf_puts(b, "* VANISHED (EARLIER) ");
+		seqset_format(b, va.uids, va.n);
+		buf_puts(b, "\r\n");
+		imap_out_done(s);
+	}
+	free(va.uids);
 	return 0;
 }
 
@@ -808,8 +883,9 @@ append_abandon(struct imap_session *s)
 		mbox_close(&s->append_mb);
 }
 
-/* Read exactly len octets into dst (memory) or fd (file).  0; -2 all
- * read but the file could not be written; -1 the connection failed. */
+/* Read exactly len octets into dst (memory), fd (file) or, when both
+ * are unset, nowhere.  0; -2 all read but the file could not be
+ * written; -1 the connection failed. */
 static int
 read_literal(struct imap_session *s, char *dst, int fd, size_t len)
 {
@@ -827,7 +903,7 @@ read_literal(struct imap_session *s, char *dst, int fd, size_t len)
 			return -1;
 		/* After a failed write (disk full) the rest is still read:
 		 * a literal's octets are never taken as commands. */
-		if (dst == NULL && !failed &&
+		if (dst == NULL && fd >= 0 && !failed &&
 		    util_write_all(fd, chunk, (size_t)n) == -1)
 			failed = 1;
 		got += (size_t)n;
@@ -843,22 +919,12 @@ read_literal(struct imap_session *s, char *dst, int fd, size_t len)
 static int
 literal_discard(struct imap_session *s, size_t len)
 {
-	char chunk[65536];
-	ssize_t n;
-
 	if (len > (size_t)(s->conf->imapd.append_limit +
 	    s->conf->imapd.max_command)) {
 		imap_untagged(s, "BYE [TOOBIG] Literal too large");
 		return -1;
 	}
-	while (len > 0) {
-		n = conn_read(&s->conn, chunk, len < sizeof(chunk) ? len :
-		    sizeof(chunk));
-		if (n <= 0)
-			return -1;
-		len -= (size_t)n;
-	}
-	return 2;
+	return read_literal(s, NULL, -1, len) == -1 ? -1 : 2;
 }
 
 /*

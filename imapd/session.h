@@ -139,11 +139,25 @@ void	imap_unselect(struct imap_session *s);
 void	imap_mailbox_lost(struct imap_session *s);
 /* Send FLAGS and PERMANENTFLAGS again if keywords were added. */
 void	imap_view_keywords(struct imap_session *s, const char *added);
+/* "* seq FETCH (UID FLAGS MODSEQ)" as the session's state wants it:
+ * UID in UID commands (and unsolicited ones under CONDSTORE), FLAGS if
+ * asked, MODSEQ once CONDSTORE is on. */
+#define FETCH_WITH_FLAGS	0x01
+#define FETCH_UNSOLICITED	0x02	/* not the answer to a command */
+void	imap_fetch_flags(struct imap_session *s, uint32_t seq, uint32_t uid,
+	    unsigned int flags, const char *keywords, uint64_t modseq,
+	    unsigned int how);
+/* "* VANISHED (EARLIER) ..." of the UIDs expunged after since (only
+ * those in only, if given; RFC 7162 §3.2.5, §3.2.6).  0 or -1. */
+int	imap_vanished_earlier(struct imap_session *s, uint64_t since,
+	    const struct seqset *only);
 /* "\Seen \Answered $Label" for FETCH FLAGS (with \Recent when so). */
 void	imap_put_flags(struct buf *b, unsigned int flags, const char *keywords,
 	    int recent);
 /* Is keyword k (len octets) in the space-separated list (any case)? */
 int	keyword_in(const char *list, const char *k, size_t len);
+/* Keyword lists: op '+' a with b, '-' a without b, '=' b (malloc'd). */
+char	*keyword_combine(const char *a, const char *b, char op);
 /* Parse a flag list (or a single flag) into MF_* and keywords ("" or
  * space-separated, malloc'd).  0, or -1 with *why. */
 int	imap_parse_flags(const struct imap_arg *a, unsigned int *flags,

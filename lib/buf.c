@@ -51,6 +51,27 @@ buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
+void
+buf_truncate(struct buf *b, size_t len)
+{
+	if (len < b->len) {
+		b->len = len;
+		b->data[len] = '\0';
+	}
+}
+
+char *
+buf_take(struct buf *b)
+{
+	char *data = b->data;
+
+	if (data == NULL && (data = strdup("")) == NULL)
+		fatal("strdup");
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return data;
+}
+
 /* Make room for len more bytes plus the terminating NUL. */
 static int
 buf_reserve(struct buf *b, size_t len)

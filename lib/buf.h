@@ -23,6 +23,11 @@ void	buf_init(struct buf *b, size_t max);
 void	buf_free(struct buf **b);
 void	buf_release(struct buf *b);	/* frees data of an embedded buf */
 void	buf_reset(struct buf *b);
+/* Keep only the first len bytes (no-op if there are not more). */
+void	buf_truncate(struct buf *b, size_t len);
+/* Hand the text to the caller (malloc'd, never NULL: "" if empty) and
+ * leave the buffer empty. */
+char	*buf_take(struct buf *b);
 /* 0, or -1 when the result would pass max (nothing is appended). */
 int	buf_append(struct buf *b, const void *data, size_t len);
 int	buf_puts(struct buf *b, const char *s);
