@@ -413,7 +413,8 @@ cmd_idle(struct imap_session *s, const struct imap_arg *args,
 			pfd[0].events = POLLIN;
 			pfd[1].fd = ifd;
 			pfd[1].events = POLLIN;
-			r = poll(pfd, 2, timeout_ms);
+			r = daemon_poll_unless(&daemon_term, pfd, 2,
+			    timeout_ms);
 			if (r == 0 || (r == -1 && (errno != EINTR ||
 			    daemon_term))) {
 				imap_untagged(s, "BYE %s", r == 0 ?

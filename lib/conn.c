@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "conn.h"
+#include "daemon.h"
 #include "log.h"
 #include "tls.h"
 
@@ -39,7 +40,10 @@ conn_wait(struct conn *c, short events)
 	int r;
 
 	for (;;) {
-		r = poll(&pfd, 1, c->timeout_ms);
+		/* With a stop flag, a signal just before the wait still
+		 * ends it (else a SIGTERM could wait for the timeout). */
+		r = c->stop != NULL ? daemon_poll_unless(c->stop, &pfd, 1,
+		    c->timeout_ms) : poll(&pfd, 1, c->timeout_ms);
 		if (r == 1)
 			return 0;
 		if (r == 0)

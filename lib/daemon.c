@@ -170,6 +170,36 @@ daemon_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms)
 	return ppoll(fds, nfds, tsp, &none);
 }
 
+int
+daemon_poll_unless(volatile sig_atomic_t *stop, struct pollfd *fds,
+    nfds_t nfds, int timeout_ms)
+{
+	struct timespec ts, *tsp = NULL;
+	sigset_t set, old;
+	size_t i;
+	int r, saved;
+
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
+		tsp = &ts;
+	}
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(daemon_sigs) / sizeof(daemon_sigs[0]); i++)
+		sigaddset(&set, daemon_sigs[i]);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	if (*stop) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		errno = EINTR;
+		return -1;
+	}
+	r = ppoll(fds, nfds, tsp, &old);
+	saved = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return r;
+}
+
 void
 daemon_prepare_data_dir(const struct conf *c)
 {

@@ -65,6 +65,15 @@ void	daemon_signals_reset(void);
  */
 void	daemon_signals_block(void);
 int	daemon_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
+/*
+ * poll(2) that a signal setting *stop always ends, even one arriving
+ * just before the wait: the signals are held back while *stop is
+ * checked and let in by ppoll(2) itself.  As poll(2); -1 with EINTR
+ * when *stop is (or becomes) set.  For code that otherwise runs with
+ * the signals open (sessions).
+ */
+int	daemon_poll_unless(volatile sig_atomic_t *stop, struct pollfd *fds,
+	    nfds_t nfds, int timeout_ms);
 
 /*
  * Create the data directory layout (queue/msg, queue/tmp, mail) owned by
