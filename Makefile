@@ -52,10 +52,15 @@ UNIT_SRCS  = $(wildcard lib/test-*.c maildir/test-*.c imapd/test-*.c)
 IMAPD_PARTS = $(filter-out imapd/imapd.c imapd/test-%.c,$(wildcard imapd/*.c))
 UNIT_TESTS = $(patsubst %.c,$(UNITDIR)/%.t,$(notdir $(UNIT_SRCS)))
 
-.PHONY: all check unit run bench fuzz deps clean
+.PHONY: all programs check unit run bench fuzz fuzz-run deps clean
 # Keep the objects of the unit tests between runs.
 .SECONDARY:
-all: deps $(addprefix $(BINDIR)/,$(PROGRAMS))
+# The programs are built by a second make that reads this file after
+# tools/install-deps has run: PKG_CFLAGS and PKG_LIBS ask pkg-config when
+# the file is read, and on a fresh machine nothing is installed before.
+all: deps
+	@$(MAKE) --no-print-directory programs
+programs: $(addprefix $(BINDIR)/,$(PROGRAMS))
 unit: $(UNIT_TESTS)
 
 deps:
@@ -91,7 +96,7 @@ $(UNITDIR)/%.t: $(OBJDIR)/imapd/%.o $(IMAPD_PARTS:%.c=$(OBJDIR)/%.o) $(LIBMAIL)
 # make check: everything built with sanitizers, then one runner over the
 # unit tests and the integration tests (which use build/check/bin).
 check: deps
-	@$(MAKE) --no-print-directory VARIANT=check all unit
+	@$(MAKE) --no-print-directory VARIANT=check programs unit
 	MAILD_BINDIR=$(CURDIR)/build/check/bin \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -111,7 +116,9 @@ build/fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIB_SRCS) $(IMAPD_PARTS) \
 	    $(wildcard lib/*.h maildir/*.h imapd/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(IMAPD_PARTS) $(LDLIBS)
-fuzz: deps $(FUZZERS)
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-run
+fuzz-run: $(FUZZERS)
 	@for f in $(FUZZERS); do \
 	    n=$${f#build/fuzz/fuzz-}; mkdir -p build/fuzz/corpus-$$n; \
 	    echo "== $$n ($(FUZZ_SECONDS)s)"; \
