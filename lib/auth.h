@@ -30,6 +30,7 @@ enum auth_result {
 
 #define AUTH_MECHS	"PLAIN LOGIN"	/* what we offer, in this order */
 #define AUTH_MAX_RESPONSE 4096		/* decoded octets a client may send */
+#define AUTH_MAX_MECH	20		/* a SASL mechanism name (RFC 4422 §3.1) */
 
 /* Once per process, before privileges are dropped (plugins are loaded
  * from a root-owned directory).  0, or -1 with *err. */

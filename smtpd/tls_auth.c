@@ -117,7 +117,7 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 	enum auth_result r;
 	enum conn_status st;
 	const char *challenge = NULL, *err;
-	char *mech = arg, *initial, *line;
+	char *mech = arg, *initial, *line, mech_name[AUTH_MAX_MECH + 1];
 	size_t len;
 
 	if (!s->submission && !s->conf->smtpd.port25_auth) {
@@ -141,6 +141,13 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 			return -1;
 		}
 	}
+	/*
+	 * mech points into the connection's line buffer, which the 334
+	 * exchange below overwrites with the client's base64 answers: the
+	 * log lines must name the mechanism from a copy, or they would
+	 * carry the credentials.
+	 */
+	util_strcpy(mech_name, mech, sizeof(mech_name));
 	if (smtp_db(s) == NULL ||
 	    (a = auth_session_new("smtp", s->db, &err)) == NULL) {
 		smtp_reply(s, "454 4.7.0 Temporary authentication failure");
@@ -174,7 +181,8 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 		auth_session_free(&a);
 		auth_success(s->conf->server.data_dir, s->client_ip);
 		log_info("sid=%s client=[%s] auth mech=%s user=%s result=ok",
-		    s->id, s->client_ip, log_str(mech), log_str(s->auth_user));
+		    s->id, s->client_ip, log_str(mech_name),
+		    log_str(s->auth_user));
 		smtp_reply(s, "235 2.7.0 Authentication successful");
 		return 0;
 	case AUTH_FAIL: {
@@ -184,7 +192,8 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 
 		auth_session_free(&a);
 		log_info("sid=%s client=[%s] auth mech=%s result=failed "
-		    "delay=%us", s->id, s->client_ip, log_str(mech), delay);
+		    "delay=%us", s->id, s->client_ip, log_str(mech_name),
+		    delay);
 		conn_flush(&s->conn);
 		smtp_penalty(delay);
 		smtp_reply(s, "535 5.7.8 Error: authentication failed");
