@@ -1,5 +1,7 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <stdio.h>
@@ -23,7 +25,7 @@ static void
 usage(const char *progname)
 {
 	fprintf(stderr, "usage: %s -c FILE [-o section.key=value]... "
-	    "[-L service:fd]...\n", progname);
+	    "[-L service:fd]... [-p pid]\n", progname);
 	exit(2);
 }
 
@@ -36,7 +38,12 @@ daemon_init(int argc, char **argv, const char *progname,
 	struct conf *conf;
 	int i;
 
-	daemon_parent = getppid();	/* first: before any slow start-up */
+	/*
+	 * First, before any slow start-up; -p below says who the supervisor
+	 * really is: should it die between its fork and this line, our
+	 * parent is already init, and only the pid it passed tells us.
+	 */
+	daemon_parent = getppid();
 	/* users.db holds password hashes, the spool holds mail: nothing we
 	 * create is for other users to read. */
 	umask(077);
@@ -48,12 +55,20 @@ daemon_init(int argc, char **argv, const char *progname,
 
 		if (a[0] != '-' || a[1] == '\0' || a[2] != '\0')
 			break;
-		if (strchr("coL", a[1]) == NULL)
+		if (strchr("coLp", a[1]) == NULL)
 			break;
 		if (i + 1 >= argc)
 			usage(progname);
 		if (a[1] == 'c')
 			args->conf_path = argv[++i];
+		else if (a[1] == 'p') {
+			char *end;
+			long pid = strtol(argv[++i], &end, 10);
+
+			if (*end != '\0' || pid < 2 || pid > INT_MAX)
+				usage(progname);
+			daemon_parent = (pid_t)pid;
+		}
 		else if (a[1] == 'o') {
 			if (args->noverrides == DAEMON_MAX_OVERRIDES)
 				usage(progname);
@@ -240,4 +255,45 @@ daemon_prepare_data_dir(const struct conf *c)
 	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status) != 0)
 		fatalx("cannot prepare %s", c->server.data_dir);
+}
+
+int
+daemon_lock(const char *path, const char *what, unsigned int wait_s,
+    int cloexec)
+{
+	char pid[32], holder[32] = "?";
+	ssize_t n;
+	unsigned int waited_ms = 0;
+	int fd, len;
+
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW |
+	    (cloexec ? O_CLOEXEC : 0), 0600);
+	if (fd == -1)
+		fatal("%s", path);
+	while (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			fatal("flock %s", path);
+		if (waited_ms == 0) {
+			if ((n = pread(fd, holder, sizeof(holder) - 1, 0)) > 0)
+				holder[strcspn(holder, "\n")] = '\0';
+			if (wait_s > 0)
+				log_warn("waiting up to %us for the %s that "
+				    "holds %s (pid %s) to exit", wait_s, what,
+				    path, holder);
+		}
+		if (waited_ms >= wait_s * 1000)
+			fatalx("another %s (pid %s) is running on this data "
+			    "directory (%s is locked)", what, holder, path);
+		daemon_poll(NULL, 0, 100);	/* lets SIGTERM in */
+		if (daemon_term) {
+			log_info("stopping before the %s lock was free", what);
+			exit(0);
+		}
+		waited_ms += 100;
+	}
+	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, pid, (size_t)len, 0) != len)
+		log_warn("%s: cannot record our pid: %s", path,
+		    strerror(errno));
+	return fd;
 }

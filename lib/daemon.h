@@ -1,11 +1,13 @@
 /*
  * daemon: what every program started by maild does first.
  *
- *	prog -c FILE [-o section.key=value]... [-L service:fd]...
+ *	prog -c FILE [-o section.key=value]... [-L service:fd]... [-p pid]
  *
  * maild binds the listening sockets and hands them over as inherited file
  * descriptors named by -L; -c and -o are passed on unchanged, so every
- * process sees the same configuration.
+ * process sees the same configuration; -p is maild's own pid, so that a
+ * service can tell that maild died before it asked to be told
+ * (privsep_die_with_parent()).
  */
 #ifndef DAEMON_H
 #define DAEMON_H
@@ -41,7 +43,7 @@ struct daemon_args {
 struct conf *daemon_init(int argc, char **argv, const char *progname,
 	    struct daemon_args *args, int *optind_r);
 
-/* The parent (maild) as it was when this process started. */
+/* The supervisor: -p, or else the parent as it was at the start. */
 extern pid_t daemon_parent;
 
 /* Flags set by the handlers daemon_signals() installs. */
@@ -81,5 +83,16 @@ int	daemon_poll_unless(volatile sig_atomic_t *stop, struct pollfd *fds,
  * Exits with a message on failure.
  */
 void	daemon_prepare_data_dir(const struct conf *conf);
+
+/*
+ * Take the lock that makes this process the only one of its kind on a
+ * data directory: an flock(2) on path, which then holds our pid.  If
+ * another process holds it, wait up to wait_s seconds (logging whom we
+ * wait for), then exit with a message.  The lock lasts as long as the
+ * returned descriptor is open in this process or any child that
+ * inherited it; cloexec says whether programs we exec inherit it.
+ */
+int	daemon_lock(const char *path, const char *what, unsigned int wait_s,
+	    int cloexec);
 
 #endif

@@ -205,9 +205,9 @@ sockets_sync(const struct conf *c)
 static void
 program_start(struct program *p)
 {
-	char path[PATH_MAX], *argv[4 + 2 * DAEMON_MAX_OVERRIDES +
+	char path[PATH_MAX], *argv[6 + 2 * DAEMON_MAX_OVERRIDES +
 	    2 * MAX_SOCKETS + 1];
-	char fdargs[MAX_SOCKETS][64];
+	char fdargs[MAX_SOCKETS][64], self[32];
 	size_t i, n = 0, nfd = 0;
 	int fds[MAX_SOCKETS];
 	pid_t pid;
@@ -235,6 +235,10 @@ program_start(struct program *p)
 		argv[n++] = "-L";
 		argv[n++] = fdargs[i];
 	}
+	/* Who the child's supervisor is, should we die before it asks. */
+	snprintf(self, sizeof(self), "%ld", (long)getpid());
+	argv[n++] = "-p";
+	argv[n++] = self;
 	argv[n] = NULL;
 
 	if ((pid = fork()) == -1) {
@@ -425,6 +429,24 @@ stop_all(void)
 	log_info("stopped");
 }
 
+/*
+ * One maild per data directory: a second would start a second queue
+ * runner on the same spool.  The lock is not inherited by the services
+ * (they have their own where it matters: the queue runner's), so it is
+ * free again the moment maild dies, and a new maild can start at once
+ * while the old services, told by their death signal, wind down.
+ */
+static void
+lock_data_dir(const struct conf *c)
+{
+	char path[PATH_MAX];
+
+	if (util_snprintf(path, sizeof(path), "%s/maild.pid",
+	    c->server.data_dir) == -1)
+		fatalx("data_dir too long");
+	(void)daemon_lock(path, "maild", 0, 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -441,6 +463,7 @@ main(int argc, char **argv)
 	daemon_signals_block();
 	programs_check_built();
 	daemon_prepare_data_dir(conf);
+	lock_data_dir(conf);
 	if (sockets_sync(conf) == -1)
 		fatalx("cannot bind the listening sockets");
 	log_info("starting: data_dir=%s user=%s%s", conf->server.data_dir,

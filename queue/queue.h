@@ -111,8 +111,13 @@ struct worker {
 	size_t		 job_nidx;
 };
 
-/* Start a worker process for a transport. 0 or -1. */
-int	worker_start(struct worker *w, enum transport t, struct conf *conf);
+/*
+ * Start a worker process for a transport. 0 or -1.  lock_fd: the
+ * runner's lock on the spool, which the worker keeps, so that a new
+ * runner waits for the old runner's workers too.
+ */
+int	worker_start(struct worker *w, enum transport t, struct conf *conf,
+	    int lock_fd);
 int	worker_send_job(struct worker *w, const struct job *job);
 /* In a worker: the job loop, never returns. */
 void	worker_main(int fd, enum transport t, struct conf *conf)

@@ -53,6 +53,7 @@ static struct userdb	*db;
 static struct worker	*workers;
 static size_t		 nworkers;
 static int		 control_fd = -1;
+static int		 lock_fd = -1;	/* queue/queued.pid */
 static int		 inotify_fd = -1;
 
 /*
@@ -546,7 +547,7 @@ queue_start_workers(void)
 	for (i = 0; i < nworkers; i++)
 		if (workers[i].pid == 0 && worker_start(&workers[i],
 		    i < (size_t)conf->queue.local_workers ? T_LOCAL : T_REMOTE,
-		    conf) == -1)
+		    conf, lock_fd) == -1)
 			log_err("cannot start a worker: %s", strerror(errno));
 }
 
@@ -574,6 +575,24 @@ queue_shutdown(void)
 		log_warn("%zu worker(s) still busy at exit", alive);
 }
 
+/*
+ * One runner per spool: two would deliver the same message at once.  The
+ * workers inherit the lock, so a new runner (after a restart, or a maild
+ * killed and started again) waits until the old runner and every one of
+ * its workers are gone; the old ones finish their jobs first
+ * (SHUTDOWN_GRACE).
+ */
+static int
+queue_lock(void)
+{
+	char path[PATH_MAX];
+
+	if (util_snprintf(path, sizeof(path), "%s/queue/queued.pid",
+	    conf->server.data_dir) == -1)
+		fatalx("data_dir too long");
+	return daemon_lock(path, "queue runner", SHUTDOWN_GRACE + 10, 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -595,6 +614,7 @@ main(int argc, char **argv)
 	if (spool_dirs(conf->server.data_dir, queue_msgdir, queue_tmpdir,
 	    sizeof(queue_msgdir)) == -1)
 		fatalx("data_dir too long");
+	lock_fd = queue_lock();
 	if ((db = userdb_open(conf->server.data_dir, 0, &err)) == NULL)
 		fatalx("users.db: %s", err);
 	control_fd = queue_bind_control();

@@ -5,6 +5,7 @@
  * parsed strictly; a malformed one is a bug and kills the receiver.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,7 +219,8 @@ worker_main(int fd, enum transport t, struct conf *conf)
 }
 
 int
-worker_start(struct worker *w, enum transport t, struct conf *conf)
+worker_start(struct worker *w, enum transport t, struct conf *conf,
+    int lock_fd)
 {
 	int sv[2];
 	pid_t pid;
@@ -231,11 +233,16 @@ worker_start(struct worker *w, enum transport t, struct conf *conf)
 		return -1;
 	}
 	if (pid == 0) {
-		/* Keep only the socket to the runner: a worker holding
-		 * another worker's end would hide the runner's exit. */
-		if (sv[1] != 3 && dup2(sv[1], 3) == -1)
+		/* Keep only the socket to the runner (a worker holding
+		 * another worker's end would hide the runner's exit) and
+		 * the runner's lock, as 3 and 4. */
+		int sock = fcntl(sv[1], F_DUPFD, 5);
+		int lock = fcntl(lock_fd, F_DUPFD, 5);
+
+		if (sock == -1 || lock == -1 || dup2(sock, 3) == -1 ||
+		    dup2(lock, 4) == -1)
 			_exit(1);
-		close_range(4, ~0U, 0);
+		close_range(5, ~0U, 0);
 		daemon_signals_reset();
 		/* SIGTERM is the runner's to handle: a worker finishes its
 		 * job and exits when the runner's end of the socket closes
