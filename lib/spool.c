@@ -175,8 +175,32 @@ fail:
 int
 spool_write(struct spool_writer *w, const void *data, size_t len)
 {
-	w->written += len;
-	return spool_put(w, data, len);
+	const char *p = data, *end = p + len;
+	size_t n;
+
+	while (p < end) {
+		if (w->cr) {		/* the CR before this octet ended a line */
+			w->cr = 0;
+			if (spool_put(w, "\n", 1) == -1)
+				return -1;
+			w->written++;
+			if (*p == '\n') {
+				p++;
+				continue;
+			}
+		}
+		for (n = 0; p + n < end && p[n] != '\r' && p[n] != '\0'; n++)
+			;
+		if (n > 0 && spool_put(w, p, n) == -1)
+			return -1;
+		w->written += (off_t)n;
+		p += n;
+		if (p < end) {
+			w->cr = *p == '\r';
+			p++;
+		}
+	}
+	return 0;
 }
 
 int
@@ -185,6 +209,12 @@ spool_commit(struct spool_writer *w)
 	char line[32];
 	int n;
 
+	if (w->cr) {			/* the message ended in a CR */
+		w->cr = 0;
+		w->written++;
+		if (spool_put(w, "\n", 1) == -1)
+			goto fail;
+	}
 	if (spool_flush(w) == -1)
 		goto fail;
 	n = snprintf(line, sizeof(line), "length %0*lld", LENGTH_DIGITS,

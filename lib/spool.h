@@ -17,7 +17,7 @@
  *	rcpt<TAB>final<TAB>original	one per recipient, index 0, 1, ...
  *	length 0000000004242		message octets, fixed width
  *	<empty line>
- *	<message, LF line ends>		exactly "length" octets
+ *	<message, LF line ends>		exactly "length" octets, no CR, no NUL
  *	status 0 D 1 0 1795425601 delivered to maildir	journal, appended
  *	warned 1795440000		a "delayed" DSN went to the sender
  *
@@ -93,6 +93,7 @@ struct spool_writer {
 	off_t		 length_off;	/* where "length" is patched */
 	off_t		 body_off;
 	off_t		 written;	/* message octets so far */
+	int		 cr;		/* the last octet given was a CR */
 	char		 buf[65536];
 	size_t		 buflen;
 	int		 error;		/* errno of the first failure */
@@ -104,7 +105,14 @@ struct spool_writer {
  */
 int	spool_create(struct spool_writer *w, const char *data_dir,
 	    struct spool_env *env);
-/* Append message octets (buffered). 0 or -1. */
+/*
+ * Append message octets (buffered). 0 or -1.  Lines end in LF, and only
+ * there: CR LF and a CR alone become LF, NUL octets are dropped.  RFC
+ * 5322 §2.3 allows CR and LF only together, and RFC 6152 no NUL; a
+ * receiver that ends lines at a bare CR, or drops NUL, would otherwise
+ * read a smuggled "CR LF . CR LF" in what every output path (SMTP
+ * client, bounce, Maildir, POP3, IMAP) writes with CRLF and stuffed dots.
+ */
 int	spool_write(struct spool_writer *w, const void *data, size_t len);
 /*
  * Flush, record the length, fsync the file, rename it into msg/ and fsync

@@ -79,6 +79,36 @@ main(void)
 	close(fd);
 	spool_env_free(&got);
 
+	/* bare CR and NUL, given in chunks that split CR from LF */
+	{
+		static const struct { const char *p; size_t n; } chunks[] = {
+			{ "a\r", 2 }, { "\nb\r", 3 }, { ".\r", 2 },
+			{ "\r\n\0", 3 }, { ".\0\n", 3 }, { "c\r", 2 } };
+		struct spool_env env2;
+		char path2[512], got2[256] = "";
+		size_t i;
+		int fd2;
+
+		memset(&env2, 0, sizeof(env2));
+		env2.sender = util_strdup("");
+		spool_env_add_rcpt(&env2, "bob@example.test", NULL);
+		ok(spool_create(&w, dir, &env2) == 0, "create (CR, NUL)");
+		for (i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++)
+			spool_write(&w, chunks[i].p, chunks[i].n);
+		ok(spool_commit(&w) == 0, "commit (CR, NUL)");
+		snprintf(path2, sizeof(path2), "%s/queue/msg/%s", dir,
+		    env2.id);
+		spool_env_free(&env2);
+		ok(spool_load(path2, &env2, &fd2) == 0 &&
+		    spool_read_body(fd2, &env2, collect, got2) == 0 &&
+		    strcmp(got2, "a\nb\n.\n\n.\nc\n") == 0 &&
+		    env2.body_len == (off_t)strlen(got2),
+		    "CR LF and a lone CR are stored as LF, NUL dropped, across "
+		    "chunks: \"%s\"", got2);
+		close(fd2);
+		spool_env_free(&env2);
+	}
+
 	/* a crash tore the last journal line */
 	fd = open(msgpath, O_WRONLY | O_APPEND);
 	ok(write(fd, "status 1 D 2 0 17000", 20) == 20, "append a torn line");

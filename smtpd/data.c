@@ -6,9 +6,12 @@
  * bare LF/CR variant of the terminator, is message content ("SMTP
  * smuggling", CVE-2023-51764 and friends, works by making two servers
  * disagree on where a message ends).  Content lines ending in a bare LF
- * are kept as lines (as Postfix's "normalize" does); stored lines end in
- * LF, and every outgoing path (SMTP client, POP3, IMAP) writes CRLF and
- * stuffs dots again, so nothing smuggled here can end a message later.
+ * are kept as lines (as Postfix's "normalize" does); the spool writer
+ * turns a bare CR into a line end too and drops NUL, so stored lines end
+ * in LF and nowhere else, and every outgoing path (SMTP client, bounces,
+ * Maildir, POP3, IMAP) writes CRLF and stuffs dots again: nothing
+ * smuggled here can end a message later, whatever the next receiver
+ * takes for a line end.
  *
  * "250" is said only after spool_commit(): message and envelope are on
  * disk, fsync'd, file and directory (§6.1).  The commit's rename into
