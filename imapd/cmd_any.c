@@ -264,14 +264,15 @@ cmd_authenticate(struct imap_session *s, const struct imap_arg *args,
 	r = auth_start(a, mech, initial, &challenge);
 	while (r == AUTH_CONTINUE) {
 		conn_printf(&s->conn, "+ %s\r\n", challenge);
-		st = conn_getline(&s->conn, &line, &len);
+		st = conn_getcmd(&s->conn, &line, &len);
 		if (st != CONN_LINE) {
 			auth_session_free(&a);
-			if (st != CONN_TOOLONG) {
+			if (st != CONN_TOOLONG && st != CONN_NUL) {
 				s->logout = 1;
 				return 0;
 			}
-			imap_tagged(s, "BAD Line too long");
+			imap_tagged(s, st == CONN_NUL ? "BAD NUL octet in "
+			    "authentication data" : "BAD Line too long");
 			return -1;
 		}
 		if (strcmp(line, "*") == 0) {

@@ -184,3 +184,13 @@ conn_getline(struct conn *c, char **line, size_t *len)
 		c->bytes_in += (uint64_t)n;
 	}
 }
+
+enum conn_status
+conn_getcmd(struct conn *c, char **line, size_t *len)
+{
+	enum conn_status st = conn_getline(c, line, len);
+
+	if (st == CONN_LINE && memchr(*line, '\0', *len) != NULL)
+		return CONN_NUL;
+	return st;
+}

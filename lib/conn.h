@@ -22,6 +22,7 @@ enum conn_status {
 	CONN_EOF,	/* the client closed */
 	CONN_TIMEOUT,	/* nothing for timeout seconds */
 	CONN_ERROR,	/* I/O error, or interrupted by *stop */
+	CONN_NUL,	/* conn_getcmd(): a line holding a NUL octet */
 };
 
 struct conn {
@@ -37,6 +38,12 @@ struct conn {
 void	conn_init(struct conn *c, int fd, size_t maxline, int timeout_sec);
 void	conn_free(struct conn *c);
 enum conn_status conn_getline(struct conn *c, char **line, size_t *len);
+/*
+ * A command line (or an answer in a SASL exchange): conn_getline(), but
+ * a line holding NUL is CONN_NUL, never a string that NUL would cut
+ * short ("USER a@b.test\0x" must not log in as a@b.test).
+ */
+enum conn_status conn_getcmd(struct conn *c, char **line, size_t *len);
 /* Queue output; flushed before the next wait or by conn_flush(). */
 void	conn_write(struct conn *c, const void *data, size_t len);
 void	conn_printf(struct conn *c, const char *fmt, ...)

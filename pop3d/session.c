@@ -309,12 +309,15 @@ cmd_auth(struct pop3_session *s, char *arg)
 	r = auth_start(a, mech, initial, &challenge);
 	while (r == AUTH_CONTINUE) {
 		pop3_reply(s, "+ %s", challenge);
-		st = conn_getline(&s->conn, &line, &len);
+		st = conn_getcmd(&s->conn, &line, &len);
 		if (st != CONN_LINE) {
-			if (st != CONN_TOOLONG)
-				s->quit = 1;
-			else
+			if (st == CONN_TOOLONG)
 				pop3_reply(s, "-ERR Line too long");
+			else if (st == CONN_NUL)
+				pop3_reply(s, "-ERR Malformed authentication "
+				    "data (NUL octet)");
+			else
+				s->quit = 1;
 			auth_session_free(&a);
 			return -1;
 		}
@@ -654,11 +657,12 @@ pop3_session_run(int fd, const char *service, const char *client_ip,
 	} else
 		pop3_reply(s, "+OK %s POP3 ready", s->conf->server.hostname);
 	while (!s->quit) {
-		st = conn_getline(&s->conn, &line, &len);
+		st = conn_getcmd(&s->conn, &line, &len);
 		if (st == CONN_LINE)
 			pop3_dispatch(s, line);
-		else if (st == CONN_TOOLONG) {
-			pop3_reply(s, "-ERR Line too long");
+		else if (st == CONN_TOOLONG || st == CONN_NUL) {
+			pop3_reply(s, st == CONN_NUL ? "-ERR NUL octet in "
+			    "command" : "-ERR Line too long");
 			if (++s->errors >= s->conf->pop3d.max_errors)
 				s->quit = 1;
 		} else {

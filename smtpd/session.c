@@ -560,14 +560,19 @@ smtp_session_run(int fd, const char *service, const char *client_ip,
 	else
 		smtp_reply(s, "220 %s ESMTP", s->conf->server.hostname);
 	while (!s->quit) {
-		st = conn_getline(&s->conn, &line, &len);
+		st = conn_getcmd(&s->conn, &line, &len);
 		if (st == CONN_LINE) {
 			smtp_dispatch(s, line);
 			continue;
 		}
-		if (st == CONN_TOOLONG) {
-			smtp_reply(s, "500 5.5.2 Error: line too long (limit "
-			    "%lld octets)", s->conf->smtpd.max_line_length);
+		if (st == CONN_TOOLONG || st == CONN_NUL) {
+			if (st == CONN_NUL)
+				smtp_reply(s, "500 5.5.2 Error: NUL octet in "
+				    "command");
+			else
+				smtp_reply(s, "500 5.5.2 Error: line too long "
+				    "(limit %lld octets)",
+				    s->conf->smtpd.max_line_length);
 			if (++s->errors >= s->conf->smtpd.max_errors) {
 				smtp_reply(s, "421 4.7.0 %s Error: too many "
 				    "errors", s->conf->server.hostname);

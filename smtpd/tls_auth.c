@@ -156,10 +156,16 @@ smtp_cmd_auth(struct smtp_session *s, char *arg)
 	r = auth_start(a, mech, initial, &challenge);
 	while (r == AUTH_CONTINUE) {
 		smtp_reply(s, "334 %s", challenge);
-		st = conn_getline(&s->conn, &line, &len);
+		st = conn_getcmd(&s->conn, &line, &len);
 		if (st == CONN_TOOLONG) {
 			smtp_reply(s, "500 5.5.6 Authentication exchange line "
 			    "is too long");
+			auth_session_free(&a);
+			return -1;
+		}
+		if (st == CONN_NUL) {
+			smtp_reply(s, "501 5.5.2 Error: malformed "
+			    "authentication data (NUL octet)");
 			auth_session_free(&a);
 			return -1;
 		}
