@@ -38,34 +38,6 @@ imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a,
 	return 0;
 }
 
-/* A store error as a NO with the response code that fits (RFC 5530). */
-static int
-store_no(struct imap_session *s, const char *what)
-{
-	const char *code;
-
-	switch (errno) {
-	case EEXIST:
-		code = "[ALREADYEXISTS] ";
-		break;
-	case ENOENT:
-		code = "[NONEXISTENT] ";
-		break;
-	case EPERM:
-	case EINVAL:
-	case ENOTEMPTY:
-		code = "[CANNOT] ";
-		break;
-	default:
-		code = "[SERVERBUG] ";
-		log_err("sid=%s user=%s %s: %s", s->id, s->user, what,
-		    mstore_error(s->store));
-		break;
-	}
-	imap_tagged(s, "NO %s%s", code, mstore_error(s->store));
-	return 0;
-}
-
 /* ---- SELECT / EXAMINE ---- */
 
 struct qresync {
@@ -277,7 +249,7 @@ cmd_create(struct imap_session *s, const struct imap_arg *args,
 		return 0;
 	}
 	if (mstore_create(s->store, name) == -1)
-		return store_no(s, "create");
+		return imap_store_no(s, "create");
 	log_info("sid=%s user=%s create %s", s->id, s->user, log_str(name));
 	imap_tagged(s, "OK CREATE completed");
 	return 0;
@@ -305,7 +277,7 @@ cmd_delete(struct imap_session *s, const struct imap_arg *args,
 	    "DELETE mailbox") == -1)
 		return -1;
 	if (mstore_delete(s->store, name) == -1)
-		return store_no(s, "delete");
+		return imap_store_no(s, "delete");
 	closed_if_selected(s, name);
 	log_info("sid=%s user=%s delete %s", s->id, s->user, log_str(name));
 	imap_tagged(s, "OK DELETE completed");
@@ -326,7 +298,7 @@ cmd_rename(struct imap_session *s, const struct imap_arg *args,
 	    imap_mailbox_arg(s, &args[1], to, sizeof(to)) == -1)
 		return -1;
 	if (mstore_rename(s->store, from, to) == -1)
-		return store_no(s, "rename");
+		return imap_store_no(s, "rename");
 	closed_if_selected(s, from);
 	log_info("sid=%s user=%s rename %s to %s", s->id, s->user,
 	    log_str(from), log_str(to));
@@ -350,7 +322,7 @@ subscribe(struct imap_session *s, const struct imap_arg *args,
 		return 0;
 	}
 	if (mstore_subscribe(s->store, name, on) == -1)
-		return store_no(s, "subscribe");
+		return imap_store_no(s, "subscribe");
 	imap_tagged(s, "OK %s completed", on ? "SUBSCRIBE" : "UNSUBSCRIBE");
 	return 0;
 }
@@ -767,7 +739,7 @@ list_common(struct imap_session *s, const struct imap_arg *args,
 		imap_untagged(s, "LIST (\\Noselect) \"%c\" \"\"", MAILDIR_SEP);
 	} else if (mstore_list(s->store, list_collect, &lc) == -1) {
 		list_free(&lc);
-		return store_no(s, "list");
+		return imap_store_no(s, "list");
 	}
 	for (k = 0; k < lc.n; k++)
 		list_reply(&lc, lc.names[k], lc.attrs[k],
@@ -837,19 +809,16 @@ cmd_append(struct imap_session *s, const struct imap_arg *args,
 			return -1;
 		}
 	}
-	if (s->append_failed) {
+	if (s->append_errno != 0) {	/* writing the literal failed */
 		free(keywords);
-		imap_tagged(s, "NO [SERVERBUG] Cannot store the message");
-		return 0;
+		return imap_errno_no(s, "append", s->append_errno,
+		    strerror(s->append_errno));
 	}
 	if (mbox_append_commit(s->append_mb, s->append_tmp, flags,
 	    keywords ? keywords : "", idate, &uid) == -1 ||
 	    mbox_get_status(s->append_mb, &st) == -1) {
-		log_err("sid=%s user=%s append: %s", s->id, s->user,
-		    mstore_error(s->store));
 		free(keywords);
-		imap_tagged(s, "NO [SERVERBUG] Cannot store the message");
-		return 0;
+		return imap_store_no(s, "append");
 	}
 	free(keywords);
 	s->append_tmp[0] = '\0';	/* it is in the mailbox now */

@@ -203,10 +203,9 @@ cmd_store(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	}
 	free(seqs);
 	free(keywords);
-	if (r == -1) {
-		log_err("sid=%s store: %s", s->id, mstore_error(s->store));
-		imap_tagged(s, "NO [SERVERBUG] Cannot change flags");
-	} else if (modified.len > 0)
+	if (r == -1)
+		imap_store_no(s, "store");
+	else if (modified.len > 0)
 		imap_tagged(s, "OK [MODIFIED %s] Conditional STORE failed",
 		    modified.data);
 	else
@@ -290,11 +289,8 @@ cmd_expunge(struct imap_session *s, const struct imap_arg *args,
 	r = expunge_deleted(s, s->uid_cmd ? &set : NULL);
 	if (s->uid_cmd)
 		seqset_free(&set);
-	if (r == -1) {
-		log_err("sid=%s expunge: %s", s->id, mstore_error(s->store));
-		imap_tagged(s, "NO [SERVERBUG] Expunge failed");
-		return 0;
-	}
+	if (r == -1)
+		return imap_store_no(s, "expunge");
 	imap_tagged(s, "OK EXPUNGE completed");
 	return 0;
 }
@@ -394,9 +390,12 @@ copy_common(struct imap_session *s, const struct imap_arg *args,
 	}
 	if (failed) {
 		/* RFC 3501 §6.4.7: COPY is all or nothing. */
+		int e = mstore_errno(s->store);
+		char why[256];
+
+		util_strcpy(why, mstore_error(s->store), sizeof(why));
 		mbox_expunge(dst, dst_uids, done);
-		imap_tagged(s, "NO [SERVERBUG] %s failed", move ? "MOVE" :
-		    "COPY");
+		imap_errno_no(s, move ? "move" : "copy", e, why);
 	} else if (move) {
 		/* RFC 6851 §4.3: COPYUID first, then the expunges. */
 		if (code.len > 0)

@@ -97,6 +97,52 @@ imap_out_done(struct imap_session *s)
 		s->broken = s->logout = 1;
 }
 
+int
+imap_errno_no(struct imap_session *s, const char *what, int err,
+    const char *why)
+{
+	const char *code;
+
+	switch (err) {
+	case EEXIST:
+		code = "[ALREADYEXISTS] ";
+		break;
+	case ENOENT:
+		code = "[NONEXISTENT] ";
+		break;
+	case EPERM:
+	case EINVAL:
+	case ENOTEMPTY:
+		code = "[CANNOT] ";
+		break;
+	case ENOSPC:
+		why = "Not enough disk space";
+		code = "[OVERQUOTA] ";
+		break;
+	case EDQUOT:
+		why = "Quota exceeded";
+		code = "[OVERQUOTA] ";
+		break;
+	default:
+		code = "[SERVERBUG] ";
+		break;
+	}
+	/* What the client cannot act on, an administrator must see. */
+	if (err != EEXIST && err != ENOENT && err != EPERM && err != EINVAL &&
+	    err != ENOTEMPTY)
+		log_err("sid=%s user=%s %s: %s", s->id, s->user, what,
+		    err == ENOSPC || err == EDQUOT ? strerror(err) : why);
+	imap_tagged(s, "NO %s%s", code, why);
+	return 0;
+}
+
+int
+imap_store_no(struct imap_session *s, const char *what)
+{
+	return imap_errno_no(s, what, mstore_errno(s->store),
+	    mstore_error(s->store));
+}
+
 void
 imap_penalty(unsigned int seconds)
 {
@@ -878,7 +924,7 @@ append_abandon(struct imap_session *s)
 	if (s->append_tmp[0] != '\0')
 		unlink(s->append_tmp);
 	s->append_tmp[0] = '\0';
-	s->append_failed = 0;
+	s->append_errno = 0;
 	if (s->append_mb != NULL)
 		mbox_close(&s->append_mb);
 }
@@ -892,7 +938,7 @@ read_literal(struct imap_session *s, char *dst, int fd, size_t len)
 	char chunk[65536];
 	size_t got = 0, want;
 	ssize_t n;
-	int failed = 0;
+	int failed = 0;		/* errno of a failed write */
 
 	while (got < len) {
 		want = len - got;
@@ -905,9 +951,10 @@ read_literal(struct imap_session *s, char *dst, int fd, size_t len)
 		 * a literal's octets are never taken as commands. */
 		if (dst == NULL && fd >= 0 && !failed &&
 		    util_write_all(fd, chunk, (size_t)n) == -1)
-			failed = 1;
+			failed = errno;
 		got += (size_t)n;
 	}
+	errno = failed;
 	return failed ? -2 : 0;
 }
 
@@ -966,24 +1013,21 @@ literal_append(struct imap_session *s, size_t len, int sync)
 	}
 	if ((fd = mbox_append_begin(s->append_mb, s->append_tmp,
 	    sizeof(s->append_tmp))) == -1) {
-		log_err("sid=%s append: %s", s->id, mstore_error(s->store));
 		mbox_close(&s->append_mb);
-		imap_tagged(s, "NO [SERVERBUG] Cannot store the message");
+		imap_store_no(s, "append");
 		session_finish(s, 0);
 		return sync ? 1 : literal_discard(s, len);
 	}
 	if (sync)
 		imap_continue(s, "Ready for literal data");
 	r = read_literal(s, NULL, fd, len);
+	if (r == -2)		/* disk full: the rest of the command comes */
+		s->append_errno = errno;
 	if (close(fd) == -1 && r == 0)
-		r = -2;
+		s->append_errno = errno;	/* a write error told late */
 	if (r == -1) {
 		append_abandon(s);
 		return -1;
-	}
-	if (r == -2) {	/* disk full: the rest of the command still comes */
-		log_err("sid=%s append: %s", s->id, strerror(errno));
-		s->append_failed = 1;
 	}
 	imap_parser_literal_file(s->parser, s->append_tmp, len);
 	return 0;

@@ -77,7 +77,7 @@ struct imap_session {
 	/* APPEND's message, written to a file as it arrived. */
 	struct mbox	*append_mb;
 	char		 append_tmp[4096];
-	int		 append_failed;	/* writing it failed (disk full) */
+	int		 append_errno;	/* writing it failed: why (errno) */
 	/* Counters for the log. */
 	unsigned long	 nfetch, nappend, nexpunge;
 };
@@ -103,6 +103,16 @@ int	imap_no_args(struct imap_session *s, size_t nargs);
 /* The out buffer for building a reply by pieces; end with CRLF. */
 struct buf *imap_out(struct imap_session *s);
 void	imap_out_done(struct imap_session *s);
+/*
+ * A failed operation as a NO with the response code that fits (RFC
+ * 5530): the one place errors of the store become IMAP.  err is an
+ * errno value (mstore_errno()), why the text; what names the operation
+ * in the log.  Returns 0 (the command was answered).
+ */
+int	imap_errno_no(struct imap_session *s, const char *what, int err,
+	    const char *why);
+/* The same for the store's last failure. */
+int	imap_store_no(struct imap_session *s, const char *what);
 /* Sleep, waking early only to stop (failure delays). */
 void	imap_penalty(unsigned int seconds);
 

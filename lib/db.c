@@ -1,6 +1,10 @@
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "db.h"
 #include "log.h"
@@ -12,7 +16,7 @@ db_open(const char *path, int create, const char **err)
 {
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-	    (create ? SQLITE_OPEN_CREATE : 0);
+	    (create ? SQLITE_OPEN_CREATE : 0), persist = 1;
 
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
 		*err = db != NULL ? sqlite3_errmsg(db) : "out of memory";
@@ -27,6 +31,7 @@ db_open(const char *path, int create, const char **err)
 		return NULL;
 	}
 	sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
+	sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
 	    "PRAGMA synchronous=NORMAL;", err) == -1) {
 		sqlite3_close(db);
@@ -84,4 +89,22 @@ db_run(sqlite3 *db, sqlite3_stmt **stmt_r, const char *sql, ...)
 	va_end(ap);
 	*stmt_r = st;
 	return sqlite3_step(st);
+}
+
+void
+db_reserve_wal(const char *path, off_t bytes)
+{
+	char wal[PATH_MAX];
+	struct stat sb;
+	int fd;
+
+	if (snprintf(wal, sizeof(wal), "%s-wal", path) >= (int)sizeof(wal))
+		return;
+	/* Allocating beyond the end changes no octet SQLite reads. */
+	if ((fd = open(wal, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1)
+		return;
+	if (fstat(fd, &sb) == 0 && (off_t)sb.st_blocks * 512 < bytes)
+		(void)fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, bytes);
+	close(fd);
 }

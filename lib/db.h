@@ -8,9 +8,24 @@
 #define DB_H
 
 #include <sqlite3.h>
+#include <sys/types.h>
 
-/* Open (creating if asked) and configure; NULL with *err set. */
+/*
+ * Open (creating if asked) and configure; NULL with *err set.  The WAL
+ * and its index (-wal, -shm) stay on disk when the last connection
+ * closes (SQLITE_FCNTL_PERSIST_WAL), so opening a database never has to
+ * create a file: on a full disk, users can still log in.
+ */
 sqlite3	*db_open(const char *path, int create, const char **err);
+/*
+ * Reserve room for path's WAL (fallocate(2) beyond its end, the size
+ * unchanged), so that small transactions (flags, expunges) commit even
+ * when the disk is full: SQLite reuses the WAL from its start after each
+ * checkpoint and never shrinks it.  Call before this process opens the
+ * database (closing a descriptor drops the process's fcntl(2) locks on
+ * that file); best effort.
+ */
+void	 db_reserve_wal(const char *path, off_t bytes);
 void	 db_close(sqlite3 **db);
 /* Run fixed SQL (schema, pragmas); 0 or -1 with *err. */
 int	 db_exec(sqlite3 *db, const char *sql, const char **err);

@@ -513,13 +513,17 @@ mbox_append_begin(struct mbox *mb, char *tmppath, size_t size)
 {
 	char base[NAME_MAX + 1];
 
+	int fd;
+
 	store_new_base(base, sizeof(base));
 	if (util_snprintf(tmppath, size, "%s/tmp/%s", mb->dir, base) == -1) {
 		errno = ENAMETOOLONG;
-		return -1;
+		return store_fail(mb->st, "append");
 	}
-	return open(tmppath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
+	if ((fd = open(tmppath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) == -1)
+		return store_fail(mb->st, "append");
+	return fd;
 }
 
 /* Insert a row for a file now in cur/; the UID is the next one. */

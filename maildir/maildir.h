@@ -149,6 +149,13 @@ int	mstore_open(const char *userdir, struct mstore **st_r,
 	    const char **err);
 void	mstore_close(struct mstore **st);
 const char *mstore_error(struct mstore *st);
+/*
+ * What the last failure was, as an errno value: ENOSPC (or EDQUOT) when
+ * the disk or a quota is full, whether a file write or SQLite said so;
+ * ENOENT, EEXIST ... as the operation says; EIO for any other failure of
+ * the index.
+ */
+int	mstore_errno(struct mstore *st);
 /* Give back the memory the index holds between uses (its page cache):
  * for a session about to wait for its client. */
 void	mstore_shrink(struct mstore *st);

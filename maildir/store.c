@@ -112,6 +112,13 @@ static const char *store_sql_text[Q_COUNT] = {
 	    " modseq > ? ORDER BY uid",
 };
 
+/*
+ * Room kept for the index's WAL: a session's flag changes and expunges
+ * still commit on a full disk (a transaction changing a few messages
+ * writes tens of KiB).
+ */
+#define STORE_WAL_RESERVE	(1024 * 1024)
+
 /* The folders a new user gets (RFC 6154 special uses). */
 static const struct {
 	const char	*name;
@@ -137,16 +144,21 @@ store_stmt(struct mstore *st, enum store_sql q)
 int
 store_fail(struct mstore *st, const char *what)
 {
-	int e = errno;
+	int e = errno, rc = sqlite3_errcode(st->db);
 
-	if (sqlite3_errcode(st->db) != SQLITE_OK &&
-	    sqlite3_errcode(st->db) != SQLITE_ROW &&
-	    sqlite3_errcode(st->db) != SQLITE_DONE)
+	if (rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		snprintf(st->err, sizeof(st->err), "%s: %s", what,
 		    sqlite3_errmsg(st->db));
-	else
+		/* A write the disk refused may reach us as an I/O error. */
+		e = sqlite3_system_errno(st->db);
+		if (rc == SQLITE_FULL)
+			e = ENOSPC;
+		else if (e != ENOSPC && e != EDQUOT)
+			e = EIO;
+	} else
 		snprintf(st->err, sizeof(st->err), "%s: %s", what,
 		    strerror(e));
+	st->errnum = e;
 	if (st->txn > 0)
 		st->txn_failed = 1;
 	errno = e;
@@ -160,6 +172,20 @@ mstore_error(struct mstore *st)
 }
 
 int
+mstore_errno(struct mstore *st)
+{
+	return st->errnum;
+}
+
+int
+store_refuse(struct mstore *st, int e, const char *why)
+{
+	snprintf(st->err, sizeof(st->err), "%s", why);
+	st->errnum = errno = e;
+	return -1;
+}
+
+int
 mstore_begin(struct mstore *st)
 {
 	const char *err;
@@ -169,8 +195,7 @@ mstore_begin(struct mstore *st)
 	st->txn_failed = 0;
 	if (db_exec(st->db, "BEGIN IMMEDIATE", &err) == -1) {
 		st->txn = 0;
-		snprintf(st->err, sizeof(st->err), "begin: %s", err);
-		return -1;
+		return store_fail(st, "begin");
 	}
 	return 0;
 }
@@ -202,7 +227,7 @@ mstore_commit(struct mstore *st)
 		return -1;
 	}
 	if (db_exec(st->db, "COMMIT", &err) == -1) {
-		snprintf(st->err, sizeof(st->err), "commit: %s", err);
+		store_fail(st, "commit");
 		db_exec(st->db, "ROLLBACK", &err);
 		return -1;
 	}
@@ -450,6 +475,7 @@ store_open_once(const char *userdir, struct mstore **st_r, const char **err)
 		free(st);
 		return -1;
 	}
+	db_reserve_wal(path, STORE_WAL_RESERVE);
 	if ((st->db = db_open(path, 1, err)) == NULL) {
 		free(st);
 		return -1;
@@ -502,11 +528,8 @@ store_check_name(struct mstore *st, const char *name)
 {
 	const char *why;
 
-	if (maildir_name_valid(name, &why) == -1) {
-		snprintf(st->err, sizeof(st->err), "%s", why);
-		errno = EINVAL;
-		return -1;
-	}
+	if (maildir_name_valid(name, &why) == -1)
+		return store_refuse(st, EINVAL, why);
 	return 0;
 }
 
@@ -533,9 +556,7 @@ mstore_create(struct mstore *st, const char *name)
 	if (store_check_name(st, name) == -1)
 		return -1;
 	if (mstore_exists(st, name)) {
-		snprintf(st->err, sizeof(st->err), "Mailbox already exists");
-		errno = EEXIST;
-		return -1;
+		return store_refuse(st, EEXIST, "Mailbox already exists");
 	}
 	/* RFC 3501 §6.3.3: create the parents too. */
 	util_strcpy(parent, name, sizeof(parent));
@@ -633,23 +654,17 @@ mstore_delete(struct mstore *st, const char *name)
 	sqlite3_stmt *s;
 
 	if (strcmp(name, "INBOX") == 0) {
-		snprintf(st->err, sizeof(st->err), "INBOX cannot be deleted");
-		errno = EPERM;
-		return -1;
+		return store_refuse(st, EPERM, "INBOX cannot be deleted");
 	}
 	if (store_check_name(st, name) == -1)
 		return -1;
 	if (!mstore_exists(st, name)) {
-		snprintf(st->err, sizeof(st->err), "Mailbox does not exist");
-		errno = ENOENT;
-		return -1;
+		return store_refuse(st, ENOENT, "Mailbox does not exist");
 	}
 	if (store_has_children(st, name)) {
 		/* RFC 3501 §6.3.4 lets us refuse; Dovecot does the same. */
-		snprintf(st->err, sizeof(st->err),
+		return store_refuse(st, ENOTEMPTY,
 		    "Mailbox has children, delete them first");
-		errno = ENOTEMPTY;
-		return -1;
 	}
 	if (store_folder_dir(st, name, path, sizeof(path)) == -1 ||
 	    mstore_begin(st) == -1)
@@ -710,23 +725,17 @@ mstore_rename(struct mstore *st, const char *from, const char *to)
 	if (strcmp(from, "INBOX") != 0 && store_check_name(st, from) == -1)
 		return -1;
 	if (!mstore_exists(st, from)) {
-		snprintf(st->err, sizeof(st->err), "Mailbox does not exist");
-		errno = ENOENT;
-		return -1;
+		return store_refuse(st, ENOENT, "Mailbox does not exist");
 	}
 	if (mstore_exists(st, to) || strcmp(to, "INBOX") == 0) {
-		snprintf(st->err, sizeof(st->err), "Mailbox already exists");
-		errno = EEXIST;
-		return -1;
+		return store_refuse(st, EEXIST, "Mailbox already exists");
 	}
 	if (strcmp(from, "INBOX") == 0)
 		return store_rename_inbox(st, to);
 	nfrom = strlen(from);
 	if (strncmp(to, from, nfrom) == 0 && to[nfrom] == MAILDIR_SEP) {
-		snprintf(st->err, sizeof(st->err),
+		return store_refuse(st, EINVAL,
 		    "Cannot rename a mailbox into itself");
-		errno = EINVAL;
-		return -1;
 	}
 	util_strcpy(parent, to, sizeof(parent));
 	if ((slash = strrchr(parent, MAILDIR_SEP)) != NULL) {
@@ -929,9 +938,7 @@ mbox_open(struct mstore *st, const char *name, struct mbox **mb_r)
 
 	*mb_r = NULL;
 	if (!mstore_exists(st, name)) {
-		snprintf(st->err, sizeof(st->err), "Mailbox does not exist");
-		errno = ENOENT;
-		return -1;
+		return store_refuse(st, ENOENT, "Mailbox does not exist");
 	}
 	mb = util_calloc(1, sizeof(*mb));
 	mb->st = st;

@@ -26,6 +26,7 @@ struct mstore {
 	int		 txn;			/* nesting depth */
 	int		 txn_failed;
 	char		 err[256];
+	int		 errnum;		/* see mstore_errno() */
 };
 
 struct mbox {
@@ -37,8 +38,11 @@ struct mbox {
 };
 
 sqlite3_stmt *store_stmt(struct mstore *st, enum store_sql q);
-/* Set st->err from errno or SQLite, return -1. */
+/* Set st->err and st->errnum from errno or SQLite, return -1. */
 int	store_fail(struct mstore *st, const char *what);
+/* Refuse an operation for a reason of ours (EEXIST ...): set st->err to
+ * why and errno and st->errnum to e, return -1. */
+int	store_refuse(struct mstore *st, int e, const char *why);
 /* The mailbox row for a name, created if the folder exists on disk. */
 int	store_mbox_row(struct mstore *st, const char *name, int64_t *id_r,
 	    uint32_t *uidvalidity_r);
