@@ -37,6 +37,8 @@ main(int argc, char **argv)
 	    "later\r\n";
 	l.busy_reply_ip = "* BYE [UNAVAILABLE] Too many connections from "
 	    "your address\r\n";
+	l.implicit_tls = "imaps";
+	l.tls = env.tls;
 	l.session = imap_session_run;
 	l.arg = &env;
 	log_info("ready: %zu listening socket(s)", args.nfds);

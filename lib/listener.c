@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "conf.h"
+#include "conn.h"
 #include "listener.h"
 #include "log.h"
 #include "net.h"
@@ -26,6 +27,7 @@ struct session_slot {
 
 static struct session_slot	*slots;
 static long			 nslots, nactive;
+static pid_t			 refusing[LISTENER_MAX_REFUSING];
 
 static void
 listener_reap(void)
@@ -35,6 +37,9 @@ listener_reap(void)
 	long i;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < LISTENER_MAX_REFUSING; i++)
+			if (refusing[i] == pid)
+				refusing[i] = 0;
 		for (i = 0; i < nslots; i++)
 			if (slots[i].pid == pid) {
 				slots[i].pid = 0;
@@ -58,11 +63,48 @@ listener_count_ip(const char *ip)
 	return n;
 }
 
+/* In a child of the listener: the refusal inside TLS, then exit. */
 static void
-listener_refuse(int fd, const char *reply)
+listener_refuse_tls(struct listener *l, int fd, const char *reply)
+{
+	struct conn c;
+	const char *err;
+	size_t j;
+
+	for (j = 0; j < l->nfds; j++)
+		close(l->fds[j].fd);
+	net_set_nonblock(fd, 0);
+	conn_init(&c, fd, 512, LISTENER_REFUSE_TIMEOUT);
+	if (tls_accept(&c, l->tls, &err) == 0) {
+		conn_write(&c, reply, strlen(reply));
+		conn_flush(&c);
+	}
+	conn_free(&c);		/* close_notify */
+	_exit(0);
+}
+
+static void
+listener_refuse(struct listener *l, const struct daemon_fd *lfd, int fd,
+    const char *reply)
 {
 	ssize_t n;
+	size_t i;
+	pid_t pid = -1, listener_pid = getpid();
 
+	if (reply != NULL && l->tls != NULL && l->implicit_tls != NULL &&
+	    strcmp(lfd->service, l->implicit_tls) == 0) {
+		for (i = 0; i < LISTENER_MAX_REFUSING && refusing[i] != 0; i++)
+			;
+		if (i < LISTENER_MAX_REFUSING && (pid = fork()) == 0) {
+			daemon_signals_reset();
+			privsep_die_with_parent(listener_pid);
+			listener_refuse_tls(l, fd, reply);
+		}
+		if (i < LISTENER_MAX_REFUSING && pid > 0)
+			refusing[i] = pid;
+		close(fd);	/* no room, or no fork: closed without a word */
+		return;
+	}
 	/* Best effort, never blocking: the socket is non-blocking. */
 	if (reply != NULL)
 		n = write(fd, reply, strlen(reply));
@@ -98,14 +140,14 @@ listener_accept(struct listener *l, struct daemon_fd *lfd)
 		if (nactive >= l->max_sessions) {
 			log_warn("service=%s client=[%s] refused: %ld sessions "
 			    "(max_sessions)", lfd->service, ip, nactive);
-			listener_refuse(fd, l->busy_reply);
+			listener_refuse(l, lfd, fd, l->busy_reply);
 			continue;
 		}
 		if (listener_count_ip(ip) >= l->max_per_ip) {
 			log_warn("service=%s client=[%s] refused: too many "
 			    "sessions from this address (max_sessions_per_ip)",
 			    lfd->service, ip);
-			listener_refuse(fd, l->busy_reply_ip);
+			listener_refuse(l, lfd, fd, l->busy_reply_ip);
 			continue;
 		}
 		for (i = 0; i < nslots && slots[i].pid != 0; i++)
@@ -113,7 +155,7 @@ listener_accept(struct listener *l, struct daemon_fd *lfd)
 		listener_pid = getpid();
 		if ((pid = fork()) == -1) {
 			log_err("fork: %s", strerror(errno));
-			listener_refuse(fd, l->busy_reply);
+			listener_refuse(l, lfd, fd, l->busy_reply);
 			continue;
 		}
 		if (pid == 0) {

@@ -3,8 +3,12 @@
  *
  * The listener enforces the session limits (all services together, and
  * per client address) before forking, answering over-limit clients with a
- * one-line refusal.  A session process never returns: a crash or a
- * hostile client affects that one connection only.
+ * one-line refusal; on an implicit-TLS port the refusal goes inside TLS
+ * (a client expecting a handshake would report "wrong version number"
+ * for a plain one), from a short-lived process of its own, at most
+ * LISTENER_MAX_REFUSING at once (beyond that the connection is just
+ * closed).  A session process never returns: a crash or a hostile
+ * client affects that one connection only.
  *
  * Signals: SIGTERM stops at once (sessions get SIGTERM too); SIGUSR1
  * stops accepting and returns when the last session has ended (maild uses
@@ -15,6 +19,11 @@
 
 #include "daemon.h"
 
+#define LISTENER_MAX_REFUSING	8	/* TLS refusals under way at once */
+#define LISTENER_REFUSE_TIMEOUT	5	/* seconds for such a handshake */
+
+struct tls_ctx;
+
 struct listener {
 	struct daemon_fd *fds;
 	size_t		 nfds;
@@ -22,6 +31,10 @@ struct listener {
 	long		 max_per_ip;
 	const char	*busy_reply;	/* full line with CRLF */
 	const char	*busy_reply_ip;
+	/* The service that speaks TLS from the first octet, and its
+	 * context: refusals there are sent inside TLS. */
+	const char	*implicit_tls;
+	struct tls_ctx	*tls;
 	/* In the child; must not return (exit instead). */
 	void		(*session)(int fd, const char *service,
 			    const char *client_ip, int client_port, void *arg);
@@ -31,7 +44,6 @@ struct listener {
 void	listener_run(struct listener *l);
 
 struct conf;
-struct tls_ctx;
 
 /*
  * What a network service (smtpd, pop3d, imapd) does before it accepts

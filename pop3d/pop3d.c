@@ -38,6 +38,8 @@ main(int argc, char **argv)
 	    "later\r\n";
 	l.busy_reply_ip = "-ERR [SYS/TEMP] Too many connections from your "
 	    "address\r\n";
+	l.implicit_tls = "pop3s";
+	l.tls = env.tls;
 	l.session = pop3_session_run;
 	l.arg = &env;
 	log_info("ready: %zu listening socket(s)", args.nfds);

@@ -40,6 +40,8 @@ main(int argc, char **argv)
 	l.busy_reply = "421 4.7.0 Too many connections, try again later\r\n";
 	l.busy_reply_ip = "421 4.7.0 Too many connections from your address, "
 	    "try again later\r\n";
+	l.implicit_tls = "submissions";
+	l.tls = env.tls;
 	l.session = smtp_session_run;
 	l.arg = &env;
 	log_info("ready: %zu listening socket(s)", args.nfds);
