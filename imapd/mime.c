@@ -15,7 +15,8 @@
  * Malformed MIME never fails: a missing close delimiter ends the last
  * part at the end of its parent, a boundary never seen gives no parts,
  * and nesting below MIME_MAX_DEPTH (or beyond MIME_MAX_PARTS parts) is
- * treated as an opaque application/octet-stream body.
+ * treated as an opaque application/octet-stream body (whose octets
+ * SEARCH still reads as plain text).
  */
 #include <sys/stat.h>
 
@@ -43,6 +44,7 @@ struct mime_part {
 	struct mime_part	*child;		/* multipart: the parts */
 	size_t			 nchild;
 	struct mime_part	*msg;		/* message/rfc822: inside */
+	int			 opaque;	/* too deep: not looked into */
 };
 
 struct imap_msg {
@@ -494,6 +496,7 @@ mime_make_opaque(struct mime_part *p)
 {
 	g_object_unref(p->ct);
 	p->ct = g_mime_content_type_new("application", "octet-stream");
+	p->opaque = 1;
 }
 
 /* The entity [off, end): its header, body and, below it, its parts. */
@@ -1407,13 +1410,20 @@ body_text_part(struct imap_msg *m, struct buf *b, const struct mime_part *p)
 	g_object_unref(st);
 }
 
-/* The text parts, and the headers and text of attached messages. */
+/*
+ * The text parts, and the headers and text of attached messages.  What
+ * lies below the depth cap is searched as it stands, as plain text:
+ * hiding text from SEARCH by nesting it deep must not work.
+ */
 static void
 body_text_append(struct imap_msg *m, struct buf *b, const struct mime_part *p)
 {
 	size_t i;
 
-	if (mime_is_multipart(p))
+	if (p->opaque) {
+		buf_append(b, m->data + p->boff, p->blen);
+		buf_puts(b, "\r\n");
+	} else if (mime_is_multipart(p))
 		for (i = 0; i < p->nchild; i++)
 			body_text_append(m, b, &p->child[i]);
 	else if (p->msg != NULL) {

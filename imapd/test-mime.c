@@ -483,6 +483,8 @@ test_robust(void)
 	ok(s != NULL && strstr(s, "\"APPLICATION\" \"OCTET-STREAM\"") != NULL,
 	    "200 levels deep: below the limit the part is opaque");
 	free(s);
+	has(imap_msg_body_text(m), "deep",
+	    "text below the depth limit is still searched, as plain text");
 	is_section(m, "1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1."
 	    "1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1.1."
 	    "1.1", "");
