@@ -221,6 +221,7 @@ daemon_prepare_data_dir(const struct conf *c)
 	static const char *subdirs[] = { "", "/queue", "/queue/msg",
 	    "/queue/tmp", "/mail" };
 	char path[PATH_MAX];
+	struct stat st;
 	const char *err;
 	uid_t uid = 0;
 	gid_t gid = 0;
@@ -238,6 +239,16 @@ daemon_prepare_data_dir(const struct conf *c)
 			fatal("mkdir %s", path);
 		if (geteuid() == 0 && chown(path, uid, gid) == -1)
 			fatal("chown %s", path);
+		/* One that existed keeps its mode: make it ours alone. */
+		if (stat(path, &st) == -1)
+			fatal("stat %s", path);
+		if ((st.st_mode & 077) != 0) {
+			if (chmod(path, 0700) == -1)
+				fatal("chmod %s", path);
+			log_warn("%s was mode %04o: now 0700 (users.db, the "
+			    "spool and the Maildirs are for the mail system "
+			    "alone)", path, (unsigned int)(st.st_mode & 07777));
+		}
 	}
 	/* users.db is created by the user who will use it. */
 	if ((pid = fork()) == -1)

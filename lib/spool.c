@@ -1,10 +1,13 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "log.h"
@@ -136,6 +139,11 @@ spool_create(struct spool_writer *w, const char *data_dir,
 	}
 	if (w->fd == -1)
 		return -1;
+	/* Held until commit or abort: see spool_tmp_clean(). */
+	if (flock(w->fd, LOCK_EX | LOCK_NB) == -1) {
+		w->error = errno;
+		goto fail;
+	}
 	n = snprintf(line, sizeof(line), "%s\nid %s\narrival %lld\n",
 	    SPOOL_MAGIC, env->id, (long long)env->arrival);
 	spool_put(w, line, (size_t)n);
@@ -489,4 +497,41 @@ spool_read_body(int fd, const struct spool_env *env,
 		pos += n;
 	}
 	return 0;
+}
+
+int
+spool_tmp_clean(const char *data_dir, time_t min_age,
+    void (*removed)(const char *path))
+{
+	char msgdir[4096], tmpdir[4096], path[4200];
+	struct dirent *de;
+	struct stat st;
+	time_t now = time(NULL);
+	DIR *d;
+	int fd, n = 0;
+
+	if (spool_dirs(data_dir, msgdir, tmpdir, sizeof(tmpdir)) == -1 ||
+	    (d = opendir(tmpdir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (!util_queue_id_valid(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+			continue;
+		/*
+		 * A writer holds its lock until it commits or gives up; a
+		 * lock we can take is one nobody holds: the writer died.
+		 * (min_age covers the instant between its open and flock.)
+		 */
+		if (fstat(fd, &st) == 0 && st.st_mtime <= now - min_age &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(path) == 0) {
+			n++;
+			if (removed != NULL)
+				removed(path);
+		}
+		close(fd);
+	}
+	closedir(d);
+	return n;
 }

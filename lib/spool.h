@@ -123,6 +123,15 @@ int	spool_write(struct spool_writer *w, const void *data, size_t len);
 int	spool_commit(struct spool_writer *w);
 /* Give up on a message being written; removes the temporary file. */
 void	spool_abort(struct spool_writer *w);
+/*
+ * Remove what writers that died left in queue/tmp/ (a session killed
+ * during DATA): a file being written is locked (flock) by its writer
+ * until commit or abort, so a file at least min_age seconds old that
+ * nobody holds is junk.  removed(path) is told of each.  Returns how
+ * many, or -1.
+ */
+int	spool_tmp_clean(const char *data_dir, time_t min_age,
+	    void (*removed)(const char *path));
 
 /*
  * Read a spool file's header and journal (not the message).  Returns 0

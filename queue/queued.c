@@ -42,7 +42,9 @@
 #include "../lib/util.h"
 #include "queue.h"
 
-#define STALE_TMP_SECONDS	(24 * 3600)
+/* A file in tmp/ nobody writes any more (see spool_tmp_clean()) goes
+ * once it is this old. */
+#define STALE_TMP_SECONDS	60
 #define SHUTDOWN_GRACE		30
 
 char queue_msgdir[PATH_MAX];
@@ -216,12 +218,15 @@ queue_learn(const char *id, int recovered)
 }
 
 static void
+queue_tmp_removed(const char *path)
+{
+	log_info("removed %s, left by a writer that died", path);
+}
+
+static void
 queue_scan(int recovered)
 {
 	struct dirent *de;
-	struct stat st;
-	char path[PATH_MAX];
-	time_t now = time(NULL);
 	size_t before = sched_count();
 	DIR *d;
 
@@ -237,18 +242,9 @@ queue_scan(int recovered)
 		log_info("scan: %zu message(s) queued, %zu new", sched_count(),
 		    sched_count() - before);
 
-	/* tmp/ holds messages that never got "250": old ones are junk. */
-	if ((d = opendir(queue_tmpdir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (!util_queue_id_valid(de->d_name))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", queue_tmpdir, de->d_name);
-		if (stat(path, &st) == 0 && st.st_mtime < now -
-		    STALE_TMP_SECONDS && unlink(path) == 0)
-			log_info("removed stale %s", path);
-	}
-	closedir(d);
+	/* tmp/ holds messages that never got "250": their writer died. */
+	spool_tmp_clean(conf->server.data_dir, STALE_TMP_SECONDS,
+	    queue_tmp_removed);
 }
 
 static struct worker *
