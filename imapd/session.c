@@ -863,6 +863,16 @@ cmd_find(const char *name)
 	return NULL;
 }
 
+/* The command being parsed, as the table names it (for the log). */
+static const char *
+session_cmd_name(struct imap_session *s)
+{
+	const char *name = imap_parser_command(s->parser);
+	const struct imap_cmd *cmd = name != NULL ? cmd_find(name) : NULL;
+
+	return cmd != NULL ? cmd->name : "unknown";
+}
+
 static void
 session_error(struct imap_session *s)
 {
@@ -874,6 +884,32 @@ session_error(struct imap_session *s)
 	}
 }
 
+/*
+ * A NO or BAD is logged, with the command's name and our reply (never
+ * the command's arguments: LOGIN's are a password), and counted: a
+ * client's trouble with us must leave a trace an administrator can read.
+ */
+static void
+session_log_reply(struct imap_session *s)
+{
+	const char *reply = memchr(tagged.data, ' ', tagged.len);
+	int no;
+
+	if (reply == NULL)
+		return;
+	reply++;
+	if (!(no = strncmp(reply, "NO ", 3) == 0) &&
+	    strncmp(reply, "BAD ", 4) != 0)
+		return;
+	if (no)
+		s->nno++;
+	else
+		s->nbad++;
+	log_info("sid=%s command=%s reply=%.*s", s->id,
+	    s->cmd_name != NULL ? s->cmd_name : "?",
+	    (int)(tagged.data + tagged.len - 2 - reply), reply);
+}
+
 /* The tagged reply, after what changed meanwhile (RFC 3501 §7). */
 static void
 session_finish(struct imap_session *s, int allow_expunge)
@@ -881,9 +917,12 @@ session_finish(struct imap_session *s, int allow_expunge)
 	if (s->state == ST_SELECTED && !s->logout &&
 	    imap_view_update(s, allow_expunge) == -1)
 		imap_mailbox_lost(s);
-	if (tagged.len > 0)
+	if (tagged.len > 0) {
+		session_log_reply(s);
 		buf_append(&s->conn.out, tagged.data, tagged.len);
+	}
 	buf_reset(&tagged);
+	s->cmd_name = NULL;
 }
 
 static void
@@ -898,7 +937,8 @@ session_dispatch(struct imap_session *s)
 	s->tag = imap_parser_tag(s->parser);
 	s->uid_cmd = 0;
 	args = imap_parser_args(s->parser, &nargs);
-	if ((cmd = cmd_find(name)) == NULL) {
+	s->cmd_name = (cmd = cmd_find(name)) != NULL ? cmd->name : "unknown";
+	if (cmd == NULL) {
 		imap_tagged(s, "BAD Unknown command %s", log_str(name));
 		r = -1;
 	} else if ((cmd->states & s->state) == 0) {
@@ -998,6 +1038,7 @@ literal_append(struct imap_session *s, size_t len, int sync)
 		why = "NO [TOOBIG] Message too large";
 	else if (len == 0)
 		why = "NO Empty message";
+	s->cmd_name = "APPEND";
 	if (why == NULL) {
 		s->tag = imap_parser_tag(s->parser);
 		if (imap_mailbox_arg(s, &args[0], name, sizeof(name)) == -1)
@@ -1041,6 +1082,7 @@ literal_memory(struct imap_session *s, size_t len, int sync)
 
 	if (len > imap_parser_room(s->parser)) {
 		s->tag = imap_parser_tag(s->parser);
+		s->cmd_name = session_cmd_name(s);
 		imap_tagged(s, "NO [TOOBIG] Literal too large");
 		session_finish(s, 0);
 		return sync ? 1 : literal_discard(s, len);
@@ -1129,6 +1171,7 @@ session_command(struct imap_session *s)
 		}
 		if (ps == IMAP_PARSE_BAD) {
 			s->tag = imap_parser_tag(s->parser);
+			s->cmd_name = session_cmd_name(s);
 			imap_tagged(s, "BAD %s", why);
 			session_finish(s, 0);
 			append_abandon(s);
@@ -1211,8 +1254,9 @@ imap_session_run(int fd, const char *service, const char *client_ip,
 	if (!s->broken)
 		conn_flush(&s->conn);
 	log_info("sid=%s disconnect client=[%s] user=%s fetch=%lu append=%lu "
-	    "expunge=%lu in=%llu out=%llu time=%.3fs", s->id, s->client_ip,
-	    s->user[0] ? s->user : "-", s->nfetch, s->nappend, s->nexpunge,
+	    "expunge=%lu no=%lu bad=%lu in=%llu out=%llu time=%.3fs", s->id,
+	    s->client_ip, s->user[0] ? s->user : "-", s->nfetch, s->nappend,
+	    s->nexpunge, s->nno, s->nbad,
 	    (unsigned long long)s->conn.bytes_in,
 	    (unsigned long long)s->conn.bytes_out, util_now() - start);
 	imap_unselect(s);

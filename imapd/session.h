@@ -66,6 +66,7 @@ struct imap_session {
 	int		 broken;	/* the stream is unusable */
 	struct imap_parser *parser;
 	const char	*tag;		/* of the command running */
+	const char	*cmd_name;	/* and its name, for the log */
 	int		 uid_cmd;	/* "UID FETCH" and friends */
 	/* RFC 5161 ENABLE */
 	int		 condstore;	/* also on after a CONDSTORE use */
@@ -80,6 +81,7 @@ struct imap_session {
 	int		 append_errno;	/* writing it failed: why (errno) */
 	/* Counters for the log. */
 	unsigned long	 nfetch, nappend, nexpunge;
+	unsigned long	 nno, nbad;	/* NO and BAD replies given */
 };
 
 struct imap_cmd {

@@ -42,7 +42,9 @@ struct pop3_session {
 	char		 user[320];	/* USER given, or authenticated */
 	int		 authenticated;
 	int		 auth_failures;
-	int		 errors;
+	int		 errors;	/* bad commands, for max_errors */
+	unsigned long	 nerr;		/* -ERR replies given */
+	const char	*cmd_name;	/* of the command running (log) */
 	int		 quit;
 	int		 broken;	/* the stream is unusable */
 	struct userdb	*db;
@@ -65,11 +67,21 @@ pop3_reply(struct pop3_session *s, const char *fmt, ...)
 static void
 pop3_reply(struct pop3_session *s, const char *fmt, ...)
 {
+	size_t start = s->conn.out.len;
 	va_list ap;
 
 	va_start(ap, fmt);
 	buf_vprintf(&s->conn.out, fmt, ap);
 	va_end(ap);
+	/* An -ERR leaves a trace (our text, never the command's
+	 * arguments: PASS's is a password). */
+	if (s->conn.out.len - start >= 4 &&
+	    memcmp(s->conn.out.data + start, "-ERR", 4) == 0) {
+		s->nerr++;
+		log_info("sid=%s command=%s reply=%.*s", s->id,
+		    s->cmd_name != NULL ? s->cmd_name : "-",
+		    (int)(s->conn.out.len - start), s->conn.out.data + start);
+	}
 	buf_puts(&s->conn.out, "\r\n");
 	/* Pipelined commands (RFC 2449 §6.6) get their replies together. */
 	if (s->conn.out.len > 16384)
@@ -600,7 +612,9 @@ pop3_dispatch(struct pop3_session *s, char *line)
 
 	if ((args = strchr(line, ' ')) != NULL)
 		*args++ = '\0';
-	if ((cmd = pop3_cmd_find(line)) == NULL)
+	cmd = pop3_cmd_find(line);
+	s->cmd_name = cmd != NULL ? cmd->name : "unknown";
+	if (cmd == NULL)
 		pop3_reply(s, "-ERR Unknown command");
 	else if ((cmd->states & s->state) == 0)
 		pop3_reply(s, "-ERR Command not valid in this state");
@@ -612,8 +626,10 @@ pop3_dispatch(struct pop3_session *s, char *line)
 		log_debug("sid=%s command %s%s%s", s->id, cmd->name,
 		    args && !(cmd->flags & CMD_SECRET) ? " " : "",
 		    args && !(cmd->flags & CMD_SECRET) ? log_str(args) : "");
-		if (cmd->fn(s, args != NULL ? args : (char *)"") == 0)
+		if (cmd->fn(s, args != NULL ? args : (char *)"") == 0) {
+			s->cmd_name = NULL;
 			return;
+		}
 	}
 	if (++s->errors >= s->conf->pop3d.max_errors) {
 		log_info("sid=%s client=[%s] too many errors, disconnecting",
@@ -621,6 +637,7 @@ pop3_dispatch(struct pop3_session *s, char *line)
 		pop3_reply(s, "-ERR Too many errors");
 		s->quit = 1;
 	}
+	s->cmd_name = NULL;
 }
 
 void
@@ -678,9 +695,10 @@ pop3_session_run(int fd, const char *service, const char *client_ip,
 	if (!s->broken)
 		conn_flush(&s->conn);
 	log_info("sid=%s disconnect client=[%s] user=%s retr=%ld octets=%llu "
-	    "dele=%ld time=%.3fs", s->id, s->client_ip,
+	    "dele=%ld err=%lu time=%.3fs", s->id, s->client_ip,
 	    s->authenticated ? s->user : "-", s->nretr,
-	    (unsigned long long)s->retr_octets, s->ndele, util_now() - start);
+	    (unsigned long long)s->retr_octets, s->ndele, s->nerr,
+	    util_now() - start);
 	maildrop_close(&s->md);
 	userdb_close(&s->db);
 	conn_free(&s->conn);
