@@ -6,7 +6,7 @@
 # each with its own objects under build/.
 
 CC	?= cc
-PKGS	 = openssl libsasl2 sqlite3 libcrypt libcares gmime-3.0
+PKGS	 = openssl libsasl2 sqlite3 libcrypt libcares gmime-3.0 libseccomp
 # -isystem: warnings in GLib's headers are not ours to fix
 PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -30,24 +30,27 @@ endif
 OBJDIR	 = build/$(VARIANT)
 CFLAGS	+= $(BASE) $(OPT)
 LDFLAGS	+= $(OPT)
-LDLIBS	 = $(PKG_LIBS) -lspf2 -lresolv
+LDLIBS	 = $(PKG_LIBS) -lspf2 -lresolv -lpthread
 
-# Shared code: lib/ and the store, as one static library.
-LIB_SRCS   = $(filter-out lib/test-%.c maildir/test-%.c,\
-	     $(wildcard lib/*.c maildir/*.c))
+# Shared code as one static library: lib/ (knows no mail), global/ (the
+# mail system's shared knowledge) and maildir/ (the store).
+LIB_DIRS   = lib global maildir
+LIB_SRCS   = $(filter-out $(LIB_DIRS:%=%/test-%.c),\
+	     $(wildcard $(LIB_DIRS:%=%/*.c)))
 LIB_OBJS   = $(LIB_SRCS:%.c=$(OBJDIR)/%.o)
 LIBMAIL	   = $(OBJDIR)/libmail.a
 
 # program = the folder its sources live in
-PROGRAMS   = maild smtpd queued mailctl pop3d imapd
+PROGRAMS   = maild authd smtpd queued mailctl pop3d imapd
 maild_DIR   = maild
+authd_DIR   = authd
 smtpd_DIR   = smtpd
 queued_DIR  = queue
 mailctl_DIR = mailctl
 pop3d_DIR   = pop3d
 imapd_DIR   = imapd
 
-UNIT_SRCS  = $(wildcard lib/test-*.c maildir/test-*.c imapd/test-*.c)
+UNIT_SRCS  = $(wildcard $(LIB_DIRS:%=%/test-*.c) imapd/test-*.c)
 # imapd's parts without its main(), for its unit tests and fuzzer
 IMAPD_PARTS = $(filter-out imapd/imapd.c imapd/test-%.c,$(wildcard imapd/*.c))
 UNIT_TESTS = $(patsubst %.c,$(UNITDIR)/%.t,$(notdir $(UNIT_SRCS)))
@@ -85,6 +88,10 @@ $(UNITDIR)/%.t: $(OBJDIR)/lib/%.o $(LIBMAIL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(UNITDIR)/%.t: $(OBJDIR)/global/%.o $(LIBMAIL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(UNITDIR)/%.t: $(OBJDIR)/maildir/%.o $(LIBMAIL)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -113,7 +120,7 @@ FUZZERS	  = $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
 FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(PKG_CFLAGS) \
 	     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 build/fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIB_SRCS) $(IMAPD_PARTS) \
-	    $(wildcard lib/*.h maildir/*.h imapd/*.h)
+	    $(wildcard $(LIB_DIRS:%=%/*.h) imapd/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(IMAPD_PARTS) $(LDLIBS)
 fuzz: deps

@@ -9,10 +9,10 @@
 #include <sasl/saslplug.h>
 #include <sasl/saslutil.h>
 
-#include "auth.h"
-#include "log.h"
-#include "userdb.h"
-#include "util.h"
+#include "../lib/log.h"
+#include "../global/userdb.h"
+#include "../lib/util.h"
+#include "sasl.h"
 
 /* Cyrus declares every callback as int (*)(void); going through
  * void (*)(void) tells the compiler the cast is meant. */
@@ -20,9 +20,11 @@
 
 struct auth_session {
 	sasl_conn_t	*conn;
-	struct userdb	*db;
+	auth_verify_fn	 verify;
+	void		*verify_arg;
 	sasl_callback_t	 callbacks[4];
 	char		 user[320];	/* authenticated address */
+	char		 attempted[320];	/* whom the last check was for */
 	int		 checked;	/* our checkpass said: SASL_OK, ... */
 	char		 out[AUTH_MAX_RESPONSE * 2];	/* base64 challenge */
 };
@@ -154,27 +156,28 @@ auth_checkpass(sasl_conn_t *conn, void *context, const char *user,
 
 	(void)conn;
 	(void)propctx;
+	util_strcpy(a->attempted, user, sizeof(a->attempted));
 	if (passlen >= sizeof(pw) || memchr(pass, '\0', passlen) != NULL)
-		return SASL_BADAUTH;
+		return a->checked = SASL_BADAUTH;
 	memcpy(pw, pass, passlen);
 	pw[passlen] = '\0';
-	r = userdb_user_check_password(a->db, user, pw);
+	r = a->verify(a->verify_arg, user, pw);
 	explicit_bzero(pw, sizeof(pw));
-	if (r < 0) {
-		log_err("auth: users.db: %s", userdb_error(a->db));
+	if (r < 0)
 		return a->checked = SASL_UNAVAIL;
-	}
 	return a->checked = r == 1 ? SASL_OK : SASL_BADAUTH;
 }
 
 struct auth_session *
-auth_session_new(const char *service, struct userdb *db, const char **err)
+auth_session_new(const char *service, auth_verify_fn verify, void *arg,
+    const char **err)
 {
 	struct auth_session *a = util_calloc(1, sizeof(*a));
 	sasl_security_properties_t secprops;
 	int r;
 
-	a->db = db;
+	a->verify = verify;
+	a->verify_arg = arg;
 	a->callbacks[0] = (sasl_callback_t){ SASL_CB_SERVER_USERDB_CHECKPASS,
 	    SASL_FN(auth_checkpass), a };
 	a->callbacks[1] = (sasl_callback_t){ SASL_CB_CANON_USER,
@@ -287,6 +290,7 @@ auth_start(struct auth_session *a, const char *mech, const char *initial,
 	if (initial != NULL && auth_decode(initial, in, &inlen) == -1)
 		return AUTH_BADPROTO;
 	a->checked = 0;
+	a->attempted[0] = '\0';
 	r = sasl_server_start(a->conn, mech, initial != NULL ? in : NULL,
 	    inlen, &out, &outlen);
 	explicit_bzero(in, sizeof(in));
@@ -314,6 +318,7 @@ auth_password(struct auth_session *a, const char *user, const char *password)
 {
 	int r;
 
+	a->attempted[0] = '\0';
 	if (strlen(user) > 319 || strlen(password) > 1024)
 		return AUTH_FAIL;
 	a->checked = 0;
@@ -326,4 +331,16 @@ const char *
 auth_user(const struct auth_session *a)
 {
 	return a->user;
+}
+
+const char *
+auth_attempted_user(const struct auth_session *a)
+{
+	return a->attempted;
+}
+
+void
+auth_session_set_arg(struct auth_session *a, void *arg)
+{
+	a->verify_arg = arg;
 }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/addr.h"
+#include "../global/addr.h"
 #include "fuzz.h"
 
 int

@@ -1,5 +1,5 @@
 /* libFuzzer target: the configuration parser (lib/conf.c). */
-#include "../lib/conf.h"
+#include "../global/conf.h"
 #include "fuzz.h"
 
 int

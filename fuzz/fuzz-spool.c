@@ -1,7 +1,7 @@
 /* libFuzzer target: the spool file loader (lib/spool.c).  Spool files are
  * written by smtpd, but a corrupt one (a full disk, a crash, a careless
  * administrator) must never crash the queue runner. */
-#include "../lib/spool.h"
+#include "../global/spool.h"
 #include "fuzz.h"
 
 static int

@@ -3,8 +3,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../lib/util.h"
 #include "addr.h"
-#include "util.h"
 
 /* RFC 5322 atext */
 static int

@@ -6,9 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/dns.h"
+#include "../lib/log.h"
+#include "../lib/util.h"
 #include "conf.h"
-#include "log.h"
-#include "util.h"
 
 #define CONF_MAX_LINE	4096
 #define CONF_MAX_SIZE	(1024 * 1024)
@@ -172,6 +173,7 @@ conf_set(struct conf *conf, const struct conf_key *k, const char *value,
     const char **why)
 {
 	void *field = conf_field(conf, k);
+	char abs[PATH_MAX], real[PATH_MAX];
 	long long n;
 
 	if (k->check != NULL && k->check(value, why) == -1)
@@ -187,8 +189,9 @@ conf_set(struct conf *conf, const struct conf_key *k, const char *value,
 			return -1;
 		}
 		free(*(char **)field);
+		*(char **)field = NULL;
 		if (k->type == CONF_PATH && value[0] != '/' && value[0] != '\0') {
-			char cwd[PATH_MAX], abs[PATH_MAX];
+			char cwd[PATH_MAX];
 			const char *rel = value;
 
 			if (getcwd(cwd, sizeof(cwd)) == NULL) {
@@ -202,9 +205,15 @@ conf_set(struct conf *conf, const struct conf_key *k, const char *value,
 				*why = "path too long";
 				return -1;
 			}
-			*(char **)field = util_strdup(abs);
-		} else
-			*(char **)field = util_strdup(value);
+			value = abs;
+		}
+		/* Where it exists, its real name: a symbolic link in the
+		 * way (run/ made a link by tools/run-dev) is resolved once,
+		 * so every process reaches the same place. */
+		if (k->type == CONF_PATH && value[0] != '\0' &&
+		    realpath(value, real) != NULL)
+			value = real;
+		*(char **)field = util_strdup(value);
 		return 0;
 	case CONF_BOOL:
 		if (!strcmp(value, "yes") || !strcmp(value, "true") ||
@@ -493,4 +502,11 @@ conf_describe(FILE *fp)
 		fprintf(fp, "# %s\n%s = %s\n", k->doc, k->name,
 		    k->def == NULL ? "(computed)" : k->def);
 	}
+}
+
+struct dns *
+conf_dns_open(const struct conf *conf, char *err, size_t errsize)
+{
+	return dns_open(conf->dns.resolver, (long)conf->dns.timeout * 1000,
+	    (int)conf->dns.attempts, err, errsize);
 }

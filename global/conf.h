@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "service.h"
+
 struct conf_service {
 	char	*listen;	/* "host:port, host:port"; empty: not started */
 };
@@ -26,13 +28,16 @@ struct conf {
 		char		*hostname;
 		char		*data_dir;
 		char		*user;
+		char		*auth_user;
+		char		*login_user;
 		char		*log_level;
 		int		 log_syslog;
 		char		*recipient_delimiter;
 	} server;
 
-	struct conf_service smtp, submission, submissions;
-	struct conf_service pop3, pop3s, imap, imaps, webmail;
+#define CONF_SERVICE_FIELD(sec, prog, listen, tls, what) \
+	struct conf_service sec;
+	SERVICE_TABLE(CONF_SERVICE_FIELD)	/* service.h */
 
 	struct {
 		char		*cert;
@@ -43,6 +48,9 @@ struct conf {
 		int		 allow_plaintext;
 		long long	 max_failures;
 		long long	 failure_delay_max;
+		long long	 failure_window;
+		long long	 cache_ttl;
+		long long	 workers;
 	} auth;
 
 	struct {
@@ -146,6 +154,10 @@ void	conf_describe(FILE *fp);
 /* The effective value of "section.key" as text; -1 if unknown. */
 int	conf_get(const struct conf *conf, const char *name, char *buf,
 	    size_t size);
+
+/* The resolver the configuration describes ([dns]); as dns_open(). */
+struct dns;
+struct dns *conf_dns_open(const struct conf *conf, char *err, size_t errsize);
 
 /* Parse one "host:port" of a listen list; 0 or -1. */
 int	conf_listen_next(const char **p, char *host, size_t hostsize,

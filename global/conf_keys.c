@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "../lib/log.h"
 #include "conf.h"
-#include "log.h"
 
 #define OFF(field)	offsetof(struct conf, field)
 #define K		1024LL
@@ -72,10 +72,11 @@ check_defer_accept(const char *v, const char **why)
 	return check_word(v, w, why, "must be defer or accept");
 }
 
-#define SERVICE(sec, port, what) \
+/* Every row of the service table is a section with a listen key. */
+#define SERVICE(sec, prog, port, tls, what) \
 	{ #sec, "listen", CONF_LISTEN, port, OFF(sec.listen), 0, 0, NULL, \
 	  "addresses to listen on for " what ", host:port separated by " \
-	  "commas; empty: the service is not started" }
+	  "commas; empty: the service is not started" },
 
 const struct conf_key conf_keys[] = {
 	{ "server", "hostname", CONF_STR, NULL, OFF(server.hostname), 0, 0,
@@ -85,7 +86,16 @@ const struct conf_key conf_keys[] = {
 	  OFF(server.data_dir), 0, 0, NULL,
 	  "users.db, the queue and the mail store live here" },
 	{ "server", "user", CONF_STR, "maild", OFF(server.user), 0, 0, NULL,
-	  "unprivileged user every service runs as when started as root" },
+	  "unprivileged user that owns the spool and the Maildirs: the queue "
+	  "runner, delivery and post-login IMAP and POP3 run as it (when "
+	  "started as root)" },
+	{ "server", "auth_user", CONF_STR, "maild-auth", OFF(server.auth_user),
+	  0, 0, NULL, "unprivileged user of the auth service, the only one "
+	  "that can read users.db's password hashes (when started as root)" },
+	{ "server", "login_user", CONF_STR, "maild-login",
+	  OFF(server.login_user), 0, 0, NULL, "unprivileged user that "
+	  "processes reading a client's bytes before login run as, "
+	  "chrooted into an empty directory (when started as root)" },
 	{ "server", "log_level", CONF_STR, "info", OFF(server.log_level), 0, 0,
 	  check_log_level, "debug, info, warn or error" },
 	{ "server", "log_syslog", CONF_BOOL, "no", OFF(server.log_syslog), 0, 0,
@@ -94,15 +104,7 @@ const struct conf_key conf_keys[] = {
 	  OFF(server.recipient_delimiter), 0, 0, check_delimiter,
 	  "user+tag@domain is delivered to user@domain; empty: off" },
 
-	SERVICE(smtp, "0.0.0.0:25", "SMTP from the world (port 25)"),
-	SERVICE(submission, "0.0.0.0:587", "mail submission (port 587)"),
-	SERVICE(submissions, "0.0.0.0:465",
-	    "mail submission over implicit TLS (port 465)"),
-	SERVICE(pop3, "0.0.0.0:110", "POP3 (port 110)"),
-	SERVICE(pop3s, "0.0.0.0:995", "POP3 over implicit TLS (port 995)"),
-	SERVICE(imap, "0.0.0.0:143", "IMAP (port 143)"),
-	SERVICE(imaps, "0.0.0.0:993", "IMAP over implicit TLS (port 993)"),
-	SERVICE(webmail, "0.0.0.0:443", "the HTTPS webmail"),
+	SERVICE_TABLE(SERVICE)
 
 	{ "tls", "cert", CONF_PATH, "", OFF(tls.cert), 0, 0, NULL,
 	  "certificate chain (PEM), read before privileges are dropped; "
@@ -119,8 +121,20 @@ const struct conf_key conf_keys[] = {
 	  100, NULL, "failed logins in one session before it is closed" },
 	{ "auth", "failure_delay_max", CONF_TIME, "15s",
 	  OFF(auth.failure_delay_max), 0, 300, NULL, "a failed login is "
-	  "answered after 1, 2, 4 ... seconds, counting recent failures from "
-	  "the same address, up to this" },
+	  "answered after 1, 2, 4 ... seconds, counting recent failures of "
+	  "the account, the client address and its network, up to this; "
+	  "under attack (3 failures of an account, 5 of an address, 20 of a "
+	  "network) successes wait as long, and answers take turns" },
+	{ "auth", "failure_window", CONF_TIME, "15m",
+	  OFF(auth.failure_window), 60, 86400, NULL, "how long a failed "
+	  "login is counted" },
+	{ "auth", "cache_ttl", CONF_TIME, "1h", OFF(auth.cache_ttl), 0,
+	  7 * DAY, NULL, "a successful login is remembered this long (a "
+	  "keyed hash, in memory), so the same password is not hashed again; "
+	  "mailctl user passwd/del forget it at once; 0: no cache" },
+	{ "auth", "workers", CONF_INT, "2", OFF(auth.workers), 1, 64, NULL,
+	  "threads of the auth service that hash passwords (yescrypt takes "
+	  "about 0.1 s of a core): one per core" },
 
 	{ "smtpd", "port25_auth", CONF_BOOL, "no", OFF(smtpd.port25_auth),
 	  0, 0, NULL, "offer AUTH on port 25 too (submission belongs on 587 "

@@ -10,15 +10,16 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include "auth.h"
+#include "../lib/conn.h"
+#include "../lib/log.h"
+#include "../lib/net.h"
+#include "../lib/privsep.h"
+#include "../lib/tls.h"
+#include "../lib/util.h"
 #include "conf.h"
-#include "conn.h"
 #include "listener.h"
-#include "log.h"
-#include "net.h"
-#include "privsep.h"
-#include "tls.h"
-#include "util.h"
+#include "prog.h"
+#include "service.h"
 
 struct session_slot {
 	pid_t	pid;
@@ -84,15 +85,15 @@ listener_refuse_tls(struct listener *l, int fd, const char *reply)
 }
 
 static void
-listener_refuse(struct listener *l, const struct daemon_fd *lfd, int fd,
+listener_refuse(struct listener *l, const struct prog_fd *lfd, int fd,
     const char *reply)
 {
 	ssize_t n;
 	size_t i;
 	pid_t pid = -1, listener_pid = getpid();
 
-	if (reply != NULL && l->tls != NULL && l->implicit_tls != NULL &&
-	    strcmp(lfd->service, l->implicit_tls) == 0) {
+	if (reply != NULL && l->tls != NULL &&
+	    service_find(lfd->service)->implicit_tls) {
 		for (i = 0; i < LISTENER_MAX_REFUSING && refusing[i] != 0; i++)
 			;
 		if (i < LISTENER_MAX_REFUSING && (pid = fork()) == 0) {
@@ -113,7 +114,7 @@ listener_refuse(struct listener *l, const struct daemon_fd *lfd, int fd,
 }
 
 static void
-listener_accept(struct listener *l, struct daemon_fd *lfd)
+listener_accept(struct listener *l, struct prog_fd *lfd)
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
@@ -250,19 +251,9 @@ listener_run(struct listener *l)
 	free(slots);
 }
 
-static int
-service_known(const char *name, const char *const *services)
-{
-	for (; *services != NULL; services++)
-		if (strcmp(name, *services) == 0)
-			return 1;
-	return 0;
-}
-
 void
-listener_prepare(const struct daemon_args *args, const struct conf *conf,
-    const char *const *services, const char *implicit_tls,
-    struct tls_ctx **tls_r)
+listener_prepare(const struct prog_args *args, const struct conf *conf,
+    const char *program, struct tls_ctx **tls_r)
 {
 	char tlserr[512];
 	const char *err;
@@ -272,22 +263,21 @@ listener_prepare(const struct daemon_args *args, const struct conf *conf,
 	if (args->nfds == 0)
 		fatalx("no listening sockets given (-L service:fd)");
 	for (i = 0; i < args->nfds; i++)
-		if (!service_known(args->fds[i].service, services))
-			fatalx("unknown service %s", args->fds[i].service);
+		if (!service_of_program(args->fds[i].service, program))
+			fatalx("%s does not serve %s", program,
+			    args->fds[i].service);
 	/* Keys and plugins are read while we may still be root. */
 	if (conf->tls.cert[0] != '\0' &&
 	    (*tls_r = tls_server_ctx(conf->tls.cert, conf->tls.key, tlserr,
 	    sizeof(tlserr))) == NULL)
 		fatalx("tls: %s", tlserr);
 	for (i = 0; i < args->nfds; i++)
-		if (strcmp(args->fds[i].service, implicit_tls) == 0 &&
+		if (service_find(args->fds[i].service)->implicit_tls &&
 		    *tls_r == NULL)
 			fatalx("%s (implicit TLS) needs tls.cert and tls.key",
-			    implicit_tls);
-	if (auth_init(&err) == -1)
-		fatalx("sasl: %s", err);
+			    args->fds[i].service);
 	if (privsep_drop(conf->server.user, &err) == -1)
 		fatalx("cannot drop privileges: %s", err);
-	privsep_die_with_parent(daemon_parent);
+	privsep_die_with_parent(prog_parent);
 	daemon_signals();
 }

@@ -17,7 +17,8 @@
 #ifndef LISTENER_H
 #define LISTENER_H
 
-#include "daemon.h"
+#include "../lib/daemon.h"
+#include "prog.h"
 
 #define LISTENER_MAX_REFUSING	8	/* TLS refusals under way at once */
 #define LISTENER_REFUSE_TIMEOUT	5	/* seconds for such a handshake */
@@ -25,15 +26,14 @@
 struct tls_ctx;
 
 struct listener {
-	struct daemon_fd *fds;
+	struct prog_fd *fds;
 	size_t		 nfds;
 	long		 max_sessions;
 	long		 max_per_ip;
 	const char	*busy_reply;	/* full line with CRLF */
 	const char	*busy_reply_ip;
-	/* The service that speaks TLS from the first octet, and its
-	 * context: refusals there are sent inside TLS. */
-	const char	*implicit_tls;
+	/* For the services that speak TLS from the first octet: refusals
+	 * there are sent inside TLS. */
 	struct tls_ctx	*tls;
 	/* In the child; must not return (exit instead). */
 	void		(*session)(int fd, const char *service,
@@ -46,15 +46,15 @@ void	listener_run(struct listener *l);
 struct conf;
 
 /*
- * What a network service (smtpd, pop3d, imapd) does before it accepts
- * anyone: check the sockets maild handed over against the services it
- * serves (NULL-terminated), load the TLS key (required when
- * implicit_tls is among the sockets) and the SASL plugins while it may
- * still be root, then drop privileges for good.  *tls_r is NULL when no
- * certificate is configured.  Exits with a message on any error.
+ * What a network program (smtpd, pop3d, imapd) does before it accepts
+ * anyone: check that the sockets maild handed over are of services it
+ * serves (service.h), load the TLS key (required when one of them is an
+ * implicit-TLS service) while it may still be root,
+ * then drop privileges for good.  *tls_r is NULL when no certificate is
+ * configured.  Exits with a message on any error.
  */
-void	listener_prepare(const struct daemon_args *args,
-	    const struct conf *conf, const char *const *services,
-	    const char *implicit_tls, struct tls_ctx **tls_r);
+void	listener_prepare(const struct prog_args *args,
+	    const struct conf *conf, const char *program,
+	    struct tls_ctx **tls_r);
 
 #endif

@@ -24,10 +24,10 @@
 #include <spf2/spf_dns.h>
 #include <spf2/spf_dns_rr.h>
 
-#include "dns.h"
-#include "log.h"
+#include "../lib/dns.h"
+#include "../lib/log.h"
+#include "../lib/util.h"
 #include "spf.h"
-#include "util.h"
 
 /* Our explanation for a fail when the domain gives none (RFC 7208 §6.2
  * leaves it to the receiver); macros expanded by libspf2. */

@@ -10,9 +10,10 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include "log.h"
+#include "../lib/log.h"
+#include "../lib/util.h"
+#include "layout.h"
 #include "spool.h"
-#include "util.h"
 
 #define LENGTH_DIGITS	13
 
@@ -51,14 +52,45 @@ spool_env_add_rcpt(struct spool_env *env, const char *addr, const char *orcpt)
 	r->state = RCPT_PENDING;
 }
 
+void
+spool_id_new(char buf[SPOOL_ID_LEN + 1])
+{
+	snprintf(buf, SPOOL_ID_LEN + 1, "%013llx%05x",
+	    (unsigned long long)util_now_usec(), util_random() & 0xfffff);
+}
+
+int
+spool_id_valid(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return i == SPOOL_ID_LEN;
+}
+
+int
+spool_path(char *buf, size_t size, const char *data_dir, const char *id)
+{
+	char dir[4096];
+
+	if (!spool_id_valid(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (layout_path(dir, sizeof(dir), data_dir, LAYOUT_QUEUE_MSG) == -1)
+		return -1;
+	return layout_path(buf, size, dir, id);
+}
+
 int
 spool_dirs(const char *data_dir, char *msgdir, char *tmpdir, size_t size)
 {
-	if (util_snprintf(msgdir, size, "%s/queue/msg", data_dir) == -1 ||
-	    util_snprintf(tmpdir, size, "%s/queue/tmp", data_dir) == -1) {
-		errno = ENAMETOOLONG;
+	if (layout_path(msgdir, size, data_dir, LAYOUT_QUEUE_MSG) == -1 ||
+	    layout_path(tmpdir, size, data_dir, LAYOUT_QUEUE_TMP) == -1)
 		return -1;
-	}
 	return 0;
 }
 
@@ -121,10 +153,10 @@ spool_create(struct spool_writer *w, const char *data_dir,
 	if (spool_dirs(data_dir, w->msgdir, tmpdir, sizeof(tmpdir)) == -1)
 		return -1;
 	for (tries = 0; tries < 10; tries++) {
-		util_queue_id(env->id);
-		if (util_snprintf(w->tmppath, sizeof(w->tmppath), "%s/%s",
-		    tmpdir, env->id) == -1 || util_snprintf(w->path,
-		    sizeof(w->path), "%s/%s", w->msgdir, env->id) == -1) {
+		spool_id_new(env->id);
+		if (layout_path(w->tmppath, sizeof(w->tmppath), tmpdir,
+		    env->id) == -1 || spool_path(w->path, sizeof(w->path),
+		    data_dir, env->id) == -1) {
 			w->tmppath[0] = '\0';
 			errno = ENAMETOOLONG;
 			return -1;
@@ -344,9 +376,9 @@ spool_load(const char *path, struct spool_env *env, int *fd_r)
 			goto bad;
 		*v++ = '\0';
 		if (strcmp(line, "id") == 0) {
-			if (!util_queue_id_valid(v))
+			if (!spool_id_valid(v))
 				goto bad;
-			memcpy(env->id, v, QUEUE_ID_LEN + 1);
+			memcpy(env->id, v, SPOOL_ID_LEN + 1);
 		} else if (strcmp(line, "arrival") == 0)
 			env->arrival = (time_t)atoll(v);
 		else if (strcmp(line, "sender") == 0)
@@ -514,7 +546,7 @@ spool_tmp_clean(const char *data_dir, time_t min_age,
 	    (d = opendir(tmpdir)) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
-		if (!util_queue_id_valid(de->d_name))
+		if (!spool_id_valid(de->d_name))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", tmpdir, de->d_name);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)

@@ -36,9 +36,9 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "util.h"
 
 #define SPOOL_MAGIC		"MAILD-SPOOL 1"
+#define SPOOL_ID_LEN		18	/* 13 hex digits of µs time + 5 random */
 #define SPOOL_MAX_LINE		4096
 #define SPOOL_MAX_RCPTS		100000
 
@@ -61,7 +61,7 @@ struct spool_rcpt {
 };
 
 struct spool_env {
-	char		 id[QUEUE_ID_LEN + 1];
+	char		 id[SPOOL_ID_LEN + 1];
 	time_t		 arrival;
 	char		*sender;	/* "" for <> */
 	char		*client;
@@ -81,6 +81,16 @@ void	spool_env_free(struct spool_env *env);
 void	spool_env_add_rcpt(struct spool_env *env, const char *addr,
 	    const char *orcpt);
 
+/* A queue id: sortable by arrival time, unique (random tail). */
+void	spool_id_new(char buf[SPOOL_ID_LEN + 1]);
+/* Is s a well-formed queue id (so it is safe in a path)? */
+int	spool_id_valid(const char *s);
+/*
+ * The committed spool file of a queue id: <data_dir>/queue/msg/<id>.
+ * 0, or -1 (EINVAL: not a queue id; ENAMETOOLONG).
+ */
+int	spool_path(char *buf, size_t size, const char *data_dir,
+	    const char *id);
 /* Paths of the spool directories under data_dir. */
 int	spool_dirs(const char *data_dir, char *msgdir, char *tmpdir,
 	    size_t size);

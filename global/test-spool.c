@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "../lib/log.h"
+#include "../lib/util.h"
 #include "spool.h"
-#include "util.h"
 #include "../t/tap.h"
 
 static char dir[64], path[256];

@@ -6,11 +6,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "../lib/db.h"
+#include "../lib/log.h"
+#include "../lib/util.h"
 #include "addr.h"
-#include "db.h"
-#include "log.h"
+#include "layout.h"
 #include "userdb.h"
-#include "util.h"
 
 struct userdb {
 	sqlite3	*db;
@@ -66,7 +67,7 @@ userdb_open(const char *data_dir, int create, const char **err)
 	struct userdb *db;
 	char path[PATH_MAX];
 
-	if (util_snprintf(path, sizeof(path), "%s/users.db", data_dir) == -1) {
+	if (layout_path(path, sizeof(path), data_dir, LAYOUT_USERS_DB) == -1) {
 		*err = "data_dir too long";
 		return NULL;
 	}
@@ -392,27 +393,27 @@ userdb_user_list(struct userdb *db, const char *domain,
 }
 
 int
-userdb_user_check_password(struct userdb *db, const char *address,
-    const char *password)
+userdb_user_hash(struct userdb *db, const char *address, char *hash,
+    size_t size)
 {
 	char a[ADDR_PATH_MAX + 1];
 	const char *why;
 	sqlite3_stmt *st;
 	int r;
 
+	/* An unknown user is checked against this, in the same time. */
+	util_strcpy(hash, "$y$j9T$0000000000000000000000"
+	    "$0000000000000000000000000000000000000000000", size);
 	if (userdb_normalize(address, a, sizeof(a), &why) == -1)
 		return 0;
 	r = db_run(db->db, &st, "SELECT password FROM users WHERE address = ? "
 	    "AND enabled = 1", a, (char *)NULL);
 	if (r == SQLITE_ROW)
-		r = userdb_verify_hash(password,
-		    (const char *)sqlite3_column_text(st, 0));
-	else if (r == SQLITE_DONE) {
-		/* Spend the same time as for a real user. */
-		userdb_verify_hash(password, "$y$j9T$0000000000000000000000"
-		    "$0000000000000000000000000000000000000000000");
+		r = util_strcpy(hash, (const char *)sqlite3_column_text(st, 0),
+		    size) == 0 ? 1 : userdb_fail(db, "hash of %s too long", a);
+	else if (r == SQLITE_DONE)
 		r = 0;
-	} else
+	else
 		r = userdb_sqlfail(db, "password lookup");
 	sqlite3_finalize(st);
 	return r;

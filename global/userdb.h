@@ -53,9 +53,13 @@ int	userdb_user_passwd(struct userdb *db, const char *address,
 int	userdb_user_exists(struct userdb *db, const char *address);
 int	userdb_user_list(struct userdb *db, const char *domain,
 	    void (*cb)(const char *address, void *arg), void *arg);
-/* 1 the password matches an enabled user, 0 not, -1 error. */
-int	userdb_user_check_password(struct userdb *db, const char *address,
-	    const char *password);
+/*
+ * The password hash of an enabled user: 1 (hash filled in), 0 unknown
+ * or disabled (hash is then a dummy of the same cost, so that checking
+ * against it takes as long: the time must not tell who exists), -1 error.
+ */
+int	userdb_user_hash(struct userdb *db, const char *address, char *hash,
+	    size_t size);
 
 int	userdb_alias_add(struct userdb *db, const char *address,
 	    const char *target);

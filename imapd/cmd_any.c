@@ -13,11 +13,10 @@
 #include <unistd.h>
 #include <sys/inotify.h>
 
-#include "../lib/auth.h"
+#include "../global/login.h"
 #include "../lib/daemon.h"
 #include "../lib/log.h"
 #include "../lib/tls.h"
-#include "../lib/userdb.h"
 #include "session.h"
 
 static int
@@ -117,9 +116,6 @@ int
 cmd_starttls(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
-	const char *err;
-	size_t discarded;
-
 	(void)args;
 	if (imap_no_args(s, nargs) == -1)
 		return -1;
@@ -134,75 +130,86 @@ cmd_starttls(struct imap_session *s, const struct imap_arg *args,
 	/* The OK goes out now, before the handshake (RFC 3501 §6.2.1). */
 	imap_tagged(s, "OK Begin TLS negotiation now");
 	imap_tagged_now(s);
-	if (tls_starttls(&s->conn, s->env->tls, &discarded, &err) == -1) {
-		log_info("sid=%s client=[%s] STARTTLS failed: %s", s->id,
-		    s->client_ip, err);
+	if (login_starttls(&s->conn, s->env->tls, s->id, s->client_ip,
+	    "STARTTLS") == -1)
 		s->broken = s->logout = 1;
-		return 0;
-	}
-	if (discarded > 0)
-		log_warn("sid=%s client=[%s] discarded %zu octets pipelined "
-		    "after STARTTLS", s->id, s->client_ip, discarded);
-	log_info("sid=%s starttls version=%s cipher=%s", s->id,
-	    tls_version(&s->conn), tls_cipher(&s->conn));
 	return 0;
 }
 
-static struct auth_session *
-auth_session(struct imap_session *s)
+/* The login path for this session; NULL after replying. */
+static struct login *
+login_path(struct imap_session *s)
 {
 	const char *err;
 
-	if (s->db == NULL &&
-	    (s->db = userdb_open(s->conf->server.data_dir, 0, &err)) == NULL) {
-		log_err("sid=%s users.db: %s", s->id, err);
+	if (s->authc == NULL && (s->authc = authc_connect(
+	    s->conf->server.data_dir, &err)) == NULL) {
+		log_err("sid=%s auth service: %s", s->id, err);
+		imap_tagged(s, "NO [UNAVAILABLE] Temporary authentication "
+		    "failure");
 		return NULL;
 	}
-	return auth_session_new("imap", s->db, &err);
+	s->login.conn = &s->conn;
+	s->login.authc = s->authc;
+	s->login.service = "imap";
+	s->login.challenge = "+ ";
+	s->login.sid = s->id;
+	s->login.client_ip = s->client_ip;
+	s->login.max_failures = s->conf->auth.max_failures;
+	return &s->login;
 }
 
-static void
-auth_failed(struct imap_session *s, const char *how)
-{
-	unsigned int delay = auth_failure_delay(s->conf->server.data_dir,
-	    s->client_ip, (unsigned int)s->conf->auth.failure_delay_max);
-
-	log_info("sid=%s client=[%s] %s result=failed delay=%us", s->id,
-	    s->client_ip, how, delay);
-	conn_flush(&s->conn);
-	imap_penalty(delay);
-	imap_tagged(s, "NO [AUTHENTICATIONFAILED] Authentication failed");
-	if (++s->auth_failures >= s->conf->auth.max_failures) {
-		imap_untagged(s, "BYE Too many authentication failures");
-		s->logout = 1;
-	}
-}
-
-/* After AUTH_OK: log in and say so with the new capabilities. */
+/* The protocol's answer to a login's outcome. */
 static int
-login_done(struct imap_session *s, struct auth_session *a)
+login_result(struct imap_session *s, enum login_result r)
 {
-	char user[320];
 	struct buf caps;
 
-	util_strcpy(user, auth_user(a), sizeof(user));
-	auth_session_free(&a);
-	if (imap_login(s, user) == -1)
+	switch (r) {
+	case LOGIN_OK:
+		if (imap_login(s, s->login.user) == -1)
+			return 0;
+		buf_init(&caps, 0);
+		imap_capabilities(s, &caps);
+		imap_tagged(s, "OK [%s] Logged in", caps.data);
+		buf_release(&caps);
 		return 0;
-	buf_init(&caps, 0);
-	imap_capabilities(s, &caps);
-	imap_tagged(s, "OK [%s] Logged in", caps.data);
-	buf_release(&caps);
-	return 0;
+	case LOGIN_FAIL:
+		imap_tagged(s, "NO [AUTHENTICATIONFAILED] Authentication "
+		    "failed");
+		if (login_exhausted(&s->login)) {
+			imap_untagged(s, "BYE Too many authentication failures");
+			s->logout = 1;
+		}
+		return 0;
+	case LOGIN_CANCELLED:
+		imap_tagged(s, "BAD Authentication cancelled");
+		return -1;
+	case LOGIN_NOMECH:
+		imap_tagged(s, "NO Unsupported authentication mechanism");
+		return -1;
+	case LOGIN_BADPROTO:
+		imap_tagged(s, "BAD Malformed authentication data");
+		return -1;
+	case LOGIN_TOOLONG:
+		imap_tagged(s, "BAD Line too long");
+		return -1;
+	case LOGIN_GONE:
+		s->logout = 1;
+		return 0;
+	default:
+		imap_tagged(s, "NO [UNAVAILABLE] Temporary authentication "
+		    "failure");
+		return 0;
+	}
 }
 
 int
 cmd_login(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
-	struct auth_session *a;
+	struct login *l;
 	const char *user, *pass;
-	enum auth_result r;
 
 	if (nargs != 2 || (user = imap_arg_astring(&args[0])) == NULL ||
 	    (pass = imap_arg_astring(&args[1])) == NULL) {
@@ -214,21 +221,9 @@ cmd_login(struct imap_session *s, const struct imap_arg *args,
 		    "non-secure connections: use STARTTLS");
 		return -1;
 	}
-	if ((a = auth_session(s)) == NULL) {
-		imap_tagged(s, "NO [UNAVAILABLE] Temporary authentication "
-		    "failure");
+	if ((l = login_path(s)) == NULL)
 		return 0;
-	}
-	r = auth_password(a, user, pass);
-	if (r == AUTH_OK)
-		return login_done(s, a);
-	auth_session_free(&a);
-	if (r == AUTH_TEMPFAIL)
-		imap_tagged(s, "NO [UNAVAILABLE] Temporary authentication "
-		    "failure");
-	else
-		auth_failed(s, "login");
-	return 0;
+	return login_result(s, login_password(l, "login", user, pass));
 }
 
 /* RFC 3501 §6.2.2 with SASL-IR (RFC 4959): "+ base64" challenges,
@@ -237,12 +232,8 @@ int
 cmd_authenticate(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
-	struct auth_session *a;
-	enum auth_result r;
-	enum conn_status st;
-	const char *challenge = NULL, *mech, *initial = NULL;
-	char *line;
-	size_t len;
+	struct login *l;
+	const char *initial = NULL;
 
 	if (nargs < 1 || nargs > 2 || args[0].type != IMAP_ARG_ATOM ||
 	    (nargs == 2 && (initial = imap_arg_astring(&args[1])) == NULL)) {
@@ -250,58 +241,14 @@ cmd_authenticate(struct imap_session *s, const struct imap_arg *args,
 		    "[initial-response]");
 		return -1;
 	}
-	mech = args[0].str;
 	if (!plaintext_ok(s)) {
 		imap_tagged(s, "NO [PRIVACYREQUIRED] Authentication is "
 		    "disabled on non-secure connections: use STARTTLS");
 		return -1;
 	}
-	if ((a = auth_session(s)) == NULL) {
-		imap_tagged(s, "NO [UNAVAILABLE] Temporary authentication "
-		    "failure");
+	if ((l = login_path(s)) == NULL)
 		return 0;
-	}
-	r = auth_start(a, mech, initial, &challenge);
-	while (r == AUTH_CONTINUE) {
-		conn_printf(&s->conn, "+ %s\r\n", challenge);
-		st = conn_getcmd(&s->conn, &line, &len);
-		if (st != CONN_LINE) {
-			auth_session_free(&a);
-			if (st != CONN_TOOLONG && st != CONN_NUL) {
-				s->logout = 1;
-				return 0;
-			}
-			imap_tagged(s, st == CONN_NUL ? "BAD NUL octet in "
-			    "authentication data" : "BAD Line too long");
-			return -1;
-		}
-		if (strcmp(line, "*") == 0) {
-			auth_session_free(&a);
-			imap_tagged(s, "BAD Authentication cancelled");
-			return -1;
-		}
-		r = auth_step(a, line, &challenge);
-	}
-	switch (r) {
-	case AUTH_OK:
-		return login_done(s, a);
-	case AUTH_FAIL:
-		auth_session_free(&a);
-		auth_failed(s, "authenticate");
-		return 0;
-	case AUTH_NOMECH:
-		imap_tagged(s, "NO Unsupported authentication mechanism");
-		break;
-	case AUTH_BADPROTO:
-		imap_tagged(s, "BAD Malformed authentication data");
-		break;
-	default:
-		imap_tagged(s, "NO [UNAVAILABLE] Temporary authentication "
-		    "failure");
-		break;
-	}
-	auth_session_free(&a);
-	return -1;
+	return login_result(s, login_sasl(l, args[0].str, initial));
 }
 
 /* RFC 5161; QRESYNC implies CONDSTORE (RFC 7162 §3.2.3). */

@@ -12,21 +12,21 @@
  */
 #include <string.h>
 
+#include "../global/listener.h"
+#include "../global/prog.h"
 #include "../lib/daemon.h"
-#include "../lib/listener.h"
 #include "../lib/log.h"
 #include "imapd.h"
 
 int
 main(int argc, char **argv)
 {
-	static const char *const services[] = { "imap", "imaps", NULL };
 	static struct imap_env env;
-	struct daemon_args args;
+	struct prog_args args;
 	struct listener l;
 
-	env.conf = daemon_init(argc, argv, "imapd", &args, NULL);
-	listener_prepare(&args, env.conf, services, "imaps", &env.tls);
+	env.conf = prog_init(argc, argv, "imapd", &args, NULL);
+	listener_prepare(&args, env.conf, "imapd", &env.tls);
 
 	memset(&l, 0, sizeof(l));
 	l.fds = args.fds;
@@ -37,7 +37,6 @@ main(int argc, char **argv)
 	    "later\r\n";
 	l.busy_reply_ip = "* BYE [UNAVAILABLE] Too many connections from "
 	    "your address\r\n";
-	l.implicit_tls = "imaps";
 	l.tls = env.tls;
 	l.session = imap_session_run;
 	l.arg = &env;

@@ -23,8 +23,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../global/conf.h"
 #include "../lib/buf.h"
-#include "../lib/conf.h"
 #include "../lib/conn.h"
 #include "../lib/net.h"
 #include "../lib/util.h"

@@ -29,8 +29,8 @@
 
 #include <gmime/gmime.h>
 
-#include "imapd.h"
 #include "../lib/log.h"
+#include "imapd.h"
 
 #define MIME_MAX_DEPTH	50	/* deeper multiparts/messages are opaque */
 #define MIME_MAX_PARTS	10000	/* per message; later delimiters ignored */

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "imapd.h"
 #include "../lib/log.h"
+#include "imapd.h"
 
 #define IMAP_COMMAND_MAX	32	/* longest command name */
 #define IMAP_LITERAL_MAX	UINT32_MAX	/* larger {n}: BAD */

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imapd.h"
 #include "../lib/log.h"
+#include "imapd.h"
 
 /* seq-number = nz-number / "*" (RFC 3501 §9); advances *s. */
 static int

@@ -21,11 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../lib/auth.h"
+#include "../global/layout.h"
+#include "../global/service.h"
+#include "../global/userdb.h"
 #include "../lib/daemon.h"
 #include "../lib/log.h"
 #include "../lib/tls.h"
-#include "../lib/userdb.h"
 #include "session.h"
 
 #define CMD_NO_EXPUNGE	0x100	/* sequence numbers must not shift */
@@ -765,8 +766,8 @@ session_slot(struct imap_session *s)
 	long i;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/imap-sessions.lock", s->userdir);
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
+	if (layout_path(path, sizeof(path), s->userdir, LAYOUT_IMAP_LOCK) == -1 ||
+	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
 		return -1;
 	for (i = 0; i < s->conf->imapd.max_sessions_per_user; i++) {
 		memset(&fl, 0, sizeof(fl));
@@ -789,7 +790,6 @@ imap_login(struct imap_session *s, const char *user)
 {
 	const char *err = "";
 
-	auth_success(s->conf->server.data_dir, s->client_ip);
 	if (maildir_user_path(s->conf->server.data_dir, user, s->userdir,
 	    sizeof(s->userdir)) == -1 || maildir_create(s->userdir) == -1) {
 		log_err("sid=%s user=%s no usable maildir", s->id, user);
@@ -1237,7 +1237,7 @@ imap_session_run(int fd, const char *service, const char *client_ip,
 	log_info("sid=%s connect client=[%s]:%d service=%s", s->id, client_ip,
 	    client_port, service);
 
-	if (strcmp(service, "imaps") == 0 &&
+	if (service_find(service)->implicit_tls &&
 	    tls_accept(&s->conn, env->tls, &err) == -1) {
 		log_info("sid=%s client=[%s] TLS handshake failed: %s", s->id,
 		    client_ip, err);
@@ -1261,7 +1261,7 @@ imap_session_run(int fd, const char *service, const char *client_ip,
 	    (unsigned long long)s->conn.bytes_out, util_now() - start);
 	imap_unselect(s);
 	mstore_close(&s->store);
-	userdb_close(&s->db);
+	authc_close(&s->authc);
 	imap_parser_free(&s->parser);
 	conn_free(&s->conn);
 	close(fd);

@@ -4,6 +4,7 @@
 #ifndef IMAP_SESSION_H
 #define IMAP_SESSION_H
 
+#include "../global/login.h"
 #include "../maildir/maildir.h"
 #include "imapd.h"
 
@@ -57,10 +58,10 @@ struct imap_session {
 	enum imap_state	 state;
 	char		 user[320];
 	char		 userdir[4096];
-	struct userdb	*db;
+	struct authc	*authc;
+	struct login	 login;
 	struct mstore	*store;
 	int		 userlock;	/* fd holding one session slot */
-	int		 auth_failures;
 	int		 errors;
 	int		 logout;
 	int		 broken;	/* the stream is unusable */

@@ -1,13 +1,8 @@
 /*
- * daemon: what every program started by maild does first.
- *
- *	prog -c FILE [-o section.key=value]... [-L service:fd]... [-p pid]
- *
- * maild binds the listening sockets and hands them over as inherited file
- * descriptors named by -L; -c and -o are passed on unchanged, so every
- * process sees the same configuration; -p is maild's own pid, so that a
- * service can tell that maild died before it asked to be told
- * (privsep_die_with_parent()).
+ * daemon: what a long-running process needs from the system: signals
+ * that set flags instead of doing work, a poll(2) that no such signal can
+ * slip past, and a lock that makes a process the only one of its kind.
+ * Nothing here knows of mail.
  */
 #ifndef DAEMON_H
 #define DAEMON_H
@@ -15,37 +10,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
-
-#include "conf.h"
-
-#define DAEMON_MAX_FDS		32
-#define DAEMON_MAX_OVERRIDES	256
-
-struct daemon_fd {
-	char	service[32];
-	int	fd;
-};
-
-struct daemon_args {
-	const char	*conf_path;
-	char		*overrides[DAEMON_MAX_OVERRIDES];
-	size_t		 noverrides;
-	struct daemon_fd fds[DAEMON_MAX_FDS];
-	size_t		 nfds;
-};
-
-/*
- * Parse the arguments (the extra option letters in extra_opts are left
- * for the caller: the first unknown one stops parsing, its index is
- * returned in *optind_r), load the configuration and start logging.
- * Exits with a message on error.
- */
-struct conf *daemon_init(int argc, char **argv, const char *progname,
-	    struct daemon_args *args, int *optind_r);
-
-/* The supervisor: -p, or else the parent as it was at the start. */
-extern pid_t daemon_parent;
-
 /* Flags set by the handlers daemon_signals() installs. */
 extern volatile sig_atomic_t daemon_term;	/* SIGTERM, SIGINT */
 extern volatile sig_atomic_t daemon_hup;	/* SIGHUP */
@@ -78,15 +42,8 @@ int	daemon_poll_unless(volatile sig_atomic_t *stop, struct pollfd *fds,
 	    nfds_t nfds, int timeout_ms);
 
 /*
- * Create the data directory layout (queue/msg, queue/tmp, mail) owned by
- * server.user, and users.db with its schema, created by that user.
- * Exits with a message on failure.
- */
-void	daemon_prepare_data_dir(const struct conf *conf);
-
-/*
- * Take the lock that makes this process the only one of its kind on a
- * data directory: an flock(2) on path, which then holds our pid.  If
+ * Take the lock that makes this process the only one of its kind (on a
+ * data directory, say): an flock(2) on path, which then holds our pid.  If
  * another process holds it, wait up to wait_s seconds (logging whom we
  * wait for), then exit with a message.  The lock lasts as long as the
  * returned descriptor is open in this process or any child that

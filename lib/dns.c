@@ -12,7 +12,6 @@
 
 #include <ares.h>
 
-#include "conf.h"
 #include "dns.h"
 #include "util.h"
 
@@ -82,13 +81,6 @@ dns_open(const char *servers, long timeout_ms, int tries, char *err,
 	d->max_wait_ms = timeout_ms * ((1L << (tries < 10 ? tries : 10)) - 1) *
 	    nservers + 1000;
 	return d;
-}
-
-struct dns *
-dns_open_conf(const struct conf *conf, char *err, size_t errsize)
-{
-	return dns_open(conf->dns.resolver, (long)conf->dns.timeout * 1000,
-	    (int)conf->dns.attempts, err, errsize);
 }
 
 void

@@ -65,9 +65,6 @@ struct dns_result {
 struct dns *dns_open(const char *servers, long timeout_ms, int tries,
 	    char *err, size_t errsize);
 void	dns_close(struct dns **d);
-struct conf;
-/* The resolver the configuration describes ([dns]). */
-struct dns *dns_open_conf(const struct conf *conf, char *err, size_t errsize);
 
 /*
  * Ask for records of one type.  Never waits longer than the timeouts

@@ -40,31 +40,12 @@ util_now(void)
 }
 
 void
-util_queue_id(char buf[QUEUE_ID_LEN + 1])
-{
-	snprintf(buf, QUEUE_ID_LEN + 1, "%013llx%05x",
-	    (unsigned long long)util_now_usec(), util_random() & 0xfffff);
-}
-
-void
 util_session_id(char buf[SESSION_ID_LEN + 1])
 {
 	uint64_t r = ((uint64_t)util_random() << 32) | util_random();
 
 	snprintf(buf, SESSION_ID_LEN + 1, "%010llx",
 	    (unsigned long long)(r & 0xffffffffffULL));
-}
-
-int
-util_queue_id_valid(const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0'; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return i == QUEUE_ID_LEN;
 }
 
 int
@@ -200,6 +181,20 @@ util_lower(char *s)
 	for (; *s != '\0'; s++)
 		if (*s >= 'A' && *s <= 'Z')
 			*s += 'a' - 'A';
+}
+
+void
+util_upper(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'a' && *s <= 'z')
+			*s -= 'a' - 'A';
+}
+
+char *
+util_strdup_null(const char *s)
+{
+	return s != NULL ? util_strdup(s) : NULL;
 }
 
 char *

@@ -1,5 +1,5 @@
 /*
- * util: small helpers every program uses: identifiers, time, careful
+ * util: small helpers every program uses: random ids, time, careful
  * file-system operations (full writes, directory fsync), strings.
  */
 #ifndef UTIL_H
@@ -9,15 +9,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define QUEUE_ID_LEN	18	/* 13 hex digits of µs time + 5 random */
 #define SESSION_ID_LEN	10
 
-/* A queue id: sortable by arrival time, unique (random tail). */
-void	util_queue_id(char buf[QUEUE_ID_LEN + 1]);
 /* A short random session id for log lines. */
 void	util_session_id(char buf[SESSION_ID_LEN + 1]);
-/* Is s a well-formed queue id (so it is safe in a path)? */
-int	util_queue_id_valid(const char *s);
 uint32_t util_random(void);
 
 int64_t	util_now_usec(void);
@@ -38,7 +33,9 @@ int	util_snprintf(char *dst, size_t size, const char *fmt, ...)
 /* Copy with truncation check (strlcpy semantics, -1 when cut). */
 int	util_strcpy(char *dst, const char *src, size_t size);
 void	util_lower(char *s);
+void	util_upper(char *s);
 char	*util_strdup(const char *s);	/* fatal on ENOMEM */
+char	*util_strdup_null(const char *s);	/* NULL stays NULL */
 void	*util_calloc(size_t n, size_t size);	/* fatal on ENOMEM */
 /* Strip leading and trailing blanks in place. */
 char	*util_trim(char *s);

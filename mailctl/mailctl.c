@@ -20,14 +20,17 @@
 #include <sys/un.h>
 #include <arpa/inet.h>
 
-#include "../lib/conf.h"
+#include "../global/conf.h"
+#include "../global/authc.h"
+#include "../global/layout.h"
+#include "../global/prog.h"
+#include "../global/spf.h"
+#include "../global/spool.h"
+#include "../global/userdb.h"
 #include "../lib/daemon.h"
 #include "../lib/dns.h"
 #include "../lib/log.h"
 #include "../lib/privsep.h"
-#include "../lib/spf.h"
-#include "../lib/spool.h"
-#include "../lib/userdb.h"
 #include "../lib/util.h"
 
 static struct conf *conf;
@@ -46,6 +49,8 @@ usage(void)
 	    "  alias add ADDRESS TARGET... | del ADDRESS [TARGET] | list\n"
 	    "       (ADDRESS may be @domain: a catch-all for the domain)\n"
 	    "  queue list | flush | delete ID | bounce ID\n"
+	    "  auth status        (the limits on logins and what is under "
+	    "attack)\n"
 	    "  config check | dump | describe\n"
 	    "  spf check CLIENT-IP MAIL-FROM HELO\n"
 	    "       (MAIL-FROM \"\" for the null sender)\n");
@@ -66,11 +71,7 @@ open_db(void)
 	struct userdb *db;
 	const char *err;
 
-	daemon_prepare_data_dir(conf);
-	if (privsep_drop(conf->server.user, &err) == -1) {
-		fprintf(stderr, "mailctl: cannot drop privileges: %s\n", err);
-		exit(1);
-	}
+	prog_prepare_data_dir(conf);
 	if ((db = userdb_open(conf->server.data_dir, 0, &err)) == NULL) {
 		fprintf(stderr, "mailctl: %s\n", err);
 		exit(1);
@@ -171,6 +172,26 @@ cmd_domain(int argc, char **argv)
 	return r;
 }
 
+/*
+ * The auth service must not let the old password in from its cache: tell
+ * it at once (it is not running: nothing is cached).
+ */
+static void
+auth_forget(const char *address)
+{
+	char norm[320];
+	const char *err;
+	struct authc *a;
+
+	if (userdb_normalize(address, norm, sizeof(norm), &err) == -1 ||
+	    (a = authc_connect_control(conf->server.data_dir, &err)) == NULL)
+		return;
+	if (authc_flush(a, norm) == -1)
+		fprintf(stderr, "mailctl: the auth service did not confirm "
+		    "forgetting the cached logins of %s\n", norm);
+	authc_close(&a);
+}
+
 static int
 cmd_user(int argc, char **argv)
 {
@@ -193,17 +214,48 @@ cmd_user(int argc, char **argv)
 		    userdb_user_add(db, argv[1], pw) :
 		    userdb_user_passwd(db, argv[1], pw), NULL);
 		explicit_bzero(pw, sizeof(pw));
+		if (r == 0 && argv[0][0] == 'p')
+			auth_forget(argv[1]);
 	} else if (strcmp(argv[0], "del") == 0 && argc == 2) {
 		db = open_db();
 		r = db_result(db, userdb_user_del(db, argv[1]), NULL);
-		if (r == 0)
+		if (r == 0) {
+			auth_forget(argv[1]);
 			printf("user %s deleted; the mail store is kept in "
 			    "%s/mail/\n", argv[1], conf->server.data_dir);
+		}
 	} else
 		return die_usage("user: add ADDRESS | del ADDRESS | "
 		    "passwd ADDRESS | list [DOMAIN]");
 	userdb_close(&db);
 	return r;
+}
+
+static void
+print_status(const char *line, void *arg)
+{
+	(void)arg;
+	printf("%s\n", line);
+}
+
+static int
+cmd_auth(int argc, char **argv)
+{
+	const char *err;
+	struct authc *a;
+	int r;
+
+	if (argc != 1 || strcmp(argv[0], "status") != 0)
+		return die_usage("auth: status");
+	if ((a = authc_connect_control(conf->server.data_dir, &err)) == NULL) {
+		fprintf(stderr, "mailctl: the auth service: %s\n", err);
+		return 1;
+	}
+	r = authc_status(a, print_status, NULL);
+	authc_close(&a);
+	if (r == -1)
+		fprintf(stderr, "mailctl: no answer from the auth service\n");
+	return r == -1;
 }
 
 static int
@@ -273,10 +325,10 @@ cmd_queue_list(void)
 		return 1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (!util_queue_id_valid(de->d_name))
+		if (!spool_id_valid(de->d_name))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", msgdir, de->d_name);
-		if (spool_load(path, &env, NULL) == -1) {
+		if (spool_path(path, sizeof(path), conf->server.data_dir,
+		    de->d_name) == -1 || spool_load(path, &env, NULL) == -1) {
 			if (errno != ENOENT)
 				printf("%s  (unreadable: %s)\n", de->d_name,
 				    strerror(errno));
@@ -319,8 +371,8 @@ queue_control(const char *cmd)
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/queue/control",
-	    conf->server.data_dir);
+	layout_path(sun.sun_path, sizeof(sun.sun_path), conf->server.data_dir,
+	    LAYOUT_QUEUE_CONTROL);
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM, 0)) == -1 ||
 	    sendto(fd, cmd, strlen(cmd), 0, (struct sockaddr *)&sun,
 	    sizeof(sun)) == -1) {
@@ -342,18 +394,17 @@ queue_control(const char *cmd)
 static int
 cmd_queue_admin(const char *what, const char *id)
 {
-	char msgdir[PATH_MAX], tmpdir[PATH_MAX], path[PATH_MAX], cmd[64];
+	char path[PATH_MAX], cmd[64];
 	struct spool_env env;
 	int i, done = 0;
 	size_t r;
 
-	if (!util_queue_id_valid(id)) {
+	if (!spool_id_valid(id)) {
 		fprintf(stderr, "mailctl: %s: not a queue id\n", id);
 		return 1;
 	}
-	spool_dirs(conf->server.data_dir, msgdir, tmpdir, sizeof(msgdir));
-	snprintf(path, sizeof(path), "%s/%s", msgdir, id);
-	if (access(path, F_OK) == -1) {
+	if (spool_path(path, sizeof(path), conf->server.data_dir, id) == -1 ||
+	    access(path, F_OK) == -1) {
 		fprintf(stderr, "mailctl: %s: no such message in the queue\n",
 		    id);
 		return 1;
@@ -447,7 +498,7 @@ cmd_spf(int argc, char **argv)
 		    argv[1]);
 		return 1;
 	}
-	if ((dns = dns_open_conf(conf, err, sizeof(err))) == NULL ||
+	if ((dns = conf_dns_open(conf, err, sizeof(err))) == NULL ||
 	    (spf = spf_new(dns, conf->server.hostname, err,
 	    sizeof(err))) == NULL) {
 		fprintf(stderr, "mailctl: %s\n", err);
@@ -469,10 +520,10 @@ cmd_spf(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct daemon_args args;
+	struct prog_args args;
 	int first;
 
-	conf = daemon_init(argc, argv, "mailctl", &args, &first);
+	conf = prog_init(argc, argv, "mailctl", &args, &first);
 	/* Administrative output goes to the terminal, not to a log. */
 	log_set_level(LOG_LVL_WARN);
 	if (args.nfds != 0 || first >= argc)
@@ -487,6 +538,8 @@ main(int argc, char **argv)
 		return cmd_alias(argc - 1, argv + 1);
 	if (strcmp(argv[0], "queue") == 0)
 		return cmd_queue(argc - 1, argv + 1);
+	if (strcmp(argv[0], "auth") == 0)
+		return cmd_auth(argc - 1, argv + 1);
 	if (strcmp(argv[0], "config") == 0)
 		return cmd_config(argc - 1, argv + 1);
 	if (strcmp(argv[0], "spf") == 0)

@@ -25,12 +25,15 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "../lib/conf.h"
+#include "../global/conf.h"
+#include "../global/layout.h"
+#include "../global/prog.h"
+#include "../global/service.h"
+#include "../global/userdb.h"
 #include "../lib/daemon.h"
 #include "../lib/log.h"
 #include "../lib/net.h"
 #include "../lib/privsep.h"
-#include "../lib/userdb.h"
 #include "../lib/util.h"
 
 #define MAX_SOCKETS	64
@@ -44,10 +47,10 @@ struct lsock {
 	int	 fd;
 };
 
-/* A program maild runs, and the config sections whose sockets it takes. */
+/* A program maild runs; the service table says whose sockets it takes. */
 struct program {
 	const char	*name;
-	const char	*services[4];
+	int		 stop_last;	/* the others ask it until they end */
 	pid_t		 pid;
 	time_t		 started;
 	time_t		 restart_at;	/* 0: not waiting to restart */
@@ -58,15 +61,12 @@ struct program {
 };
 
 static struct program programs[] = {
-	{ "queued", { NULL } },
-	{ "smtpd", { "smtp", "submission", "submissions", NULL } },
-	{ "pop3d", { "pop3", "pop3s", NULL } },
-	{ "imapd", { "imap", "imaps", NULL } },
-	{ "webmail", { "webmail", NULL } },
+	{ "authd", 1 }, { "queued" }, { "smtpd" }, { "pop3d" }, { "imapd" },
+	{ "webmail" },
 };
 #define NPROGRAMS (sizeof(programs) / sizeof(programs[0]))
 
-static struct daemon_args args;
+static struct prog_args args;
 static char		 conf_path[PATH_MAX];
 static struct conf	*conf;
 static struct lsock	 socks[MAX_SOCKETS];
@@ -74,25 +74,20 @@ static size_t		 nsocks;
 /* Old services finishing their sessions after a reload. */
 static pid_t		 draining[64];
 
-static const char *
-service_listen(const struct conf *c, const char *service)
-{
-	char buf[1100];
-	static char out[1100];
-
-	if (conf_get(c, service, buf, sizeof(buf)) == -1)
-		return "";
-	snprintf(out, sizeof(out), "%s", buf);
-	return out;
-}
-
 static int
 program_wants(const struct program *p, const char *service)
 {
+	return service_of_program(service, p->name);
+}
+
+/* Does the program serve the network (else it runs without sockets)? */
+static int
+program_listens(const struct program *p)
+{
 	size_t i;
 
-	for (i = 0; p->services[i] != NULL; i++)
-		if (strcmp(p->services[i], service) == 0)
+	for (i = 0; i < service_count; i++)
+		if (strcmp(service_table[i].program, p->name) == 0)
 			return 1;
 	return 0;
 }
@@ -129,25 +124,23 @@ sock_find(const char *service, const char *addr)
 static int
 sockets_sync(const struct conf *c)
 {
-	static const char *all[] = { "smtp", "submission", "submissions",
-	    "pop3", "pop3s", "imap", "imaps", "webmail" };
 	struct lsock next[MAX_SOCKETS];
 	size_t nnext = 0, i, k;
-	char key[64], host[256], port[16], err[512];
+	char host[256], port[16], err[512];
 	const char *p, *start;
 	long found;
 	int fd, tries, r = 0;
 
-	for (k = 0; k < sizeof(all) / sizeof(all[0]); k++) {
-		const struct program *prog = program_of(all[k]);
+	for (k = 0; k < service_count; k++) {
+		const char *svc = service_table[k].name;
+		const struct program *prog = program_of(svc);
 
-		snprintf(key, sizeof(key), "%s.listen", all[k]);
-		p = service_listen(c, key);
+		p = service_listen(c, &service_table[k]);
 		if (*p == '\0')
 			continue;
 		if (prog == NULL || !prog->built) {
 			log_info("service %s: %s is not built, not started",
-			    all[k], prog ? prog->name : "?");
+			    svc, service_table[k].program);
 			continue;
 		}
 		for (;;) {
@@ -163,10 +156,10 @@ sockets_sync(const struct conf *c)
 				return -1;
 			}
 			snprintf(next[nnext].service, sizeof(next[0].service),
-			    "%s", all[k]);
+			    "%s", svc);
 			snprintf(next[nnext].addr, sizeof(next[0].addr),
 			    "%.*s", (int)(p - start), start);
-			if ((found = sock_find(all[k], next[nnext].addr)) >= 0) {
+			if ((found = sock_find(svc, next[nnext].addr)) >= 0) {
 				next[nnext].fd = socks[found].fd;
 				socks[found].fd = -1;	/* moved */
 			} else {
@@ -180,12 +173,12 @@ sockets_sync(const struct conf *c)
 				}
 				if (fd == -1) {
 					log_err("service %s: cannot listen on "
-					    "%s", all[k], err);
+					    "%s", svc, err);
 					r = -1;
 					continue;
 				}
 				log_info("service %s: listening on %s",
-				    all[k], next[nnext].addr);
+				    svc, next[nnext].addr);
 				next[nnext].fd = fd;
 			}
 			nnext++;
@@ -205,7 +198,7 @@ sockets_sync(const struct conf *c)
 static void
 program_start(struct program *p)
 {
-	char path[PATH_MAX], *argv[6 + 2 * DAEMON_MAX_OVERRIDES +
+	char path[PATH_MAX], *argv[6 + 2 * PROG_MAX_OVERRIDES +
 	    2 * MAX_SOCKETS + 1];
 	char fdargs[MAX_SOCKETS][64], self[32];
 	size_t i, n = 0, nfd = 0;
@@ -219,7 +212,7 @@ program_start(struct program *p)
 			    socks[i].service, nfd + 3);
 			nfd++;
 		}
-	if (p->services[0] != NULL && nfd == 0) {
+	if (program_listens(p) && nfd == 0) {
 		p->restart_at = 0;	/* nothing to listen on: not started */
 		return;
 	}
@@ -362,7 +355,7 @@ reload(void)
 		log_level_parse(conf->server.log_level, &level);
 		log_set_level(level);
 	}
-	daemon_prepare_data_dir(conf);
+	prog_prepare_data_dir(conf);
 	/*
 	 * Old listeners stop accepting and finish their sessions while new
 	 * ones take over.  The queue runner is different: two on one spool
@@ -376,7 +369,7 @@ reload(void)
 		p->restart_at = time(NULL);
 		if (p->pid == 0)
 			continue;
-		if (p->services[0] == NULL) {
+		if (!program_listens(p)) {
 			kill(p->pid, SIGTERM);
 			p->replacing = 1;
 			continue;
@@ -389,43 +382,57 @@ reload(void)
 		log_err("some sockets could not be bound; see above");
 }
 
+/*
+ * Stop the programs of one phase (and, in the first, what still drains
+ * after a reload): SIGTERM, then SIGKILL after STOP_GRACE.
+ */
 static void
-stop_all(void)
+stop_phase(int last)
 {
 	time_t deadline = time(NULL) + STOP_GRACE;
 	size_t i;
-	int alive;
+	int alive, sig = SIGTERM;
 
-	log_info("stopping");
-	for (i = 0; i < NPROGRAMS; i++)
-		if (programs[i].pid > 0)
-			kill(programs[i].pid, SIGTERM);
-	for (i = 0; i < sizeof(draining) / sizeof(draining[0]); i++)
-		if (draining[i] > 0)
-			kill(draining[i], SIGTERM);
 	for (;;) {
-		reap(1);
 		alive = 0;
 		for (i = 0; i < NPROGRAMS; i++)
-			alive += programs[i].pid > 0;
-		for (i = 0; i < sizeof(draining) / sizeof(draining[0]); i++)
-			alive += draining[i] > 0;
+			if (programs[i].pid > 0 && programs[i].stop_last == last) {
+				if (sig != 0)
+					kill(programs[i].pid, sig);
+				alive++;
+			}
+		for (i = 0; !last && i < sizeof(draining) /
+		    sizeof(draining[0]); i++)
+			if (draining[i] > 0) {
+				if (sig != 0)
+					kill(draining[i], sig);
+				alive++;
+			}
 		if (alive == 0)
-			break;
+			return;
+		sig = 0;
 		if (time(NULL) >= deadline) {
 			log_warn("%d process(es) did not stop in %ds: killing",
 			    alive, STOP_GRACE);
-			for (i = 0; i < NPROGRAMS; i++)
-				if (programs[i].pid > 0)
-					kill(programs[i].pid, SIGKILL);
-			for (i = 0; i < sizeof(draining) /
-			    sizeof(draining[0]); i++)
-				if (draining[i] > 0)
-					kill(draining[i], SIGKILL);
+			sig = SIGKILL;
 			deadline = time(NULL) + 5;
+			continue;
 		}
 		daemon_poll(NULL, 0, 100);
+		reap(1);
 	}
+}
+
+/*
+ * The services first; the auth service last, as delivery under way and
+ * sessions finishing ask it until the end.
+ */
+static void
+stop_all(void)
+{
+	log_info("stopping");
+	stop_phase(0);
+	stop_phase(1);
 	log_info("stopped");
 }
 
@@ -441,8 +448,8 @@ lock_data_dir(const struct conf *c)
 {
 	char path[PATH_MAX];
 
-	if (util_snprintf(path, sizeof(path), "%s/maild.pid",
-	    c->server.data_dir) == -1)
+	if (layout_path(path, sizeof(path), c->server.data_dir,
+	    LAYOUT_MAILD_PID) == -1)
 		fatalx("data_dir too long");
 	(void)daemon_lock(path, "maild", 0, 1);
 }
@@ -454,7 +461,7 @@ main(int argc, char **argv)
 	size_t i;
 	long wait;
 
-	conf = daemon_init(argc, argv, "maild", &args, NULL);
+	conf = prog_init(argc, argv, "maild", &args, NULL);
 	if (args.nfds != 0)
 		fatalx("maild binds its own sockets (no -L)");
 	if (realpath(args.conf_path, conf_path) == NULL)
@@ -462,7 +469,7 @@ main(int argc, char **argv)
 	daemon_signals();
 	daemon_signals_block();
 	programs_check_built();
-	daemon_prepare_data_dir(conf);
+	prog_prepare_data_dir(conf);
 	lock_data_dir(conf);
 	if (sockets_sync(conf) == -1)
 		fatalx("cannot bind the listening sockets");

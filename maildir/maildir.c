@@ -7,7 +7,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "../lib/addr.h"
+#include "../global/addr.h"
+#include "../global/layout.h"
 #include "../lib/util.h"
 #include "maildir.h"
 
@@ -33,8 +34,8 @@ maildir_user_path(const char *data_dir, const char *address, char *path,
 			errno = EINVAL;
 			return -1;
 		}
-	if (util_snprintf(path, size, "%s/mail/%s/%s", data_dir, at + 1,
-	    local) == -1) {
+	if (util_snprintf(path, size, "%s/" LAYOUT_MAIL "/%s/%s", data_dir,
+	    at + 1, local) == -1) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "../global/layout.h"
 #include "../lib/db.h"
 #include "../lib/util.h"
 #include "store_int.h"
@@ -302,7 +303,7 @@ uidvalidity_saved(struct mstore *st)
 	char path[PATH_MAX], *text;
 	int64_t v = 0;
 
-	if (util_snprintf(path, sizeof(path), "%s/uidvalidity", st->dir) ==
+	if (layout_path(path, sizeof(path), st->dir, LAYOUT_UIDVALIDITY) ==
 	    -1 || (text = util_read_file(path, 64, NULL)) == NULL)
 		return 0;
 	v = strtoll(text, NULL, 10);
@@ -316,7 +317,7 @@ uidvalidity_save(struct mstore *st, int64_t v)
 	char path[PATH_MAX], tmp[PATH_MAX + 8], text[32];
 	int fd, n;
 
-	if (util_snprintf(path, sizeof(path), "%s/uidvalidity", st->dir) ==
+	if (layout_path(path, sizeof(path), st->dir, LAYOUT_UIDVALIDITY) ==
 	    -1 || util_snprintf(tmp, sizeof(tmp), "%s.tmp", path) == -1)
 		return -1;
 	n = snprintf(text, sizeof(text), "%lld\n", (long long)v);
@@ -446,8 +447,8 @@ mstore_open(const char *userdir, struct mstore **st_r, const char **err)
 
 	if (store_open_once(userdir, st_r, err) == 0)
 		return 0;
-	if (!store_index_broken(*err) || util_snprintf(path, sizeof(path),
-	    "%s/index.db", userdir) == -1)
+	if (!store_index_broken(*err) || layout_path(path, sizeof(path),
+	    userdir, LAYOUT_INDEX_DB) == -1)
 		return -1;
 	store_set_aside(path);
 	return store_open_once(userdir, st_r, err);
@@ -463,7 +464,7 @@ store_open_once(const char *userdir, struct mstore **st_r, const char **err)
 	*st_r = NULL;
 	st = util_calloc(1, sizeof(*st));
 	if (util_strcpy(st->dir, userdir, sizeof(st->dir)) == -1 ||
-	    util_snprintf(path, sizeof(path), "%s/index.db", userdir) == -1) {
+	    layout_path(path, sizeof(path), userdir, LAYOUT_INDEX_DB) == -1) {
 		*err = "path too long";
 		free(st);
 		return -1;

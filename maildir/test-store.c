@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 
 #include "../lib/log.h"
-#include "../t/tap.h"
 #include "maildir.h"
+#include "../t/tap.h"
 
 static char root[256];
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/file.h>
 
+#include "../global/layout.h"
 #include "../lib/log.h"
 #include "../maildir/maildir.h"
 #include "pop3d.h"
@@ -47,7 +48,7 @@ maildrop_open(struct maildrop *md, const char *data_dir, const char *user,
 	memset(md, 0, sizeof(*md));
 	md->lockfd = -1;
 	if (maildir_user_path(data_dir, user, dir, sizeof(dir)) == -1 ||
-	    util_snprintf(lock, sizeof(lock), "%s/pop3.lock", dir) == -1) {
+	    layout_path(lock, sizeof(lock), dir, LAYOUT_POP3_LOCK) == -1) {
 		*err = "unusable mailbox name";
 		return MAILDROP_ERROR;
 	}

@@ -13,21 +13,21 @@
  */
 #include <string.h>
 
+#include "../global/listener.h"
+#include "../global/prog.h"
 #include "../lib/daemon.h"
-#include "../lib/listener.h"
 #include "../lib/log.h"
 #include "pop3d.h"
 
 int
 main(int argc, char **argv)
 {
-	static const char *const services[] = { "pop3", "pop3s", NULL };
 	static struct pop3_env env;
-	struct daemon_args args;
+	struct prog_args args;
 	struct listener l;
 
-	env.conf = daemon_init(argc, argv, "pop3d", &args, NULL);
-	listener_prepare(&args, env.conf, services, "pop3s", &env.tls);
+	env.conf = prog_init(argc, argv, "pop3d", &args, NULL);
+	listener_prepare(&args, env.conf, "pop3d", &env.tls);
 
 	memset(&l, 0, sizeof(l));
 	l.fds = args.fds;
@@ -38,7 +38,6 @@ main(int argc, char **argv)
 	    "later\r\n";
 	l.busy_reply_ip = "-ERR [SYS/TEMP] Too many connections from your "
 	    "address\r\n";
-	l.implicit_tls = "pop3s";
 	l.tls = env.tls;
 	l.session = pop3_session_run;
 	l.arg = &env;

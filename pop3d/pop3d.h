@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../lib/conf.h"
+#include "../global/conf.h"
 #include "../lib/conn.h"
 #include "../lib/net.h"
 #include "../lib/util.h"

@@ -17,11 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../lib/auth.h"
+#include "../global/login.h"
+#include "../global/service.h"
 #include "../lib/daemon.h"
 #include "../lib/log.h"
 #include "../lib/tls.h"
-#include "../lib/userdb.h"
 #include "../maildir/maildir.h"
 #include "pop3d.h"
 
@@ -41,13 +41,13 @@ struct pop3_session {
 	enum pop3_state	 state;
 	char		 user[320];	/* USER given, or authenticated */
 	int		 authenticated;
-	int		 auth_failures;
+	struct authc	*authc;
+	struct login	 login;
 	int		 errors;	/* bad commands, for max_errors */
 	unsigned long	 nerr;		/* -ERR replies given */
 	const char	*cmd_name;	/* of the command running (log) */
 	int		 quit;
 	int		 broken;	/* the stream is unusable */
-	struct userdb	*db;
 	struct maildrop	 md;
 	long		 nretr, ndele;
 	uint64_t	 retr_octets;
@@ -130,9 +130,6 @@ cmd_capa(struct pop3_session *s, char *arg)
 static int
 cmd_stls(struct pop3_session *s, char *arg)
 {
-	const char *err;
-	size_t discarded;
-
 	(void)arg;
 	if (s->conn.tls != NULL) {
 		pop3_reply(s, "-ERR TLS already active");
@@ -143,29 +140,13 @@ cmd_stls(struct pop3_session *s, char *arg)
 		return -1;
 	}
 	pop3_reply(s, "+OK Begin TLS negotiation");
-	if (tls_starttls(&s->conn, s->env->tls, &discarded, &err) == -1) {
-		log_info("sid=%s client=[%s] STLS failed: %s", s->id,
-		    s->client_ip, err);
+	if (login_starttls(&s->conn, s->env->tls, s->id, s->client_ip,
+	    "STLS") == -1) {
 		s->broken = s->quit = 1;
 		return 0;
 	}
-	if (discarded > 0)
-		log_warn("sid=%s client=[%s] discarded %zu octets pipelined "
-		    "after STLS", s->id, s->client_ip, discarded);
-	log_info("sid=%s stls version=%s cipher=%s", s->id,
-	    tls_version(&s->conn), tls_cipher(&s->conn));
 	s->user[0] = '\0';	/* nothing said in the clear carries over */
 	return 0;
-}
-
-/* Sleep, waking early only to stop. */
-static void
-pop3_penalty(unsigned int seconds)
-{
-	struct timespec ts = { (time_t)seconds, 0 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !daemon_term)
-		;
 }
 
 /* Authenticated as user: lock and open the maildrop. */
@@ -174,7 +155,6 @@ pop3_login(struct pop3_session *s, const char *user)
 {
 	const char *err = "";
 
-	auth_success(s->conf->server.data_dir, s->client_ip);
 	util_strcpy(s->user, user, sizeof(s->user));
 	switch (maildrop_open(&s->md, s->conf->server.data_dir, user, &err)) {
 	case MAILDROP_OK:
@@ -200,34 +180,65 @@ pop3_login(struct pop3_session *s, const char *user)
 	return 0;
 }
 
-static void
-pop3_auth_failed(struct pop3_session *s, const char *how)
-{
-	unsigned int delay = auth_failure_delay(s->conf->server.data_dir,
-	    s->client_ip, (unsigned int)s->conf->auth.failure_delay_max);
-
-	log_info("sid=%s client=[%s] %s result=failed delay=%us", s->id,
-	    s->client_ip, how, delay);
-	conn_flush(&s->conn);
-	pop3_penalty(delay);
-	pop3_reply(s, "-ERR [AUTH] Authentication failed");
-	if (++s->auth_failures >= s->conf->auth.max_failures) {
-		pop3_reply(s, "-ERR Too many authentication failures");
-		s->quit = 1;
-	}
-}
-
-static struct auth_session *
-pop3_auth_session(struct pop3_session *s)
+/* The login path for this session; NULL after replying. */
+static struct login *
+pop3_login_path(struct pop3_session *s)
 {
 	const char *err;
 
-	if (s->db == NULL &&
-	    (s->db = userdb_open(s->conf->server.data_dir, 0, &err)) == NULL) {
-		log_err("sid=%s users.db: %s", s->id, err);
+	if (s->authc == NULL && (s->authc = authc_connect(
+	    s->conf->server.data_dir, &err)) == NULL) {
+		log_err("sid=%s auth service: %s", s->id, err);
+		pop3_reply(s, "-ERR [SYS/TEMP] Temporary authentication "
+		    "failure");
 		return NULL;
 	}
-	return auth_session_new("pop", s->db, &err);
+	s->login.conn = &s->conn;
+	s->login.authc = s->authc;
+	s->login.service = "pop";
+	s->login.challenge = "+ ";
+	s->login.sid = s->id;
+	s->login.client_ip = s->client_ip;
+	s->login.max_failures = s->conf->auth.max_failures;
+	return &s->login;
+}
+
+/* The protocol's answer to a login's outcome; 0, or -1 (a bad command). */
+static int
+pop3_login_result(struct pop3_session *s, enum login_result r)
+{
+	switch (r) {
+	case LOGIN_OK:
+		pop3_login(s, s->login.user);
+		return 0;
+	case LOGIN_FAIL:
+		pop3_reply(s, "-ERR [AUTH] Authentication failed");
+		if (login_exhausted(&s->login)) {
+			pop3_reply(s, "-ERR Too many authentication failures");
+			s->quit = 1;
+		}
+		return 0;
+	case LOGIN_CANCELLED:
+		pop3_reply(s, "-ERR Authentication cancelled");
+		return -1;
+	case LOGIN_NOMECH:
+		pop3_reply(s, "-ERR Unsupported authentication mechanism");
+		return -1;
+	case LOGIN_BADPROTO:
+		pop3_reply(s, "-ERR Malformed authentication data (bad "
+		    "base64?)");
+		return -1;
+	case LOGIN_TOOLONG:
+		pop3_reply(s, "-ERR Line too long");
+		return -1;
+	case LOGIN_GONE:
+		s->quit = 1;
+		return 0;
+	default:
+		pop3_reply(s, "-ERR [SYS/TEMP] Temporary authentication "
+		    "failure");
+		return 0;
+	}
 }
 
 static int
@@ -250,8 +261,7 @@ cmd_user(struct pop3_session *s, char *arg)
 static int
 cmd_pass(struct pop3_session *s, char *arg)
 {
-	struct auth_session *a;
-	enum auth_result r;
+	struct login *l;
 	char user[320];
 
 	if (!pop3_plaintext_ok(s)) {
@@ -265,37 +275,17 @@ cmd_pass(struct pop3_session *s, char *arg)
 	}
 	util_strcpy(user, s->user, sizeof(user));
 	s->user[0] = '\0';
-	if ((a = pop3_auth_session(s)) == NULL) {
-		pop3_reply(s, "-ERR [SYS/TEMP] Temporary authentication "
-		    "failure");
+	if ((l = pop3_login_path(s)) == NULL)
 		return 0;
-	}
-	r = auth_password(a, user, arg);
-	if (r == AUTH_OK) {
-		util_strcpy(user, auth_user(a), sizeof(user));
-		auth_session_free(&a);
-		pop3_login(s, user);
-		return 0;
-	}
-	auth_session_free(&a);
-	if (r == AUTH_TEMPFAIL)
-		pop3_reply(s, "-ERR [SYS/TEMP] Temporary authentication "
-		    "failure");
-	else
-		pop3_auth_failed(s, "pass");
-	return 0;
+	return pop3_login_result(s, login_password(l, "pass", user, arg));
 }
 
 /* AUTH (RFC 5034): "+ base64" challenges, "*" cancels. */
 static int
 cmd_auth(struct pop3_session *s, char *arg)
 {
-	struct auth_session *a;
-	enum auth_result r;
-	enum conn_status st;
-	const char *challenge = NULL;
-	char *mech = arg, *initial, *line, user[320];
-	size_t len;
+	struct login *l;
+	char *mech = arg, *initial;
 
 	if (*arg == '\0') {		/* a listing, as many clients ask */
 		pop3_reply(s, "+OK");
@@ -313,57 +303,9 @@ cmd_auth(struct pop3_session *s, char *arg)
 	}
 	if ((initial = strchr(mech, ' ')) != NULL)
 		*initial++ = '\0';
-	if ((a = pop3_auth_session(s)) == NULL) {
-		pop3_reply(s, "-ERR [SYS/TEMP] Temporary authentication "
-		    "failure");
+	if ((l = pop3_login_path(s)) == NULL)
 		return 0;
-	}
-	r = auth_start(a, mech, initial, &challenge);
-	while (r == AUTH_CONTINUE) {
-		pop3_reply(s, "+ %s", challenge);
-		st = conn_getcmd(&s->conn, &line, &len);
-		if (st != CONN_LINE) {
-			if (st == CONN_TOOLONG)
-				pop3_reply(s, "-ERR Line too long");
-			else if (st == CONN_NUL)
-				pop3_reply(s, "-ERR Malformed authentication "
-				    "data (NUL octet)");
-			else
-				s->quit = 1;
-			auth_session_free(&a);
-			return -1;
-		}
-		if (strcmp(line, "*") == 0) {
-			pop3_reply(s, "-ERR Authentication cancelled");
-			auth_session_free(&a);
-			return -1;
-		}
-		r = auth_step(a, line, &challenge);
-	}
-	switch (r) {
-	case AUTH_OK:
-		util_strcpy(user, auth_user(a), sizeof(user));
-		auth_session_free(&a);
-		pop3_login(s, user);
-		return 0;
-	case AUTH_FAIL:
-		auth_session_free(&a);
-		pop3_auth_failed(s, "auth");
-		return 0;
-	case AUTH_NOMECH:
-		pop3_reply(s, "-ERR Unsupported authentication mechanism");
-		break;
-	case AUTH_BADPROTO:
-		pop3_reply(s, "-ERR Malformed authentication data (bad "
-		    "base64?)");
-		break;
-	default:
-		pop3_reply(s, "-ERR [SYS/TEMP] Temporary authentication "
-		    "failure");
-		break;
-	}
-	auth_session_free(&a);
-	return -1;
+	return pop3_login_result(s, login_sasl(l, mech, initial));
 }
 
 /* A message number argument; NULL (after replying) if unusable. */
@@ -666,7 +608,7 @@ pop3_session_run(int fd, const char *service, const char *client_ip,
 	log_info("sid=%s connect client=[%s]:%d service=%s", s->id, client_ip,
 	    client_port, service);
 
-	if (strcmp(service, "pop3s") == 0 &&
+	if (service_find(service)->implicit_tls &&
 	    tls_accept(&s->conn, env->tls, &err) == -1) {
 		log_info("sid=%s client=[%s] TLS handshake failed: %s", s->id,
 		    client_ip, err);
@@ -700,7 +642,7 @@ pop3_session_run(int fd, const char *service, const char *client_ip,
 	    (unsigned long long)s->retr_octets, s->ndele, s->nerr,
 	    util_now() - start);
 	maildrop_close(&s->md);
-	userdb_close(&s->db);
+	authc_close(&s->authc);
 	conn_free(&s->conn);
 	close(fd);
 	_exit(0);	/* not exit(3): see smtpd's session end */

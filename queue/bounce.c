@@ -212,7 +212,7 @@ bounce_compose(const struct conf *conf, const struct spool_env *env,
 int
 bounce_queue(const struct conf *conf, int spool_fd,
     const struct spool_env *env, const size_t *idx, size_t n,
-    enum dsn_action action, char newid[QUEUE_ID_LEN + 1])
+    enum dsn_action action, char newid[SPOOL_ID_LEN + 1])
 {
 	struct header_grab g;
 	struct spool_env benv;
@@ -249,7 +249,7 @@ bounce_queue(const struct conf *conf, int spool_fd,
 	}
 	buf_release(&b);
 	if (spool_commit(&w) == 0) {
-		memcpy(newid, benv.id, QUEUE_ID_LEN + 1);
+		memcpy(newid, benv.id, SPOOL_ID_LEN + 1);
 		r = 0;
 	}
 	spool_env_free(&benv);

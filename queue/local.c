@@ -113,12 +113,18 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 	char dir[PATH_MAX], base[512], host[256], path[PATH_MAX];
 	struct producer_arg p;
 	enum maildir_result r;
-	int exists;
+	int exists, tries;
 
-	if ((exists = userdb_user_exists(ctx->db, rcpt)) != 1) {
+	/* Once more on a fresh connection if authd was restarting. */
+	exists = -1;
+	for (tries = 0; tries < 2 && exists < 0; tries++)
+		if (authc_ensure(&ctx->authc, ctx->conf->server.data_dir) !=
+		    NULL)
+			exists = authc_user_exists(ctx->authc, rcpt);
+	if (exists != 1) {
 		if (exists < 0) {
-			snprintf(text, textsize, "4.3.0 user database: %s",
-			    userdb_error(ctx->db));
+			snprintf(text, textsize, "4.3.0 user lookup failed "
+			    "(the auth service)");
 			return RCPT_PENDING;
 		}
 		snprintf(text, textsize, "5.1.1 <%s>: no such mailbox here",

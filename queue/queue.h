@@ -30,12 +30,12 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include "../lib/conf.h"
+#include "../global/conf.h"
+#include "../global/spool.h"
+#include "../global/authc.h"
 #include "../lib/conn.h"
 #include "../lib/dns.h"
-#include "../lib/spool.h"
 #include "../lib/tls.h"
-#include "../lib/userdb.h"
 
 #define QUEUE_JOB_MAX	65536		/* one job message, octets */
 
@@ -43,7 +43,7 @@ enum transport { T_LOCAL, T_REMOTE, T_NTRANSPORTS };
 
 /* One message the runner knows about. */
 struct qentry {
-	char		 id[QUEUE_ID_LEN + 1];
+	char		 id[SPOOL_ID_LEN + 1];
 	struct spool_env env;		/* as last read from the spool */
 	unsigned char	*is_local;	/* per recipient */
 	unsigned char	*busy;		/* per recipient: in a job now */
@@ -59,13 +59,13 @@ struct qentry {
 	struct qentry	*hnext;		/* hash chain */
 };
 
-/* queued.c: <data_dir>/queue/msg */
-extern char queue_msgdir[];
+/* queued.c: server.data_dir (spool_path() makes a message's path) */
+extern const char *queue_data_dir;
 
 /* sched.c */
 struct qentry *sched_find(const char *id);
 /* Read (or re-read) an entry's spool file; -1 if it is gone or bad. */
-int	sched_load(struct qentry *e, struct userdb *db);
+int	sched_load(struct qentry *e, struct authc *authc);
 struct qentry *sched_add(const char *id, int recovered);
 void	sched_remove(struct qentry *e);
 /* Recompute e->next[] from its recipients and place it in the heaps. */
@@ -94,7 +94,7 @@ char	queue_defer(const struct conf *conf, const struct spool_env *env,
 
 /* worker.c */
 struct job {
-	char		 id[QUEUE_ID_LEN + 1];
+	char		 id[SPOOL_ID_LEN + 1];
 	enum transport	 transport;
 	int		 recovered;
 	int		 last;		/* covers every non-final recipient */
@@ -129,7 +129,7 @@ int	job_decode(char *buf, struct job *job);
 /* What a delivery process keeps between jobs. */
 struct worker_ctx {
 	struct conf	*conf;
-	struct userdb	*db;		/* local */
+	struct authc	*authc;		/* local: the auth service's lookups */
 	struct dns	*dns;		/* remote */
 	struct tls_ctx	*tls;		/* remote: STARTTLS as a client */
 };
@@ -239,6 +239,6 @@ enum dsn_action { DSN_FAILED, DSN_DELAYED };
  */
 int	bounce_queue(const struct conf *conf, int spool_fd,
 	    const struct spool_env *env, const size_t *idx, size_t n,
-	    enum dsn_action action, char newid[QUEUE_ID_LEN + 1]);
+	    enum dsn_action action, char newid[SPOOL_ID_LEN + 1]);
 
 #endif

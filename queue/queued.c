@@ -36,6 +36,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include "../global/layout.h"
+#include "../global/prog.h"
 #include "../lib/daemon.h"
 #include "../lib/log.h"
 #include "../lib/privsep.h"
@@ -47,11 +49,11 @@
 #define STALE_TMP_SECONDS	60
 #define SHUTDOWN_GRACE		30
 
-char queue_msgdir[PATH_MAX];
-static char queue_tmpdir[PATH_MAX];
+const char *queue_data_dir;
+static char queue_msgdir[PATH_MAX];
 
 static struct conf	*conf;
-static struct userdb	*db;
+static struct authc	*authc;	/* lookups */
 static struct worker	*workers;
 static size_t		 nworkers;
 static int		 control_fd = -1;
@@ -90,7 +92,7 @@ queue_journal_all(int fd, struct qentry *e, const size_t *idx, size_t n,
 static void
 queue_bounce(struct qentry *e, int fd, const size_t *idx, size_t n)
 {
-	char newid[QUEUE_ID_LEN + 1];
+	char newid[SPOOL_ID_LEN + 1];
 
 	if (e->env.sender[0] == '\0') {
 		log_info("qid=%s %zu recipient(s) failed; no DSN to the null "
@@ -116,7 +118,7 @@ queue_bounce(struct qentry *e, int fd, const size_t *idx, size_t n)
 static void
 queue_warn(struct qentry *e, int fd, const size_t *idx, size_t n)
 {
-	char newid[QUEUE_ID_LEN + 1];
+	char newid[SPOOL_ID_LEN + 1];
 	time_t now = time(NULL);
 
 	if (bounce_queue(conf, fd, &e->env, idx, n, DSN_DELAYED, newid) == -1) {
@@ -148,7 +150,8 @@ queue_settle(struct qentry *e)
 		sched_update(e);
 		return e;
 	}
-	snprintf(path, sizeof(path), "%s/%s", queue_msgdir, e->id);
+	if (spool_path(path, sizeof(path), queue_data_dir, e->id) == -1)
+		return e;
 	failed = util_calloc(e->env.nrcpts, sizeof(*failed));
 	pending = util_calloc(e->env.nrcpts, sizeof(*pending));
 	for (i = 0; i < e->env.nrcpts; i++) {
@@ -207,7 +210,7 @@ queue_learn(const char *id, int recovered)
 	if ((e = sched_find(id)) != NULL)
 		return e;
 	e = sched_add(id, recovered);
-	if (sched_load(e, db) == -1) {
+	if (sched_load(e, authc_ensure(&authc, conf->server.data_dir)) == -1) {
 		if (errno != ENOENT)
 			log_err("qid=%s unreadable queue file: %s", id,
 			    strerror(errno));
@@ -235,7 +238,7 @@ queue_scan(int recovered)
 		return;
 	}
 	while ((de = readdir(d)) != NULL)
-		if (util_queue_id_valid(de->d_name))
+		if (spool_id_valid(de->d_name))
 			queue_learn(de->d_name, recovered);
 	closedir(d);
 	if (sched_count() != before || recovered)
@@ -353,7 +356,7 @@ queue_job_done(struct worker *w, int crashed)
 			sched_remove(e);
 		goto out;
 	}
-	if (sched_load(e, db) == -1) {
+	if (sched_load(e, authc_ensure(&authc, conf->server.data_dir)) == -1) {
 		if (errno != ENOENT)
 			log_err("qid=%s unreadable queue file: %s", e->id,
 			    strerror(errno));
@@ -422,7 +425,7 @@ queue_inotify(void)
 			if (ev->mask & IN_Q_OVERFLOW) {
 				log_warn("inotify queue overflowed: rescanning");
 				queue_scan(0);
-			} else if (ev->len > 0 && util_queue_id_valid(ev->name))
+			} else if (ev->len > 0 && spool_id_valid(ev->name))
 				queue_learn(ev->name, 0);
 		}
 }
@@ -435,8 +438,8 @@ queue_admin_delete(const char *id)
 	struct qentry *e = queue_learn(id, 0);
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/%s", queue_msgdir, id);
-	if (unlink(path) == -1) {
+	if (spool_path(path, sizeof(path), queue_data_dir, id) == -1 ||
+	    unlink(path) == -1) {
 		log_warn("qid=%s delete: %s", id, strerror(errno));
 		return;
 	}
@@ -479,10 +482,10 @@ queue_control(void)
 			sched_flush();
 			queue_scan(0);
 		} else if (strncmp(buf, "delete ", 7) == 0 &&
-		    util_queue_id_valid(buf + 7))
+		    spool_id_valid(buf + 7))
 			queue_admin_delete(buf + 7);
 		else if (strncmp(buf, "bounce ", 7) == 0 &&
-		    util_queue_id_valid(buf + 7))
+		    spool_id_valid(buf + 7))
 			queue_admin_bounce(buf + 7);
 		else
 			log_warn("control: ignoring an unknown command");
@@ -497,8 +500,8 @@ queue_bind_control(void)
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (util_snprintf(sun.sun_path, sizeof(sun.sun_path),
-	    "%s/queue/control", conf->server.data_dir) == -1)
+	if (layout_path(sun.sun_path, sizeof(sun.sun_path),
+	    conf->server.data_dir, LAYOUT_QUEUE_CONTROL) == -1)
 		fatalx("data_dir too long for a UNIX socket path");
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
 		fatal("socket");
@@ -583,8 +586,8 @@ queue_lock(void)
 {
 	char path[PATH_MAX];
 
-	if (util_snprintf(path, sizeof(path), "%s/queue/queued.pid",
-	    conf->server.data_dir) == -1)
+	if (layout_path(path, sizeof(path), conf->server.data_dir,
+	    LAYOUT_QUEUED_PID) == -1)
 		fatalx("data_dir too long");
 	return daemon_lock(path, "queue runner", SHUTDOWN_GRACE + 10, 1);
 }
@@ -592,7 +595,7 @@ queue_lock(void)
 int
 main(int argc, char **argv)
 {
-	struct daemon_args args;
+	struct prog_args args;
 	struct pollfd *pfds;
 	const char *err;
 	enum transport t;
@@ -601,18 +604,17 @@ main(int argc, char **argv)
 	size_t i;
 	int n;
 
-	conf = daemon_init(argc, argv, "queued", &args, NULL);
+	conf = prog_init(argc, argv, "queued", &args, NULL);
 	if (privsep_drop(conf->server.user, &err) == -1)
 		fatalx("cannot drop privileges: %s", err);
-	privsep_die_with_parent(daemon_parent);
+	privsep_die_with_parent(prog_parent);
 	daemon_signals();
 	daemon_signals_block();
-	if (spool_dirs(conf->server.data_dir, queue_msgdir, queue_tmpdir,
-	    sizeof(queue_msgdir)) == -1)
+	queue_data_dir = conf->server.data_dir;
+	if (layout_path(queue_msgdir, sizeof(queue_msgdir), queue_data_dir,
+	    LAYOUT_QUEUE_MSG) == -1)
 		fatalx("data_dir too long");
 	lock_fd = queue_lock();
-	if ((db = userdb_open(conf->server.data_dir, 0, &err)) == NULL)
-		fatalx("users.db: %s", err);
 	control_fd = queue_bind_control();
 	/* Watch before the first scan, so nothing falls between the two. */
 	if ((inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
@@ -682,6 +684,6 @@ main(int argc, char **argv)
 	close(inotify_fd);
 	free(pfds);
 	free(workers);
-	userdb_close(&db);
+	authc_close(&authc);
 	return 0;
 }

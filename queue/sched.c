@@ -154,7 +154,7 @@ sched_add(const char *id, int recovered)
 	if (nentries >= nbuckets)
 		hash_grow();
 	e = util_calloc(1, sizeof(*e));
-	memcpy(e->id, id, QUEUE_ID_LEN + 1);
+	memcpy(e->id, id, SPOOL_ID_LEN + 1);
 	e->recovered = recovered;
 	e->heap_idx[T_LOCAL] = e->heap_idx[T_REMOTE] = SIZE_MAX;
 	b = hash_id(id) & (nbuckets - 1);
@@ -185,14 +185,14 @@ sched_remove(struct qentry *e)
 }
 
 int
-sched_load(struct qentry *e, struct userdb *db)
+sched_load(struct qentry *e, struct authc *authc)
 {
 	struct spool_env env;
 	char path[PATH_MAX];
 	size_t i;
 
-	snprintf(path, sizeof(path), "%s/%s", queue_msgdir, e->id);
-	if (spool_load(path, &env, NULL) == -1)
+	if (spool_path(path, sizeof(path), queue_data_dir, e->id) == -1 ||
+	    spool_load(path, &env, NULL) == -1)
 		return -1;
 	if (e->is_local == NULL || e->env.nrcpts != env.nrcpts) {
 		free(e->is_local);
@@ -204,8 +204,8 @@ sched_load(struct qentry *e, struct userdb *db)
 
 			/* On a database error, assume local: a local
 			 * attempt fails softly and is retried. */
-			e->is_local[i] = at == NULL ||
-			    userdb_domain_is_local(db, at + 1) != 0;
+			e->is_local[i] = at == NULL || authc == NULL ||
+			    authc_domain_is_local(authc, at + 1) != 0;
 		}
 	}
 	spool_env_free(&e->env);

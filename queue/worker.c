@@ -51,9 +51,9 @@ job_decode(char *buf, struct job *job)
 		return -1;
 	job->transport = tok[0] == 'L' ? T_LOCAL : T_REMOTE;
 	if ((tok = strtok_r(NULL, " ", &save)) == NULL ||
-	    !util_queue_id_valid(tok))
+	    !spool_id_valid(tok))
 		return -1;
-	memcpy(job->id, tok, QUEUE_ID_LEN + 1);
+	memcpy(job->id, tok, SPOOL_ID_LEN + 1);
 	if ((tok = strtok_r(NULL, " ", &save)) == NULL ||
 	    (tok[0] != '0' && tok[0] != '1') || tok[1] != '\0')
 		return -1;
@@ -159,8 +159,8 @@ worker_run_job(struct worker_ctx *ctx, const struct job *job)
 	char path[PATH_MAX];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", queue_msgdir, job->id);
-	if (spool_load(path, &env, &fd) == -1) {
+	if (spool_path(path, sizeof(path), queue_data_dir, job->id) == -1 ||
+	    spool_load(path, &env, &fd) == -1) {
 		log_warn("qid=%s cannot read queue file: %s", job->id,
 		    strerror(errno));
 		return;
@@ -182,13 +182,10 @@ worker_main(int fd, enum transport t, struct conf *conf)
 	struct worker_ctx ctx = { conf, NULL, NULL, NULL };
 	char buf[QUEUE_JOB_MAX + 1], reply[64], err[256];
 	struct job job;
-	const char *errstr;
 	ssize_t n;
 
-	if ((ctx.db = userdb_open(conf->server.data_dir, 0, &errstr)) == NULL)
-		fatalx("worker: users.db: %s", errstr);
 	if (t == T_REMOTE) {
-		if ((ctx.dns = dns_open_conf(conf, err, sizeof(err))) == NULL)
+		if ((ctx.dns = conf_dns_open(conf, err, sizeof(err))) == NULL)
 			fatalx("worker: resolver: %s", err);
 		if ((ctx.tls = tls_client_ctx(conf->queue.tls_ca_file[0] ?
 		    conf->queue.tls_ca_file : NULL, err, sizeof(err))) == NULL)
@@ -214,7 +211,7 @@ worker_main(int fd, enum transport t, struct conf *conf)
 	}
 	tls_ctx_free(&ctx.tls);
 	dns_close(&ctx.dns);
-	userdb_close(&ctx.db);
+	authc_close(&ctx.authc);
 	exit(0);
 }
 

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../lib/auth.h"
+#include "../global/service.h"
 #include "../lib/daemon.h"
 #include "../lib/log.h"
 #include "smtpd.h"
@@ -241,9 +241,8 @@ cmd_mail(struct smtp_session *s, char *arg)
 	addr_format(&a, sender, sizeof(sender));
 	if (s->auth_user[0] != '\0') {
 		/* An authenticated user sends as itself or its aliases. */
-		if (smtp_db(s) == NULL || (r = userdb_sender_allowed(s->db,
-		    s->auth_user, sender,
-		    s->conf->server.recipient_delimiter)) < 0) {
+		if (smtp_authc(s) == NULL || (r = authc_sender_allowed(
+		    s->authc, s->auth_user, sender)) < 0) {
 			smtp_reply(s, "451 4.3.0 Error: temporary lookup "
 			    "failure");
 			return -1;
@@ -272,31 +271,6 @@ cmd_mail(struct smtp_session *s, char *arg)
 	    log_str(sender), size, s->txn.body);
 	smtp_reply(s, "250 2.1.0 Ok");
 	return 0;
-}
-
-/* The postmaster of the primary local domain (RFC 5321 §4.5.1). */
-static void
-first_domain(const char *domain, void *arg)
-{
-	char *out = arg;
-
-	if (out[0] == '\0')
-		snprintf(out, ADDR_DOMAIN_MAX + 1, "%s", domain);
-}
-
-static int
-smtp_postmaster(struct smtp_session *s, struct mailaddr *a)
-{
-	char domain[ADDR_DOMAIN_MAX + 1] = "";
-
-	if (userdb_domain_is_local(s->db, s->conf->server.hostname) == 1)
-		util_strcpy(domain, s->conf->server.hostname, sizeof(domain));
-	else if (userdb_domain_list(s->db, first_domain, domain) == -1)
-		return -1;
-	if (domain[0] == '\0')
-		return 0;
-	util_strcpy(a->domain, domain, sizeof(a->domain));
-	return 1;
 }
 
 static int
@@ -329,18 +303,20 @@ cmd_rcpt(struct smtp_session *s, char *arg)
 		smtp_reply(s, "452 4.5.3 Error: too many recipients");
 		return -1;
 	}
-	if (smtp_db(s) == NULL) {
+	if (smtp_authc(s) == NULL) {
 		smtp_reply(s, "451 4.3.0 Error: temporary lookup failure");
 		return -1;
 	}
-	if (a.domain[0] == '\0' && (r = smtp_postmaster(s, &a)) != 1) {
+	/* The postmaster of the primary local domain (RFC 5321 §4.5.1). */
+	if (a.domain[0] == '\0' && (r = authc_postmaster(s->authc, a.domain,
+	    sizeof(a.domain))) != 1) {
 		smtp_reply(s, r < 0 ? "451 4.3.0 Error: temporary lookup "
 		    "failure" : "550 5.1.1 <postmaster>: no local domain");
 		return -1;
 	}
 	addr_format(&a, rcpt, sizeof(rcpt));
 
-	if ((r = userdb_domain_is_local(s->db, a.domain)) == 0 &&
+	if ((r = authc_domain_is_local(s->authc, a.domain)) == 0 &&
 	    s->auth_user[0] == '\0') {
 		/* Without AUTH, mail for the local domains only. */
 		log_info("sid=%s rcpt to=<%s> rejected: relay denied", s->id,
@@ -349,11 +325,10 @@ cmd_rcpt(struct smtp_session *s, char *arg)
 		return -1;
 	}
 	if (r >= 0)	/* a remote address resolves to itself */
-		r = userdb_resolve(s->db, rcpt,
-		    s->conf->server.recipient_delimiter, &targets);
+		r = authc_resolve(s->authc, rcpt, &targets);
 	if (r < 0) {
-		log_err("sid=%s rcpt to=<%s>: %s", s->id, log_str(rcpt),
-		    userdb_error(s->db));
+		log_err("sid=%s rcpt to=<%s>: lookup failed", s->id,
+		    log_str(rcpt));
 		smtp_reply(s, "451 4.3.0 <%s>: temporary lookup failure", rcpt);
 		rcpt_list_free(&targets);
 		return -1;
@@ -555,7 +530,7 @@ smtp_session_run(int fd, const char *service, const char *client_ip,
 	log_info("sid=%s connect client=[%s]:%d service=%s", s->id, client_ip,
 	    client_port, service);
 
-	if (strcmp(service, "submissions") == 0 && smtp_implicit_tls(s) == -1)
+	if (service_find(service)->implicit_tls && smtp_implicit_tls(s) == -1)
 		s->quit = 1;
 	else
 		smtp_reply(s, "220 %s ESMTP", s->conf->server.hostname);
@@ -602,7 +577,7 @@ smtp_session_run(int fd, const char *service, const char *client_ip,
 	    (unsigned long long)s->conn.bytes_in,
 	    (unsigned long long)s->conn.bytes_out, util_now() - start);
 	smtp_txn_reset(s);
-	userdb_close(&s->db);
+	authc_close(&s->authc);
 	smtp_spf_free(s);
 	conn_free(&s->conn);
 	close(fd);

@@ -15,22 +15,21 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../global/listener.h"
+#include "../global/prog.h"
 #include "../lib/daemon.h"
-#include "../lib/listener.h"
 #include "../lib/log.h"
 #include "smtpd.h"
 
 int
 main(int argc, char **argv)
 {
-	static const char *const services[] = { "smtp", "submission",
-	    "submissions", NULL };
 	static struct smtpd_env env;
-	struct daemon_args args;
+	struct prog_args args;
 	struct listener l;
 
-	env.conf = daemon_init(argc, argv, "smtpd", &args, NULL);
-	listener_prepare(&args, env.conf, services, "submissions", &env.tls);
+	env.conf = prog_init(argc, argv, "smtpd", &args, NULL);
+	listener_prepare(&args, env.conf, "smtpd", &env.tls);
 
 	memset(&l, 0, sizeof(l));
 	l.fds = args.fds;
@@ -40,7 +39,6 @@ main(int argc, char **argv)
 	l.busy_reply = "421 4.7.0 Too many connections, try again later\r\n";
 	l.busy_reply_ip = "421 4.7.0 Too many connections from your address, "
 	    "try again later\r\n";
-	l.implicit_tls = "submissions";
 	l.tls = env.tls;
 	l.session = smtp_session_run;
 	l.arg = &env;

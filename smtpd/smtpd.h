@@ -11,12 +11,12 @@
 #ifndef SMTPD_H
 #define SMTPD_H
 
-#include "../lib/addr.h"
-#include "../lib/conf.h"
+#include "../global/addr.h"
+#include "../global/conf.h"
+#include "../global/spool.h"
+#include "../global/login.h"
 #include "../lib/conn.h"
 #include "../lib/net.h"
-#include "../lib/spool.h"
-#include "../lib/userdb.h"
 #include "../lib/util.h"
 
 struct tls_ctx;
@@ -52,9 +52,9 @@ struct smtp_session {
 	int		 errors;
 	int		 quit;		/* close after the pending replies */
 	int		 broken;	/* the stream is unusable: say nothing */
-	struct userdb	*db;		/* opened on first use */
+	struct authc	*authc;		/* connected on first use */
 	char		 auth_user[320];	/* "" until AUTH succeeds */
-	int		 auth_failures;
+	struct login	 login;		/* AUTH's state in the session */
 
 	struct dns	*dns;		/* for SPF, opened on first use */
 	struct spf	*spf;
@@ -93,6 +93,6 @@ int	smtp_cmd_auth(struct smtp_session *s, char *arg);
 int	smtp_auth_offered(const struct smtp_session *s);
 /* Port 465: the handshake before the greeting.  -1: drop the session. */
 int	smtp_implicit_tls(struct smtp_session *s);
-struct userdb *smtp_db(struct smtp_session *s);
+struct authc *smtp_authc(struct smtp_session *s);
 
 #endif

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../global/spf.h"
 #include "../lib/dns.h"
 #include "../lib/log.h"
-#include "../lib/spf.h"
 #include "smtpd.h"
 
 static int
@@ -62,7 +62,7 @@ smtp_spf_check(struct smtp_session *s, const char *sender)
 	    (c->spf.skip_loopback && smtp_is_loopback(s->client_ip)))
 		return 0;
 	if (s->spf == NULL) {
-		if ((s->dns = dns_open_conf(c, err, sizeof(err))) == NULL ||
+		if ((s->dns = conf_dns_open(c, err, sizeof(err))) == NULL ||
 		    (s->spf = spf_new(s->dns, c->server.hostname, err,
 		    sizeof(err))) == NULL) {
 			log_err("sid=%s spf: %s", s->id, err);

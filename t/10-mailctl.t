@@ -137,8 +137,13 @@ try:
          "others")
     if os.geteuid() == 0:
         import pwd
-        t.eq(pwd.getpwuid(st.st_uid).pw_name, "maild", "users.db belongs to "
-             "the mail user when mailctl runs as root")
+        t.eq(pwd.getpwuid(st.st_uid).pw_name, "maild-auth", "users.db "
+             "belongs to the auth service's user when mailctl runs as root "
+             "(the only one that may read password hashes)")
+        owners = {pwd.getpwuid(os.stat(os.path.join(srv.data_dir, f))
+                               .st_uid).pw_name
+                  for f in ("users.db", "users.db-wal", "users.db-shm")}
+        t.eq(owners, {"maild-auth"}, "and so do its WAL files")
 finally:
     srv.cleanup()
 t.done()

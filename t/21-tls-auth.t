@@ -190,7 +190,8 @@ try:
          "third failure: 535 ...")
     t.ok(c.reply()[0] == 421 and c.closed(), "... then 421 and disconnect "
          "(auth.max_failures=3)", c.log())
-    delays = re.findall(r"auth mech=PLAIN result=failed delay=(\d+)s",
+    delays = re.findall(r"auth mech=PLAIN user=\S+ result=failed "
+                        r"delay=(\d+)s",
                         srv.log())
     t.eq(delays[-3:], ["1", "2", "2"], "failures answered after a growing "
          "delay per client address (1s, 2s, capped at 2s here)")

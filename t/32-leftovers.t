@@ -3,7 +3,7 @@
 # a spool file in queue/tmp/ whose writer (an SMTP session) was killed is
 # removed (at start-up and by the periodic scan), one being written is
 # not, however old; a data directory that existed with a loose mode is
-# made 0700, and the log says so.
+# tightened (0711), and the log says so.
 import os
 import signal
 import smtplib
@@ -52,9 +52,11 @@ def open_data(subject):
 
 try:
     srv.start()
-    t.eq(os.stat(srv.data_dir).st_mode & 0o777, 0o700,
-         "a data directory that existed as 0755 is now 0700")
-    t.like(srv.log(), "was mode 0755: now 0700", "and the log says so")
+    # 0711: each service's user reaches its own part (users.db, the
+    # spool, the Maildirs), none can list the directory
+    t.eq(os.stat(srv.data_dir).st_mode & 0o777, 0o711,
+         "a data directory that existed as 0755 is now 0711")
+    t.like(srv.log(), "data was mode 0755: now 0711", "and the log says so")
     t.ok(wait_until(lambda: not os.path.exists(stale), 10),
          "a spool file left in queue/tmp/ before the start is removed")
 

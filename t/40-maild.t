@@ -59,14 +59,20 @@ try:
         mail_uid = pwd.getpwnam("maild").pw_uid
         t.eq(uid_of(srv.proc.pid)[0], 0, "maild keeps root (to rebind on "
              "reload)")
+        auth_uid = pwd.getpwnam("maild-auth").pw_uid
+        authd = pids_named(srv, "authd")
+        t.ok(len(authd) == 1 and uid_of(authd[0]) == [auth_uid] * 4,
+             "the auth service runs as maild-auth (real, effective, saved, "
+             "fs)")
         # (a session of the harness's readiness probe may be just leaving)
-        kids = [p for p in srv.descendants() if uid_of(p) is not None]
+        kids = [p for p in srv.descendants() if uid_of(p) is not None and
+                p not in authd]
         t.ok(kids and all(uid_of(p) in ([mail_uid] * 4, None) for p in kids),
-             "every service process runs as user maild (real, effective, "
+             "every other service process runs as user maild (real, effective, "
              "saved, fs)", {p: uid_of(p) for p in kids})
         c = SMTPRaw("127.0.0.1", srv.port())
         c.reply()
-        sess = [p for p in srv.descendants() if p not in kids]
+        sess = [p for p in srv.descendants() if p not in kids + authd]
         t.ok(sess and all(uid_of(p) in ([mail_uid] * 4, None) for p in sess),
              "a session process runs as maild too")
         c.cmd("QUIT")

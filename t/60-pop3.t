@@ -189,7 +189,7 @@ try:
         q.pass_("wrong again")
     except poplib.error_proto:
         pass
-    t.like(srv.log(), "pass result=failed delay=1s", "failures are delayed "
+    t.like(srv.log(), "auth mech=pass user=- result=failed delay=1s", "failures are delayed "
            "(growing per address, capped at 1s here)")
     q.close()
     c = SMTPRaw(HOST, P995)

@@ -209,7 +209,8 @@ class Server:
         wait_until(lambda: os.path.exists(
             os.path.join(self.data_dir, "queue", "control")), 10)
         # every service says "ready:" once it has dropped privileges
-        progs = ["queued"] + sorted({PROGRAM_OF[s] for s in self.ports})
+        progs = ["authd", "queued"] + sorted({PROGRAM_OF[s]
+                                              for s in self.ports})
         start = self._log_size
 
         def ready():

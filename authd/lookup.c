@@ -1,0 +1,177 @@
+/*
+ * What an address means, from users.db (as OpenSMTPD's lookup agent):
+ * smtpd asks before it accepts a recipient or a sender, delivery before
+ * it writes into a Maildir.  And the login tokens: the proof a login
+ * process hands to the post-login process, which redeems it here, so
+ * that the process given a user's mailbox learns whose it is from authd,
+ * never from the login process it cannot trust.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "../lib/log.h"
+#include "../lib/util.h"
+#include "authd.h"
+#include "../global/authproto.h"
+
+#define TOKEN_LIFETIME	60	/* seconds to redeem a token */
+#define TOKEN_MAX	4096	/* waiting at once */
+
+struct token {
+	char	 token[AUTH_TOKEN_LEN + 1];
+	char	 user[320];
+	char	 service[8];
+	time_t	 expires;
+};
+
+static struct token	tokens[TOKEN_MAX];
+
+void
+lookup_token_new(const char *user, const char *service,
+    char out[AUTH_TOKEN_LEN + 1])
+{
+	unsigned char r[AUTH_TOKEN_LEN / 2];
+	time_t now = time(NULL);
+	size_t i, slot = 0;
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		fatalx("no randomness for a login token");
+	for (i = 0; i < sizeof(r); i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+	/* A free (or expired) slot, else the one closest to expiry. */
+	for (i = 0; i < TOKEN_MAX; i++) {
+		if (tokens[i].expires < now) {
+			slot = i;
+			break;
+		}
+		if (tokens[i].expires < tokens[slot].expires)
+			slot = i;
+	}
+	util_strcpy(tokens[slot].token, out, sizeof(tokens[slot].token));
+	util_strcpy(tokens[slot].user, user, sizeof(tokens[slot].user));
+	util_strcpy(tokens[slot].service, service, sizeof(tokens[slot].service));
+	tokens[slot].expires = now + TOKEN_LIFETIME;
+}
+
+/* Once, for the service it was given for, within its lifetime. */
+static const char *
+lookup_token_redeem(const char *token, const char *service)
+{
+	static char user[320];
+	time_t now = time(NULL);
+	size_t i;
+
+	if (strlen(token) != AUTH_TOKEN_LEN)
+		return NULL;
+	for (i = 0; i < TOKEN_MAX; i++) {
+		if (tokens[i].expires < now ||
+		    strcmp(tokens[i].token, token) != 0)
+			continue;
+		tokens[i].expires = 0;
+		if (strcmp(tokens[i].service, service) != 0)
+			return NULL;
+		util_strcpy(user, tokens[i].user, sizeof(user));
+		return user;
+	}
+	return NULL;
+}
+
+static void
+first_domain(const char *domain, void *arg)
+{
+	char *out = arg;
+
+	if (out[0] == '\0')
+		util_strcpy(out, domain, 256);
+}
+
+static void
+answer(struct ipc_out *o, int r)
+{
+	ipc_put_str(o, r > 0 ? AA_YES : r == 0 ? AA_NO : AA_TEMPFAIL);
+}
+
+void
+lookup_answer(struct ipc_in *in, const struct client *c, struct ipc_out *o)
+{
+	const char *a1 = ipc_get_str(in), *a2 = ipc_get_str(in), *user;
+	struct rcpt_list l = { 0 };
+	char domain[256] = "", line[400];
+	size_t i;
+	int r = -1;
+
+	ipc_begin(o, AR_ANSWER);
+	pthread_mutex_lock(&authd_lock);
+	switch (in->type) {
+	case AP_DOMAIN_LOCAL:
+		if (a1 != NULL)
+			r = userdb_domain_is_local(authd_db, a1);
+		answer(o, r);
+		break;
+	case AP_RESOLVE:
+		if (a1 != NULL)
+			r = userdb_resolve(authd_db, a1,
+			    authd_conf->server.recipient_delimiter, &l);
+		answer(o, r);
+		for (i = 0; r == 1 && i < l.n; i++) {
+			snprintf(line, sizeof(line), "%c %s",
+			    l.v[i].local ? 'L' : 'R', l.v[i].address);
+			ipc_put_str(o, line);
+		}
+		rcpt_list_free(&l);
+		break;
+	case AP_POSTMASTER:
+		/* RFC 5321 §4.5.1: this host's domain, or the first. */
+		if ((r = userdb_domain_is_local(authd_db,
+		    authd_conf->server.hostname)) == 1)
+			util_strcpy(domain, authd_conf->server.hostname,
+			    sizeof(domain));
+		else if (r == 0 && (r = userdb_domain_list(authd_db,
+		    first_domain, domain)) == 0)
+			r = domain[0] != '\0';
+		answer(o, r);
+		if (r == 1)
+			ipc_put_str(o, domain);
+		break;
+	case AP_SENDER_ALLOWED:
+		if (a1 != NULL && a2 != NULL)
+			r = userdb_sender_allowed(authd_db, a1, a2,
+			    authd_conf->server.recipient_delimiter);
+		answer(o, r);
+		break;
+	case AP_USER_EXISTS:
+		if (a1 != NULL)
+			r = userdb_user_exists(authd_db, a1);
+		answer(o, r);
+		break;
+	case AP_REDEEM:
+		user = a1 != NULL && a2 != NULL ?
+		    lookup_token_redeem(a1, a2) : NULL;
+		answer(o, r = user != NULL);
+		if (user != NULL)
+			ipc_put_str(o, user);
+		break;
+	case AP_FLUSH:
+		if ((r = c->control && a1 != NULL)) {
+			policy_cache_drop(a1);
+			log_info("cache: forgot the logins of %s", log_str(a1));
+		}
+		answer(o, r);
+		break;
+	case AP_STATUS:
+		answer(o, r = c->control);
+		if (c->control)
+			policy_status(o);
+		break;
+	default:
+		answer(o, 0);
+		r = 0;
+		break;
+	}
+	if (r < 0)
+		log_err("lookup %u: %s", in->type, userdb_error(authd_db));
+	pthread_mutex_unlock(&authd_lock);
+}

@@ -1,0 +1,376 @@
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "../lib/ipc.h"
+#include "../lib/log.h"
+#include "../lib/util.h"
+#include "authc.h"
+#include "authproto.h"
+#include "layout.h"
+
+/* authd may hold an answer back (an account under attack): wait longer
+ * than it ever does (authd answers "tempfail" beyond its own limit). */
+#define AUTHC_AUTH_TIMEOUT_MS	(10 * 60 * 1000)
+#define AUTHC_LOOKUP_TIMEOUT_MS	(60 * 1000)
+#define AUTHC_CONNECT_TRIES	50	/* 100 ms apart */
+
+struct authc {
+	int		 fd;
+	int		 broken;
+	uint64_t	 conv;
+	char		 user[320];
+	char		 token[AUTH_TOKEN_LEN + 1];
+	char		 challenge[AUTH_MAX_RESPONSE * 2];
+	unsigned int	 delay;
+	struct ipc_out	 out;
+	struct ipc_in	 in;
+};
+
+static struct authc *
+authc_open(const char *data_dir, const char *name, const char **err)
+{
+	static char msg[256];
+	struct sockaddr_un sun;
+	struct authc *a;
+	int fd, tries;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (layout_path(sun.sun_path, sizeof(sun.sun_path), data_dir,
+	    name) == -1) {
+		*err = "data_dir too long for a UNIX socket path";
+		return NULL;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) == -1)
+		goto fail;
+	/* authd may be (re)starting: a few seconds, then give up. */
+	for (tries = 0; connect(fd, (struct sockaddr *)&sun,
+	    sizeof(sun)) == -1; tries++) {
+		if ((errno != ENOENT && errno != ECONNREFUSED &&
+		    errno != EINTR) || tries >= AUTHC_CONNECT_TRIES)
+			goto fail;
+		poll(NULL, 0, 100);
+	}
+	a = util_calloc(1, sizeof(*a));
+	a->fd = fd;
+	return a;
+fail:
+	snprintf(msg, sizeof(msg), "%s: %s", sun.sun_path, strerror(errno));
+	*err = msg;
+	if (fd != -1)
+		close(fd);
+	return NULL;
+}
+
+struct authc *
+authc_connect(const char *data_dir, const char **err)
+{
+	return authc_open(data_dir, LAYOUT_AUTHD_SOCK, err);
+}
+
+struct authc *
+authc_connect_control(const char *data_dir, const char **err)
+{
+	return authc_open(data_dir, LAYOUT_AUTHD_CONTROL, err);
+}
+
+void
+authc_close(struct authc **a)
+{
+	if (*a == NULL)
+		return;
+	close((*a)->fd);
+	explicit_bzero(*a, sizeof(**a));
+	free(*a);
+	*a = NULL;
+}
+
+int
+authc_broken(const struct authc *a)
+{
+	return a->broken;
+}
+
+struct authc *
+authc_ensure(struct authc **a, const char *data_dir)
+{
+	const char *err;
+
+	if (*a != NULL && !(*a)->broken)
+		return *a;
+	authc_close(a);
+	if ((*a = authc_connect(data_dir, &err)) == NULL)
+		log_err("auth service: %s", err);
+	return *a;
+}
+
+/*
+ * Send a->out, read the one reply into a->in.  0, or -1 (the connection
+ * is then broken for good: authd never talks out of turn, so a reply
+ * that does not decode or comes late leaves nothing to resynchronise).
+ */
+static int
+authc_call(struct authc *a, int timeout_ms)
+{
+	int r = -1;
+
+	if (a->broken)
+		return -1;
+	if (ipc_send(a->fd, &a->out, -1) == -1 ||
+	    (r = ipc_recv(a->fd, &a->in, timeout_ms)) != 1) {
+		log_err("authd: %s", r == 0 ? "closed the connection" :
+		    errno == ETIMEDOUT ? "no answer" : strerror(errno));
+		a->broken = 1;
+		return -1;
+	}
+	if (a->in.fd != -1) {
+		close(a->in.fd);
+		a->in.fd = -1;
+	}
+	return 0;
+}
+
+/* Read an authentication reply for exchange a->conv. */
+static enum auth_result
+authc_auth_reply(struct authc *a, const char **challenge)
+{
+	const char *s, *kind;
+	uint64_t conv, delay;
+
+	if (authc_call(a, AUTHC_AUTH_TIMEOUT_MS) == -1)
+		return AUTH_TEMPFAIL;
+	if (ipc_get_u64(&a->in, &conv) == -1 || conv != a->conv)
+		goto bad;
+	switch (a->in.type) {
+	case AR_CONTINUE:
+		if ((s = ipc_get_str(&a->in)) == NULL ||
+		    util_strcpy(a->challenge, s, sizeof(a->challenge)) == -1)
+			goto bad;
+		*challenge = a->challenge;
+		return AUTH_CONTINUE;
+	case AR_OK:
+		if ((s = ipc_get_str(&a->in)) == NULL ||
+		    util_strcpy(a->user, s, sizeof(a->user)) == -1 ||
+		    (s = ipc_get_str(&a->in)) == NULL ||
+		    util_strcpy(a->token, s, sizeof(a->token)) == -1)
+			goto bad;
+		return AUTH_OK;
+	case AR_FAIL:
+		if (ipc_get_u64(&a->in, &delay) == -1)
+			goto bad;
+		a->delay = delay > 3600 ? 3600 : (unsigned int)delay;
+		return AUTH_FAIL;
+	case AR_ERROR:
+		if ((kind = ipc_get_str(&a->in)) == NULL)
+			goto bad;
+		if (strcmp(kind, AUTH_ERR_BADPROTO) == 0)
+			return AUTH_BADPROTO;
+		if (strcmp(kind, AUTH_ERR_NOMECH) == 0)
+			return AUTH_NOMECH;
+		return AUTH_TEMPFAIL;
+	}
+bad:
+	log_err("authd: a reply that does not fit the request");
+	a->broken = 1;
+	return AUTH_TEMPFAIL;
+}
+
+static void
+authc_begin_auth(struct authc *a, int type)
+{
+	a->user[0] = a->token[0] = '\0';
+	a->delay = 0;
+	ipc_begin(&a->out, (uint16_t)type);
+	ipc_put_u64(&a->out, a->conv);
+}
+
+enum auth_result
+authc_start(struct authc *a, const char *service, const char *client_ip,
+    int secured, const char *mech, const char *initial,
+    const char **challenge)
+{
+	a->conv++;
+	authc_begin_auth(a, AP_START);
+	ipc_put_str(&a->out, service);
+	ipc_put_str(&a->out, client_ip);
+	ipc_put_str(&a->out, secured ? "1" : "0");
+	ipc_put_str(&a->out, mech);
+	if (initial != NULL)
+		ipc_put_str(&a->out, initial);
+	return authc_auth_reply(a, challenge);
+}
+
+enum auth_result
+authc_step(struct authc *a, const char *response, const char **challenge)
+{
+	authc_begin_auth(a, AP_STEP);
+	ipc_put_str(&a->out, response);
+	return authc_auth_reply(a, challenge);
+}
+
+enum auth_result
+authc_password(struct authc *a, const char *service, const char *client_ip,
+    int secured, const char *user, const char *password)
+{
+	const char *unused;
+	enum auth_result r;
+
+	a->conv++;
+	authc_begin_auth(a, AP_PASSWORD);
+	ipc_put_str(&a->out, service);
+	ipc_put_str(&a->out, client_ip);
+	ipc_put_str(&a->out, secured ? "1" : "0");
+	ipc_put_str(&a->out, user);
+	ipc_put_str(&a->out, password);
+	r = authc_auth_reply(a, &unused);
+	explicit_bzero(&a->out, sizeof(a->out));
+	return r == AUTH_CONTINUE ? AUTH_TEMPFAIL : r;
+}
+
+void
+authc_cancel(struct authc *a)
+{
+	const char *unused;
+
+	authc_begin_auth(a, AP_CANCEL);
+	(void)authc_auth_reply(a, &unused);
+}
+
+const char *
+authc_user(const struct authc *a)
+{
+	return a->user;
+}
+
+const char *
+authc_token(const struct authc *a)
+{
+	return a->token;
+}
+
+unsigned int
+authc_delay(const struct authc *a)
+{
+	return a->delay;
+}
+
+/* Ask a lookup; the status word of the answer, or NULL on failure. */
+static const char *
+authc_ask(struct authc *a, int type, const char *arg1, const char *arg2)
+{
+	const char *status;
+
+	ipc_begin(&a->out, (uint16_t)type);
+	if (arg1 != NULL)
+		ipc_put_str(&a->out, arg1);
+	if (arg2 != NULL)
+		ipc_put_str(&a->out, arg2);
+	if (authc_call(a, AUTHC_LOOKUP_TIMEOUT_MS) == -1)
+		return NULL;
+	if (a->in.type != AR_ANSWER || (status = ipc_get_str(&a->in)) == NULL) {
+		log_err("authd: a reply that does not fit the request");
+		a->broken = 1;
+		return NULL;
+	}
+	return status;
+}
+
+/* yes 1, no 0, anything else -1. */
+static int
+authc_yes_no(const char *status)
+{
+	if (status == NULL)
+		return -1;
+	if (strcmp(status, AA_YES) == 0)
+		return 1;
+	return strcmp(status, AA_NO) == 0 ? 0 : -1;
+}
+
+int
+authc_domain_is_local(struct authc *a, const char *domain)
+{
+	return authc_yes_no(authc_ask(a, AP_DOMAIN_LOCAL, domain, NULL));
+}
+
+int
+authc_resolve(struct authc *a, const char *address, struct rcpt_list *out)
+{
+	const char *s;
+	int r;
+
+	if ((r = authc_yes_no(authc_ask(a, AP_RESOLVE, address, NULL))) != 1)
+		return r;
+	while (ipc_left(&a->in) > 0) {
+		if ((s = ipc_get_str(&a->in)) == NULL ||
+		    (s[0] != 'L' && s[0] != 'R') || s[1] != ' ')
+			return -1;
+		rcpt_list_add(out, s + 2, s[0] == 'L');
+	}
+	return 1;
+}
+
+int
+authc_postmaster(struct authc *a, char *domain, size_t size)
+{
+	const char *s;
+	int r;
+
+	if ((r = authc_yes_no(authc_ask(a, AP_POSTMASTER, NULL, NULL))) != 1)
+		return r;
+	if ((s = ipc_get_str(&a->in)) == NULL ||
+	    util_strcpy(domain, s, size) == -1)
+		return -1;
+	return 1;
+}
+
+int
+authc_sender_allowed(struct authc *a, const char *user, const char *sender)
+{
+	return authc_yes_no(authc_ask(a, AP_SENDER_ALLOWED, user, sender));
+}
+
+int
+authc_user_exists(struct authc *a, const char *address)
+{
+	return authc_yes_no(authc_ask(a, AP_USER_EXISTS, address, NULL));
+}
+
+int
+authc_redeem(struct authc *a, const char *token, const char *service,
+    char *user, size_t size)
+{
+	const char *s;
+	int r;
+
+	if ((r = authc_yes_no(authc_ask(a, AP_REDEEM, token, service))) != 1)
+		return r;
+	if ((s = ipc_get_str(&a->in)) == NULL ||
+	    util_strcpy(user, s, size) == -1)
+		return -1;
+	return 1;
+}
+
+int
+authc_flush(struct authc *a, const char *user)
+{
+	return authc_yes_no(authc_ask(a, AP_FLUSH, user, NULL)) == 1 ? 0 : -1;
+}
+
+int
+authc_status(struct authc *a, void (*line)(const char *, void *), void *arg)
+{
+	const char *s;
+
+	if (authc_yes_no(authc_ask(a, AP_STATUS, NULL, NULL)) != 1)
+		return -1;
+	while ((s = ipc_get_str(&a->in)) != NULL)
+		line(s, arg);
+	return 0;
+}

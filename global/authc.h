@@ -1,0 +1,88 @@
+/*
+ * authc: the client side of the auth service (authd, authproto.h).
+ *
+ * Sessions authenticate through it (they never see a password hash, nor
+ * open users.db), and smtpd and delivery ask it what an address means.
+ * Every call waits for authd's answer, which for an authentication may
+ * come only after the delay authd imposes on an account or address under
+ * attack.  Once the connection to authd fails, every call fails
+ * (AUTH_TEMPFAIL, -1) and authc_broken() says so: the process should
+ * finish its session and exit, to be replaced by one that connects
+ * afresh.
+ */
+#ifndef AUTHC_H
+#define AUTHC_H
+
+#include <stddef.h>
+
+#include "userdb.h"
+
+struct authc;
+
+enum auth_result {
+	AUTH_OK,	/* authenticated: authc_user() says who */
+	AUTH_CONTINUE,	/* send the challenge, read the client's answer */
+	AUTH_FAIL,	/* wrong credentials */
+	AUTH_BADPROTO,	/* malformed base64 or exchange */
+	AUTH_NOMECH,	/* mechanism not offered */
+	AUTH_TEMPFAIL,	/* our side failed (database, memory, too busy) */
+};
+
+#define AUTH_MECHS	"PLAIN LOGIN"	/* what we offer, in this order */
+#define AUTH_MAX_RESPONSE 4096		/* decoded octets a client may send */
+#define AUTH_MAX_MECH	20		/* a SASL mechanism name (RFC 4422 §3.1) */
+
+/* Connect to <data_dir>/authd.sock (or authd.control); NULL with *err. */
+struct authc *authc_connect(const char *data_dir, const char **err);
+struct authc *authc_connect_control(const char *data_dir, const char **err);
+void	authc_close(struct authc **a);
+int	authc_broken(const struct authc *a);
+/*
+ * For long-lived processes that may reconnect (delivery, the queue
+ * runner): *a, connected (again) if it was not or its connection broke
+ * (authd restarted).  NULL (logged) if authd cannot be reached.
+ */
+struct authc *authc_ensure(struct authc **a, const char *data_dir);
+
+/*
+ * Authentication.  service: "smtp", "imap", "pop", "web"; secured: the
+ * client's connection is encrypted.  initial: the initial response in
+ * base64 ("=" for an empty one), NULL if none.  On AUTH_CONTINUE,
+ * *challenge is the base64 challenge to send, valid until the next call.
+ * After AUTH_OK, authc_user() and authc_token() (for the post-login
+ * process, authc_redeem()); after AUTH_FAIL, authc_delay() is how many
+ * seconds authd held the answer back.
+ */
+enum auth_result authc_start(struct authc *a, const char *service,
+	    const char *client_ip, int secured, const char *mech,
+	    const char *initial, const char **challenge);
+enum auth_result authc_step(struct authc *a, const char *response,
+	    const char **challenge);
+enum auth_result authc_password(struct authc *a, const char *service,
+	    const char *client_ip, int secured, const char *user,
+	    const char *password);
+/* Abandon an exchange ("*" from the client). */
+void	authc_cancel(struct authc *a);
+const char *authc_user(const struct authc *a);
+const char *authc_token(const struct authc *a);
+unsigned int authc_delay(const struct authc *a);
+
+/* Lookups, as userdb's functions of the same names: 1, 0, -1 (error). */
+int	authc_domain_is_local(struct authc *a, const char *domain);
+int	authc_resolve(struct authc *a, const char *address,
+	    struct rcpt_list *out);
+/* The domain whose postmaster a bare RCPT TO:<postmaster> means. */
+int	authc_postmaster(struct authc *a, char *domain, size_t size);
+int	authc_sender_allowed(struct authc *a, const char *user,
+	    const char *sender);
+int	authc_user_exists(struct authc *a, const char *address);
+/* Whose login a token proves (once); 1 with user filled, 0, -1. */
+int	authc_redeem(struct authc *a, const char *token, const char *service,
+	    char *user, size_t size);
+
+/* Control: forget user's cached logins; print the limits' state. */
+int	authc_flush(struct authc *a, const char *user);
+int	authc_status(struct authc *a, void (*line)(const char *text,
+	    void *arg), void *arg);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * authproto: the messages between the auth service (authd) and its
+ * clients, over lib/ipc (SOCK_SEQPACKET, one message a packet).  Every
+ * request gets exactly one reply; a client has one request under way
+ * at a time.
+ *
+ * Two sockets: <data_dir>/authd.sock for sessions, delivery and the
+ * post-login processes (authentication, lookups, tokens), and
+ * <data_dir>/authd.control for the administrator (mailctl): cache
+ * flushes and the state of the limits.  What a process can ask depends
+ * on the sockets it holds; a pre-authentication process connects
+ * before it confines itself, and never to the control socket.
+ *
+ * Request			fields
+ *   AP_START			conv service client-ip secured mech [initial]
+ *   AP_STEP			conv response
+ *   AP_PASSWORD		conv service client-ip secured user password
+ *   AP_CANCEL			conv
+ *   AP_DOMAIN_LOCAL		domain
+ *   AP_RESOLVE			address
+ *   AP_POSTMASTER		(none)
+ *   AP_SENDER_ALLOWED		user sender
+ *   AP_USER_EXISTS		address
+ *   AP_REDEEM			token service
+ *   AP_FLUSH (control)		user
+ *   AP_STATUS (control)	(none)
+ *
+ * Reply			fields
+ *   AR_CONTINUE		conv challenge
+ *   AR_OK			conv user token
+ *   AR_FAIL			conv delay-seconds
+ *   AR_ERROR			conv kind (AUTH_ERR_*)
+ *   AR_ANSWER			status [values...]
+ *
+ * SASL data travels in base64 as the client sent it ("=" for an empty
+ * response, RFC 4954 §4); the service decodes and judges it.  conv is a
+ * number the client chooses per exchange; a reply names it, so a stray
+ * reply is noticed.  secured is "1" when the client's connection is
+ * encrypted.  Answers to lookups: status is one of the AA_* words;
+ * AP_RESOLVE's values are "L address" (a mailbox here) or "R address"
+ * (remote) for each final recipient; AP_REDEEM's and AP_POSTMASTER's
+ * value is the user or domain; AP_STATUS's are lines of text.
+ */
+#ifndef AUTHPROTO_H
+#define AUTHPROTO_H
+
+enum authproto_type {
+	AP_START = 1,
+	AP_STEP,
+	AP_PASSWORD,
+	AP_CANCEL,
+	AP_DOMAIN_LOCAL = 20,
+	AP_RESOLVE,
+	AP_POSTMASTER,
+	AP_SENDER_ALLOWED,
+	AP_USER_EXISTS,
+	AP_REDEEM = 40,
+	AP_FLUSH = 60,
+	AP_STATUS,
+
+	AR_CONTINUE = 100,
+	AR_OK,
+	AR_FAIL,
+	AR_ERROR,
+	AR_ANSWER,
+};
+
+#define AA_YES		"yes"
+#define AA_NO		"no"
+#define AA_TEMPFAIL	"tempfail"
+
+#define AUTH_ERR_BADPROTO	"badproto"	/* bad base64 or exchange */
+#define AUTH_ERR_NOMECH		"nomech"
+#define AUTH_ERR_TEMPFAIL	"tempfail"	/* our side, or too busy */
+
+#define AUTH_TOKEN_LEN	32	/* hex digits of a login token */
+
+#endif

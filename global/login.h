@@ -1,0 +1,72 @@
+/*
+ * login: the one way a client logs in, whatever the protocol (SMTP AUTH,
+ * IMAP LOGIN and AUTHENTICATE, POP3 USER/PASS and AUTH, the webmail's
+ * form): STARTTLS with what the client pipelined in the clear thrown
+ * away (CVE-2011-0411), the SASL exchange in the protocol's framing
+ * ("334 " or "+ " challenges, "*" to cancel), the count of failures in
+ * the session, and one log line per attempt (user, mechanism, result,
+ * delay: never a credential).  The verdict comes from the auth service
+ * (authc), which also holds it back while an account or address is
+ * under attack; a session never sleeps on its own.
+ */
+#ifndef LOGIN_H
+#define LOGIN_H
+
+#include "authc.h"
+
+struct conn;
+struct tls_ctx;
+
+enum login_result {
+	LOGIN_OK,		/* l->user, l->token are set */
+	LOGIN_FAIL,		/* wrong credentials (counted) */
+	LOGIN_CANCELLED,	/* "*" */
+	LOGIN_BADPROTO,		/* bad base64, or an exchange out of order */
+	LOGIN_NOMECH,		/* a mechanism we do not offer */
+	LOGIN_TOOLONG,		/* an answer over the line limit */
+	LOGIN_TEMPFAIL,		/* the auth service failed or said later */
+	LOGIN_GONE,		/* the client left or timed out */
+};
+
+struct login {
+	/* set by the caller */
+	struct conn	*conn;
+	struct authc	*authc;
+	const char	*service;	/* "smtp", "imap", "pop", "web" */
+	const char	*challenge;	/* "334 ", "+ " */
+	const char	*sid;		/* for the log */
+	const char	*client_ip;
+	long long	 max_failures;
+	/* the outcome */
+	int		 failures;
+	char		 mech[AUTH_MAX_MECH + 1];
+	char		 user[320];
+	char		 token[64];
+};
+
+/*
+ * A SASL exchange: mech as the client named it, initial its initial
+ * response in base64 (NULL if none).  Challenges go out and answers come
+ * in on l->conn until a verdict.
+ */
+enum login_result login_sasl(struct login *l, const char *mech,
+	    const char *initial);
+/* A user name and password in the clear of the protocol (over TLS);
+ * how names the command for the log ("login", "pass"). */
+enum login_result login_password(struct login *l, const char *how,
+	    const char *user, const char *password);
+/* Has the session used up auth.max_failures? */
+int	login_exhausted(const struct login *l);
+
+/*
+ * STARTTLS (RFC 3207, RFC 2595) once the protocol's go-ahead is queued:
+ * what the client sent behind the command is discarded (and logged), then
+ * the handshake.  0, or -1 (logged; the connection is unusable).  The
+ * caller forgets what the session learnt in the clear.
+ */
+int	login_starttls(struct conn *c, struct tls_ctx *tls, const char *sid,
+	    const char *client_ip, const char *command);
+/* The log line of a TLS session begun (how: "tls", "starttls" ...). */
+void	login_log_tls(const struct conn *c, const char *sid, const char *how);
+
+#endif
