@@ -75,6 +75,17 @@ authd_listen(const char *name, uid_t uid, gid_t gid, mode_t mode)
 }
 
 static void
+authd_unlisten(int fd, const char *name)
+{
+	char path[PATH_MAX];
+
+	close(fd);
+	if (layout_path(path, sizeof(path), authd_conf->server.data_dir,
+	    name) == 0)
+		unlink(path);
+}
+
+static void
 client_accept(int lfd, int control)
 {
 	struct client *c;
@@ -353,6 +364,21 @@ held_due(void)
 	return next < 0 ? -1 : (int)((next - now) * 1000) + 1;
 }
 
+/*
+ * One auth service per data directory: an old one still winding down
+ * (its maild was killed) must not unlink the sockets a new one bound.
+ */
+static void
+lock_sockets(void)
+{
+	char path[PATH_MAX];
+
+	if (layout_path(path, sizeof(path), authd_conf->server.data_dir,
+	    LAYOUT_AUTHD_PID) == -1)
+		fatalx("data_dir too long");
+	(void)daemon_lock(path, "auth service", 20, 1);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -367,6 +393,7 @@ main(int argc, char **argv)
 	size_t i, np;
 
 	authd_conf = prog_init(argc, argv, "authd", &args, NULL);
+	lock_sockets();
 	if (geteuid() == 0) {
 		uid_t mail_uid;
 
@@ -434,6 +461,14 @@ main(int argc, char **argv)
 			    !byidx[i]->closing)
 				client_request(byidx[i]);
 	}
+	/*
+	 * Let go of the sockets first: no session may connect to a service
+	 * on its way out (a new one, waiting for the lock, binds them).
+	 */
+	authd_unlisten(lfd, LAYOUT_AUTHD_SOCK);
+	authd_unlisten(cfd, LAYOUT_AUTHD_CONTROL);
 	log_info("stopping");
+	free(pfd);
+	free(byidx);
 	return 0;
 }

@@ -30,6 +30,7 @@ struct conf {
 		char		*user;
 		char		*auth_user;
 		char		*login_user;
+		long long	 min_idle;
 		char		*log_level;
 		int		 log_syslog;
 		char		*recipient_delimiter;
@@ -55,6 +56,9 @@ struct conf {
 
 	struct {
 		int		 port25_auth;
+		long long	 max_use;
+		long long	 max_session_time;
+		long long	 max_data_time;
 		long long	 max_message_size;
 		long long	 max_recipients;
 		long long	 max_line_length;
@@ -67,6 +71,8 @@ struct conf {
 
 	struct {
 		long long	 timeout;
+		long long	 max_use;
+		long long	 login_timeout;
 		long long	 max_line_length;
 		long long	 max_sessions;
 		long long	 max_sessions_per_ip;
@@ -75,6 +81,8 @@ struct conf {
 
 	struct {
 		long long	 timeout;
+		long long	 max_use;
+		long long	 login_timeout;
 		long long	 max_line_length;
 		long long	 max_command;
 		long long	 append_limit;

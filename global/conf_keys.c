@@ -96,6 +96,10 @@ const struct conf_key conf_keys[] = {
 	  OFF(server.login_user), 0, 0, NULL, "unprivileged user that "
 	  "processes reading a client's bytes before login run as, "
 	  "chrooted into an empty directory (when started as root)" },
+	{ "server", "min_idle", CONF_INT, "2", OFF(server.min_idle), 1, 100,
+	  NULL, "session processes each service keeps started and waiting "
+	  "for the next clients (more start as clients come, up to the "
+	  "service's max_sessions)" },
 	{ "server", "log_level", CONF_STR, "info", OFF(server.log_level), 0, 0,
 	  check_log_level, "debug, info, warn or error" },
 	{ "server", "log_syslog", CONF_BOOL, "no", OFF(server.log_syslog), 0, 0,
@@ -152,10 +156,21 @@ const struct conf_key conf_keys[] = {
 	{ "smtpd", "timeout", CONF_TIME, "5m", OFF(smtpd.timeout), 1, DAY,
 	  NULL, "idle time before 421 and disconnect (RFC 5321 §4.5.3.2.7)" },
 	{ "smtpd", "max_sessions", CONF_INT, "100", OFF(smtpd.max_sessions),
-	  1, 100000, NULL, "concurrent SMTP sessions, all ports together" },
+	  1, 100000, NULL, "concurrent SMTP sessions of each service (port "
+	  "25, 587, 465 each have their own: a flood on one leaves the "
+	  "others served)" },
+	{ "smtpd", "max_use", CONF_INT, "100", OFF(smtpd.max_use), 1, 100000,
+	  NULL, "clients one session process serves in turn before it "
+	  "exits (Postfix's max_use)" },
+	{ "smtpd", "max_session_time", CONF_TIME, "1h",
+	  OFF(smtpd.max_session_time), 60, DAY, NULL, "longest an SMTP "
+	  "session may last, however busy (421 4.4.2 then)" },
+	{ "smtpd", "max_data_time", CONF_TIME, "10m", OFF(smtpd.max_data_time),
+	  10, DAY, NULL, "longest a message may take to arrive after DATA, "
+	  "however slowly it trickles (421 4.4.2 then)" },
 	{ "smtpd", "max_sessions_per_ip", CONF_INT, "20",
 	  OFF(smtpd.max_sessions_per_ip), 1, 100000, NULL,
-	  "concurrent SMTP sessions from one client address" },
+	  "concurrent SMTP sessions of each service from one client address" },
 	{ "smtpd", "max_errors", CONF_INT, "10", OFF(smtpd.max_errors),
 	  1, 1000, NULL, "bad commands in a session before 421 and disconnect" },
 	{ "smtpd", "max_hops", CONF_INT, "50", OFF(smtpd.max_hops), 1, 1000,
@@ -169,10 +184,14 @@ const struct conf_key conf_keys[] = {
 	  OFF(pop3d.max_line_length), 255, 65536, NULL, "longest command "
 	  "line, CRLF included (RFC 2449 §4 allows 255; AUTH lines need more)" },
 	{ "pop3d", "max_sessions", CONF_INT, "100", OFF(pop3d.max_sessions),
-	  1, 100000, NULL, "concurrent POP3 sessions, both ports together" },
+	  1, 100000, NULL, "concurrent POP3 sessions of each port" },
+	{ "pop3d", "max_use", CONF_INT, "100", OFF(pop3d.max_use), 1, 100000,
+	  NULL, "clients one login process serves in turn before it exits" },
+	{ "pop3d", "login_timeout", CONF_TIME, "2m", OFF(pop3d.login_timeout),
+	  10, 3600, NULL, "longest a client may take to log in" },
 	{ "pop3d", "max_sessions_per_ip", CONF_INT, "10",
 	  OFF(pop3d.max_sessions_per_ip), 1, 100000, NULL,
-	  "concurrent POP3 sessions from one client address" },
+	  "concurrent POP3 sessions of each port from one client address" },
 	{ "pop3d", "max_errors", CONF_INT, "10", OFF(pop3d.max_errors), 1,
 	  1000, NULL, "bad commands in a session before it is closed" },
 
@@ -189,10 +208,14 @@ const struct conf_key conf_keys[] = {
 	  1024, 1024 * 1048576LL, NULL, "largest message APPEND accepts "
 	  "(advertised as APPENDLIMIT, RFC 7889)" },
 	{ "imapd", "max_sessions", CONF_INT, "500", OFF(imapd.max_sessions),
-	  1, 100000, NULL, "concurrent IMAP sessions, both ports together" },
+	  1, 100000, NULL, "concurrent IMAP sessions of each port" },
+	{ "imapd", "max_use", CONF_INT, "100", OFF(imapd.max_use), 1, 100000,
+	  NULL, "clients one login process serves in turn before it exits" },
+	{ "imapd", "login_timeout", CONF_TIME, "2m", OFF(imapd.login_timeout),
+	  10, 3600, NULL, "longest a client may take to log in" },
 	{ "imapd", "max_sessions_per_ip", CONF_INT, "50",
 	  OFF(imapd.max_sessions_per_ip), 1, 100000, NULL,
-	  "concurrent IMAP sessions from one client address" },
+	  "concurrent IMAP sessions of each port from one client address" },
 	{ "imapd", "max_sessions_per_user", CONF_INT, "20",
 	  OFF(imapd.max_sessions_per_user), 1, 100000, NULL,
 	  "concurrent IMAP sessions of one user (more log in with NO "

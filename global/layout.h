@@ -6,6 +6,7 @@
  *	<data_dir>/users.db			domains, users, aliases
  *	<data_dir>/authd.sock			the auth service (sessions)
  *	<data_dir>/authd.control		the auth service (mailctl)
+ *	<data_dir>/authd.pid			the auth service, locked
  *	<data_dir>/empty/			where pre-login processes
  *						are chrooted
  *	<data_dir>/maild.pid			maild, locked while it runs
@@ -29,6 +30,7 @@
 #define LAYOUT_USERS_DB		"users.db"
 #define LAYOUT_AUTHD_SOCK	"authd.sock"
 #define LAYOUT_AUTHD_CONTROL	"authd.control"
+#define LAYOUT_AUTHD_PID	"authd.pid"
 #define LAYOUT_EMPTY		"empty"
 #define LAYOUT_MAILD_PID	"maild.pid"
 #define LAYOUT_QUEUE		"queue"

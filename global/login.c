@@ -1,10 +1,22 @@
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
 
 #include "../lib/conn.h"
+#include "../lib/daemon.h"
 #include "../lib/log.h"
 #include "../lib/tls.h"
 #include "../lib/util.h"
 #include "login.h"
+#include "pool.h"
+#include "service.h"
+
+static void login_log_tls(const struct conn *, const char *, const char *);
+
+/* Pipelined input a handoff carries; more goes through the relay. */
+#define LOGIN_PENDING_MAX	32768
 
 static enum login_result
 login_of(enum auth_result r)
@@ -127,9 +139,126 @@ login_starttls(struct conn *c, struct tls_ctx *tls, const char *sid,
 	return 0;
 }
 
-void
+static void
 login_log_tls(const struct conn *c, const char *sid, const char *how)
 {
 	log_info("sid=%s %s version=%s cipher=%s bits=%d", sid, how,
 	    tls_version(c), tls_cipher(c), tls_cipher_bits(c));
+}
+
+int
+login_connect(struct conn *c, struct tls_ctx *tls, const char *sid,
+    const char *service, const char *client_ip, int client_port)
+{
+	const char *err;
+
+	log_info("sid=%s connect client=[%s]:%d service=%s", sid, client_ip,
+	    client_port, service);
+	if (!service_find(service)->implicit_tls)
+		return 0;
+	if (tls_accept(c, tls, &err) == -1) {
+		log_info("sid=%s client=[%s] TLS handshake failed: %s", sid,
+		    client_ip, err);
+		return -1;
+	}
+	login_log_tls(c, sid, "tls");
+	return 0;
+}
+
+int
+login_redeem(struct conn *c, struct authc *a, const struct pool_session *post,
+    const char *service, char *user, size_t size)
+{
+	if (conn_feed(c, post->pending, post->npending) == -1 ||
+	    authc_redeem(a, post->token, service, user, size) != 1) {
+		log_err("sid=%s the login token was not honoured", post->sid);
+		return -1;
+	}
+	return 0;
+}
+
+/* Between the TLS session and the post-login process, until one ends. */
+static void
+login_relay(struct conn *c, int pair)
+{
+	char buf[16384];
+	struct pollfd pfd[2];
+	ssize_t n;
+
+	for (;;) {
+		pfd[0] = (struct pollfd){ c->fd, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ pair, POLLIN, 0 };
+		/* What TLS has decrypted already, poll(2) cannot see. */
+		if (conn_pending(c) == 0 &&
+		    daemon_poll_unless(c->stop != NULL ? c->stop :
+		    &daemon_term, pfd, 2, -1) == -1) {
+			if (errno == EINTR && !daemon_term)
+				continue;
+			return;
+		}
+		if (conn_pending(c) > 0 || (pfd[0].revents & (POLLIN |
+		    POLLHUP | POLLERR))) {
+			if ((n = conn_read(c, buf, sizeof(buf))) <= 0 ||
+			    util_write_all(pair, buf, (size_t)n) == -1)
+				return;
+		}
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if ((n = read(pair, buf, sizeof(buf))) <= 0)
+				return;
+			conn_write(c, buf, (size_t)n);
+			if (conn_flush(c) == -1)
+				return;
+		}
+	}
+}
+
+int
+login_handoff(struct login *l, struct pool *pool, const char *service,
+    int client_port, const char *tag)
+{
+	struct pool_session s;
+	char pending[LOGIN_PENDING_MAX];
+	int pair[2] = { -1, -1 }, r;
+
+	memset(&s, 0, sizeof(s));
+	if (util_strcpy(s.service, service, sizeof(s.service)) == -1 ||
+	    util_strcpy(s.token, l->token, sizeof(s.token)) == -1 ||
+	    util_strcpy(s.sid, l->sid, sizeof(s.sid)) == -1 ||
+	    util_strcpy(s.client_ip, l->client_ip, sizeof(s.client_ip)) ==
+	    -1 || util_strcpy(s.tag, tag, sizeof(s.tag)) == -1) {
+		log_err("sid=%s handoff: a field too long", l->sid);
+		return -1;
+	}
+	s.client_port = client_port;
+	/* With TLS, or more pipelined than one message holds: relay. */
+	s.relayed = l->conn->tls != NULL ||
+	    lr_pending(&l->conn->lr) > sizeof(pending);
+	if (s.relayed) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+		    pair) == -1) {
+			log_err("sid=%s handoff: socketpair: %s", l->sid,
+			    strerror(errno));
+			return -1;
+		}
+		s.fd = pair[1];
+	} else {
+		s.fd = l->conn->fd;
+		s.npending = lr_take(&l->conn->lr, pending, sizeof(pending));
+		s.pending = pending;
+	}
+	r = pool_handoff(pool, &s);
+	if (s.relayed)
+		close(pair[1]);
+	if (r == -1) {
+		if (s.relayed)
+			close(pair[0]);
+		return -1;
+	}
+	log_info("sid=%s user=%s handed to a post-login process%s", l->sid,
+	    l->user, s.relayed ? " (TLS relayed)" : "");
+	if (s.relayed) {
+		login_relay(l->conn, pair[0]);
+		close(pair[0]);
+	}
+	return 0;
 }

@@ -15,6 +15,8 @@
 #include "authc.h"
 
 struct conn;
+struct pool_session;
+struct pool;
 struct tls_ctx;
 
 enum login_result {
@@ -59,6 +61,20 @@ enum login_result login_password(struct login *l, const char *how,
 int	login_exhausted(const struct login *l);
 
 /*
+ * After LOGIN_OK: hand the client to a post-login process through maild
+ * (global/pool.h), with the auth service's token and what the client has
+ * sent beyond the login.  Without TLS the socket itself goes; with TLS
+ * (or more pipelined input than a message holds) this process keeps the
+ * client's connection and relays it over a socket pair, returning when
+ * either side has closed.  service: where the client came in; tag: the
+ * IMAP command's ("" for POP3).  0 when handed over (the connection is
+ * no longer this session's to answer or flush), -1 (logged): answer the
+ * client yourself.
+ */
+int	login_handoff(struct login *l, struct pool *pool, const char *service,
+	    int client_port, const char *tag);
+
+/*
  * STARTTLS (RFC 3207, RFC 2595) once the protocol's go-ahead is queued:
  * what the client sent behind the command is discarded (and logged), then
  * the handshake.  0, or -1 (logged; the connection is unusable).  The
@@ -66,7 +82,22 @@ int	login_exhausted(const struct login *l);
  */
 int	login_starttls(struct conn *c, struct tls_ctx *tls, const char *sid,
 	    const char *client_ip, const char *command);
-/* The log line of a TLS session begun (how: "tls", "starttls" ...). */
-void	login_log_tls(const struct conn *c, const char *sid, const char *how);
+/*
+ * A post-login process's first step: what the client sent beyond its
+ * login back into c, then the user the auth service vouches for by
+ * post's token (never what the login process says).  0 with user
+ * filled, or -1 (logged: answer a temporary failure and end).
+ */
+int	login_redeem(struct conn *c, struct authc *a,
+	    const struct pool_session *post, const char *service, char *user,
+	    size_t size);
+
+/*
+ * A client connected: the log line, then on a port of implicit TLS (465,
+ * 993, 995) the handshake before any greeting.  0, or -1 (logged; close
+ * the connection without a word).
+ */
+int	login_connect(struct conn *c, struct tls_ctx *tls, const char *sid,
+	    const char *service, const char *client_ip, int client_port);
 
 #endif

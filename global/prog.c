@@ -21,7 +21,7 @@ static void
 usage(const char *progname)
 {
 	fprintf(stderr, "usage: %s -c FILE [-o section.key=value]... "
-	    "[-L service:fd]... [-p pid]\n", progname);
+	    "[-L service:fd]... [-p pid] [-S fd] [-M protocol]\n", progname);
 	exit(2);
 }
 
@@ -32,7 +32,7 @@ prog_init(int argc, char **argv, const char *progname,
 	char err[1024];
 	enum log_level level;
 	struct conf *conf;
-	int i;
+	int i, has_parent = 0;
 
 	/*
 	 * First, before any slow start-up; -p below says who the supervisor
@@ -46,12 +46,13 @@ prog_init(int argc, char **argv, const char *progname,
 	/* Read the time zone once, not in every forked session. */
 	tzset();
 	memset(args, 0, sizeof(*args));
+	args->status_fd = -1;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
 		if (a[0] != '-' || a[1] == '\0' || a[2] != '\0')
 			break;
-		if (strchr("coLp", a[1]) == NULL)
+		if (strchr("coLpSM", a[1]) == NULL)
 			break;
 		if (i + 1 >= argc)
 			usage(progname);
@@ -64,8 +65,20 @@ prog_init(int argc, char **argv, const char *progname,
 			if (*end != '\0' || pid < 2 || pid > INT_MAX)
 				usage(progname);
 			prog_parent = (pid_t)pid;
+			has_parent = 1;
 		}
-		else if (a[1] == 'o') {
+		else if (a[1] == 'S') {
+			char *end;
+			long fd = strtol(argv[++i], &end, 10);
+
+			if (*end != '\0' || fd < 3 || fd > 1024)
+				usage(progname);
+			args->status_fd = (int)fd;
+		} else if (a[1] == 'M') {
+			if (util_strcpy(args->mail_role, argv[++i],
+			    sizeof(args->mail_role)) == -1)
+				usage(progname);
+		} else if (a[1] == 'o') {
 			if (args->noverrides == PROG_MAX_OVERRIDES)
 				usage(progname);
 			args->overrides[args->noverrides++] = argv[++i];
@@ -94,6 +107,12 @@ prog_init(int argc, char **argv, const char *progname,
 		*optind_r = i;
 	else if (i != argc)
 		usage(progname);
+	/* Started by maild: die with it from the start, not only once set
+	 * up (a slow start-up holding maild's sockets would keep the next
+	 * maild from binding them).  A change of uid clears this: the
+	 * confinement asks again. */
+	if (has_parent)
+		privsep_die_with_parent(prog_parent);
 	if (args->conf_path == NULL)
 		usage(progname);
 	log_init(progname, LOG_LVL_INFO, 0);

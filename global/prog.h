@@ -2,12 +2,15 @@
  * prog: what every program of the mail system does first.
  *
  *	prog -c FILE [-o section.key=value]... [-L service:fd]... [-p pid]
+ *	    [-S fd] [-M protocol]
  *
  * maild binds the listening sockets and hands them over as inherited file
  * descriptors named by -L; -c and -o are passed on unchanged, so every
  * process sees the same configuration; -p is maild's own pid, so that a
  * service can tell that maild died before it asked to be told
- * (privsep_die_with_parent()).
+ * (privsep_die_with_parent()).  A process of one of maild's pools
+ * (pool.h) has its status channel as -S; -M makes an IMAP or POP3
+ * program a post-login process.
  */
 #ifndef PROG_H
 #define PROG_H
@@ -31,6 +34,8 @@ struct prog_args {
 	size_t		 noverrides;
 	struct prog_fd	 fds[PROG_MAX_FDS];
 	size_t		 nfds;
+	int		 status_fd;	/* -S, or -1 */
+	char		 mail_role[16];	/* -M, or "" */
 };
 
 /*

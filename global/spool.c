@@ -140,13 +140,14 @@ spool_put_item(struct spool_writer *w, const char *key, const char *value)
 	return spool_put(w, line, (size_t)n);
 }
 
+static int	spool_header(struct spool_writer *, struct spool_env *);
+
 int
 spool_create(struct spool_writer *w, const char *data_dir,
     struct spool_env *env)
 {
-	char tmpdir[4096], line[SPOOL_MAX_LINE];
-	size_t i;
-	int tries, n;
+	char tmpdir[4096];
+	int tries;
 
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
@@ -174,8 +175,37 @@ spool_create(struct spool_writer *w, const char *data_dir,
 	/* Held until commit or abort: see spool_tmp_clean(). */
 	if (flock(w->fd, LOCK_EX | LOCK_NB) == -1) {
 		w->error = errno;
-		goto fail;
+		spool_abort(w);
+		errno = w->error;
+		return -1;
 	}
+	return spool_header(w, env);
+}
+
+int
+spool_start(struct spool_writer *w, int fd, const char *id,
+    struct spool_env *env)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	if (util_strcpy(env->id, id, sizeof(env->id)) == -1 ||
+	    !spool_id_valid(id)) {
+		close(fd);
+		w->fd = -1;
+		errno = EINVAL;
+		return -1;
+	}
+	return spool_header(w, env);
+}
+
+/* The envelope, up to where the message begins. */
+static int
+spool_header(struct spool_writer *w, struct spool_env *env)
+{
+	char line[SPOOL_MAX_LINE];
+	size_t i;
+	int n;
+
 	n = snprintf(line, sizeof(line), "%s\nid %s\narrival %lld\n",
 	    SPOOL_MAGIC, env->id, (long long)env->arrival);
 	spool_put(w, line, (size_t)n);
@@ -244,7 +274,7 @@ spool_write(struct spool_writer *w, const void *data, size_t len)
 }
 
 int
-spool_commit(struct spool_writer *w)
+spool_finish(struct spool_writer *w)
 {
 	char line[32];
 	int n;
@@ -270,17 +300,29 @@ spool_commit(struct spool_writer *w)
 		goto fail;
 	}
 	w->fd = -1;
-	if (rename(w->tmppath, w->path) == -1 ||
-	    util_fsync_dir(w->msgdir) == -1) {
-		w->error = errno;
-		goto fail;
-	}
 	return 0;
 fail:
 	n = w->error;
 	spool_abort(w);
 	errno = n;
 	return -1;
+}
+
+int
+spool_commit(struct spool_writer *w)
+{
+	int e;
+
+	if (spool_finish(w) == -1)
+		return -1;
+	if (rename(w->tmppath, w->path) == -1 ||
+	    util_fsync_dir(w->msgdir) == -1) {
+		e = errno;
+		spool_abort(w);
+		errno = e;
+		return -1;
+	}
+	return 0;
 }
 
 void

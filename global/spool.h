@@ -116,6 +116,13 @@ struct spool_writer {
 int	spool_create(struct spool_writer *w, const char *data_dir,
 	    struct spool_env *env);
 /*
+ * The same in a file made by someone else (maild, for a session process
+ * that cannot open the spool): fd is queue/tmp/<id>, locked.  Finish with
+ * spool_finish(), then have its maker rename it into msg/.
+ */
+int	spool_start(struct spool_writer *w, int fd, const char *id,
+	    struct spool_env *env);
+/*
  * Append message octets (buffered). 0 or -1.  Lines end in LF, and only
  * there: CR LF and a CR alone become LF, NUL octets are dropped.  RFC
  * 5322 §2.3 allows CR and LF only together, and RFC 6152 no NUL; a
@@ -131,6 +138,9 @@ int	spool_write(struct spool_writer *w, const void *data, size_t len);
  * temporary file is removed).
  */
 int	spool_commit(struct spool_writer *w);
+/* Flush, record the length, fsync and close: all of spool_commit() but
+ * the rename.  0, or -1 with errno. */
+int	spool_finish(struct spool_writer *w);
 /* Give up on a message being written; removes the temporary file. */
 void	spool_abort(struct spool_writer *w);
 /*

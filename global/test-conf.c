@@ -70,6 +70,7 @@ main(void)
 		conf_free(&c);
 	}
 
+	/* (a path that does not exist: one that does is resolved, below) */
 	c = load("[server]\ndata_dir = ./run\n", NULL, 0, err, sizeof(err));
 	{
 		char cwd[512];

@@ -14,6 +14,7 @@
 #include <sys/inotify.h>
 
 #include "../global/login.h"
+#include "../global/pool.h"
 #include "../lib/daemon.h"
 #include "../lib/log.h"
 #include "../lib/tls.h"
@@ -140,11 +141,7 @@ cmd_starttls(struct imap_session *s, const struct imap_arg *args,
 static struct login *
 login_path(struct imap_session *s)
 {
-	const char *err;
-
-	if (s->authc == NULL && (s->authc = authc_connect(
-	    s->conf->server.data_dir, &err)) == NULL) {
-		log_err("sid=%s auth service: %s", s->id, err);
+	if (authc_broken(s->authc)) {
 		imap_tagged(s, "NO [UNAVAILABLE] Temporary authentication "
 		    "failure");
 		return NULL;
@@ -163,16 +160,15 @@ login_path(struct imap_session *s)
 static int
 login_result(struct imap_session *s, enum login_result r)
 {
-	struct buf caps;
-
 	switch (r) {
 	case LOGIN_OK:
-		if (imap_login(s, s->login.user) == -1)
+		/* The post-login process answers the command. */
+		if (login_handoff(&s->login, &s->env->pool, s->service,
+		    s->client_port, s->tag) == 0) {
+			s->handed_over = s->logout = s->broken = 1;
 			return 0;
-		buf_init(&caps, 0);
-		imap_capabilities(s, &caps);
-		imap_tagged(s, "OK [%s] Logged in", caps.data);
-		buf_release(&caps);
+		}
+		imap_tagged(s, "NO [UNAVAILABLE] Cannot open the mailbox now");
 		return 0;
 	case LOGIN_FAIL:
 		imap_tagged(s, "NO [AUTHENTICATIONFAILED] Authentication "

@@ -1,47 +1,37 @@
 /*
- * imapd: the IMAP listener and its sessions.
+ * imapd: an IMAP process of maild's pools: a login process (the
+ * not-authenticated state, on port 143 or 993), or, with -M, a post-login
+ * process (everything after LOGIN for the one user a login process handed
+ * over).
  *
- * SECURITY: every byte from the network is hostile.  imapd is started by
- * maild with its listening sockets bound; started as root, it reads the
- * TLS key and loads the SASL plugins, then drops to server.user before it
- * accepts anyone.  Each connection is its own process.  Command lines,
- * commands held in memory and APPEND literals are bounded (imapd.*),
- * passwords are accepted only over TLS (unless auth.allow_plaintext),
- * failures are answered after a growing delay, and mailbox names are
- * checked by the store before they become paths.
+ * SECURITY: every byte from the network is hostile.  Started by maild as
+ * root, a login process loads the TLS key and connects to the auth
+ * service, then chroots into an empty directory, becomes
+ * server.login_user and closes itself under a seccomp filter before it
+ * accepts anyone: it cannot read users.db, the spool or any Maildir.  It
+ * serves up to imapd.max_use clients in turn, nothing of one kept for the
+ * next.  A client that logs in is handed over with the auth service's
+ * token: the post-login process (server.user) learns the user from the
+ * auth service, never from the login process, then confines itself to
+ * that user's Maildir (Landlock) under a seccomp filter, and exits with
+ * the session.  Command lines, commands held in memory and APPEND
+ * literals are bounded (imapd.*), login time too (imapd.login_timeout),
+ * passwords are accepted only over TLS (unless auth.allow_plaintext), and
+ * mailbox names are checked by the store before they become paths.
  */
-#include <string.h>
-
-#include "../global/listener.h"
-#include "../global/prog.h"
-#include "../lib/daemon.h"
-#include "../lib/log.h"
+#include "../global/pool.h"
 #include "imapd.h"
 
 int
 main(int argc, char **argv)
 {
-	static struct imap_env env;
-	struct prog_args args;
-	struct listener l;
+	static const struct pool_program pp = {
+		"imapd",
+		"* BYE [UNAVAILABLE] Too many connections, try again later\r\n",
+		"* BYE [UNAVAILABLE] Too many connections from your address\r\n",
+		NULL, imap_session_run,
+	};
+	static struct pool_ctx ctx;
 
-	env.conf = prog_init(argc, argv, "imapd", &args, NULL);
-	listener_prepare(&args, env.conf, "imapd", &env.tls);
-
-	memset(&l, 0, sizeof(l));
-	l.fds = args.fds;
-	l.nfds = args.nfds;
-	l.max_sessions = env.conf->imapd.max_sessions;
-	l.max_per_ip = env.conf->imapd.max_sessions_per_ip;
-	l.busy_reply = "* BYE [UNAVAILABLE] Too many connections, try again "
-	    "later\r\n";
-	l.busy_reply_ip = "* BYE [UNAVAILABLE] Too many connections from "
-	    "your address\r\n";
-	l.tls = env.tls;
-	l.session = imap_session_run;
-	l.arg = &env;
-	log_info("ready: %zu listening socket(s)", args.nfds);
-	listener_run(&l);
-	log_info("stopped");
-	return 0;
+	pool_main(argc, argv, &pp, &ctx, NULL);
 }

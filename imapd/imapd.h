@@ -5,7 +5,7 @@
  * ESEARCH, SASL-IR, APPENDLIMIT), on port 143 (STARTTLS) and 993
  * (implicit TLS, RFC 8314), over the store in maildir/.
  *
- * imapd.c	main: configuration, TLS keys, SASL, privileges, listener
+ * imapd.c	main: a login or a post-login process of maild's pools
  * parse.c	the command parser: pure (no I/O), fed line by line and
  *		literal by literal, so it can be fuzzed (fuzz/fuzz-imap.c)
  * seqset.c	sequence sets (RFC 3501 §9 sequence-set)
@@ -29,7 +29,6 @@
 #include "../lib/net.h"
 #include "../lib/util.h"
 
-struct tls_ctx;
 struct mstore;
 struct mbox;
 
@@ -231,12 +230,17 @@ void	imap_format_datetime(int64_t t, char out[32]);
 
 /* ==== the process ==== */
 
-struct imap_env {		/* shared by every session of the process */
-	struct conf	*conf;
-	struct tls_ctx	*tls;
-};
+struct pool_ctx;
+struct pool_session;
 
-void	imap_session_run(int fd, const char *service, const char *client_ip,
-	    int client_port, void *arg);
+/*
+ * Serve a client (fd closed after).  A login process runs the
+ * not-authenticated state and hands a client that logged in to a
+ * post-login process (post == NULL); a post-login process serves the
+ * client it was given (post), from the LOGIN's tagged OK on.
+ */
+void	imap_session_run(struct pool_ctx *env, int fd, const char *service,
+	    const char *client_ip, int client_port,
+	    const struct pool_session *post, void *unused);
 
 #endif

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "../global/layout.h"
+#include "../global/pool.h"
 #include "../global/service.h"
 #include "../global/userdb.h"
 #include "../lib/daemon.h"
@@ -1211,59 +1212,112 @@ session_command(struct imap_session *s)
 	return s->logout ? -1 : 0;
 }
 
-void
-imap_session_run(int fd, const char *service, const char *client_ip,
-    int client_port, void *arg)
+/*
+ * A post-login process: the user from the auth service (never from the
+ * login process), this process confined to that user's Maildir, then the
+ * store, and the LOGIN's tagged OK.  0, or -1 (answered: end).
+ */
+static int
+session_post_login(struct imap_session *s, const struct pool_session *post)
 {
-	struct imap_env *env = arg;
+	char user[320];
+	struct buf caps;
+
+	s->tag = post->tag;
+	s->cmd_name = "LOGIN";
+	if (login_redeem(&s->conn, s->authc, post, "imap", user,
+	    sizeof(user)) == -1) {
+		imap_tagged(s, "NO [UNAVAILABLE] Temporary authentication "
+		    "failure");
+		return -1;
+	}
+	if (maildir_user_path(s->conf->server.data_dir, user, s->userdir,
+	    sizeof(s->userdir)) == -1 || maildir_create(s->userdir) == -1) {
+		log_err("sid=%s user=%s no usable maildir", s->id, user);
+		imap_tagged(s, "NO [UNAVAILABLE] Mailbox unavailable");
+		return -1;
+	}
+	pool_confine_mail(s->userdir);
+	if (imap_login(s, user) == -1)
+		return -1;
+	s->conn.deadline = 0;	/* logged in: only the idle timeout now */
+	buf_init(&caps, 0);
+	imap_capabilities(s, &caps);
+	imap_tagged(s, "OK [%s] Logged in", caps.data);
+	buf_release(&caps);
+	return 0;
+}
+
+void
+imap_session_run(struct pool_ctx *env, int fd, const char *service,
+    const char *client_ip, int client_port, const struct pool_session *post,
+    void *unused)
+{
 	struct imap_session sess, *s = &sess;
-	const char *err;
 	double start = util_now();
 	struct buf *b;
 
+	(void)unused;
 	memset(s, 0, sizeof(*s));
 	s->userlock = -1;
-	daemon_signals();
 	buf_init(&tagged, 0);
 	s->env = env;
 	s->conf = env->conf;
+	s->authc = env->authc;
+	s->service = service;
+	s->client_port = client_port;
 	s->state = ST_NOTAUTH;
-	util_session_id(s->id);
+	if (post != NULL)
+		util_strcpy(s->id, post->sid, sizeof(s->id));
+	else
+		util_session_id(s->id);
 	util_strcpy(s->client_ip, client_ip, sizeof(s->client_ip));
 	conn_init(&s->conn, fd, (size_t)s->conf->imapd.max_line_length,
 	    (int)s->conf->imapd.timeout);
 	s->conn.stop = &daemon_term;
 	s->parser = imap_parser_new((size_t)s->conf->imapd.max_command);
-	log_info("sid=%s connect client=[%s]:%d service=%s", s->id, client_ip,
-	    client_port, service);
 
-	if (service_find(service)->implicit_tls &&
-	    tls_accept(&s->conn, env->tls, &err) == -1) {
-		log_info("sid=%s client=[%s] TLS handshake failed: %s", s->id,
-		    client_ip, err);
-		s->broken = 1;
-	} else {
-		b = imap_out(s);
-		buf_puts(b, "* OK [");
-		imap_capabilities(s, b);
-		buf_printf(b, "] %s IMAP4rev1 ready\r\n",
-		    s->conf->server.hostname);
+	if (post != NULL) {
+		if (session_post_login(s, post) == -1) {
+			imap_untagged(s, "BYE Cannot serve this session");
+			s->logout = 1;
+		}
+		session_finish(s, 0);
+		s->tag = NULL;
 		while (!s->logout && session_command(s) == 0)
 			;
+	} else {
+		/* A client has imapd.login_timeout to log in. */
+		s->conn.deadline = util_now_usec() +
+		    (int64_t)s->conf->imapd.login_timeout * 1000000;
+		if (login_connect(&s->conn, env->tls, s->id, service,
+		    client_ip, client_port) == -1) {
+			s->broken = 1;
+		} else {
+			b = imap_out(s);
+			buf_puts(b, "* OK [");
+			imap_capabilities(s, b);
+			buf_printf(b, "] %s IMAP4rev1 ready\r\n",
+			    s->conf->server.hostname);
+			while (!s->logout && session_command(s) == 0)
+				;
+		}
 	}
 	if (!s->broken)
 		conn_flush(&s->conn);
-	log_info("sid=%s disconnect client=[%s] user=%s fetch=%lu append=%lu "
+	log_info("sid=%s %s client=[%s] user=%s fetch=%lu append=%lu "
 	    "expunge=%lu no=%lu bad=%lu in=%llu out=%llu time=%.3fs", s->id,
-	    s->client_ip, s->user[0] ? s->user : "-", s->nfetch, s->nappend,
-	    s->nexpunge, s->nno, s->nbad,
-	    (unsigned long long)s->conn.bytes_in,
+	    s->handed_over ? "login done" : "disconnect", s->client_ip,
+	    s->user[0] ? s->user : "-", s->nfetch, s->nappend, s->nexpunge,
+	    s->nno, s->nbad, (unsigned long long)s->conn.bytes_in,
 	    (unsigned long long)s->conn.bytes_out, util_now() - start);
 	imap_unselect(s);
 	mstore_close(&s->store);
-	authc_close(&s->authc);
+	if (s->userlock != -1)
+		close(s->userlock);
 	imap_parser_free(&s->parser);
 	conn_free(&s->conn);
+	buf_release(&tagged);
 	close(fd);
-	_exit(0);	/* not exit(3): see smtpd's session end */
+	explicit_bzero(s, sizeof(*s));	/* nothing for the next client */
 }

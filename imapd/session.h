@@ -51,15 +51,18 @@ struct view {
 
 struct imap_session {
 	struct conn	 conn;
-	struct imap_env	*env;
+	struct pool_ctx	*env;
 	struct conf	*conf;
 	char		 id[SESSION_ID_LEN + 1];
 	char		 client_ip[NET_ADDRSTRLEN];
 	enum imap_state	 state;
 	char		 user[320];
 	char		 userdir[4096];
-	struct authc	*authc;
+	struct authc	*authc;		/* env's */
 	struct login	 login;
+	const char	*service;	/* where the client came in */
+	int		 client_port;
+	int		 handed_over;	/* to a post-login process */
 	struct mstore	*store;
 	int		 userlock;	/* fd holding one session slot */
 	int		 errors;

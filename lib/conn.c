@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "tls.h"
+#include "util.h"
 
 /* The output buffer is flushed when it grows past this. */
 #define CONN_OUT_FLUSH	65536
@@ -37,13 +38,21 @@ int
 conn_wait(struct conn *c, short events)
 {
 	struct pollfd pfd = { c->fd, events, 0 };
-	int r;
+	int64_t left;
+	int r, ms;
 
 	for (;;) {
+		ms = c->timeout_ms;
+		if (c->deadline != 0) {	/* the session's own limit */
+			if ((left = (c->deadline - util_now_usec()) / 1000) <= 0)
+				return -2;
+			if (ms < 0 || left < ms)
+				ms = (int)left;
+		}
 		/* With a stop flag, a signal just before the wait still
 		 * ends it (else a SIGTERM could wait for the timeout). */
 		r = c->stop != NULL ? daemon_poll_unless(c->stop, &pfd, 1,
-		    c->timeout_ms) : poll(&pfd, 1, c->timeout_ms);
+		    ms) : poll(&pfd, 1, ms);
 		if (r == 1)
 			return 0;
 		if (r == 0)
@@ -193,4 +202,20 @@ conn_getcmd(struct conn *c, char **line, size_t *len)
 	if (st == CONN_LINE && memchr(*line, '\0', *len) != NULL)
 		return CONN_NUL;
 	return st;
+}
+
+int
+conn_feed(struct conn *c, const void *data, size_t len)
+{
+	char *p;
+	size_t room;
+
+	if (len == 0)
+		return 0;
+	lr_space(&c->lr, &p, &room);
+	if (len > room)
+		return -1;
+	memcpy(p, data, len);
+	lr_filled(&c->lr, len);
+	return 0;
 }

@@ -32,6 +32,8 @@ struct conn {
 	struct buf	 out;
 	int		 timeout_ms;
 	volatile sig_atomic_t *stop;	/* set by a signal: give up waiting */
+	int64_t		 deadline;	/* util_now_usec() when every wait
+					   times out (0: none) */
 	uint64_t	 bytes_in, bytes_out;
 };
 
@@ -58,6 +60,12 @@ size_t	conn_pending(const struct conn *c);
  * read.  Like conn_read_raw: >0, 0 at EOF, -1 error, -2 timeout.
  */
 ssize_t	conn_read(struct conn *c, void *buf, size_t len);
+/*
+ * Octets read from this client by another process (a login process
+ * handing the client over): they come first, before anything read from
+ * fd.  At most the line reader's room; 0, or -1 if they do not fit.
+ */
+int	conn_feed(struct conn *c, const void *data, size_t len);
 /* Raw read for callers that take over (e.g. a TLS handshake): as read(2)
  * with the timeout; -2 on timeout. */
 ssize_t	conn_read_raw(struct conn *c, void *buf, size_t len);

@@ -1,16 +1,22 @@
 /*
- * maild: the supervisor.
+ * maild: the supervisor, and the master of the session processes.
  *
  * SECURITY: maild is the only process that keeps root (when started as
- * root), so that it can bind privileged ports again on reload.  It never
- * reads the network.  It binds every listening socket, prepares the data
- * directory for server.user, and starts each service with its sockets as
- * inherited descriptors; each service reads its keys and drops to
- * server.user before it serves anyone.
+ * root): it binds every listening socket (and binds them again on
+ * reload), prepares the data directory, and forks every other process:
+ * the auth service (authd) and the queue runner (queued), long-lived,
+ * and the pools of session processes (pools.c), which start as root,
+ * load their keys, connect to the auth service, then confine themselves
+ * before they read a byte from a client.  maild never reads the network.
+ * From its own processes it takes the status messages of global/pool.h,
+ * each decoded by lib/ipc and checked against what that process may say:
+ * a session process can ask for a spool file, and for the one it holds
+ * to go into the queue, and nothing more of the spool.
  *
- * It restarts a service that dies (with a growing delay), reloads the
- * configuration on SIGHUP (services finish their sessions and are
- * replaced), and stops everything on SIGTERM or SIGINT.
+ * It restarts a program that dies (with a growing delay), keeps the
+ * pools at their size, reloads the configuration on SIGHUP (processes of
+ * the old one finish their sessions and go), and stops everything on
+ * SIGTERM or SIGINT, the auth service last.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,19 +41,12 @@
 #include "../lib/net.h"
 #include "../lib/privsep.h"
 #include "../lib/util.h"
+#include "maild.h"
 
-#define MAX_SOCKETS	64
 #define STOP_GRACE	15	/* seconds before SIGKILL on stop */
 #define RESTART_MAX	60	/* longest delay between restarts */
 
-/* A listening socket and the config section it came from. */
-struct lsock {
-	char	 service[32];
-	char	 addr[300];	/* "host:port" as configured */
-	int	 fd;
-};
-
-/* A program maild runs; the service table says whose sockets it takes. */
+/* A long-lived program maild runs (the session processes: pools.c). */
 struct program {
 	const char	*name;
 	int		 stop_last;	/* the others ask it until they end */
@@ -61,46 +60,47 @@ struct program {
 };
 
 static struct program programs[] = {
-	{ "authd", 1 }, { "queued" }, { "smtpd" }, { "pop3d" }, { "imapd" },
-	{ "webmail" },
+	{ "authd", 1 }, { "queued" },
 };
 #define NPROGRAMS (sizeof(programs) / sizeof(programs[0]))
 
-static struct prog_args args;
-static char		 conf_path[PATH_MAX];
-static struct conf	*conf;
-static struct lsock	 socks[MAX_SOCKETS];
-static size_t		 nsocks;
-/* Old services finishing their sessions after a reload. */
-static pid_t		 draining[64];
+struct prog_args	 args;
+char			 conf_path[PATH_MAX];
+struct conf		*conf;
+struct lsock		 socks[MAX_SOCKETS];
+size_t			 nsocks;
 
-static int
-program_wants(const struct program *p, const char *service)
+int
+program_built(const char *name)
 {
-	return service_of_program(service, p->name);
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", util_exe_dir(), name);
+	return access(path, X_OK) == 0;
 }
 
-/* Does the program serve the network (else it runs without sockets)? */
-static int
-program_listens(const struct program *p)
+void
+program_argv(const char *name, char **argv, size_t max, char *path,
+    size_t pathsize)
 {
-	size_t i;
+	static char self[32];
+	size_t i, n = 0;
 
-	for (i = 0; i < service_count; i++)
-		if (strcmp(service_table[i].program, p->name) == 0)
-			return 1;
-	return 0;
-}
-
-static const struct program *
-program_of(const char *service)
-{
-	size_t i;
-
-	for (i = 0; i < NPROGRAMS; i++)
-		if (program_wants(&programs[i], service))
-			return &programs[i];
-	return NULL;
+	snprintf(path, pathsize, "%s/%s", util_exe_dir(), name);
+	/* Who the child's supervisor is, should we die before it asks. */
+	snprintf(self, sizeof(self), "%ld", (long)getpid());
+	if (max < 6 + 2 * args.noverrides)
+		fatalx("program_argv: no room");
+	argv[n++] = path;
+	argv[n++] = "-c";
+	argv[n++] = conf_path;
+	for (i = 0; i < args.noverrides; i++) {
+		argv[n++] = "-o";
+		argv[n++] = args.overrides[i];
+	}
+	argv[n++] = "-p";
+	argv[n++] = self;
+	argv[n] = NULL;
 }
 
 /* Is a socket for service/addr already open?  Returns its index. */
@@ -133,12 +133,11 @@ sockets_sync(const struct conf *c)
 
 	for (k = 0; k < service_count; k++) {
 		const char *svc = service_table[k].name;
-		const struct program *prog = program_of(svc);
 
 		p = service_listen(c, &service_table[k]);
 		if (*p == '\0')
 			continue;
-		if (prog == NULL || !prog->built) {
+		if (!program_built(service_table[k].program)) {
 			log_info("service %s: %s is not built, not started",
 			    svc, service_table[k].program);
 			continue;
@@ -188,6 +187,9 @@ sockets_sync(const struct conf *c)
 		if (socks[i].fd != -1) {
 			log_info("service %s: closing %s", socks[i].service,
 			    socks[i].addr);
+			/* Shut for the session processes that still hold it
+			 * too: nobody accepts on it any more. */
+			shutdown(socks[i].fd, SHUT_RDWR);
 			close(socks[i].fd);
 		}
 	memcpy(socks, next, nnext * sizeof(next[0]));
@@ -198,60 +200,19 @@ sockets_sync(const struct conf *c)
 static void
 program_start(struct program *p)
 {
-	char path[PATH_MAX], *argv[6 + 2 * PROG_MAX_OVERRIDES +
-	    2 * MAX_SOCKETS + 1];
-	char fdargs[MAX_SOCKETS][64], self[32];
-	size_t i, n = 0, nfd = 0;
-	int fds[MAX_SOCKETS];
+	char path[PATH_MAX], *argv[8 + 2 * PROG_MAX_OVERRIDES];
 	pid_t pid;
 
-	for (i = 0; i < nsocks; i++)
-		if (program_wants(p, socks[i].service)) {
-			fds[nfd] = socks[i].fd;
-			snprintf(fdargs[nfd], sizeof(fdargs[0]), "%.31s:%zu",
-			    socks[i].service, nfd + 3);
-			nfd++;
-		}
-	if (program_listens(p) && nfd == 0) {
-		p->restart_at = 0;	/* nothing to listen on: not started */
-		return;
-	}
-	snprintf(path, sizeof(path), "%s/%s", util_exe_dir(), p->name);
-	argv[n++] = path;
-	argv[n++] = "-c";
-	argv[n++] = conf_path;
-	for (i = 0; i < args.noverrides; i++) {
-		argv[n++] = "-o";
-		argv[n++] = args.overrides[i];
-	}
-	for (i = 0; i < nfd; i++) {
-		argv[n++] = "-L";
-		argv[n++] = fdargs[i];
-	}
-	/* Who the child's supervisor is, should we die before it asks. */
-	snprintf(self, sizeof(self), "%ld", (long)getpid());
-	argv[n++] = "-p";
-	argv[n++] = self;
-	argv[n] = NULL;
-
+	program_argv(p->name, argv, sizeof(argv) / sizeof(argv[0]), path,
+	    sizeof(path));
 	if ((pid = fork()) == -1) {
 		log_err("fork: %s", strerror(errno));
 		p->restart_at = time(NULL) + 1;
 		return;
 	}
 	if (pid == 0) {
-		int tmp[MAX_SOCKETS];
-
 		daemon_signals_reset();
-		/* Move the sockets to 3, 4, ... without clobbering. */
-		for (i = 0; i < nfd; i++)
-			if ((tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC,
-			    3 + MAX_SOCKETS)) == -1)
-				_exit(1);
-		for (i = 0; i < nfd; i++)
-			if (dup2(tmp[i], (int)(3 + i)) == -1)
-				_exit(1);
-		close_range((unsigned)(3 + nfd), ~0U, 0);
+		close_range(3, ~0U, 0);
 		execv(path, argv);
 		fprintf(stderr, "maild: exec %s: %s\n", path, strerror(errno));
 		_exit(127);
@@ -276,19 +237,6 @@ programs_check_built(void)
 }
 
 static void
-draining_add(pid_t pid)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(draining) / sizeof(draining[0]); i++)
-		if (draining[i] == 0) {
-			draining[i] = pid;
-			return;
-		}
-	kill(pid, SIGTERM);	/* no room to track it: stop it now */
-}
-
-static void
 reap(int stopping)
 {
 	pid_t pid;
@@ -296,9 +244,8 @@ reap(int stopping)
 	size_t i;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (i = 0; i < sizeof(draining) / sizeof(draining[0]); i++)
-			if (draining[i] == pid)
-				draining[i] = 0;
+		if (pools_reaped(pid, status))
+			continue;
 		for (i = 0; i < NPROGRAMS; i++) {
 			struct program *p = &programs[i];
 			time_t now = time(NULL), delay;
@@ -357,10 +304,10 @@ reload(void)
 	}
 	prog_prepare_data_dir(conf);
 	/*
-	 * Old listeners stop accepting and finish their sessions while new
-	 * ones take over.  The queue runner is different: two on one spool
-	 * would deliver the same message twice, so the new one starts only
-	 * when the old one has finished its jobs and exited.
+	 * The session processes of the old configuration finish their
+	 * sessions while new ones take over (pools_sync).  The long-lived
+	 * programs are replaced once they have exited: two queue runners on
+	 * one spool would deliver the same message twice.
 	 */
 	for (i = 0; i < NPROGRAMS; i++) {
 		struct program *p = &programs[i];
@@ -369,22 +316,17 @@ reload(void)
 		p->restart_at = time(NULL);
 		if (p->pid == 0)
 			continue;
-		if (!program_listens(p)) {
-			kill(p->pid, SIGTERM);
-			p->replacing = 1;
-			continue;
-		}
-		kill(p->pid, SIGUSR1);
-		draining_add(p->pid);
-		p->pid = 0;
+		kill(p->pid, SIGTERM);
+		p->replacing = 1;
 	}
 	if (sockets_sync(conf) == -1)
 		log_err("some sockets could not be bound; see above");
+	pools_sync();
 }
 
 /*
- * Stop the programs of one phase (and, in the first, what still drains
- * after a reload): SIGTERM, then SIGKILL after STOP_GRACE.
+ * Stop the programs of one phase (and, in the first, the pools' session
+ * processes): SIGTERM, then SIGKILL after STOP_GRACE.
  */
 static void
 stop_phase(int last)
@@ -401,13 +343,9 @@ stop_phase(int last)
 					kill(programs[i].pid, sig);
 				alive++;
 			}
-		for (i = 0; !last && i < sizeof(draining) /
-		    sizeof(draining[0]); i++)
-			if (draining[i] > 0) {
-				if (sig != 0)
-					kill(draining[i], sig);
-				alive++;
-			}
+		if (!last)
+			alive += sig != 0 ? pools_signal(sig) :
+			    (int)pools_count();
 		if (alive == 0)
 			return;
 		sig = 0;
@@ -457,9 +395,11 @@ lock_data_dir(const struct conf *c)
 int
 main(int argc, char **argv)
 {
+	struct pollfd *pfd;
 	time_t now, next;
-	size_t i;
+	size_t i, n, max = 16384;
 	long wait;
+	int pwait;
 
 	conf = prog_init(argc, argv, "maild", &args, NULL);
 	if (args.nfds != 0)
@@ -479,6 +419,8 @@ main(int argc, char **argv)
 	for (i = 0; i < NPROGRAMS; i++)
 		if (programs[i].built)
 			program_start(&programs[i]);
+	pools_sync();
+	pfd = util_calloc(max, sizeof(*pfd));
 
 	while (!daemon_term) {
 		if (daemon_chld) {
@@ -503,11 +445,20 @@ main(int argc, char **argv)
 				next = p->restart_at;
 		}
 		wait = next ? (long)(next - now) * 1000 : -1;
-		daemon_poll(NULL, 0, (int)wait);	/* a signal wakes us */
+		if ((pwait = pools_tend()) >= 0 && (wait < 0 || pwait < wait))
+			wait = pwait;
+		n = 0;
+		pools_poll_fds(pfd, &n, max);
+		if (daemon_poll(pfd, n, (int)wait) > 0)	/* a signal wakes us */
+			for (i = 0; i < n; i++)
+				if (pfd[i].revents != 0)
+					pools_channel(pfd[i].fd);
+		pools_round_end();
 	}
 	stop_all();
 	for (i = 0; i < nsocks; i++)
 		close(socks[i].fd);
+	free(pfd);
 	conf_free(&conf);
 	return 0;
 }

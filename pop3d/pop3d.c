@@ -1,48 +1,38 @@
 /*
- * pop3d: the POP3 listener and its sessions.
+ * pop3d: a POP3 process of maild's pools: a login process (the
+ * AUTHORIZATION state, on port 110 or 995), or, with -M, a post-login
+ * process (TRANSACTION and UPDATE for the one user a login process handed
+ * over).
  *
- * SECURITY: every byte from the network is hostile.  pop3d is started by
- * maild with its listening sockets bound; started as root, it reads the
- * TLS key and loads the SASL plugins, then drops to server.user before it
- * accepts anyone.  Each connection is its own process.  Command lines are
- * bounded (pop3d.max_line_length), passwords are accepted only over TLS
- * (unless auth.allow_plaintext), failures are answered after a growing
- * delay, and message numbers are checked against the snapshot taken at
- * login.  Messages are read from the store through its index: a client
- * never names a file.
+ * SECURITY: every byte from the network is hostile.  Started by maild as
+ * root, a login process loads the TLS key and connects to the auth
+ * service, then chroots into an empty directory, becomes
+ * server.login_user and closes itself under a seccomp filter before it
+ * accepts anyone: it cannot read users.db, the spool or any Maildir.  It
+ * serves up to pop3d.max_use clients in turn, nothing of one kept for the
+ * next.  A client that logs in is handed over with the auth service's
+ * token: the post-login process (server.user) learns the user from the
+ * auth service, never from the login process, then confines itself to
+ * that user's Maildir (Landlock) under a seccomp filter, and exits with
+ * the session.  Command lines are bounded (pop3d.max_line_length), login
+ * time too (pop3d.login_timeout), passwords are accepted only over TLS
+ * (unless auth.allow_plaintext), and message numbers are checked against
+ * the snapshot taken at login: a client never names a file.
  */
-#include <string.h>
-
-#include "../global/listener.h"
-#include "../global/prog.h"
-#include "../lib/daemon.h"
-#include "../lib/log.h"
+#include "../global/pool.h"
 #include "pop3d.h"
 
 int
 main(int argc, char **argv)
 {
-	static struct pop3_env env;
-	struct prog_args args;
-	struct listener l;
+	static const struct pool_program pp = {
+		"pop3d",
+		"-ERR [SYS/TEMP] Too many connections, try again later\r\n",
+		"-ERR [SYS/TEMP] Too many connections from your address, try "
+		"again later\r\n",
+		NULL, pop3_session_run,
+	};
+	static struct pool_ctx ctx;
 
-	env.conf = prog_init(argc, argv, "pop3d", &args, NULL);
-	listener_prepare(&args, env.conf, "pop3d", &env.tls);
-
-	memset(&l, 0, sizeof(l));
-	l.fds = args.fds;
-	l.nfds = args.nfds;
-	l.max_sessions = env.conf->pop3d.max_sessions;
-	l.max_per_ip = env.conf->pop3d.max_sessions_per_ip;
-	l.busy_reply = "-ERR [SYS/TEMP] Too many connections, try again "
-	    "later\r\n";
-	l.busy_reply_ip = "-ERR [SYS/TEMP] Too many connections from your "
-	    "address\r\n";
-	l.tls = env.tls;
-	l.session = pop3_session_run;
-	l.arg = &env;
-	log_info("ready: %zu listening socket(s)", args.nfds);
-	listener_run(&l);
-	log_info("stopped");
-	return 0;
+	pool_main(argc, argv, &pp, &ctx, NULL);
 }

@@ -2,7 +2,7 @@
  * pop3d: the POP3 server (RFC 1939) with CAPA (RFC 2449), STLS (RFC 2595)
  * and AUTH (RFC 5034), on port 110 (STLS) and 995 (implicit TLS, RFC 8314).
  *
- * pop3d.c	main: configuration, TLS keys, SASL, privileges, listener
+ * pop3d.c	main: a login or a post-login process of maild's pools
  * session.c	one connection: command table, states, authentication
  * maildrop.c	the INBOX as POP3 sees it: lock, snapshot, RETR/TOP, UPDATE
  */
@@ -18,14 +18,10 @@
 #include "../lib/net.h"
 #include "../lib/util.h"
 
-struct tls_ctx;
 struct mstore;
 struct mbox;
-
-struct pop3_env {		/* shared by every session of the process */
-	struct conf	*conf;
-	struct tls_ctx	*tls;
-};
+struct pool_ctx;
+struct pool_session;
 
 /*
  * The maildrop: INBOX frozen at login (RFC 1939 §5: message numbers stay
@@ -70,8 +66,14 @@ int	maildrop_update(struct maildrop *md, size_t *removed);
 void	maildrop_uidl(struct maildrop *md, const struct pop3_msg *m,
 	    char *out, size_t size);
 
-/* session.c */
-void	pop3_session_run(int fd, const char *service, const char *client_ip,
-	    int client_port, void *arg);
+/*
+ * session.c: serve a client (fd closed after).  A login process runs the
+ * AUTHORIZATION state and hands a client that logged in to a post-login
+ * process (post == NULL); a post-login process serves the client it was
+ * given (post), from TRANSACTION on.
+ */
+void	pop3_session_run(struct pool_ctx *env, int fd, const char *service,
+	    const char *client_ip, int client_port,
+	    const struct pool_session *post, void *unused);
 
 #endif

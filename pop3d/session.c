@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../global/login.h"
+#include "../global/pool.h"
 #include "../global/service.h"
 #include "../lib/daemon.h"
 #include "../lib/log.h"
@@ -34,15 +35,18 @@ enum pop3_state { S_AUTH = 0x01, S_TRANS = 0x02 };
 
 struct pop3_session {
 	struct conn	 conn;
-	struct pop3_env	*env;
+	struct pool_ctx	*env;
 	struct conf	*conf;
 	char		 id[SESSION_ID_LEN + 1];
 	char		 client_ip[NET_ADDRSTRLEN];
 	enum pop3_state	 state;
 	char		 user[320];	/* USER given, or authenticated */
 	int		 authenticated;
-	struct authc	*authc;
+	struct authc	*authc;		/* env's */
 	struct login	 login;
+	const char	*service;	/* where the client came in */
+	int		 client_port;
+	int		 handed_over;	/* to a post-login process */
 	int		 errors;	/* bad commands, for max_errors */
 	unsigned long	 nerr;		/* -ERR replies given */
 	const char	*cmd_name;	/* of the command running (log) */
@@ -172,6 +176,7 @@ pop3_login(struct pop3_session *s, const char *user)
 		s->user[0] = '\0';
 		return -1;
 	}
+	s->conn.deadline = 0;	/* logged in: only the idle timeout now */
 	s->authenticated = 1;
 	pop3_set_state(s, S_TRANS);
 	log_info("sid=%s client=[%s] login user=%s messages=%zu", s->id,
@@ -184,11 +189,7 @@ pop3_login(struct pop3_session *s, const char *user)
 static struct login *
 pop3_login_path(struct pop3_session *s)
 {
-	const char *err;
-
-	if (s->authc == NULL && (s->authc = authc_connect(
-	    s->conf->server.data_dir, &err)) == NULL) {
-		log_err("sid=%s auth service: %s", s->id, err);
+	if (authc_broken(s->authc)) {
 		pop3_reply(s, "-ERR [SYS/TEMP] Temporary authentication "
 		    "failure");
 		return NULL;
@@ -209,7 +210,13 @@ pop3_login_result(struct pop3_session *s, enum login_result r)
 {
 	switch (r) {
 	case LOGIN_OK:
-		pop3_login(s, s->login.user);
+		/* The post-login process answers (+OK, or [IN-USE]). */
+		if (login_handoff(&s->login, &s->env->pool, s->service,
+		    s->client_port, "") == 0) {
+			s->handed_over = s->quit = s->broken = 1;
+			return 0;
+		}
+		pop3_reply(s, "-ERR [SYS/TEMP] Cannot open the mailbox now");
 		return 0;
 	case LOGIN_FAIL:
 		pop3_reply(s, "-ERR [AUTH] Authentication failed");
@@ -582,39 +589,76 @@ pop3_dispatch(struct pop3_session *s, char *line)
 	s->cmd_name = NULL;
 }
 
-void
-pop3_session_run(int fd, const char *service, const char *client_ip,
-    int client_port, void *arg)
+/*
+ * A post-login process: the user from the auth service (never from the
+ * login process), this process confined to that user's Maildir, then the
+ * maildrop (pop3_login answers the client).  0, or -1 (answered: end).
+ */
+static int
+pop3_post_login(struct pop3_session *s, const struct pool_session *post)
 {
-	struct pop3_env *env = arg;
+	char user[320], dir[4096];
+
+	if (login_redeem(&s->conn, s->authc, post, "pop", user,
+	    sizeof(user)) == -1) {
+		pop3_reply(s, "-ERR [SYS/TEMP] Temporary authentication "
+		    "failure");
+		return -1;
+	}
+	if (maildir_user_path(s->conf->server.data_dir, user, dir,
+	    sizeof(dir)) == -1 || maildir_create(dir) == -1) {
+		log_err("sid=%s user=%s no usable maildir", s->id, user);
+		pop3_reply(s, "-ERR [SYS/TEMP] Cannot open the mailbox");
+		return -1;
+	}
+	pool_confine_mail(dir);
+	return pop3_login(s, user);
+}
+
+void
+pop3_session_run(struct pool_ctx *env, int fd, const char *service,
+    const char *client_ip, int client_port, const struct pool_session *post,
+    void *unused)
+{
 	struct pop3_session sess, *s = &sess;
 	enum conn_status st;
-	const char *err;
 	char *line;
 	size_t len;
 	double start = util_now();
 
+	(void)unused;
 	memset(s, 0, sizeof(*s));
 	s->md.lockfd = -1;
-	daemon_signals();
 	s->env = env;
 	s->conf = env->conf;
+	s->authc = env->authc;
+	s->service = service;
+	s->client_port = client_port;
 	s->state = S_AUTH;
-	util_session_id(s->id);
+	if (post != NULL)
+		util_strcpy(s->id, post->sid, sizeof(s->id));
+	else
+		util_session_id(s->id);
 	util_strcpy(s->client_ip, client_ip, sizeof(s->client_ip));
 	conn_init(&s->conn, fd, (size_t)s->conf->pop3d.max_line_length,
 	    (int)s->conf->pop3d.timeout);
 	s->conn.stop = &daemon_term;
-	log_info("sid=%s connect client=[%s]:%d service=%s", s->id, client_ip,
-	    client_port, service);
 
-	if (service_find(service)->implicit_tls &&
-	    tls_accept(&s->conn, env->tls, &err) == -1) {
-		log_info("sid=%s client=[%s] TLS handshake failed: %s", s->id,
-		    client_ip, err);
-		s->broken = s->quit = 1;
-	} else
-		pop3_reply(s, "+OK %s POP3 ready", s->conf->server.hostname);
+	if (post != NULL) {
+		if (pop3_post_login(s, post) == -1)
+			s->quit = 1;
+	} else {
+		/* A client has pop3d.login_timeout to log in. */
+		s->conn.deadline = util_now_usec() +
+		    (int64_t)s->conf->pop3d.login_timeout * 1000000;
+		if (login_connect(&s->conn, env->tls, s->id, service,
+		    client_ip, client_port) == -1) {
+			s->broken = s->quit = 1;
+		} else {
+			pop3_reply(s, "+OK %s POP3 ready",
+			    s->conf->server.hostname);
+		}
+	}
 	while (!s->quit) {
 		st = conn_getcmd(&s->conn, &line, &len);
 		if (st == CONN_LINE)
@@ -636,14 +680,13 @@ pop3_session_run(int fd, const char *service, const char *client_ip,
 	}
 	if (!s->broken)
 		conn_flush(&s->conn);
-	log_info("sid=%s disconnect client=[%s] user=%s retr=%ld octets=%llu "
-	    "dele=%ld err=%lu time=%.3fs", s->id, s->client_ip,
-	    s->authenticated ? s->user : "-", s->nretr,
-	    (unsigned long long)s->retr_octets, s->ndele, s->nerr,
+	log_info("sid=%s %s client=[%s] user=%s retr=%ld octets=%llu dele=%ld "
+	    "err=%lu time=%.3fs", s->id, s->handed_over ? "login done" :
+	    "disconnect", s->client_ip, s->authenticated ? s->user : "-",
+	    s->nretr, (unsigned long long)s->retr_octets, s->ndele, s->nerr,
 	    util_now() - start);
 	maildrop_close(&s->md);
-	authc_close(&s->authc);
 	conn_free(&s->conn);
 	close(fd);
-	_exit(0);	/* not exit(3): see smtpd's session end */
+	explicit_bzero(s, sizeof(*s));	/* nothing for the next client */
 }

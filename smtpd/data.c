@@ -13,9 +13,12 @@
  * smuggled here can end a message later, whatever the next receiver
  * takes for a line end.
  *
- * "250" is said only after spool_commit(): message and envelope are on
- * disk, fsync'd, file and directory (§6.1).  The commit's rename into
- * queue/msg/ is what wakes the queue runner (inotify).
+ * "250" is said only after the commit: message and envelope are on disk,
+ * fsync'd, file and directory (§6.1).  This process cannot open the
+ * spool: maild makes the file and passes it (pool_spool_new()), the
+ * message is written and fsync'd here, and maild renames it into
+ * queue/msg/ and fsyncs the directory (pool_spool_commit()); the rename
+ * is what wakes the queue runner (inotify).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +29,7 @@
 
 #include "../lib/log.h"
 #include "../lib/tls.h"
+#include "../global/pool.h"
 #include "smtpd.h"
 
 /*
@@ -90,6 +94,38 @@ smtp_protocol(struct smtp_session *s)
 	return s->txn.auth ? "ESMTPA" : "ESMTP";
 }
 
+/* A spool file for the transaction, from maild; 0 or -1. */
+static int
+smtp_spool_open(struct smtp_session *s, struct spool_writer *w)
+{
+	char id[SPOOL_ID_LEN + 1];
+	int fd;
+
+	if (pool_spool_new(s->env->pool, id, sizeof(id), &fd) == -1)
+		return -1;
+	return spool_start(w, fd, id, &s->txn);
+}
+
+static void
+smtp_spool_abort(struct smtp_session *s, struct spool_writer *w)
+{
+	spool_abort(w);
+	pool_spool_abort(s->env->pool, s->txn.id);
+}
+
+/* Durable in the queue when it returns 0. */
+static int
+smtp_spool_commit(struct smtp_session *s, struct spool_writer *w)
+{
+	if (spool_finish(w) == -1) {
+		log_err("sid=%s queue file %s: %s", s->id, s->txn.id,
+		    strerror(errno));
+		pool_spool_abort(s->env->pool, s->txn.id);
+		return -1;
+	}
+	return pool_spool_commit(s->env->pool, s->txn.id);
+}
+
 int
 smtp_data(struct smtp_session *s)
 {
@@ -100,13 +136,14 @@ smtp_data(struct smtp_session *s)
 	long long size = 0, max = s->conf->smtpd.max_message_size;
 	int first = 1, in_header = 1, hops = 0, dropping = 0;
 	int too_big = 0, too_long = 0, write_failed = 0;
+	int64_t session_deadline, data_deadline;
 	double start = util_now();
 
 	s->txn.arrival = time(NULL);
 	s->txn.client = util_strdup(s->client_ip);
 	s->txn.helo = util_strdup(s->helo);
 	s->txn.protocol = util_strdup(smtp_protocol(s));
-	if (spool_create(&w, s->conf->server.data_dir, &s->txn) == -1) {
+	if (smtp_spool_open(s, &w) == -1) {
 		log_err("sid=%s cannot create queue file: %s", s->id,
 		    strerror(errno));
 		smtp_reply(s, "451 4.3.0 Error: queue file write error");
@@ -116,6 +153,12 @@ smtp_data(struct smtp_session *s)
 		spool_write(&w, s->spf_headers, strlen(s->spf_headers));
 	smtp_received(s, &w);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	/* However slowly it trickles, a message has smtpd.max_data_time. */
+	session_deadline = s->conn.deadline;
+	data_deadline = util_now_usec() +
+	    (int64_t)s->conf->smtpd.max_data_time * 1000000;
+	if (data_deadline < session_deadline)
+		s->conn.deadline = data_deadline;
 
 	for (;;) {
 		st = conn_getline(&s->conn, &line, &len);
@@ -125,7 +168,7 @@ smtp_data(struct smtp_session *s)
 			continue;
 		}
 		if (st != CONN_LINE) {
-			spool_abort(&w);
+			smtp_spool_abort(s, &w);
 			log_info("sid=%s %s during DATA after %lld octets",
 			    s->id, st == CONN_TIMEOUT ? "timeout" :
 			    "lost connection", size);
@@ -171,9 +214,10 @@ smtp_data(struct smtp_session *s)
 			write_failed = errno;
 	}
 
+	s->conn.deadline = session_deadline;
 	if (too_big || too_long || write_failed ||
 	    hops >= s->conf->smtpd.max_hops) {
-		spool_abort(&w);
+		smtp_spool_abort(s, &w);
 		if (too_big)
 			smtp_reply(s, "552 5.3.4 Message size exceeds fixed "
 			    "limit of %lld octets", max);
@@ -194,9 +238,7 @@ smtp_data(struct smtp_session *s)
 		smtp_txn_reset(s);
 		return too_big || too_long ? -1 : 0;
 	}
-	if (spool_commit(&w) == -1) {
-		log_err("sid=%s queue file %s: %s", s->id, s->txn.id,
-		    strerror(errno));
+	if (smtp_spool_commit(s, &w) == -1) {
 		smtp_reply(s, "451 4.3.0 Error: queue file write error");
 		smtp_txn_reset(s);
 		return 0;

@@ -505,9 +505,8 @@ smtp_dispatch(struct smtp_session *s, char *line)
 
 void
 smtp_session_run(int fd, const char *service, const char *client_ip,
-    int client_port, void *arg)
+    int client_port, struct smtpd_env *env)
 {
-	struct smtpd_env *env = arg;
 	struct smtp_session sess, *s = &sess;
 	enum conn_status st;
 	char *line;
@@ -515,8 +514,8 @@ smtp_session_run(int fd, const char *service, const char *client_ip,
 	double start = util_now();
 
 	memset(s, 0, sizeof(*s));
-	daemon_signals();
 	s->env = env;
+	s->authc = env->authc;
 	s->conf = env->conf;
 	s->service = service;
 	s->submission = strcmp(service, "smtp") != 0;
@@ -527,11 +526,11 @@ smtp_session_run(int fd, const char *service, const char *client_ip,
 	conn_init(&s->conn, fd, (size_t)s->conf->smtpd.max_line_length,
 	    (int)s->conf->smtpd.timeout);
 	s->conn.stop = &daemon_term;
-	log_info("sid=%s connect client=[%s]:%d service=%s", s->id, client_ip,
-	    client_port, service);
-
-	if (service_find(service)->implicit_tls && smtp_implicit_tls(s) == -1)
-		s->quit = 1;
+	s->conn.deadline = util_now_usec() +
+	    (int64_t)s->conf->smtpd.max_session_time * 1000000;
+	if (login_connect(&s->conn, env->tls, s->id, service, client_ip,
+	    client_port) == -1)
+		s->broken = s->quit = 1;
 	else
 		smtp_reply(s, "220 %s ESMTP", s->conf->server.hostname);
 	while (!s->quit) {
@@ -577,15 +576,8 @@ smtp_session_run(int fd, const char *service, const char *client_ip,
 	    (unsigned long long)s->conn.bytes_in,
 	    (unsigned long long)s->conn.bytes_out, util_now() - start);
 	smtp_txn_reset(s);
-	authc_close(&s->authc);
-	smtp_spf_free(s);
+	free(s->spf_headers);
 	conn_free(&s->conn);
 	close(fd);
-	/*
-	 * _exit: exit(3)'s handlers (OpenSSL's cleanup of everything it
-	 * loaded) write to heap pages shared with the listener since
-	 * fork(2), copying each just to throw it away; with a connection
-	 * per message that was half of smtpd's time (64 -> 129 msg/s).
-	 */
-	_exit(0);
+	explicit_bzero(s, sizeof(*s));	/* nothing for the next client */
 }

@@ -1,49 +1,69 @@
 /*
- * smtpd: the SMTP listener and its sessions.
+ * smtpd: an SMTP session process, one of maild's pool for one of the
+ * SMTP services (port 25, 587, 465): it serves one client at a time, up
+ * to smtpd.max_use in turn, then exits.
  *
- * SECURITY: every byte from the network is hostile.  smtpd is started by
- * maild with its listening sockets already bound; if started as root it
- * reads its TLS key and then drops to server.user before accepting a
- * single connection.  Each connection is served by its own process
- * (lib/listener.c), so a hostile client can only ever affect its own
- * session.  Sessions read users.db and write spool files; they trust
- * nothing the client says: lines are bounded (smtpd.max_line_length),
- * messages are bounded (smtpd.max_message_size), recipients are bounded
- * (smtpd.max_recipients), and addresses are parsed strictly (lib/addr.c)
- * before they are looked up.
+ * SECURITY: every byte from the network is hostile.  Started by maild as
+ * root, it loads the TLS key, connects to the auth service and sets up
+ * its resolver (SPF), then chroots into an empty directory, becomes
+ * server.login_user and closes itself under a seccomp filter (sockets it
+ * holds, memory, time, DNS; no file is opened, no program run) before it
+ * accepts anyone.  It cannot read users.db (it asks the auth service for
+ * logins and for what an address means), nor the spool: maild makes each
+ * message's spool file and passes it, and renames it into the queue
+ * once written.  A hostile client can only ever affect its own session;
+ * between clients nothing of one is kept (the session's state lives in
+ * one structure, cleared; the TLS session is freed).  Lines are bounded
+ * (smtpd.max_line_length), messages (smtpd.max_message_size),
+ * recipients (smtpd.max_recipients), session and DATA time
+ * (smtpd.max_session_time, smtpd.max_data_time), and addresses are
+ * parsed strictly (global/addr.c) before they are looked up.
  */
-#include <stdio.h>
-#include <string.h>
-
-#include "../global/listener.h"
-#include "../global/prog.h"
-#include "../lib/daemon.h"
+#include "../global/conf.h"
+#include "../global/pool.h"
+#include "../global/spf.h"
 #include "../lib/log.h"
 #include "smtpd.h"
+
+/* As root: SPF's resolver, whose configuration is a file. */
+static void
+smtp_setup(struct pool_ctx *ctx, void *arg)
+{
+	struct smtpd_env *env = arg;
+	char err[256];
+
+	env->conf = ctx->conf;
+	env->tls = ctx->tls;
+	env->pool = &ctx->pool;
+	env->authc = ctx->authc;
+	if ((env->dns = conf_dns_open(ctx->conf, err, sizeof(err))) == NULL ||
+	    (env->spf = spf_new(env->dns, ctx->conf->server.hostname, err,
+	    sizeof(err))) == NULL)
+		fatalx("resolver: %s", err);
+}
+
+static void
+smtp_serve(struct pool_ctx *ctx, int fd, const char *service,
+    const char *client_ip, int client_port, const struct pool_session *post,
+    void *arg)
+{
+	(void)ctx;
+	(void)post;
+	smtp_session_run(fd, service, client_ip, client_port, arg);
+}
 
 int
 main(int argc, char **argv)
 {
+	static const struct pool_program pp = {
+		"smtpd",
+		"421 4.7.0 Too many connections, try again later\r\n",
+		"421 4.7.0 Too many connections from your address, try again "
+		"later\r\n",
+		smtp_setup, smtp_serve,
+	};
+	static struct pool_ctx ctx;
 	static struct smtpd_env env;
-	struct prog_args args;
-	struct listener l;
 
-	env.conf = prog_init(argc, argv, "smtpd", &args, NULL);
-	listener_prepare(&args, env.conf, "smtpd", &env.tls);
-
-	memset(&l, 0, sizeof(l));
-	l.fds = args.fds;
-	l.nfds = args.nfds;
-	l.max_sessions = env.conf->smtpd.max_sessions;
-	l.max_per_ip = env.conf->smtpd.max_sessions_per_ip;
-	l.busy_reply = "421 4.7.0 Too many connections, try again later\r\n";
-	l.busy_reply_ip = "421 4.7.0 Too many connections from your address, "
-	    "try again later\r\n";
-	l.tls = env.tls;
-	l.session = smtp_session_run;
-	l.arg = &env;
-	log_info("ready: %zu listening socket(s)", args.nfds);
-	listener_run(&l);
-	log_info("stopped");
-	return 0;
+	pool_main(argc, argv, &pp, &ctx, &env);
 }

@@ -2,7 +2,7 @@
  * smtpd: the SMTP server (RFC 5321) for port 25 (mail from the world),
  * 587 (submission, RFC 6409) and 465 (submission over TLS, RFC 8314).
  *
- * smtpd.c	main: configuration, TLS keys, privileges, the listener
+ * smtpd.c	main: set-up, confinement, the clients maild lets it serve
  * session.c	one connection: the command table and state machine
  * tls_auth.c	STARTTLS (RFC 3207) and AUTH (RFC 4954)
  * data.c	DATA: the message into the spool
@@ -32,9 +32,15 @@ enum smtp_state {
 };
 #define S_ANY	(S_CONNECTED | S_READY | S_MAIL | S_RCPT)
 
+struct pool;
+
 struct smtpd_env {		/* what every session of this process shares */
 	struct conf	*conf;
 	struct tls_ctx	*tls;	/* NULL: no certificate configured */
+	struct pool	*pool;	/* spool files come from maild */
+	struct authc	*authc;	/* the auth service: logins, lookups */
+	struct dns	*dns;	/* SPF's resolver */
+	struct spf	*spf;
 };
 
 struct smtp_session {
@@ -52,12 +58,10 @@ struct smtp_session {
 	int		 errors;
 	int		 quit;		/* close after the pending replies */
 	int		 broken;	/* the stream is unusable: say nothing */
-	struct authc	*authc;		/* connected on first use */
+	struct authc	*authc;		/* env's */
 	char		 auth_user[320];	/* "" until AUTH succeeds */
 	struct login	 login;		/* AUTH's state in the session */
 
-	struct dns	*dns;		/* for SPF, opened on first use */
-	struct spf	*spf;
 
 	/* The transaction (MAIL ... DATA). */
 	struct spool_env txn;
@@ -70,9 +74,9 @@ struct smtp_session {
 	long		 ncommands;
 };
 
-/* session.c */
+/* session.c: serve the client on fd (closed after) */
 void	smtp_session_run(int fd, const char *service, const char *client_ip,
-	    int client_port, void *arg);
+	    int client_port, struct smtpd_env *env);
 void	smtp_reply(struct smtp_session *s, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	smtp_set_state(struct smtp_session *s, enum smtp_state to);
@@ -84,7 +88,6 @@ int	smtp_data(struct smtp_session *s);
 /* spf.c: check MAIL FROM on port 25 (replies itself on refusal); 0 go on,
  * -1 refused. */
 int	smtp_spf_check(struct smtp_session *s, const char *sender);
-void	smtp_spf_free(struct smtp_session *s);
 
 /* tls_auth.c */
 int	smtp_cmd_starttls(struct smtp_session *s, char *arg);
@@ -92,7 +95,6 @@ int	smtp_cmd_auth(struct smtp_session *s, char *arg);
 /* Is AUTH offered on this connection now (service, TLS, config)? */
 int	smtp_auth_offered(const struct smtp_session *s);
 /* Port 465: the handshake before the greeting.  -1: drop the session. */
-int	smtp_implicit_tls(struct smtp_session *s);
 struct authc *smtp_authc(struct smtp_session *s);
 
 #endif

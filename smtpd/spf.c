@@ -53,7 +53,6 @@ smtp_spf_check(struct smtp_session *s, const char *sender)
 {
 	const struct conf *c = s->conf;
 	struct spf_result r;
-	char err[256];
 	struct buf b;
 
 	free(s->spf_headers);
@@ -61,16 +60,7 @@ smtp_spf_check(struct smtp_session *s, const char *sender)
 	if (s->submission || s->auth_user[0] != '\0' || !c->spf.check ||
 	    (c->spf.skip_loopback && smtp_is_loopback(s->client_ip)))
 		return 0;
-	if (s->spf == NULL) {
-		if ((s->dns = conf_dns_open(c, err, sizeof(err))) == NULL ||
-		    (s->spf = spf_new(s->dns, c->server.hostname, err,
-		    sizeof(err))) == NULL) {
-			log_err("sid=%s spf: %s", s->id, err);
-			smtp_reply(s, "451 4.3.0 Error: cannot check SPF now");
-			return -1;
-		}
-	}
-	spf_check(s->spf, s->client_ip, s->helo, sender, &r);
+	spf_check(s->env->spf, s->client_ip, s->helo, sender, &r);
 	log_info("sid=%s spf=%s domain=%s from=<%s> client=%s", s->id,
 	    spf_verdict_str(r.verdict), log_str(r.domain), log_str(sender),
 	    s->client_ip);
@@ -100,13 +90,4 @@ smtp_spf_check(struct smtp_session *s, const char *sender)
 	s->spf_headers = util_strdup(b.data);
 	buf_release(&b);
 	return 0;
-}
-
-void
-smtp_spf_free(struct smtp_session *s)
-{
-	free(s->spf_headers);
-	s->spf_headers = NULL;
-	spf_free(&s->spf);
-	dns_close(&s->dns);
 }

@@ -25,27 +25,7 @@
 struct authc *
 smtp_authc(struct smtp_session *s)
 {
-	const char *err;
-
-	if (s->authc == NULL && (s->authc = authc_connect(
-	    s->conf->server.data_dir, &err)) == NULL)
-		log_err("sid=%s auth service: %s", s->id, err);
-	return s->authc;
-}
-
-int
-smtp_implicit_tls(struct smtp_session *s)
-{
-	const char *err;
-
-	if (tls_accept(&s->conn, s->env->tls, &err) == -1) {
-		log_info("sid=%s client=[%s] TLS handshake failed: %s", s->id,
-		    s->client_ip, err);
-		s->broken = 1;
-		return -1;
-	}
-	login_log_tls(&s->conn, s->id, "tls");
-	return 0;
+	return authc_broken(s->authc) ? NULL : s->authc;
 }
 
 int

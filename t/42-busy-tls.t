@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-# Over the session limit, a client is told so in the protocol it speaks:
+# Over the session limit (each port has its own), a client is told so in
+# the protocol it speaks:
 # on the implicit-TLS ports (465, 993, 995) the refusal comes inside TLS,
 # so a client reports the reason, not "wrong version number"; on the
 # others in clear, as before.
@@ -54,13 +55,19 @@ try:
             line, err = b"", e
         t.ok(line.startswith(refusal), "%s over the limit: the refusal "
              "comes inside TLS" % tls_svc, "%r %r" % (line, err))
+        # each port has its own limit: take the plain one's too
+        h2 = socket.create_connection((HOST, srv.port(plain_svc)),
+                                      timeout=10)
+        first_line(h2)
+        held.append(h2)
         c = socket.create_connection((HOST, srv.port(plain_svc)), timeout=10)
         line = first_line(c)
         c.close()
         t.ok(line.startswith(refusal), "%s over the limit: refused in clear"
              % plain_svc, line)
-        h.close()
-        held.pop()
+        for h in held:
+            h.close()
+        held.clear()
 finally:
     for h in held:
         h.close()

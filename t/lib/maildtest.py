@@ -208,15 +208,17 @@ class Server:
         # the queue runner binds its socket after the listeners
         wait_until(lambda: os.path.exists(
             os.path.join(self.data_dir, "queue", "control")), 10)
-        # every service says "ready:" once it has dropped privileges
-        progs = ["authd", "queued"] + sorted({PROGRAM_OF[s]
-                                              for s in self.ports})
+        # the auth service and the queue runner say "ready:", and maild
+        # says when a service's first session process is confined, ready
+        progs = ["authd", "queued"]
         start = self._log_size
 
         def ready():
-            log = self.log()[start:]
-            return all(any(p + "[" in l and "ready:" in l
-                           for l in log.splitlines()) for p in progs)
+            lines = self.log()[start:].splitlines()
+            return all(any(p + "[" in l and "ready:" in l for l in lines)
+                       for p in progs) and \
+                all(any("pool %s: ready" % s in l for l in lines)
+                    for s in self.ports)
         if not wait_until(ready, 30):
             raise RuntimeError("maild services not ready\n" + self.log())
 
@@ -250,6 +252,31 @@ class Server:
                 out.append(c)
                 todo.append(c)
         return out
+
+    def session_pid(self, sock):
+        """The PID of the process serving our connected socket sock (the
+        one of our processes holding the server's end of it)."""
+        local_port = sock.getsockname()[1]
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                with open(table) as f:
+                    next(f)
+                    for line in f:
+                        fields = line.split()
+                        rport = int(fields[2].rsplit(":", 1)[1], 16)
+                        if rport == local_port and fields[9] != "0":
+                            inodes.add("socket:[%s]" % fields[9])
+            except OSError:
+                pass
+        for pid in self.descendants():
+            try:
+                for fd in os.listdir("/proc/%d/fd" % pid):
+                    if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in inodes:
+                        return pid
+            except OSError:
+                pass
+        return None
 
     def process_names(self):
         """{pid: comm} for maild and every process below it."""

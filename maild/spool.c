@@ -1,0 +1,122 @@
+/*
+ * Spool files for the session processes, which cannot open the spool
+ * themselves (they are chrooted into an empty directory): maild makes
+ * each in queue/tmp/ (server.user's, locked so that the runner's clean-up
+ * leaves it alone while it is written), passes it, and once the process
+ * has written and fsync'd it, renames it into queue/msg/.  The renames of
+ * one round of the event loop share one fsync of the directory: under
+ * load, many sessions commit at once and pay for one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+
+#include "../global/layout.h"
+#include "../lib/log.h"
+#include "../lib/privsep.h"
+#include "../lib/util.h"
+#include "maild.h"
+
+static int	moved;		/* renames not yet fsync'd */
+
+static int
+spool_paths(const char *id, char *tmp, char *msg, size_t size)
+{
+	char dir[PATH_MAX];
+
+	if (!spool_id_valid(id) ||
+	    layout_path(dir, sizeof(dir), conf->server.data_dir,
+	    LAYOUT_QUEUE_TMP) == -1 || layout_path(tmp, size, dir, id) == -1 ||
+	    spool_path(msg, size, conf->server.data_dir, id) == -1)
+		return -1;
+	return 0;
+}
+
+int
+spool_make(char *id, size_t idsize, int *fd_r, const char **err)
+{
+	char tmp[PATH_MAX], msg[PATH_MAX];
+	uid_t uid;
+	gid_t gid;
+	int fd = -1, tries;
+
+	*err = NULL;
+	if (idsize < SPOOL_ID_LEN + 1) {
+		*err = "id buffer too small";
+		return -1;
+	}
+	for (tries = 0; tries < 10; tries++) {
+		spool_id_new(id);
+		if (spool_paths(id, tmp, msg, sizeof(tmp)) == -1) {
+			*err = "data_dir too long";
+			return -1;
+		}
+		if (access(msg, F_OK) == 0)	/* new in msg/ too */
+			continue;
+		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+		    O_NOFOLLOW, 0600)) != -1 || errno != EEXIST)
+			break;
+	}
+	if (fd == -1) {
+		*err = strerror(errno);
+		return -1;
+	}
+	/* The queue runner's (server.user's), and held: spool_tmp_clean()
+	 * removes only what nobody holds. */
+	if ((geteuid() == 0 && (privsep_lookup(conf->server.user, &uid, &gid,
+	    err) == -1 || fchown(fd, uid, gid) == -1)) ||
+	    flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (*err == NULL || geteuid() != 0)
+			*err = strerror(errno);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	*fd_r = fd;
+	return 0;
+}
+
+int
+spool_move(const char *id, const char **err)
+{
+	char tmp[PATH_MAX], msg[PATH_MAX];
+
+	if (spool_paths(id, tmp, msg, sizeof(tmp)) == -1) {
+		*err = "not a queue id";
+		return -1;
+	}
+	if (rename(tmp, msg) == -1) {
+		*err = strerror(errno);
+		return -1;
+	}
+	moved++;
+	return 0;
+}
+
+void
+spool_drop(const char *id)
+{
+	char tmp[PATH_MAX], msg[PATH_MAX];
+
+	if (spool_paths(id, tmp, msg, sizeof(tmp)) == 0)
+		unlink(tmp);
+}
+
+int
+spool_sync(const char **err)
+{
+	char dir[PATH_MAX];
+
+	if (moved == 0)
+		return 0;
+	moved = 0;
+	if (layout_path(dir, sizeof(dir), conf->server.data_dir,
+	    LAYOUT_QUEUE_MSG) == -1 || util_fsync_dir(dir) == -1) {
+		*err = strerror(errno);
+		return -1;
+	}
+	return 0;
+}
