@@ -250,6 +250,8 @@ queue_scan(int recovered)
 	    queue_tmp_removed);
 }
 
+/* A worker ready for a job: alive (its socket not closed at its death,
+ * before SIGCHLD tells us) and not busy. */
 static struct worker *
 queue_idle_worker(enum transport t)
 {
@@ -257,7 +259,7 @@ queue_idle_worker(enum transport t)
 
 	for (i = 0; i < nworkers; i++)
 		if (workers[i].transport == t && workers[i].pid > 0 &&
-		    workers[i].job == NULL)
+		    workers[i].fd != -1 && workers[i].job == NULL)
 			return &workers[i];
 	return NULL;
 }
@@ -525,9 +527,14 @@ queue_reap(void)
 
 			if (w->pid != pid)
 				continue;
-			if (!daemon_term)
+			if (daemon_term)
+				;
+			else if (WIFSIGNALED(status))
+				log_err("worker %ld killed by signal %d",
+				    (long)pid, WTERMSIG(status));
+			else
 				log_err("worker %ld exited (status %d)",
-				    (long)pid, status);
+				    (long)pid, WEXITSTATUS(status));
 			if (w->job != NULL)
 				queue_job_done(w, 1);
 			if (w->fd != -1)
