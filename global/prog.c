@@ -126,30 +126,28 @@ prog_init(int argc, char **argv, const char *progname,
 }
 
 /* Who owns what under the data directory (when started as root). */
-enum owner { OWN_ROOT, OWN_MAIL, OWN_AUTH };
+enum owner { OWN_ROOT, OWN_MAIL };	/* users.db: prog_prepare_userdb */
 
 /* Make path (a directory or a file that exists) owner's, with mode; a
- * looser mode found is logged as it is tightened. */
-static void
+ * looser mode found is logged as it is tightened.  0, or -1 (logged). */
+static int
 prog_own(const char *path, uid_t uid, gid_t gid, mode_t mode)
 {
 	struct stat st;
 
-	if (stat(path, &st) == -1)
-		fatal("stat %s", path);
-	if (geteuid() == 0 && (st.st_uid != uid || st.st_gid != gid) &&
-	    chown(path, uid, gid) == -1)
-		fatal("chown %s", path);
-	if ((st.st_mode & 07777) != mode) {
-		if (chmod(path, mode) == -1)
-			fatal("chmod %s", path);
-		if ((st.st_mode & 07777 & ~mode) != 0)
-			log_warn("%s was mode %04o: now %04o (each service's "
-			    "user reaches only its own part: users.db, the "
-			    "spool, the Maildirs)", path,
-			    (unsigned int)(st.st_mode & 07777),
-			    (unsigned int)mode);
+	if (stat(path, &st) == -1 ||
+	    (geteuid() == 0 && (st.st_uid != uid || st.st_gid != gid) &&
+	    chown(path, uid, gid) == -1) ||
+	    ((st.st_mode & 07777) != mode && chmod(path, mode) == -1)) {
+		log_err("%s: %s", path, strerror(errno));
+		return -1;
 	}
+	if ((st.st_mode & 07777 & ~mode) != 0)
+		log_warn("%s was mode %04o: now %04o (each service's user "
+		    "reaches only its own part: users.db, the spool, the "
+		    "Maildirs)", path, (unsigned int)(st.st_mode & 07777),
+		    (unsigned int)mode);
+	return 0;
 }
 
 /*
@@ -197,21 +195,17 @@ prog_prepare_data_dir(const struct conf *c)
 		/* Where pre-login processes are chrooted: nothing in it. */
 		{ LAYOUT_EMPTY, OWN_ROOT, 0555 },
 	};
-	static const char *const db_files[] = { "", "-wal", "-shm" };
-	char path[PATH_MAX], file[PATH_MAX + 8];
+	char path[PATH_MAX];
 	const char *err;
-	struct userdb *db;
-	uid_t uid[3] = { 0, 0, 0 };
-	gid_t gid[3] = { 0, 0, 0 };
+	uid_t uid[2] = { 0, 0 };
+	gid_t gid[2] = { 0, 0 };
 	size_t i;
 
-	if (geteuid() == 0 &&
-	    (privsep_lookup(c->server.user, &uid[OWN_MAIL], &gid[OWN_MAIL],
-	    &err) == -1 || privsep_lookup(c->server.auth_user,
-	    &uid[OWN_AUTH], &gid[OWN_AUTH], &err) == -1))
+	if (geteuid() == 0 && privsep_lookup(c->server.user, &uid[OWN_MAIL],
+	    &gid[OWN_MAIL], &err) == -1)
 		fatalx("%s", err);
 	if (geteuid() != 0)	/* every service runs as us */
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < 2; i++) {
 			uid[i] = geteuid();
 			gid[i] = getegid();
 		}
@@ -222,24 +216,51 @@ prog_prepare_data_dir(const struct conf *c)
 			fatalx("data_dir too long");
 		if (util_mkdir_p(path, dirs[i].mode) == -1)
 			fatal("mkdir %s", path);
-		prog_own(path, uid[dirs[i].owner], gid[dirs[i].owner],
-		    dirs[i].mode);
+		if (prog_own(path, uid[dirs[i].owner], gid[dirs[i].owner],
+		    dirs[i].mode) == -1)
+			fatalx("cannot prepare the data directory");
 	}
 	prog_check_reach(c->server.data_dir, c->server.user);
 	prog_check_reach(c->server.data_dir, c->server.auth_user);
-	/*
-	 * users.db with its WAL files, the auth service's alone.  They are
-	 * made here (the data directory is root's) and stay (db_open keeps
-	 * the WAL files), so the auth service never has to create a file.
-	 */
-	if ((db = userdb_open(c->server.data_dir, 1, &err)) == NULL)
-		fatalx("users.db: %s", err);
-	userdb_close(&db);
-	for (i = 0; i < sizeof(db_files) / sizeof(db_files[0]); i++) {
-		if (layout_path(path, sizeof(path), c->server.data_dir,
-		    LAYOUT_USERS_DB) == -1)
-			fatalx("data_dir too long");
-		snprintf(file, sizeof(file), "%s%s", path, db_files[i]);
-		prog_own(file, uid[OWN_AUTH], gid[OWN_AUTH], 0600);
+	if (prog_prepare_userdb(c) == -1)
+		fatalx("cannot prepare users.db");
+}
+
+int
+prog_prepare_userdb(const struct conf *c)
+{
+	static const char *const db_files[] = { "", "-wal", "-shm" };
+	char path[PATH_MAX], file[PATH_MAX + 8];
+	const char *err;
+	struct userdb *db;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	size_t i;
+
+	if (geteuid() == 0 && privsep_lookup(c->server.auth_user, &uid, &gid,
+	    &err) == -1) {
+		log_err("%s", err);
+		return -1;
 	}
+	/*
+	 * Made here (the data directory is root's) and kept (db_open keeps
+	 * the WAL files), so the auth service never has to create a file.
+	 * Made again before each start of the auth service: a program that
+	 * opened users.db without keeping them (the sqlite3 shell) removes
+	 * them as it closes.
+	 */
+	if ((db = userdb_open(c->server.data_dir, 1, &err)) == NULL) {
+		log_err("users.db: %s", err);
+		return -1;
+	}
+	userdb_close(&db);
+	if (layout_path(path, sizeof(path), c->server.data_dir,
+	    LAYOUT_USERS_DB) == -1)
+		return -1;
+	for (i = 0; i < sizeof(db_files) / sizeof(db_files[0]); i++) {
+		snprintf(file, sizeof(file), "%s%s", path, db_files[i]);
+		if (prog_own(file, uid, gid, 0600) == -1)
+			return -1;
+	}
+	return 0;
 }

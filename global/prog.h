@@ -58,5 +58,9 @@ extern pid_t prog_parent;
  * message on failure.
  */
 void	prog_prepare_data_dir(const struct conf *conf);
+/* users.db and its WAL files, made if missing and the auth service's
+ * (part of the above; again before each start of the auth service).
+ * 0, or -1 (logged). */
+int	prog_prepare_userdb(const struct conf *conf);
 
 #endif

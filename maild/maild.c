@@ -205,6 +205,10 @@ program_start(struct program *p)
 
 	program_argv(p->name, argv, sizeof(argv) / sizeof(argv[0]), path,
 	    sizeof(path));
+	if (strcmp(p->name, "authd") == 0 && prog_prepare_userdb(conf) == -1) {
+		p->restart_at = time(NULL) + 1;
+		return;
+	}
 	if ((pid = fork()) == -1) {
 		log_err("fork: %s", strerror(errno));
 		p->restart_at = time(NULL) + 1;

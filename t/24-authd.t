@@ -147,6 +147,29 @@ try:
     # (smtplib tries PLAIN, then LOGIN)
     t.ok(v and all(x[1] == "failed" and x[2] >= 2 for x in v),
          "a guess over SMTP meets the same account's count", v)
+
+    # --- users.db's WAL files gone while authd was down (the sqlite3
+    # shell removes them as it closes): its next start has them again ---
+    pid = [p for p in srv.descendants()
+           if open("/proc/%d/comm" % p).read().strip() == "authd"]
+    os.kill(pid[0], 9)
+    db = os.path.join(srv.data_dir, "users.db")
+    for suffix in ("-wal", "-shm"):
+        try:
+            os.unlink(db + suffix)
+        except FileNotFoundError:
+            pass
+    def logs_in():
+        try:
+            return imap_login("mallory@example.test", "mallory-pw-1")[0] \
+                == "OK"
+        except OSError:
+            return False
+    t.ok(wait_until(logs_in, 40),
+         "after authd was killed and users.db-wal/-shm removed, the "
+         "restarted authd logs a user in")
+    t.ok(os.stat(db + "-wal").st_uid == os.stat(db).st_uid,
+         "the WAL file is the auth service's again")
 finally:
     srv.cleanup()
 t.done()
