@@ -85,7 +85,11 @@ pop3_uidl_format = %08Xu%08Xv
 	def add_user(self, address, data_dir):
 		"""The user with the very hash maild stores (crypt(3), yescrypt),
 		so both servers pay the same for a login."""
-		db = sqlite3.connect(os.path.join(data_dir, "users.db"))
+		# Read-only: the last read-write connection to close deletes
+		# users.db-wal and -shm, which maild makes at start and its auth
+		# service (not root, in root's directory) cannot make again.
+		db = sqlite3.connect("file:%s?mode=ro" % os.path.join(data_dir,
+		    "users.db"), uri=True)
 		(hashed,) = db.execute("SELECT password FROM users WHERE "
 		    "address = ?", (address,)).fetchone()
 		db.close()

@@ -15,7 +15,15 @@ first):
   memory       the sum of PSS (and RSS) of every process of the server
 	       (the master and everything below it), before and after
 	       opening BENCH_IMAP_IDLE connections that LOGIN, SELECT INBOX
-	       and stay, divided by their number.
+	       and stay, divided by their number;
+  logins       connections per second of connect + greeting + LOGIN +
+	       LOGOUT, each a new TCP connection, by 1 client and by 8
+	       concurrent clients (processes), each looping for
+	       BENCH_IMAP_LOGIN_SECONDS; logins/s is the logins completed
+	       over the time until the last client stopped.  A login that
+	       fails (tagged NO or BAD, a refused connection, one closed or
+	       timed out early) is counted apart and printed as FAIL, and
+	       the script then exits 1.
 
 "cold" is about the servers' own indexes and caches; the page cache is
 not dropped (that would touch the whole machine).  Both servers run
@@ -25,14 +33,38 @@ its defaults except for the per-user connection limit, raised so the idle
 connections fit (mail_max_userip_connections), as imapd.max_sessions_per_*
 are raised here.
 
+Logins: both servers check the very same yescrypt hash (crypt(3),
+"$y$", made by mailctl user add; dovecot.py copies it from users.db into
+Dovecot's passwd-file as {CRYPT}; main() checks it is there).  maild's
+auth service has a login cache on by default (auth.cache_ttl, 1h: a
+repeated good password is not hashed again), Dovecot's is off by default
+(auth_cache_size = 0), so a Dovecot login pays a yescrypt and a maild
+login (after the first) does not.  Dovecot is therefore measured both
+ways: its defaults ("dovecot"), and restarted with its cache on
+("dovecot+cache": auth_cache_size = 10M, auth_cache_ttl = 1 hour), then
+restarted back to its defaults for everything else.  Expect no gain
+there: Dovecot's cache keeps the passdb's answer (the hash) and verifies
+the password against it again on a hit, and its passwd-file passdb has
+no cache key, so the cache is not even consulted (auth_debug shows no
+cache lines); no setting of Dovecot 2.3 skips the yescrypt.  On maild's
+side nothing limits successful logins: the auth limits
+(auth.max_failures, auth.failure_delay_max and the "under attack" turns)
+act on failures only, and the per-address and per-user session limits
+are raised as above.  The process pools keep their defaults
+(server.min_idle, imapd.max_use); a post-login process serves one client
+and exits, so every login starts one.  Not equalised: maild runs at
+server.log_level = warn (no line per login), Dovecot at its default,
+which logs a line at login and one at logout.
+
 A third of the messages are multipart/mixed with a text part and a small
 base64 attachment, the rest text/plain, all about BENCH_IMAP_SIZE octets.
 
 Settings: BENCH_IMAP_MESSAGES (10000), BENCH_IMAP_SIZE (4096),
-BENCH_IMAP_IDLE (50), BENCH_ROUNDS (3); MAILD_BINDIR (bin/) says where
-maild's programs are.
+BENCH_IMAP_IDLE (50), BENCH_IMAP_LOGIN_SECONDS (5), BENCH_ROUNDS (3);
+MAILD_BINDIR (bin/) says where maild's programs are.
 """
 import base64
+import multiprocessing
 import os
 import shutil
 import socket
@@ -51,6 +83,11 @@ N = int(os.environ.get("BENCH_IMAP_MESSAGES", "10000"))
 SIZE = int(os.environ.get("BENCH_IMAP_SIZE", "4096"))
 IDLE = int(os.environ.get("BENCH_IMAP_IDLE", "50"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+LOGIN_SECONDS = float(os.environ.get("BENCH_IMAP_LOGIN_SECONDS", "5"))
+LOGIN_CLIENTS = (1, 8)
+LOGIN_GRACE = 10	# seconds a login under way at the end may still take
+LOGIN_SERVERS = ("maild", "dovecot", "dovecot+cache")
+DOVECOT_CACHE = "auth_cache_size = 10M\nauth_cache_ttl = 1 hour\n"
 USER, PASSWORD = "bench@bench.test", "bench-pw"
 
 
@@ -225,6 +262,93 @@ def idle_memory(port, pid):
 	    nproc)
 
 
+def login_once(port, deadline):
+	"""connect, greeting, LOGIN, LOGOUT on a new connection: None, or
+	why it failed.  No step waits past deadline (monotonic)."""
+	def line(f, s):
+		s.settimeout(max(deadline - time.monotonic(), 0.001))
+		return f.readline(8192)
+
+	def tagged(f, s, tag):
+		bye = False
+		while True:
+			got = line(f, s)
+			if not got:
+				return b"BYE" if bye else None
+			if got.startswith(tag):
+				return got
+			bye |= got.startswith(b"* BYE")
+
+	try:
+		with socket.create_connection(("127.0.0.1", port),
+		    max(deadline - time.monotonic(), 0.001)) as s, \
+		    s.makefile("rb") as f:
+			got = line(f, s)
+			if not got.startswith(b"* OK"):
+				return "greeting %r" % got[:100]
+			s.sendall(b'a LOGIN "%s" "%s"\r\n' % (USER.encode(),
+			    PASSWORD.encode()))
+			got = tagged(f, s, b"a ")
+			if got is None or not got.startswith(b"a OK"):
+				return "LOGIN -> %r" % (got or b"closed")[:100]
+			s.sendall(b"b LOGOUT\r\n")
+			# the tagged OK, or the close after a BYE (RFC 3501
+			# 6.1.3), which tagged() returns as b"BYE"
+			got = tagged(f, s, b"b ")
+			if got != b"BYE" and (got is None or
+			    not got.startswith(b"b OK")):
+				return "LOGOUT -> %r" % (got or
+				    b"closed")[:100]
+	except OSError as e:
+		return "%s: %s" % (type(e).__name__, e)
+	return None
+
+
+def login_loop(args):
+	"""One client: logins one after another from start to end (the
+	monotonic clock is the same in every process): the number that
+	succeeded and failed, the first failure, and when it stopped."""
+	port, start, end = args
+	time.sleep(max(start - time.monotonic(), 0))
+	ok = failed = 0
+	why = None
+	while time.monotonic() < end:
+		err = login_once(port, end + LOGIN_GRACE)
+		if err is None:
+			ok += 1
+		else:
+			failed += 1
+			why = why or err
+	return ok, failed, why, time.monotonic()
+
+
+def login_rate(port, clients):
+	"""Logins per second of clients processes (processes, not threads,
+	so the client is not the bottleneck), the failures (a warm-up
+	login included) and the first reason."""
+	failed, why = 0, login_once(port, time.monotonic() + LOGIN_GRACE)
+	if why is not None:
+		failed = 1
+	with multiprocessing.get_context("fork").Pool(clients) as pool:
+		start = time.monotonic() + 0.1
+		res = pool.map_async(login_loop, [(port, start,
+		    start + LOGIN_SECONDS)] * clients).get(LOGIN_SECONDS +
+		    LOGIN_GRACE + 30)
+	ok = sum(r[0] for r in res)
+	failed += sum(r[1] for r in res)
+	why = why or next((r[2] for r in res if r[2] is not None), None)
+	return ok / (max(r[3] for r in res) - start), failed, why
+
+
+def dovecot_restart(dove, base, cache):
+	"""Dovecot restarted with its auth cache on, or at its default
+	(off); base is its configuration without it."""
+	dove.stop()
+	with open(dove.conf, "w") as f:
+		f.write(base + (DOVECOT_CACHE if cache else ""))
+	dove.start()
+
+
 def wait_port(port, what, log):
 	deadline = time.monotonic() + 20
 	while time.monotonic() < deadline:
@@ -236,12 +360,80 @@ def wait_port(port, what, log):
 	raise RuntimeError("%s did not start\n%s" % (what, log()))
 
 
+def clients_text(n):
+	return "%d client%s" % (n, "s" if n > 1 else "")
+
+
+def login_round(rnd, port, dove, base, logins):
+	"""This round's login rates of maild, Dovecot and Dovecot with its
+	auth cache, in turn (reversed every other round); Dovecot is left
+	at its defaults."""
+	order = list(LOGIN_SERVERS)
+	if rnd % 2:
+		order.reverse()
+	cache = False
+	for name in order:
+		if name != "maild" and (name == "dovecot+cache") != cache:
+			cache = not cache
+			dovecot_restart(dove, base, cache)
+		p = port if name == "maild" else dove.ports["imap"]
+		out = []
+		for n in LOGIN_CLIENTS:
+			rate, failed, why = login_rate(p, n)
+			logins[(name, n)].append((rate, failed, why))
+			out.append("%s %.0f/s%s" % (clients_text(n), rate,
+			    " FAIL: %d failed (%s)" % (failed, why)
+			    if failed else ""))
+		print("bench: round %d %-13s LOGIN+LOGOUT %s" % (rnd + 1, name,
+		    ", ".join(out)), flush=True)
+	if cache:
+		dovecot_restart(dove, base, False)
+
+
+def print_logins(logins):
+	"""The login table; the number of its rows that had failures."""
+	print()
+	print("IMAP logins, %g s per point, median of %d (ratio = maild / "
+	    "dovecot: above 1, maild is faster)" % (LOGIN_SECONDS, ROUNDS))
+	print("%-48s %10s %10s %7s %14s %7s" % ("", "maild", "dovecot",
+	    "ratio", "dovecot+cache", "ratio"))
+	fails = []
+	for n in LOGIN_CLIENTS:
+		med, mark = {}, ""
+		for s in LOGIN_SERVERS:
+			rs = logins[(s, n)]
+			med[s] = statistics.median(r[0] for r in rs)
+			failed = sum(r[1] for r in rs)
+			if failed:
+				mark = " FAIL"
+				why = next(r[2] for r in rs if r[1])
+				fails.append("FAIL: %s, %s: %d logins failed, "
+				    "the first: %s" % (s, clients_text(n),
+				    failed, why))
+		m, d, dc = med["maild"], med["dovecot"], med["dovecot+cache"]
+		print("%-48s %8.0f/s %8.0f/s %7.2f %12.0f/s %7.2f%s" % (
+		    "LOGIN+LOGOUT per second, " + clients_text(n),
+		    m, d, m / d if d > 0 else float("inf"), dc,
+		    m / dc if dc > 0 else float("inf"), mark))
+	print("(maild: its auth cache on, its default (auth.cache_ttl = 1h), "
+	    "no line logged per login\n dovecot: its defaults, auth cache "
+	    "off (auth_cache_size = 0), a yescrypt per login\n dovecot+cache:"
+	    " auth_cache_size = 10M, auth_cache_ttl = 1 hour, which spares "
+	    "no yescrypt\n (passwd-file is not cached; a hit is verified "
+	    "again); Dovecot logs two lines per login)")
+	for f in fails:
+		print(f)
+	return len(fails)
+
+
 def main():
 	tmp = tempfile.mkdtemp(prefix="bench-imap.")
 	os.chmod(tmp, 0o755)
 	maild = dove = None
 	keys = ("open-cold", "open-warm", "hdr-cold", "hdr-warm", "pss", "rss")
 	results = {(s, k): [] for s in ("maild", "dovecot") for k in keys}
+	logins = {(s, n): [] for s in LOGIN_SERVERS for n in LOGIN_CLIENTS}
+	failed = 0
 	try:
 		msgs = os.path.join(tmp, "messages")
 		print("bench: making %d messages of about %d octets" % (N, SIZE),
@@ -273,6 +465,13 @@ def main():
 			f.write("protocol imap {\n  mail_max_userip_connections"
 			    " = %d\n}\n" % (IDLE + 50))
 		dove.add_user(USER, data)
+		# the hash maild made, as it is: both pay the same yescrypt
+		with open(os.path.join(dove.dir, "passwd")) as f:
+			if "{CRYPT}$y$" not in f.read():
+				raise RuntimeError("no yescrypt hash in "
+				    "Dovecot's passwd-file")
+		with open(dove.conf) as f:
+			base = f.read()
 		dove.start()
 		ours = os.path.join(data, "mail", "bench.test", "bench")
 		theirs = dove.maildir(USER)
@@ -302,6 +501,7 @@ def main():
 				    (rnd + 1, name, r["open-cold"], r["open-warm"],
 				    r["hdr-cold"], r["hdr-warm"], octets >> 10,
 				    r["pss"], r["rss"], nproc), flush=True)
+			login_round(rnd, port, dove, base, logins)
 		print()
 		print("IMAP, %d messages of about %d octets, median of %d" %
 		    (N, SIZE, ROUNDS))
@@ -323,6 +523,7 @@ def main():
 			    d / m if m > 0 else float("inf")))
 		print("(ratio = dovecot / maild: above 1, maild is faster or "
 		    "smaller)")
+		failed = print_logins(logins)
 	finally:
 		if maild is not None:
 			maild.terminate()
@@ -330,7 +531,8 @@ def main():
 		if dove is not None:
 			dove.stop()
 		shutil.rmtree(tmp, ignore_errors=True)
+	return 1 if failed else 0
 
 
 if __name__ == "__main__":
-	main()
+	sys.exit(main())
