@@ -163,10 +163,10 @@ const struct conf_key conf_keys[] = {
 	  NULL, "clients one session process serves in turn before it "
 	  "exits (Postfix's max_use)" },
 	{ "smtpd", "max_session_time", CONF_TIME, "1h",
-	  OFF(smtpd.max_session_time), 60, DAY, NULL, "longest an SMTP "
+	  OFF(smtpd.max_session_time), 2, DAY, NULL, "longest an SMTP "
 	  "session may last, however busy (421 4.4.2 then)" },
 	{ "smtpd", "max_data_time", CONF_TIME, "10m", OFF(smtpd.max_data_time),
-	  10, DAY, NULL, "longest a message may take to arrive after DATA, "
+	  2, DAY, NULL, "longest a message may take to arrive after DATA, "
 	  "however slowly it trickles (421 4.4.2 then)" },
 	{ "smtpd", "max_sessions_per_ip", CONF_INT, "20",
 	  OFF(smtpd.max_sessions_per_ip), 1, 100000, NULL,
@@ -188,7 +188,7 @@ const struct conf_key conf_keys[] = {
 	{ "pop3d", "max_use", CONF_INT, "100", OFF(pop3d.max_use), 1, 100000,
 	  NULL, "clients one login process serves in turn before it exits" },
 	{ "pop3d", "login_timeout", CONF_TIME, "2m", OFF(pop3d.login_timeout),
-	  10, 3600, NULL, "longest a client may take to log in" },
+	  2, 3600, NULL, "longest a client may take to log in" },
 	{ "pop3d", "max_sessions_per_ip", CONF_INT, "10",
 	  OFF(pop3d.max_sessions_per_ip), 1, 100000, NULL,
 	  "concurrent POP3 sessions of each port from one client address" },
@@ -212,7 +212,7 @@ const struct conf_key conf_keys[] = {
 	{ "imapd", "max_use", CONF_INT, "100", OFF(imapd.max_use), 1, 100000,
 	  NULL, "clients one login process serves in turn before it exits" },
 	{ "imapd", "login_timeout", CONF_TIME, "2m", OFF(imapd.login_timeout),
-	  10, 3600, NULL, "longest a client may take to log in" },
+	  2, 3600, NULL, "longest a client may take to log in" },
 	{ "imapd", "max_sessions_per_ip", CONF_INT, "50",
 	  OFF(imapd.max_sessions_per_ip), 1, 100000, NULL,
 	  "concurrent IMAP sessions of each port from one client address" },

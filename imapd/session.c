@@ -1154,7 +1154,10 @@ session_command(struct imap_session *s)
 			return -1;
 		}
 		if (st != CONN_LINE) {
-			if (st == CONN_TIMEOUT)
+			if (st == CONN_TIMEOUT && s->conn.deadline != 0)
+				imap_untagged(s, "BYE Too long without logging "
+				    "in");
+			else if (st == CONN_TIMEOUT)
 				imap_untagged(s, "BYE Autologout; idle for too "
 				    "long");
 			else if (st == CONN_ERROR && daemon_term)

@@ -669,7 +669,10 @@ pop3_session_run(struct pool_ctx *env, int fd, const char *service,
 			if (++s->errors >= s->conf->pop3d.max_errors)
 				s->quit = 1;
 		} else {
-			if (st == CONN_TIMEOUT)
+			if (st == CONN_TIMEOUT && s->conn.deadline != 0)
+				pop3_reply(s, "-ERR Too long without logging "
+				    "in");
+			else if (st == CONN_TIMEOUT)
 				pop3_reply(s, "-ERR Autologout: idle for too "
 				    "long");
 			else if (st == CONN_ERROR && daemon_term)
