@@ -217,6 +217,14 @@ util_calloc(size_t n, size_t size)
 	return p;
 }
 
+void *
+util_reallocarray(void *p, size_t n, size_t size)
+{
+	if ((p = reallocarray(p, n, size)) == NULL)
+		fatal("reallocarray");
+	return p;
+}
+
 char *
 util_trim(char *s)
 {

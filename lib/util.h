@@ -37,6 +37,7 @@ void	util_upper(char *s);
 char	*util_strdup(const char *s);	/* fatal on ENOMEM */
 char	*util_strdup_null(const char *s);	/* NULL stays NULL */
 void	*util_calloc(size_t n, size_t size);	/* fatal on ENOMEM */
+void	*util_reallocarray(void *p, size_t n, size_t size);	/* same */
 /* Strip leading and trailing blanks in place. */
 char	*util_trim(char *s);
 /* RFC 5322 date-time for now, e.g. "Mon, 23 Nov 2026 12:00:00 +0000". */

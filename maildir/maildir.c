@@ -83,9 +83,21 @@ maildir_has_base(const char *dir, const char *sub, const char *base)
 	return found;
 }
 
+int
+maildir_sync_new(const char *dir)
+{
+	char newdir[PATH_MAX];
+
+	if (util_snprintf(newdir, sizeof(newdir), "%s/new", dir) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return util_fsync_dir(newdir);
+}
+
 enum maildir_result
 maildir_deliver(const char *dir, const char *base, maildir_producer produce,
-    void *arg, int look_in_cur, char *path_r, size_t size)
+    void *arg, int look_in_cur, int sync_new, char *path_r, size_t size)
 {
 	char tmp[PATH_MAX], newdir[PATH_MAX], final[PATH_MAX];
 	struct stat st;
@@ -98,7 +110,7 @@ maildir_deliver(const char *dir, const char *base, maildir_producer produce,
 	}
 	if (look_in_cur && (maildir_has_base(dir, "new", base) ||
 	    maildir_has_base(dir, "cur", base)))
-		return MAILDIR_DUPLICATE;
+		goto duplicate;
 	if (util_snprintf(tmp, sizeof(tmp), "%s/tmp/%s", dir, base) == -1 ||
 	    util_snprintf(newdir, sizeof(newdir), "%s/new", dir) == -1) {
 		errno = ENAMETOOLONG;
@@ -131,22 +143,26 @@ maildir_deliver(const char *dir, const char *base, maildir_producer produce,
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == -1) {
 		if (errno == EEXIST) {
 			unlink(tmp);
-			return MAILDIR_DUPLICATE;
+			goto duplicate;
 		}
 		if (errno != EINVAL || link(tmp, final) == -1) {
 			if (errno == EEXIST) {
 				unlink(tmp);
-				return MAILDIR_DUPLICATE;
+				goto duplicate;
 			}
 			goto fail;
 		}
 		unlink(tmp);
 	}
-	if (util_fsync_dir(newdir) == -1)
+	if (sync_new && util_fsync_dir(newdir) == -1)
 		return MAILDIR_ERROR;	/* rename done but not durable yet */
 	if (path_r != NULL)
 		util_strcpy(path_r, final, size);
 	return MAILDIR_DELIVERED;
+duplicate:
+	if (sync_new && maildir_sync_new(dir) == -1)
+		return MAILDIR_ERROR;
+	return MAILDIR_DUPLICATE;
 fail:
 	saved = errno;
 	if (fd != -1)

@@ -42,11 +42,18 @@ enum maildir_result {
 /*
  * Deliver into dir/new.  If look_in_cur, also count a file in cur/ with
  * the same base (moved there by a reader) as already delivered: used when
- * recovering after a crash.  path_r gets the new file's path.
+ * recovering after a crash.  path_r gets the new file's path.  The file
+ * is on disk when this returns; its name in new/ only once new/ is
+ * fsync'd: here with sync_new, else by the caller (maildir_sync_new),
+ * once for several deliveries, before it counts any of them as done
+ * (MAILDIR_DUPLICATE included: the file found may be an earlier try's
+ * whose rename was never synced).
  */
 enum maildir_result maildir_deliver(const char *dir, const char *base,
 	    maildir_producer produce, void *arg, int look_in_cur,
-	    char *path_r, size_t size);
+	    int sync_new, char *path_r, size_t size);
+/* fsync dir/new.  0, or -1 with errno. */
+int	maildir_sync_new(const char *dir);
 
 /*
  * ---- Mailbox names (mutf7.c) ----

@@ -100,14 +100,35 @@ maildir_host(const char *host, char *out, size_t size)
 	out[o] = '\0';
 }
 
+/* Remember dir for the batch's fsync of new/: 1 + its index. */
+static size_t
+local_sync_add(struct worker_ctx *ctx, const char *dir)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->nsync; i++)
+		if (strcmp(ctx->sync_dir[i], dir) == 0)
+			return i + 1;
+	if (ctx->nsync == ctx->sync_cap) {
+		ctx->sync_cap = ctx->sync_cap ? 2 * ctx->sync_cap : 8;
+		ctx->sync_dir = util_reallocarray(ctx->sync_dir,
+		    ctx->sync_cap, sizeof(*ctx->sync_dir));
+		ctx->sync_failed = util_reallocarray(ctx->sync_failed,
+		    ctx->sync_cap, sizeof(*ctx->sync_failed));
+	}
+	util_strcpy(ctx->sync_dir[ctx->nsync], dir, PATH_MAX);
+	ctx->sync_failed[ctx->nsync] = 0;
+	return ++ctx->nsync;
+}
+
 /*
  * Deliver one recipient; returns the new state and fills text.
  * RCPT_PENDING means: try again later.
  */
 static char
 local_deliver_one(struct worker_ctx *ctx, int spool_fd,
-    const struct spool_env *env, size_t idx, int recovered, char *text,
-    size_t textsize)
+    const struct spool_env *env, size_t idx, int recovered, size_t *sync,
+    char *text, size_t textsize)
 {
 	const char *rcpt = env->rcpts[idx].addr;
 	char dir[PATH_MAX], base[512], host[256], path[PATH_MAX];
@@ -144,8 +165,10 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 	p.spool_fd = spool_fd;
 	p.env = env;
 	p.rcpt = rcpt;
-	r = maildir_deliver(dir, base, produce_message, &p, recovered, path,
-	    sizeof(path));
+	r = maildir_deliver(dir, base, produce_message, &p, recovered, 0,
+	    path, sizeof(path));
+	if (r != MAILDIR_ERROR)
+		*sync = local_sync_add(ctx, dir);
 	switch (r) {
 	case MAILDIR_DELIVERED:
 		snprintf(text, textsize, "2.0.0 delivered to maildir as %s",
@@ -175,7 +198,38 @@ local_deliver_job(struct worker_ctx *ctx, const struct job *job, int fd,
 		if (idx >= env->nrcpts || env->rcpts[idx].state != RCPT_PENDING)
 			continue;		/* nothing to do */
 		res[i].state = local_deliver_one(ctx, fd, env, idx,
-		    job->recovered, res[i].text, sizeof(res[i].text));
-		job_result(ctx, env, idx, "local", &res[i]);
+		    job->recovered, &res[i].sync, res[i].text,
+		    sizeof(res[i].text));
+	}
+}
+
+void
+local_sync(struct worker_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->nsync; i++)
+		if (maildir_sync_new(ctx->sync_dir[i]) == -1)
+			ctx->sync_failed[i] = errno ? errno : EIO;
+}
+
+void
+local_results(struct worker_ctx *ctx, const struct job *job,
+    const struct spool_env *env, struct rcpt_result *res)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < job->nidx; i++) {
+		if (res[i].state == 0)
+			continue;
+		if (res[i].sync != 0 &&
+		    (err = ctx->sync_failed[res[i].sync - 1]) != 0) {
+			res[i].state = RCPT_PENDING;
+			snprintf(res[i].text, sizeof(res[i].text), "4.2.0 "
+			    "maildir delivery failed: fsync new/: %s",
+			    strerror(err));
+		}
+		job_result(ctx, env, job->idx[i], "local", &res[i]);
 	}
 }

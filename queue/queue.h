@@ -23,6 +23,7 @@
 #ifndef QUEUE_H
 #define QUEUE_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -102,13 +103,24 @@ struct job {
 	size_t		*idx;
 };
 
+/*
+ * Jobs a local worker holds at once: it delivers what it holds, then
+ * makes it durable with one fsync per Maildir (a remote worker: one).
+ */
+#define WORKER_BATCH	16
+
+struct worker_job {
+	struct qentry	*e;		/* the message being worked on */
+	size_t		*idx;		/* its recipients in the job */
+	size_t		 nidx;
+};
+
 struct worker {
 	pid_t		 pid;
 	int		 fd;		/* socketpair to the worker */
 	enum transport	 transport;
-	struct qentry	*job;		/* the message being worked on */
-	size_t		*job_idx;	/* its recipients in the job */
-	size_t		 job_nidx;
+	struct worker_job jobs[WORKER_BATCH];	/* in the order sent */
+	size_t		 njobs;
 };
 
 /*
@@ -132,12 +144,18 @@ struct worker_ctx {
 	struct authc	*authc;		/* local: the auth service's lookups */
 	struct dns	*dns;		/* remote */
 	struct tls_ctx	*tls;		/* remote: STARTTLS as a client */
+	/* local: the Maildirs a batch of jobs delivered to, whose new/
+	 * is fsync'd once for all of them (local_sync) */
+	char		(*sync_dir)[PATH_MAX];
+	int		*sync_failed;	/* errno of that fsync, or 0 */
+	size_t		 nsync, sync_cap;
 };
 
 /* What became of one recipient of a job. */
 struct rcpt_result {
 	char		 state;		/* 0: not tried (already final) */
 	time_t		 next;		/* RCPT_PENDING: next attempt */
+	size_t		 sync;		/* local: 1 + its ctx->sync_dir */
 	char		 text[1024];	/* "<status code> what happened" */
 };
 
@@ -151,10 +169,17 @@ void	job_result(struct worker_ctx *ctx, const struct spool_env *env,
 /*
  * The transports: deliver the job's recipients of the loaded message
  * (fd open on its spool file) and fill res[i] for job->idx[i] (state 0:
- * not tried).  worker.c records the results.
+ * not tried).  worker.c records the results.  A local worker delivers a
+ * batch of jobs, then local_sync() makes their Maildirs' new/ durable,
+ * one fsync each, and local_results() logs each job's results, a
+ * delivery whose directory could not be synced to be tried again; only
+ * then are they recorded.
  */
 void	local_deliver_job(struct worker_ctx *ctx, const struct job *job,
 	    int fd, const struct spool_env *env, struct rcpt_result *res);
+void	local_sync(struct worker_ctx *ctx);
+void	local_results(struct worker_ctx *ctx, const struct job *job,
+	    const struct spool_env *env, struct rcpt_result *res);
 void	remote_deliver_job(struct worker_ctx *ctx, const struct job *job,
 	    int fd, const struct spool_env *env, struct rcpt_result *res);
 

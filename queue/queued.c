@@ -250,18 +250,23 @@ queue_scan(int recovered)
 	    queue_tmp_removed);
 }
 
-/* A worker ready for a job: alive (its socket not closed at its death,
- * before SIGCHLD tells us) and not busy. */
+/* The worker of transport t that can take a job and holds the fewest:
+ * alive (its socket not closed at its death, before SIGCHLD tells us)
+ * and holding fewer than it may (a remote worker one). */
 static struct worker *
 queue_idle_worker(enum transport t)
 {
-	size_t i;
+	struct worker *best = NULL;
+	size_t i, max = t == T_LOCAL ? WORKER_BATCH : 1;
 
-	for (i = 0; i < nworkers; i++)
-		if (workers[i].transport == t && workers[i].pid > 0 &&
-		    workers[i].fd != -1 && workers[i].job == NULL)
-			return &workers[i];
-	return NULL;
+	for (i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[i];
+
+		if (w->transport == t && w->pid > 0 && w->fd != -1 &&
+		    w->njobs < max && (best == NULL || w->njobs < best->njobs))
+			best = w;
+	}
+	return best;
 }
 
 /* The domain of an address, for grouping remote recipients. */
@@ -334,22 +339,24 @@ queue_dispatch(enum transport t)
 		for (i = 0; i < job.nidx; i++)
 			e->busy[job.idx[i]] = 1;
 		e->njobs++;
-		w->job = e;
-		w->job_idx = job.idx;
-		w->job_nidx = job.nidx;
+		w->jobs[w->njobs].e = e;
+		w->jobs[w->njobs].idx = job.idx;
+		w->jobs[w->njobs].nidx = job.nidx;
+		w->njobs++;
 		sched_update(e);
 	}
 }
 
-/* The worker finished its job: read the spool file again. */
+/* The worker finished its oldest job: read the spool file again. */
 static void
 queue_job_done(struct worker *w, int crashed)
 {
-	struct qentry *e = w->job;
+	struct worker_job *j = &w->jobs[0];
+	struct qentry *e = j->e;
 	size_t i;
 
-	for (i = 0; i < w->job_nidx; i++)
-		e->busy[w->job_idx[i]] = 0;
+	for (i = 0; i < j->nidx; i++)
+		e->busy[j->idx[i]] = 0;
 	e->njobs--;
 	if (crashed)
 		e->recovered = 1;	/* it may have delivered some */
@@ -372,8 +379,8 @@ queue_job_done(struct worker *w, int crashed)
 		/* Whatever killed the worker would kill the next one at
 		 * once: the job's recipients wait as after a failure (in
 		 * memory; the journal has nothing to say). */
-		for (i = 0; i < w->job_nidx; i++) {
-			struct spool_rcpt *r = &e->env.rcpts[w->job_idx[i]];
+		for (i = 0; i < j->nidx; i++) {
+			struct spool_rcpt *r = &e->env.rcpts[j->idx[i]];
 
 			if (r->state == RCPT_PENDING)
 				r->next_attempt = time(NULL) +
@@ -384,44 +391,54 @@ queue_job_done(struct worker *w, int crashed)
 	}
 	queue_settle(e);
 out:
-	free(w->job_idx);
-	w->job_idx = NULL;
-	w->job = NULL;
+	free(j->idx);
+	memmove(&w->jobs[0], &w->jobs[1], --w->njobs * sizeof(w->jobs[0]));
 }
 
+/* The worker's replies so far: a "done <id>" for each job finished, in
+ * the order they were sent. */
 static void
 queue_worker_reply(struct worker *w)
 {
 	char buf[128];
 	ssize_t n;
 
-	n = recv(w->fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
-	if (n <= 0) {
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	for (;;) {
+		n = recv(w->fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (n <= 0) {
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				return;
+			/* EOF: the worker died; SIGCHLD handling
+			 * restarts it. */
+			close(w->fd);
+			w->fd = -1;
 			return;
-		/* EOF: the worker died; SIGCHLD handling restarts it. */
-		close(w->fd);
-		w->fd = -1;
-		return;
+		}
+		buf[n] = '\0';
+		if (w->njobs == 0 || strncmp(buf, "done ", 5) != 0 ||
+		    strcmp(buf + 5, w->jobs[0].e->id) != 0)
+			fatalx("worker %ld: unexpected message",
+			    (long)w->pid);
+		queue_job_done(w, 0);
 	}
-	buf[n] = '\0';
-	if (w->job == NULL || strncmp(buf, "done ", 5) != 0 ||
-	    strcmp(buf + 5, w->job->id) != 0)
-		fatalx("worker %ld: unexpected message", (long)w->pid);
-	queue_job_done(w, 0);
 }
 
-/* New spool files: each commit is a rename into msg/. */
+/*
+ * New spool files: each commit is a rename into msg/.  One read of a
+ * hundred or so events per turn of the main loop, which hands out jobs
+ * in between: draining the queue first would keep the workers idle for
+ * as long as a burst of mail lasts.
+ */
 static void
 queue_inotify(void)
 {
-	char buf[65536] __attribute__((aligned(__alignof__(struct
+	char buf[4096] __attribute__((aligned(__alignof__(struct
 	    inotify_event))));
 	const struct inotify_event *ev;
 	ssize_t n;
 	char *p;
 
-	while ((n = read(inotify_fd, buf, sizeof(buf))) > 0)
+	if ((n = read(inotify_fd, buf, sizeof(buf))) > 0)
 		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)p;
 			if (ev->mask & IN_Q_OVERFLOW) {
@@ -535,7 +552,7 @@ queue_reap(void)
 			else
 				log_err("worker %ld exited (status %d)",
 				    (long)pid, WEXITSTATUS(status));
-			if (w->job != NULL)
+			while (w->njobs > 0)
 				queue_job_done(w, 1);
 			if (w->fd != -1)
 				close(w->fd);

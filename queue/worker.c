@@ -1,7 +1,8 @@
 /*
  * Delivery processes.  Each is forked by the runner, shares its
  * privileges, and talks to it over a SOCK_SEQPACKET socketpair: one job
- * per message, one "done <id>" per job.  Messages are length-checked and
+ * per message, one "done <id>" per job, in the order of the jobs (a local
+ * worker may hold up to WORKER_BATCH of them).  Messages are length-checked and
  * parsed strictly; a malformed one is a bug and kills the receiver.
  */
 #include <errno.h>
@@ -150,40 +151,85 @@ worker_send_job(struct worker *w, const struct job *job)
 	return send(w->fd, buf, (size_t)n, MSG_NOSIGNAL) == n ? 0 : -1;
 }
 
-/* Load the message, hand it to the transport, record the results. */
-static void
-worker_run_job(struct worker_ctx *ctx, const struct job *job)
-{
-	struct spool_env env;
-	struct rcpt_result *res;
-	char path[PATH_MAX];
-	int fd;
+/* A job, its message loaded and delivered, waiting to be recorded. */
+struct pending {
+	struct job		 job;
+	struct spool_env	 env;
+	int			 fd;	/* the spool file; -1: unreadable */
+	char			 path[PATH_MAX];
+	struct rcpt_result	*res;
+};
 
-	if (spool_path(path, sizeof(path), queue_data_dir, job->id) == -1 ||
-	    spool_load(path, &env, &fd) == -1) {
-		log_warn("qid=%s cannot read queue file: %s", job->id,
+/* Load the message and hand it to the transport. */
+static void
+worker_deliver(struct worker_ctx *ctx, struct pending *p)
+{
+	p->fd = -1;
+	p->res = NULL;
+	if (spool_path(p->path, sizeof(p->path), queue_data_dir,
+	    p->job.id) == -1 || spool_load(p->path, &p->env, &p->fd) == -1) {
+		log_warn("qid=%s cannot read queue file: %s", p->job.id,
 		    strerror(errno));
+		p->fd = -1;
 		return;
 	}
-	res = util_calloc(job->nidx, sizeof(*res));
-	if (job->transport == T_LOCAL)
-		local_deliver_job(ctx, job, fd, &env, res);
+	p->res = util_calloc(p->job.nidx, sizeof(*p->res));
+	if (p->job.transport == T_LOCAL)
+		local_deliver_job(ctx, &p->job, p->fd, &p->env, p->res);
 	else
-		remote_deliver_job(ctx, job, fd, &env, res);
-	job_finish(job, path, fd, &env, res);
-	free(res);
-	close(fd);
-	spool_env_free(&env);
+		remote_deliver_job(ctx, &p->job, p->fd, &p->env, p->res);
+}
+
+/* Record a delivered job's results; tell the runner.  -1: it is gone. */
+static int
+worker_record(struct worker_ctx *ctx, struct pending *p, int sock)
+{
+	char reply[64];
+	int n;
+
+	if (p->fd != -1) {
+		if (p->job.transport == T_LOCAL)
+			local_results(ctx, &p->job, &p->env, p->res);
+		job_finish(&p->job, p->path, p->fd, &p->env, p->res);
+		free(p->res);
+		close(p->fd);
+		spool_env_free(&p->env);
+	}
+	free(p->job.idx);
+	n = snprintf(reply, sizeof(reply), "done %s", p->job.id);
+	return send(sock, reply, (size_t)n, MSG_NOSIGNAL) == n ? 0 : -1;
+}
+
+/* The next job from the runner: 1, 0 if none (flags: MSG_DONTWAIT) or
+ * the runner is stopping, -1 on error. */
+static int
+worker_next(int sock, enum transport t, int flags, struct job *job)
+{
+	char buf[QUEUE_JOB_MAX + 1];
+	ssize_t n;
+
+	do
+		n = recv(sock, buf, sizeof(buf) - 1, flags);
+	while (n < 0 && errno == EINTR && !daemon_term);
+	if (n <= 0)
+		return n == 0 || errno == EAGAIN ? 0 : -1;
+	buf[n] = '\0';
+	if (job_decode(buf, job) == -1 || job->transport != t)
+		fatalx("worker: malformed job from the runner");
+	return 1;
 }
 
 void
 worker_main(int fd, enum transport t, struct conf *conf)
 {
-	struct worker_ctx ctx = { conf, NULL, NULL, NULL };
-	char buf[QUEUE_JOB_MAX + 1], reply[64], err[256];
-	struct job job;
-	ssize_t n;
+	struct worker_ctx ctx;
+	static struct pending batch[WORKER_BATCH];
+	char err[256];
+	size_t n, i;
+	int more = 1;
 
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.conf = conf;
 	if (t == T_REMOTE) {
 		if ((ctx.dns = conf_dns_open(conf, err, sizeof(err))) == NULL)
 			fatalx("worker: resolver: %s", err);
@@ -191,27 +237,27 @@ worker_main(int fd, enum transport t, struct conf *conf)
 		    conf->queue.tls_ca_file : NULL, err, sizeof(err))) == NULL)
 			fatalx("worker: TLS: %s", err);
 	}
-	for (;;) {
-		n = recv(fd, buf, sizeof(buf) - 1, 0);
-		if (n == 0)
-			break;			/* the runner is stopping */
-		if (n < 0) {
-			if (errno == EINTR && !daemon_term)
-				continue;
-			break;
-		}
-		buf[n] = '\0';
-		if (job_decode(buf, &job) == -1 || job.transport != t)
-			fatalx("worker: malformed job from the runner");
-		worker_run_job(&ctx, &job);
-		free(job.idx);
-		n = snprintf(reply, sizeof(reply), "done %s", job.id);
-		if (send(fd, reply, (size_t)n, MSG_NOSIGNAL) != n)
-			break;
+	while (more && worker_next(fd, t, 0, &batch[0].job) == 1) {
+		/* A local worker takes every job the runner has sent so
+		 * far (up to WORKER_BATCH): one fsync of each Maildir's
+		 * new/ then makes all their deliveries durable. */
+		n = 1;
+		while (t == T_LOCAL && n < WORKER_BATCH &&
+		    worker_next(fd, t, MSG_DONTWAIT, &batch[n].job) == 1)
+			n++;
+		for (i = 0; i < n; i++)
+			worker_deliver(&ctx, &batch[i]);
+		local_sync(&ctx);
+		ctx.nsync = 0;
+		for (i = 0; i < n; i++)
+			if (worker_record(&ctx, &batch[i], fd) == -1)
+				more = 0;
 	}
 	tls_ctx_free(&ctx.tls);
 	dns_close(&ctx.dns);
 	authc_close(&ctx.authc);
+	free(ctx.sync_dir);
+	free(ctx.sync_failed);
 	exit(0);
 }
 
