@@ -19,6 +19,8 @@ Settings, from the environment:
   BENCH_ROUNDS (3)  BENCH_STALL (5: seconds without a new file in the
   Maildir before a delivery wait gives up)  BENCH_KEEP=1 keeps the
   temporary directory (and prints its path) for inspection.
+  MAILD_BINDIR (bin/) says where maild's programs are (an older build,
+  to measure what a change costs).
 """
 
 import os
@@ -32,6 +34,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("MAILD_BINDIR", os.path.join(ROOT, "bin"))
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 POSTFIX = "/usr/sbin/postfix"
 
@@ -142,7 +145,7 @@ class Maild:
 		    "-o", "tls.cert=", "-o", "tls.key="]
 
 	def mailctl(self, args, stdin=None):
-		r = subprocess.run([os.path.join(ROOT, "bin/mailctl")] +
+		r = subprocess.run([os.path.join(BIN, "mailctl")] +
 		    self.conf + args, input=stdin, capture_output=True,
 		    text=True, timeout=30)
 		if r.returncode != 0:
@@ -155,7 +158,7 @@ class Maild:
 			self.mailctl(["user", "add", "%s@%s" % (u, DOMAIN)],
 			    stdin="secret\n")
 		self.port = free_port()
-		args = [os.path.join(ROOT, "bin/maild")] + self.conf + [
+		args = [os.path.join(BIN, "maild")] + self.conf + [
 		    "-o", "smtp.listen=127.0.0.1:%d" % self.port,
 		    "-o", "smtpd.max_sessions_per_ip=100",
 		    "-o", "smtpd.max_sessions=200",
@@ -456,8 +459,8 @@ def median(vals, missing_high=False):
 
 
 def main():
-	for p in (SMTP_SOURCE, POSTFIX, os.path.join(ROOT, "bin/maild"),
-	    os.path.join(ROOT, "bin/mailctl")):
+	for p in (SMTP_SOURCE, POSTFIX, os.path.join(BIN, "maild"),
+	    os.path.join(BIN, "mailctl")):
 		if not os.access(p, os.X_OK):
 			print("bench: %s missing (run tools/install-deps "
 			    "and make)" % p, file=sys.stderr)
