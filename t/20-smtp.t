@@ -330,8 +330,11 @@ try:
 
     # --- the log lets an administrator follow a message ---
     qid = re.search(r"queued as ([0-9a-f]{18})", p.stdout).group(1)
+    sid = re.search(r"sid=(\w+) qid=%s queued" % qid, srv.log())
+    # the session's last line comes once it has seen swaks close
+    wait_until(lambda: sid and "sid=%s disconnect" % sid.group(1)
+               in srv.log(), 5)
     log = srv.log()
-    sid = re.search(r"sid=(\w+) qid=%s queued" % qid, log)
     t.ok(sid is not None, "log: session line names the queue id")
     if sid:
         lines = [l for l in log.splitlines() if "sid=" + sid.group(1) in l]
