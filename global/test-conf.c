@@ -71,13 +71,15 @@ main(void)
 	}
 
 	/* (a path that does not exist: one that does is resolved, below) */
-	c = load("[server]\ndata_dir = ./run\n", NULL, 0, err, sizeof(err));
+	c = load("[server]\ndata_dir = ./no-such-dir.test-conf\n", NULL, 0, err,
+	    sizeof(err));
 	{
 		char cwd[512];
 
 		ok(c != NULL && getcwd(cwd, sizeof(cwd)) != NULL &&
 		    strncmp(c->server.data_dir, cwd, strlen(cwd)) == 0 &&
-		    strcmp(c->server.data_dir + strlen(cwd), "/run") == 0,
+		    strcmp(c->server.data_dir + strlen(cwd),
+		    "/no-such-dir.test-conf") == 0,
 		    "relative path made absolute: %s", c ? c->server.data_dir :
 		    err);
 		conf_free(&c);
