@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../lib/conn.h"
@@ -27,6 +29,8 @@
 #define POOL_REPLY_MS	30000
 
 #define POOL_REFUSE_TIMEOUT	5	/* seconds for a refusal's handshake */
+
+#define POOL_CHILDREN_GRACE	10	/* seconds a stopped parent waits */
 
 void
 pool_init(struct pool *p, const struct prog_args *args,
@@ -362,6 +366,100 @@ pool_session_wait(struct pool *p, volatile sig_atomic_t *stop,
 	return 0;
 }
 
+/* Tell maild of each child that has ended; *n is how many are left. */
+static void
+pool_report_children(struct pool *p, long *n)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		(*n)--;
+		ipc_begin(&p->out, POOL_REAPED);
+		ipc_put_u64(&p->out, (uint64_t)pid);
+		ipc_put_u64(&p->out, (uint64_t)(unsigned int)status);
+		(void)pool_send(p, -1);
+	}
+}
+
+/* One post-login process: 1 in it, 0 in the parent (maild told). */
+static int
+pool_fork_one(struct pool *p, pid_t self, long *n)
+{
+	int sv[2] = { -1, -1 };
+	pid_t pid = -1;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		log_err("pool: socketpair: %s", strerror(errno));
+	else if ((pid = fork()) == -1)
+		log_err("pool: fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(sv[0]);
+		close(p->status);
+		p->status = sv[1];
+		daemon_signals_reset();
+		daemon_signals();
+		privsep_die_with_parent(self);
+		return 1;
+	}
+	if (sv[1] != -1)
+		close(sv[1]);
+	ipc_begin(&p->out, POOL_FORKED);	/* pid 0: none this time */
+	ipc_put_u64(&p->out, pid > 0 ? (uint64_t)pid : 0);
+	if (pid > 0)
+		(*n)++;
+	(void)pool_send(p, pid > 0 ? sv[0] : -1);
+	if (sv[0] != -1)
+		close(sv[0]);
+	return 0;
+}
+
+void
+pool_fork_children(struct pool *p, volatile sig_atomic_t *stop)
+{
+	pid_t self = getpid();
+	struct pollfd pfd;
+	time_t deadline = 0;
+	long n = 0;
+	int stopping = 0, r;
+
+	daemon_signals_block();
+	for (;;) {
+		daemon_chld = 0;
+		pool_report_children(p, &n);
+		if (*stop && deadline == 0) {
+			stopping = 1;
+			deadline = time(NULL) + POOL_CHILDREN_GRACE;
+		}
+		if (stopping && (n <= 0 || (deadline != 0 &&
+		    time(NULL) >= deadline)))
+			_exit(0);	/* the children left end with us */
+		pfd = (struct pollfd){ p->status, POLLIN, 0 };
+		if (daemon_poll(&pfd, 1, stopping ? 1000 : -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd.revents == 0)
+			continue;
+		if ((r = ipc_recv(p->status, &p->in, 0)) != 1) {
+			if (r == -1 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			_exit(r == 0 ? 0 : 1);	/* maild is gone */
+		}
+		if (p->in.fd != -1)
+			fatalx("pool: maild sent a descriptor to a post-login "
+			    "parent");
+		if (p->in.type == POOL_EXIT)
+			stopping = 1;
+		else if (p->in.type != POOL_FORK)
+			fatalx("pool: maild sent %u to a post-login parent",
+			    p->in.type);
+		else if (!stopping && pool_fork_one(p, self, &n) == 1)
+			return;
+	}
+}
+
 void
 pool_session_free(struct pool_session *s)
 {
@@ -408,14 +506,22 @@ pool_main(int argc, char **argv, const struct pool_program *pp,
 	post_login = ctx->args.mail_role[0] != '\0';
 	pool_init(&ctx->pool, &ctx->args, ctx->conf, pp->name, post_login ?
 	    1 : pool_max_use(ctx->conf, pp->name), &ctx->tls);
-	/* What needs a file is opened before the confinement. */
-	if ((ctx->authc = authc_connect(ctx->conf->server.data_dir,
-	    &err)) == NULL)
+	/* What needs a file is opened before the confinement (each
+	 * post-login process connects on its own: see below). */
+	if (!post_login && (ctx->authc = authc_connect(
+	    ctx->conf->server.data_dir, &err)) == NULL)
 		fatalx("auth service: %s", err);
 	if (pp->setup != NULL)
 		pp->setup(ctx, arg);
 	if (post_login) {
+		/* The parent, as server.user: it forks, and returns only in
+		 * each child, which the auth service's socket lets in. */
 		pool_confine_post_login(ctx->conf);
+		pool_ready(&ctx->pool);
+		pool_fork_children(&ctx->pool, &daemon_term);
+		if ((ctx->authc = authc_connect(ctx->conf->server.data_dir,
+		    &err)) == NULL)
+			fatalx("auth service: %s", err);
 		pool_ready(&ctx->pool);
 		if (pool_session_wait(&ctx->pool, &daemon_term, &post) == 0) {
 			pp->serve(ctx, post.fd, post.service, post.client_ip,

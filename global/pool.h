@@ -24,6 +24,8 @@
  *	POOL_SPOOL_COMMIT id			POOL_EXIT
  *	POOL_SPOOL_ABORT id
  *	POOL_HANDOFF ... (+ fd)
+ *	POOL_FORKED pid (+ fd)			POOL_FORK
+ *	POOL_REAPED pid status
  *
  * Spool files: a process that reads a client's bytes before login runs
  * chrooted and cannot open the spool, so maild makes each new spool file
@@ -40,6 +42,17 @@
  * that user's Maildir.  Without TLS the client's socket itself goes;
  * with TLS the login process keeps the TLS session and relays the
  * plaintext over a socket pair until either side closes.
+ *
+ * Post-login processes are not started with exec(2) each: maild starts
+ * one post-login parent per protocol (-M), which loads the program once
+ * and forks a post-login process each time maild asks (POOL_FORK).  A
+ * child shares the parent's pages (the libraries, relocated once), so it
+ * costs a fork instead of an exec and the dynamic loader's work, and
+ * little memory of its own.  The parent gives maild the child's pid and
+ * the maild end of a new status channel (POOL_FORKED), and each child's
+ * exit status (POOL_REAPED), as waitpid(2) would have told maild.  The
+ * parent never sees a client: it reads only maild's channel.  Its
+ * children end with it (a parent told POOL_EXIT waits for them first).
  */
 #ifndef POOL_H
 #define POOL_H
@@ -59,12 +72,15 @@ enum pool_msg {
 	POOL_SPOOL_COMMIT,
 	POOL_SPOOL_ABORT,
 	POOL_HANDOFF,
+	POOL_FORKED,
+	POOL_REAPED,
 	POOL_GO = 100,
 	POOL_REFUSE,
 	POOL_SPOOL,
 	POOL_DONE,
 	POOL_SESSION,
 	POOL_EXIT,
+	POOL_FORK,
 };
 
 #define POOL_REFUSE_BUSY	"busy"	/* the service's limit */
@@ -185,6 +201,13 @@ void	pool_spool_abort(struct pool *p, const char *id);
 
 /* Give a logged-in client to a post-login process; 0 or -1. */
 int	pool_handoff(struct pool *p, const struct pool_session *s);
+/*
+ * In a post-login parent: fork a post-login process each time maild
+ * asks, and report each one's exit, until maild says POOL_EXIT (then once
+ * the children are gone), maild is gone, or stop (then at most 10 s
+ * later).  Returns only in a child, whose p is its own channel to maild.
+ */
+void	pool_fork_children(struct pool *p, volatile sig_atomic_t *stop);
 /* In a post-login process: wait for a client.  0, or -1 (exit). */
 int	pool_session_wait(struct pool *p, volatile sig_atomic_t *stop,
 	    struct pool_session *s);

@@ -9,7 +9,10 @@
  * refuse clients over the limit in their own protocol).  A flood on one
  * service takes that service's processes and no other's.  One pool per
  * protocol of post-login processes (IMAP, POP3): each takes one logged-in
- * client from a login process and exits after it.
+ * client from a login process and exits after it.  Those are forked by
+ * the pool's post-login parent (global/pool.h), not by maild: the parent
+ * reports their pids, channels and exits, and maild keeps them as members
+ * like any other (with ->parent set).
  *
  * What a process says is trusted no further than its own session: a
  * message that does not fit the protocol, or a spool id it was not
@@ -44,6 +47,7 @@ struct pool_def {
 	int		 post_login;	/* a pool of post-login processes */
 	long long	 max_sessions, max_per_ip, max_use;
 	long long	 min_idle;
+	struct member	*parent;	/* post-login: the current parent */
 	int		 active;	/* in the current configuration */
 	int		 nprocs, nidle;
 	long		 serving;	/* sessions counted in the limits */
@@ -58,6 +62,9 @@ struct member {
 	pid_t		 pid;
 	int		 chan;		/* the status channel */
 	struct pool_def	*pool;
+	struct member	*parent;	/* who forked it, when not maild */
+	int		 is_parent;	/* a post-login parent */
+	int		 forks_asked;	/* a parent: forks not yet reported */
 	int		 gen;
 	enum member_state state;
 	time_t		 since;		/* in this state */
@@ -183,11 +190,15 @@ pools_sync(void)
 			(void)ipc_send(m->chan, &out, -1);
 			m->exit_sent = 1;
 		}
+	for (i = 0; i < npools; i++)
+		if (pools[i].parent != NULL && pools[i].parent->gen != generation)
+			pools[i].parent = NULL;	/* a new one starts */
 }
 
-/* Fork and exec one process of pool p. */
+/* Fork and exec one process of pool p (its post-login parent, when
+ * parent is set). */
 static void
-member_start(struct pool_def *p)
+member_exec(struct pool_def *p, int parent)
 {
 	char path[PATH_MAX], *argv[16 + 2 * PROG_MAX_OVERRIDES +
 	    2 * MAX_SOCKETS], fdargs[MAX_SOCKETS][64], chanarg[16];
@@ -256,9 +267,38 @@ member_start(struct pool_def *p)
 	m->since = time(NULL);
 	m->next = members;
 	members = m;
-	p->nprocs++;
-	log_debug("pool %s: started %s (pid %ld)", p->name, p->program,
-	    (long)pid);
+	if (parent) {
+		m->is_parent = 1;
+		p->parent = m;
+	} else
+		p->nprocs++;
+	log_debug("pool %s: started %s%s (pid %ld)", p->name, p->program,
+	    parent ? " (post-login parent)" : "", (long)pid);
+}
+
+static void member_stop(struct member *m, const char *why);
+
+/* One more process for pool p: exec'd, or forked by its parent. */
+static void
+member_start(struct pool_def *p)
+{
+	struct member *parent = p->parent;
+
+	if (!p->post_login) {
+		member_exec(p, 0);
+		return;
+	}
+	if (parent == NULL) {
+		member_exec(p, 1);
+		return;
+	}
+	if (parent->state == M_STARTING || parent->exit_sent)
+		return;			/* asked again once it is ready */
+	ipc_begin(&out, POOL_FORK);
+	if (ipc_send(parent->chan, &out, -1) == -1)
+		member_stop(parent, "does not take its requests");
+	else
+		parent->forks_asked++;
 }
 
 static long
@@ -515,6 +555,72 @@ msg_handoff(struct member *m)
 	in.fd = -1;
 }
 
+/* A post-login process its parent forked: a member like the others. */
+static void
+msg_forked(struct member *parent)
+{
+	struct member *m;
+	uint64_t pid;
+
+	if (ipc_get_u64(&in, &pid) == -1 || pid > INT_MAX ||
+	    parent->forks_asked == 0 || (pid != 0) != (in.fd != -1)) {
+		member_stop(parent, "sent a malformed POOL_FORKED");
+		return;
+	}
+	parent->forks_asked--;
+	if (pid == 0) {			/* it could not: it logged why */
+		parent->pool->failures++;
+		parent->pool->hold_until = time(NULL) + 1;
+		return;
+	}
+	m = util_calloc(1, sizeof(*m));
+	m->pid = (pid_t)pid;
+	m->chan = in.fd;
+	in.fd = -1;
+	m->pool = parent->pool;
+	m->parent = parent;
+	m->gen = parent->gen;
+	m->state = M_STARTING;
+	m->since = time(NULL);
+	m->next = members;
+	members = m;
+	m->pool->nprocs++;
+}
+
+static void member_gone(struct member *m, int status);
+
+/* What a post-login parent may say: ready, forked, reaped. */
+static void
+msg_parent(struct member *parent)
+{
+	struct member *m;
+	uint64_t pid, status;
+
+	switch (in.type) {
+	case POOL_READY:
+		if (parent->state != M_STARTING)
+			break;
+		parent->state = M_BUSY;
+		parent->pool->failures = 0;
+		return;
+	case POOL_FORKED:
+		msg_forked(parent);
+		return;
+	case POOL_REAPED:
+		if (ipc_get_u64(&in, &pid) == -1 || ipc_get_u64(&in,
+		    &status) == -1 || status > UINT_MAX)
+			break;
+		for (m = members; m != NULL; m = m->next)
+			if (m->parent == parent && (uint64_t)m->pid == pid)
+				break;
+		if (m == NULL)
+			break;
+		member_gone(m, (int)status);
+		return;
+	}
+	member_stop(parent, "sent a message a post-login parent may not");
+}
+
 void
 pools_channel(int fd)
 {
@@ -528,13 +634,20 @@ pools_channel(int fd)
 	if ((r = ipc_recv(fd, &in, 0)) != 1) {
 		if (r == -1 && (errno == EAGAIN || errno == EINTR))
 			return;
-		if (r == -1)
+		/* ECONNRESET: it exited with a message of ours unread. */
+		if (r == -1 && errno != ECONNRESET)
 			member_stop(m, "sent a message that does not decode");
 		close(m->chan);		/* gone: reaped soon */
 		m->chan = -1;
 		return;
 	}
+	if (m->is_parent) {
+		msg_parent(m);
+		in.type = 0;
+	}
 	switch (in.type) {
+	case 0:
+		break;
 	case POOL_READY:
 		if (m->state != M_STARTING) {
 			member_stop(m, "said ready twice");
@@ -619,14 +732,16 @@ pools_tend(void)
 			wait = (int)(p->hold_until - now) * 1000;
 			continue;
 		}
-		starting = 0;
+		starting = p->parent != NULL ? p->parent->forks_asked : 0;
 		for (m = members; m != NULL; m = m->next)
 			if (m->pool == p && m->state == M_STARTING &&
-			    m->gen == generation)
+			    m->gen == generation && !m->is_parent)
 				starting++;
 		cap = p->max_sessions + (p->post_login ? 0 : SPARE_REFUSERS);
 		/* Spares to take the next clients (and waiting logins). */
-		while (p->nprocs < cap && p->nidle + starting < p->min_idle +
+		while (p->nprocs + (p->parent != NULL ?
+		    p->parent->forks_asked : 0) < cap && p->nidle + starting <
+		    p->min_idle +
 		    (p->post_login ? (long long)nhandoffs : 0)) {
 			member_start(p);
 			starting++;
@@ -648,23 +763,35 @@ pools_tend(void)
 	return wait;
 }
 
-int
-pools_reaped(pid_t pid, int status)
+/* m is gone (its status as waitpid(2) gives it): forget it. */
+static void
+member_gone(struct member *m, int status)
 {
-	struct member **pp, *m;
-	struct pool_def *p;
+	struct member **pp, *c;
+	struct pool_def *p = m->pool;
+	pid_t pid = m->pid;
 	size_t i;
 
-	for (pp = &members; (m = *pp) != NULL; pp = &m->next)
-		if (m->pid == pid)
-			break;
-	if (m == NULL)
-		return 0;
+	for (pp = &members; *pp != m; pp = &(*pp)->next)
+		;
 	*pp = m->next;
-	p = m->pool;
-	if (m->state == M_IDLE)
-		p->nidle--;
-	p->nprocs--;
+	if (m->is_parent) {
+		/* Its children ended with it (they die with their parent). */
+		for (;;) {
+			for (c = members; c != NULL && c->parent != m;
+			    c = c->next)
+				;
+			if (c == NULL)
+				break;
+			member_gone(c, SIGTERM);
+		}
+		if (p->parent == m)
+			p->parent = NULL;
+	} else {
+		if (m->state == M_IDLE)
+			p->nidle--;
+		p->nprocs--;
+	}
 	member_uncount(m);
 	for (i = 0; i < MEMBER_SPOOLS; i++)	/* never committed */
 		if (m->spool[i][0] != '\0') {
@@ -697,6 +824,19 @@ pools_reaped(pid_t pid, int status)
 	if (m->chan != -1)
 		close(m->chan);
 	free(m);
+}
+
+int
+pools_reaped(pid_t pid, int status)
+{
+	struct member *m;
+
+	for (m = members; m != NULL; m = m->next)
+		if (m->pid == pid && m->parent == NULL)
+			break;
+	if (m == NULL)
+		return 0;
+	member_gone(m, status);
 	return 1;
 }
 

@@ -211,6 +211,17 @@ try:
     st = status(pid)
     t.ok(uids(pid) == [UID["maild"]] * 4 and st["Seccomp"] == ["2"],
          "it runs as maild, filtered", st.get("Uid"))
+    ppid = int(st["PPid"][0]) if pid else 0
+    t.ok(ppid and ppid != srv.proc.pid and b"-M" in cmdline(ppid) and
+         uids(ppid) == [UID["maild"]] * 4,
+         "it was forked by IMAP's post-login parent, not started by maild",
+         (ppid, cmdline(ppid) if ppid else None))
+    socks = [os.readlink("/proc/%d/fd/%s" % (ppid, fd)) for fd in
+             os.listdir("/proc/%d/fd" % ppid)] if ppid else []
+    socks = [x for x in socks if x.startswith("socket:")]
+    t.ok(ppid and files_of(ppid) == [] and len(socks) == 1,
+         "the parent holds no file and one socket (its channel to maild)",
+         (files_of(ppid), socks))
     own = os.path.join(srv.maildir("alice@example.test"), "index.db")
     out = gdb(pid, '(int)open("%s", 0)' % own,
               '(int)open("%s", 0)' % bob_file,
