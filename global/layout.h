@@ -12,6 +12,8 @@
  *	<data_dir>/maild.pid			maild, locked while it runs
  *	<data_dir>/queue/msg/<queue-id>		committed spool files
  *	<data_dir>/queue/tmp/<queue-id>		spool files being written
+ *	<data_dir>/queue/free/<queue-id>	delivered spool files, kept
+ *						for maild to empty and reuse
  *	<data_dir>/queue/control		the queue runner's socket
  *	<data_dir>/queue/queued.pid		the runner, locked
  *	<data_dir>/mail/<domain>/<local>/	a user's Maildir (INBOX)
@@ -36,6 +38,7 @@
 #define LAYOUT_QUEUE		"queue"
 #define LAYOUT_QUEUE_MSG	"queue/msg"
 #define LAYOUT_QUEUE_TMP	"queue/tmp"
+#define LAYOUT_QUEUE_FREE	"queue/free"
 #define LAYOUT_QUEUE_CONTROL	"queue/control"
 #define LAYOUT_QUEUED_PID	"queue/queued.pid"
 #define LAYOUT_MAIL		"mail"

@@ -191,6 +191,7 @@ prog_prepare_data_dir(const struct conf *c)
 		{ LAYOUT_QUEUE, OWN_MAIL, 0700 },
 		{ LAYOUT_QUEUE_MSG, OWN_MAIL, 0700 },
 		{ LAYOUT_QUEUE_TMP, OWN_MAIL, 0700 },
+		{ LAYOUT_QUEUE_FREE, OWN_MAIL, 0700 },
 		{ LAYOUT_MAIL, OWN_MAIL, 0700 },
 		/* Where pre-login processes are chrooted: nothing in it. */
 		{ LAYOUT_EMPTY, OWN_ROOT, 0555 },

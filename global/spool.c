@@ -573,6 +573,25 @@ spool_read_body(int fd, const struct spool_env *env,
 	return 0;
 }
 
+/* Delivered spool files up to this size are kept for reuse. */
+#define SPOOL_REUSE_MAX		(256 * 1024)
+
+int
+spool_retire(const char *data_dir, const char *id)
+{
+	char path[4096], dir[4096], freepath[4200];
+	struct stat st;
+
+	if (spool_path(path, sizeof(path), data_dir, id) == -1)
+		return -1;
+	if (stat(path, &st) == 0 && st.st_size <= SPOOL_REUSE_MAX &&
+	    layout_path(dir, sizeof(dir), data_dir, LAYOUT_QUEUE_FREE) == 0 &&
+	    layout_path(freepath, sizeof(freepath), dir, id) == 0 &&
+	    rename(path, freepath) == 0)
+		return 0;
+	return unlink(path);
+}
+
 int
 spool_tmp_clean(const char *data_dir, time_t min_age,
     void (*removed)(const char *path))

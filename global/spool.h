@@ -144,6 +144,15 @@ int	spool_finish(struct spool_writer *w);
 /* Give up on a message being written; removes the temporary file. */
 void	spool_abort(struct spool_writer *w);
 /*
+ * A committed spool file all of whose recipients are done goes: a small
+ * one into queue/free/ (maild empties and reuses it for a new message:
+ * on a file system that scans recently deleted inodes when it allocates
+ * one, as ext4 without a journal does, a create after many deletes costs
+ * more than the whole rest of the message), a big one away.  0, or -1
+ * with errno.
+ */
+int	spool_retire(const char *data_dir, const char *id);
+/*
  * Remove what writers that died left in queue/tmp/ (a session killed
  * during DATA): a file being written is locked (flock) by its writer
  * until commit or abort, so a file at least min_age seconds old that

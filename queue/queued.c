@@ -190,7 +190,7 @@ out:
 	free(failed);
 	free(pending);
 	if (spool_all_final(&e->env)) {
-		if (unlink(path) == 0)
+		if (spool_retire(queue_data_dir, e->id) == 0)
 			log_info("qid=%s removed", e->id);
 		sched_remove(e);
 		return NULL;

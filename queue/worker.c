@@ -107,7 +107,7 @@ job_result(struct worker_ctx *ctx, const struct spool_env *env, size_t idx,
  * simply remove the spool file.
  */
 static void
-job_finish(const struct job *job, const char *path, int fd,
+job_finish(const struct job *job, int fd,
     struct spool_env *env, const struct rcpt_result *res)
 {
 	size_t i;
@@ -118,11 +118,11 @@ job_finish(const struct job *job, const char *path, int fd,
 			all_done = 0;
 	if (job->last && all_done) {
 		/*
-		 * Every recipient is done: the file goes, and no journal is
-		 * needed.  If the unlink is lost in a crash, the recovery
-		 * finds the Maildir files and delivers nothing twice.
+		 * Every recipient is done: the file goes (to be reused), and
+		 * no journal is needed.  If that is lost in a crash, the
+		 * recovery finds the Maildir files and delivers nothing twice.
 		 */
-		if (unlink(path) == -1)
+		if (spool_retire(queue_data_dir, env->id) == -1)
 			log_err("qid=%s unlink: %s", env->id, strerror(errno));
 		else
 			log_info("qid=%s removed", env->id);
@@ -190,7 +190,7 @@ worker_record(struct worker_ctx *ctx, struct pending *p, int sock)
 	if (p->fd != -1) {
 		if (p->job.transport == T_LOCAL)
 			local_results(ctx, &p->job, &p->env, p->res);
-		job_finish(&p->job, p->path, p->fd, &p->env, p->res);
+		job_finish(&p->job, p->fd, &p->env, p->res);
 		free(p->res);
 		close(p->fd);
 		spool_env_free(&p->env);

@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+# Delivered spool files are reused: a small one goes to queue/free/ once
+# every recipient has it, maild empties it and makes it the next message's
+# spool file, and nothing of the old message is left in the new one; a
+# big one is removed; queue/free/ never keeps more than 256.
+import os
+import smtplib
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from maildtest import TAP, Server, wait_until  # noqa: E402
+
+t = TAP()
+srv = Server()
+srv.setup(users=[("u@example.test", "pw")])
+free = os.path.join(srv.data_dir, "queue", "free")
+ids = ["%018x" % (0xf00000000000 + i) for i in range(300)]
+
+
+def send(subject, body):
+    with smtplib.SMTP("127.0.0.1", srv.port(), timeout=30) as s:
+        s.sendmail("a@remote.test", ["u@example.test"],
+                   ("Subject: %s\r\n\r\n%s" % (subject, body)).encode())
+
+
+def free_files():
+    return sorted(os.listdir(free)) if os.path.isdir(free) else []
+
+
+try:
+    srv.start()
+    old = ("OLD-CONTENT " * 8 + "\r\n") * 1000     # about 96 KB
+    send("first", old)
+    srv.wait_messages("u@example.test", 1)
+    t.ok(wait_until(lambda: len(free_files()) == 1, 10),
+         "the delivered spool file is kept in queue/free/", free_files())
+    kept = free_files()
+    ino = os.stat(os.path.join(free, kept[0])).st_ino if kept else -1
+
+    time.sleep(1.1)     # maild looks in free/ at most once a second
+    send("second", "short\r\n")
+    msgs = srv.wait_messages("u@example.test", 2)
+    second = [m for n, m in msgs if b"Subject: second" in m]
+    t.ok(len(second) == 1 and b"short" in second[0] and
+         b"OLD-CONTENT" not in second[0] and len(second[0]) < 2000,
+         "the next message is delivered whole, with nothing of the old one",
+         second[0][-300:] if second else msgs)
+    t.ok(wait_until(lambda: len(free_files()) == 1, 10) and
+         os.stat(os.path.join(free, free_files()[0])).st_ino == ino,
+         "its spool file was the kept one (same inode), kept again after",
+         (ino, free_files()))
+
+    send("big", ("BIG " * 20 + "\r\n") * 4000)      # about 320 KB
+    srv.wait_messages("u@example.test", 3)
+    t.ok(wait_until(lambda: not srv.queue_files(), 10) and
+         not free_files(), "a big spool file (the kept one, reused) is "
+         "removed, not kept", free_files())
+
+    srv.stop()          # a new maild, which has not looked in free/ yet
+    for i in ids:
+        with open(os.path.join(free, i), "w") as f:
+            f.write("junk\n")
+    srv.start()
+    send("third", "after the others\r\n")
+    msgs = srv.wait_messages("u@example.test", 4)
+    third = [m for n, m in msgs if b"Subject: third" in m]
+    t.ok(len(third) == 1 and b"junk" not in third[0],
+         "a message on a kept file of another's holds only its own text",
+         third)
+    t.ok(len(free_files()) <= 256, "queue/free/ keeps at most 256 files",
+         len(free_files()))
+    log = srv.log()
+    bad = [l for l in log.splitlines() if " error: " in l or
+           " warning: " in l]
+    t.ok(not bad, "no error or warning in the log", bad[:5])
+finally:
+    srv.stop()
+    srv.cleanup()
+t.done()
