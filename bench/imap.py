@@ -52,7 +52,7 @@ side nothing limits successful logins: the auth limits
 act on failures only, and the per-address and per-user session limits
 are raised as above.  The process pools keep their defaults
 (server.min_idle, imapd.max_use); a post-login process serves one client
-and exits, so every login starts one.  Not equalised: maild runs at
+and exits, so every login makes one (forked by the post-login parent).  Not equalised: maild runs at
 server.log_level = warn (no line per login), Dovecot at its default,
 which logs a line at login and one at logout.
 
