@@ -284,6 +284,8 @@ struct fetch_run {
 	size_t		 nseqs, next;
 	unsigned char	*seen_set;	/* by sequence number: \Seen just set */
 	int		 failed;
+	size_t		 answered;	/* messages given a FETCH response */
+	size_t		 gone;		/* of those, ones whose file was gone */
 	/* cache entries to write when the iteration is over */
 	struct cache_put {
 		uint32_t uid;
@@ -387,11 +389,17 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 	if ((r->need_text && msg == NULL && (msg = fetch_load(fr, m->uid)) ==
 	    NULL) || (r->need_cache && (env == NULL || bs == NULL ||
 	    body == NULL))) {
-		if (errno != ENOENT)
+		if (errno != ENOENT) {
 			fr->failed = 1;
+			imap_msg_free(&msg);
+			return 0;
+		}
+		/* Expunged by another session since its row was read: what
+		 * the index knows, NIL for the rest (RFC 2180 §4.1.3). */
 		imap_msg_free(&msg);
-		return 0;	/* expunged by another session meanwhile */
+		fr->gone++;
 	}
+	fr->answered++;
 	buf_printf(b, "* %u FETCH (", seq);
 	if (s->uid_cmd) {
 		buf_printf(b, "UID %u", m->uid);
@@ -424,13 +432,16 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 			    (long long)m->vsize);
 			break;
 		case FI_ENVELOPE:
-			buf_printf(b, "%sENVELOPE %s", sep, env);
+			buf_printf(b, "%sENVELOPE %s", sep, env != NULL ? env :
+			    "NIL");
 			break;
 		case FI_BODYSTRUCTURE:
-			buf_printf(b, "%sBODYSTRUCTURE %s", sep, bs);
+			buf_printf(b, "%sBODYSTRUCTURE %s", sep, bs != NULL ?
+			    bs : "NIL");
 			break;
 		case FI_BODY:
-			buf_printf(b, "%sBODY %s", sep, body);
+			buf_printf(b, "%sBODY %s", sep, body != NULL ? body :
+			    "NIL");
 			break;
 		case FI_MODSEQ:
 			if (modseq_done)
@@ -441,7 +452,10 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 			break;
 		case FI_SECTION:
 			buf_puts(b, sep);
-			fetch_section(b, it, msg);
+			if (msg != NULL)
+				fetch_section(b, it, msg);
+			else
+				buf_printf(b, "%s NIL", it->label);
 			break;
 		}
 		sep = " ";
@@ -573,7 +587,14 @@ cmd_fetch(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 		    "fetched");
 		return 0;
 	}
-	imap_tagged(s, "OK FETCH completed");
+	/* Rows gone before they were read, or files after: expunged by
+	 * another session, which the client hears of after this command
+	 * (RFC 3501 §7.4.1 forbids EXPUNGE during FETCH; RFC 5530). */
+	if (fr.gone > 0 || (!req.have_changedsince && fr.answered < n))
+		imap_tagged(s, "OK [EXPUNGEISSUED] Some messages were expunged "
+		    "by another session");
+	else
+		imap_tagged(s, "OK FETCH completed");
 	return 0;
 }
 

@@ -3,6 +3,7 @@
  * expunge, append, copy, the FETCH cache.  Every change takes the store's
  * write transaction and gives the message a new mod-sequence (RFC 7162).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -275,28 +276,56 @@ store_msg_path(struct mbox *mb, const char *base, unsigned int flags,
 	return 0;
 }
 
+/*
+ * base's file in cur/ whatever its flags (another program may have
+ * renamed it): open, or -1 with errno ENOENT when it is gone.  Only the
+ * directory is read: a caller may be in the middle of reading the index,
+ * where a sync (a write) could not begin while another session writes.
+ */
+static int
+store_msg_find(struct mbox *mb, const char *base)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	size_t blen = strlen(base);
+	struct dirent *de;
+	DIR *d;
+	int fd = -1;
+
+	if (util_snprintf(dir, sizeof(dir), "%s/cur", mb->dir) == -1 ||
+	    (d = opendir(dir)) == NULL)
+		return -1;
+	while (fd == -1 && (de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, base, blen) == 0 &&
+		    (de->d_name[blen] == '\0' || de->d_name[blen] == ':') &&
+		    util_snprintf(path, sizeof(path), "%s/%s", dir,
+		    de->d_name) == 0)
+			fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	closedir(d);
+	if (fd == -1)
+		errno = ENOENT;
+	return fd;
+}
+
 int
 mbox_msg_open(struct mbox *mb, uint32_t uid)
 {
 	char base[NAME_MAX + 1], path[PATH_MAX];
 	unsigned int flags;
-	int fd, attempt;
+	int fd, r;
 
-	for (attempt = 0; attempt < 2; attempt++) {
-		if (store_msg_row(mb, uid, base, sizeof(base), &flags, NULL, 0,
-		    NULL, NULL) != 1 ||
-		    store_msg_path(mb, base, flags, path, sizeof(path)) == -1)
-			return -1;
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1)
-			return fd;
-		if (errno != ENOENT)
-			return -1;
-		/* Renamed by another program (flags): look again. */
-		if (mbox_sync(mb) == -1)
-			return -1;
+	if ((r = store_msg_row(mb, uid, base, sizeof(base), &flags, NULL, 0,
+	    NULL, NULL)) != 1) {
+		if (r == 0)		/* expunged */
+			errno = ENOENT;
+		return -1;
 	}
-	errno = ENOENT;
-	return -1;
+	if (store_msg_path(mb, base, flags, path, sizeof(path)) == -1)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1 ||
+	    errno != ENOENT)
+		return fd;
+	/* Renamed by another program (its flags), or expunged. */
+	return store_msg_find(mb, base);
 }
 
 int

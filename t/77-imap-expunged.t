@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+# IMAP: FETCH of messages another session (or program) expunged meanwhile
+# (RFC 2180 §4.1): never a server error, "OK [EXPUNGEISSUED]" (RFC 5530),
+# what the index still knows and NIL for the rest; then the EXPUNGE.
+import os
+import re
+import smtplib
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from maildtest import TAP, Server  # noqa: E402
+
+U, PW = "pat@example.test", "pat-pw"
+t = TAP()
+srv = Server(services=("smtp", "imap"),
+             overrides=["auth.allow_plaintext=yes",
+                        "auth.failure_delay_max=0"])
+srv.setup(users=[(U, PW)])
+
+
+class Imap:
+    """A raw client: cmd() returns (untagged lines, tagged line)."""
+
+    def __init__(self):
+        self.s = socket.create_connection(("127.0.0.1", srv.port("imap")),
+                                          timeout=30)
+        self.f = self.s.makefile("rb")
+        self.n = 0
+        self.f.readline()
+        _, ok = self.cmd("LOGIN %s %s" % (U, PW))
+        assert b" OK" in ok, ok
+
+    def cmd(self, line):
+        self.n += 1
+        tag = b"t%d" % self.n
+        self.s.sendall(tag + b" " + line.encode() + b"\r\n")
+        untagged = []
+        while True:
+            l = self.f.readline()
+            if not l:
+                return untagged, b""
+            m = re.search(rb"\{(\d+)\}\r\n$", l)
+            while m:                # a literal: read it and the rest
+                l += self.f.read(int(m.group(1)))
+                more = self.f.readline()
+                l += more
+                m = re.search(rb"\{(\d+)\}\r\n$", more)
+            if l.startswith(tag + b" "):
+                return untagged, l
+            untagged.append(l)
+
+    def close(self):
+        try:
+            self.cmd("LOGOUT")
+        except OSError:
+            pass
+        self.s.close()
+
+
+def deliver(subject, n=1):
+    with smtplib.SMTP("127.0.0.1", srv.port("smtp"), timeout=30) as c:
+        for i in range(n):
+            c.sendmail("a@remote.test", [U], (
+                "Subject: %s %d\r\nMessage-ID: <%s.%d@t>\r\n\r\n"
+                "body of %s %d\r\n" % (subject, i, subject, i, subject, i)
+            ).encode())
+
+
+def has(lines, pattern):
+    return [l for l in lines if re.search(pattern, l)]
+
+
+try:
+    srv.start()
+    deliver("first", 3)
+    srv.wait_messages(U, 3)
+
+    # --- a row expunged by another session before FETCH ---
+    a, b = Imap(), Imap()
+    a.cmd("SELECT INBOX")
+    b.cmd("SELECT INBOX")
+    b.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    b.cmd("EXPUNGE")
+    un, ok = a.cmd("FETCH 1:3 (UID BODY.PEEK[TEXT])")
+    t.ok(ok.startswith(b"t") and b" OK [EXPUNGEISSUED]" in ok,
+         "FETCH of a message expunged by another session: "
+         "OK [EXPUNGEISSUED]", ok)
+    t.ok(len(has(un, rb"^\* [23] FETCH \(UID \d+ BODY\[TEXT\] \{")) == 2 and
+         not has(un, rb"EXPUNGE"),
+         "the others are given, and no EXPUNGE during FETCH", un)
+    un, ok = a.cmd("NOOP")
+    t.ok(has(un, rb"^\* 1 EXPUNGE"), "the EXPUNGE comes after it", un)
+
+    # --- a file gone while its row is still in the index ---
+    deliver("gone")
+    srv.wait_messages(U, 3)             # 2 left of the first, and it
+    un, ok = a.cmd("NOOP")
+    exists = [int(x) for x in re.findall(rb"^\* (\d+) EXISTS", b"".join(un),
+                                        re.M)]
+    seq = exists[-1] if exists else 0
+    a.cmd("FETCH %d (FLAGS)" % seq)     # now in cur/, in the index
+    gone = []
+    for sub in ("new", "cur"):
+        d = os.path.join(srv.maildir(U), sub)
+        for name in os.listdir(d):
+            with open(os.path.join(d, name), "rb") as f:
+                if b"Subject: gone 0" in f.read():
+                    gone.append(os.path.join(d, name))
+    for p in gone:
+        os.unlink(p)                    # another program's doing
+    un, ok = a.cmd("FETCH %d (UID FLAGS RFC822.SIZE BODY.PEEK[] ENVELOPE)"
+                   % seq)
+    t.ok(len(gone) == 1 and b" OK [EXPUNGEISSUED]" in ok and
+         b"SERVERBUG" not in ok,
+         "FETCH of a message whose file is gone: OK [EXPUNGEISSUED], not "
+         "[SERVERBUG]", (gone, ok))
+    t.ok(has(un, rb"^\* %d FETCH \(UID \d+ FLAGS \(.*\) RFC822\.SIZE \d+ "
+             rb"BODY\[\] NIL ENVELOPE NIL\)" % seq),
+         "what the index knows, NIL for the rest", un)
+    un, ok = a.cmd("NOOP")
+    t.ok(has(un, rb"^\* %d EXPUNGE" % seq), "then its EXPUNGE", un)
+    a.close()
+    b.close()
+
+    # --- fetching while another session expunges, again and again ---
+    deliver("busy", 40)
+    srv.wait_messages(U, 43, timeout=20)
+    fetcher, expunger = Imap(), Imap()
+    fetcher.cmd("SELECT INBOX")
+    expunger.cmd("SELECT INBOX")
+    replies, stop = [], threading.Event()
+
+    def expunge_loop():
+        for _ in range(40):
+            if stop.is_set():
+                return
+            expunger.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")
+            expunger.cmd("EXPUNGE")
+
+    th = threading.Thread(target=expunge_loop)
+    th.start()
+    deadline = time.monotonic() + 30
+    while th.is_alive() and time.monotonic() < deadline:
+        _, ok = fetcher.cmd("FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS "
+                            "(SUBJECT)])")
+        replies.append(ok)
+        _, ok = fetcher.cmd("NOOP")
+    stop.set()
+    th.join(30)
+    bad = [r for r in replies if b" OK" not in r]
+    t.ok(replies and not bad,
+         "%d FETCHes while another session expunged 40 messages: every "
+         "one OK" % len(replies), bad[:3])
+    fetcher.close()
+    expunger.close()
+    log = srv.log()
+    t.ok("SERVERBUG" not in log and "cannot read a message" not in log,
+         "and the log has no server error for them",
+         [l for l in log.splitlines() if "fetch" in l and "error" in l][:3])
+finally:
+    srv.stop()
+    srv.cleanup()
+t.done()
