@@ -543,6 +543,17 @@ static void
 fetch_vanished(struct imap_session *s, struct fetch_req *r,
     const char *set_text);
 
+static int
+fetch_wants_modseq(const struct fetch_req *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->items[i].kind == FI_MODSEQ)
+			return 1;
+	return 0;
+}
+
 int
 cmd_fetch(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 {
@@ -557,8 +568,8 @@ cmd_fetch(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 		imap_tagged(s, "BAD Invalid FETCH arguments");
 		return -1;
 	}
-	if (req.have_changedsince)
-		s->condstore = 1;
+	if (req.have_changedsince || fetch_wants_modseq(&req))
+		imap_condstore_use(s);
 	if (imap_set_resolve(s, args[0].str, s->uid_cmd, &seqs, &n) == -1)
 		return -1;
 	if (req.vanished)

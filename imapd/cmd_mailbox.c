@@ -393,7 +393,7 @@ status_reply(struct imap_session *s, const char *name, unsigned int items)
 	if (mstore_status(s->store, name, &st) == -1)
 		return -1;
 	if (items & STATUS_HIGHESTMODSEQ)
-		s->condstore = 1;	/* RFC 7162 §3.1: a CONDSTORE use */
+		imap_condstore_use(s);	/* RFC 7162 §3.1 */
 	buf_puts(b, "* STATUS ");
 	imap_put_astring(b, name);
 	buf_puts(b, " (");

@@ -160,7 +160,7 @@ cmd_store(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 		    "UNCHANGEDSINCE") || imap_arg_number(&args[1].list[1],
 		    INT64_MAX, &unchangedsince) == -1)
 			goto usage;
-		s->condstore = 1;
+		imap_condstore_use(s);
 		i = 2;
 	}
 	if (nargs != i + 2 || args[i].type != IMAP_ARG_ATOM ||
@@ -612,7 +612,7 @@ cmd_search(struct imap_session *s, const struct imap_arg *args,
 		return -1;
 	}
 	if (search_uses_modseq(sr.key))
-		s->condstore = 1;
+		imap_condstore_use(s);
 	sr.hits = util_calloc(s->view.n + 1, sizeof(*sr.hits));
 	if (s->view.n > 0 && mbox_messages(s->mb, 1, UINT32_MAX, 0, 0,
 	    search_cb, &sr) == -1) {

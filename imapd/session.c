@@ -786,6 +786,17 @@ session_slot(struct imap_session *s)
 	return -1;
 }
 
+void
+imap_condstore_use(struct imap_session *s)
+{
+	if (s->condstore)
+		return;
+	s->condstore = 1;
+	if (s->mb != NULL)
+		imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
+		    (unsigned long long)s->view.modseq);
+}
+
 int
 imap_login(struct imap_session *s, const char *user)
 {

@@ -126,6 +126,14 @@ void	imap_penalty(unsigned int seconds);
  * -1 after a NO reply. */
 int	imap_login(struct imap_session *s, const char *user);
 
+/*
+ * A CONDSTORE-enabling command (RFC 7162 §3.1: FETCH with MODSEQ or
+ * CHANGEDSINCE, SEARCH MODSEQ, STORE UNCHANGEDSINCE, STATUS
+ * HIGHESTMODSEQ ...) turns CONDSTORE on for the rest of the session; the
+ * first one while a mailbox is selected tells its HIGHESTMODSEQ.
+ */
+void	imap_condstore_use(struct imap_session *s);
+
 /* session.c: the selected mailbox */
 /*
  * Report what changed in the selected mailbox since the client last
