@@ -59,10 +59,13 @@ struct imap_arg {
 	size_t			 nlist;
 	int			 binary; /* LITERAL: had ~{n} (RFC 3516) */
 	/*
-	 * ATOM only: the atom ended in a '[' ... ']' section and optional
-	 * <partial>, as in BODY[HEADER.FIELDS (A B)]<0.100>: the whole text
-	 * is kept in str exactly as the client sent it, lists inside the
-	 * brackets included, so FETCH can parse it (fetch_att grammar).
+	 * ATOM only: in FETCH and UID FETCH, BODY, BODY.PEEK, BINARY,
+	 * BINARY.PEEK and BINARY.SIZE may go on with a '[' ... ']' section
+	 * and optional <partial>, as in BODY[HEADER.FIELDS (A B)]<0.100>:
+	 * the whole text is kept in str exactly as the client sent it,
+	 * lists inside the brackets included, so FETCH can parse it
+	 * (fetch_att grammar).  Anywhere else '[' is an ordinary atom
+	 * character (a mailbox name "a[b").
 	 */
 };
 

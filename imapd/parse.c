@@ -79,7 +79,8 @@ is_tag_char(unsigned char c)
 /*
  * What we accept in an atom argument, more than ATOM-CHAR: ']' (astring),
  * '*' and '%' (list-mailbox, sequence-set) and '\' to begin a flag.
- * '[' is an ATOM-CHAR but opens a section, handled by the caller.
+ * '[' is an ATOM-CHAR too; only in FETCH may it open a section, which
+ * the caller handles (see opens_section()).
  */
 static int
 is_arg_atom_char(unsigned char c, int first)
@@ -351,6 +352,41 @@ skip_section(struct cursor *c, const char **why)
 	return -1;
 }
 
+/* Is this FETCH or UID FETCH? */
+static int
+in_fetch(const struct imap_parser *p)
+{
+	if (strcmp(p->command, "FETCH") == 0)
+		return 1;
+	return strcmp(p->command, "UID") == 0 && p->level[0].n > 0 &&
+	    imap_arg_atom_is(&p->level[0].v[0], "FETCH");
+}
+
+/*
+ * Does the '[' at c->pos, after the atom begun at start, open a section?
+ * Only after a fetch-att that takes one (RFC 3501 §6.4.5 BODY[ and
+ * BODY.PEEK[, RFC 3516 BINARY[, BINARY.PEEK[ and BINARY.SIZE[) in a
+ * FETCH.  Elsewhere '[' is an ATOM-CHAR like any other (RFC 3501 §9),
+ * as in the mailbox names "[Gmail]/Trash" or "a[b".
+ */
+static int
+opens_section(const struct imap_parser *p, const struct cursor *c,
+    size_t start)
+{
+	static const char *const atts[] = {
+		"BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE",
+	};
+	size_t i, n = c->pos - start;
+
+	if (!in_fetch(p))
+		return 0;
+	for (i = 0; i < sizeof(atts) / sizeof(atts[0]); i++)
+		if (strlen(atts[i]) == n &&
+		    strncasecmp(c->s + start, atts[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 /* An atom, lenient as described at is_arg_atom_char(). */
 static int
 parse_atom(struct imap_parser *p, struct cursor *c, const char **why)
@@ -358,7 +394,7 @@ parse_atom(struct imap_parser *p, struct cursor *c, const char **why)
 	size_t start = c->pos;
 
 	while (c->pos < c->len) {
-		if (c->s[c->pos] == '[') {
+		if (c->s[c->pos] == '[' && opens_section(p, c, start)) {
 			if (skip_section(c, why) == -1)
 				return -1;
 		} else if (is_arg_atom_char(c->s[c->pos], c->pos == start))

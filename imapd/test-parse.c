@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,6 +145,55 @@ test_fetch_atoms(struct imap_parser *p)
 	    "atom goes on after ']'");
 	ok(cmd(p, "a FETCH 1 BODY[HEADER") == IMAP_PARSE_BAD,
 	    "unterminated section");
+}
+
+/*
+ * '[' is an ATOM-CHAR and ']' an ASTRING-CHAR (RFC 3501 §9): in a
+ * mailbox name they are plain characters.  Only a fetch-att's section
+ * (BODY[...], BODY.PEEK[...], BINARY[...]) gives '[' a meaning.
+ */
+static void
+test_bracket_atoms(struct imap_parser *p)
+{
+	static const char name[] = "!#$&'+,-.0123456789:;<=>?@^_`|[}";
+	const struct imap_arg *a;
+	char buf[128];
+	size_t n;
+
+	snprintf(buf, sizeof(buf), "a SELECT %s", name);
+	ok(cmd(p, buf) == IMAP_PARSE_DONE && (a = args(p, &n)) && n == 1 &&
+	    is(&a[0], IMAP_ARG_ATOM, name) && imap_arg_astring(&a[0]) != NULL,
+	    "SELECT with every atom-char, '[' unclosed");
+	snprintf(buf, sizeof(buf), "a LIST \"\" %s", name);
+	ok(cmd(p, buf) == IMAP_PARSE_DONE && (a = args(p, &n)) && n == 2 &&
+	    is(&a[1], IMAP_ARG_ATOM, name), "LIST with it");
+	snprintf(buf, sizeof(buf), "a CREATE %s", name);
+	ok(cmd(p, buf) == IMAP_PARSE_DONE && (a = args(p, &n)) && n == 1 &&
+	    is(&a[0], IMAP_ARG_ATOM, name), "CREATE with it");
+	ok(cmd(p, "a STATUS x[y (MESSAGES)") == IMAP_PARSE_DONE &&
+	    (a = args(p, &n)) && n == 2 && is(&a[0], IMAP_ARG_ATOM, "x[y") &&
+	    a[1].type == IMAP_ARG_LIST, "'[' does not swallow what follows");
+	ok(cmd(p, "a RENAME a]b [c") == IMAP_PARSE_DONE &&
+	    (a = args(p, &n)) && n == 2 && is(&a[0], IMAP_ARG_ATOM, "a]b") &&
+	    is(&a[1], IMAP_ARG_ATOM, "[c"), "']' and '[' anywhere");
+	ok(cmd(p, "a CREATE BODY[x") == IMAP_PARSE_DONE &&
+	    is(&args(p, &n)[0], IMAP_ARG_ATOM, "BODY[x"),
+	    "BODY[ outside FETCH is a name");
+	ok(cmd(p, "a FETCH 1 (FLAGS X[Y BODY.PEEK[1])") == IMAP_PARSE_DONE &&
+	    (a = args(p, &n)) && n == 2 && a[1].nlist == 3 &&
+	    is(&a[1].list[1], IMAP_ARG_ATOM, "X[Y") &&
+	    is(&a[1].list[2], IMAP_ARG_ATOM, "BODY.PEEK[1]"),
+	    "in FETCH, only a section-taking item opens a section");
+	ok(cmd(p, "a UID FETCH 1 (body[header.fields (Subject)] "
+	    "binary.peek[1] BINARY.SIZE[2])") == IMAP_PARSE_DONE &&
+	    (a = args(p, &n)) && n == 3 && a[2].nlist == 3 &&
+	    is(&a[2].list[0], IMAP_ARG_ATOM, "body[header.fields (Subject)]") &&
+	    is(&a[2].list[1], IMAP_ARG_ATOM, "binary.peek[1]") &&
+	    is(&a[2].list[2], IMAP_ARG_ATOM, "BINARY.SIZE[2]"),
+	    "UID FETCH sections, any case");
+	ok(cmd(p, "a UID FETCH 1 BODY[HEADER") == IMAP_PARSE_BAD &&
+	    strcmp(why, "Unterminated section [") == 0,
+	    "unterminated section in UID FETCH");
 }
 
 static void
@@ -538,6 +588,7 @@ main(void)
 	test_simple(p);
 	test_lists(p);
 	test_fetch_atoms(p);
+	test_bracket_atoms(p);
 	test_literals(p);
 	test_limits(p);
 	test_bad(p);
