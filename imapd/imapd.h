@@ -181,6 +181,10 @@ int	imap_msg_section(struct imap_msg *m, const char *section,
 /* For SEARCH: a header's value(s), unfolded and decoded to UTF-8
  * (RFC 2047), "" if absent; malloc'd. */
 char	*imap_msg_header_text(struct imap_msg *m, const char *name);
+/* For SEARCH FROM, TO, CC and BCC: the same text, each field followed by
+ * its addresses as ENVELOPE parses them, one a line, "name <local@domain>"
+ * (name decoded), so that "<a (x) @ b.org>" is found as "a@b.org". */
+char	*imap_msg_address_text(struct imap_msg *m, const char *name);
 /* For SEARCH: all headers (decoded) or the text of the body parts
  * (decoded from base64/QP and converted to UTF-8); malloc'd. */
 char	*imap_msg_headers_text(struct imap_msg *m);

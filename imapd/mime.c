@@ -541,6 +541,18 @@ struct alex {
 	struct buf	 comment;	/* the last comment skipped */
 };
 
+/* Where env_address_list() puts what it parses: ENVELOPE's address
+ * structures, or the text SEARCH matches. */
+struct addr_sink {
+	/* one mailbox; local and domain are NULL when absent */
+	void		(*mailbox)(struct buf *, const struct buf *name,
+			    const struct buf *adl, const char *local,
+			    const char *domain);
+	/* a group begins (its name) or ends (NULL); may be NULL */
+	void		(*group)(struct buf *, const char *name);
+	struct buf	*out;
+};
+
 static int
 is_atext(unsigned char c)
 {
@@ -689,11 +701,10 @@ env_put_addr(struct buf *out, const struct buf *name, const struct buf *adl,
 /*
  * One mailbox: [phrase] "<" [route ":"] addr-spec ">" or a bare
  * addr-spec whose trailing comment serves as the name.  Nothing is
- * written for an empty address ("<>").  A missing mailbox or host is
- * named as Dovecot does, since a NIL host would read as group syntax.
+ * handed on for an empty address ("<>").
  */
 static void
-env_mailbox(struct alex *lx, struct buf *name, struct buf *out)
+env_mailbox(struct alex *lx, struct buf *name, const struct addr_sink *sink)
 {
 	struct buf adl, local, domain;
 	const char *start = lx->p;
@@ -725,9 +736,9 @@ env_mailbox(struct alex *lx, struct buf *name, struct buf *out)
 			buf_append(name, lx->comment.data, lx->comment.len);
 	}
 	if (local.len > 0 || domain.len > 0)
-		env_put_addr(out, name, &adl,
-		    local.len > 0 ? local.data : "MISSING_MAILBOX",
-		    domain.len > 0 ? domain.data : "MISSING_DOMAIN");
+		sink->mailbox(sink->out, name, &adl,
+		    local.len > 0 ? local.data : NULL,
+		    domain.len > 0 ? domain.data : NULL);
 	else if (lx->p == start)
 		lx->p++;			/* junk: skip it */
 	buf_release(&adl);
@@ -735,16 +746,23 @@ env_mailbox(struct alex *lx, struct buf *name, struct buf *out)
 	buf_release(&domain);
 }
 
+/* A group's start or end, if the sink wants it. */
+static void
+env_group(const struct addr_sink *sink, const char *name)
+{
+	if (sink->group != NULL)
+		sink->group(sink->out, name);
+}
+
 /*
- * An address-list as address structures, without the outer
- * parentheses.  A group "name: a, b;" is (NIL NIL "name" NIL), its
- * members, then (NIL NIL NIL NIL) (RFC 3501 §7.4.2).
+ * An address-list (RFC 5322 §3.4): its mailboxes and groups to sink, in
+ * order.  A group "name: a, b;" is its start, its members, its end.
  */
 static void
-env_address_list(const char *v, struct buf *out)
+env_address_list(const char *v, const struct addr_sink *sink)
 {
 	struct alex lx;
-	struct buf name, none;
+	struct buf name;
 	const char *start;
 	int in_group = 0;
 
@@ -752,14 +770,13 @@ env_address_list(const char *v, struct buf *out)
 	lx.end = v + strlen(v);
 	buf_init(&lx.comment, 0);
 	buf_init(&name, 0);
-	buf_init(&none, 0);
 	for (;;) {
 		alex_cfws(&lx);
 		if (lx.p >= lx.end)
 			break;
 		if (*lx.p == ',' || *lx.p == ';') {
 			if (*lx.p++ == ';' && in_group) {
-				env_put_addr(out, &none, &none, NULL, NULL);
+				env_group(sink, NULL);
 				in_group = 0;
 			}
 			continue;
@@ -771,29 +788,54 @@ env_address_list(const char *v, struct buf *out)
 		if (lx.p < lx.end && *lx.p == ':' && !in_group &&
 		    name.len > 0) {
 			lx.p++;
-			env_put_addr(out, &none, &none, name.data, NULL);
+			env_group(sink, name.data);
 			in_group = 1;
 			continue;
 		}
 		if (lx.p >= lx.end || *lx.p != '<')
 			lx.p = start;		/* it was an addr-spec */
-		env_mailbox(&lx, &name, out);
+		env_mailbox(&lx, &name, sink);
 	}
 	if (in_group)
-		env_put_addr(out, &none, &none, NULL, NULL);
+		env_group(sink, NULL);
 	buf_release(&lx.comment);
 	buf_release(&name);
 }
 
-/* The addresses of the first field called name (empty if none). */
+/*
+ * A mailbox as an address structure.  A missing mailbox or host is
+ * named as Dovecot does, since a NIL host would read as group syntax.
+ */
+static void
+env_put_mailbox(struct buf *out, const struct buf *name,
+    const struct buf *adl, const char *local, const char *domain)
+{
+	env_put_addr(out, name, adl, local != NULL ? local : "MISSING_MAILBOX",
+	    domain != NULL ? domain : "MISSING_DOMAIN");
+}
+
+/* A group is (NIL NIL "name" NIL), its members, then (NIL NIL NIL NIL)
+ * (RFC 3501 §7.4.2). */
+static void
+env_put_group(struct buf *out, const char *name)
+{
+	struct buf none;
+
+	buf_init(&none, 0);
+	env_put_addr(out, &none, &none, name, NULL);
+}
+
+/* The addresses of the first field called name as address structures,
+ * without the outer parentheses (empty if none). */
 static void
 env_addresses(struct imap_msg *m, const struct mime_part *msg,
     const char *name, struct buf *list)
 {
+	const struct addr_sink sink = { env_put_mailbox, env_put_group, list };
 	char *v;
 
 	if ((v = hdr_get(m, msg, name)) != NULL) {
-		env_address_list(v, list);
+		env_address_list(v, &sink);
 		free(v);
 	}
 }
@@ -1346,12 +1388,40 @@ search_headers(struct imap_msg *m, struct buf *b, const struct mime_part *p)
 	}
 }
 
-char *
-imap_msg_header_text(struct imap_msg *m, const char *name)
+/*
+ * One address for SEARCH, on a line of its own: "name <local@domain>",
+ * as ENVELOPE has it (comments and blanks gone, RFC 5322 §3.4) with the
+ * name decoded (RFC 2047).
+ */
+static void
+search_put_mailbox(struct buf *b, const struct buf *name,
+    const struct buf *adl, const char *local, const char *domain)
+{
+	(void)adl;
+	buf_puts(b, "\r\n");
+	if (name->len > 0) {
+		search_put_decoded(b, name->data);
+		buf_putc(b, ' ');
+	}
+	buf_putc(b, '<');
+	if (local != NULL)
+		buf_puts(b, local);
+	if (domain != NULL) {
+		buf_putc(b, '@');
+		buf_puts(b, domain);
+	}
+	buf_putc(b, '>');
+}
+
+/* Every field called name, decoded; with addresses, each field's
+ * addresses follow it (search_put_mailbox()). */
+static char *
+search_fields(struct imap_msg *m, const char *name, int addresses)
 {
 	struct mime_part *root = mime_tree(m);
 	struct hdr_field f;
 	struct buf b;
+	const struct addr_sink sink = { search_put_mailbox, NULL, &b };
 	size_t pos = root->hoff, nlen = strlen(name);
 	char *v;
 
@@ -1363,9 +1433,23 @@ imap_msg_header_text(struct imap_msg *m, const char *name)
 			buf_puts(&b, "\r\n");
 		v = hdr_unfold(f.value, f.valuelen);
 		search_put_decoded(&b, v);
+		if (addresses)
+			env_address_list(v, &sink);
 		free(v);
 	}
 	return buf_take(&b);
+}
+
+char *
+imap_msg_header_text(struct imap_msg *m, const char *name)
+{
+	return search_fields(m, name, 0);
+}
+
+char *
+imap_msg_address_text(struct imap_msg *m, const char *name)
+{
+	return search_fields(m, name, 1);
 }
 
 char *

@@ -34,7 +34,7 @@ enum sk_type {
 	SK_LARGER, SK_SMALLER, SK_MODSEQ, SK_SEQ, SK_UID,
 	SK_BEFORE, SK_ON, SK_SINCE,			/* INTERNALDATE */
 	SK_SENTBEFORE, SK_SENTON, SK_SENTSINCE,		/* Date: */
-	SK_HEADER, SK_BODY, SK_TEXT,
+	SK_HEADER, SK_ADDRESS, SK_BODY, SK_TEXT,
 };
 
 /* What follows the key's name. */
@@ -67,14 +67,14 @@ static const struct sk_def {
 } sk_defs[] = {
 	{ "ALL",	SK_ALL,		A_NONE },
 	{ "ANSWERED",	SK_FLAG,	A_NONE,	MF_ANSWERED },
-	{ "BCC",	SK_HEADER,	A_STRING, 0, 0, "Bcc" },
+	{ "BCC",	SK_ADDRESS,	A_STRING, 0, 0, "Bcc" },
 	{ "BEFORE",	SK_BEFORE,	A_DATE },
 	{ "BODY",	SK_BODY,	A_STRING },
-	{ "CC",		SK_HEADER,	A_STRING, 0, 0, "Cc" },
+	{ "CC",		SK_ADDRESS,	A_STRING, 0, 0, "Cc" },
 	{ "DELETED",	SK_FLAG,	A_NONE,	MF_DELETED },
 	{ "DRAFT",	SK_FLAG,	A_NONE,	MF_DRAFT },
 	{ "FLAGGED",	SK_FLAG,	A_NONE,	MF_FLAGGED },
-	{ "FROM",	SK_HEADER,	A_STRING, 0, 0, "From" },
+	{ "FROM",	SK_ADDRESS,	A_STRING, 0, 0, "From" },
 	{ "HEADER",	SK_HEADER,	A_HEADER },
 	{ "KEYWORD",	SK_KEYWORD,	A_KEYWORD },
 	{ "LARGER",	SK_LARGER,	A_NUMBER },
@@ -93,7 +93,7 @@ static const struct sk_def {
 	{ "SMALLER",	SK_SMALLER,	A_NUMBER },
 	{ "SUBJECT",	SK_HEADER,	A_STRING, 0, 0, "Subject" },
 	{ "TEXT",	SK_TEXT,	A_STRING },
-	{ "TO",		SK_HEADER,	A_STRING, 0, 0, "To" },
+	{ "TO",		SK_ADDRESS,	A_STRING, 0, 0, "To" },
 	{ "UID",	SK_UID,		A_SET },
 	{ "UNANSWERED",	SK_FLAG,	A_NONE,	MF_ANSWERED, 1 },
 	{ "UNDELETED",	SK_FLAG,	A_NONE,	MF_DELETED, 1 },
@@ -422,7 +422,7 @@ sk_parse_key(struct sk_parser *p, const struct imap_arg *args, size_t n,
 	}
 	switch (k->type) {
 	case SK_SENTBEFORE: case SK_SENTON: case SK_SENTSINCE:
-	case SK_HEADER: case SK_BODY: case SK_TEXT:
+	case SK_HEADER: case SK_ADDRESS: case SK_BODY: case SK_TEXT:
 		k->text = 1;
 		break;
 	default:
@@ -612,6 +612,12 @@ sk_header_exists(struct imap_msg *msg, const char *name)
 	return 0;
 }
 
+/*
+ * HEADER, SUBJECT: a substring of the field's text.  FROM, TO, CC, BCC
+ * also look in its addresses as ENVELOPE parses them, since clients
+ * search for "local@domain" or a display name, whatever comments and
+ * blanks the field holds (RFC 5322 §3.4).
+ */
 static int
 sk_match_header(const struct search_key *k, struct sk_ctx *c)
 {
@@ -623,7 +629,9 @@ sk_match_header(const struct search_key *k, struct sk_ctx *c)
 		return -1;
 	if (k->str[0] == '\0')			/* RFC 3501 §6.4.4 */
 		return sk_header_exists(msg, k->name);
-	if ((v = sk_fold_owned(imap_msg_header_text(msg, k->name))) == NULL)
+	if ((v = sk_fold_owned(k->type == SK_ADDRESS ?
+	    imap_msg_address_text(msg, k->name) :
+	    imap_msg_header_text(msg, k->name))) == NULL)
 		return -1;
 	r = strstr(v, k->str) != NULL;
 	g_free(v);
@@ -768,6 +776,7 @@ sk_match(const struct search_key *k, struct sk_ctx *c)
 		r = r && sk_match_date(k->type, day, k->day);
 		break;
 	case SK_HEADER:
+	case SK_ADDRESS:
 		if ((r = sk_match_header(k, c)) == -1)
 			return -1;
 		break;

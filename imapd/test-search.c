@@ -189,6 +189,18 @@ static struct testmsg text_b = { .text =
 	"U1RSQVNTRSBDcm9zc2luZyBpbiDDnGJlcmxpbmdlbgo=\n"
 };
 
+/* Addresses with comments and blanks inside (RFC 5322 §3.4, CFWS). */
+static struct testmsg text_addr = { .text =
+	"From: <user-from (comment)@ (comment) domain.org>\n"
+	"To: Kim (the boss) \"Q.\" Example <kim @ example.net>,\n"
+	"  lee (Lee) @example.org\n"
+	"Cc: =?UTF-8?Q?J=C3=B6rg?= (x) <joerg (y) @example.de>\n"
+	"Bcc: team: hidden.user@ (x) hidden.example;\n"
+	"Subject: addresses\n"
+	"\n"
+	"body\n"
+};
+
 int
 main(void)
 {
@@ -204,6 +216,10 @@ main(void)
 		.recent = 1, .keywords = "", .modseq = 5,
 		.vsize = 50000, .internaldate = 0,
 		.load = load, .load_arg = &text_b,
+	};
+	struct search_msg d = {
+		.seq = 1, .uid = 40, .keywords = "",
+		.load = load, .load_arg = &text_addr,
 	};
 	struct search_msg c = {		/* cannot be read */
 		.seq = 3, .uid = 30, .recent = 1, .keywords = NULL,
@@ -415,6 +431,33 @@ main(void)
 	    == 0, "HEADER name \"\": whole names only");
 	ok(match("FROM \"\"", &a) == 1, "FROM \"\" matches anything");
 
+	/* addresses as ENVELOPE parses them, and the raw text still */
+	ok(match("FROM user-from@domain.org", &d) == 1,
+	    "FROM local@domain, comments inside the addr-spec");
+	ok(match("FROM <USER-FROM@DOMAIN.ORG>", &d) == 1,
+	    "FROM <local@domain>, any case");
+	ok(match("FROM domain.org", &d) == 1 && match("FROM user-from", &d)
+	    == 1, "FROM domain, FROM local-part");
+	ok(match("FROM \"(comment)@ (comment)\"", &d) == 1,
+	    "FROM: a piece of the raw field");
+	ok(match("FROM other@domain.org", &d) == 0 &&
+	    match("FROM user-from@domain.com", &d) == 0 &&
+	    match("FROM from@domain.org", &a) == 0, "FROM: other addresses");
+	ok(match("TO \"Kim Q. Example\"", &d) == 1 &&
+	    match("TO \"kim q. example <kim@example.net>\"", &d) == 1,
+	    "TO: the display name as a phrase (comment and quotes gone)");
+	ok(match("TO lee@example.org", &d) == 1 && match("TO \"Lee <lee@\"", &d)
+	    == 1, "TO: second address; a trailing comment is the name");
+	ok(match("CC \"jörg <joerg@example.de>\"", &d) == 1,
+	    "CC: display name RFC 2047 decoded");
+	ok(match("BCC hidden.user@hidden.example", &d) == 1 &&
+	    match("BCC team:", &d) == 1, "BCC: group member; raw group");
+	ok(match("TO joerg@example.de", &d) == 0 &&
+	    match("CC kim@example.net", &d) == 0, "each key its own field");
+	ok(match("HEADER From user-from@domain.org", &d) == 0 &&
+	    match("HEADER From \"user-from (comment)@\"", &d) == 1,
+	    "HEADER From: the raw field only");
+
 	/* body and text */
 	text_a.loads = 0;
 	ok(match("BODY \"QUICK brown\"", &a) == 1 && match("BODY alice", &a)
@@ -454,5 +497,6 @@ main(void)
 
 	imap_msg_free(&text_a.msg);
 	imap_msg_free(&text_b.msg);
+	imap_msg_free(&text_addr.msg);
 	return done_testing();
 }

@@ -4,7 +4,11 @@
 # - '[' and ']' in atoms: RFC 3501 section 9 makes '[' an ATOM-CHAR and
 #   ']' an ASTRING-CHAR, so a mailbox name written as an atom may hold
 #   them; CREATE, SELECT, LIST, STATUS and APPEND take such a name, and
-#   FETCH's BODY[...] and BODY.PEEK[...] sections still work.
+#   FETCH's BODY[...] and BODY.PEEK[...] sections still work;
+# - SEARCH FROM, TO, CC and BCC find an address as ENVELOPE parses it
+#   ("<user-from (comment)@ (comment) domain.org>" is user-from@domain.org,
+#   RFC 5322 section 3.4) and a display name as a phrase, and still any
+#   piece of the raw field.
 import os
 import re
 import socket
@@ -183,6 +187,83 @@ def atoms(port):
         c.close()
 
 
+def searched(unt):
+    """The numbers of the untagged SEARCH response, sorted."""
+    for r in unt:
+        if r.startswith(b"* SEARCH"):
+            return sorted(int(x) for x in r.split()[2:])
+    return None
+
+
+ADDR_MSGS = [
+    b"From: <user-from (comment)@ (comment) domain.org>\r\n"
+    b"To: Kim (the boss) \"Q.\" Example <kim @ example.net>\r\n"
+    b"Cc: =?UTF-8?Q?Lee_Roe?= (x) <lee (y) @example.org>\r\n"
+    b"Bcc: team: hidden.user@ (z) hidden.example;\r\n"
+    b"Subject: comments inside addresses\r\n"
+    b"\r\n"
+    b"one\r\n",
+    b"From: Someone <someone@else.test>\r\n"
+    b"To: pat@example.test\r\n"
+    b"Subject: another sender\r\n"
+    b"\r\n"
+    b"two\r\n",
+    b"From: Robin (R.) \"van\" Roe <robin@roe.example>\r\n"
+    b"To: pat@example.test\r\n"
+    b"Subject: a display name with a comment\r\n"
+    b"\r\n"
+    b"three\r\n",
+]
+
+
+def address_search(port):
+    c = Conn(port)
+    try:
+        c.cmd('LOGIN "%s" "%s"' % (U, PW))
+        st, line, _ = c.cmd("CREATE Addr")
+        t.eq(st, "OK", "CREATE Addr")
+        for msg in ADDR_MSGS:
+            st, line, _ = append(c, "Addr", msg)
+            t.ok(st == "OK", "APPEND " + msg.split(b"\r\n")[0].decode(),
+                 c.log())
+        st, line, unt = c.cmd("SELECT Addr")
+        t.ok(st == "OK" and b"* 3 EXISTS" in unt, "SELECT Addr: 3 messages",
+             c.log())
+        st, line, unt = c.cmd("FETCH 1 ENVELOPE")
+        t.ok(st == "OK" and any(b'((NIL NIL "user-from" "domain.org"))' in r
+                                for r in unt),
+             "ENVELOPE: From is user-from@domain.org", c.log())
+
+        for key, want in [
+                ("FROM user-from@domain.org", [1]),
+                ("FROM <user-from@domain.org>", [1]),
+                ("FROM USER-FROM@DOMAIN.ORG", [1]),
+                ('FROM "domain.org"', [1]),
+                ('FROM "user-from"', [1]),
+                ('FROM "(comment)@ (comment) domain"', [1]),
+                ('FROM "Robin van Roe"', [3]),
+                ('FROM "Robin (R.)"', [3]),
+                ('TO "Kim Q. Example"', [1]),
+                ("TO kim@example.net", [1]),
+                ('CC "Lee Roe <lee@example.org>"', [1]),
+                ("BCC hidden.user@hidden.example", [1]),
+                ("FROM other@domain.org", []),
+                ("FROM user-from@domain.net", []),
+                ("FROM kim@example.net", []),
+                ("NOT FROM user-from@domain.org", [2, 3]),
+                ("OR FROM user-from@domain.org FROM robin@roe.example",
+                 [1, 3])]:
+            st, line, unt = c.cmd("SEARCH " + key)
+            t.ok(st == "OK" and searched(unt) == want,
+                 "SEARCH %s: %s" % (key, want), c.log())
+        st, line, unt = c.cmd("UID SEARCH FROM user-from@domain.org")
+        t.ok(st == "OK" and searched(unt) == [1],
+             "UID SEARCH FROM user-from@domain.org", c.log())
+        c.cmd("LOGOUT")
+    finally:
+        c.close()
+
+
 def main():
     srv = Server(services=("imap",),
                  overrides=["auth.allow_plaintext=yes",
@@ -190,7 +271,7 @@ def main():
     srv.setup(users=[(U, PW)])
     try:
         srv.start()
-        for fn in (atoms,):
+        for fn in (atoms, address_search):
             try:
                 fn(srv.port("imap"))
             except Exception as e:
