@@ -39,6 +39,7 @@ struct fetch_req {
 	size_t		 n;
 	int		 need_cache;	/* ENVELOPE, BODYSTRUCTURE or BODY */
 	int		 need_text;	/* a section */
+	int		 whole_only;	/* every section is the whole message */
 	int		 sets_seen;
 	uint64_t	 changedsince;
 	int		 have_changedsince;
@@ -331,6 +332,51 @@ fetch_section(struct buf *b, const struct fetch_item *it,
 	free(owned);
 }
 
+/*
+ * A whole message (BODY[], RFC822, with <partial>) straight from its
+ * file, as the CRLF form a parsed message would give, in pieces: a 50 MB
+ * message costs a 64 KB buffer, not two copies of itself.  vsize (the
+ * index's CRLF size, counted from this file) is the literal's length;
+ * should the file disagree, the literal is still exactly that long.
+ */
+static void
+fetch_stream(struct imap_session *s, const struct fetch_item *it, int fd,
+    int64_t vsize)
+{
+	struct buf *b = imap_out(s);
+	char in[32768], out[2 * sizeof(in)], prev = '\0';
+	uint64_t start = 0, len = (uint64_t)vsize, pos = 0, sent = 0, a, e;
+	off_t off = 0;
+	ssize_t n, i;
+	size_t o;
+
+	if (it->partial) {	/* as fetch_section(): RFC 3501 §6.4.5 */
+		start = it->offset < len ? it->offset : len;
+		len = len - start < it->length ? len - start : it->length;
+	}
+	buf_printf(b, "%s {%llu}\r\n", it->label, (unsigned long long)len);
+	while (sent < len && (n = pread(fd, in, sizeof(in), off)) > 0) {
+		off += n;
+		for (i = 0, o = 0; i < n; i++) {
+			if (in[i] == '\n' && prev != '\r')
+				out[o++] = '\r';
+			out[o++] = prev = in[i];
+		}
+		a = start > pos ? start - pos : 0;	/* this piece's part */
+		e = start + len - pos < o ? start + len - pos : o;
+		if (a < e) {
+			buf_append(b, out + a, (size_t)(e - a));
+			sent += e - a;
+		}
+		pos += o;
+		imap_out_done(s);
+		if (s->broken)
+			return;
+	}
+	for (; sent < len; sent++)	/* the file shrank: keep the syntax */
+		buf_puts(b, " ");
+}
+
 static struct imap_msg *
 fetch_load(struct fetch_run *fr, uint32_t uid)
 {
@@ -381,14 +427,23 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 	struct imap_msg *msg = NULL;
 	const char *env = NULL, *bs = NULL, *body = NULL, *sep = "";
 	char date[32];
-	int flags_done = 0, uid_done = 0, modseq_done = 0;
+	int flags_done = 0, uid_done = 0, modseq_done = 0, fd = -1, nocache;
 	size_t i;
 
 	if (r->need_cache)
 		fetch_cached(fr, m, &msg, &env, &bs, &body);
-	if ((r->need_text && msg == NULL && (msg = fetch_load(fr, m->uid)) ==
-	    NULL) || (r->need_cache && (env == NULL || bs == NULL ||
-	    body == NULL))) {
+	nocache = r->need_cache && (env == NULL || bs == NULL || body == NULL);
+	/* Only whole messages asked for: streamed from the file. */
+	if (r->need_text && msg == NULL && r->whole_only && !nocache) {
+		if ((fd = mbox_msg_open(s->mb, m->uid)) == -1 &&
+		    errno != ENOENT) {
+			fr->failed = 1;
+			return 0;
+		}
+		if (fd == -1)
+			fr->gone++;
+	} else if ((r->need_text && msg == NULL && (msg = fetch_load(fr,
+	    m->uid)) == NULL) || nocache) {
 		if (errno != ENOENT) {
 			fr->failed = 1;
 			imap_msg_free(&msg);
@@ -454,6 +509,8 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 			buf_puts(b, sep);
 			if (msg != NULL)
 				fetch_section(b, it, msg);
+			else if (fd != -1)
+				fetch_stream(s, it, fd, m->vsize);
 			else
 				buf_printf(b, "%s NIL", it->label);
 			break;
@@ -476,6 +533,8 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 	buf_puts(b, ")\r\n");
 	imap_out_done(s);
 	imap_msg_free(&msg);
+	if (fd != -1)
+		close(fd);
 	s->nfetch++;
 	return s->broken ? 1 : 0;
 }
@@ -543,6 +602,19 @@ static void
 fetch_vanished(struct imap_session *s, struct fetch_req *r,
     const char *set_text);
 
+/* Is every section asked for the whole message (BODY[], RFC822)? */
+static int
+fetch_whole_only(const struct fetch_req *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->items[i].kind == FI_SECTION &&
+		    r->items[i].section[0] != '\0')
+			return 0;
+	return 1;
+}
+
 static int
 fetch_wants_modseq(const struct fetch_req *r)
 {
@@ -570,6 +642,7 @@ cmd_fetch(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	}
 	if (req.have_changedsince || fetch_wants_modseq(&req))
 		imap_condstore_use(s);
+	req.whole_only = fetch_whole_only(&req);
 	if (imap_set_resolve(s, args[0].str, s->uid_cmd, &seqs, &n) == -1)
 		return -1;
 	if (req.vanished)
