@@ -466,19 +466,20 @@ imap_view_keywords(struct imap_session *s, const char *added)
 		free(kw);
 }
 
-/* Take the messages no session has seen yet as \Recent to this one (a
- * read-only session takes none away from others). */
+/* Add UIDs first..last to the \Recent ones of the view, in order. */
 static void
-view_claim_recent(struct imap_session *s)
+view_add_recent(struct view *v, uint32_t first, uint32_t last)
 {
-	struct view *v = &s->view;
-	uint32_t first, end;
+	struct seq_range *r;
 
-	if (s->readonly || (first = mbox_claim_recent(s->mb, &end)) >= end)
-		return;
-	if (v->nrecent > 0 && v->recent[v->nrecent - 1].hi + 1 == first) {
-		v->recent[v->nrecent - 1].hi = end - 1;
-		return;
+	if (v->nrecent > 0) {
+		r = &v->recent[v->nrecent - 1];
+		/* A read-only view peeks again at what it saw before. */
+		if (first <= r->hi + 1) {
+			if (last > r->hi)
+				r->hi = last;
+			return;
+		}
 	}
 	if (v->nrecent == sizeof(v->recent) / sizeof(v->recent[0])) {
 		/* Forget the oldest: bounded memory beats perfect
@@ -488,8 +489,27 @@ view_claim_recent(struct imap_session *s)
 		v->nrecent--;
 	}
 	v->recent[v->nrecent].lo = first;
-	v->recent[v->nrecent].hi = end - 1;
+	v->recent[v->nrecent].hi = last;
 	v->nrecent++;
+}
+
+/*
+ * Take the messages no session has seen yet as \Recent to this one.  A
+ * read-only session sees them as \Recent too but leaves them to the next
+ * SELECT: EXAMINE returns SELECT's untagged data and changes nothing, the
+ * \Recent flags included (RFC 3501 §6.3.2).
+ */
+static void
+view_claim_recent(struct imap_session *s)
+{
+	uint32_t first, end;
+
+	if (s->readonly)
+		first = mbox_peek_recent(s->mb, &end);
+	else
+		first = mbox_claim_recent(s->mb, &end);
+	if (first < end)
+		view_add_recent(&s->view, first, end - 1);
 }
 
 int

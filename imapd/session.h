@@ -37,7 +37,8 @@ struct view {
 	struct view_msg	*msgs;
 	size_t		 n, cap;
 	/* UIDs \Recent to this session: what its claims got (the store
-	 * gives each new message to one session, RFC 3501 §2.3.2) */
+	 * gives each new message to one session, RFC 3501 §2.3.2), or
+	 * when read-only what it saw unclaimed (RFC 3501 §6.3.2) */
 	struct seq_range recent[16];
 	size_t		 nrecent;
 	uint64_t	 modseq;	/* changes up to here are reported */

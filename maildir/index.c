@@ -116,21 +116,31 @@ mbox_get_modseq(struct mbox *mb, uint32_t *uidnext, uint64_t *highestmodseq)
 }
 
 uint32_t
-mbox_claim_recent(struct mbox *mb, uint32_t *end_r)
+mbox_peek_recent(struct mbox *mb, uint32_t *end_r)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = store_stmt(mb->st, Q_MBOX_RECENT);
 	uint32_t first = UINT32_MAX;
 
 	*end_r = 0;
-	if (mstore_begin(mb->st) == -1)
-		return first;
-	s = store_stmt(mb->st, Q_MBOX_RECENT);
 	sqlite3_bind_int64(s, 1, mb->id);
 	if (sqlite3_step(s) == SQLITE_ROW) {
 		first = (uint32_t)sqlite3_column_int64(s, 0);
 		*end_r = (uint32_t)sqlite3_column_int64(s, 1);
 	}
 	sqlite3_reset(s);
+	return first;
+}
+
+uint32_t
+mbox_claim_recent(struct mbox *mb, uint32_t *end_r)
+{
+	sqlite3_stmt *s;
+	uint32_t first;
+
+	*end_r = 0;
+	if (mstore_begin(mb->st) == -1)
+		return UINT32_MAX;
+	first = mbox_peek_recent(mb, end_r);
 	s = store_stmt(mb->st, Q_MBOX_RECENT_SET);
 	sqlite3_bind_int64(s, 1, mb->id);
 	if (sqlite3_step(s) != SQLITE_DONE) {

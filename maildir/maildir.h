@@ -207,6 +207,9 @@ int	mbox_get_modseq(struct mbox *mb, uint32_t *uidnext,
  * UIDs from the returned one up to (not including) *end_r are \Recent
  * to this session and to no other. */
 uint32_t mbox_claim_recent(struct mbox *mb, uint32_t *end_r);
+/* The same range, left to the next claim: what a read-only session
+ * (EXAMINE) shows as \Recent without taking it from the others. */
+uint32_t mbox_peek_recent(struct mbox *mb, uint32_t *end_r);
 
 /*
  * Messages with uid_min <= UID <= uid_max and MODSEQ > changedsince,

@@ -197,9 +197,14 @@ main(void)
 
 	/* \Recent (RFC 3501 §2.3.2): one session gets the new messages. */
 	{
-		uint32_t end1, end2, first = mbox_claim_recent(in, &end1), again;
+		uint32_t end0, end1, end2, peek, first, again;
 
+		peek = mbox_peek_recent(in2, &end0);
+		first = mbox_claim_recent(in, &end1);
 		again = mbox_claim_recent(in2, &end2);
+		ok(peek == first && end0 == end1,
+		    "recent: a peek (EXAMINE) sees what the claim gets and "
+		    "takes nothing");
 		ok(first <= 3 && end1 == 4 && again == 4 && end2 == 4,
 		    "recent: the first claim gets the new UIDs, the next one "
 		    "none");
