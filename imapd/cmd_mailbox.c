@@ -464,6 +464,7 @@ struct list_ctx {
 	int		 lsub;
 	char		**names;	/* every folder, sorted */
 	unsigned int	*attrs;
+	unsigned char	*matched;	/* names[i] matches a pattern */
 	size_t		 n;
 };
 
@@ -542,44 +543,73 @@ list_collect(const char *name, unsigned int attrs, void *arg)
 	lc->attrs[lc->n++] = attrs;
 }
 
-/* RFC 5258 §3.5: with RECURSIVEMATCH, a name that is not subscribed
- * itself but has a subscribed name below it is listed with CHILDINFO. */
+/*
+ * Is names[i] listed?  The selection options pick the names (RFC 5258
+ * §3.1); a name picked for its children only (CHILDINFO, or LSUB's
+ * \Noselect parent) has to match a pattern too.
+ */
+static int
+list_listed(const struct list_ctx *lc, size_t i, int childinfo)
+{
+	unsigned int attrs = lc->attrs[i];
+
+	if (!lc->matched[i])
+		return 0;
+	if ((lc->opts & SEL_SPECIALUSE) && !(attrs & MFA_SPECIAL))
+		return 0;
+	if (lc->lsub || (lc->opts & SEL_SUBSCRIBED))
+		return (attrs & MFA_SUBSCRIBED) || childinfo;
+	return !(attrs & MFA_NONEXISTENT);
+}
+
+static int
+list_below(const struct list_ctx *lc, size_t i, size_t j)
+{
+	size_t len = strlen(lc->names[i]);
+
+	return strncmp(lc->names[j], lc->names[i], len) == 0 &&
+	    lc->names[j][len] == MAILDIR_SEP;
+}
+
+/*
+ * Is names[i], not subscribed itself, listed for a subscribed name below
+ * it?  RFC 5258 §3.5: with RECURSIVEMATCH, with CHILDINFO.  LSUB: when
+ * the subscribed name is not listed itself: "if "foo/bar" is subscribed
+ * but "foo" is not, a "%" wildcard to LSUB must return foo, not foo/bar,
+ * and it will be flagged with the \Noselect attribute" (RFC 3501
+ * §6.3.9), while "*" returns foo/bar alone.
+ */
 static int
 list_childinfo(const struct list_ctx *lc, size_t i)
 {
-	size_t j, len = strlen(lc->names[i]);
+	size_t j;
 
-	if (!(lc->opts & SEL_RECURSIVE) || !(lc->opts & SEL_SUBSCRIBED) ||
-	    (lc->attrs[i] & MFA_SUBSCRIBED))
+	if (lc->attrs[i] & MFA_SUBSCRIBED)
+		return 0;
+	if (!lc->lsub && (!(lc->opts & SEL_RECURSIVE) ||
+	    !(lc->opts & SEL_SUBSCRIBED)))
 		return 0;
 	for (j = 0; j < lc->n; j++)
-		if ((lc->attrs[j] & MFA_SUBSCRIBED) &&
-		    strncmp(lc->names[j], lc->names[i], len) == 0 &&
-		    lc->names[j][len] == MAILDIR_SEP)
+		if ((lc->attrs[j] & MFA_SUBSCRIBED) && list_below(lc, i, j) &&
+		    (!lc->lsub || !list_listed(lc, j, 0)))
 			return 1;
 	return 0;
 }
 
 static void
-list_reply(struct list_ctx *lc, const char *name, unsigned int attrs,
-    int childinfo)
+list_reply(struct list_ctx *lc, size_t i, int childinfo)
 {
 	struct imap_session *s = lc->s;
 	struct buf *b = imap_out(s);
-	const char *sep = "";
-	int subscribed_only = lc->lsub || (lc->opts & SEL_SUBSCRIBED);
+	const char *sep = "", *name = lc->names[i];
+	unsigned int attrs = lc->attrs[i];
 
-	if (!list_matches(lc, name))
-		return;
-	if (subscribed_only && !(attrs & MFA_SUBSCRIBED) && !childinfo)
-		return;
-	if (!subscribed_only && (attrs & MFA_NONEXISTENT))
-		return;
-	if ((lc->opts & SEL_SPECIALUSE) && !(attrs & MFA_SPECIAL))
-		return;
 	buf_printf(b, "* %s (", lc->verb);
-	if ((attrs & MFA_NONEXISTENT) && lc->lsub)
-		put_attr(b, &sep, "\\Noselect");	/* LSUB knows no more */
+	/* LSUB knows no more than \Noselect: not subscribed itself, or
+	 * not there. */
+	if (lc->lsub && ((attrs & (MFA_NONEXISTENT | MFA_NOSELECT)) ||
+	    !(attrs & MFA_SUBSCRIBED)))
+		put_attr(b, &sep, "\\Noselect");
 	else if (attrs & MFA_NONEXISTENT)
 		put_attr(b, &sep, "\\NonExistent");
 	else if (attrs & MFA_NOSELECT)
@@ -604,7 +634,7 @@ list_reply(struct list_ctx *lc, const char *name, unsigned int attrs,
 	}
 	buf_printf(b, ") \"%c\" ", MAILDIR_SEP);
 	imap_put_astring(b, name);
-	if (childinfo)
+	if (childinfo && !lc->lsub)
 		buf_puts(b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	buf_puts(b, "\r\n");
 	imap_out_done(s);
@@ -673,6 +703,7 @@ list_free(struct list_ctx *lc)
 		free(lc->names[i]);
 	free(lc->names);
 	free(lc->attrs);
+	free(lc->matched);
 }
 
 /* ref + pattern, as RFC 3501 §6.3.8 joins them. */
@@ -741,9 +772,15 @@ list_common(struct imap_session *s, const struct imap_arg *args,
 		list_free(&lc);
 		return imap_store_no(s, "list");
 	}
+	lc.matched = util_calloc(lc.n + 1, 1);
 	for (k = 0; k < lc.n; k++)
-		list_reply(&lc, lc.names[k], lc.attrs[k],
-		    list_childinfo(&lc, k));
+		lc.matched[k] = list_matches(&lc, lc.names[k]);
+	for (k = 0; k < lc.n; k++) {
+		int childinfo = lc.matched[k] && list_childinfo(&lc, k);
+
+		if (list_listed(&lc, k, childinfo))
+			list_reply(&lc, k, childinfo);
+	}
 	list_free(&lc);
 	imap_tagged(s, "OK %s completed", lc.verb);
 	return 0;

@@ -106,7 +106,7 @@ struct mbox;			/* one open mailbox (folder) */
 #define MFA_NOSELECT	0x001	/* a parent that does not exist itself */
 #define MFA_CHILDREN	0x002
 #define MFA_SUBSCRIBED	0x004
-#define MFA_NONEXISTENT	0x008	/* subscribed but gone */
+#define MFA_NONEXISTENT	0x008	/* subscribed but gone, or its parent */
 #define MFA_SENT	0x010
 #define MFA_DRAFTS	0x020
 #define MFA_TRASH	0x040
@@ -178,7 +178,7 @@ int	mstore_delete(struct mstore *st, const char *name);
 int	mstore_rename(struct mstore *st, const char *from, const char *to);
 int	mstore_subscribe(struct mstore *st, const char *name, int on);
 /* Every folder (and parents of nested ones, subscribed names that no
- * longer exist), sorted; cb(name, MFA_* flags, arg). */
+ * longer exist and their parents), sorted; cb(name, MFA_* flags, arg). */
 int	mstore_list(struct mstore *st,
 	    void (*cb)(const char *name, unsigned int attrs, void *arg),
 	    void *arg);

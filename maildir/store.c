@@ -906,6 +906,23 @@ mstore_list(struct mstore *st, void (*cb)(const char *, unsigned int, void *),
 			    MFA_NOSELECT);
 	}
 	sqlite3_finalize(s);
+	/* The parents of subscribed names that are gone, when gone too:
+	 * LSUB and RECURSIVEMATCH may have to name them (RFC 3501 §6.3.9,
+	 * RFC 5258 §3.5). */
+	nreal = fl.n;
+	for (i = 0; i < nreal; i++) {
+		char *p;
+
+		if (!(fl.attrs[i] & MFA_NONEXISTENT))
+			continue;
+		util_strcpy(name, fl.names[i], sizeof(name));
+		while ((p = strrchr(name, MAILDIR_SEP)) != NULL) {
+			*p = '\0';
+			if (folder_index(&fl, name) >= 0)
+				break;
+			folder_add(&fl, name, MFA_NONEXISTENT | MFA_NOSELECT);
+		}
+	}
 	sorted = util_calloc(fl.n, sizeof(*sorted));
 	memcpy(sorted, fl.names, fl.n * sizeof(*sorted));
 	qsort(sorted, fl.n, sizeof(*sorted), name_cmp);

@@ -134,6 +134,14 @@ main(void)
 	    "default folders with special use: %s", list);
 	ok(exists(".Sent/cur") && exists(".Trash/maildirfolder"),
 	    "Maildir++ folders on disk");
+	/* A subscription outlives its folder; its parent is named too, for
+	 * LSUB's \Noselect parents (RFC 3501 §6.3.9). */
+	list[0] = '\0';
+	mstore_subscribe(st, "Gone/Sub", 1);
+	mstore_list(st, list_cb, list);
+	ok(strstr(list, "Drafts Gone! Gone/Sub! INBOX") != NULL,
+	    "a subscribed name that is gone, and its parent: %s", list);
+	mstore_subscribe(st, "Gone/Sub", 0);
 
 	put_file("new", "1000.Qa.host,S=10,W=12", "Subj: a\n\nb");
 	put_file("new", "1001.Qb.host,S=4,W=5", "x\n\ny");

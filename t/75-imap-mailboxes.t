@@ -170,6 +170,32 @@ def deliver(srv, subject, to=U):
                                        time.time())).encode())
 
 
+def fresh(port, user):
+    """A session of user with INBOX only and nothing subscribed: the
+    folders every new user gets (Sent, Drafts ...) deleted, so that the
+    answers can be compared whole."""
+    c = Conn(port, user)
+    for name, attrs, _ in sorted(listing(c.ok('LIST "" "*"')),
+                                 key=lambda x: -x[0].count("/")):
+        if name != "INBOX":
+            c.ok('DELETE "%s"' % name)
+    for name in names(c.ok('LSUB "" "*"'), "LSUB"):
+        c.ok('UNSUBSCRIBE "%s"' % name)
+    return c
+
+
+def gone_but_subscribed(c, name):
+    """name subscribed, then deleted with its parents: a subscription
+    outlives its mailbox (RFC 3501 section 6.3.4)."""
+    c.ok('CREATE "%s"' % name)
+    c.ok('SUBSCRIBE "%s"' % name)
+    while True:
+        c.ok('DELETE "%s"' % name)
+        if "/" not in name:
+            break
+        name = name.rsplit("/", 1)[0]
+
+
 def check(name, fn):
     """Run one group of checks; an exception is one failed test with the
     traceback, and the run goes on."""
@@ -241,15 +267,85 @@ def examine_recent(srv, port):
         x.close()
 
 
+def lsub_parents(port):
+    """RFC 3501 section 6.3.9: "if "foo/bar" is subscribed but "foo" is
+    not, a "%" wildcard to LSUB must return foo, not foo/bar, and it will
+    be flagged with the \\Noselect attribute"; "*" returns foo/bar."""
+    c = fresh(port, "lee@example.test")
+
+    def lsub(pattern):
+        unt = c.ok('LSUB "" "%s"' % pattern)
+        return [(n, sorted(a)) for n, a, _ in listing(unt, "LSUB")], unt
+
+    c.ok('CREATE "a/b"')
+    c.ok('SUBSCRIBE "a/b"')
+    got, unt = lsub("%")
+    t.eq(got, [("a", ["\\NOSELECT"])], 'LSUB "" %: the unsubscribed '
+         'parent a of the subscribed a/b, \\Noselect')
+    got, unt = lsub("a/%")
+    t.eq(got, [("a/b", [])], 'LSUB "" a/%: a/b itself')
+    got, unt = lsub("*")
+    t.eq(got, [("a/b", [])], 'LSUB "" *: a/b, not a (it matches the '
+         'pattern itself)')
+    got, unt = lsub("a")
+    t.eq(got, [("a", ["\\NOSELECT"])], 'LSUB "" a: a \\Noselect, as '
+         'with %: the pattern reaches a but not a/b')
+    got, unt = lsub("b")
+    t.eq(got, [], 'LSUB "" b: nothing')
+    got, unt = lsub("%/%")
+    t.eq(got, [("a/b", [])], 'LSUB "" %/%: a/b')
+
+    # one level further down: a/b/c subscribed, a/b no longer
+    c.ok('CREATE "a/b/c"')
+    c.ok('SUBSCRIBE "a/b/c"')
+    got, unt = lsub("a/%")
+    t.eq(got, [("a/b", [])], 'LSUB "" a/% with a/b and a/b/c subscribed: '
+         'a/b, no \\Noselect')
+    c.ok('UNSUBSCRIBE "a/b"')
+    got, unt = lsub("a/%")
+    t.eq(got, [("a/b", ["\\NOSELECT"])], 'LSUB "" a/% with only a/b/c '
+         'subscribed: a/b \\Noselect')
+    got, unt = lsub("%")
+    t.eq(got, [("a", ["\\NOSELECT"])], 'LSUB "" % with only a/b/c '
+         'subscribed: a \\Noselect')
+    got, unt = lsub("*")
+    t.eq(got, [("a/b/c", [])], 'LSUB "" * with only a/b/c subscribed: '
+         'a/b/c alone')
+    unt = c.ok('LSUB "a" "%"')
+    t.eq([(n, sorted(a)) for n, a, _ in listing(unt, "LSUB")],
+         [("a/b", ["\\NOSELECT"])], 'LSUB "a" "%": the reference joins '
+         'the pattern (a/%)')
+
+    # a subscribed parent is itself, without \Noselect
+    c.ok('SUBSCRIBE "a"')
+    got, unt = lsub("%")
+    t.eq(got, [("a", [])], 'LSUB "" % with a subscribed too: a, no '
+         '\\Noselect')
+    c.ok('UNSUBSCRIBE "a"')
+
+    # the parent of a subscribed name that is gone, and gone itself
+    gone_but_subscribed(c, "x/y")
+    got, unt = lsub("x%")
+    t.eq(got, [("x", ["\\NOSELECT"])], 'LSUB "" x%: x, parent of the '
+         'subscribed x/y, both deleted: \\Noselect')
+    got, unt = lsub("x/*")
+    t.eq(got, [("x/y", ["\\NOSELECT"])], 'LSUB "" x/*: x/y, subscribed '
+         'but gone: \\Noselect')
+    unt = c.ok('LIST "" "*"')
+    t.ok("x" not in names(unt), 'LIST "" *: x is not there', unt)
+    c.close()
+
+
 def main():
     srv = Server(services=("smtp", "imap"),
                  overrides=["auth.allow_plaintext=yes",
                             "auth.failure_delay_max=1s"])
-    srv.setup(users=[(U, PW)])
+    srv.setup(users=[(u, PW) for u in (U, "lee@example.test")])
     try:
         srv.start()
         port = srv.port("imap")
         check("EXAMINE and \\Recent", lambda: examine_recent(srv, port))
+        check("LSUB and parents", lambda: lsub_parents(port))
     finally:
         srv.stop()
         srv.cleanup()
