@@ -572,26 +572,31 @@ list_below(const struct list_ctx *lc, size_t i, size_t j)
 }
 
 /*
- * Is names[i], not subscribed itself, listed for a subscribed name below
- * it?  RFC 5258 §3.5: with RECURSIVEMATCH, with CHILDINFO.  LSUB: when
- * the subscribed name is not listed itself: "if "foo/bar" is subscribed
- * but "foo" is not, a "%" wildcard to LSUB must return foo, not foo/bar,
- * and it will be flagged with the \Noselect attribute" (RFC 3501
- * §6.3.9), while "*" returns foo/bar alone.
+ * Has names[i] a subscribed name below it to tell of?  With
+ * RECURSIVEMATCH that is CHILDINFO (RFC 5258 §3.5); for LSUB, a parent
+ * that is not subscribed itself is listed as \Noselect: "if "foo/bar" is
+ * subscribed but "foo" is not, a "%" wildcard to LSUB must return foo,
+ * not foo/bar" (RFC 3501 §6.3.9).
+ *
+ * A subscribed name is listed anyway, and carries CHILDINFO whenever a
+ * subscribed name is below it.  One that is not is listed for its
+ * children only when one of them is not listed itself: RFC 5258 §3's
+ * notes on RECURSIVEMATCH have servers suppress the redundant names (as
+ * Dovecot does), so "*" or (a/b a/b/c) with only a/b/c subscribed list
+ * a/b/c alone, and LSUB "" * gives foo/bar, not foo.
  */
 static int
 list_childinfo(const struct list_ctx *lc, size_t i)
 {
+	int self = (lc->attrs[i] & MFA_SUBSCRIBED) != 0;
 	size_t j;
 
-	if (lc->attrs[i] & MFA_SUBSCRIBED)
-		return 0;
 	if (!lc->lsub && (!(lc->opts & SEL_RECURSIVE) ||
 	    !(lc->opts & SEL_SUBSCRIBED)))
 		return 0;
 	for (j = 0; j < lc->n; j++)
 		if ((lc->attrs[j] & MFA_SUBSCRIBED) && list_below(lc, i, j) &&
-		    (!lc->lsub || !list_listed(lc, j, 0)))
+		    (self || !list_listed(lc, j, 0)))
 			return 1;
 	return 0;
 }

@@ -184,16 +184,17 @@ def fresh(port, user):
     return c
 
 
-def gone_but_subscribed(c, name):
-    """name subscribed, then deleted with its parents: a subscription
-    outlives its mailbox (RFC 3501 section 6.3.4)."""
+def gone_but_subscribed(c, name, parents=True):
+    """name subscribed, then deleted, with the parents that have no other
+    child when parents: a subscription outlives its mailbox (RFC 3501
+    section 6.3.6)."""
     c.ok('CREATE "%s"' % name)
     c.ok('SUBSCRIBE "%s"' % name)
-    while True:
-        c.ok('DELETE "%s"' % name)
-        if "/" not in name:
-            break
+    c.ok('DELETE "%s"' % name)
+    while parents and "/" in name:
         name = name.rsplit("/", 1)[0]
+        if c.cmd('DELETE "%s"' % name)[0] != "OK":
+            break
 
 
 def check(name, fn):
@@ -336,16 +337,238 @@ def lsub_parents(port):
     c.close()
 
 
+# ---------------------------------------------------------------------------
+# LIST-EXTENDED (RFC 5258): the examples of its section 5 on the hierarchy
+# each one sets up, with "/" as the separator.  Only the attributes that an
+# example is about are compared: we always add \HasChildren or
+# \HasNoChildren, and INBOX is not \NoInferiors here.
+
+KEEP = {"\\SUBSCRIBED", "\\NONEXISTENT", "\\NOSELECT"}
+CHILDREN = {"\\HASCHILDREN", "\\HASNOCHILDREN"}
+CHILDINFO = [["CHILDINFO", ["SUBSCRIBED"]]]
+
+
+def lst(c, command, keep=KEEP):
+    """{name: ([attributes kept], CHILDINFO ("SUBSCRIBED") or not)}; a
+    name listed twice is "twice"."""
+    out = {}
+    for name, attrs, ext in listing(c.ok(command)):
+        if name in out:
+            out[name] = "twice"
+            continue
+        out[name] = (sorted(attrs & keep), ext == CHILDINFO)
+    return out
+
+
+def E(*attrs, ci=False):
+    """The expected value of one name in lst()."""
+    return (sorted(a.upper() for a in attrs), ci)
+
+
+def rfc5258_fruit(port):
+    """Examples 1 to 6 (RFC 5258 sections 5.1 to 5.6): Fruit/Peach is
+    subscribed but gone, Fruit is not subscribed but has two subscribed
+    children, Vegetable is subscribed and so is one of its children.  We
+    have no remote mailboxes: REMOTE changes nothing."""
+    c = fresh(port, "fruit@example.test")
+    for name in ("Fruit/Apple", "Fruit/Banana", "Tofu",
+                 "Vegetable/Broccoli", "Vegetable/Corn"):
+        c.ok('CREATE "%s"' % name)
+    gone_but_subscribed(c, "Fruit/Peach")
+    for name in ("INBOX", "Fruit/Banana", "Vegetable",
+                 "Vegetable/Broccoli"):
+        c.ok('SUBSCRIBE "%s"' % name)
+    every = ["INBOX", "Fruit", "Fruit/Apple", "Fruit/Banana", "Tofu",
+             "Vegetable", "Vegetable/Broccoli", "Vegetable/Corn"]
+    t.eq(lst(c, 'LIST "" "*"'), {n: E() for n in every},
+         'RFC 5258 5.1: LIST "" "*", every mailbox, Fruit/Peach not')
+    subscribed = {"INBOX": E("\\Subscribed"),
+                  "Fruit/Banana": E("\\Subscribed"),
+                  "Fruit/Peach": E("\\Subscribed", "\\NonExistent"),
+                  "Vegetable": E("\\Subscribed"),
+                  "Vegetable/Broccoli": E("\\Subscribed")}
+    t.eq(lst(c, 'LIST (SUBSCRIBED) "" "*"'), subscribed,
+         'RFC 5258 5.2: LIST (SUBSCRIBED) "" "*", Fruit/Peach '
+         '\\NonExistent')
+    top = {"INBOX": E("\\HasNoChildren"), "Fruit": E("\\HasChildren"),
+           "Tofu": E("\\HasNoChildren"), "Vegetable": E("\\HasChildren")}
+    t.eq(lst(c, 'LIST () "" "%" RETURN (CHILDREN)', KEEP | CHILDREN), top,
+         'RFC 5258 5.3: LIST () "" "%" RETURN (CHILDREN)')
+    t.eq(lst(c, 'LIST (REMOTE) "" "%" RETURN (CHILDREN)', KEEP | CHILDREN),
+         top, 'RFC 5258 5.4: LIST (REMOTE) "" "%" RETURN (CHILDREN)')
+    t.eq(lst(c, 'LIST (REMOTE SUBSCRIBED) "" "*"'), subscribed,
+         'RFC 5258 5.5: LIST (REMOTE SUBSCRIBED) "" "*"')
+    want = {n: E() for n in every}
+    for n in ("INBOX", "Fruit/Banana", "Vegetable", "Vegetable/Broccoli"):
+        want[n] = E("\\Subscribed")
+    t.eq(lst(c, 'LIST (REMOTE) "" "*" RETURN (SUBSCRIBED)'), want,
+         'RFC 5258 5.6: LIST (REMOTE) "" "*" RETURN (SUBSCRIBED), not '
+         'the gone Fruit/Peach')
+    c.close()
+
+
+def rfc5258_patterns(port):
+    """Example 7 (RFC 5258 section 5.7): several patterns."""
+    c = fresh(port, "sent@example.test")
+    for name in ("Drafts", "Trash", "Sent/March2004", "Sent/December2003",
+                 "Sent/August2004", "Sent/August2004/x"):
+        c.ok('CREATE "%s"' % name)
+    got = lst(c, 'LIST "" ("INBOX" "Drafts" "Sent/%")')
+    t.eq(sorted(got), ["Drafts", "INBOX", "Sent/August2004",
+                       "Sent/December2003", "Sent/March2004"],
+         'RFC 5258 5.7: LIST "" ("INBOX" "Drafts" "Sent/%")')
+    c.close()
+
+
+def rfc5258_foo(port):
+    """Example 8 (RFC 5258 section 5.8): \\HasNoChildren and CHILDINFO."""
+    c = fresh(port, "foo@example.test")
+    for name in ("Foo/Bar", "Foo/Baz", "Moo"):
+        c.ok('CREATE "%s"' % name)
+    rm = 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"'
+    t.eq(lst(c, 'LIST "" "*"'), {n: E() for n in ("INBOX", "Foo",
+                                                   "Foo/Bar", "Foo/Baz",
+                                                   "Moo")},
+         'RFC 5258 5.8: the hierarchy')
+    t.eq(lst(c, 'LIST "" "%" RETURN (CHILDREN)', KEEP | CHILDREN),
+         {"INBOX": E("\\HasNoChildren"), "Foo": E("\\HasChildren"),
+          "Moo": E("\\HasNoChildren")},
+         'RFC 5258 5.8: LIST "" "%" RETURN (CHILDREN)')
+    c.ok('SUBSCRIBE "Foo/Baz"')
+    t.eq(lst(c, 'LIST (SUBSCRIBED) "" "*"'), {"Foo/Baz": E("\\Subscribed")},
+         'RFC 5258 5.8 A: LIST (SUBSCRIBED) "" "*", Foo/Baz alone')
+    t.eq(lst(c, 'LIST (SUBSCRIBED) "" "%"'), {},
+         'RFC 5258 5.8 A: LIST (SUBSCRIBED) "" "%", nothing')
+    t.eq(lst(c, rm), {"Foo": E(ci=True)},
+         'RFC 5258 5.8 A: %s, Foo with CHILDINFO' % rm)
+    c.ok('SUBSCRIBE "Foo"')
+    t.eq(lst(c, rm), {"Foo": E("\\Subscribed", ci=True)},
+         'RFC 5258 5.8 A1: Foo subscribed too: \\Subscribed and CHILDINFO')
+    # A2's Foo is not there and not subscribed: here another name, as Foo
+    # has to stay for C
+    c.ok('UNSUBSCRIBE "Foo"')
+    c.ok('UNSUBSCRIBE "Foo/Baz"')
+    gone_but_subscribed(c, "Xyzzy/Plugh")
+    t.eq(lst(c, rm), {"Xyzzy": E("\\NonExistent", ci=True)},
+         'RFC 5258 5.8 A2: a parent that is not there, \\NonExistent with '
+         'CHILDINFO')
+    c.ok('UNSUBSCRIBE "Xyzzy/Plugh"')
+    t.eq(lst(c, rm), {}, 'RFC 5258 5.8 B: nothing subscribed, nothing '
+         'listed')
+    c.ok('SUBSCRIBE "Foo"')
+    c.ok('SUBSCRIBE "Moo"')
+    t.eq(lst(c, rm + " RETURN (CHILDREN)", KEEP | CHILDREN),
+         {"Foo": E("\\HasChildren", "\\Subscribed"),
+          "Moo": E("\\HasNoChildren", "\\Subscribed")},
+         'RFC 5258 5.8 C: Foo and Moo subscribed: no CHILDINFO')
+    c.close()
+
+
+def rfc5258_two(port):
+    """Example 9 (RFC 5258 section 5.9): CHILDINFO whether or not the
+    children match the pattern, but a name that does not meet the
+    selection criteria itself only when a child that does is not listed
+    (section 3.5: redundant names are suppressed, as Dovecot does).  The
+    example's second answer lists foo2, baz2 and qux2 too, and says that
+    doing so breaks that SHOULD NOT: we do not.  qux2 exists here (CREATE
+    makes the parents), which changes nothing: it is not subscribed."""
+    c = fresh(port, "two@example.test")
+    subs = ["foo2/bar1", "foo2/bar2", "baz2/bar2", "baz2/bar22",
+            "baz2/bar222", "eps2", "eps2/mamba", "qux2/bar2"]
+    for name in subs:
+        if name != "eps2":
+            c.ok('CREATE "%s"' % name)
+    for name in subs:
+        c.ok('SUBSCRIBE "%s"' % name)
+    every = ["INBOX", "foo2", "baz2", "eps2", "qux2"] + subs
+    t.eq(sorted(lst(c, 'LIST "" "*"')), sorted(set(every)),
+         'RFC 5258 5.9: the hierarchy')
+    t.eq(lst(c, 'LIST (SUBSCRIBED) "" "*"'),
+         {n: E("\\Subscribed") for n in subs},
+         'RFC 5258 5.9: the subscriptions')
+    t.eq(lst(c, 'LIST (RECURSIVEMATCH SUBSCRIBED) "" "*2"'),
+         {"foo2": E(ci=True), "foo2/bar2": E("\\Subscribed"),
+          "baz2/bar2": E("\\Subscribed"), "baz2/bar22": E("\\Subscribed"),
+          "baz2/bar222": E("\\Subscribed"),
+          "eps2": E("\\Subscribed", ci=True),
+          "qux2/bar2": E("\\Subscribed")},
+         'RFC 5258 5.9: LIST (RECURSIVEMATCH SUBSCRIBED) "" "*2": foo2 '
+         '(foo2/bar1 is not listed) and eps2 with CHILDINFO, not baz2 nor '
+         'qux2 (their subscribed children are all listed)')
+    want = {n: E("\\Subscribed") for n in subs}
+    want["eps2"] = E("\\Subscribed", ci=True)
+    t.eq(lst(c, 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "*"'), want,
+         'RFC 5258 5.9: LIST (SUBSCRIBED RECURSIVEMATCH) "" "*": the '
+         'subscriptions, eps2 with CHILDINFO, no redundant foo2, baz2, '
+         'qux2')
+    t.eq(lst(c, 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"'),
+         {"foo2": E(ci=True), "baz2": E(ci=True),
+          "eps2": E("\\Subscribed", ci=True), "qux2": E(ci=True)},
+         'RFC 5258 5.9 with "%": every top name has subscribed children '
+         'that are not listed')
+    c.close()
+
+
+def rfc5258_ten(port):
+    """Example 10 (RFC 5258 section 5.10): CHILDINFO does not imply
+    \\HasChildren (foo/bar is subscribed but gone).  Example 11 needs
+    mailboxes that exist below names that do not, and remote ones: not
+    for this server (CREATE makes the parents)."""
+    c = fresh(port, "ten@example.test")
+    c.ok('CREATE "foo"')
+    gone_but_subscribed(c, "foo/bar", parents=False)
+    t.eq(lst(c, 'LIST "" ("foo" "foo/*")'), {"foo": E()},
+         'RFC 5258 5.10: LIST "" ("foo" "foo/*"), foo alone')
+    t.eq(lst(c, 'LIST (SUBSCRIBED) "" "foo/*"'),
+         {"foo/bar": E("\\Subscribed", "\\NonExistent")},
+         'RFC 5258 5.10: LIST (SUBSCRIBED) "" "foo/*", foo/bar '
+         '\\NonExistent')
+    t.eq(lst(c, 'LIST (SUBSCRIBED RECURSIVEMATCH) "" foo RETURN '
+             '(CHILDREN)', KEEP | CHILDREN),
+         {"foo": E("\\HasNoChildren", ci=True)},
+         'RFC 5258 5.10: foo \\HasNoChildren with CHILDINFO')
+    c.close()
+
+
+def recursivematch_patterns(port):
+    """Several patterns (RFC 5258 section 3.5): a name that is not
+    subscribed is listed with CHILDINFO only when a subscribed name below
+    it is not listed itself."""
+    c = fresh(port, "ext@example.test")
+    c.ok('CREATE "a/b/c"')
+    c.ok('SUBSCRIBE "a/b/c"')
+    rm = 'LIST (SUBSCRIBED RECURSIVEMATCH) '
+    t.eq(lst(c, rm + '"" (a/b a/b/c)'), {"a/b/c": E("\\Subscribed")},
+         rm + '"" (a/b a/b/c): a/b/c alone, a/b would be redundant')
+    t.eq(lst(c, rm + '"" "a/b"'), {"a/b": E(ci=True)},
+         rm + '"" "a/b": a/b with CHILDINFO')
+    t.eq(lst(c, rm + '"" (a/% a/b/%)'), {"a/b/c": E("\\Subscribed")},
+         rm + '"" (a/% a/b/%): a/b/c alone')
+    t.eq(lst(c, rm + '"" (% a/b/c)'), {"a/b/c": E("\\Subscribed")},
+         rm + '"" (% a/b/c): a/b/c alone')
+    t.eq(lst(c, rm + '"" (% a/%)'), {"a": E(ci=True), "a/b": E(ci=True)},
+         rm + '"" (% a/%): a and a/b with CHILDINFO')
+    t.eq(lst(c, rm + '"" "*"'), {"a/b/c": E("\\Subscribed")},
+         rm + '"" "*": a/b/c alone')
+    t.eq(lst(c, rm + '"a/" (b b/c)'), {"a/b/c": E("\\Subscribed")},
+         rm + '"a/" (b b/c): the reference joins each pattern')
+    c.close()
+
+
 def main():
     srv = Server(services=("smtp", "imap"),
                  overrides=["auth.allow_plaintext=yes",
                             "auth.failure_delay_max=1s"])
-    srv.setup(users=[(u, PW) for u in (U, "lee@example.test")])
+    srv.setup(users=[(u + "@example.test", PW) for u in (
+        "pat", "lee", "fruit", "sent", "foo", "two", "ten", "ext")])
     try:
         srv.start()
         port = srv.port("imap")
         check("EXAMINE and \\Recent", lambda: examine_recent(srv, port))
         check("LSUB and parents", lambda: lsub_parents(port))
+        for fn in (rfc5258_fruit, rfc5258_patterns, rfc5258_foo,
+                   rfc5258_two, rfc5258_ten, recursivematch_patterns):
+            check(fn.__name__, lambda: fn(port))
     finally:
         srv.stop()
         srv.cleanup()
