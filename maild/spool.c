@@ -83,6 +83,7 @@ spool_reuse(const char *tmp)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 	time_t now = time(NULL);
+	struct stat st;
 	int fd;
 
 	if (layout_path(dir, sizeof(dir), conf->server.data_dir,
@@ -96,11 +97,18 @@ spool_reuse(const char *tmp)
 	while (nfreeids > 0) {
 		if (layout_path(path, sizeof(path), dir,
 		    freeids[--nfreeids]) == -1 ||
-		    (fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		    (fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW |
+		    O_NONBLOCK)) == -1)
 			continue;
-		/* Locked and emptied while still in free/, where the
-		 * clean-up of tmp/ never looks. */
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0 && ftruncate(fd, 0) == 0 &&
+		/*
+		 * free/ is the queue's user's: we, root, empty only a plain
+		 * file with no other name (not a FIFO, not a hard link to a
+		 * file elsewhere).  Locked and emptied while still in free/,
+		 * where the clean-up of tmp/ never looks.
+		 */
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_nlink == 1 && fcntl(fd, F_SETFL, 0) == 0 &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0 && ftruncate(fd, 0) == 0 &&
 		    renameat2(AT_FDCWD, path, AT_FDCWD, tmp,
 		    RENAME_NOREPLACE) == 0)
 			return fd;

@@ -70,6 +70,29 @@ try:
          third)
     t.ok(len(free_files()) <= 256, "queue/free/ keeps at most 256 files",
          len(free_files()))
+
+    # What the queue's user could put there: hard links to a file of its
+    # own elsewhere, and FIFOs, and nothing else.  maild (root) must empty
+    # none of them, nor wait on a FIFO.
+    srv.stop()
+    for name in free_files():
+        os.unlink(os.path.join(free, name))
+    canary = os.path.join(srv.data_dir, "queue", "canary")
+    with open(canary, "w") as f:
+        f.write("keep me\n")
+    for i in range(20):
+        if i % 2 == 0:
+            os.link(canary, os.path.join(free, ids[i]))
+        else:
+            os.mkfifo(os.path.join(free, ids[i]))
+    srv.start()
+    for i in range(3):
+        send("more %d" % i, "and more\r\n")
+    msgs = srv.wait_messages("u@example.test", 7)
+    with open(canary) as f:
+        t.ok(f.read() == "keep me\n" and len(msgs) == 7,
+             "hard links and FIFOs in free/ are left alone: the linked file "
+             "is intact, the messages went through on new files", len(msgs))
     log = srv.log()
     bad = [l for l in log.splitlines() if " error: " in l or
            " warning: " in l]
