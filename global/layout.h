@@ -48,6 +48,8 @@
 #define LAYOUT_UIDVALIDITY	"uidvalidity"
 #define LAYOUT_POP3_LOCK	"pop3.lock"
 #define LAYOUT_IMAP_LOCK	"imap-sessions.lock"
+/* In each folder's directory (INBOX: the Maildir): keyword letters. */
+#define LAYOUT_DOVECOT_KEYWORDS	"dovecot-keywords"
 
 /*
  * "<dir>/<name>" into buf; 0, or -1 with errno ENAMETOOLONG.  dir is the

@@ -27,8 +27,10 @@ static const struct {
 	{ 'S', MF_SEEN }, { 'T', MF_DELETED },
 };
 
+/* Keyword letters ('a'...) sort after these: the flags come first. */
 int
-store_file_name(const char *base, unsigned int flags, char *out, size_t size)
+store_file_name(const char *base, unsigned int flags, const char *kwletters,
+    char *out, size_t size)
 {
 	char letters[8];
 	size_t i, n = 0;
@@ -37,7 +39,44 @@ store_file_name(const char *base, unsigned int flags, char *out, size_t size)
 		if (flags & store_letters[i].flag)
 			letters[n++] = store_letters[i].letter;
 	letters[n] = '\0';
-	return util_snprintf(out, size, "%s:2,%s", base, letters);
+	return util_snprintf(out, size, "%s:2,%s%s", base, letters,
+	    kwletters != NULL ? kwletters : "");
+}
+
+uint32_t
+store_name_kwbits(const char *name)
+{
+	const char *info = strstr(name, ":2,");
+	uint32_t bits = 0;
+
+	if (info == NULL)
+		return 0;
+	for (info += 3; *info != '\0'; info++)
+		if (*info >= 'a' && *info < 'a' + STORE_KW_MAX)
+			bits |= 1U << (*info - 'a');
+	return bits;
+}
+
+uint32_t
+store_kw_letters_bits(const char *letters)
+{
+	uint32_t bits = 0;
+
+	for (; letters != NULL && *letters != '\0'; letters++)
+		if (*letters >= 'a' && *letters < 'a' + STORE_KW_MAX)
+			bits |= 1U << (*letters - 'a');
+	return bits;
+}
+
+void
+store_kw_bits_letters(uint32_t bits, char *out)
+{
+	int i;
+
+	for (i = 0; i < STORE_KW_MAX; i++)
+		if (bits & (1U << i))
+			*out++ = 'a' + i;
+	*out = '\0';
 }
 
 unsigned int
@@ -240,11 +279,12 @@ mbox_uidl(const struct mbox *mb, uint32_t uid, char out[MAILDIR_UIDL_LEN + 1])
 	snprintf(out, MAILDIR_UIDL_LEN + 1, "%08X%08X", uid, mb->uidvalidity);
 }
 
-/* One message's row: file base and flags.  1 found, 0 not, -1 error. */
+/* One message's row: file base, flags and the keyword letters of its
+ * name.  1 found, 0 not, -1 error. */
 static int
 store_msg_row(struct mbox *mb, uint32_t uid, char *base, size_t size,
-    unsigned int *flags, char *kw, size_t kwsize, uint64_t *modseq,
-    int64_t *idate)
+    unsigned int *flags, char letters[STORE_KW_MAX + 1], char *kw,
+    size_t kwsize, uint64_t *modseq, int64_t *idate)
 {
 	sqlite3_stmt *s = store_stmt(mb->st, Q_MSG_ONE);
 	int rc;
@@ -261,6 +301,8 @@ store_msg_row(struct mbox *mb, uint32_t uid, char *base, size_t size,
 	}
 	util_strcpy(base, (const char *)sqlite3_column_text(s, 1), size);
 	*flags = (unsigned int)sqlite3_column_int(s, 2);
+	util_strcpy(letters, (const char *)sqlite3_column_text(s, 6),
+	    STORE_KW_MAX + 1);
 	if (kw != NULL)
 		util_strcpy(kw, (const char *)sqlite3_column_text(s, 3),
 		    kwsize);
@@ -272,13 +314,14 @@ store_msg_row(struct mbox *mb, uint32_t uid, char *base, size_t size,
 	return 1;
 }
 
+/* The name is the index's: opening a message is a single open(2). */
 static int
 store_msg_path(struct mbox *mb, const char *base, unsigned int flags,
-    char *path, size_t size)
+    const char *letters, char *path, size_t size)
 {
 	char name[NAME_MAX + 1];
 
-	if (store_file_name(base, flags, name, sizeof(name)) == -1 ||
+	if (store_file_name(base, flags, letters, name, sizeof(name)) == -1 ||
 	    util_snprintf(path, size, "%s/cur/%s", mb->dir, name) == -1) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -319,17 +362,17 @@ store_msg_find(struct mbox *mb, const char *base)
 int
 mbox_msg_open(struct mbox *mb, uint32_t uid)
 {
-	char base[NAME_MAX + 1], path[PATH_MAX];
+	char base[NAME_MAX + 1], path[PATH_MAX], letters[STORE_KW_MAX + 1];
 	unsigned int flags;
 	int fd, r;
 
-	if ((r = store_msg_row(mb, uid, base, sizeof(base), &flags, NULL, 0,
-	    NULL, NULL)) != 1) {
+	if ((r = store_msg_row(mb, uid, base, sizeof(base), &flags, letters,
+	    NULL, 0, NULL, NULL)) != 1) {
 		if (r == 0)		/* expunged */
 			errno = ENOENT;
 		return -1;
 	}
-	if (store_msg_path(mb, base, flags, path, sizeof(path)) == -1)
+	if (store_msg_path(mb, base, flags, letters, path, sizeof(path)) == -1)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1 ||
 	    errno != ENOENT)
@@ -343,17 +386,18 @@ mbox_set_flags(struct mbox *mb, uint32_t uid, unsigned int flags,
     const char *keywords, uint64_t unchangedsince, uint64_t *modseq_r)
 {
 	char base[NAME_MAX + 1], oldp[PATH_MAX], newp[PATH_MAX], kw[4096];
+	char oletters[STORE_KW_MAX + 1], letters[STORE_KW_MAX + 1];
 	unsigned int oflags;
 	uint64_t omodseq, modseq;
 	int64_t before;
 	sqlite3_stmt *s;
-	int r;
+	int r, renamed = 0;
 
 	flags &= MF_ALL;
 	if (mstore_begin(mb->st) == -1)
 		return -1;
-	if ((r = store_msg_row(mb, uid, base, sizeof(base), &oflags, kw,
-	    sizeof(kw), &omodseq, NULL)) != 1) {
+	if ((r = store_msg_row(mb, uid, base, sizeof(base), &oflags, oletters,
+	    kw, sizeof(kw), &omodseq, NULL)) != 1) {
 		/* Expunged meanwhile: nothing done, and nothing that
 		 * should undo the caller's other changes. */
 		if (r == 0) {
@@ -372,31 +416,39 @@ mbox_set_flags(struct mbox *mb, uint32_t uid, unsigned int flags,
 		*modseq_r = omodseq;
 		return 0;
 	}
-	if (oflags != flags) {
+	/* Keywords go into the name too (as Dovecot does), so a rebuilt
+	 * index finds them again. */
+	store_kw_letters(mb, keywords, letters);
+	if (oflags != flags || strcmp(oletters, letters) != 0) {
 		before = store_cur_mtime(mb);
-		if (store_msg_path(mb, base, oflags, oldp, sizeof(oldp)) == -1 ||
-		    store_msg_path(mb, base, flags, newp, sizeof(newp)) == -1 ||
+		if (store_msg_path(mb, base, oflags, oletters, oldp,
+		    sizeof(oldp)) == -1 || store_msg_path(mb, base, flags,
+		    letters, newp, sizeof(newp)) == -1 ||
 		    rename(oldp, newp) == -1) {
 			store_fail(mb->st, "rename");
 			mstore_rollback(mb->st);
 			return -1;
 		}
+		renamed = 1;
 		store_cur_changed(mb, before);
 	}
 	if (store_next_modseq(mb->st, mb->id, &modseq) == -1) {
 		mstore_rollback(mb->st);
+		if (renamed)
+			rename(newp, oldp);
 		return -1;
 	}
 	s = store_stmt(mb->st, Q_MSG_FLAGS);
 	sqlite3_bind_int(s, 1, (int)flags);
 	sqlite3_bind_text(s, 2, keywords, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)modseq);
-	sqlite3_bind_int64(s, 4, mb->id);
-	sqlite3_bind_int64(s, 5, uid);
+	sqlite3_bind_text(s, 3, letters, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)modseq);
+	sqlite3_bind_int64(s, 5, mb->id);
+	sqlite3_bind_int64(s, 6, uid);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		store_fail(mb->st, "flags");
 		mstore_rollback(mb->st);
-		if (oflags != flags)
+		if (renamed)
 			rename(newp, oldp);
 		return -1;
 	}
@@ -422,7 +474,7 @@ store_forget(struct mbox *mb, uint32_t uid, uint64_t modseq)
 int
 mbox_expunge(struct mbox *mb, const uint32_t *uids, size_t n)
 {
-	char base[NAME_MAX + 1], path[PATH_MAX];
+	char base[NAME_MAX + 1], path[PATH_MAX], letters[STORE_KW_MAX + 1];
 	unsigned int flags;
 	uint64_t modseq;
 	int64_t before;
@@ -447,6 +499,8 @@ mbox_expunge(struct mbox *mb, const uint32_t *uids, size_t n)
 		util_strcpy(base, (const char *)sqlite3_column_text(s, 0),
 		    sizeof(base));
 		flags = (unsigned int)sqlite3_column_int(s, 1);
+		util_strcpy(letters, (const char *)sqlite3_column_text(s, 2),
+		    sizeof(letters));
 		sqlite3_step(s);
 		sqlite3_reset(s);
 		if (store_forget(mb, uids[i], modseq) == -1)
@@ -457,7 +511,8 @@ mbox_expunge(struct mbox *mb, const uint32_t *uids, size_t n)
 		 * the next scan of cur/ turns into an expunge: nothing is
 		 * shown that does not exist, nothing is lost that was kept.
 		 */
-		if (store_msg_path(mb, base, flags, path, sizeof(path)) == 0 &&
+		if (store_msg_path(mb, base, flags, letters, path,
+		    sizeof(path)) == 0 &&
 		    unlink(path) == -1 && errno != ENOENT)
 			goto fail;
 	}
@@ -568,8 +623,8 @@ mbox_append_begin(struct mbox *mb, char *tmppath, size_t size)
 /* Insert a row for a file now in cur/; the UID is the next one. */
 int
 store_add_row(struct mbox *mb, const char *base, unsigned int flags,
-    const char *keywords, int64_t size, int64_t vsize, int64_t idate,
-    uint32_t *uid_r)
+    const char *keywords, const char *letters, int64_t size, int64_t vsize,
+    int64_t idate, uint32_t *uid_r)
 {
 	sqlite3_stmt *s;
 	uint64_t modseq;
@@ -594,6 +649,8 @@ store_add_row(struct mbox *mb, const char *base, unsigned int flags,
 	sqlite3_bind_int64(s, 7, size);
 	sqlite3_bind_int64(s, 8, vsize);
 	sqlite3_bind_int64(s, 9, idate);
+	sqlite3_bind_text(s, 10, letters != NULL ? letters : "", -1,
+	    SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		return store_fail(mb->st, "add message");
 	if (uid_r != NULL)
@@ -605,7 +662,7 @@ int
 mbox_append_commit(struct mbox *mb, const char *tmppath, unsigned int flags,
     const char *keywords, int64_t internaldate, uint32_t *uid_r)
 {
-	char base[NAME_MAX + 1], final[PATH_MAX];
+	char base[NAME_MAX + 1], final[PATH_MAX], letters[STORE_KW_MAX + 1];
 	const char *slash = strrchr(tmppath, '/');
 	struct timespec times[2];
 	struct stat sb;
@@ -621,8 +678,7 @@ mbox_append_commit(struct mbox *mb, const char *tmppath, unsigned int flags,
 	}
 	close(fd);
 	if (util_snprintf(base, sizeof(base), "%s,S=%lld,W=%lld", slash + 1,
-	    (long long)sb.st_size, (long long)vsize) == -1 ||
-	    store_msg_path(mb, base, flags, final, sizeof(final)) == -1)
+	    (long long)sb.st_size, (long long)vsize) == -1)
 		return store_fail(mb->st, "append");
 	/* INTERNALDATE is the file's mtime (as for delivered mail). */
 	times[0].tv_sec = times[1].tv_sec = (time_t)internaldate;
@@ -630,6 +686,14 @@ mbox_append_commit(struct mbox *mb, const char *tmppath, unsigned int flags,
 	utimensat(AT_FDCWD, tmppath, times, 0);
 	if (mstore_begin(mb->st) == -1)
 		return -1;
+	/* Letters are given under the transaction: one writer at a time. */
+	store_kw_letters(mb, keywords, letters);
+	if (store_msg_path(mb, base, flags, letters, final,
+	    sizeof(final)) == -1) {
+		store_fail(mb->st, "append");
+		mstore_rollback(mb->st);
+		return -1;
+	}
 	before = store_cur_mtime(mb);
 	if (rename(tmppath, final) == -1) {
 		store_fail(mb->st, "append");
@@ -637,8 +701,8 @@ mbox_append_commit(struct mbox *mb, const char *tmppath, unsigned int flags,
 		return -1;
 	}
 	store_cur_changed(mb, before);
-	if (store_add_row(mb, base, flags, keywords, sb.st_size, vsize,
-	    internaldate, uid_r) == -1) {
+	if (store_add_row(mb, base, flags, keywords, letters, sb.st_size,
+	    vsize, internaldate, uid_r) == -1) {
 		rename(final, tmppath);
 		mstore_rollback(mb->st);
 		return -1;
@@ -659,7 +723,8 @@ int
 mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst, uint32_t *uid_r)
 {
 	char base[NAME_MAX + 1], nbase[NAME_MAX + 1], from[PATH_MAX];
-	char to[PATH_MAX], kw[4096];
+	char to[PATH_MAX], kw[4096], sletters[STORE_KW_MAX + 1];
+	char letters[STORE_KW_MAX + 1];
 	const char *sz;
 	unsigned int flags;
 	int64_t idate, size = 0, vsize = 0, before;
@@ -667,8 +732,8 @@ mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst, uint32_t *uid_r)
 	sqlite3_stmt *s;
 	int r;
 
-	if ((r = store_msg_row(src, uid, base, sizeof(base), &flags, kw,
-	    sizeof(kw), NULL, &idate)) != 1)
+	if ((r = store_msg_row(src, uid, base, sizeof(base), &flags, sletters,
+	    kw, sizeof(kw), NULL, &idate)) != 1)
 		return -1;
 	/* Keep ",S=..,W=.." so sizes stay known without reading. */
 	store_new_base(nbase, sizeof(nbase));
@@ -678,11 +743,18 @@ mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst, uint32_t *uid_r)
 		vsize = b;
 		strncat(nbase, sz, sizeof(nbase) - strlen(nbase) - 1);
 	}
-	if (store_msg_path(src, base, flags, from, sizeof(from)) == -1 ||
-	    store_msg_path(dst, nbase, flags, to, sizeof(to)) == -1)
+	if (store_msg_path(src, base, flags, sletters, from,
+	    sizeof(from)) == -1)
 		return store_fail(src->st, "copy");
 	if (mstore_begin(dst->st) == -1)
 		return -1;
+	/* dst has letters of its own (its own dovecot-keywords). */
+	store_kw_letters(dst, kw, letters);
+	if (store_msg_path(dst, nbase, flags, letters, to, sizeof(to)) == -1) {
+		store_fail(dst->st, "copy");
+		mstore_rollback(dst->st);
+		return -1;
+	}
 	before = store_cur_mtime(dst);
 	if (link(from, to) == -1) {
 		store_fail(src->st, "copy");
@@ -703,7 +775,7 @@ mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst, uint32_t *uid_r)
 		vsize = store_count_vsize(fd, size);
 		close(fd);
 	}
-	if (store_add_row(dst, nbase, flags, kw, size, vsize, idate,
+	if (store_add_row(dst, nbase, flags, kw, letters, size, vsize, idate,
 	    uid_r) == -1)
 		goto fail;
 	/* The cached FETCH items are the same message's. */

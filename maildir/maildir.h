@@ -83,8 +83,9 @@ int	utf8_to_mutf7(const char *in, char *out, size_t size);
  * <maildir>/index.db (SQLite, WAL) is the authority for UIDVALIDITY,
  * UIDNEXT, UIDs, keywords and mod-sequences (RFC 7162), and caches what
  * IMAP FETCH needs; the files stay a valid Maildir (standard flags are
- * mirrored in the ":2,<letters>" of each name), and the index is rebuilt
- * from them when missing.  Files dropped into new/ by delivery or any
+ * mirrored in the ":2,<letters>" of each name, and keywords too, as
+ * Dovecot does: letters a..z through each folder's dovecot-keywords, 26
+ * at most per folder), and the index is rebuilt from them when missing.  Files dropped into new/ by delivery or any
  * other program are picked up by mbox_sync(), which moves them to cur/.
  *
  * Every change runs in one SQLite write transaction (BEGIN IMMEDIATE),

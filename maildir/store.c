@@ -42,6 +42,7 @@ static const char *store_schema =
     "  file TEXT NOT NULL,"			/* base name, without :2, */
     "  flags INTEGER NOT NULL,"
     "  keywords TEXT NOT NULL DEFAULT '',"
+    "  kwletters TEXT NOT NULL DEFAULT '',"	/* in the name (keywords.c) */
     "  modseq INTEGER NOT NULL,"
     "  size INTEGER NOT NULL,"
     "  vsize INTEGER NOT NULL,"
@@ -92,21 +93,23 @@ static const char *store_sql_text[Q_COUNT] = {
 	    " FROM msg LEFT JOIN cache c ON c.msg = msg.id WHERE mailbox = ?"
 	    " AND uid >= ? AND uid <= ? AND modseq > ? ORDER BY uid",
 	[Q_MSG_UIDS] = "SELECT uid FROM msg WHERE mailbox = ? ORDER BY uid",
-	[Q_MSG_ONE] = "SELECT id, file, flags, keywords, modseq, internaldate"
-	    " FROM msg WHERE mailbox = ? AND uid = ?",
+	[Q_MSG_ONE] = "SELECT id, file, flags, keywords, modseq, internaldate,"
+	    " kwletters FROM msg WHERE mailbox = ? AND uid = ?",
 	[Q_MSG_ADD] = "INSERT INTO msg(mailbox, uid, file, flags, keywords,"
-	    " modseq, size, vsize, internaldate) VALUES (?,?,?,?,?,?,?,?,?)",
-	[Q_MSG_FLAGS] = "UPDATE msg SET flags = ?, keywords = ?, modseq = ?"
-	    " WHERE mailbox = ? AND uid = ?",
+	    " modseq, size, vsize, internaldate, kwletters)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?)",
+	[Q_MSG_FLAGS] = "UPDATE msg SET flags = ?, keywords = ?, kwletters = ?,"
+	    " modseq = ? WHERE mailbox = ? AND uid = ?",
 	[Q_MSG_DEL] = "DELETE FROM msg WHERE mailbox = ? AND uid = ?"
-	    " RETURNING file, flags",
+	    " RETURNING file, flags, kwletters",
 	[Q_MSG_CACHE] = "INSERT OR REPLACE INTO cache(msg, envelope,"
 	    " bodystructure, body) SELECT id, ?, ?, ? FROM msg"
 	    " WHERE mailbox = ? AND uid = ?",
-	[Q_MSG_FILES] = "SELECT file, uid, flags FROM msg WHERE mailbox = ?"
-	    " ORDER BY file",
+	[Q_MSG_FILES] = "SELECT file, uid, flags, keywords, kwletters FROM msg"
+	    " WHERE mailbox = ? ORDER BY file",
 	[Q_MSG_FILE_FLAGS] = "UPDATE msg SET flags = (flags & ~31) | ?,"
-	    " modseq = ? WHERE mailbox = ? AND uid = ?",
+	    " keywords = ?, kwletters = ?, modseq = ?"
+	    " WHERE mailbox = ? AND uid = ?",
 	[Q_VANISH_ADD] = "INSERT INTO vanished(mailbox, uid, modseq)"
 	    " VALUES (?, ?, ?)",
 	[Q_VANISHED] = "SELECT uid FROM vanished WHERE mailbox = ? AND"
@@ -412,8 +415,9 @@ mstore_shrink(struct mstore *st)
 
 /*
  * An index SQLite cannot read (not a database, or a damaged one) is set
- * aside as index.db.broken and made again from the files: the user loses
- * keywords and gets a new UIDVALIDITY, never access to the mail.  Busy
+ * aside as index.db.broken and made again from the files: the user gets
+ * a new UIDVALIDITY and loses only the keywords that had no letter in
+ * the file names (keywords.c), never access to the mail.  Busy
  * or missing-permission errors are not damage and change nothing.
  */
 static int
@@ -439,6 +443,25 @@ store_set_aside(const char *path)
 
 static int	store_open_once(const char *userdir, struct mstore **st_r,
 		    const char **err);
+
+/*
+ * An index made before keyword letters: its rows' names have none,
+ * which the column's default says.  Their keywords get letters when next
+ * changed.
+ */
+static int
+store_upgrade(struct mstore *st, const char **err)
+{
+	sqlite3_stmt *s;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT kwletters FROM msg LIMIT 0",
+	    -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_finalize(s);
+		return 0;
+	}
+	return db_exec(st->db, "ALTER TABLE msg ADD COLUMN kwletters TEXT"
+	    " NOT NULL DEFAULT ''", err);
+}
 
 int
 mstore_open(const char *userdir, struct mstore **st_r, const char **err)
@@ -481,7 +504,8 @@ store_open_once(const char *userdir, struct mstore **st_r, const char **err)
 		free(st);
 		return -1;
 	}
-	if (db_exec(st->db, store_schema, err) == -1)
+	if (db_exec(st->db, store_schema, err) == -1 ||
+	    store_upgrade(st, err) == -1)
 		goto fail;
 	if (meta_get(st, "initialized") == 0) {
 		/* First use: the folders every client expects (RFC 6154). */
@@ -644,6 +668,10 @@ store_rmtree(const char *path)
 	snprintf(p, sizeof(p), "%s/maildirfolder", path);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s/dovecot-uidlist", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/%s", path, LAYOUT_DOVECOT_KEYWORDS);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/%s.tmp", path, LAYOUT_DOVECOT_KEYWORDS);
 	unlink(p);
 	return rmdir(path);
 }
@@ -964,6 +992,7 @@ mbox_open(struct mstore *st, const char *name, struct mbox **mb_r)
 	if (store_folder_dir(st, name, mb->dir, sizeof(mb->dir)) == -1 ||
 	    store_mbox_row(st, name, &mb->id, &mb->uidvalidity) == -1 ||
 	    mbox_sync(mb) == -1) {
+		store_kw_free(mb);
 		free(mb);
 		return -1;
 	}
@@ -974,6 +1003,8 @@ mbox_open(struct mstore *st, const char *name, struct mbox **mb_r)
 void
 mbox_close(struct mbox **mb)
 {
+	if (*mb != NULL)
+		store_kw_free(*mb);
 	free(*mb);
 	*mb = NULL;
 }

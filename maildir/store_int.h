@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "maildir.h"
 
@@ -29,12 +30,25 @@ struct mstore {
 	int		 errnum;		/* see mstore_errno() */
 };
 
+/*
+ * Keyword letters, as Dovecot keeps them: the folder's dovecot-keywords
+ * has lines "<i> <keyword>", and letter 'a' + i in a file name's info
+ * (":2,FSa") sets keyword i.  Only 26 letters exist: keywords beyond
+ * them stay in the index only (and do not survive its rebuild).
+ */
+#define STORE_KW_MAX	26
+
 struct mbox {
 	struct mstore	*st;
 	char		 name[MAILDIR_NAME_MAX + 1];
 	char		 dir[PATH_MAX];		/* folder directory */
 	int64_t		 id;			/* mailbox row */
 	uint32_t	 uidvalidity;
+	/* dovecot-keywords as last read, and what stat(2) said of it */
+	char		*kw[STORE_KW_MAX];	/* NULL: no usable name */
+	uint32_t	 kw_used;		/* bit i: index i is taken */
+	int		 kw_loaded;
+	struct stat	 kw_sb;
 };
 
 sqlite3_stmt *store_stmt(struct mstore *st, enum store_sql q);
@@ -48,15 +62,35 @@ int	store_mbox_row(struct mstore *st, const char *name, int64_t *id_r,
 	    uint32_t *uidvalidity_r);
 /* Next mod-sequence of a mailbox (inside a transaction). */
 int	store_next_modseq(struct mstore *st, int64_t id, uint64_t *modseq_r);
-/* ":2,<letters>" name of a message file in cur/. */
-int	store_file_name(const char *base, unsigned int flags, char *out,
-	    size_t size);
+/* ":2,<flag letters><keyword letters>" name of a message file in cur/
+ * (letters: "" or NULL for none). */
+int	store_file_name(const char *base, unsigned int flags,
+	    const char *letters, char *out, size_t size);
 /* Flags from a file name's ":2,<letters>" (0 if none). */
 unsigned int store_name_flags(const char *name);
-/* Insert the row of a file now in cur/, with the next UID. */
+/* Keyword letters of a file name's info as bits (bit i: 'a' + i). */
+uint32_t store_name_kwbits(const char *name);
+/* Bits -> sorted letters ("ac"); out has room for STORE_KW_MAX + 1. */
+void	store_kw_bits_letters(uint32_t bits, char *out);
+uint32_t store_kw_letters_bits(const char *letters);
+
+/* keywords.c: dovecot-keywords (inside the store's write transaction). */
+/* The letters of a space-separated keyword list; keywords without one
+ * get the next free index (appended to the file).  A file that cannot
+ * be read or written leaves keywords without letters: never a failure. */
+void	store_kw_letters(struct mbox *mb, const char *keywords,
+	    char letters[STORE_KW_MAX + 1]);
+/* The keywords a name's letters stand for (unknown letters ignored),
+ * then those of old that have no letter at all (kept in the index
+ * only); malloc'd. */
+char	*store_kw_names(struct mbox *mb, uint32_t bits, const char *old);
+void	store_kw_free(struct mbox *mb);
+
+/* Insert the row of a file now in cur/, with the next UID; letters are
+ * the keyword letters in its name. */
 int	store_add_row(struct mbox *mb, const char *base, unsigned int flags,
-	    const char *keywords, int64_t size, int64_t vsize, int64_t idate,
-	    uint32_t *uid_r);
+	    const char *keywords, const char *letters, int64_t size,
+	    int64_t vsize, int64_t idate, uint32_t *uid_r);
 /* Record an expunged UID for VANISHED (RFC 7162 §3.2.10). */
 int	store_forget(struct mbox *mb, uint32_t uid, uint64_t modseq);
 /*

@@ -7,7 +7,9 @@
  * cur/ is compared with the index when its mtime says it changed: a file
  * that went is an expunge, a file that came (a program other than ours
  * put it there) gets a UID, a name whose flag letters changed (mutt
- * marking a message read) changes the flags.
+ * marking a message read) changes the flags, and one whose keyword
+ * letters changed changes the keywords (through dovecot-keywords, see
+ * keywords.c; keywords that have no letter stay as they are).
  *
  * What a scan saw is remembered as (mtime, when).  A directory's mtime
  * has the granularity of the kernel's coarse clock, so a change made in
@@ -36,6 +38,7 @@ struct sync_file {
 	char		*name;		/* full name in cur/ */
 	size_t		 baselen;	/* up to ":2," (or the whole name) */
 	unsigned int	 flags;
+	uint32_t	 kwbits;	/* keyword letters, bit i: 'a' + i */
 };
 
 static int64_t
@@ -181,6 +184,7 @@ sync_new(struct mbox *mb, struct sync_file **moved_r, size_t *n_r)
 		v[n].baselen = info ? (size_t)(info - de->d_name) :
 		    strlen(de->d_name);
 		v[n].flags = store_name_flags(v[n].name);
+		v[n].kwbits = store_name_kwbits(v[n].name);
 		n++;
 	}
 	closedir(d);
@@ -217,6 +221,7 @@ sync_read_cur(struct mbox *mb, struct sync_file **files_r, size_t *n_r)
 		v[n].baselen = info != NULL ? (size_t)(info - de->d_name) :
 		    strlen(de->d_name);
 		v[n].flags = store_name_flags(de->d_name);
+		v[n].kwbits = store_name_kwbits(de->d_name);
 		n++;
 	}
 	closedir(d);
@@ -227,16 +232,21 @@ sync_read_cur(struct mbox *mb, struct sync_file **files_r, size_t *n_r)
 	return 0;
 }
 
-/* A file the index does not know: size, vsize, date, then a UID. */
+/*
+ * A file the index does not know: size, vsize, date, then a UID.  Its
+ * keywords are what its letters stand for in dovecot-keywords: this is
+ * how they come back when the index is rebuilt.
+ */
 static int
 sync_adopt(struct mbox *mb, const struct sync_file *f)
 {
-	char path[PATH_MAX], base[NAME_MAX + 1];
+	char path[PATH_MAX], base[NAME_MAX + 1], letters[STORE_KW_MAX + 1];
+	char *kw;
 	const char *sz;
 	long long a, b;
 	struct stat sb;
 	int64_t vsize = -1;
-	int fd;
+	int fd, r;
 
 	if (util_snprintf(path, sizeof(path), "%s/cur/%s", mb->dir,
 	    f->name) == -1 || f->baselen >= sizeof(base))
@@ -264,8 +274,42 @@ sync_adopt(struct mbox *mb, const struct sync_file *f)
 		if (util_snprintf(to, sizeof(to), "%s:2,", path) == 0)
 			rename(path, to);
 	}
-	return store_add_row(mb, base, f->flags, "", sb.st_size, vsize,
+	/* Letters with no line in the file are no keyword, but stay in
+	 * the name (the index records the name as it is). */
+	store_kw_bits_letters(f->kwbits, letters);
+	kw = store_kw_names(mb, f->kwbits, "");
+	r = store_add_row(mb, base, f->flags, kw, letters, sb.st_size, vsize,
 	    sb.st_mtim.tv_sec, NULL);
+	free(kw);
+	return r;
+}
+
+/* A known file renamed by another program: its letters win. */
+static int
+sync_rename_seen(struct mbox *mb, const struct sync_file *f, uint32_t uid,
+    const char *oldkw, uint64_t *modseq)
+{
+	char letters[STORE_KW_MAX + 1], *kw;
+	sqlite3_stmt *u;
+	int r;
+
+	store_kw_bits_letters(f->kwbits, letters);
+	kw = store_kw_names(mb, f->kwbits, oldkw);
+	if (store_next_modseq(mb->st, mb->id, modseq) == -1) {
+		free(kw);
+		return -1;
+	}
+	u = store_stmt(mb->st, Q_MSG_FILE_FLAGS);
+	sqlite3_bind_int(u, 1, (int)f->flags);
+	sqlite3_bind_text(u, 2, kw, -1, SQLITE_STATIC);
+	sqlite3_bind_text(u, 3, letters, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(u, 4, (sqlite3_int64)*modseq);
+	sqlite3_bind_int64(u, 5, mb->id);
+	sqlite3_bind_int64(u, 6, uid);
+	r = sqlite3_step(u) == SQLITE_DONE ? 0 : -1;
+	sqlite3_reset(u);
+	free(kw);
+	return r;
 }
 
 static int
@@ -273,7 +317,7 @@ sync_cur(struct mbox *mb)
 {
 	struct sync_file *files = NULL, **fresh = NULL;
 	size_t n = 0, i = 0, nfresh = 0, k;
-	sqlite3_stmt *s, *u;
+	sqlite3_stmt *s;
 	uint64_t modseq = 0;
 	int rc, r = -1;
 
@@ -281,8 +325,8 @@ sync_cur(struct mbox *mb)
 		return store_fail(mb->st, "read cur");
 	fresh = util_calloc(n + 1, sizeof(*fresh));
 	/* Both lists are sorted by base name: merge them. */
-	s = db_prepare(mb->st->db, "SELECT file, uid, flags FROM msg "
-	    "WHERE mailbox = ? ORDER BY file");
+	s = db_prepare(mb->st->db, "SELECT file, uid, flags, keywords, "
+	    "kwletters FROM msg WHERE mailbox = ? ORDER BY file");
 	sqlite3_bind_int64(s, 1, mb->id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW || i < n) {
 		const char *base = rc == SQLITE_ROW ?
@@ -305,18 +349,12 @@ sync_cur(struct mbox *mb)
 		if (i < n && c == 0) {
 			/* Known: flags in the name win over the index
 			 * (another program renamed it). */
-			if ((files[i].flags & MF_ALL) != (flags & MF_ALL)) {
-				if (store_next_modseq(mb->st, mb->id,
-				    &modseq) == -1)
-					goto out;
-				u = store_stmt(mb->st, Q_MSG_FILE_FLAGS);
-				sqlite3_bind_int(u, 1, (int)files[i].flags);
-				sqlite3_bind_int64(u, 2, (sqlite3_int64)modseq);
-				sqlite3_bind_int64(u, 3, mb->id);
-				sqlite3_bind_int64(u, 4, uid);
-				if (sqlite3_step(u) != SQLITE_DONE)
-					goto out;
-			}
+			if (((files[i].flags & MF_ALL) != (flags & MF_ALL) ||
+			    files[i].kwbits != store_kw_letters_bits(
+			    (const char *)sqlite3_column_text(s, 4))) &&
+			    sync_rename_seen(mb, &files[i], uid, (const char *)
+			    sqlite3_column_text(s, 3), &modseq) == -1)
+				goto out;
 			/* Skip duplicates of the same base. */
 			for (k = i + 1; k < n && sync_file_cmp(&files[k],
 			    &files[i]) == 0; k++)

@@ -1,5 +1,6 @@
 /* Unit test: mailbox names, the index, sync with files changed behind
  * its back, and two handles on one store (two sessions). */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ count_cb(const struct mmsg *m, void *arg)
 
 static unsigned int got_flags;
 static char got_file[256];
+static char got_kw[4096];
 static long long got_vsize;
 
 static int
@@ -45,7 +47,57 @@ one_cb(const struct mmsg *m, void *arg)
 	got_flags = m->flags;
 	got_vsize = m->vsize;
 	snprintf(got_file, sizeof(got_file), "%s", m->file);
+	snprintf(got_kw, sizeof(got_kw), "%s", m->keywords);
 	return 0;
+}
+
+/* The keywords the index has for one message ("?" if none). */
+static const char *
+kw_of(struct mbox *mb, uint32_t uid)
+{
+	snprintf(got_kw, sizeof(got_kw), "?");
+	mbox_messages(mb, uid, uid, 0, 0, one_cb, NULL);
+	return got_kw;
+}
+
+/* The name in cur/ that begins with base ("" if none). */
+static const char *
+cur_name(const char *folder, const char *base)
+{
+	static char found[512];
+	char p[512];
+	struct dirent *de;
+	DIR *d;
+
+	found[0] = '\0';
+	snprintf(p, sizeof(p), "%s/%s%scur", root, folder, folder[0] ? "/" :
+	    "");
+	if ((d = opendir(p)) == NULL)
+		return found;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' &&
+		    strncmp(de->d_name, base, strlen(base)) == 0)
+			snprintf(found, sizeof(found), "%s", de->d_name);
+	closedir(d);
+	return found;
+}
+
+static char *
+slurp(const char *rel)
+{
+	static char text[8192];
+	char p[512];
+	ssize_t n;
+	int fd;
+
+	text[0] = '\0';
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	if ((fd = open(p, O_RDONLY)) == -1)
+		return text;
+	n = read(fd, text, sizeof(text) - 1);
+	text[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return text;
 }
 
 static void
@@ -110,6 +162,183 @@ test_names(void)
 	ok(strcmp(out, "INBOX/Sub") == 0, "INBOX is case-insensitive");
 }
 
+static void
+rm_index(void)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	char p[512];
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/index.db%s", root, sfx[i]);
+		unlink(p);
+	}
+}
+
+/*
+ * Keywords as Dovecot keeps them in a Maildir: letters in the name
+ * through dovecot-keywords, so they come back when the index is rebuilt
+ * (issue 14 item 8).
+ */
+static void
+test_keywords(void)
+{
+	struct mstore *st;
+	struct mbox *in, *work;
+	char kw[1024], tmp[512], exp[1024];
+	const char *err, *name;
+	uint64_t modseq;
+	uint32_t uid;
+	int fd, i, nl;
+
+	snprintf(root, sizeof(root), "/tmp/test-store-kw.%ld", (long)getpid());
+	ok(mstore_open(root, &st, &err) == 0, "kw: open a new store");
+	put_file("new", "2000.Qk.host,S=9,W=10", "S: k\n\nbody");
+	put_file("new", "2001.Ql.host,S=9,W=10", "S: l\n\nbody");
+	ok(mbox_open(st, "INBOX", &in) == 0, "kw: open INBOX");
+	ok(mbox_set_flags(in, 1, MF_SEEN | MF_FLAGGED, "$Forwarded $label1",
+	    0, &modseq) == 1, "kw: STORE $Forwarded $label1 \\Flagged");
+	ok(strcmp(cur_name("", "2000.Qk"), "2000.Qk.host,S=9,W=10:2,FSab") ==
+	    0, "kw: letters after the flags, sorted: %s", cur_name("",
+	    "2000.Qk"));
+	ok(strcmp(slurp("dovecot-keywords"), "0 $Forwarded\n1 $label1\n") ==
+	    0, "kw: dovecot-keywords lists them");
+	ok(mbox_set_flags(in, 2, 0, "$LABEL1 $Junk", 0, &modseq) == 1 &&
+	    strcmp(cur_name("", "2001.Ql"), "2001.Ql.host,S=9,W=10:2,bc") == 0,
+	    "kw: a known keyword (any case) keeps its letter, a new one the "
+	    "next: %s", cur_name("", "2001.Ql"));
+	ok((fd = mbox_msg_open(in, 2)) >= 0, "kw: the message opens");
+	if (fd >= 0)
+		close(fd);
+	ok(mbox_set_flags(in, 2, 0, "$Junk", 0, &modseq) == 1 &&
+	    strcmp(cur_name("", "2001.Ql"), "2001.Ql.host,S=9,W=10:2,c") == 0,
+	    "kw: removing a keyword removes its letter");
+	ok(strcmp(slurp("dovecot-keywords"), "0 $Forwarded\n1 $label1\n"
+	    "2 $Junk\n") == 0, "kw: indexes are only added");
+
+	/* Append and copy give letters of the target folder. */
+	ok((fd = mbox_append_begin(in, tmp, sizeof(tmp))) >= 0, "kw: append");
+	if (write(fd, "A: b\n\nc\n", 8) != 8)
+		abort();
+	close(fd);
+	ok(mbox_append_commit(in, tmp, MF_SEEN, "$Junk NonJunk", 1700000000,
+	    &uid) == 0 && uid == 3, "kw: APPEND with keywords");
+	ok(strstr(slurp("dovecot-keywords"), "3 NonJunk\n") != NULL,
+	    "kw: APPEND's new keyword listed");
+	ok(mstore_create(st, "Work") == 0 && mbox_open(st, "Work", &work) ==
+	    0 && mbox_copy(in, 1, work, &uid) == 0 && uid == 1,
+	    "kw: COPY to Work");
+	ok(strcmp(slurp(".Work/dovecot-keywords"), "0 $Forwarded\n"
+	    "1 $label1\n") == 0, "kw: Work has its own dovecot-keywords");
+	ok(strcmp(kw_of(work, 1), "$Forwarded $label1") == 0 &&
+	    (fd = mbox_msg_open(work, 1)) >= 0, "kw: the copy has them and "
+	    "opens");
+	if (fd >= 0)
+		close(fd);
+
+	/* 26 letters: the 27th keyword and later stay in the index. */
+	kw[0] = '\0';
+	for (i = 0; i < 30; i++)
+		snprintf(kw + strlen(kw), sizeof(kw) - strlen(kw), "%sk%02d",
+		    i ? " " : "", i);
+	ok(mbox_set_flags(work, 1, 0, kw, 0, &modseq) == 1 &&
+	    strcmp(kw_of(work, 1), kw) == 0, "kw: 30 keywords in the index");
+	name = cur_name(".Work", "");
+	ok(strlen(strstr(name, ":2,")) == 3 + 24, "kw: 24 more letters "
+	    "(2 taken by the old ones, not on this message now): %s", name);
+	for (nl = 0, err = slurp(".Work/dovecot-keywords"); *err; err++)
+		nl += *err == '\n';
+	ok(nl == 26, "kw: dovecot-keywords full at 26 lines (%d)", nl);
+
+	/* Another program renames a file's keyword letters. */
+	{
+		char from[600], to[600];
+
+		snprintf(from, sizeof(from), "%s/cur/%s", root,
+		    cur_name("", "2001.Ql"));
+		snprintf(to, sizeof(to), "%s/cur/2001.Ql.host,S=9,W=10:2,Sac",
+		    root);
+		sleep(1);
+		ok(rename(from, to) == 0 && mbox_sync(in) == 0 &&
+		    strcmp(kw_of(in, 2), "$Forwarded $Junk") == 0,
+		    "kw: letters changed by another program are picked up: %s",
+		    got_kw);
+		ok(mbox_msg_open(in, 2) >= 0, "kw: and the message opens");
+	}
+	/* Letters without a line, and lines we cannot use, are ignored. */
+	put_file("cur", "2002.Qm.host,S=9,W=10:2,Sdz", "S: m\n\nbody");
+	sleep(1);
+	ok(mbox_sync(in) == 0 && strcmp(kw_of(in, 4), "NonJunk") == 0,
+	    "kw: a letter without a line is no keyword: '%s'", got_kw);
+
+	mbox_close(&in);
+	mbox_close(&work);
+	mstore_close(&st);
+	rm_index();
+	ok(mstore_open(root, &st, &err) == 0 && mbox_open(st, "INBOX", &in) ==
+	    0 && mbox_open(st, "Work", &work) == 0, "kw: index removed, "
+	    "rebuilt");
+	/* Rebuilt in name order: the appended one (its name begins with
+	 * today's time) is 1, then 2000 (2), 2001 (3), 2002 (4). */
+	ok(strcmp(kw_of(in, 2), "$Forwarded $label1") == 0,
+	    "kw: keywords back after the rebuild: '%s'", got_kw);
+	ok(got_flags == (MF_SEEN | MF_FLAGGED), "kw: and the flags");
+	ok(strcmp(kw_of(in, 3), "$Forwarded $Junk") == 0 &&
+	    strcmp(kw_of(in, 4), "NonJunk") == 0 &&
+	    strcmp(kw_of(in, 1), "$Junk NonJunk") == 0,
+	    "kw: every message's keywords back");
+	exp[0] = '\0';
+	for (i = 0; i < 24; i++)
+		snprintf(exp + strlen(exp), sizeof(exp) - strlen(exp), "%sk%02d",
+		    i ? " " : "", i);
+	ok(strcmp(kw_of(work, 1), exp) == 0, "kw: in Work the 24 with "
+	    "letters come back, the 6 without do not: %s", got_kw);
+	ok((fd = mbox_msg_open(work, 1)) >= 0, "kw: opens after rebuild");
+	if (fd >= 0)
+		close(fd);
+	/* Changing them after the rebuild renames from the right name. */
+	ok(mbox_set_flags(in, 2, MF_SEEN, "$label1", 0, &modseq) == 1 &&
+	    strcmp(cur_name("", "2000.Qk"), "2000.Qk.host,S=9,W=10:2,Sb") == 0,
+	    "kw: STORE after the rebuild: %s", cur_name("", "2000.Qk"));
+	mbox_close(&in);
+	mbox_close(&work);
+	mstore_close(&st);
+	/* A damaged index, and a dovecot-keywords with lines we ignore. */
+	snprintf(tmp, sizeof(tmp), "%s/index.db", root);
+	rm_index();
+	put_file("", "index.db", "this is not SQLite at all, not even close..");
+	put_file("", "dovecot-keywords", "0 $Forwarded\n1 $label1\n2 $Junk\n"
+	    "3 NonJunk\n4 bad(name\n99 far\nx y\n");
+	put_file("cur", "2003.Qn.host,S=9,W=10:2,e", "S: n\n\nbody");
+	ok(mstore_open(root, &st, &err) == 0 && mbox_open(st, "INBOX", &in) ==
+	    0 && strcmp(kw_of(in, 2), "$label1") == 0, "kw: a damaged index "
+	    "is rebuilt with the keywords");
+	ok(strcmp(kw_of(in, 5), "") == 0, "kw: a name that is no atom is "
+	    "not read");
+	ok(mbox_set_flags(in, 5, 0, "Fresh", 0, &modseq) == 1 &&
+	    strstr(slurp("dovecot-keywords"), "x y\n5 Fresh\n") != NULL,
+	    "kw: a new keyword takes a free index, other lines kept");
+	/* A dovecot-keywords we cannot use: keywords in the index only,
+	 * the change goes on (as a flag change on a full disk must). */
+	ok(mstore_create(st, "Odd") == 0 && mbox_open(st, "Odd", &work) == 0 &&
+	    mbox_copy(in, 2, work, &uid) == 0, "kw: COPY to Odd");
+	snprintf(tmp, sizeof(tmp), "%s/.Odd/dovecot-keywords", root);
+	unlink(tmp);
+	ok(mkdir(tmp, 0700) == 0 && mbox_set_flags(work, uid, 0, "Other", 0,
+	    &modseq) == 1 && strcmp(kw_of(work, uid), "Other") == 0,
+	    "kw: dovecot-keywords unusable: STORE still works");
+	name = cur_name(".Odd", "");
+	ok(strcmp(strstr(name, ":2,"), ":2,") == 0, "kw: and the name has no "
+	    "letters: %s", name);
+	rmdir(tmp);
+	mbox_close(&work);
+	mbox_close(&in);
+	mstore_close(&st);
+	snprintf(tmp, sizeof(tmp), "rm -rf %s", root);
+	if (system(tmp) != 0)
+		diag("cleanup failed");
+}
+
 int
 main(void)
 {
@@ -126,6 +355,7 @@ main(void)
 
 	log_init("test-store", LOG_LVL_ERR, 0);
 	test_names();
+	test_keywords();
 
 	snprintf(root, sizeof(root), "/tmp/test-store.%ld", (long)getpid());
 	ok(mstore_open(root, &st, &err) == 0, "open creates the store");
@@ -169,8 +399,8 @@ main(void)
 	    mbox_open(st2, "INBOX", &in2) == 0, "second handle");
 	ok(mbox_set_flags(in, 2, MF_SEEN | MF_FLAGGED, "$Label1", 0,
 	    &modseq) == 1, "set flags");
-	ok(exists("cur/1000.Qa.host,S=10,W=12:2,FS"),
-	    "standard flags mirrored in the name");
+	ok(exists("cur/1000.Qa.host,S=10,W=12:2,FSa"),
+	    "standard flags mirrored in the name, then keyword letters");
 	cnt = 0;
 	mbox_messages(in2, 1, UINT32_MAX, modseq - 1, 0, count_cb, &cnt);
 	ok(cnt == 1, "the other session sees the change by modseq");
