@@ -188,21 +188,6 @@ imap_put_flags(struct buf *b, unsigned int flags, const char *keywords,
 	buf_putc(b, ')');
 }
 
-/* A keyword is an atom (RFC 3501 flag-keyword); no '\' flags we do not
- * know (\Recent cannot be set). */
-static int
-keyword_valid(const char *k)
-{
-	const unsigned char *p;
-
-	if (*k == '\0' || strlen(k) > 100)
-		return 0;
-	for (p = (const unsigned char *)k; *p != '\0'; p++)
-		if (*p <= ' ' || *p >= 0x7f || strchr("(){%*\"\\]", *p) != NULL)
-			return 0;
-	return 1;
-}
-
 /* Is the keyword k (len octets) in the space-separated list?  Keywords
  * compare case-insensitively. */
 int
@@ -281,7 +266,7 @@ flag_one(const char *f, unsigned int *flags, struct buf *kw,
 		*why = "Unknown system flag";
 		return -1;
 	}
-	if (!keyword_valid(f)) {
+	if (!maildir_keyword_valid(f, strlen(f))) {
 		*why = "Invalid keyword";
 		return -1;
 	}

@@ -43,20 +43,7 @@ store_file_name(const char *base, unsigned int flags, const char *kwletters,
 	    kwletters != NULL ? kwletters : "");
 }
 
-uint32_t
-store_name_kwbits(const char *name)
-{
-	const char *info = strstr(name, ":2,");
-	uint32_t bits = 0;
-
-	if (info == NULL)
-		return 0;
-	for (info += 3; *info != '\0'; info++)
-		if (*info >= 'a' && *info < 'a' + STORE_KW_MAX)
-			bits |= 1U << (*info - 'a');
-	return bits;
-}
-
+/* Only lowercase letters count: the flag letters are uppercase. */
 uint32_t
 store_kw_letters_bits(const char *letters)
 {
@@ -66,6 +53,14 @@ store_kw_letters_bits(const char *letters)
 		if (*letters >= 'a' && *letters < 'a' + STORE_KW_MAX)
 			bits |= 1U << (*letters - 'a');
 	return bits;
+}
+
+uint32_t
+store_name_kwbits(const char *name)
+{
+	const char *info = strstr(name, ":2,");
+
+	return info != NULL ? store_kw_letters_bits(info + 3) : 0;
 }
 
 void

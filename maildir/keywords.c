@@ -27,15 +27,13 @@
 #include "store_int.h"
 
 #define KW_FILE_MAX	65536	/* 26 lines of 100-octet names, and slack */
-#define KW_NAME_MAX	100	/* as imapd accepts (RFC 3501 flag-keyword) */
 
-/* An atom that is no system flag: what imapd accepts as a keyword. */
-static int
-kw_valid(const char *k, size_t len)
+int
+maildir_keyword_valid(const char *k, size_t len)
 {
 	size_t i;
 
-	if (len == 0 || len > KW_NAME_MAX)
+	if (len == 0 || len > MAILDIR_KEYWORD_MAX)
 		return 0;
 	for (i = 0; i < len; i++)
 		if ((unsigned char)k[i] <= ' ' || (unsigned char)k[i] >= 0x7f ||
@@ -80,7 +78,7 @@ kw_parse(struct mbox *mb, const char *text)
 			continue;
 		mb->kw_used |= 1U << i;
 		name = end + 1;
-		if (mb->kw[i] == NULL && kw_valid(name, (size_t)(nl - name)))
+		if (mb->kw[i] == NULL && maildir_keyword_valid(name, (size_t)(nl - name)))
 			mb->kw[i] = kw_strndup(name, (size_t)(nl - name));
 	}
 }
@@ -226,7 +224,7 @@ store_kw_letters(struct mbox *mb, const char *keywords,
 	buf_puts(&add, "");
 	for (p = keywords; *p != '\0'; p += strspn(p, " ")) {
 		n = strcspn(p, " ");
-		if ((i = kw_find(mb, p, n)) == -1 && kw_valid(p, n) &&
+		if ((i = kw_find(mb, p, n)) == -1 && maildir_keyword_valid(p, n) &&
 		    (mb->kw_used | fresh) != (1U << STORE_KW_MAX) - 1) {
 			for (i = 0; (mb->kw_used | fresh) & (1U << i); i++)
 				;

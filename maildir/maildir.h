@@ -95,6 +95,15 @@ int	utf8_to_mutf7(const char *in, char *out, size_t size);
 struct mstore;			/* one user's store */
 struct mbox;			/* one open mailbox (folder) */
 
+/*
+ * A keyword is an atom (RFC 3501 flag-keyword) of at most
+ * MAILDIR_KEYWORD_MAX octets, without '\' (no system flag we do not
+ * know; \Recent cannot be set): what imapd accepts and what the store
+ * reads back from a folder's dovecot-keywords.  1 or 0.
+ */
+#define MAILDIR_KEYWORD_MAX	100
+int	maildir_keyword_valid(const char *k, size_t len);
+
 /* Message flags as stored; \Recent is per session and never stored. */
 #define MF_SEEN		0x01	/* S */
 #define MF_ANSWERED	0x02	/* R */
