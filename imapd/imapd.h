@@ -13,7 +13,12 @@
  *		BODY[section]<partial> (GMime for headers and parameters)
  * search.c	SEARCH keys: parse and match
  * session.c	one connection: reading commands and literals, states,
- *		dispatch, untagged updates
+ *		dispatch
+ * reply.c	untagged and tagged replies, store errors as response codes
+ * flags.c	flags and keywords
+ * view.c	the selected mailbox as the client knows it: sequence
+ *		numbers, untagged updates
+ * slots.c	a logged-in session's slot (per-user limit) and store
  * cmd_*.c	the commands, grouped by state
  */
 #ifndef IMAPD_H

@@ -1,5 +1,7 @@
 /*
- * What session.c and the cmd_*.c files share; not for use outside imapd/.
+ * What the session's files (session.c: the command loop and literals;
+ * reply.c, flags.c, view.c, slots.c) and the cmd_*.c files share; not for
+ * use outside imapd/.
  */
 #ifndef IMAP_SESSION_H
 #define IMAP_SESSION_H
@@ -97,13 +99,18 @@ struct imap_cmd {
 			    size_t nargs);
 };
 
-/* session.c: replies */
+/* reply.c: replies */
 void	imap_untagged(struct imap_session *s, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	imap_tagged(struct imap_session *s, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Queue the tagged reply now (before a STARTTLS handshake). */
 void	imap_tagged_now(struct imap_session *s);
+/* Queue it at the command's end, after its untagged updates; a NO or BAD
+ * is logged and counted. */
+void	imap_tagged_send(struct imap_session *s);
+void	imap_reply_init(void);		/* once per session */
+void	imap_reply_free(void);
 void	imap_continue(struct imap_session *s, const char *text);
 /* For commands without arguments: 0, or -1 after a BAD. */
 int	imap_no_args(struct imap_session *s, size_t nargs);
@@ -123,19 +130,7 @@ int	imap_store_no(struct imap_session *s, const char *what);
 /* Sleep, waking early only to stop (failure delays). */
 void	imap_penalty(unsigned int seconds);
 
-/* Authenticated as user: take a session slot, open the store.  0, or
- * -1 after a NO reply. */
-int	imap_login(struct imap_session *s, const char *user);
-
-/*
- * A CONDSTORE-enabling command (RFC 7162 §3.1: FETCH with MODSEQ or
- * CHANGEDSINCE, SEARCH MODSEQ, STORE UNCHANGEDSINCE, STATUS
- * HIGHESTMODSEQ ...) turns CONDSTORE on for the rest of the session; the
- * first one while a mailbox is selected tells its HIGHESTMODSEQ.
- */
-void	imap_condstore_use(struct imap_session *s);
-
-/* session.c: the selected mailbox */
+/* view.c: the selected mailbox */
 /*
  * Report what changed in the selected mailbox since the client last
  * heard (EXISTS, RECENT, FETCH FLAGS, and EXPUNGE/VANISHED when
@@ -176,6 +171,15 @@ void	imap_fetch_flags(struct imap_session *s, uint32_t seq, uint32_t uid,
  * those in only, if given; RFC 7162 §3.2.5, §3.2.6).  0 or -1. */
 int	imap_vanished_earlier(struct imap_session *s, uint64_t since,
 	    const struct seqset *only);
+/*
+ * A CONDSTORE-enabling command (RFC 7162 §3.1: FETCH with MODSEQ or
+ * CHANGEDSINCE, SEARCH MODSEQ, STORE UNCHANGEDSINCE, STATUS
+ * HIGHESTMODSEQ ...) turns CONDSTORE on for the rest of the session; the
+ * first one while a mailbox is selected tells its HIGHESTMODSEQ.
+ */
+void	imap_condstore_use(struct imap_session *s);
+
+/* flags.c */
 /* "\Seen \Answered $Label" for FETCH FLAGS (with \Recent when so). */
 void	imap_put_flags(struct buf *b, unsigned int flags, const char *keywords,
 	    int recent);
@@ -187,6 +191,11 @@ char	*keyword_combine(const char *a, const char *b, char op);
  * space-separated, malloc'd).  0, or -1 with *why. */
 int	imap_parse_flags(const struct imap_arg *a, unsigned int *flags,
 	    char **keywords, const char **why);
+
+/* slots.c */
+/* Authenticated as user: take a session slot, open the store.  0, or
+ * -1 after a NO reply. */
+int	imap_login(struct imap_session *s, const char *user);
 
 /* cmd_any.c (any state) */
 int	cmd_capability(struct imap_session *, const struct imap_arg *, size_t);
