@@ -631,29 +631,15 @@ cmd_search(struct imap_session *s, const struct imap_arg *args,
 
 /* ---- UID ---- */
 
+/* UID alone or with a word that is no command: UID FETCH and the others
+ * are rows of the command table. */
 int
 cmd_uid(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(struct imap_session *, const struct imap_arg *,
-		    size_t);
-	} subs[] = {
-		{ "FETCH", cmd_fetch }, { "STORE", cmd_store },
-		{ "COPY", cmd_copy }, { "MOVE", cmd_move },
-		{ "SEARCH", cmd_search }, { "EXPUNGE", cmd_expunge },
-	};
-	size_t i;
-
 	if (nargs < 1 || args[0].type != IMAP_ARG_ATOM) {
 		imap_tagged(s, "BAD Usage: UID command arguments");
 		return -1;
 	}
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (strcasecmp(args[0].str, subs[i].name) == 0) {
-			s->uid_cmd = 1;
-			return subs[i].fn(s, args + 1, nargs - 1);
-		}
 	imap_tagged(s, "BAD Unknown UID command");
 	return -1;
 }

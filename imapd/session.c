@@ -26,42 +26,48 @@
 #include "../lib/tls.h"
 #include "session.h"
 
-#define CMD_NO_EXPUNGE	0x100	/* sequence numbers must not shift */
-
 /* ---- commands ---- */
 
 static const struct imap_cmd imap_cmds[] = {
-	{ "CAPABILITY", ST_ANY, cmd_capability },
-	{ "NOOP", ST_ANY, cmd_noop },
-	{ "LOGOUT", ST_ANY, cmd_logout },
-	{ "ID", ST_ANY, cmd_id },
-	{ "STARTTLS", ST_NOTAUTH, cmd_starttls },
-	{ "LOGIN", ST_NOTAUTH, cmd_login },
-	{ "AUTHENTICATE", ST_NOTAUTH, cmd_authenticate },
-	{ "ENABLE", ST_AUTH, cmd_enable },
-	{ "NAMESPACE", ST_LOGGEDIN, cmd_namespace },
-	{ "IDLE", ST_LOGGEDIN, cmd_idle },
-	{ "SELECT", ST_LOGGEDIN, cmd_select },
-	{ "EXAMINE", ST_LOGGEDIN, cmd_examine },
-	{ "CREATE", ST_LOGGEDIN, cmd_create },
-	{ "DELETE", ST_LOGGEDIN, cmd_delete },
-	{ "RENAME", ST_LOGGEDIN, cmd_rename },
-	{ "SUBSCRIBE", ST_LOGGEDIN, cmd_subscribe },
-	{ "UNSUBSCRIBE", ST_LOGGEDIN, cmd_unsubscribe },
-	{ "LIST", ST_LOGGEDIN, cmd_list },
-	{ "LSUB", ST_LOGGEDIN, cmd_lsub },
-	{ "STATUS", ST_LOGGEDIN, cmd_status },
-	{ "APPEND", ST_LOGGEDIN, cmd_append },
-	{ "CHECK", ST_SELECTED, cmd_check },
-	{ "CLOSE", ST_SELECTED, cmd_close },
-	{ "UNSELECT", ST_SELECTED, cmd_unselect },
-	{ "EXPUNGE", ST_SELECTED, cmd_expunge },
-	{ "SEARCH", ST_SELECTED | CMD_NO_EXPUNGE, cmd_search },
-	{ "FETCH", ST_SELECTED | CMD_NO_EXPUNGE, cmd_fetch },
-	{ "STORE", ST_SELECTED | CMD_NO_EXPUNGE, cmd_store },
-	{ "COPY", ST_SELECTED | CMD_NO_EXPUNGE, cmd_copy },
-	{ "MOVE", ST_SELECTED, cmd_move },
-	{ "UID", ST_SELECTED, cmd_uid },
+	{ "CAPABILITY",		ST_ANY,		0,	cmd_capability },
+	{ "NOOP",		ST_ANY,		0,	cmd_noop },
+	{ "LOGOUT",		ST_ANY,		0,	cmd_logout },
+	{ "ID",			ST_ANY,		0,	cmd_id },
+	{ "STARTTLS",		ST_NOTAUTH,	0,	cmd_starttls },
+	{ "LOGIN",		ST_NOTAUTH,	0,	cmd_login },
+	{ "AUTHENTICATE",	ST_NOTAUTH,	0,	cmd_authenticate },
+	{ "ENABLE",		ST_AUTH,	0,	cmd_enable },
+	{ "NAMESPACE",		ST_LOGGEDIN,	0,	cmd_namespace },
+	{ "IDLE",		ST_LOGGEDIN,	0,	cmd_idle },
+	{ "SELECT",		ST_LOGGEDIN,	0,	cmd_select },
+	{ "EXAMINE",		ST_LOGGEDIN,	0,	cmd_examine },
+	{ "CREATE",		ST_LOGGEDIN,	0,	cmd_create },
+	{ "DELETE",		ST_LOGGEDIN,	0,	cmd_delete },
+	{ "RENAME",		ST_LOGGEDIN,	0,	cmd_rename },
+	{ "SUBSCRIBE",		ST_LOGGEDIN,	0,	cmd_subscribe },
+	{ "UNSUBSCRIBE",	ST_LOGGEDIN,	0,	cmd_unsubscribe },
+	{ "LIST",		ST_LOGGEDIN,	0,	cmd_list },
+	{ "LSUB",		ST_LOGGEDIN,	0,	cmd_lsub },
+	{ "STATUS",		ST_LOGGEDIN,	0,	cmd_status },
+	{ "APPEND",		ST_LOGGEDIN,	0,	cmd_append },
+	{ "CHECK",		ST_SELECTED,	0,	cmd_check },
+	{ "CLOSE",		ST_SELECTED,	0,	cmd_close },
+	{ "UNSELECT",		ST_SELECTED,	0,	cmd_unselect },
+	{ "EXPUNGE",		ST_SELECTED,	0,	cmd_expunge },
+	{ "SEARCH",		ST_SELECTED,	CMD_NO_EXPUNGE,	cmd_search },
+	{ "FETCH",		ST_SELECTED,	CMD_NO_EXPUNGE,	cmd_fetch },
+	{ "STORE",		ST_SELECTED,	CMD_NO_EXPUNGE,	cmd_store },
+	{ "COPY",		ST_SELECTED,	CMD_NO_EXPUNGE,	cmd_copy },
+	{ "MOVE",		ST_SELECTED,	0,	cmd_move },
+	/* UID alone or with an unknown word: only a BAD (and no EXPUNGE). */
+	{ "UID",		ST_SELECTED,	CMD_SUBCOMMAND | CMD_NO_EXPUNGE,
+	    cmd_uid },
+	{ "UID FETCH",		ST_SELECTED,	CMD_UID,	cmd_fetch },
+	{ "UID STORE",		ST_SELECTED,	CMD_UID,	cmd_store },
+	{ "UID SEARCH",		ST_SELECTED,	CMD_UID,	cmd_search },
+	{ "UID COPY",		ST_SELECTED,	CMD_UID,	cmd_copy },
+	{ "UID MOVE",		ST_SELECTED,	CMD_UID,	cmd_move },
+	{ "UID EXPUNGE",	ST_SELECTED,	CMD_UID,	cmd_expunge },
 };
 
 static const struct imap_cmd *
@@ -73,6 +79,31 @@ cmd_find(const char *name)
 		if (strcasecmp(imap_cmds[i].name, name) == 0)
 			return &imap_cmds[i];
 	return NULL;
+}
+
+/*
+ * The row for a command that names its subcommand in its first argument
+ * (UID FETCH, RFC 3501 §6.4.8), any case, with the arguments after it;
+ * cmd itself when there is none such.
+ */
+static const struct imap_cmd *
+cmd_find_sub(const struct imap_cmd *cmd, const struct imap_arg **args,
+    size_t *nargs)
+{
+	const struct imap_cmd *sub;
+	char name[64];		/* more than any row's name */
+	int n;
+
+	if (!(cmd->flags & CMD_SUBCOMMAND) || *nargs < 1 ||
+	    (*args)[0].type != IMAP_ARG_ATOM)
+		return cmd;
+	n = snprintf(name, sizeof(name), "%s %s", cmd->name, (*args)[0].str);
+	if (n < 0 || (size_t)n >= sizeof(name) || (sub = cmd_find(name)) ==
+	    NULL)
+		return cmd;
+	(*args)++;
+	(*nargs)--;
+	return sub;
 }
 
 /* The command being parsed, as the table names it (for the log). */
@@ -119,22 +150,25 @@ session_dispatch(struct imap_session *s)
 	s->tag = imap_parser_tag(s->parser);
 	s->uid_cmd = 0;
 	args = imap_parser_args(s->parser, &nargs);
+	/* Logged and refused by its first word: "UID" for UID FETCH. */
 	s->cmd_name = (cmd = cmd_find(name)) != NULL ? cmd->name : "unknown";
+	if (cmd != NULL)
+		cmd = cmd_find_sub(cmd, &args, &nargs);
 	if (cmd == NULL) {
 		imap_tagged(s, "BAD Unknown command %s", log_str(name));
 		r = -1;
 	} else if ((cmd->states & s->state) == 0) {
-		imap_tagged(s, "BAD %s not allowed %s", cmd->name,
+		imap_tagged(s, "BAD %s not allowed %s", s->cmd_name,
 		    s->state == ST_NOTAUTH ? "before login" :
 		    s->state == ST_AUTH ? "without a selected mailbox" :
 		    "now");
 		r = -1;
 	} else {
 		log_debug("sid=%s command %s %s", s->id, s->tag, cmd->name);
+		s->uid_cmd = (cmd->flags & CMD_UID) != 0;
 		r = cmd->fn(s, args, nargs);
 	}
-	session_finish(s, cmd == NULL || (!(cmd->states & CMD_NO_EXPUNGE) &&
-	    strcmp(cmd->name, "UID") != 0) || s->uid_cmd);
+	session_finish(s, cmd == NULL || !(cmd->flags & CMD_NO_EXPUNGE));
 	if (r == -1)
 		session_error(s);
 }

@@ -74,7 +74,7 @@ struct imap_session {
 	struct imap_parser *parser;
 	const char	*tag;		/* of the command running */
 	const char	*cmd_name;	/* and its name, for the log */
-	int		 uid_cmd;	/* "UID FETCH" and friends */
+	int		 uid_cmd;	/* a CMD_UID command runs */
 	/* RFC 5161 ENABLE */
 	int		 condstore;	/* also on after a CONDSTORE use */
 	int		 qresync;
@@ -91,9 +91,19 @@ struct imap_session {
 	unsigned long	 nno, nbad;	/* NO and BAD replies given */
 };
 
+/* What a command is, beyond where it is allowed (struct imap_cmd's
+ * flags). */
+#define CMD_UID		0x01	/* UID FETCH and friends: numbers are UIDs
+				   (sets uid_cmd) */
+#define CMD_NO_EXPUNGE	0x02	/* sequence numbers must not shift: no
+				   EXPUNGE after it (RFC 3501 §7.4.1) */
+#define CMD_SUBCOMMAND	0x04	/* its first argument names the command,
+				   a row of its own ("UID FETCH") */
+
 struct imap_cmd {
 	const char	*name;
-	unsigned int	 states;
+	unsigned int	 states;	/* where it is allowed: ST_* */
+	unsigned int	 flags;		/* CMD_* */
 	/* 0 done (replied), -1 bad (replied; counts as an error). */
 	int		(*fn)(struct imap_session *s, const struct imap_arg *args,
 			    size_t nargs);
