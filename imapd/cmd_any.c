@@ -78,8 +78,8 @@ cmd_logout(struct imap_session *s, const struct imap_arg *args,
 		return -1;
 	imap_untagged(s, "BYE Logging out");
 	imap_tagged(s, "OK Logout completed");
+	imap_set_state(s, ST_LOGOUT);
 	imap_unselect(s);
-	s->logout = 1;
 	return 0;
 }
 
@@ -132,8 +132,10 @@ cmd_starttls(struct imap_session *s, const struct imap_arg *args,
 	imap_tagged(s, "OK Begin TLS negotiation now");
 	imap_tagged_now(s);
 	if (login_starttls(&s->conn, s->env->tls, s->id, s->client_ip,
-	    "STARTTLS") == -1)
-		s->broken = s->logout = 1;
+	    "STARTTLS") == -1) {
+		s->broken = 1;
+		imap_set_state(s, ST_LOGOUT);
+	}
 	return 0;
 }
 
@@ -165,7 +167,8 @@ login_result(struct imap_session *s, enum login_result r)
 		/* The post-login process answers the command. */
 		if (login_handoff(&s->login, &s->env->pool, s->service,
 		    s->client_port, s->tag) == 0) {
-			s->handed_over = s->logout = s->broken = 1;
+			s->handed_over = s->broken = 1;
+			imap_set_state(s, ST_LOGOUT);
 			return 0;
 		}
 		imap_tagged(s, "NO [UNAVAILABLE] Cannot open the mailbox now");
@@ -175,7 +178,7 @@ login_result(struct imap_session *s, enum login_result r)
 		    "failed");
 		if (login_exhausted(&s->login)) {
 			imap_untagged(s, "BYE Too many authentication failures");
-			s->logout = 1;
+			imap_set_state(s, ST_LOGOUT);
 		}
 		return 0;
 	case LOGIN_CANCELLED:
@@ -191,7 +194,7 @@ login_result(struct imap_session *s, enum login_result r)
 		imap_tagged(s, "BAD Line too long");
 		return -1;
 	case LOGIN_GONE:
-		s->logout = 1;
+		imap_set_state(s, ST_LOGOUT);
 		return 0;
 	default:
 		imap_tagged(s, "NO [UNAVAILABLE] Temporary authentication "
@@ -364,7 +367,7 @@ cmd_idle(struct imap_session *s, const struct imap_arg *args,
 				imap_untagged(s, "BYE %s", r == 0 ?
 				    "Autologout; idle for too long" :
 				    "Server shutting down");
-				s->logout = 1;
+				imap_set_state(s, ST_LOGOUT);
 				break;
 			}
 			if (r <= 0)
@@ -385,7 +388,7 @@ cmd_idle(struct imap_session *s, const struct imap_arg *args,
 			imap_tagged(s, "BAD Expected DONE");
 			return -1;
 		}
-		s->logout = 1;
+		imap_set_state(s, ST_LOGOUT);
 		break;
 	}
 	close(ifd);

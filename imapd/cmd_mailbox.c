@@ -161,7 +161,7 @@ select_common(struct imap_session *s, const struct imap_arg *args,
 		r = 0;
 		goto out;
 	}
-	s->state = ST_SELECTED;
+	imap_set_state(s, ST_SELECTED);
 	imap_untagged(s, "%zu EXISTS", s->view.n);
 	for (i = 0, unseen = 0; i < s->view.n; i++)
 		if (!(s->view.msgs[i].flags & MF_SEEN)) {

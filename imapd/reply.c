@@ -75,8 +75,10 @@ imap_out(struct imap_session *s)
 void
 imap_out_done(struct imap_session *s)
 {
-	if (s->conn.out.len >= 65536 && conn_flush(&s->conn) == -1)
-		s->broken = s->logout = 1;
+	if (s->conn.out.len >= 65536 && conn_flush(&s->conn) == -1) {
+		s->broken = 1;
+		imap_set_state(s, ST_LOGOUT);
+	}
 }
 
 int

@@ -106,6 +106,28 @@ cmd_find_sub(const struct imap_cmd *cmd, const struct imap_arg **args,
 	return sub;
 }
 
+static const char *
+state_name(enum imap_state st)
+{
+	switch (st) {
+	case ST_NOTAUTH:	return "not-authenticated";
+	case ST_AUTH:		return "authenticated";
+	case ST_SELECTED:	return "selected";
+	case ST_LOGOUT:		return "logout";
+	}
+	return "?";
+}
+
+void
+imap_set_state(struct imap_session *s, enum imap_state to)
+{
+	if (s->state == ST_LOGOUT || s->state == to)
+		return;
+	log_debug("sid=%s state %s -> %s", s->id, state_name(s->state),
+	    state_name(to));
+	s->state = to;
+}
+
 /* The command being parsed, as the table names it (for the log). */
 static const char *
 session_cmd_name(struct imap_session *s)
@@ -123,7 +145,7 @@ session_error(struct imap_session *s)
 		log_info("sid=%s client=[%s] too many errors, disconnecting",
 		    s->id, s->client_ip);
 		imap_untagged(s, "BYE Too many errors");
-		s->logout = 1;
+		imap_set_state(s, ST_LOGOUT);
 	}
 }
 
@@ -131,7 +153,7 @@ session_error(struct imap_session *s)
 static void
 session_finish(struct imap_session *s, int allow_expunge)
 {
-	if (s->state == ST_SELECTED && !s->logout &&
+	if (s->state == ST_SELECTED &&
 	    imap_view_update(s, allow_expunge) == -1)
 		imap_mailbox_lost(s);
 	imap_tagged_send(s);
@@ -427,7 +449,7 @@ session_command(struct imap_session *s)
 	}
 	session_dispatch(s);
 	append_abandon(s);
-	return s->logout ? -1 : 0;
+	return s->state == ST_LOGOUT ? -1 : 0;
 }
 
 /*
@@ -484,7 +506,7 @@ imap_session_run(struct pool_ctx *env, int fd, const char *service,
 	s->authc = env->authc;
 	s->service = service;
 	s->client_port = client_port;
-	s->state = ST_NOTAUTH;
+	s->state = ST_NOTAUTH;		/* where it begins: no change */
 	if (post != NULL)
 		util_strcpy(s->id, post->sid, sizeof(s->id));
 	else
@@ -498,11 +520,11 @@ imap_session_run(struct pool_ctx *env, int fd, const char *service,
 	if (post != NULL) {
 		if (session_post_login(s, post) == -1) {
 			imap_untagged(s, "BYE Cannot serve this session");
-			s->logout = 1;
+			imap_set_state(s, ST_LOGOUT);
 		}
 		session_finish(s, 0);
 		s->tag = NULL;
-		while (!s->logout && session_command(s) == 0)
+		while (s->state != ST_LOGOUT && session_command(s) == 0)
 			;
 	} else {
 		/* A client has imapd.login_timeout to log in. */
@@ -517,10 +539,13 @@ imap_session_run(struct pool_ctx *env, int fd, const char *service,
 			imap_capabilities(s, b);
 			buf_printf(b, "] %s IMAP4rev1 ready\r\n",
 			    s->conf->server.hostname);
-			while (!s->logout && session_command(s) == 0)
+			while (s->state != ST_LOGOUT && session_command(s) == 0)
 				;
 		}
 	}
+	/* However it ended: LOGOUT, a BYE or the connection (RFC 3501
+	 * §3.4). */
+	imap_set_state(s, ST_LOGOUT);
 	if (!s->broken)
 		conn_flush(&s->conn);
 	log_info("sid=%s %s client=[%s] user=%s fetch=%lu append=%lu "

@@ -14,6 +14,7 @@ enum imap_state {		/* RFC 3501 §3 */
 	ST_NOTAUTH = 0x01,
 	ST_AUTH = 0x02,
 	ST_SELECTED = 0x04,
+	ST_LOGOUT = 0x08,	/* the session ends: no more commands */
 };
 #define ST_ANY	(ST_NOTAUTH | ST_AUTH | ST_SELECTED)
 #define ST_LOGGEDIN (ST_AUTH | ST_SELECTED)
@@ -69,7 +70,6 @@ struct imap_session {
 	struct mstore	*store;
 	int		 userlock;	/* fd holding one session slot */
 	int		 errors;
-	int		 logout;
 	int		 broken;	/* the stream is unusable */
 	struct imap_parser *parser;
 	const char	*tag;		/* of the command running */
@@ -108,6 +108,11 @@ struct imap_cmd {
 	int		(*fn)(struct imap_session *s, const struct imap_arg *args,
 			    size_t nargs);
 };
+
+/* session.c: the command loop */
+/* Every change of state, logged (the first, to ST_NOTAUTH, is set).
+ * Logout is final (RFC 3501 §3.4). */
+void	imap_set_state(struct imap_session *s, enum imap_state to);
 
 /* reply.c: replies */
 void	imap_untagged(struct imap_session *s, const char *fmt, ...)

@@ -65,7 +65,7 @@ imap_login(struct imap_session *s, const char *user)
 		return -1;
 	}
 	util_strcpy(s->user, user, sizeof(s->user));
-	s->state = ST_AUTH;
+	imap_set_state(s, ST_AUTH);
 	log_info("sid=%s client=[%s] login user=%s", s->id, s->client_ip,
 	    s->user);
 	return 0;

@@ -408,7 +408,7 @@ imap_mailbox_lost(struct imap_session *s)
 		    mstore_error(s->store));
 		imap_untagged(s, "BYE [SERVERBUG] Cannot read the mailbox");
 	}
-	s->logout = 1;
+	imap_set_state(s, ST_LOGOUT);
 }
 
 void
@@ -417,7 +417,8 @@ imap_unselect(struct imap_session *s)
 	if (s->mb != NULL)
 		mbox_close(&s->mb);
 	imap_view_free(&s->view);
-	s->state = ST_AUTH;
+	if (s->state == ST_SELECTED)
+		imap_set_state(s, ST_AUTH);
 }
 
 int
