@@ -80,7 +80,11 @@ try:
 
     # --- a row expunged by another session before FETCH ---
     a, b = Imap(), Imap()
-    a.cmd("SELECT INBOX")
+    for tries in range(50):             # until the 3 are indexed
+        un, _ = a.cmd("SELECT INBOX")
+        if any(l.startswith(b"* 3 EXISTS") for l in un):
+            break
+        time.sleep(0.1)
     b.cmd("SELECT INBOX")
     b.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")
     b.cmd("EXPUNGE")
