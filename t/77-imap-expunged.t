@@ -5,13 +5,12 @@
 import os
 import re
 import smtplib
-import socket
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from maildtest import TAP, Server  # noqa: E402
+from maildtest import IMAPRaw, TAP, Server  # noqa: E402
 
 U, PW = "pat@example.test", "pat-pw"
 t = TAP()
@@ -21,43 +20,9 @@ srv = Server(services=("smtp", "imap"),
 srv.setup(users=[(U, PW)])
 
 
-class Imap:
-    """A raw client: cmd() returns (untagged lines, tagged line)."""
-
-    def __init__(self):
-        self.s = socket.create_connection(("127.0.0.1", srv.port("imap")),
-                                          timeout=30)
-        self.f = self.s.makefile("rb")
-        self.n = 0
-        self.f.readline()
-        _, ok = self.cmd("LOGIN %s %s" % (U, PW))
-        assert b" OK" in ok, ok
-
-    def cmd(self, line):
-        self.n += 1
-        tag = b"t%d" % self.n
-        self.s.sendall(tag + b" " + line.encode() + b"\r\n")
-        untagged = []
-        while True:
-            l = self.f.readline()
-            if not l:
-                return untagged, b""
-            m = re.search(rb"\{(\d+)\}\r\n$", l)
-            while m:                # a literal: read it and the rest
-                l += self.f.read(int(m.group(1)))
-                more = self.f.readline()
-                l += more
-                m = re.search(rb"\{(\d+)\}\r\n$", more)
-            if l.startswith(tag + b" "):
-                return untagged, l
-            untagged.append(l)
-
-    def close(self):
-        try:
-            self.cmd("LOGOUT")
-        except OSError:
-            pass
-        self.s.close()
+def Imap():
+    """A raw client, logged in as U (maildtest.IMAPRaw)."""
+    return IMAPRaw("127.0.0.1", srv.port("imap")).login(U, PW)
 
 
 def deliver(subject, n=1):

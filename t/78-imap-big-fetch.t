@@ -5,11 +5,10 @@
 # message's size (before, it held the file and its CRLF copy at once).
 import os
 import re
-import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from maildtest import TAP, Server  # noqa: E402
+from maildtest import IMAPRaw, TAP, Server  # noqa: E402
 
 U, PW = "pat@example.test", "pat-pw"
 t = TAP()
@@ -40,33 +39,8 @@ def cmdline(pid):
         return b""
 
 
-class Imap:
-    def __init__(self):
-        self.s = socket.create_connection(("127.0.0.1", srv.port("imap")),
-                                          timeout=60)
-        self.f = self.s.makefile("rb")
-        self.n = 0
-        self.f.readline()
-
-    def cmd(self, line):
-        """(untagged lines with literals inline, tagged line)"""
-        self.n += 1
-        tag = b"t%d" % self.n
-        self.s.sendall(tag + b" " + line.encode() + b"\r\n")
-        out = []
-        while True:
-            l = self.f.readline()
-            if not l:
-                return out, b""
-            m = re.search(rb"\{(\d+)\}\r\n$", l)
-            while m:
-                lit = self.f.read(int(m.group(1)))
-                more = self.f.readline()
-                l += lit + more
-                m = re.search(rb"\{(\d+)\}\r\n$", more)
-            if l.startswith(tag + b" "):
-                return out, l
-            out.append(l)
+def Imap():
+    return IMAPRaw("127.0.0.1", srv.port("imap"), timeout=60)
 
 
 def literal_of(lines, label):

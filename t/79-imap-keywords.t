@@ -7,12 +7,11 @@
 # 27th keyword of a folder works but lives in the index alone.
 import os
 import re
-import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
-from maildtest import TAP, Server  # noqa: E402
+from maildtest import IMAPRaw, TAP, Server  # noqa: E402
 
 U, PW = "pat@example.test", "pat-pw"
 t = TAP()
@@ -22,38 +21,12 @@ srv = Server(services=("imap",),
 srv.setup(users=[(U, PW)])
 
 
-class Imap:
-    """A raw client: cmd() returns (untagged lines, tagged line)."""
+class Imap(IMAPRaw):
+    """A raw client logged in as U, with the checks this test repeats."""
 
     def __init__(self):
-        self.s = socket.create_connection(("127.0.0.1", srv.port("imap")),
-                                          timeout=30)
-        self.f = self.s.makefile("rb")
-        self.n = 0
-        self.f.readline()
-        _, ok = self.cmd("LOGIN %s %s" % (U, PW))
-        assert b" OK" in ok, ok
-
-    def cmd(self, line):
-        self.n += 1
-        tag = b"t%d" % self.n
-        if isinstance(line, str):
-            line = line.encode()
-        self.s.sendall(tag + b" " + line + b"\r\n")
-        untagged = []
-        while True:
-            l = self.f.readline()
-            if not l:
-                return untagged, b""
-            m = re.search(rb"\{(\d+)\}\r\n$", l)
-            while m:                # a literal: read it and the rest
-                l += self.f.read(int(m.group(1)))
-                more = self.f.readline()
-                l += more
-                m = re.search(rb"\{(\d+)\}\r\n$", more)
-            if l.startswith(tag + b" "):
-                return untagged, l
-            untagged.append(l)
+        IMAPRaw.__init__(self, "127.0.0.1", srv.port("imap"))
+        self.login(U, PW)
 
     def ok(self, line):
         un, ok = self.cmd(line)
@@ -67,13 +40,6 @@ class Imap:
                                                       subject.encode())
         return self.ok(b'APPEND "%s" %s {%d+}\r\n' % (
             box.encode(), flags.encode(), len(msg)) + msg)
-
-    def close(self):
-        try:
-            self.cmd("LOGOUT")
-        except OSError:
-            pass
-        self.s.close()
 
 
 def flags_by_subject(c, box):

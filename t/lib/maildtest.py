@@ -5,6 +5,7 @@ Only processes started here are ever signalled, by PID.  Every wait is
 bounded in time.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -360,6 +361,52 @@ class Server:
     def queue_files(self):
         d = os.path.join(self.data_dir, "queue", "msg")
         return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+class IMAPRaw:
+    """A raw IMAP conversation over a socket: cmd() sends one tagged
+    command (str or bytes, literals written as {n+}) and returns (the
+    untagged responses, the tagged line), each response with its literals
+    inline; b"" as the tagged line if the server closed."""
+
+    def __init__(self, host, port, timeout=30):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.f = self.sock.makefile("rb")
+        self.n = 0
+        self.greeting = self.f.readline()
+
+    def cmd(self, line):
+        self.n += 1
+        tag = b"t%d" % self.n
+        if isinstance(line, str):
+            line = line.encode()
+        self.sock.sendall(tag + b" " + line + b"\r\n")
+        untagged = []
+        while True:
+            resp = self.f.readline()
+            if not resp:
+                return untagged, b""
+            m = re.search(rb"\{(\d+)\}\r\n$", resp)
+            while m:            # a literal: read it and the rest
+                resp += self.f.read(int(m.group(1)))
+                more = self.f.readline()
+                resp += more
+                m = re.search(rb"\{(\d+)\}\r\n$", more)
+            if resp.startswith(tag + b" "):
+                return untagged, resp
+            untagged.append(resp)
+
+    def login(self, user, password):
+        _, ok = self.cmd("LOGIN %s %s" % (user, password))
+        assert b" OK" in ok, ok
+        return self
+
+    def close(self):
+        try:
+            self.cmd("LOGOUT")
+        except OSError:
+            pass
+        self.sock.close()
 
 
 class SMTPRaw:
