@@ -39,7 +39,9 @@ struct fetch_req {
 	size_t		 n;
 	int		 need_cache;	/* ENVELOPE, BODYSTRUCTURE or BODY */
 	int		 need_text;	/* a section */
-	int		 whole_only;	/* every section is the whole message */
+	int		 part_text;	/* a section other than the whole
+					 * message (else those stream) */
+	int		 wants_modseq;	/* the MODSEQ item: a CONDSTORE use */
 	int		 sets_seen;
 	uint64_t	 changedsince;
 	int		 have_changedsince;
@@ -56,6 +58,8 @@ fetch_add(struct fetch_req *r, enum fetch_kind kind, const char *label)
 	util_strcpy(r->items[r->n].label, label, sizeof(r->items[r->n].label));
 	if (kind == FI_ENVELOPE || kind == FI_BODYSTRUCTURE || kind == FI_BODY)
 		r->need_cache = 1;
+	if (kind == FI_MODSEQ)
+		r->wants_modseq = 1;
 	r->n++;
 	return 0;
 }
@@ -145,6 +149,8 @@ fetch_add_section(struct fetch_req *r, const char *section, int peek,
 	else
 		snprintf(it->label, sizeof(it->label), "BODY[%s]", section);
 	r->need_text = 1;
+	if (section[0] != '\0')
+		r->part_text = 1;
 	if (!peek)
 		r->sets_seen = 1;
 	return 0;
@@ -434,7 +440,7 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 		fetch_cached(fr, m, &msg, &env, &bs, &body);
 	nocache = r->need_cache && (env == NULL || bs == NULL || body == NULL);
 	/* Only whole messages asked for: streamed from the file. */
-	if (r->need_text && msg == NULL && r->whole_only && !nocache) {
+	if (r->need_text && msg == NULL && !r->part_text && !nocache) {
 		if ((fd = mbox_msg_open(s->mb, m->uid)) == -1 &&
 		    errno != ENOENT) {
 			fr->failed = 1;
@@ -602,30 +608,6 @@ static void
 fetch_vanished(struct imap_session *s, struct fetch_req *r,
     const char *set_text);
 
-/* Is every section asked for the whole message (BODY[], RFC822)? */
-static int
-fetch_whole_only(const struct fetch_req *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->n; i++)
-		if (r->items[i].kind == FI_SECTION &&
-		    r->items[i].section[0] != '\0')
-			return 0;
-	return 1;
-}
-
-static int
-fetch_wants_modseq(const struct fetch_req *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->n; i++)
-		if (r->items[i].kind == FI_MODSEQ)
-			return 1;
-	return 0;
-}
-
 int
 cmd_fetch(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 {
@@ -640,9 +622,8 @@ cmd_fetch(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 		imap_tagged(s, "BAD Invalid FETCH arguments");
 		return -1;
 	}
-	if (req.have_changedsince || fetch_wants_modseq(&req))
+	if (req.have_changedsince || req.wants_modseq)
 		imap_condstore_use(s);
-	req.whole_only = fetch_whole_only(&req);
 	if (imap_set_resolve(s, args[0].str, s->uid_cmd, &seqs, &n) == -1)
 		return -1;
 	if (req.vanished)
