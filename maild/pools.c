@@ -195,6 +195,23 @@ pools_sync(void)
 			pools[i].parent = NULL;	/* a new one starts */
 }
 
+/* A new process of pool p, starting: in the list, in no count yet. */
+static struct member *
+member_new(struct pool_def *p, pid_t pid, int chan, int gen)
+{
+	struct member *m = util_calloc(1, sizeof(*m));
+
+	m->pid = pid;
+	m->chan = chan;
+	m->pool = p;
+	m->gen = gen;
+	m->state = M_STARTING;
+	m->since = time(NULL);
+	m->next = members;
+	members = m;
+	return m;
+}
+
 /* Fork and exec one process of pool p (its post-login parent, when
  * parent is set). */
 static void
@@ -258,15 +275,7 @@ member_exec(struct pool_def *p, int parent)
 		_exit(127);
 	}
 	close(sv[1]);
-	m = util_calloc(1, sizeof(*m));
-	m->pid = pid;
-	m->chan = sv[0];
-	m->pool = p;
-	m->gen = generation;
-	m->state = M_STARTING;
-	m->since = time(NULL);
-	m->next = members;
-	members = m;
+	m = member_new(p, pid, sv[0], generation);
 	if (parent) {
 		m->is_parent = 1;
 		p->parent = m;
@@ -277,6 +286,13 @@ member_exec(struct pool_def *p, int parent)
 }
 
 static void member_stop(struct member *m, const char *why);
+
+/* Post-login processes p's parent was asked for and has not reported. */
+static int
+forks_pending(const struct pool_def *p)
+{
+	return p->parent != NULL ? p->parent->forks_asked : 0;
+}
 
 /* One more process for pool p: exec'd, or forked by its parent. */
 static void
@@ -573,17 +589,9 @@ msg_forked(struct member *parent)
 		parent->pool->hold_until = time(NULL) + 1;
 		return;
 	}
-	m = util_calloc(1, sizeof(*m));
-	m->pid = (pid_t)pid;
-	m->chan = in.fd;
+	m = member_new(parent->pool, (pid_t)pid, in.fd, parent->gen);
 	in.fd = -1;
-	m->pool = parent->pool;
 	m->parent = parent;
-	m->gen = parent->gen;
-	m->state = M_STARTING;
-	m->since = time(NULL);
-	m->next = members;
-	members = m;
 	m->pool->nprocs++;
 }
 
@@ -641,13 +649,9 @@ pools_channel(int fd)
 		m->chan = -1;
 		return;
 	}
-	if (m->is_parent) {
+	if (m->is_parent)
 		msg_parent(m);
-		in.type = 0;
-	}
-	switch (in.type) {
-	case 0:
-		break;
+	else switch (in.type) {
 	case POOL_READY:
 		if (m->state != M_STARTING) {
 			member_stop(m, "said ready twice");
@@ -732,16 +736,15 @@ pools_tend(void)
 			wait = (int)(p->hold_until - now) * 1000;
 			continue;
 		}
-		starting = p->parent != NULL ? p->parent->forks_asked : 0;
+		starting = forks_pending(p);
 		for (m = members; m != NULL; m = m->next)
 			if (m->pool == p && m->state == M_STARTING &&
 			    m->gen == generation && !m->is_parent)
 				starting++;
 		cap = p->max_sessions + (p->post_login ? 0 : SPARE_REFUSERS);
 		/* Spares to take the next clients (and waiting logins). */
-		while (p->nprocs + (p->parent != NULL ?
-		    p->parent->forks_asked : 0) < cap && p->nidle + starting <
-		    p->min_idle +
+		while (p->nprocs + forks_pending(p) < cap && p->nidle +
+		    starting < p->min_idle +
 		    (p->post_login ? (long long)nhandoffs : 0)) {
 			member_start(p);
 			starting++;
