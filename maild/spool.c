@@ -117,6 +117,26 @@ spool_reuse(const char *tmp)
 	return -1;
 }
 
+/* server.user's ids: looked up once per name, as every service does
+ * at its start, not for each message (a lookup reads the password
+ * file).  0, or -1 with *err. */
+static int
+spool_owner(uid_t *uid, gid_t *gid, const char **err)
+{
+	static char name[256];
+	static uid_t u;
+	static gid_t g;
+
+	if (strcmp(name, conf->server.user) != 0) {
+		if (privsep_lookup(conf->server.user, &u, &g, err) == -1)
+			return -1;
+		util_strcpy(name, conf->server.user, sizeof(name));
+	}
+	*uid = u;
+	*gid = g;
+	return 0;
+}
+
 int
 spool_make(char *id, size_t idsize, int *fd_r, const char **err)
 {
@@ -149,8 +169,8 @@ spool_make(char *id, size_t idsize, int *fd_r, const char **err)
 	}
 	/* The queue runner's (server.user's), and held: spool_tmp_clean()
 	 * removes only what nobody holds (a reused file is held already). */
-	if ((geteuid() == 0 && (privsep_lookup(conf->server.user, &uid, &gid,
-	    err) == -1 || fchown(fd, uid, gid) == -1)) ||
+	if ((geteuid() == 0 && (spool_owner(&uid, &gid, err) == -1 ||
+	    fchown(fd, uid, gid) == -1)) ||
 	    fchmod(fd, 0600) == -1 || flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (*err == NULL || geteuid() != 0)
 			*err = strerror(errno);
