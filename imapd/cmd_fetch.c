@@ -353,7 +353,7 @@ fetch_stream(struct imap_session *s, const struct fetch_item *it, int fd,
 	char in[32768], out[2 * sizeof(in)], prev = '\0';
 	uint64_t start = 0, len = (uint64_t)vsize, pos = 0, sent = 0, a, e;
 	off_t off = 0;
-	ssize_t n, i;
+	ssize_t n;
 	size_t o;
 
 	if (it->partial) {	/* as fetch_section(): RFC 3501 §6.4.5 */
@@ -363,11 +363,7 @@ fetch_stream(struct imap_session *s, const struct fetch_item *it, int fd,
 	buf_printf(b, "%s {%llu}\r\n", it->label, (unsigned long long)len);
 	while (sent < len && (n = pread(fd, in, sizeof(in), off)) > 0) {
 		off += n;
-		for (i = 0, o = 0; i < n; i++) {
-			if (in[i] == '\n' && prev != '\r')
-				out[o++] = '\r';
-			out[o++] = prev = in[i];
-		}
+		o = imap_crlf_piece(in, (size_t)n, out, &prev);
 		a = start > pos ? start - pos : 0;	/* this piece's part */
 		e = start + len - pos < o ? start + len - pos : o;
 		if (a < e) {

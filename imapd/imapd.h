@@ -165,6 +165,13 @@ struct imap_msg;	/* one message loaded, with CRLF line ends */
 
 /* Read the message (LF or CRLF on disk) from fd; NULL on error. */
 struct imap_msg *imap_msg_load(int fd, size_t max_size);
+/*
+ * n octets of a message, a piece at a time, into its CRLF form (every LF
+ * not after a CR gets one): out holds up to 2 * n; *prev is the octet
+ * before in ('\0' at the start), and becomes in's last.  The length of
+ * out.
+ */
+size_t	imap_crlf_piece(const char *in, size_t n, char *out, char *prev);
 void	imap_msg_free(struct imap_msg **m);
 /* The whole message with CRLF line ends. */
 const char *imap_msg_data(const struct imap_msg *m, size_t *len);

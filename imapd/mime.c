@@ -158,22 +158,31 @@ mime_read_all(int fd, size_t max, size_t *len)
 static char *
 mime_to_crlf(const char *in, size_t n, size_t *outlen)
 {
-	size_t i, o = 0, bare = 0;
-	char *out;
+	size_t i, o, bare = 0;
+	char *out, prev = '\0';
 
 	for (i = 0; i < n; i++)
 		if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
 			bare++;
 	if ((out = malloc(n + bare + 1)) == NULL)
 		return NULL;
-	for (i = 0; i < n; i++) {
-		if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
-			out[o++] = '\r';
-		out[o++] = in[i];
-	}
+	o = imap_crlf_piece(in, n, out, &prev);
 	out[o] = '\0';
 	*outlen = o;
 	return out;
+}
+
+size_t
+imap_crlf_piece(const char *in, size_t n, char *out, char *prev)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		if (in[i] == '\n' && *prev != '\r')
+			out[o++] = '\r';
+		out[o++] = *prev = in[i];
+	}
+	return o;
 }
 
 struct imap_msg *
