@@ -25,18 +25,20 @@
 //    networking, component updates, sync, default apps, domain
 //    reliability and network time queries are off; the sign-in and
 //    component update services that Chromium 156 asks for even so are
-//    pointed at a dead loopback port; WebRTC sends no UDP of its own.
+//    pointed at a dead loopback port; WebRTC uses no UDP that would go
+//    around the proxy.
 //    (Without those, the trap sees update.googleapis.com,
 //    clients2.google.com and accounts.google.com at every start.)
-//    One request is left that no switch turns off: after a certificate
-//    error Chromium checks for a captive portal with a GET of
-//    http://connectivitycheck.gstatic.com/generate_204.  It ends at the
-//    trap like the rest; b.close() names it and lets it pass.
+//    One request is left that none of the switches tried turns off: after
+//    a certificate error Chromium checks for a captive portal with a GET
+//    of http://connectivitycheck.gstatic.com/generate_204.  It ends at
+//    the trap like the rest; b.close() names it and lets it pass.
 // b.close() (called by run() at the end) checks that both lists are empty:
 // a test that expects a blocked request takes it out with b.takeRemote().
 //
-// Certificates: only the key hashes in MAILD_BROWSER_SPKI (the test CA's,
-// by default) are trusted despite errors; any other bad certificate fails.
+// Certificates: only the key hashes in MAILD_BROWSER_SPKI (by default the
+// key of the certificate test maild instances serve) are trusted despite
+// errors; any other bad certificate fails.
 // Every wait is bounded; the whole script is killed after params.timeout_ms.
 
 const fs = require('fs');
@@ -51,9 +53,10 @@ const ARTEFACTS = process.env.MAILD_ARTEFACTS ||
 const STEP_TIMEOUT = 10000;        // one action, one wait
 const NAV_TIMEOUT = 15000;         // one navigation
 
-// Chromium takes the last --disable-features only: playwright-core's own
-// (as in the pinned version) is left out and given again with ours.  The
-// time queries of the network time tracker are not background networking.
+// One --disable-features, so that nothing depends on how chromium reads two:
+// playwright-core's own (as in the pinned version: keep in step with
+// package.json) is left out and given again with ours.  The time queries
+// of the network time tracker do not count as background networking.
 const PW_DISABLED_FEATURES = [
     'AvoidUnnecessaryBeforeUnloadCheckSync',
     'BoundaryEventDispatchTracksNodeRemoval', 'DestroyProfileOnBrowserClose',

@@ -17,8 +17,8 @@ under <.t name>/<script name>/.  Chromium trusts despite errors only the
 keys of the certificates given (default: the certificate of maildtest's
 test CA that every test maild serves; chromium matches the keys of the
 certificates the server sends, so the leaf's, not the CA's).  The script
-and its browser run in a process group of their own, killed whole after
-timeout seconds.
+stops itself after timeout seconds; it and its browser run in a process
+group of their own, killed whole if they are still there 15 s later.
 """
 import base64
 import hashlib
