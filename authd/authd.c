@@ -417,6 +417,8 @@ main(int argc, char **argv)
 	    &err)) == NULL)
 		fatalx("users.db: %s", err);
 	policy_init();
+	if (websess_init(&err) == -1)
+		fatalx("webmail sessions: %s", err);
 	if (work_init((int)authd_conf->auth.workers, &err) == -1)
 		fatalx("threads: %s", err);
 	log_info("ready: %lld thread(s) for the exchanges, login cache %llds",

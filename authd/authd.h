@@ -8,6 +8,7 @@
  *			the delays and turns they impose, the login cache
  *	lookup.c	what an address means (users.db's domains, users and
  *			aliases), and login tokens
+ *	websess.c	the webmail's sessions (cookies) and their tokens
  *
  * One lock (authd_lock) covers the SASL library, users.db and the cache:
  * the main thread takes it for lookups, a worker thread for an exchange
@@ -111,5 +112,16 @@ void	lookup_answer(struct ipc_in *in, const struct client *c,
  * process to redeem (once, within a minute). */
 void	lookup_token_new(const char *user, const char *service,
 	    char token[AUTH_TOKEN_LEN + 1]);
+/* Once, for the service it was given for: whose login it proves (a
+ * static buffer), or NULL. */
+const char *lookup_token_redeem(const char *token, const char *service);
+
+/* websess.c: the webmail's sessions (authd_lock held). */
+int	websess_init(const char **err);
+/* Answer AP_WEB_* (after AR_ANSWER's begin); 1, 0 or -1 as answered. */
+int	websess_answer(int type, const char *a1, const char *a2,
+	    struct ipc_out *o);
+/* End every session of user (password changed, user removed). */
+void	websess_drop_user(const char *user);
 
 #endif

@@ -57,7 +57,7 @@ lookup_token_new(const char *user, const char *service,
 }
 
 /* Once, for the service it was given for, within its lifetime. */
-static const char *
+const char *
 lookup_token_redeem(const char *token, const char *service)
 {
 	static char user[320];
@@ -157,9 +157,18 @@ lookup_answer(struct ipc_in *in, const struct client *c, struct ipc_out *o)
 	case AP_FLUSH:
 		if ((r = c->control && a1 != NULL)) {
 			policy_cache_drop(a1);
-			log_info("cache: forgot the logins of %s", log_str(a1));
+			websess_drop_user(a1);
+			log_info("cache: forgot the logins and webmail sessions "
+			    "of %s", log_str(a1));
 		}
 		answer(o, r);
+		break;
+	case AP_WEB_NEW:
+	case AP_WEB_CHECK:
+	case AP_WEB_TOKEN:
+	case AP_WEB_END:
+		r = websess_answer(in->type, a1, a2, o);
+		r = r < 0 ? 0 : 1;	/* logged there */
 		break;
 	case AP_STATUS:
 		answer(o, r = c->control);

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,19 +113,32 @@ authc_ensure(struct authc **a, const char *data_dir)
 }
 
 /*
- * Send a->out, read the one reply into a->in.  0, or -1 (the connection
- * is then broken for good: authd never talks out of turn, so a reply
- * that does not decode or comes late leaves nothing to resynchronise).
+ * Send a->out; then read the one reply into a->in.  0, or -1 (the
+ * connection is then broken for good: authd never talks out of turn, so
+ * a reply that does not decode or comes late leaves nothing to
+ * resynchronise).
  */
 static int
-authc_call(struct authc *a, int timeout_ms)
+authc_send(struct authc *a)
 {
-	int r = -1;
+	if (a->broken)
+		return -1;
+	if (ipc_send(a->fd, &a->out, -1) == -1) {
+		log_err("authd: %s", strerror(errno));
+		a->broken = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+authc_recv(struct authc *a, int timeout_ms)
+{
+	int r;
 
 	if (a->broken)
 		return -1;
-	if (ipc_send(a->fd, &a->out, -1) == -1 ||
-	    (r = ipc_recv(a->fd, &a->in, timeout_ms)) != 1) {
+	if ((r = ipc_recv(a->fd, &a->in, timeout_ms)) != 1) {
 		log_err("authd: %s", r == 0 ? "closed the connection" :
 		    errno == ETIMEDOUT ? "no answer" : strerror(errno));
 		a->broken = 1;
@@ -137,14 +151,30 @@ authc_call(struct authc *a, int timeout_ms)
 	return 0;
 }
 
-/* Read an authentication reply for exchange a->conv. */
+static int
+authc_call(struct authc *a, int timeout_ms)
+{
+	if (authc_send(a) == -1)
+		return -1;
+	return authc_recv(a, timeout_ms);
+}
+
+int
+authc_fd(const struct authc *a)
+{
+	return a->fd;
+}
+
+/* Read an authentication reply for exchange a->conv (send: its request
+ * first). */
 static enum auth_result
-authc_auth_reply(struct authc *a, const char **challenge)
+authc_auth_reply(struct authc *a, int send, const char **challenge)
 {
 	const char *s, *kind;
 	uint64_t conv, delay;
 
-	if (authc_call(a, AUTHC_AUTH_TIMEOUT_MS) == -1)
+	if ((send && authc_send(a) == -1) ||
+	    authc_recv(a, AUTHC_AUTH_TIMEOUT_MS) == -1)
 		return AUTH_TEMPFAIL;
 	if (ipc_get_u64(&a->in, &conv) == -1 || conv != a->conv)
 		goto bad;
@@ -204,7 +234,7 @@ authc_start(struct authc *a, const char *service, const char *client_ip,
 	ipc_put_str(&a->out, mech);
 	if (initial != NULL)
 		ipc_put_str(&a->out, initial);
-	return authc_auth_reply(a, challenge);
+	return authc_auth_reply(a, 1, challenge);
 }
 
 enum auth_result
@@ -212,15 +242,15 @@ authc_step(struct authc *a, const char *response, const char **challenge)
 {
 	authc_begin_auth(a, AP_STEP);
 	ipc_put_str(&a->out, response);
-	return authc_auth_reply(a, challenge);
+	return authc_auth_reply(a, 1, challenge);
 }
 
-enum auth_result
-authc_password(struct authc *a, const char *service, const char *client_ip,
-    int secured, const char *user, const char *password)
+int
+authc_password_send(struct authc *a, const char *service,
+    const char *client_ip, int secured, const char *user,
+    const char *password)
 {
-	const char *unused;
-	enum auth_result r;
+	int r;
 
 	a->conv++;
 	authc_begin_auth(a, AP_PASSWORD);
@@ -229,9 +259,28 @@ authc_password(struct authc *a, const char *service, const char *client_ip,
 	ipc_put_str(&a->out, secured ? "1" : "0");
 	ipc_put_str(&a->out, user);
 	ipc_put_str(&a->out, password);
-	r = authc_auth_reply(a, &unused);
+	r = authc_send(a);
 	explicit_bzero(&a->out, sizeof(a->out));
+	return r;
+}
+
+enum auth_result
+authc_password_recv(struct authc *a)
+{
+	const char *unused;
+	enum auth_result r = authc_auth_reply(a, 0, &unused);
+
 	return r == AUTH_CONTINUE ? AUTH_TEMPFAIL : r;
+}
+
+enum auth_result
+authc_password(struct authc *a, const char *service, const char *client_ip,
+    int secured, const char *user, const char *password)
+{
+	if (authc_password_send(a, service, client_ip, secured, user,
+	    password) == -1)
+		return AUTH_TEMPFAIL;
+	return authc_password_recv(a);
 }
 
 void
@@ -240,7 +289,7 @@ authc_cancel(struct authc *a)
 	const char *unused;
 
 	authc_begin_auth(a, AP_CANCEL);
-	(void)authc_auth_reply(a, &unused);
+	(void)authc_auth_reply(a, 1, &unused);
 }
 
 const char *
@@ -373,4 +422,63 @@ authc_status(struct authc *a, void (*line)(const char *, void *), void *arg)
 	while ((s = ipc_get_str(&a->in)) != NULL)
 		line(s, arg);
 	return 0;
+}
+
+/* After a "yes": the answer's next n values into the buffers given as
+ * (char *, size_t) pairs.  1, or -1 when one is missing or too long. */
+static int
+authc_values(struct authc *a, int n, ...)
+{
+	const char *s;
+	va_list ap;
+	char *out;
+	size_t size;
+	int r = 1;
+
+	va_start(ap, n);
+	while (n-- > 0) {
+		out = va_arg(ap, char *);
+		size = va_arg(ap, size_t);
+		if ((s = ipc_get_str(&a->in)) == NULL ||
+		    util_strcpy(out, s, size) == -1)
+			r = -1;
+	}
+	va_end(ap);
+	return r;
+}
+
+int
+authc_web_new(struct authc *a, const char *token, const char *client_ip,
+    char *id, size_t idsize, char *csrf, size_t csize, char *user,
+    size_t usize)
+{
+	int r = authc_yes_no(authc_ask(a, AP_WEB_NEW, token, client_ip));
+
+	return r != 1 ? r : authc_values(a, 3, id, idsize, csrf, csize, user,
+	    usize);
+}
+
+int
+authc_web_check(struct authc *a, const char *id, char *user, size_t usize,
+    char *csrf, size_t csize)
+{
+	int r = authc_yes_no(authc_ask(a, AP_WEB_CHECK, id, NULL));
+
+	return r != 1 ? r : authc_values(a, 2, user, usize, csrf, csize);
+}
+
+int
+authc_web_token(struct authc *a, const char *id, char *token, size_t size)
+{
+	char user[320];
+	int r = authc_yes_no(authc_ask(a, AP_WEB_TOKEN, id, NULL));
+
+	return r != 1 ? r : authc_values(a, 2, user, sizeof(user), token,
+	    size);
+}
+
+int
+authc_web_end(struct authc *a, const char *id)
+{
+	return authc_yes_no(authc_ask(a, AP_WEB_END, id, NULL));
 }

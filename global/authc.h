@@ -61,6 +61,17 @@ enum auth_result authc_step(struct authc *a, const char *response,
 enum auth_result authc_password(struct authc *a, const char *service,
 	    const char *client_ip, int secured, const char *user,
 	    const char *password);
+/*
+ * The same check in two halves, for an event loop (the webmail's front,
+ * which must not wait while authd holds a verdict back): send, then
+ * read the verdict once authc_fd() is readable.  -1 or AUTH_TEMPFAIL
+ * when the connection failed.
+ */
+int	authc_fd(const struct authc *a);
+int	authc_password_send(struct authc *a, const char *service,
+	    const char *client_ip, int secured, const char *user,
+	    const char *password);
+enum auth_result authc_password_recv(struct authc *a);
 /* Abandon an exchange ("*" from the client). */
 void	authc_cancel(struct authc *a);
 const char *authc_user(const struct authc *a);
@@ -80,6 +91,20 @@ int	authc_user_exists(struct authc *a, const char *address);
 int	authc_redeem(struct authc *a, const char *token, const char *service,
 	    char *user, size_t size);
 
+/*
+ * The webmail's sessions (authproto.h): a "web" login's token becomes a
+ * session (its id, CSRF token and user); a session id gives its user and
+ * CSRF token, or a "web" token for a Maildir process; or ends.  1 (the
+ * values filled), 0 (no such session or token), -1.
+ */
+int	authc_web_new(struct authc *a, const char *token,
+	    const char *client_ip, char *id, size_t idsize, char *csrf,
+	    size_t csize, char *user, size_t usize);
+int	authc_web_check(struct authc *a, const char *id, char *user,
+	    size_t usize, char *csrf, size_t csize);
+int	authc_web_token(struct authc *a, const char *id, char *token,
+	    size_t size);
+int	authc_web_end(struct authc *a, const char *id);
 /* Control: forget user's cached logins; print the limits' state. */
 int	authc_flush(struct authc *a, const char *user);
 int	authc_status(struct authc *a, void (*line)(const char *text,

@@ -22,6 +22,10 @@
  *   AP_SENDER_ALLOWED		user sender
  *   AP_USER_EXISTS		address
  *   AP_REDEEM			token service
+ *   AP_WEB_NEW			token client-ip
+ *   AP_WEB_CHECK		session-id
+ *   AP_WEB_TOKEN		session-id
+ *   AP_WEB_END			session-id
  *   AP_FLUSH (control)		user
  *   AP_STATUS (control)	(none)
  *
@@ -40,6 +44,11 @@
  * AP_RESOLVE's values are "L address" (a mailbox here) or "R address"
  * (remote) for each final recipient; AP_REDEEM's and AP_POSTMASTER's
  * value is the user or domain; AP_STATUS's are lines of text.
+ * The webmail's sessions (authd/websess.c): AP_WEB_NEW turns a "web"
+ * login token into a session: "id csrf user"; AP_WEB_CHECK gives a live
+ * session's "user csrf", AP_WEB_TOKEN its "user token" (a "web" token
+ * for a Maildir process); AP_WEB_END ends it.  AP_FLUSH ends the user's
+ * sessions as well.
  */
 #ifndef AUTHPROTO_H
 #define AUTHPROTO_H
@@ -55,6 +64,10 @@ enum authproto_type {
 	AP_SENDER_ALLOWED,
 	AP_USER_EXISTS,
 	AP_REDEEM = 40,
+	AP_WEB_NEW = 50,
+	AP_WEB_CHECK,
+	AP_WEB_TOKEN,
+	AP_WEB_END,
 	AP_FLUSH = 60,
 	AP_STATUS,
 
@@ -74,5 +87,6 @@ enum authproto_type {
 #define AUTH_ERR_TEMPFAIL	"tempfail"	/* our side, or too busy */
 
 #define AUTH_TOKEN_LEN	32	/* hex digits of a login token */
+#define WEB_ID_LEN	64	/* hex digits of a webmail session id */
 
 #endif

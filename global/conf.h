@@ -92,6 +92,20 @@ struct conf {
 		long long	 max_errors;
 	} imapd;
 
+	/* [webmail]: besides its listen key (the service row) */
+	struct {
+		long long	 max_connections;
+		long long	 max_connections_per_ip;
+		long long	 max_sessions;
+		long long	 max_sessions_per_user;
+		long long	 session_idle;
+		long long	 session_lifetime;
+		long long	 request_timeout;
+		long long	 backend_idle;
+		long long	 max_body;
+		long long	 max_header;
+	} web;
+
 	struct {
 		long long	 local_workers;
 		long long	 remote_workers;

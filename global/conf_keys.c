@@ -223,6 +223,35 @@ const struct conf_key conf_keys[] = {
 	{ "imapd", "max_errors", CONF_INT, "20", OFF(imapd.max_errors), 1,
 	  1000, NULL, "bad commands in a session before it is closed" },
 
+	{ "webmail", "max_connections", CONF_INT, "1000",
+	  OFF(web.max_connections), 1, 100000, NULL, "concurrent HTTPS "
+	  "connections to the webmail (browsers keep several open)" },
+	{ "webmail", "max_connections_per_ip", CONF_INT, "64",
+	  OFF(web.max_connections_per_ip), 1, 100000, NULL,
+	  "concurrent webmail connections from one client address" },
+	{ "webmail", "max_sessions", CONF_INT, "100", OFF(web.max_sessions),
+	  1, 100000, NULL, "webmail sessions served at once (each has a "
+	  "process with its user's Maildir while it is in use)" },
+	{ "webmail", "max_sessions_per_user", CONF_INT, "10",
+	  OFF(web.max_sessions_per_user), 1, 1000, NULL, "logged-in webmail "
+	  "sessions of one user; a new login ends the oldest beyond it" },
+	{ "webmail", "session_idle", CONF_TIME, "30m", OFF(web.session_idle),
+	  60, DAY, NULL, "a webmail session unused this long ends" },
+	{ "webmail", "session_lifetime", CONF_TIME, "12h",
+	  OFF(web.session_lifetime), 300, 30 * DAY, NULL, "a webmail session "
+	  "ends this long after its login, used or not" },
+	{ "webmail", "request_timeout", CONF_TIME, "30s",
+	  OFF(web.request_timeout), 2, 3600, NULL, "longest a browser may take "
+	  "to send a request, and a connection may stay idle" },
+	{ "webmail", "backend_idle", CONF_TIME, "5m", OFF(web.backend_idle),
+	  5, DAY, NULL, "a session's Maildir process exits after this long "
+	  "without a request (the next request starts another)" },
+	{ "webmail", "max_body", CONF_SIZE, "35M", OFF(web.max_body), 65536,
+	  1024 * 1048576LL, NULL, "largest request body (a message with its "
+	  "attachments, as base64 makes them)" },
+	{ "webmail", "max_header", CONF_SIZE, "16k", OFF(web.max_header),
+	  4096, 1048576, NULL, "largest request header block" },
+
 	{ "queue", "local_workers", CONF_INT, "2", OFF(queue.local_workers),
 	  1, 64, NULL, "processes delivering into Maildirs in parallel" },
 	{ "queue", "remote_workers", CONF_INT, "8", OFF(queue.remote_workers),

@@ -42,6 +42,9 @@
 #define LAYOUT_QUEUE_CONTROL	"queue/control"
 #define LAYOUT_QUEUED_PID	"queue/queued.pid"
 #define LAYOUT_MAIL		"mail"
+/* The auth service's own files (server.auth_user's, 0700). */
+#define LAYOUT_AUTH_DIR		"auth"
+#define LAYOUT_WEB_SESSIONS	"auth/websessions.db"
 
 /* Below a user's Maildir: */
 #define LAYOUT_INDEX_DB		"index.db"

@@ -126,7 +126,7 @@ prog_init(int argc, char **argv, const char *progname,
 }
 
 /* Who owns what under the data directory (when started as root). */
-enum owner { OWN_ROOT, OWN_MAIL };	/* users.db: prog_prepare_userdb */
+enum owner { OWN_ROOT, OWN_MAIL, OWN_AUTH };	/* users.db: prog_prepare_userdb */
 
 /* Make path (a directory or a file that exists) owner's, with mode; a
  * looser mode found is logged as it is tightened.  0, or -1 (logged). */
@@ -193,20 +193,24 @@ prog_prepare_data_dir(const struct conf *c)
 		{ LAYOUT_QUEUE_TMP, OWN_MAIL, 0700 },
 		{ LAYOUT_QUEUE_FREE, OWN_MAIL, 0700 },
 		{ LAYOUT_MAIL, OWN_MAIL, 0700 },
+		{ LAYOUT_AUTH_DIR, OWN_AUTH, 0700 },
 		/* Where pre-login processes are chrooted: nothing in it. */
 		{ LAYOUT_EMPTY, OWN_ROOT, 0555 },
 	};
 	char path[PATH_MAX];
 	const char *err;
-	uid_t uid[2] = { 0, 0 };
-	gid_t gid[2] = { 0, 0 };
+	uid_t uid[3] = { 0, 0, 0 };
+	gid_t gid[3] = { 0, 0, 0 };
 	size_t i;
 
 	if (geteuid() == 0 && privsep_lookup(c->server.user, &uid[OWN_MAIL],
 	    &gid[OWN_MAIL], &err) == -1)
 		fatalx("%s", err);
+	if (geteuid() == 0 && privsep_lookup(c->server.auth_user,
+	    &uid[OWN_AUTH], &gid[OWN_AUTH], &err) == -1)
+		fatalx("%s", err);
 	if (geteuid() != 0)	/* every service runs as us */
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < 3; i++) {
 			uid[i] = geteuid();
 			gid[i] = getegid();
 		}
