@@ -145,12 +145,10 @@ pool_send(struct pool *p, int fd)
 	return 0;
 }
 
-/* A request and maild's answer: of type (or alt, when not 0). */
+/* maild's answer: of type (or alt, when not 0). */
 static int
-pool_call(struct pool *p, int fd, int type, int alt)
+pool_reply(struct pool *p, int type, int alt)
 {
-	if (pool_send(p, fd) == -1)
-		return -1;
 	for (;;) {
 		if (ipc_recv(p->status, &p->in, POOL_REPLY_MS) != 1) {
 			log_err("pool: maild did not answer: %s",
@@ -166,6 +164,15 @@ pool_call(struct pool *p, int fd, int type, int alt)
 		fatalx("pool: maild sent %u where %u was due", p->in.type,
 		    type);
 	}
+}
+
+/* A request and maild's answer. */
+static int
+pool_call(struct pool *p, int fd, int type, int alt)
+{
+	if (pool_send(p, fd) == -1)
+		return -1;
+	return pool_reply(p, type, alt);
 }
 
 void
@@ -296,6 +303,14 @@ pool_spool_abort(struct pool *p, const char *id)
 int
 pool_handoff(struct pool *p, const struct pool_session *s)
 {
+	if (pool_handoff_send(p, s) == -1 || pool_reply(p, POOL_DONE, 0) == -1)
+		return -1;
+	return pool_done(p, "handoff");
+}
+
+int
+pool_handoff_send(struct pool *p, const struct pool_session *s)
+{
 	ipc_begin(&p->out, POOL_HANDOFF);
 	ipc_put_str(&p->out, s->service);
 	ipc_put_str(&p->out, s->token);
@@ -305,9 +320,7 @@ pool_handoff(struct pool *p, const struct pool_session *s)
 	ipc_put_str(&p->out, s->relayed ? "1" : "0");
 	ipc_put_str(&p->out, s->tag);
 	ipc_put(&p->out, s->pending, s->npending);
-	if (pool_call(p, s->fd, POOL_DONE, 0) == -1)
-		return -1;
-	return pool_done(p, "handoff");
+	return pool_send(p, s->fd);
 }
 
 int

@@ -201,6 +201,9 @@ void	pool_spool_abort(struct pool *p, const char *id);
 
 /* Give a logged-in client to a post-login process; 0 or -1. */
 int	pool_handoff(struct pool *p, const struct pool_session *s);
+/* The same without waiting for maild's POOL_DONE (an event loop reads it
+ * later; when maild cannot place the client it closes its end of s->fd). */
+int	pool_handoff_send(struct pool *p, const struct pool_session *s);
 /*
  * In a post-login parent: fork a post-login process each time maild
  * asks, and report each one's exit, until maild says POOL_EXIT (then once

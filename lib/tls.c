@@ -116,6 +116,12 @@ tls_client_ctx(const char *ca_file, char *err, size_t errsize)
 	return t;
 }
 
+void *
+tls_ctx_ssl(struct tls_ctx *ctx)
+{
+	return ctx->ctx;
+}
+
 void
 tls_ctx_free(struct tls_ctx **t)
 {

@@ -25,6 +25,9 @@ struct tls_ctx *tls_server_ctx(const char *cert_file, const char *key_file,
  */
 struct tls_ctx *tls_client_ctx(const char *ca_file, char *err, size_t errsize);
 void	tls_ctx_free(struct tls_ctx **ctx);
+/* Its OpenSSL SSL_CTX, for a library that drives TLS itself (libevent's
+ * bufferevent_openssl). */
+void	*tls_ctx_ssl(struct tls_ctx *ctx);
 
 /* Handshake as server / client on c; 0, or -1 with a reason in *err. */
 int	tls_accept(struct conn *c, struct tls_ctx *ctx, const char **err);

@@ -45,6 +45,7 @@ struct pool_def {
 	char		 name[32];	/* the service, or "imap" / "pop3" */
 	const char	*program;
 	int		 post_login;	/* a pool of post-login processes */
+	int		 event_loop;	/* each serves many clients at once */
 	long long	 max_sessions, max_per_ip, max_use;
 	long long	 min_idle;
 	struct member	*parent;	/* post-login: the current parent */
@@ -103,6 +104,8 @@ post_login_protocol(const char *program)
 		return "imap";
 	if (strcmp(program, "pop3d") == 0)
 		return "pop3";
+	if (strcmp(program, "webmail") == 0)
+		return "web";
 	return NULL;
 }
 
@@ -147,6 +150,14 @@ pool_limits(struct pool_def *p)
 		p->max_sessions = conf->smtpd.max_sessions;
 		p->max_per_ip = conf->smtpd.max_sessions_per_ip;
 		p->max_use = conf->smtpd.max_use;
+	} else if (strcmp(prog, "webmail") == 0) {
+		/* One front process serves every browser (its event loop
+		 * counts their connections); post-login processes serve one
+		 * logged-in session each. */
+		p->event_loop = !p->post_login;
+		p->max_sessions = p->post_login ? conf->web.max_sessions : 1;
+		p->max_per_ip = conf->web.max_connections_per_ip;
+		p->max_use = 1;
 	} else if (strcmp(prog, "pop3d") == 0) {
 		p->max_sessions = conf->pop3d.max_sessions;
 		p->max_per_ip = conf->pop3d.max_sessions_per_ip;
@@ -156,8 +167,8 @@ pool_limits(struct pool_def *p)
 		p->max_per_ip = conf->imapd.max_sessions_per_ip;
 		p->max_use = conf->imapd.max_use;
 	}
-	p->min_idle = conf->server.min_idle;
-	if (p->post_login) {
+	p->min_idle = p->event_loop ? 1 : conf->server.min_idle;
+	if (p->post_login && strcmp(prog, "webmail") != 0) {
 		/* Its clients are counted in the login services' limits. */
 		p->max_sessions *= 2;
 		p->max_use = 1;
@@ -526,7 +537,8 @@ msg_handoff(struct member *m)
 	uint64_t port;
 	size_t i;
 
-	if (in.fd == -1 || m->state != M_BUSY || m->pool->post_login ||
+	if (in.fd == -1 || (m->state != M_BUSY && !m->pool->event_loop) ||
+	    m->pool->post_login ||
 	    post_login_protocol(m->pool->program) == NULL) {
 		member_stop(m, "sent a malformed POOL_HANDOFF");
 		return;
@@ -741,7 +753,8 @@ pools_tend(void)
 			if (m->pool == p && m->state == M_STARTING &&
 			    m->gen == generation && !m->is_parent)
 				starting++;
-		cap = p->max_sessions + (p->post_login ? 0 : SPARE_REFUSERS);
+		cap = p->max_sessions + (p->post_login || p->event_loop ? 0 :
+		    SPARE_REFUSERS);
 		/* Spares to take the next clients (and waiting logins). */
 		while (p->nprocs + forks_pending(p) < cap && p->nidle +
 		    starting < p->min_idle +
