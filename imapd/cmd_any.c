@@ -297,36 +297,13 @@ cmd_namespace(struct imap_session *s, const struct imap_arg *args,
 	return 0;
 }
 
-/*
- * Watch what changes a mailbox: its new/ and cur/ (deliveries, flags in
- * file names, expunges) and the index (keywords, other sessions).
- */
+/* What changes the selected mailbox (nothing when none is). */
 static int
 idle_watch(struct imap_session *s)
 {
-	char path[PATH_MAX + 8];
-	int fd;
-
-	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
-		return -1;
 	if (s->mb == NULL)
-		return fd;
-	snprintf(path, sizeof(path), "%s/new", mbox_dir(s->mb));
-	inotify_add_watch(fd, path, IN_CREATE | IN_MOVED_TO);
-	snprintf(path, sizeof(path), "%s/cur", mbox_dir(s->mb));
-	inotify_add_watch(fd, path, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
-	    IN_DELETE);
-	inotify_add_watch(fd, s->userdir, IN_MODIFY | IN_CLOSE_WRITE);
-	return fd;
-}
-
-static void
-idle_drain(int fd)
-{
-	char evbuf[4096];
-
-	while (read(fd, evbuf, sizeof(evbuf)) > 0)
-		;
+		return inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	return mbox_watch(s->mb);
 }
 
 /* RFC 2177: updates as they happen until "DONE". */
@@ -373,7 +350,7 @@ cmd_idle(struct imap_session *s, const struct imap_arg *args,
 			if (r <= 0)
 				continue;
 			if (pfd[1].revents)
-				idle_drain(ifd);
+				mbox_watch_drain(ifd);
 			if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 		}

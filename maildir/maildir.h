@@ -205,6 +205,14 @@ const char *mbox_name(const struct mbox *mb);
 /* Its directory: the Maildir++ folder (with cur/ new/ tmp/). */
 const char *mbox_dir(const struct mbox *mb);
 struct mstore *mbox_store(struct mbox *mb);
+/*
+ * An inotify descriptor (non-blocking) that becomes readable when the
+ * mailbox may have changed: a delivery, another session's change, a
+ * file renamed by another program (watch.c); -1 on error.  Drain it
+ * before looking again.
+ */
+int	mbox_watch(struct mbox *mb);
+void	mbox_watch_drain(int fd);
 /* Pick up what changed on disk (new/, files renamed or removed by other
  * programs).  Cheap when nothing did: two stat(2) calls. */
 int	mbox_sync(struct mbox *mb);
