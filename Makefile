@@ -84,21 +84,19 @@ $(BINDIR)/$(1): $$(patsubst %.c,$(OBJDIR)/%.o,$$(filter-out $$($(1)_DIR)/test-%.
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
-$(UNITDIR)/%.t: $(OBJDIR)/lib/%.o $(LIBMAIL)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(UNITDIR)/%.t: $(OBJDIR)/global/%.o $(LIBMAIL)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(UNITDIR)/%.t: $(OBJDIR)/maildir/%.o $(LIBMAIL)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(UNITDIR)/%.t: $(OBJDIR)/imapd/%.o $(IMAPD_PARTS:%.c=$(OBJDIR)/%.o) $(LIBMAIL)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# One rule per test, from its own source: a pattern rule per folder
+# would take whichever folder a stale dependency file still names (a
+# test that moved).  Two tests of one name in different folders are an
+# error.  imapd's tests link imapd's parts.
+UNIT_DUPS = $(sort $(foreach t,$(UNIT_TESTS),\
+	    $(if $(filter-out 1,$(words $(filter $(t),$(UNIT_TESTS)))),$(t))))
+$(if $(UNIT_DUPS),$(error two unit tests of one name: $(UNIT_DUPS)))
+define unit_rule
+$(UNITDIR)/$(notdir $(1:.c=.t)): $(OBJDIR)/$(1:.c=.o) $(if $(filter imapd/%,$(1)),$(IMAPD_PARTS:%.c=$(OBJDIR)/%.o)) $(LIBMAIL)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach s,$(UNIT_SRCS),$(eval $(call unit_rule,$(s))))
 
 # make check: everything built with sanitizers, then one runner over the
 # unit tests and the integration tests (which use build/check/bin).
