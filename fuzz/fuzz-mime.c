@@ -1,11 +1,12 @@
-/* libFuzzer target: a message as FETCH and SEARCH see it (imapd/mime.c).
- * Messages come from anyone on the internet: no header, boundary or
- * nesting may crash imapd, loop, or make a section that is not a slice
- * of the message. */
+/* libFuzzer target: a message as FETCH and SEARCH see it (imapd's FETCH
+ * items on global/mime.h).  Messages come from anyone on the internet:
+ * no header, boundary or nesting may crash imapd, loop, or make a
+ * section that is not a slice of the message. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../global/mime.h"
 #include "../imapd/imapd.h"
 #include "fuzz.h"
 
@@ -16,46 +17,70 @@ static const char *const sections[] = {
 };
 
 static void
-check_section(struct imap_msg *m, const char *section)
+check_section(struct mime_msg *m, const char *section)
 {
 	const char *data, *whole;
 	char *owned = NULL;
 	size_t len, wlen;
 
-	if (imap_msg_section(m, section, &data, &len, &owned) == 0 &&
+	if (imap_fetch_section(m, section, &data, &len, &owned) == 0 &&
 	    owned == NULL && len > 0) {
 		/* Not a copy: then it must lie inside the message. */
-		whole = imap_msg_data(m, &wlen);
+		whole = mime_msg_data(m, &wlen);
 		if (data < whole || data + len > whole + wlen)
 			abort();
 	}
 	free(owned);
 }
 
+static void
+addr_cb(const struct mime_addr *a, void *arg)
+{
+	(void)arg;
+	if (a->kind == MIME_ADDR_GROUP_END && a->name != NULL)
+		abort();
+	if (a->name != NULL && a->name_utf8 == NULL)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *path = fuzz_tmpfile("mime", data, size);
-	struct imap_msg *m;
-	size_t i;
+	struct mime_msg *m, *mem;
+	const char *a, *b;
+	size_t i, alen, blen;
+	char *v;
 	int fd;
 
 	if (path == NULL || (fd = open(path, O_RDONLY)) == -1)
 		return 0;
-	m = imap_msg_load(fd, 1 << 20);
+	m = mime_msg_load(fd, 1 << 20);
 	close(fd);
 	unlink(path);
 	if (m == NULL)
 		return 0;
-	free(imap_msg_envelope(m));
-	free(imap_msg_bodystructure(m, 1));
-	free(imap_msg_bodystructure(m, 0));
+	if ((mem = mime_msg_from_mem((const char *)data, size)) == NULL)
+		abort();
+	a = mime_msg_data(m, &alen);
+	b = mime_msg_data(mem, &blen);
+	if (alen != blen || memcmp(a, b, alen) != 0)
+		abort();
+	mime_msg_free(&mem);
+	free(imap_fetch_envelope(m));
+	free(imap_fetch_bodystructure(m, 1));
+	free(imap_fetch_bodystructure(m, 0));
 	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		check_section(m, sections[i]);
-	free(imap_msg_header_text(m, "Subject"));
-	free(imap_msg_headers_text(m));
-	free(imap_msg_body_text(m));
-	(void)imap_msg_sent_date(m);
-	imap_msg_free(&m);
+	free(mime_msg_header_text(m, "Subject"));
+	free(mime_msg_address_text(m, "To"));
+	free(mime_msg_headers_text(m));
+	free(mime_msg_body_text(m));
+	(void)mime_msg_date(m);
+	if ((v = mime_part_field(mime_msg_root(m), "From")) != NULL) {
+		mime_addr_parse(v, addr_cb, NULL);
+		free(v);
+	}
+	mime_msg_free(&m);
 	return 0;
 }

@@ -4,8 +4,8 @@
  * §3.2.6).
  *
  * ENVELOPE, BODYSTRUCTURE and BODY come from the index's cache when it
- * has them; otherwise the message is read, parsed once (mime.c), and the
- * results are cached for next time.  Bodies are sent as literals of the
+ * has them; otherwise the message is read, parsed once (global/mime.h),
+ * and the results are cached for next time.  Bodies are sent as literals of the
  * message with CRLF line ends, the form every size we report counts.
  */
 #include <errno.h>
@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "../global/mime.h"
 #include "../lib/log.h"
 #include "session.h"
 
@@ -310,7 +311,7 @@ put_literal(struct buf *b, const char *data, size_t len)
 
 static void
 fetch_section(struct buf *b, const struct fetch_item *it,
-    struct imap_msg *msg)
+    struct mime_msg *msg)
 {
 	const char *data;
 	char *owned = NULL;
@@ -319,7 +320,7 @@ fetch_section(struct buf *b, const struct fetch_item *it,
 	/* The grammar was checked when the command was parsed; what the
 	 * message parser still refuses (deeper than it nests) is a part
 	 * that does not exist: empty, as RFC 3501 §6.4.5 says. */
-	if (imap_msg_section(msg, it->section, &data, &len, &owned) == -1) {
+	if (imap_fetch_section(msg, it->section, &data, &len, &owned) == -1) {
 		data = "";
 		len = 0;
 	}
@@ -363,7 +364,7 @@ fetch_stream(struct imap_session *s, const struct fetch_item *it, int fd,
 	buf_printf(b, "%s {%llu}\r\n", it->label, (unsigned long long)len);
 	while (sent < len && (n = pread(fd, in, sizeof(in), off)) > 0) {
 		off += n;
-		o = imap_crlf_piece(in, (size_t)n, out, &prev);
+		o = mime_crlf_piece(in, (size_t)n, out, &prev);
 		a = start > pos ? start - pos : 0;	/* this piece's part */
 		e = start + len - pos < o ? start + len - pos : o;
 		if (a < e) {
@@ -379,15 +380,15 @@ fetch_stream(struct imap_session *s, const struct fetch_item *it, int fd,
 		buf_puts(b, " ");
 }
 
-static struct imap_msg *
+static struct mime_msg *
 fetch_load(struct fetch_run *fr, uint32_t uid)
 {
 	int fd;
-	struct imap_msg *m;
+	struct mime_msg *m;
 
 	if ((fd = mbox_msg_open(fr->s->mb, uid)) == -1)
 		return NULL;
-	m = imap_msg_load(fd, (size_t)fr->s->conf->imapd.append_limit * 2);
+	m = mime_msg_load(fd, (size_t)fr->s->conf->imapd.append_limit * 2);
 	close(fd);
 	return m;
 }
@@ -395,7 +396,7 @@ fetch_load(struct fetch_run *fr, uint32_t uid)
 /* ENVELOPE, BODYSTRUCTURE, BODY: cached, or made now (and cached). */
 static void
 fetch_cached(struct fetch_run *fr, const struct mmsg *m,
-    struct imap_msg **msg, const char **env, const char **bs,
+    struct mime_msg **msg, const char **env, const char **bs,
     const char **body)
 {
 	struct cache_put *cp;
@@ -412,9 +413,9 @@ fetch_cached(struct fetch_run *fr, const struct mmsg *m,
 		fatal("realloc");
 	cp = &fr->puts[fr->nputs++];
 	cp->uid = m->uid;
-	cp->env = imap_msg_envelope(*msg);
-	cp->bs = imap_msg_bodystructure(*msg, 1);
-	cp->body = imap_msg_bodystructure(*msg, 0);
+	cp->env = imap_fetch_envelope(*msg);
+	cp->bs = imap_fetch_bodystructure(*msg, 1);
+	cp->body = imap_fetch_bodystructure(*msg, 0);
 	*env = cp->env;
 	*bs = cp->bs;
 	*body = cp->body;
@@ -426,7 +427,7 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 	struct imap_session *s = fr->s;
 	struct fetch_req *r = fr->req;
 	struct buf *b = imap_out(s);
-	struct imap_msg *msg = NULL;
+	struct mime_msg *msg = NULL;
 	const char *env = NULL, *bs = NULL, *body = NULL, *sep = "";
 	char date[32];
 	int flags_done = 0, uid_done = 0, modseq_done = 0, fd = -1, nocache;
@@ -448,12 +449,12 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 	    m->uid)) == NULL) || nocache) {
 		if (errno != ENOENT) {
 			fr->failed = 1;
-			imap_msg_free(&msg);
+			mime_msg_free(&msg);
 			return 0;
 		}
 		/* Expunged by another session since its row was read: what
 		 * the index knows, NIL for the rest (RFC 2180 §4.1.3). */
-		imap_msg_free(&msg);
+		mime_msg_free(&msg);
 		fr->gone++;
 	}
 	fr->answered++;
@@ -534,7 +535,7 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 		    (unsigned long long)m->modseq);
 	buf_puts(b, ")\r\n");
 	imap_out_done(s);
-	imap_msg_free(&msg);
+	mime_msg_free(&msg);
 	if (fd != -1)
 		close(fd);
 	s->nfetch++;

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "../global/mime.h"
 #include "../lib/log.h"
 #include "session.h"
 
@@ -443,12 +444,12 @@ struct search_run {
 	uint32_t	*hits;		/* sequence numbers or UIDs */
 	size_t		 n;
 	uint64_t	 max_modseq;
-	struct imap_msg	*msg;		/* loaded for the current message */
+	struct mime_msg	*msg;		/* loaded for the current message */
 	uint32_t	 msg_uid;
 	int		 failed;
 };
 
-static struct imap_msg *
+static struct mime_msg *
 search_load(void *arg)
 {
 	struct search_run *sr = arg;
@@ -458,7 +459,7 @@ search_load(void *arg)
 		return sr->msg;
 	if ((fd = mbox_msg_open(sr->s->mb, sr->msg_uid)) == -1)
 		return NULL;
-	sr->msg = imap_msg_load(fd, (size_t)sr->s->conf->imapd.append_limit *
+	sr->msg = mime_msg_load(fd, (size_t)sr->s->conf->imapd.append_limit *
 	    2);
 	close(fd);
 	return sr->msg;
@@ -487,7 +488,7 @@ search_cb(const struct mmsg *m, void *arg)
 	sm.load_arg = sr;
 	sr->msg_uid = m->uid;
 	r = search_match(sr->key, &sm);
-	imap_msg_free(&sr->msg);
+	mime_msg_free(&sr->msg);
 	if (r == 1) {
 		sr->hits[sr->n++] = sr->s->uid_cmd ? m->uid : seq;
 		if (m->modseq > sr->max_modseq)

@@ -9,8 +9,9 @@
  * parse.c	the command parser: pure (no I/O), fed line by line and
  *		literal by literal, so it can be fuzzed (fuzz/fuzz-imap.c)
  * seqset.c	sequence sets (RFC 3501 §9 sequence-set)
- * mime.c	a message as FETCH sees it: ENVELOPE, BODYSTRUCTURE and
- *		BODY[section]<partial> (GMime for headers and parameters)
+ * fetchitems.c	a message as FETCH sees it: ENVELOPE, BODYSTRUCTURE and
+ *		BODY[section]<partial>, on global/mime.h (which also
+ *		gives SEARCH its decoded text)
  * search.c	SEARCH keys: parse and match
  * session.c	one connection: reading commands and literals, states,
  *		dispatch
@@ -34,6 +35,7 @@
 #include "../lib/net.h"
 #include "../lib/util.h"
 
+struct mime_msg;
 struct mstore;
 struct mbox;
 
@@ -159,26 +161,13 @@ int	seqset_contains(const struct seqset *set, uint32_t n);
 /* Format ascending numbers as a compact set ("1:3,7"); into b. */
 void	seqset_format(struct buf *b, const uint32_t *nums, size_t n);
 
-/* ==== mime.c: a message for FETCH and SEARCH ==== */
+/* ==== fetchitems.c: what FETCH makes of a message ==== */
 
-struct imap_msg;	/* one message loaded, with CRLF line ends */
-
-/* Read the message (LF or CRLF on disk) from fd; NULL on error. */
-struct imap_msg *imap_msg_load(int fd, size_t max_size);
-/*
- * n octets of a message, a piece at a time, into its CRLF form (every LF
- * not after a CR gets one): out holds up to 2 * n; *prev is the octet
- * before in ('\0' at the start), and becomes in's last.  The length of
- * out.
- */
-size_t	imap_crlf_piece(const char *in, size_t n, char *out, char *prev);
-void	imap_msg_free(struct imap_msg **m);
-/* The whole message with CRLF line ends. */
-const char *imap_msg_data(const struct imap_msg *m, size_t *len);
-/* FETCH items as IMAP text (RFC 3501 §7.4.2), malloc'd: ENVELOPE,
- * BODYSTRUCTURE (extensible) and BODY (non-extensible). */
-char	*imap_msg_envelope(struct imap_msg *m);
-char	*imap_msg_bodystructure(struct imap_msg *m, int extensible);
+/* FETCH items of a message (global/mime.h) as IMAP text (RFC 3501
+ * §7.4.2), malloc'd: ENVELOPE, BODYSTRUCTURE (extensible) and BODY
+ * (non-extensible). */
+char	*imap_fetch_envelope(struct mime_msg *m);
+char	*imap_fetch_bodystructure(struct mime_msg *m, int extensible);
 /*
  * BODY[section]: section is the text between the brackets ("",
  * "HEADER", "1.2.MIME", "HEADER.FIELDS (From To)",
@@ -188,22 +177,8 @@ char	*imap_msg_bodystructure(struct imap_msg *m, int extensible);
  * not exist gives an empty result, as RFC 3501 says.  0, or -1 when the
  * section text is malformed.
  */
-int	imap_msg_section(struct imap_msg *m, const char *section,
+int	imap_fetch_section(struct mime_msg *m, const char *section,
 	    const char **data, size_t *len, char **owned);
-/* For SEARCH: a header's value(s), unfolded and decoded to UTF-8
- * (RFC 2047), "" if absent; malloc'd. */
-char	*imap_msg_header_text(struct imap_msg *m, const char *name);
-/* For SEARCH FROM, TO, CC and BCC: the same text, each field followed by
- * its addresses as ENVELOPE parses them, one a line, "name <local@domain>"
- * (name decoded), so that "<a (x) @ b.org>" is found as "a@b.org". */
-char	*imap_msg_address_text(struct imap_msg *m, const char *name);
-/* For SEARCH: all headers (decoded) or the text of the body parts
- * (decoded from base64/QP and converted to UTF-8); malloc'd. */
-char	*imap_msg_headers_text(struct imap_msg *m);
-char	*imap_msg_body_text(struct imap_msg *m);
-/* The Date: header as seconds since the epoch (for SENTBEFORE ...),
- * or -1. */
-int64_t	imap_msg_sent_date(struct imap_msg *m);
 
 /* ==== search.c: SEARCH keys ==== */
 
@@ -219,7 +194,7 @@ struct search_msg {
 	int64_t		 vsize;		/* RFC822.SIZE */
 	int64_t		 internaldate;
 	/* Loads the message when a key needs its text (NULL: cannot). */
-	struct imap_msg *(*load)(void *arg);
+	struct mime_msg *(*load)(void *arg);
 	void		*load_arg;
 };
 

@@ -21,6 +21,7 @@
 
 #include <glib.h>
 
+#include "../global/mime.h"
 #include "../maildir/maildir.h"
 #include "imapd.h"
 
@@ -467,7 +468,7 @@ search_uses_modseq(const struct search_key *k)
 /* What one search_match() call has loaded so far (freed at its end). */
 struct sk_ctx {
 	const struct search_msg *m;
-	struct imap_msg	*msg;		/* owned by the caller */
+	struct mime_msg	*msg;		/* owned by the caller */
 	int		 failed;	/* load() gave nothing */
 	char		*headers;	/* folded (g_free) */
 	char		*body;
@@ -478,7 +479,7 @@ struct sk_ctx {
 
 static int sk_match(const struct search_key *, struct sk_ctx *);
 
-static struct imap_msg *
+static struct mime_msg *
 sk_load(struct sk_ctx *c)
 {
 	if (c->msg == NULL && !c->failed) {
@@ -489,7 +490,7 @@ sk_load(struct sk_ctx *c)
 	return c->msg;
 }
 
-/* Fold a malloc'd text from mime.c; NULL stays NULL. */
+/* Fold a malloc'd text from global/mime.h; NULL stays NULL. */
 static char *
 sk_fold_owned(char *s)
 {
@@ -564,7 +565,7 @@ sk_zone(const char *date)
 static int
 sk_sent_day(struct sk_ctx *c, int64_t *day)
 {
-	struct imap_msg *msg;
+	struct mime_msg *msg;
 	int64_t t;
 	char *hdr;
 
@@ -572,8 +573,8 @@ sk_sent_day(struct sk_ctx *c, int64_t *day)
 		if ((msg = sk_load(c)) == NULL)
 			return -1;
 		c->sent_done = 1;
-		if ((t = imap_msg_sent_date(msg)) != -1) {
-			hdr = imap_msg_header_text(msg, "Date");
+		if ((t = mime_msg_date(msg)) != -1) {
+			hdr = mime_msg_header_text(msg, "Date");
 			if (hdr != NULL)
 				t += sk_zone(hdr);
 			c->sent_day = sk_day(t);
@@ -587,14 +588,14 @@ sk_sent_day(struct sk_ctx *c, int64_t *day)
 
 /* Is there a field called name in the header?  For HEADER name "". */
 static int
-sk_header_exists(struct imap_msg *msg, const char *name)
+sk_header_exists(struct mime_msg *msg, const char *name)
 {
 	const char *p, *end, *eol, *q;
 	size_t len, nlen = strlen(name);
 
 	if (nlen == 0)
 		return 0;
-	p = imap_msg_data(msg, &len);
+	p = mime_msg_data(msg, &len);
 	for (end = p + len; p < end; p = eol + 1) {
 		if ((eol = memchr(p, '\n', end - p)) == NULL)
 			eol = end;
@@ -621,7 +622,7 @@ sk_header_exists(struct imap_msg *msg, const char *name)
 static int
 sk_match_header(const struct search_key *k, struct sk_ctx *c)
 {
-	struct imap_msg *msg;
+	struct mime_msg *msg;
 	char *v;
 	int r;
 
@@ -630,8 +631,8 @@ sk_match_header(const struct search_key *k, struct sk_ctx *c)
 	if (k->str[0] == '\0')			/* RFC 3501 §6.4.4 */
 		return sk_header_exists(msg, k->name);
 	if ((v = sk_fold_owned(k->type == SK_ADDRESS ?
-	    imap_msg_address_text(msg, k->name) :
-	    imap_msg_header_text(msg, k->name))) == NULL)
+	    mime_msg_address_text(msg, k->name) :
+	    mime_msg_header_text(msg, k->name))) == NULL)
 		return -1;
 	r = strstr(v, k->str) != NULL;
 	g_free(v);
@@ -642,20 +643,20 @@ sk_match_header(const struct search_key *k, struct sk_ctx *c)
 static int
 sk_match_text(const struct search_key *k, struct sk_ctx *c)
 {
-	struct imap_msg *msg;
+	struct mime_msg *msg;
 
 	if ((msg = sk_load(c)) == NULL)
 		return -1;
 	if (k->type == SK_TEXT) {
 		if (c->headers == NULL &&
-		    (c->headers = sk_fold_owned(imap_msg_headers_text(msg)))
+		    (c->headers = sk_fold_owned(mime_msg_headers_text(msg)))
 		    == NULL)
 			return -1;
 		if (strstr(c->headers, k->str) != NULL)
 			return 1;
 	}
 	if (c->body == NULL &&
-	    (c->body = sk_fold_owned(imap_msg_body_text(msg))) == NULL)
+	    (c->body = sk_fold_owned(mime_msg_body_text(msg))) == NULL)
 		return -1;
 	return strstr(c->body, k->str) != NULL;
 }

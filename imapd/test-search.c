@@ -3,6 +3,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../global/mime.h"
 #include "../maildir/maildir.h"
 #include "imapd.h"
 #include "../t/tap.h"
@@ -129,11 +130,11 @@ fails(const char *s, const char *want)
 /* A message on disk for the keys that read the text. */
 struct testmsg {
 	const char	*text;
-	struct imap_msg	*msg;
+	struct mime_msg	*msg;
 	int		 loads;
 };
 
-static struct imap_msg *
+static struct mime_msg *
 load(void *arg)
 {
 	struct testmsg *t = arg;
@@ -148,7 +149,7 @@ load(void *arg)
 	unlink(path);
 	if (write(fd, t->text, strlen(t->text)) == (ssize_t)strlen(t->text) &&
 	    lseek(fd, 0, SEEK_SET) == 0)
-		t->msg = imap_msg_load(fd, 1 << 20);
+		t->msg = mime_msg_load(fd, 1 << 20);
 	close(fd);
 	return t->msg;
 }
@@ -495,8 +496,8 @@ main(void)
 	ok(match("NOT BODY x", &c) == -1 && match("OR BODY x ALL", &c) == 1,
 	    "unreadable under NOT and OR");
 
-	imap_msg_free(&text_a.msg);
-	imap_msg_free(&text_b.msg);
-	imap_msg_free(&text_addr.msg);
+	mime_msg_free(&text_a.msg);
+	mime_msg_free(&text_b.msg);
+	mime_msg_free(&text_addr.msg);
 	return done_testing();
 }

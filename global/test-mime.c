@@ -1,0 +1,440 @@
+/*
+ * test-mime: global/mime.h on messages stored with LF line ends: loading
+ * into the CRLF form, the part tree and its limits, header fields,
+ * address-lists and the texts SEARCH matches (RFC 2045-2047, RFC 2231,
+ * RFC 5322).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/buf.h"
+#include "mime.h"
+#include "../t/tap.h"
+
+static const char msg_simple[] =
+	"From: John Doe <john@example.com>\n"
+	"To: jane@example.org, \"Smith, Bob\" <bob@example.net>\n"
+	"Subject: Hello\n"
+	" world\n"
+	"Date: Mon, 7 Feb 1994 21:52:25 -0800\n"
+	"Message-ID: <1@example.com>\n"
+	"\n"
+	"Line one\n"
+	"Line two\n";
+
+static const char msg_mixed[] =
+	"From: a@example.com\n"
+	"To: undisclosed-recipients:;\n"
+	"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\n"
+	"MIME-Version: 1.0\n"
+	"Content-Type: multipart/mixed; boundary=\"XYZ\"\n"
+	"\n"
+	"preamble\n"
+	"--XYZ\n"
+	"Content-Type: text/plain; charset=utf-8\n"
+	"Content-Transfer-Encoding: quoted-printable\n"
+	"\n"
+	"Caf=C3=A9 au lait\n"
+	"--XYZ\n"
+	"Content-Type: application/octet-stream; name=\"data.bin\"\n"
+	"Content-Transfer-Encoding: base64\n"
+	"Content-Disposition: attachment; filename=\"data.bin\"\n"
+	"\n"
+	"AAECAw==\n"
+	"--XYZ--\n"
+	"epilogue\n";
+
+static const char msg_nested[] =
+	"From: x@y.z\n"
+	"Subject: nested\n"
+	"Content-Type: multipart/mixed; boundary=outer\n"
+	"\n"
+	"--outer\n"
+	"Content-Type: multipart/alternative; boundary=inner\n"
+	"\n"
+	"--inner\n"
+	"Content-Type: text/plain\n"
+	"\n"
+	"plain text\n"
+	"--inner\n"
+	"Content-Type: text/html\n"
+	"\n"
+	"<p>html</p>\n"
+	"--inner--\n"
+	"\n"
+	"--outer\n"
+	"Content-Type: message/rfc822\n"
+	"\n"
+	"From: Inner Sender <in@example.com>\n"
+	"Subject: inner subject\n"
+	"Content-Type: text/plain; charset=iso-8859-1\n"
+	"Content-Transfer-Encoding: base64\n"
+	"\n"
+	"SGVsbG8gaW5uZXIK\n"
+	"--outer\n"
+	"Content-Type: text/plain; charset=utf-8\n"
+	"Content-Transfer-Encoding: base64\n"
+	"Content-Language: en, de\n"
+	"\n"
+	"w6nDqMOgCg==\n"
+	"--outer--\n";
+
+static struct mime_msg *
+load(const char *text, size_t len, size_t max)
+{
+	char path[] = "/tmp/test-mime.XXXXXX";
+	struct mime_msg *m;
+	int fd;
+
+	if ((fd = mkstemp(path)) == -1)
+		return NULL;
+	unlink(path);
+	if (write(fd, text, len) != (ssize_t)len ||
+	    lseek(fd, 0, SEEK_SET) == -1) {
+		close(fd);
+		return NULL;
+	}
+	m = mime_msg_load(fd, max);
+	close(fd);
+	return m;
+}
+
+static struct mime_msg *
+load_str(const char *text)
+{
+	return load(text, strlen(text), 1 << 20);
+}
+
+/* The text with bare LF made CRLF. */
+static char *
+crlf(const char *s)
+{
+	char *out = malloc(2 * strlen(s) + 1), *o = out;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\n')
+			*o++ = '\r';
+		*o++ = *s;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Compare and free got, showing both on a mismatch. */
+static int
+is_str(char *got, const char *want, const char *what)
+{
+	int r;
+
+	if (want == NULL)
+		r = ok(got == NULL, "%s", what);
+	else
+		r = ok(got != NULL && strcmp(got, want) == 0, "%s", what);
+	if (!r) {
+		diag("got:  %s", got != NULL ? got : "(null)");
+		diag("want: %s", want != NULL ? want : "(null)");
+	}
+	free(got);
+	return r;
+}
+
+/* Does the (malloc'd) text contain needle?  Frees text. */
+static int
+has(char *text, const char *needle, const char *what)
+{
+	int r;
+
+	r = ok(text != NULL && strstr(text, needle) != NULL, "%s", what);
+	if (!r)
+		diag("text: %s", text != NULL ? text : "(null)");
+	free(text);
+	return r;
+}
+
+static void
+test_load(void)
+{
+	struct mime_msg *m, *m2;
+	const char *data, *data2;
+	char *want, out[64], prev = '\0';
+	size_t len, len2, i, o = 0;
+	const char *in = "a\r\nb\nc\rd\n\n";
+
+	m = load_str(msg_simple);
+	ok(m != NULL, "loaded from a file");
+	want = crlf(msg_simple);
+	data = mime_msg_data(m, &len);
+	ok(len == strlen(want) && memcmp(data, want, len) == 0 &&
+	    data[len] == '\0', "LF became CRLF (%zu octets)", len);
+	m2 = mime_msg_from_mem(msg_simple, strlen(msg_simple));
+	data2 = mime_msg_data(m2, &len2);
+	ok(len2 == len && memcmp(data, data2, len) == 0,
+	    "from memory: the same");
+	free(want);
+	mime_msg_free(&m);
+	mime_msg_free(&m2);
+	ok(m == NULL, "free NULLs the pointer");
+	mime_msg_free(&m);
+
+	m = load_str("Subject: x\r\n\nA\rB\r\nC\n");
+	data = mime_msg_data(m, &len);
+	ok(len == 22 && memcmp(data, "Subject: x\r\n\r\nA\rB\r\nC\r\n", len)
+	    == 0, "a bare CR stays; an existing CRLF is not doubled");
+	mime_msg_free(&m);
+
+	/* The CRLF form made byte by byte is the same. */
+	for (i = 0; in[i] != '\0'; i++)
+		o += mime_crlf_piece(in + i, 1, out + o, &prev);
+	ok(o == 13 && memcmp(out, "a\r\nb\r\nc\rd\r\n\r\n", o) == 0,
+	    "crlf pieces of one octet: a CR before a cut is remembered");
+
+	m = load_str("");
+	ok(m != NULL && mime_msg_data(m, &len) != NULL && len == 0,
+	    "empty message loads");
+	ok(mime_part_lines(mime_msg_root(m)) == 0, "empty: no lines");
+	mime_msg_free(&m);
+
+	ok(load(msg_simple, strlen(msg_simple), 100) == NULL,
+	    "over max_size: refused");
+	m = load(msg_simple, strlen(msg_simple), strlen(msg_simple));
+	ok(m != NULL, "exactly max_size: loaded");
+	mime_msg_free(&m);
+	ok(mime_msg_load(-1, 100) == NULL, "a bad descriptor: NULL");
+}
+
+static void
+test_tree(void)
+{
+	struct mime_msg *m;
+	struct mime_part *root, *p, *alt;
+	struct mime_field f;
+	const char *name, *value, *s;
+	uint32_t path[3];
+	size_t pos = 0, len, n = 0;
+	char *v;
+
+	m = load_str(msg_nested);
+	root = mime_msg_root(m);
+	ok(mime_part_nchildren(root) == 3 && mime_part_is(root, "MULTIPART",
+	    "mixed"), "nested: three parts in a multipart/mixed");
+	alt = mime_part_child(root, 0);
+	ok(mime_part_nchildren(alt) == 2 &&
+	    strcmp(mime_part_subtype(alt), "alternative") == 0,
+	    "part 1: multipart/alternative of two");
+	ok(mime_part_child(root, 3) == NULL, "no part 4");
+	path[0] = 1;
+	path[1] = 2;
+	p = mime_part_at(m, path, 2);
+	ok(p == mime_part_child(alt, 1) && mime_part_is(p, "text", "html"),
+	    "part 1.2 is the html");
+	s = mime_part_body(p, &len);
+	ok(len == 11 && memcmp(s, "<p>html</p>", 11) == 0 &&
+	    mime_part_lines(p) == 1, "its body: a slice, CRLF to the "
+	    "delimiter excluded");
+	s = mime_part_header(p, &len);
+	ok(len == 27 && memcmp(s, "Content-Type: text/html\r\n\r\n", len) == 0,
+	    "its header, blank line included");
+	path[0] = 2;
+	path[1] = 1;
+	p = mime_part_at(m, path, 1);
+	ok(p != NULL && mime_part_message(p) != NULL &&
+	    mime_part_at(m, path, 2) == mime_part_message(p),
+	    "2.1 of a message/rfc822 with a one-part message: that message");
+	path[0] = 4;
+	ok(mime_part_at(m, path, 1) == NULL && mime_part_at(m, path, 0) == NULL,
+	    "no part 4, no empty path");
+	p = mime_part_child(root, 2);
+	ok(mime_part_param(p, MIME_PARAMS_TYPE, 0, &name, &value) == 0 &&
+	    strcmp(name, "charset") == 0 && strcmp(value, "utf-8") == 0 &&
+	    mime_part_param(p, MIME_PARAMS_TYPE, 1, &name, &value) == -1,
+	    "part 3: one parameter");
+	is_str(mime_part_field(p, "content-language"), "en, de",
+	    "a field by name, any case");
+	is_str(mime_part_field(p, "X-None"), NULL, "an absent field: NULL");
+	while (mime_field_next(root, &pos, &f))
+		n++;
+	ok(n == 3, "the top-level header has 3 fields");
+	mime_msg_free(&m);
+
+	m = load_str("Content-Type: text/plain;\n"
+	    " name*0=\"a\"; name*1=\"b.txt\"; charset=\"x\"\n"
+	    "Content-Type: text/html\n"
+	    "Content-Disposition: Attachment; filename=\"q.txt\"\n"
+	    "No colon here\n"
+	    "X-Folded: one\n\ttwo  \n"
+	    "\n"
+	    "body");
+	p = mime_msg_root(m);
+	ok(mime_part_is(p, "text", "plain"), "the first Content-Type counts");
+	ok(mime_part_param(p, MIME_PARAMS_TYPE, 0, &name, &value) == 0 &&
+	    strcmp(name, "name") == 0 && strcmp(value, "ab.txt") == 0,
+	    "RFC 2231 continuations joined");
+	s = mime_part_param_get(p, MIME_PARAMS_TYPE, "CHARSET");
+	ok(s != NULL && strcmp(s, "x") == 0, "a parameter by name");
+	s = mime_part_disposition(p);
+	ok(s != NULL && strcmp(s, "Attachment") == 0, "disposition as written");
+	s = mime_part_param_get(p, MIME_PARAMS_DISPOSITION, "filename");
+	ok(s != NULL && strcmp(s, "q.txt") == 0, "disposition parameter");
+	is_str(mime_part_field(p, "x-folded"), "one\ttwo", "unfolded, trimmed");
+	pos = 0;
+	n = 0;
+	while (mime_field_next(p, &pos, &f))
+		if (f.name == NULL && f.valuelen == 13)
+			n++;
+	ok(n == 1, "a line without a colon is a field without a name");
+	v = NULL;
+	pos = 0;
+	while (mime_field_next(p, &pos, &f))
+		if (mime_field_is(&f, "X-FOLDED"))
+			v = mime_field_value(&f);
+	is_str(v, "one\ttwo", "mime_field_value");
+	mime_msg_free(&m);
+
+	m = load_str("Content-Type: garbage\nDate: not a date\n\nx\n");
+	p = mime_msg_root(m);
+	ok(mime_part_is(p, "text", "plain") &&
+	    strcmp(mime_part_param_get(p, MIME_PARAMS_TYPE, "charset"),
+	    "US-ASCII") == 0 && mime_part_disposition(p) == NULL,
+	    "an invalid Content-Type: text/plain; charset=US-ASCII");
+	ok(mime_msg_date(m) == -1, "invalid Date: -1");
+	mime_msg_free(&m);
+
+	m = load_str("Content-Type: multipart/digest; boundary=d\n\n"
+	    "--d\n\nSubject: one\n\nfirst\n--d--\n");
+	p = mime_part_child(mime_msg_root(m), 0);
+	ok(p != NULL && mime_part_is(p, "message", "rfc822") &&
+	    mime_part_message(p) != NULL, "digest: parts default to "
+	    "message/rfc822 (RFC 2046 §5.1.5)");
+	mime_msg_free(&m);
+}
+
+/* mime_addr_parse() as one line: M(name|utf8|route|local|domain) G(x) E */
+static void
+addr_cb(const struct mime_addr *a, void *arg)
+{
+	struct buf *b = arg;
+
+#define S(x) ((x) != NULL ? (x) : "-")
+	switch (a->kind) {
+	case MIME_ADDR_MAILBOX:
+		buf_printf(b, "M(%s|%s|%s|%s|%s)", S(a->name), S(a->name_utf8),
+		    S(a->route), S(a->local), S(a->domain));
+		break;
+	case MIME_ADDR_GROUP:
+		buf_printf(b, "G(%s)", S(a->name));
+		break;
+	case MIME_ADDR_GROUP_END:
+		buf_puts(b, a->name == NULL ? "E" : "E!");
+		break;
+	}
+#undef S
+}
+
+static char *
+addrs(const char *v)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	mime_addr_parse(v, addr_cb, &b);
+	return buf_take(&b);
+}
+
+static void
+test_addr(void)
+{
+	is_str(addrs("John Doe <john@example.com>, jane@example.org"),
+	    "M(John Doe|John Doe|-|john|example.com)M(-|-|-|jane|example.org)",
+	    "name-addr and addr-spec");
+	is_str(addrs("joe@example.com (Joe Q)"),
+	    "M(Joe Q|Joe Q|-|joe|example.com)", "a comment serves as name");
+	is_str(addrs("Team: a@b.c, <d@e.f>;, solo"),
+	    "G(Team)M(-|-|-|a|b.c)M(-|-|-|d|e.f)EM(-|-|-|solo|-)",
+	    "a group, its members, its end; no domain");
+	is_str(addrs("undisclosed-recipients:;"), "G(undisclosed-recipients)E",
+	    "an empty group");
+	is_str(addrs("<@route.x,@r2:r@s.t>, \"Q \\\" x\"@q.example"),
+	    "M(-|-|@route.x,@r2|r|s.t)M(-|-|-|\"Q \\\" x\"|q.example)",
+	    "a route; a quoted local part keeps its quotes");
+	is_str(addrs("=?iso-8859-1?q?Andr=E9?= \"Le Roi\" <a@b>"),
+	    "M(=?iso-8859-1?q?Andr=E9?= Le Roi|Andr\xc3\xa9 Le Roi|-|a|b)",
+	    "an encoded word: raw, and decoded to UTF-8");
+	is_str(addrs("\"Smith, Bob\" <bob @ (c) example . net>"),
+	    "M(Smith, Bob|Smith, Bob|-|bob|example.net)",
+	    "blanks and comments inside an address");
+	is_str(addrs("<>, ,,; @@ (unclosed"), "", "junk gives nothing, and ends");
+	is_str(addrs("\"unterminated"), "M(-|-|-|\"unterminated\"|-)",
+	    "an unterminated quoted string ends at the end");
+	is_str(addrs("G: a@b"), "G(G)M(-|-|-|a|b)E", "an unclosed group ends");
+}
+
+static void
+test_search(void)
+{
+	struct mime_msg *m;
+	char *text;
+	struct buf b;
+	int i;
+
+	m = load_str(msg_simple);
+	ok(mime_msg_date(m) == 760686745, "simple: Date as epoch");
+	is_str(mime_msg_header_text(m, "subject"), "Hello world",
+	    "simple: SEARCH SUBJECT text unfolded");
+	is_str(mime_msg_header_text(m, "X-None"), "", "absent header: \"\"");
+	is_str(mime_msg_address_text(m, "To"),
+	    "jane@example.org, \"Smith, Bob\" <bob@example.net>\r\n"
+	    "<jane@example.org>\r\nSmith, Bob <bob@example.net>",
+	    "simple: address text, the field then its addresses");
+	mime_msg_free(&m);
+
+	m = load_str(msg_mixed);
+	is_str(mime_msg_header_text(m, "Subject"), "Gr\xc3\xbc\xc3\x9f" "e",
+	    "mixed: SEARCH decodes an encoded-word subject");
+	has(mime_msg_body_text(m), "Caf\xc3\xa9 au lait",
+	    "mixed: SEARCH BODY decodes quoted-printable");
+	has(mime_msg_headers_text(m), "Subject: Gr\xc3\xbc\xc3\x9f" "e",
+	    "mixed: SEARCH TEXT headers decoded");
+	ok(mime_msg_date(m) == -1, "mixed: no Date: -1");
+	mime_msg_free(&m);
+
+	m = load_str(msg_nested);
+	text = mime_msg_body_text(m);
+	ok(strstr(text, "plain text") != NULL &&
+	    strstr(text, "Hello inner") != NULL &&
+	    strstr(text, "Subject: inner subject") != NULL,
+	    "nested: SEARCH BODY walks parts and the attached message");
+	has(text, "\xc3\xa9\xc3\xa8\xc3\xa0",
+	    "nested: SEARCH BODY decodes base64 UTF-8");
+	mime_msg_free(&m);
+
+	buf_init(&b, 0);
+	for (i = 0; i < 200; i++)
+		buf_printf(&b, "Content-Type: multipart/mixed; boundary=b%d\n"
+		    "\n--b%d\n", i, i);
+	buf_puts(&b, "\ndeep\n");
+	for (i = 199; i >= 0; i--)
+		buf_printf(&b, "--b%d--\n", i);
+	m = load(b.data, b.len, 1 << 20);
+	has(mime_msg_body_text(m), "deep",
+	    "text below the depth limit is still searched, as plain text");
+	mime_msg_free(&m);
+	buf_release(&b);
+
+	is_str(mime_decode_header("=?utf-8?q?a=FF?= b \xff"), "a? b \xc3\xbf",
+	    "decoded text is UTF-8: a bad octet in a word is '?', a raw one "
+	    "Latin-1");
+	ok(mime_date_parse("Thu, 1 Jan 1970 00:01:00 +0000") == 60,
+	    "a date parsed");
+}
+
+int
+main(void)
+{
+	test_load();
+	test_tree();
+	test_addr();
+	test_search();
+	return done_testing();
+}

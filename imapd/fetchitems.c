@@ -1,0 +1,546 @@
+/*
+ * fetchitems.c: what FETCH makes of a message (global/mime.h): ENVELOPE,
+ * BODY and BODYSTRUCTURE (RFC 3501 §7.4.2) and BODY[section] (§6.4.5).
+ *
+ * Sections are exact byte ranges of the message's CRLF form, or for
+ * HEADER.FIELDS[.NOT] the chosen fields exactly as they stand.  A part
+ * that does not exist gives an empty result; one below the MIME caps is
+ * an opaque application/octet-stream body.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../global/mime.h"
+#include "../lib/log.h"
+#include "imapd.h"
+
+#define SECTION_MAX_PATH	64	/* numbers in a section-part */
+
+static void	bs_write(struct buf *, struct mime_part *, int);
+
+/* Write s upper-cased as an IMAP string. */
+static void
+put_upper(struct buf *b, const char *s)
+{
+	char *u;
+	size_t i;
+
+	u = util_strdup(s != NULL ? s : "");
+	for (i = 0; u[i] != '\0'; i++)
+		u[i] = toupper((unsigned char)u[i]);
+	imap_put_string(b, u, i);
+	free(u);
+}
+
+/* ---- ENVELOPE (RFC 3501 §7.4.2, addresses RFC 5322 §3.4) ---- */
+
+/* An address structure: (name adl mailbox host). */
+static void
+env_put_addr(struct buf *out, const char *name, const char *adl,
+    const char *mailbox, const char *host)
+{
+	buf_putc(out, '(');
+	imap_put_nstring(out, name);
+	buf_putc(out, ' ');
+	imap_put_nstring(out, adl);
+	buf_putc(out, ' ');
+	imap_put_nstring(out, mailbox);
+	buf_putc(out, ' ');
+	imap_put_nstring(out, host);
+	buf_putc(out, ')');
+}
+
+/*
+ * A mailbox as an address structure, its name as written (RFC 3501
+ * sends encoded words as they are).  A missing mailbox or host is named
+ * as Dovecot does, since a NIL host would read as group syntax.  A
+ * group is (NIL NIL "name" NIL), its members, then (NIL NIL NIL NIL).
+ */
+static void
+env_put_mailbox(const struct mime_addr *a, void *arg)
+{
+	struct buf *out = arg;
+
+	switch (a->kind) {
+	case MIME_ADDR_MAILBOX:
+		env_put_addr(out, a->name, a->route,
+		    a->local != NULL ? a->local : "MISSING_MAILBOX",
+		    a->domain != NULL ? a->domain : "MISSING_DOMAIN");
+		break;
+	case MIME_ADDR_GROUP:
+		env_put_addr(out, NULL, NULL, a->name, NULL);
+		break;
+	case MIME_ADDR_GROUP_END:
+		env_put_addr(out, NULL, NULL, NULL, NULL);
+		break;
+	}
+}
+
+/* The addresses of the first field called name as address structures,
+ * without the outer parentheses (empty if none). */
+static void
+env_addresses(const struct mime_part *msg, const char *name,
+    struct buf *list)
+{
+	char *v;
+
+	if ((v = mime_part_field(msg, name)) != NULL) {
+		mime_addr_parse(v, env_put_mailbox, list);
+		free(v);
+	}
+}
+
+static void
+env_put_list(struct buf *b, const struct buf *list)
+{
+	if (list->len == 0)
+		buf_puts(b, "NIL");
+	else {
+		buf_putc(b, '(');
+		buf_append(b, list->data, list->len);
+		buf_putc(b, ')');
+	}
+}
+
+/* A field's raw value (RFC 3501 sends encoded words as they are). */
+static void
+env_put_field(struct buf *b, const struct mime_part *msg, const char *name)
+{
+	char *v;
+
+	v = mime_part_field(msg, name);
+	imap_put_nstring(b, v);
+	free(v);
+}
+
+/*
+ * ENVELOPE: (date subject from sender reply-to to cc bcc in-reply-to
+ * message-id); sender and reply-to are from when absent or empty.
+ */
+static void
+env_write(struct buf *b, const struct mime_part *msg)
+{
+	static const char *const lists[] = { "To", "Cc", "Bcc" };
+	struct buf from, other;
+	size_t i;
+
+	buf_init(&from, 0);
+	buf_init(&other, 0);
+	buf_putc(b, '(');
+	env_put_field(b, msg, "Date");
+	buf_putc(b, ' ');
+	env_put_field(b, msg, "Subject");
+	buf_putc(b, ' ');
+	env_addresses(msg, "From", &from);
+	env_put_list(b, &from);
+	buf_putc(b, ' ');
+	env_addresses(msg, "Sender", &other);
+	env_put_list(b, other.len > 0 ? &other : &from);
+	buf_putc(b, ' ');
+	buf_reset(&other);
+	env_addresses(msg, "Reply-To", &other);
+	env_put_list(b, other.len > 0 ? &other : &from);
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		buf_putc(b, ' ');
+		buf_reset(&other);
+		env_addresses(msg, lists[i], &other);
+		env_put_list(b, &other);
+	}
+	buf_putc(b, ' ');
+	env_put_field(b, msg, "In-Reply-To");
+	buf_putc(b, ' ');
+	env_put_field(b, msg, "Message-ID");
+	buf_putc(b, ')');
+	buf_release(&from);
+	buf_release(&other);
+}
+
+char *
+imap_fetch_envelope(struct mime_msg *m)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	env_write(&b, mime_msg_root(m));
+	return buf_take(&b);
+}
+
+/* ---- BODY and BODYSTRUCTURE (RFC 3501 §7.4.2, §9 "body") ---- */
+
+/*
+ * Type, subtype, encoding, parameter and disposition names are sent
+ * upper-cased, as in RFC 3501's examples; values as they are (GMime
+ * has already joined and decoded RFC 2231 continuations).
+ */
+static void
+bs_put_params(struct buf *b, struct mime_part *p, enum mime_params which)
+{
+	const char *name, *value;
+	size_t i;
+
+	for (i = 0; mime_part_param(p, which, i, &name, &value) == 0; i++) {
+		buf_putc(b, i == 0 ? '(' : ' ');
+		put_upper(b, name);
+		buf_putc(b, ' ');
+		imap_put_string(b, value, strlen(value));
+	}
+	buf_puts(b, i == 0 ? "NIL" : ")");
+}
+
+/* body-fld-dsp: ("ATTACHMENT" ("FILENAME" "x")) or NIL (RFC 2183). */
+static void
+bs_put_disposition(struct buf *b, struct mime_part *p)
+{
+	const char *d;
+
+	if ((d = mime_part_disposition(p)) == NULL) {
+		buf_puts(b, "NIL");
+		return;
+	}
+	buf_putc(b, '(');
+	put_upper(b, d);
+	buf_putc(b, ' ');
+	bs_put_params(b, p, MIME_PARAMS_DISPOSITION);
+	buf_putc(b, ')');
+}
+
+/* body-fld-lang: one tag as a string, several as a list (RFC 3282). */
+static void
+bs_put_language(struct buf *b, const struct mime_part *p)
+{
+	struct buf tags;
+	char *v, *tag, *save = NULL;
+	int n = 0;
+
+	buf_init(&tags, 0);
+	if ((v = mime_part_field(p, "Content-Language")) != NULL)
+		for (tag = strtok_r(v, ", \t", &save); tag != NULL;
+		    tag = strtok_r(NULL, ", \t", &save)) {
+			if (n++ > 0)
+				buf_putc(&tags, ' ');
+			imap_put_string(&tags, tag, strlen(tag));
+		}
+	if (n == 0)
+		buf_puts(b, "NIL");
+	else if (n == 1)
+		buf_append(b, tags.data, tags.len);
+	else {
+		buf_putc(b, '(');
+		buf_append(b, tags.data, tags.len);
+		buf_putc(b, ')');
+	}
+	free(v);
+	buf_release(&tags);
+}
+
+static void
+bs_put_field(struct buf *b, const struct mime_part *p, const char *name)
+{
+	char *v;
+
+	v = mime_part_field(p, name);
+	imap_put_nstring(b, v);
+	free(v);
+}
+
+/* A multipart without parts is not grammatical: show one empty part,
+ * as Dovecot does. */
+#define BS_EMPTY_PART \
+	"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0)"
+
+/* body-type-mpart: the parts, the subtype, then for BODYSTRUCTURE
+ * params disposition language location (body-ext-mpart). */
+static void
+bs_write_multipart(struct buf *b, struct mime_part *p, int ext)
+{
+	size_t i, n = mime_part_nchildren(p);
+
+	buf_putc(b, '(');
+	for (i = 0; i < n; i++)
+		bs_write(b, mime_part_child(p, i), ext);
+	if (n == 0)
+		buf_puts(b, BS_EMPTY_PART);
+	buf_putc(b, ' ');
+	put_upper(b, mime_part_subtype(p));
+	if (ext) {
+		buf_putc(b, ' ');
+		bs_put_params(b, p, MIME_PARAMS_TYPE);
+		buf_putc(b, ' ');
+		bs_put_disposition(b, p);
+		buf_putc(b, ' ');
+		bs_put_language(b, p);
+		buf_putc(b, ' ');
+		bs_put_field(b, p, "Content-Location");
+	}
+	buf_putc(b, ')');
+}
+
+/*
+ * body-type-basic/-text/-msg: type subtype params id description
+ * encoding size, then lines for TEXT, envelope body lines for
+ * MESSAGE/RFC822, and for BODYSTRUCTURE md5 disposition language
+ * location (body-ext-1part).
+ */
+static void
+bs_write(struct buf *b, struct mime_part *p, int ext)
+{
+	struct mime_part *msg;
+	char *enc;
+	size_t len;
+
+	if (mime_part_is(p, "multipart", "*")) {
+		bs_write_multipart(b, p, ext);
+		return;
+	}
+	buf_putc(b, '(');
+	put_upper(b, mime_part_type(p));
+	buf_putc(b, ' ');
+	put_upper(b, mime_part_subtype(p));
+	buf_putc(b, ' ');
+	bs_put_params(b, p, MIME_PARAMS_TYPE);
+	buf_putc(b, ' ');
+	bs_put_field(b, p, "Content-ID");
+	buf_putc(b, ' ');
+	bs_put_field(b, p, "Content-Description");
+	buf_putc(b, ' ');
+	enc = mime_part_field(p, "Content-Transfer-Encoding");
+	put_upper(b, enc != NULL && *enc != '\0' ? enc : "7BIT");
+	free(enc);
+	(void)mime_part_body(p, &len);
+	buf_printf(b, " %zu", len);
+	if (mime_part_is(p, "text", "*"))
+		buf_printf(b, " %zu", mime_part_lines(p));
+	else if ((msg = mime_part_message(p)) != NULL) {
+		buf_putc(b, ' ');
+		env_write(b, msg);
+		buf_putc(b, ' ');
+		bs_write(b, msg, ext);
+		buf_printf(b, " %zu", mime_part_lines(p));
+	}
+	if (ext) {
+		buf_putc(b, ' ');
+		bs_put_field(b, p, "Content-MD5");
+		buf_putc(b, ' ');
+		bs_put_disposition(b, p);
+		buf_putc(b, ' ');
+		bs_put_language(b, p);
+		buf_putc(b, ' ');
+		bs_put_field(b, p, "Content-Location");
+	}
+	buf_putc(b, ')');
+}
+
+char *
+imap_fetch_bodystructure(struct mime_msg *m, int extensible)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	bs_write(&b, mime_msg_root(m), extensible);
+	return buf_take(&b);
+}
+
+/* ---- BODY[section] (RFC 3501 §6.4.5) ---- */
+
+enum sec_text {
+	SEC_BODY,		/* "" or a bare part number */
+	SEC_HEADER,
+	SEC_FIELDS,
+	SEC_FIELDS_NOT,
+	SEC_TEXT,
+	SEC_MIME,
+};
+
+struct section {
+	uint32_t	 path[SECTION_MAX_PATH];
+	size_t		 npath;
+	enum sec_text	 what;
+	char		**fields;	/* HEADER.FIELDS[.NOT] names */
+	size_t		 nfields;
+};
+
+static void
+section_free(struct section *sec)
+{
+	size_t i;
+
+	for (i = 0; i < sec->nfields; i++)
+		free(sec->fields[i]);
+	free(sec->fields);
+}
+
+/* ASTRING-CHAR (RFC 3501 §9) */
+static int
+is_astring_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("(){%*\"\\", c) == NULL;
+}
+
+/* header-list: "(" header-fld-name *(SP header-fld-name) ")", where a
+ * name is an atom or a quoted string. */
+static int
+section_fields(const char *s, struct section *sec)
+{
+	struct buf f;
+	char **nf;
+
+	if (*s++ != '(')
+		return -1;
+	for (;;) {
+		buf_init(&f, 0);
+		if (*s == '"') {
+			for (s++; *s != '\0' && *s != '"'; s++) {
+				if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
+					s++;
+				buf_putc(&f, *s);
+			}
+			if (*s++ != '"') {
+				buf_release(&f);
+				return -1;
+			}
+		} else {
+			while (is_astring_char(*s))
+				buf_putc(&f, *s++);
+			if (f.len == 0)
+				return -1;
+		}
+		nf = reallocarray(sec->fields, sec->nfields + 1, sizeof(*nf));
+		if (nf == NULL)
+			fatal("reallocarray");
+		sec->fields = nf;
+		sec->fields[sec->nfields++] = buf_take(&f);
+		if (*s == ' ')
+			s++;
+		else if (*s == ')' && s[1] == '\0')
+			return 0;
+		else
+			return -1;
+	}
+}
+
+/* section-spec = section-msgtext / (section-part ["." section-text]) */
+static int
+section_parse(const char *s, struct section *sec)
+{
+	uint64_t n;
+
+	memset(sec, 0, sizeof(*sec));
+	while (isdigit((unsigned char)*s)) {
+		if (*s == '0' || sec->npath == SECTION_MAX_PATH)
+			return -1;		/* nz-number */
+		for (n = 0; isdigit((unsigned char)*s); s++)
+			if ((n = n * 10 + (*s - '0')) > UINT32_MAX)
+				return -1;
+		sec->path[sec->npath++] = n;
+		if (*s == '\0')
+			return 0;
+		if (*s++ != '.')
+			return -1;
+	}
+	if (*s == '\0')
+		return sec->npath == 0 ? 0 : -1;
+	if (strcasecmp(s, "HEADER") == 0)
+		sec->what = SEC_HEADER;
+	else if (strcasecmp(s, "TEXT") == 0)
+		sec->what = SEC_TEXT;
+	else if (strcasecmp(s, "MIME") == 0 && sec->npath > 0)
+		sec->what = SEC_MIME;
+	else if (strncasecmp(s, "HEADER.FIELDS.NOT ", 18) == 0) {
+		sec->what = SEC_FIELDS_NOT;
+		return section_fields(s + 18, sec);
+	} else if (strncasecmp(s, "HEADER.FIELDS ", 14) == 0) {
+		sec->what = SEC_FIELDS;
+		return section_fields(s + 14, sec);
+	} else
+		return -1;
+	return 0;
+}
+
+static int
+section_wants(const struct section *sec, const struct mime_field *f)
+{
+	size_t i;
+
+	for (i = 0; i < sec->nfields; i++)
+		if (mime_field_is(f, sec->fields[i]))
+			return 1;
+	return 0;
+}
+
+/* HEADER.FIELDS[.NOT]: the chosen fields exactly as they stand,
+ * continuation lines included, then the CRLF that ends a header. */
+static char *
+section_filter(const struct mime_part *msg, const struct section *sec,
+    size_t *len)
+{
+	struct mime_field f;
+	struct buf b;
+	size_t pos = 0;
+	int keep;
+
+	buf_init(&b, 0);
+	while (mime_field_next(msg, &pos, &f)) {
+		keep = section_wants(sec, &f);
+		if (sec->what == SEC_FIELDS_NOT)
+			keep = !keep;
+		if (!keep)
+			continue;
+		buf_append(&b, f.line, f.linelen);
+		if (f.line[f.linelen - 1] != '\n')
+			buf_puts(&b, "\r\n");
+	}
+	buf_puts(&b, "\r\n");
+	*len = b.len;
+	return b.data;
+}
+
+int
+imap_fetch_section(struct mime_msg *m, const char *section,
+    const char **data, size_t *len, char **owned)
+{
+	struct section sec;
+	struct mime_part *msg, *p;
+
+	*data = "";
+	*len = 0;
+	*owned = NULL;
+	if (section_parse(section, &sec) == -1) {
+		section_free(&sec);
+		return -1;
+	}
+	msg = mime_msg_root(m);
+	if (sec.npath > 0) {
+		if ((p = mime_part_at(m, sec.path, sec.npath)) == NULL)
+			goto out;		/* no such part: empty */
+		if (sec.what == SEC_BODY || sec.what == SEC_MIME) {
+			msg = p;
+			if (sec.what == SEC_MIME)
+				sec.what = SEC_HEADER;
+		} else if ((msg = mime_part_message(p)) == NULL)
+			goto out;		/* not a message/rfc822 */
+	} else if (sec.what == SEC_BODY) {
+		*data = mime_msg_data(m, len);
+		goto out;
+	}
+	switch (sec.what) {
+	case SEC_HEADER:
+		*data = mime_part_header(msg, len);
+		break;
+	case SEC_BODY:
+	case SEC_TEXT:
+		*data = mime_part_body(msg, len);
+		break;
+	case SEC_FIELDS:
+	case SEC_FIELDS_NOT:
+		*owned = section_filter(msg, &sec, len);
+		*data = *owned;
+		break;
+	case SEC_MIME:
+		break;
+	}
+out:
+	section_free(&sec);
+	return 0;
+}
