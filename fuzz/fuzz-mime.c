@@ -1,7 +1,8 @@
 /* libFuzzer target: a message as FETCH and SEARCH see it (imapd's FETCH
- * items on global/mime.h).  Messages come from anyone on the internet:
- * no header, boundary or nesting may crash imapd, loop, or make a
- * section that is not a slice of the message. */
+ * items on global/mime.h) and as the webmail reads it (its parts by id).
+ * Messages come from anyone on the internet: no header, boundary or
+ * nesting may crash, loop, exceed the caps, make a section that is not a
+ * slice of the message, or list a part that cannot be found again. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,31 @@ addr_cb(const struct mime_addr *a, void *arg)
 		abort();
 }
 
+/* Each part listed is found by its id, and its content is no longer
+ * than its encoded body. */
+static int
+part_cb(const struct mime_part_info *i, void *arg)
+{
+	struct mime_msg *m = arg;
+	size_t len;
+	char *s;
+
+	if (i->depth > MIME_MAX_DEPTH || strlen(i->id) >= sizeof(i->id) ||
+	    mime_part_find(m, i->id) == NULL)
+		abort();
+	if ((s = mime_part_content(m, i->id, &len)) == NULL || len > i->size)
+		abort();
+	free(s);
+	if (strcmp(i->type, "text") == 0) {
+		if ((s = mime_part_text(m, i->id, &len)) == NULL)
+			abort();
+		free(s);
+	}
+	if (i->is_message)
+		free(mime_header(m, i->id, "Subject"));
+	return 0;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -77,10 +103,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(mime_msg_headers_text(m));
 	free(mime_msg_body_text(m));
 	(void)mime_msg_date(m);
-	if ((v = mime_part_field(mime_msg_root(m), "From")) != NULL) {
+	(void)mime_parts(m, part_cb, m);
+	if ((v = mime_header_raw(m, NULL, "From")) != NULL) {
 		mime_addr_parse(v, addr_cb, NULL);
 		free(v);
 	}
+	free(mime_header(m, NULL, "Subject"));
 	mime_msg_free(&m);
 	return 0;
 }

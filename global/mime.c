@@ -1,7 +1,8 @@
 /*
  * mime.c: loading a message, its header fields and its part tree (see
  * mime.h).  Addresses are in mime_addr.c, decoding and the SEARCH
- * texts in mime_text.c.
+ * texts in mime_text.c, the parts by id (the webmail's view) in
+ * mime_parts.c.
  */
 #include <sys/stat.h>
 

@@ -17,6 +17,15 @@
  * and a multipart or message/rfc822 part below MIME_MAX_DEPTH levels
  * (or past MIME_MAX_PARTS parts) is an opaque application/octet-stream
  * body, whose octets SEARCH still reads as plain text.
+ *
+ * Part ids are IMAP's section numbers (RFC 3501 §6.4.5), chosen so that
+ * BODY[id] is always the part's body, encoded as it stands:
+ *	"1", "2.3"	a part of a multipart, or the body of a message
+ *			that is not multipart (a one-part message's
+ *			body is its part "1")
+ *	"TEXT"		the top-level message's body when it is multipart
+ *	"2.TEXT"	the multipart body of the message in the
+ *			message/rfc822 part "2" (a one-part one is "2.1")
  */
 #ifndef MIME_H
 #define MIME_H
@@ -28,6 +37,9 @@
 					   opaque */
 #define MIME_MAX_PARTS		10000	/* per message; later delimiters
 					   are ignored */
+/* The longest part id: a number of at most 5 digits and a dot for
+ * each level, then ".TEXT". */
+#define MIME_PART_ID_MAX	(6 * (MIME_MAX_DEPTH + 1) + 6)
 
 struct mime_msg;	/* one message, loaded */
 struct mime_part;	/* one entity of its tree, owned by the message */
@@ -159,6 +171,52 @@ struct mime_addr {
 };
 void	mime_addr_parse(const char *value,
 	    void (*cb)(const struct mime_addr *, void *), void *arg);
+
+/* ---- for reading a message (the webmail) ---- */
+
+struct mime_part_info {
+	char		 id[MIME_PART_ID_MAX];	/* see the top of this file */
+	const char	*type, *subtype;	/* lower case ("text",
+						   "plain") */
+	const char	*charset;		/* as written, or NULL */
+	const char	*filename;		/* the disposition's filename,
+						   else the type's name,
+						   decoded (RFC 2231, 2047)
+						   to UTF-8; or NULL */
+	const char	*content_id;		/* without "<>", or NULL */
+	const char	*disposition;		/* lower case ("inline",
+						   "attachment"), or NULL */
+	size_t		 size;			/* encoded body octets */
+	size_t		 lines;			/* of the encoded body */
+	int		 depth;			/* the top-level entity: 0 */
+	int		 is_multipart;		/* containers */
+	int		 is_message;		/* message/rfc822: its message
+						   follows, one deeper */
+};
+/*
+ * Every entity depth-first, the top-level one and containers included;
+ * cb returns non-0 to stop, and that is what mime_parts() returns (0
+ * when all were seen).  The strings are valid during the call only.
+ */
+int	mime_parts(struct mime_msg *m,
+	    int (*cb)(const struct mime_part_info *, void *), void *arg);
+/* The entity with that id, or NULL. */
+struct mime_part *mime_part_find(struct mime_msg *m, const char *id);
+/* A part's body with its Content-Transfer-Encoding undone (malloc'd,
+ * NUL-terminated after *len), NULL if there is no such part. */
+char	*mime_part_content(struct mime_msg *m, const char *id, size_t *len);
+/* A text part's body decoded and converted from its charset to UTF-8
+ * (invalid sequences replaced; up to a NUL), malloc'd; NULL if there is
+ * no such part or it is not text. */
+char	*mime_part_text(struct mime_msg *m, const char *id, size_t *len);
+/* A header field of the top-level message (part_id NULL or "") or of
+ * the message in a message/rfc822 part, the first of that name:
+ * unfolded, RFC 2047-decoded UTF-8 (mime_header()) or as written
+ * (mime_header_raw(), for mime_addr_parse()); malloc'd, NULL if absent. */
+char	*mime_header(struct mime_msg *m, const char *part_id,
+	    const char *name);
+char	*mime_header_raw(struct mime_msg *m, const char *part_id,
+	    const char *name);
 
 /* ---- for SEARCH (RFC 3501 §6.4.4) ---- */
 

@@ -1,8 +1,8 @@
 /*
  * test-mime: global/mime.h on messages stored with LF line ends: loading
  * into the CRLF form, the part tree and its limits, header fields,
- * address-lists and the texts SEARCH matches (RFC 2045-2047, RFC 2231,
- * RFC 5322).
+ * address-lists, the texts SEARCH matches, and the parts by id as the
+ * webmail reads them (RFC 2045-2047, RFC 2231, RFC 5322).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +80,58 @@ static const char msg_nested[] =
 	"\n"
 	"w6nDqMOgCg==\n"
 	"--outer--\n";
+
+/* What the webmail reads: an alternative, attachments named by RFC 2231
+ * and by RFC 2047, an attached message with parts of its own. */
+static const char msg_webmail[] =
+	"From: =?iso-8859-1?q?Andr=E9?= <andre@example.org>\n"
+	"To: Bob <bob@example.net>\n"
+	"Subject: =?utf-8?b?4oKsIGludm9pY2U=?=\n"
+	"Date: Sat, 5 Dec 2026 10:00:00 +0000\n"
+	"MIME-Version: 1.0\n"
+	"Content-Type: Multipart/Mixed; boundary=\"=_m\"\n"
+	"\n"
+	"--=_m\n"
+	"Content-Type: multipart/alternative; boundary=alt\n"
+	"\n"
+	"--alt\n"
+	"Content-Type: text/plain; charset=ISO-8859-1\n"
+	"Content-Transfer-Encoding: quoted-printable\n"
+	"\n"
+	"Caf=E9 cr=E8me, voil=E0=\n"
+	" !\n"
+	"--alt\n"
+	"Content-Type: text/html; charset=utf-8\n"
+	"Content-Transfer-Encoding: base64\n"
+	"Content-ID: <body.html@example.org>\n"
+	"\n"
+	"PHA+Q2Fmw6k8L3A+\n"
+	"--alt--\n"
+	"--=_m\n"
+	"Content-Type: application/pdf\n"
+	"Content-Disposition: ATTACHMENT;\n"
+	" filename*=UTF-8''%E2%82%ACuro.pdf\n"
+	"Content-Transfer-Encoding: base64\n"
+	"\n"
+	"JVBERi0xLjQKAP8=\n"
+	"--=_m\n"
+	"Content-Type: text/plain; name=\"=?utf-8?q?r=C3=A9sum=C3=A9.txt?=\"\n"
+	"Content-Disposition: inline\n"
+	"\n"
+	"plain\n"
+	"--=_m\n"
+	"Content-Type: message/rfc822\n"
+	"\n"
+	"From: Inner <in@example.com>\n"
+	"Subject: =?utf-8?q?inner_=C3=A9t=C3=A9?=\n"
+	"Content-Type: multipart/mixed; boundary=in\n"
+	"\n"
+	"--in\n"
+	"Content-Type: text/plain\n"
+	"\n"
+	"inner text\n"
+	"--in--\n"
+	"--=_m--\n";
 
 static struct mime_msg *
 load(const char *text, size_t len, size_t max)
@@ -364,7 +416,8 @@ test_addr(void)
 	is_str(addrs("\"Smith, Bob\" <bob @ (c) example . net>"),
 	    "M(Smith, Bob|Smith, Bob|-|bob|example.net)",
 	    "blanks and comments inside an address");
-	is_str(addrs("<>, ,,; @@ (unclosed"), "", "junk gives nothing, and ends");
+	is_str(addrs("<>, ,,; @@ (unclosed"), "",
+	    "junk gives nothing, and ends");
 	is_str(addrs("\"unterminated"), "M(-|-|-|\"unterminated\"|-)",
 	    "an unterminated quoted string ends at the end");
 	is_str(addrs("G: a@b"), "G(G)M(-|-|-|a|b)E", "an unclosed group ends");
@@ -429,6 +482,217 @@ test_search(void)
 	    "a date parsed");
 }
 
+/* mime_parts() as lines "depth id type/subtype [flags]". */
+struct parts_seen {
+	struct buf	 b;
+	int		 stop_at;	/* stop after so many, if > 0 */
+	int		 n;
+	int		 max_depth;
+	size_t		 max_id;
+};
+
+static int
+parts_cb(const struct mime_part_info *i, void *arg)
+{
+	struct parts_seen *ps = arg;
+
+	buf_printf(&ps->b, "%d %s %s/%s%s%s", i->depth, i->id, i->type,
+	    i->subtype, i->is_multipart ? " container" : "",
+	    i->is_message ? " message" : "");
+	if (i->charset != NULL)
+		buf_printf(&ps->b, " charset=%s", i->charset);
+	if (i->filename != NULL)
+		buf_printf(&ps->b, " filename=%s", i->filename);
+	if (i->content_id != NULL)
+		buf_printf(&ps->b, " cid=%s", i->content_id);
+	if (i->disposition != NULL)
+		buf_printf(&ps->b, " %s", i->disposition);
+	buf_printf(&ps->b, " %zu\n", i->size);
+	if (i->depth > ps->max_depth)
+		ps->max_depth = i->depth;
+	if (strlen(i->id) > ps->max_id)
+		ps->max_id = strlen(i->id);
+	return ++ps->n == ps->stop_at ? 42 : 0;
+}
+
+static char *
+parts(struct mime_msg *m, struct parts_seen *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	buf_init(&ps->b, 0);
+	ok(mime_parts(m, parts_cb, ps) == 0, "mime_parts: all seen");
+	return buf_take(&ps->b);
+}
+
+static void
+test_webmail(void)
+{
+	struct parts_seen ps;
+	struct mime_msg *m;
+	char *s;
+	size_t len;
+
+	m = load_str(msg_webmail);
+	is_str(parts(m, &ps),
+	    "0 TEXT multipart/mixed container 833\n"
+	    "1 1 multipart/alternative container 276\n"
+	    "2 1.1 text/plain charset=ISO-8859-1 28\n"
+	    "2 1.2 text/html charset=utf-8 cid=body.html@example.org 16\n"
+	    "1 2 application/pdf filename=\xe2\x82\xac" "uro.pdf "
+	    "attachment 16\n"
+	    "1 3 text/plain filename=r\xc3\xa9sum\xc3\xa9.txt inline 5\n"
+	    "1 4 message/rfc822 message 170\n"
+	    "2 4.TEXT multipart/mixed container 52\n"
+	    "3 4.1 text/plain 10\n",
+	    "the parts: ids as BODY[id], types lower case, RFC 2231 and "
+	    "RFC 2047 file names decoded, content-id without <>");
+
+	s = mime_part_content(m, "1.1", &len);
+	ok(s != NULL && len == 19 &&
+	    memcmp(s, "Caf\xe9 cr\xe8me, voil\xe0 !", len) == 0,
+	    "quoted-printable content decoded (soft line break joined)");
+	free(s);
+	is_str(mime_part_text(m, "1.1", &len), "Caf\xc3\xa9 cr\xc3\xa8me, "
+	    "voil\xc3\xa0 !", "ISO-8859-1 text converted to UTF-8");
+	is_str(mime_part_text(m, "1.2", &len), "<p>Caf\xc3\xa9</p>",
+	    "base64 UTF-8 html text");
+	s = mime_part_content(m, "2", &len);
+	ok(s != NULL && len == 11 && memcmp(s, "%PDF-1.4\n\0\xff", 11) == 0 &&
+	    s[len] == '\0', "base64 content: binary, NUL-terminated after");
+	free(s);
+	is_str(mime_part_text(m, "2", &len), NULL, "no text of a pdf");
+	s = mime_part_content(m, "4.1", &len);
+	ok(s != NULL && len == 10 && strcmp(s, "inner text") == 0,
+	    "a part of the attached message");
+	free(s);
+	s = mime_part_content(m, "4", &len);
+	ok(s != NULL && strncmp(s, "From: Inner", 11) == 0 && len == 170,
+	    "the message/rfc822 part: the message as it stands");
+	free(s);
+	s = mime_part_content(m, "TEXT", &len);
+	ok(s != NULL && len == 833 && strncmp(s, "--=_m\r\n", 7) == 0,
+	    "TEXT: the top-level body");
+	free(s);
+	ok(mime_part_content(m, "5", &len) == NULL &&
+	    mime_part_content(m, "0", &len) == NULL &&
+	    mime_part_content(m, "1.3", &len) == NULL &&
+	    mime_part_content(m, "1.x", &len) == NULL &&
+	    mime_part_content(m, "", &len) == NULL &&
+	    mime_part_content(m, "1.TEXT", &len) == NULL &&
+	    mime_part_content(m, "4.2", &len) == NULL,
+	    "no such part: NULL");
+	ok(mime_part_find(m, "4.tExT") != NULL, "ids ignore case");
+
+	is_str(mime_header(m, NULL, "Subject"), "\xe2\x82\xac invoice",
+	    "top-level Subject decoded");
+	is_str(mime_header(m, "", "from"), "Andr\xc3\xa9 <andre@example.org>",
+	    "top-level From decoded");
+	is_str(mime_header_raw(m, NULL, "From"),
+	    "=?iso-8859-1?q?Andr=E9?= <andre@example.org>",
+	    "raw: for the address parser");
+	is_str(mime_header(m, "4", "Subject"), "inner \xc3\xa9t\xc3\xa9",
+	    "the message/rfc822 part's Subject");
+	is_str(mime_header(m, "4", "To"), NULL, "absent: NULL");
+	is_str(mime_header(m, "1", "Subject"), NULL,
+	    "not a message/rfc822 part: NULL");
+	is_str(mime_header(m, "9", "Subject"), NULL, "no such part: NULL");
+
+	memset(&ps, 0, sizeof(ps));
+	buf_init(&ps.b, 0);
+	ps.stop_at = 3;
+	ok(mime_parts(m, parts_cb, &ps) == 42 && ps.n == 3,
+	    "the callback stops the walk, and its value is returned");
+	buf_release(&ps.b);
+	mime_msg_free(&m);
+
+	m = load_str(msg_simple);
+	is_str(parts(m, &ps), "0 1 text/plain charset=US-ASCII 20\n",
+	    "a one-part message: its body is part 1");
+	is_str(mime_part_text(m, "1", &len), "Line one\r\nLine two\r\n",
+	    "its text, CRLF as held");
+	mime_msg_free(&m);
+
+	m = load_str("Subject: empty\n\n");
+	s = mime_part_content(m, "1", &len);
+	ok(s != NULL && len == 0 && *s == '\0', "an empty body: \"\"");
+	free(s);
+	mime_msg_free(&m);
+
+	m = load_str("Content-Type: message/rfc822\n\nSubject: in\n\nx\n");
+	is_str(parts(m, &ps), "0 1 message/rfc822 message 18\n"
+	    "1 1.1 text/plain charset=US-ASCII 3\n",
+	    "a top-level message/rfc822 with a one-part message");
+	is_str(mime_header(m, "1", "subject"), "in", "its header");
+	mime_msg_free(&m);
+}
+
+/* The caps hold for the webmail's walk too. */
+static void
+test_caps(void)
+{
+	struct parts_seen ps;
+	struct mime_msg *m;
+	struct buf b;
+	size_t len;
+	char *s;
+	int i;
+
+	buf_init(&b, 0);
+	for (i = 0; i < 60; i++)
+		buf_printf(&b, "Content-Type: multipart/mixed; boundary=b%d\n"
+		    "\n--b%d\n", i, i);
+	buf_puts(&b, "\ndeep\n");
+	for (i = 59; i >= 0; i--)
+		buf_printf(&b, "--b%d--\n", i);
+	m = load(b.data, b.len, 1 << 20);
+	s = parts(m, &ps);
+	ok(ps.n == MIME_MAX_DEPTH + 1 && ps.max_depth == MIME_MAX_DEPTH,
+	    "60 levels: %d entities, the deepest at depth %d", ps.n,
+	    ps.max_depth);
+	buf_reset(&b);
+	for (i = 0; i < MIME_MAX_DEPTH; i++)
+		buf_puts(&b, i == 0 ? "1" : ".1");
+	buf_printf(&b, " application/octet-stream");
+	ok(strstr(s, b.data) != NULL,
+	    "below the limit the part is opaque");
+	free(s);
+	buf_truncate(&b, 2 * MIME_MAX_DEPTH - 1);
+	s = mime_part_content(m, b.data, &len);
+	ok(s != NULL && strncmp(s, "--b50\r\n", 7) == 0,
+	    "the opaque part's content: its octets");
+	free(s);
+	buf_puts(&b, ".1");
+	ok(mime_part_find(m, b.data) == NULL, "nothing inside it");
+	mime_msg_free(&m);
+
+	/* message/rfc822 in message/rfc822 ...: the same depth cap */
+	buf_reset(&b);
+	for (i = 0; i < 60; i++)
+		buf_puts(&b, "Content-Type: message/rfc822\n\n");
+	buf_puts(&b, "Subject: deepest\n\nx\n");
+	m = load(b.data, b.len, 1 << 20);
+	s = parts(m, &ps);
+	ok(ps.n == MIME_MAX_DEPTH + 1 && ps.max_depth == MIME_MAX_DEPTH &&
+	    ps.max_id < MIME_PART_ID_MAX, "nested messages: capped at "
+	    "depth %d, ids of %zu octets", ps.max_depth, ps.max_id);
+	free(s);
+	mime_msg_free(&m);
+
+	buf_reset(&b);
+	buf_puts(&b, "Content-Type: multipart/mixed; boundary=b\n\n");
+	for (i = 0; i < 20000; i++)
+		buf_puts(&b, "--b\n\n");
+	m = load(b.data, b.len, 1 << 20);
+	s = parts(m, &ps);
+	ok(ps.n == MIME_MAX_PARTS + 1, "20000 parts: %d seen (the last "
+	    "runs to the end)", ps.n);
+	free(s);
+	ok(mime_part_find(m, "10000") != NULL &&
+	    mime_part_find(m, "10001") == NULL, "no part past the cap");
+	mime_msg_free(&m);
+	buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -436,5 +700,7 @@ main(void)
 	test_tree();
 	test_addr();
 	test_search();
+	test_webmail();
+	test_caps();
 	return done_testing();
 }
