@@ -1,0 +1,714 @@
+/*
+ * A message's summary from its header block: the fields a message list
+ * shows and sorts by (see summary.h).  Our own scanner finds the fields
+ * (RFC 5322 §2.2: a field is "name:" up to the next line that does not
+ * begin with WSP) in at most SUMMARY_HEADER_MAX octets; GMime decodes
+ * their values: RFC 2047 words to UTF-8, addresses (RFC 5322 §3.4),
+ * dates (§3.3).  The first of a repeated field counts, as for IMAP's
+ * ENVELOPE.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <gmime/gmime.h>
+
+#include "../lib/buf.h"
+#include "../lib/util.h"
+#include "summary.h"
+
+#define SUMMARY_READ_CHUNK	8192	/* most headers fit in one read */
+
+enum sum_field {
+	H_DATE, H_FROM, H_TO, H_SUBJECT, H_MSGID, H_IRT, H_REFS, H_CTYPE,
+	H_CDISP, H_COUNT
+};
+
+static const char *const sum_names[H_COUNT] = {
+	[H_DATE] = "Date", [H_FROM] = "From", [H_TO] = "To",
+	[H_SUBJECT] = "Subject", [H_MSGID] = "Message-ID",
+	[H_IRT] = "In-Reply-To", [H_REFS] = "References",
+	[H_CTYPE] = "Content-Type", [H_CDISP] = "Content-Disposition",
+};
+
+static void
+sum_gmime_init(void)
+{
+	static int ready;
+
+	/* g_mime_init() counts its calls: imapd's own use is no matter. */
+	if (!ready) {
+		g_mime_init();
+		ready = 1;
+	}
+}
+
+/* Cut s to at most max octets, never inside a UTF-8 sequence. */
+static void
+sum_bound(char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	s[n] = '\0';
+}
+
+static char *
+sum_trim(char *s)
+{
+	size_t a = 0, n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	while (a < n && (s[a] == ' ' || s[a] == '\t'))
+		a++;
+	memmove(s, s + a, n - a);
+	s[n - a] = '\0';
+	return s;
+}
+
+/*
+ * A string from GLib (NULL: none) as ours: valid UTF-8 (undeclared
+ * 8-bit text may not be), control characters as spaces (nothing a list
+ * shows can break a line or a terminal), trimmed, at most max octets.
+ */
+static char *
+sum_clean(char *g, size_t max)
+{
+	char *valid, *s, *p;
+
+	if (g == NULL)
+		return util_strdup("");
+	if (!g_utf8_validate(g, -1, NULL)) {
+		valid = g_utf8_make_valid(g, -1);
+		g_free(g);
+		g = valid;
+	}
+	s = util_strdup(g);
+	g_free(g);
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	sum_trim(s);
+	sum_bound(s, max);
+	return sum_trim(s);
+}
+
+/* Case-folded (i;unicode-casemap, RFC 5051, less its normalisation). */
+static char *
+sum_fold(const char *s, size_t max)
+{
+	return sum_clean(g_utf8_casefold(s, -1), max);
+}
+
+/*
+ * A field's raw value unfolded (RFC 5322 §2.2.3: CRLF before WSP
+ * removed), NUL made a space, at most SUMMARY_FIELD_MAX octets.
+ */
+static char *
+sum_unfold(const char *v, size_t len)
+{
+	char *out = util_calloc(1, (len < SUMMARY_FIELD_MAX ? len :
+	    SUMMARY_FIELD_MAX) + 1);
+	size_t i, o = 0;
+
+	for (i = 0; i < len && o < SUMMARY_FIELD_MAX; i++) {
+		if (v[i] == '\r' || v[i] == '\n')
+			continue;
+		out[o++] = v[i] == '\0' ? ' ' : v[i];
+	}
+	out[o] = '\0';
+	return sum_trim(out);
+}
+
+/* Where the header ends: at its empty line, or len. */
+static size_t
+sum_header_len(const char *p, size_t len)
+{
+	const char *nl, *end = p + len;
+
+	if (len > 0 && (p[0] == '\n' || (p[0] == '\r' && len > 1 &&
+	    p[1] == '\n')))
+		return 0;
+	for (nl = p; (nl = memchr(nl, '\n', end - nl)) != NULL; nl++)
+		if (nl + 1 < end && (nl[1] == '\n' ||
+		    (nl[1] == '\r' && nl + 2 < end && nl[2] == '\n')))
+			return nl + 1 - p;
+	return len;
+}
+
+/* ---- addresses ---- */
+
+/*
+ * The beginning of an address list that GMime is given: at most
+ * SUMMARY_ADDRS addresses (top-level commas outside quotes, comments
+ * and angle brackets) and SUMMARY_ADDR_RAW octets.  A list shows the
+ * first few only, and GMime takes time more than linear in the number
+ * of addresses (5,000 took 0.4 s): a hostile To: must not cost that.
+ */
+static char *
+sum_addr_prefix(const char *raw)
+{
+	size_t i, n = 0, depth = 0;
+	int quoted = 0, angle = 0;
+
+	for (i = 0; raw[i] != '\0' && i < SUMMARY_ADDR_RAW; i++) {
+		if (quoted) {
+			if (raw[i] == '\\' && raw[i + 1] != '\0')
+				i++;
+			else if (raw[i] == '"')
+				quoted = 0;
+		} else if (raw[i] == '\\' && raw[i + 1] != '\0')
+			i++;
+		else if (raw[i] == '"' && depth == 0)
+			quoted = 1;
+		else if (raw[i] == '(')
+			depth++;
+		else if (raw[i] == ')' && depth > 0)
+			depth--;
+		else if (depth == 0 && raw[i] == '<')
+			angle = 1;
+		else if (depth == 0 && raw[i] == '>')
+			angle = 0;
+		else if (depth == 0 && !angle && raw[i] == ',' &&
+		    ++n == SUMMARY_ADDRS)
+			break;
+	}
+	return g_strndup(raw, i);
+}
+
+/* The address list GMime makes of the beginning of raw, or NULL. */
+static InternetAddressList *
+sum_addr_parse(const char *raw)
+{
+	InternetAddressList *l;
+	char *prefix = sum_addr_prefix(raw);
+
+	l = internet_address_list_parse(NULL, prefix);
+	g_free(prefix);
+	return l;
+}
+
+static InternetAddress *
+sum_first_mailbox(InternetAddressList *l)
+{
+	InternetAddress *ia, *in;
+	int i, n = l != NULL ? internet_address_list_length(l) : 0;
+
+	for (i = 0; i < n; i++) {
+		ia = internet_address_list_get_address(l, i);
+		if (INTERNET_ADDRESS_IS_MAILBOX(ia))
+			return ia;
+		if (INTERNET_ADDRESS_IS_GROUP(ia) && (in = sum_first_mailbox(
+		    internet_address_group_get_members(
+		    INTERNET_ADDRESS_GROUP(ia)))) != NULL)
+			return in;
+	}
+	return NULL;
+}
+
+static char *
+sum_addr(InternetAddress *ia)
+{
+	return sum_clean(g_strdup(internet_address_mailbox_get_addr(
+	    INTERNET_ADDRESS_MAILBOX(ia))), SUMMARY_ADDR_MAX);
+}
+
+static void
+sum_from(const char *raw, struct summary *s)
+{
+	InternetAddressList *l;
+	InternetAddress *ia;
+
+	l = sum_addr_parse(raw);
+	if ((ia = sum_first_mailbox(l)) != NULL) {
+		s->from_name = sum_clean(g_strdup(internet_address_get_name(ia)),
+		    SUMMARY_NAME_MAX);
+		s->from_addr = sum_addr(ia);
+	} else {
+		/* Not an address: show what it says. */
+		s->from_name = sum_clean(g_mime_utils_header_decode_text(NULL,
+		    raw), SUMMARY_NAME_MAX);
+		s->from_addr = util_strdup("");
+	}
+	if (l != NULL)
+		g_object_unref(l);
+}
+
+/*
+ * One recipient as a list shows it (text: its name, else its address;
+ * freed here).  0 when it fits, -1 when the list is full: it ends in
+ * ", …" then, or is the first recipient cut, and "…".
+ */
+static int
+sum_to_one(struct buf *b, char *text)
+{
+	static const char more[] = ", \xe2\x80\xa6";	/* U+2026 */
+	size_t room = SUMMARY_TO_MAX - (sizeof(more) - 1);
+	int r = 0;
+
+	if (text[0] == '\0')
+		;
+	else if (b->len == 0 && strlen(text) > room) {
+		sum_bound(text, room);
+		buf_puts(b, text);
+		buf_puts(b, more + 2);
+		r = -1;
+	} else if (b->len > 0 && b->len + 2 + strlen(text) > room) {
+		buf_puts(b, more);
+		r = -1;
+	} else {
+		if (b->len > 0)
+			buf_puts(b, ", ");
+		buf_puts(b, text);
+	}
+	free(text);
+	return r;
+}
+
+static int
+sum_to_list(struct buf *b, InternetAddressList *l)
+{
+	InternetAddress *ia;
+	InternetAddressList *members;
+	const char *name;
+	int i, n = l != NULL ? internet_address_list_length(l) : 0;
+
+	for (i = 0; i < n; i++) {
+		ia = internet_address_list_get_address(l, i);
+		name = internet_address_get_name(ia);
+		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+			members = internet_address_group_get_members(
+			    INTERNET_ADDRESS_GROUP(ia));
+			/* "undisclosed-recipients:;" says just that. */
+			if (members == NULL ||
+			    internet_address_list_length(members) == 0) {
+				if (sum_to_one(b, sum_clean(g_strdup(name),
+				    SUMMARY_TO_MAX)) == -1)
+					return -1;
+			} else if (sum_to_list(b, members) == -1)
+				return -1;
+			continue;
+		}
+		if (sum_to_one(b, name != NULL && name[0] != '\0' ?
+		    sum_clean(g_strdup(name), SUMMARY_TO_MAX) : sum_addr(ia))
+		    == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+sum_to(const char *raw, struct summary *s)
+{
+	InternetAddressList *l;
+	struct buf b;
+
+	buf_init(&b, 0);
+	l = sum_addr_parse(raw);
+	sum_to_list(&b, l);
+	if (l != NULL)
+		g_object_unref(l);
+	if (b.len == 0)
+		s->to_text = sum_clean(g_mime_utils_header_decode_text(NULL,
+		    raw), SUMMARY_TO_MAX);
+	else
+		s->to_text = buf_take(&b);
+	buf_release(&b);
+}
+
+/* ---- message ids (RFC 5322 §3.6.4) ---- */
+
+/* The next "<id>" at or after *pp: its start (*len_r octets), or NULL.
+ * One with white space or '<' inside, or too long, is no id. */
+static const char *
+sum_next_msgid(const char **pp, size_t *len_r)
+{
+	const char *p = *pp, *q;
+
+	while ((p = strchr(p, '<')) != NULL) {
+		for (q = p + 1; *q != '\0' && *q != '>' && *q != '<' &&
+		    *q != ' ' && *q != '\t'; q++)
+			;
+		if (*q == '>' && q > p + 1 &&
+		    (size_t)(q + 1 - p) <= SUMMARY_MSGID_MAX) {
+			*pp = q + 1;
+			*len_r = q + 1 - p;
+			return p;
+		}
+		p = *q == '<' ? q : q + (*q != '\0');
+	}
+	*pp = strchr(*pp, '\0');
+	return NULL;
+}
+
+static char *
+sum_msgid(const char *raw)
+{
+	const char *id;
+	size_t len;
+
+	if ((id = sum_next_msgid(&raw, &len)) == NULL)
+		return NULL;
+	return sum_clean(g_strndup(id, len), SUMMARY_MSGID_MAX);
+}
+
+/*
+ * References: every id, one space between.  When they do not fit, the
+ * first (the thread's root) and as many of the last (the nearest
+ * ancestors) as do, as RFC 5537 §3.4.4 trims them for Netnews.
+ */
+static char *
+sum_references(const char *raw)
+{
+	const char **id = NULL;
+	size_t *len = NULL, n = 0, cap = 0, total = 0, i, first;
+	struct buf b;
+	const char *p = raw, *one;
+	char *joined, *r;
+	size_t l;
+
+	while ((one = sum_next_msgid(&p, &l)) != NULL) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			id = util_reallocarray(id, cap, sizeof(*id));
+			len = util_reallocarray(len, cap, sizeof(*len));
+		}
+		id[n] = one;
+		len[n++] = l;
+		total += l + 1;
+	}
+	if (n == 0) {
+		free(id);
+		free(len);
+		return NULL;
+	}
+	buf_init(&b, 0);
+	buf_append(&b, id[0], len[0]);
+	first = n;
+	if (total - 1 <= SUMMARY_REFS_MAX)
+		first = 1;
+	else {
+		total = len[0];
+		for (i = n - 1; i > 0 && total + 1 + len[i] <=
+		    SUMMARY_REFS_MAX; i--)
+			total += 1 + len[i];
+		first = i + 1;
+	}
+	for (i = first; i < n; i++) {
+		buf_putc(&b, ' ');
+		buf_append(&b, id[i], len[i]);
+	}
+	free(id);
+	free(len);
+	joined = buf_take(&b);
+	r = sum_clean(g_strdup(joined), SUMMARY_REFS_MAX);
+	free(joined);
+	return r;
+}
+
+/* ---- attachments ---- */
+
+/* The first token of a Content-* value ("multipart/mixed"), lower-case. */
+static void
+sum_token(const char *v, char *out, size_t size)
+{
+	size_t n = 0;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	for (; *v != '\0' && *v != ';' && *v != ' ' && *v != '\t' &&
+	    *v != '(' && n + 1 < size; v++)
+		out[n++] = (*v >= 'A' && *v <= 'Z') ? *v + ('a' - 'A') : *v;
+	out[n] = '\0';
+}
+
+/*
+ * Does the message have attachments?  A guess from the top-level header
+ * alone, as list views make it (Roundcube looks at the top-level type
+ * too): multipart/mixed is what mail programs make to attach files
+ * (multipart/alternative is text and HTML, multipart/related HTML and its
+ * inline images, multipart/signed only adds a signature); a top level
+ * "Content-Disposition: attachment", or a single part that is not text,
+ * multipart or message (a PDF sent bare), is one.  Wrong for a mixed
+ * message of text parts only (a list footer), and for files under a
+ * signature: the list shows the paper clip, the message says for sure.
+ */
+static int
+sum_attachment(const char *ctype, const char *cdisp)
+{
+	char t[128];
+
+	if (cdisp != NULL) {
+		sum_token(cdisp, t, sizeof(t));
+		if (strcmp(t, "attachment") == 0)
+			return 1;
+	}
+	if (ctype == NULL)
+		return 0;		/* text/plain (RFC 2045 §5.2) */
+	sum_token(ctype, t, sizeof(t));
+	if (strncmp(t, "multipart/", 10) == 0)
+		return strcmp(t + 10, "mixed") == 0;
+	if (strncmp(t, "text/", 5) == 0 || strncmp(t, "message/", 8) == 0)
+		return 0;
+	return strchr(t, '/') != NULL;
+}
+
+/* ---- the base subject (RFC 5256 §2.1) ---- */
+
+/*
+ * subj-blob = "[" *BLOBCHAR "]" *WSP: its length at p, or 0.  BLOBCHAR
+ * is ASCII but '[' and ']'; octets of UTF-8 count as BLOBCHAR too (a
+ * list's "[Liste für alle]", as Dovecot takes it).
+ */
+static size_t
+sum_blob(const char *p, const char *end)
+{
+	const char *q;
+
+	if (p >= end || *p != '[')
+		return 0;
+	for (q = p + 1; q < end && *q != ']'; q++)
+		if (*q == '[')
+			return 0;
+	if (q >= end)
+		return 0;
+	for (q++; q < end && *q == ' '; q++)
+		;
+	return q - p;
+}
+
+/*
+ * subj-leader = (*subj-blob subj-refwd) / WSP
+ * subj-refwd  = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":"
+ * Its length at p, or 0.
+ */
+static size_t
+sum_leader(const char *p, const char *end)
+{
+	const char *q = p;
+	size_t n;
+
+	if (p < end && *p == ' ')
+		return 1;
+	while ((n = sum_blob(q, end)) > 0)
+		q += n;
+	if (end - q >= 3 && strncasecmp(q, "fwd", 3) == 0)
+		q += 3;
+	else if (end - q >= 2 && (strncasecmp(q, "re", 2) == 0 ||
+	    strncasecmp(q, "fw", 2) == 0))
+		q += 2;
+	else
+		return 0;
+	while (q < end && *q == ' ')
+		q++;
+	q += sum_blob(q, end);
+	if (q < end && *q == ':')
+		return q + 1 - p;
+	return 0;
+}
+
+char *
+summary_base_subject(const char *subject)
+{
+	char *t = util_calloc(1, strlen(subject) + 1), *r;
+	const char *start, *end;
+	size_t n = 0, k;
+	int found;
+
+	/* (1) Decoded already; tabs and continuations (control characters
+	 * are spaces by now) become a space, and runs of spaces one. */
+	for (; *subject != '\0'; subject++) {
+		char c = *subject == '\t' || *subject == '\r' ||
+		    *subject == '\n' ? ' ' : *subject;
+
+		if (c != ' ' || (n > 0 && t[n - 1] != ' '))
+			t[n++] = c;
+	}
+	start = t;
+	end = t + n;
+	for (;;) {
+		/* (2) Remove the trailers: "(fwd)" and WSP. */
+		for (;;) {
+			if (end > start && end[-1] == ' ')
+				end--;
+			else if (end - start >= 5 &&
+			    strncasecmp(end - 5, "(fwd)", 5) == 0)
+				end -= 5;
+			else
+				break;
+		}
+		do {
+			found = 0;
+			/* (3) Remove the leaders. */
+			while ((k = sum_leader(start, end)) > 0) {
+				start += k;
+				found = 1;
+			}
+			/* (4) A blob, unless nothing would be left. */
+			if ((k = sum_blob(start, end)) > 0 && start + k < end) {
+				start += k;
+				found = 1;
+			}
+		} while (found);	/* (5) */
+		/* (6) "[fwd:" subject "]": unwrap, and again from (2). */
+		if (end - start >= 6 && strncasecmp(start, "[fwd:", 5) == 0 &&
+		    end[-1] == ']') {
+			start += 5;
+			end--;
+			continue;
+		}
+		break;
+	}
+	r = sum_clean(g_utf8_casefold(start, end - start),
+	    SUMMARY_SUBJECT_MAX);
+	free(t);
+	return r;
+}
+
+/* ---- the whole ---- */
+
+void
+summary_empty(struct summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->sent = SUMMARY_NO_DATE;
+	s->from_name = util_strdup("");
+	s->from_addr = util_strdup("");
+	s->from_key = util_strdup("");
+	s->to_text = util_strdup("");
+	s->subject = util_strdup("");
+	s->base_subject = util_strdup("");
+}
+
+void
+summary_free(struct summary *s)
+{
+	free(s->from_name);
+	free(s->from_addr);
+	free(s->from_key);
+	free(s->to_text);
+	free(s->subject);
+	free(s->base_subject);
+	free(s->message_id);
+	free(s->in_reply_to);
+	free(s->references);
+	memset(s, 0, sizeof(*s));
+}
+
+void
+summary_parse(const char *hdr, size_t len, struct summary *s)
+{
+	const char *val[H_COUNT] = { NULL }, *line, *nl, *colon, *end;
+	char *raw[H_COUNT] = { NULL }, *dec;
+	size_t vlen[H_COUNT] = { 0 }, pos = 0, llen, namelen;
+	GDateTime *dt;
+	int cur = -1, f;
+
+	sum_gmime_init();
+	summary_empty(s);
+	len = sum_header_len(hdr, len);
+	while (pos < len) {
+		line = hdr + pos;
+		nl = memchr(line, '\n', len - pos);
+		llen = nl != NULL ? (size_t)(nl - line) : len - pos;
+		pos += llen + (nl != NULL);
+		if (line[0] == ' ' || line[0] == '\t') {
+			/* A continuation: the field goes on to here. */
+			if (cur >= 0)
+				vlen[cur] = line + llen - val[cur];
+			continue;
+		}
+		cur = -1;
+		if ((colon = memchr(line, ':', llen)) == NULL)
+			continue;
+		for (end = colon; end > line && (end[-1] == ' ' ||
+		    end[-1] == '\t'); end--)
+			;		/* obsolete "Name :" (RFC 5322 §4.5) */
+		namelen = end - line;
+		for (f = 0; f < H_COUNT; f++)
+			if (val[f] == NULL && strlen(sum_names[f]) == namelen &&
+			    strncasecmp(line, sum_names[f], namelen) == 0) {
+				val[f] = colon + 1;
+				vlen[f] = line + llen - val[f];
+				cur = f;
+				break;
+			}
+	}
+	for (f = 0; f < H_COUNT; f++)
+		if (val[f] != NULL)
+			raw[f] = sum_unfold(val[f], vlen[f]);
+	if (raw[H_DATE] != NULL &&
+	    (dt = g_mime_utils_header_decode_date(raw[H_DATE])) != NULL) {
+		s->sent = g_date_time_to_unix(dt);
+		g_date_time_unref(dt);
+	}
+	if (raw[H_FROM] != NULL) {
+		free(s->from_name);
+		free(s->from_addr);
+		free(s->from_key);
+		sum_from(raw[H_FROM], s);
+		s->from_key = sum_fold(s->from_name[0] != '\0' ? s->from_name :
+		    s->from_addr, SUMMARY_ADDR_MAX);
+	}
+	if (raw[H_TO] != NULL) {
+		free(s->to_text);
+		sum_to(raw[H_TO], s);
+	}
+	if (raw[H_SUBJECT] != NULL) {
+		/* The base subject from all of it: a long subject's
+		 * trailer is past what is kept. */
+		dec = sum_clean(g_mime_utils_header_decode_text(NULL,
+		    raw[H_SUBJECT]), SUMMARY_FIELD_MAX);
+		free(s->base_subject);
+		s->base_subject = summary_base_subject(dec);
+		sum_bound(dec, SUMMARY_SUBJECT_MAX);
+		free(s->subject);
+		s->subject = sum_trim(dec);
+	}
+	if (raw[H_MSGID] != NULL)
+		s->message_id = sum_msgid(raw[H_MSGID]);
+	if (raw[H_IRT] != NULL)
+		s->in_reply_to = sum_msgid(raw[H_IRT]);
+	if (raw[H_REFS] != NULL)
+		s->references = sum_references(raw[H_REFS]);
+	s->has_attachment = sum_attachment(raw[H_CTYPE], raw[H_CDISP]);
+	for (f = 0; f < H_COUNT; f++)
+		free(raw[f]);
+}
+
+int
+summary_read(int fd, struct summary *s)
+{
+	char *buf = util_calloc(1, SUMMARY_HEADER_MAX);
+	size_t len = 0, want;
+	ssize_t n;
+
+	for (;;) {
+		want = SUMMARY_HEADER_MAX - len;
+		if (want > SUMMARY_READ_CHUNK)
+			want = SUMMARY_READ_CHUNK;
+		if ((n = pread(fd, buf + len, want, (off_t)len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			summary_empty(s);
+			return -1;
+		}
+		len += (size_t)n;
+		/* Enough: the end of the file, of the header, or of what
+		 * we read of a header (the rest is not looked at). */
+		if (n == 0 || len == SUMMARY_HEADER_MAX ||
+		    sum_header_len(buf, len) < len)
+			break;
+	}
+	summary_parse(buf, len, s);
+	free(buf);
+	return 0;
+}

@@ -1,0 +1,58 @@
+/*
+ * summary: what the index keeps of a message's header to draw a list
+ * (msglist.c) without reading the message again.  Only the header block
+ * is read, at most SUMMARY_HEADER_MAX octets of it, and every value is
+ * bounded: a hostile header costs a bounded read and a bounded row.
+ * Not for use outside maildir/.
+ *
+ * This is the one place of the store that uses GMime (RFC 2047 words,
+ * addresses, dates), so that it can move to a shared MIME module.
+ */
+#ifndef SUMMARY_H
+#define SUMMARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SUMMARY_HEADER_MAX	(64 * 1024)	/* octets of header read */
+#define SUMMARY_FIELD_MAX	(16 * 1024)	/* one field, unfolded, raw */
+#define SUMMARY_SUBJECT_MAX	1000		/* subject, base subject */
+#define SUMMARY_NAME_MAX	200		/* from_name, sort key */
+#define SUMMARY_ADDR_MAX	320		/* 64 + "@" + 255 (RFC 5321) */
+#define SUMMARY_TO_MAX		200		/* to_text */
+#define SUMMARY_MSGID_MAX	998		/* RFC 5322 §2.1.1's line */
+#define SUMMARY_REFS_MAX	2048		/* references */
+#define SUMMARY_ADDRS		32		/* addresses parsed, per field */
+#define SUMMARY_ADDR_RAW	2048		/* and octets of them */
+
+#define SUMMARY_NO_DATE		INT64_MIN
+
+/* Strings malloc'd, valid UTF-8 without control characters. */
+struct summary {
+	int64_t	 sent;		/* Date:, or SUMMARY_NO_DATE */
+	char	*from_name;	/* "" when none */
+	char	*from_addr;	/* "local@domain", or "" */
+	char	*from_key;	/* how FROM sorts: case-folded name or addr */
+	char	*to_text;	/* "Ann, bob@example.org, …", or "" */
+	char	*subject;	/* decoded, unfolded, or "" */
+	char	*base_subject;	/* RFC 5256 §2.1, case-folded */
+	char	*message_id;	/* "<id>", or NULL */
+	char	*in_reply_to;	/* its first "<id>", or NULL */
+	char	*references;	/* "<a> <b> ...", or NULL */
+	int	 has_attachment;
+};
+
+/* The header block at the start of fd (read with pread(2), so the
+ * offset stays).  0, or -1 with errno (s is then empty). */
+int	summary_read(int fd, struct summary *s);
+/* The same from memory: the header ends at the first empty line, or
+ * len. */
+void	summary_parse(const char *hdr, size_t len, struct summary *s);
+/* An empty summary (no header at all): what a vanished file gets. */
+void	summary_empty(struct summary *s);
+void	summary_free(struct summary *s);
+/* The RFC 5256 §2.1 base subject of a decoded subject, case-folded
+ * (i;unicode-casemap compares them so); malloc'd. */
+char	*summary_base_subject(const char *subject);
+
+#endif
