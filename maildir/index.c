@@ -17,6 +17,7 @@
 #include "../lib/db.h"
 #include "../lib/util.h"
 #include "store_int.h"
+#include "summary.h"
 
 /* maildir(5) info letters, in the ASCII order the names must use. */
 static const struct {
@@ -355,18 +356,12 @@ store_msg_find(struct mbox *mb, const char *base)
 }
 
 int
-mbox_msg_open(struct mbox *mb, uint32_t uid)
+store_msg_open_file(struct mbox *mb, const char *base, unsigned int flags,
+    const char *letters)
 {
-	char base[NAME_MAX + 1], path[PATH_MAX], letters[STORE_KW_MAX + 1];
-	unsigned int flags;
-	int fd, r;
+	char path[PATH_MAX];
+	int fd;
 
-	if ((r = store_msg_row(mb, uid, base, sizeof(base), &flags, letters,
-	    NULL, 0, NULL, NULL)) != 1) {
-		if (r == 0)		/* expunged */
-			errno = ENOENT;
-		return -1;
-	}
 	if (store_msg_path(mb, base, flags, letters, path, sizeof(path)) == -1)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1 ||
@@ -374,6 +369,22 @@ mbox_msg_open(struct mbox *mb, uint32_t uid)
 		return fd;
 	/* Renamed by another program (its flags), or expunged. */
 	return store_msg_find(mb, base);
+}
+
+int
+mbox_msg_open(struct mbox *mb, uint32_t uid)
+{
+	char base[NAME_MAX + 1], letters[STORE_KW_MAX + 1];
+	unsigned int flags;
+	int r;
+
+	if ((r = store_msg_row(mb, uid, base, sizeof(base), &flags, letters,
+	    NULL, 0, NULL, NULL)) != 1) {
+		if (r == 0)		/* expunged */
+			errno = ENOENT;
+		return -1;
+	}
+	return store_msg_open_file(mb, base, flags, letters);
 }
 
 int
@@ -619,7 +630,7 @@ mbox_append_begin(struct mbox *mb, char *tmppath, size_t size)
 int
 store_add_row(struct mbox *mb, const char *base, unsigned int flags,
     const char *keywords, const char *letters, int64_t size, int64_t vsize,
-    int64_t idate, uint32_t *uid_r)
+    int64_t idate, const struct summary *sum, uint32_t *uid_r)
 {
 	sqlite3_stmt *s;
 	uint64_t modseq;
@@ -648,6 +659,8 @@ store_add_row(struct mbox *mb, const char *base, unsigned int flags,
 	    SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		return store_fail(mb->st, "add message");
+	if (sum != NULL && store_summary_put(mb, uid, sum) == -1)
+		return -1;
 	if (uid_r != NULL)
 		*uid_r = uid;
 	return 0;
@@ -660,48 +673,53 @@ mbox_append_commit(struct mbox *mb, const char *tmppath, unsigned int flags,
 	char base[NAME_MAX + 1], final[PATH_MAX], letters[STORE_KW_MAX + 1];
 	const char *slash = strrchr(tmppath, '/');
 	struct timespec times[2];
+	struct summary sum;
 	struct stat sb;
 	int64_t vsize, before;
 	int fd;
 
 	if (slash == NULL || (fd = open(tmppath, O_RDONLY | O_CLOEXEC)) == -1)
 		return store_fail(mb->st, "append");
+	/* The summary is read here, before the store is locked. */
 	if (fstat(fd, &sb) == -1 || fsync(fd) == -1 ||
-	    (vsize = store_count_vsize(fd, sb.st_size)) < 0) {
+	    (vsize = store_count_vsize(fd, sb.st_size)) < 0 ||
+	    summary_read(fd, &sum) == -1) {
 		close(fd);
 		return store_fail(mb->st, "append");
 	}
 	close(fd);
 	if (util_snprintf(base, sizeof(base), "%s,S=%lld,W=%lld", slash + 1,
-	    (long long)sb.st_size, (long long)vsize) == -1)
+	    (long long)sb.st_size, (long long)vsize) == -1) {
+		summary_free(&sum);
 		return store_fail(mb->st, "append");
+	}
 	/* INTERNALDATE is the file's mtime (as for delivered mail). */
 	times[0].tv_sec = times[1].tv_sec = (time_t)internaldate;
 	times[0].tv_nsec = times[1].tv_nsec = 0;
 	utimensat(AT_FDCWD, tmppath, times, 0);
-	if (mstore_begin(mb->st) == -1)
+	if (mstore_begin(mb->st) == -1) {
+		summary_free(&sum);
 		return -1;
+	}
 	/* Letters are given under the transaction: one writer at a time. */
 	store_kw_letters(mb, keywords, letters);
 	if (store_msg_path(mb, base, flags, letters, final,
 	    sizeof(final)) == -1) {
 		store_fail(mb->st, "append");
-		mstore_rollback(mb->st);
-		return -1;
+		goto fail;
 	}
 	before = store_cur_mtime(mb);
 	if (rename(tmppath, final) == -1) {
 		store_fail(mb->st, "append");
-		mstore_rollback(mb->st);
-		return -1;
+		goto fail;
 	}
 	store_cur_changed(mb, before);
 	if (store_add_row(mb, base, flags, keywords, letters, sb.st_size,
-	    vsize, internaldate, uid_r) == -1) {
+	    vsize, internaldate, &sum, uid_r) == -1) {
 		rename(final, tmppath);
-		mstore_rollback(mb->st);
-		return -1;
+		goto fail;
 	}
+	summary_free(&sum);
 	if (mstore_commit(mb->st) == -1)
 		return -1;
 	/* The reply says the message is stored: make the name durable. */
@@ -712,6 +730,10 @@ mbox_append_commit(struct mbox *mb, const char *tmppath, unsigned int flags,
 		util_fsync_dir(cur);
 	}
 	return 0;
+fail:
+	summary_free(&sum);
+	mstore_rollback(mb->st);
+	return -1;
 }
 
 int
@@ -724,12 +746,25 @@ mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst, uint32_t *uid_r)
 	unsigned int flags;
 	int64_t idate, size = 0, vsize = 0, before;
 	long long a, b;
+	struct summary sum;
 	sqlite3_stmt *s;
-	int r;
+	int r, fd;
 
 	if ((r = store_msg_row(src, uid, base, sizeof(base), &flags, sletters,
 	    kw, sizeof(kw), NULL, &idate)) != 1)
 		return -1;
+	/* The same message has the same summary: the source's, else one
+	 * read now, before the store is locked. */
+	if ((r = store_summary_get(src, uid, &sum)) == -1)
+		return -1;
+	if (r == 0) {
+		if ((fd = store_msg_open_file(src, base, flags, sletters)) == -1)
+			return store_fail(src->st, "copy");
+		r = summary_read(fd, &sum);
+		close(fd);
+		if (r == -1)
+			return store_fail(src->st, "copy");
+	}
 	/* Keep ",S=..,W=.." so sizes stay known without reading. */
 	store_new_base(nbase, sizeof(nbase));
 	if ((sz = strstr(base, ",S=")) != NULL &&
@@ -739,28 +774,34 @@ mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst, uint32_t *uid_r)
 		strncat(nbase, sz, sizeof(nbase) - strlen(nbase) - 1);
 	}
 	if (store_msg_path(src, base, flags, sletters, from,
-	    sizeof(from)) == -1)
+	    sizeof(from)) == -1) {
+		summary_free(&sum);
 		return store_fail(src->st, "copy");
-	if (mstore_begin(dst->st) == -1)
+	}
+	if (mstore_begin(dst->st) == -1) {
+		summary_free(&sum);
 		return -1;
+	}
 	/* dst has letters of its own (its own dovecot-keywords). */
 	store_kw_letters(dst, kw, letters);
 	if (store_msg_path(dst, nbase, flags, letters, to, sizeof(to)) == -1) {
 		store_fail(dst->st, "copy");
+		summary_free(&sum);
 		mstore_rollback(dst->st);
 		return -1;
 	}
 	before = store_cur_mtime(dst);
 	if (link(from, to) == -1) {
 		store_fail(src->st, "copy");
+		summary_free(&sum);
 		mstore_rollback(dst->st);
 		return -1;
 	}
 	store_cur_changed(dst, before);
 	if (sz == NULL) {
 		struct stat sb;
-		int fd = open(to, O_RDONLY | O_CLOEXEC);
 
+		fd = open(to, O_RDONLY | O_CLOEXEC);
 		if (fd == -1 || fstat(fd, &sb) == -1) {
 			if (fd != -1)
 				close(fd);
@@ -771,7 +812,7 @@ mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst, uint32_t *uid_r)
 		close(fd);
 	}
 	if (store_add_row(dst, nbase, flags, kw, letters, size, vsize, idate,
-	    uid_r) == -1)
+	    &sum, uid_r) == -1)
 		goto fail;
 	/* The cached FETCH items are the same message's. */
 	s = db_prepare(dst->st->db, "INSERT OR REPLACE INTO cache SELECT "
@@ -784,6 +825,7 @@ mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst, uint32_t *uid_r)
 	sqlite3_bind_int64(s, 4, uid);
 	sqlite3_step(s);
 	sqlite3_finalize(s);
+	summary_free(&sum);
 	if (mstore_commit(dst->st) == -1)
 		return -1;
 	snprintf(to, sizeof(to), "%s/cur", dst->dir);
@@ -792,6 +834,7 @@ mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst, uint32_t *uid_r)
 fail:
 	unlink(to);
 	store_fail(dst->st, "copy");
+	summary_free(&sum);
 	mstore_rollback(dst->st);
 	return -1;
 }

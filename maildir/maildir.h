@@ -81,12 +81,14 @@ int	utf8_to_mutf7(const char *in, char *out, size_t size);
  * sync.c) ----
  *
  * <maildir>/index.db (SQLite, WAL) is the authority for UIDVALIDITY,
- * UIDNEXT, UIDs, keywords and mod-sequences (RFC 7162), and caches what
- * IMAP FETCH needs; the files stay a valid Maildir (standard flags are
- * mirrored in the ":2,<letters>" of each name, and keywords too, as
- * Dovecot does: letters a..z through each folder's dovecot-keywords, 26
- * at most per folder), and the index is rebuilt from them when missing.  Files dropped into new/ by delivery or any
- * other program are picked up by mbox_sync(), which moves them to cur/.
+ * UIDNEXT, UIDs, keywords and mod-sequences (RFC 7162), caches what IMAP
+ * FETCH needs, and keeps each message's summary for lists (msglist.c);
+ * the files stay a valid Maildir (standard flags are mirrored in the
+ * ":2,<letters>" of each name, and keywords too, as Dovecot does:
+ * letters a..z through each folder's dovecot-keywords, 26 at most per
+ * folder), and the index is rebuilt from them when missing.  Files
+ * dropped into new/ by delivery or any other program are picked up by
+ * mbox_sync(), which moves them to cur/.
  *
  * Every change runs in one SQLite write transaction (BEGIN IMMEDIATE),
  * which is the store's lock: sessions of the same user never see a half
@@ -235,6 +237,62 @@ uint32_t mbox_peek_recent(struct mbox *mb, uint32_t *end_r);
  */
 int	mbox_messages(struct mbox *mb, uint32_t uid_min, uint32_t uid_max,
 	    uint64_t changedsince, int with_cache, mbox_msg_cb cb, void *arg);
+/*
+ * ---- Message lists (msglist.c, summary.c) ----
+ *
+ * What a list of messages shows, kept in the index so that drawing one
+ * re-reads no message: taken from the header block (at most 64 KiB of
+ * it) when the message enters the index (delivery picked up by a sync,
+ * APPEND, COPY, a rebuild), or, for rows an older index made without
+ * one, on the first mbox_summaries() that needs it.  Strings are UTF-8
+ * (RFC 2047 decoded), without control characters, bounded (a subject
+ * 1000 octets, names 200), valid during the callback only; those of the
+ * header are "" when it has none, the message ids NULL.
+ */
+struct msummary {
+	uint32_t	 uid;
+	unsigned int	 flags;		/* MF_* */
+	const char	*keywords;	/* "" or space-separated */
+	int64_t		 sent;		/* Date:, else INTERNALDATE (RFC 5256) */
+	int64_t		 internaldate;
+	int64_t		 size;		/* octets with CRLF (RFC822.SIZE) */
+	const char	*from_name;	/* the first From's display name */
+	const char	*from_addr;	/* and its address, "local@domain" */
+	const char	*to_text;	/* "Ann, bob@example.org, …" */
+	const char	*subject;
+	const char	*message_id;	/* "<id>" */
+	const char	*in_reply_to;	/* its first "<id>" */
+	const char	*references;	/* "<a> <b>": the first and the last
+					 * ones when there were too many */
+	int		 has_attachment;	/* top-level multipart/mixed, or
+					 * an attachment itself (summary.c) */
+};
+
+/*
+ * Orders of a list; ties by UID.  DATE is the sent date, as IMAP SORT's
+ * (RFC 5256); FROM the first From's display name, else its address, as
+ * a list shows it (RFC 5957's DISPLAYFROM) and case-folded; SUBJECT the
+ * base subject (RFC 5256 §2.1: "Re:", "Fwd:", "[list]", "(fwd)" gone),
+ * case-folded; SIZE as RFC822.SIZE.
+ */
+enum msort { MSORT_ARRIVAL, MSORT_DATE, MSORT_FROM, MSORT_SUBJECT,
+	MSORT_SIZE };
+/*
+ * The messages of mb as the index has them (mbox_sync() first for new
+ * mail): *total_r their number, then the page offset .. offset + limit
+ * - 1 of them in that order (reverse: descending), one cb each (as
+ * mbox_msg_cb: not 0 stops and is returned; cb must not change the
+ * store).  limit 0: the count alone.  0 or -1.
+ */
+int	mbox_summaries(struct mbox *mb, enum msort sort, int reverse,
+	    uint32_t offset, uint32_t limit,
+	    int (*cb)(const struct msummary *, void *), void *arg,
+	    uint32_t *total_r);
+/* One message's summary by UID: 1 (cb called), 0 no such message,
+ * -1 error. */
+int	mbox_summary(struct mbox *mb, uint32_t uid,
+	    int (*cb)(const struct msummary *, void *), void *arg);
+
 /* All UIDs in order (malloc'd array, caller frees). */
 int	mbox_uids(struct mbox *mb, uint32_t **uids_r, size_t *n_r);
 /* UIDs expunged after modseq (for QRESYNC's VANISHED), ascending. */

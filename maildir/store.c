@@ -56,9 +56,105 @@ static const char *store_schema =
     "  mailbox INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
     "  uid INTEGER NOT NULL, modseq INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS vanished_mod ON vanished(mailbox, modseq);"
+    /*
+     * What a message list shows (msglist.c): a table beside msg, not
+     * columns of it, so that msg stays narrow for what reads it whole
+     * (every SELECT, every sync), an index made before gets the table by
+     * this very statement (its rows get summaries when first listed),
+     * and an older program that adds rows without summaries does no
+     * harm.  mailbox, uid and size are msg's, repeated for the indexes:
+     * a page of any order is read from one index.
+     */
+    "CREATE TABLE IF NOT EXISTS summary("
+    "  msg INTEGER PRIMARY KEY REFERENCES msg(id) ON DELETE CASCADE,"
+    "  mailbox INTEGER NOT NULL,"
+    "  uid INTEGER NOT NULL,"
+    "  size INTEGER NOT NULL,"			/* msg's vsize */
+    "  sent INTEGER NOT NULL,"			/* else internaldate */
+    "  from_name TEXT NOT NULL,"
+    "  from_addr TEXT NOT NULL,"
+    "  from_key TEXT NOT NULL,"		/* MSORT_FROM */
+    "  to_text TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  base_subject TEXT NOT NULL,"		/* MSORT_SUBJECT */
+    "  message_id TEXT,"
+    "  in_reply_to TEXT,"
+    "  refs TEXT,"
+    "  attachment INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS summary_uid ON summary(mailbox, uid);"
+    "CREATE INDEX IF NOT EXISTS summary_sent ON summary(mailbox, sent, uid);"
+    "CREATE INDEX IF NOT EXISTS summary_from"
+    "  ON summary(mailbox, from_key, uid);"
+    "CREATE INDEX IF NOT EXISTS summary_subject"
+    "  ON summary(mailbox, base_subject, uid);"
+    "CREATE INDEX IF NOT EXISTS summary_size ON summary(mailbox, size, uid);"
     "CREATE TABLE IF NOT EXISTS subscription(name TEXT PRIMARY KEY);";
 
+/*
+ * A page of summaries (msglist.c): the rows are chosen from one index
+ * alone (mailbox, key, uid: the subquery reads no table, so an offset
+ * skips index entries only), then joined for their columns and flags.
+ */
+#define SUM_COLS "uid, m.flags, m.keywords, s.sent, m.internaldate," \
+	" s.size, s.from_name, s.from_addr, s.to_text, s.subject," \
+	" s.message_id, s.in_reply_to, s.refs, s.attachment"
+#define SUM_PAGE(key, order, dir) \
+	"SELECT p." SUM_COLS " FROM (SELECT msg, " key " AS k, uid" \
+	" FROM summary WHERE mailbox = ?1 ORDER BY " order \
+	" LIMIT ?2 OFFSET ?3) p JOIN summary s ON s.msg = p.msg" \
+	" JOIN msg m ON m.id = p.msg ORDER BY p.k " dir ", p.uid " dir
+/* The same for an index where some rows have no summary yet (it could
+ * not be stored): every row, sorted by SQLite, never one left out; a
+ * row without one also gives its file (its summary is read for the
+ * page) and sorts by INTERNALDATE and empty strings. */
+#define SUM_SLOW(key, dir) \
+	"SELECT m.uid, m.flags, m.keywords, coalesce(s.sent,"\
+	" m.internaldate), m.internaldate, m.vsize, s.from_name,"\
+	" s.from_addr, s.to_text, s.subject, s.message_id, s.in_reply_to,"\
+	" s.refs, s.attachment, s.msg IS NOT NULL, m.file, m.kwletters"\
+	" FROM msg m LEFT JOIN summary s"\
+	" ON s.msg = m.id WHERE m.mailbox = ?1 ORDER BY " key " " dir \
+	", m.uid " dir " LIMIT ?2 OFFSET ?3"
+#define SUM_AT(q, sort, reverse) [(q) + (sort) * 2 + (reverse)]
+/* key, then uid, both ASC or both DESC: the index's order. */
+#define SUM_BOTH(sort, key, slow) \
+	SUM_AT(Q_SUM_PAGE, sort, 0) = SUM_PAGE(key, key " ASC, uid ASC", \
+	    "ASC"), \
+	SUM_AT(Q_SUM_PAGE, sort, 1) = SUM_PAGE(key, key " DESC, uid DESC", \
+	    "DESC"), \
+	SUM_AT(Q_SUM_SLOW, sort, 0) = SUM_SLOW(slow, "ASC"), \
+	SUM_AT(Q_SUM_SLOW, sort, 1) = SUM_SLOW(slow, "DESC")
+
 static const char *store_sql_text[Q_COUNT] = {
+	/* By UID alone: "ORDER BY uid, uid" would have SQLite sort. */
+	SUM_AT(Q_SUM_PAGE, MSORT_ARRIVAL, 0) = SUM_PAGE("uid", "uid ASC",
+	    "ASC"),
+	SUM_AT(Q_SUM_PAGE, MSORT_ARRIVAL, 1) = SUM_PAGE("uid", "uid DESC",
+	    "DESC"),
+	SUM_AT(Q_SUM_SLOW, MSORT_ARRIVAL, 0) = SUM_SLOW("m.uid", "ASC"),
+	SUM_AT(Q_SUM_SLOW, MSORT_ARRIVAL, 1) = SUM_SLOW("m.uid", "DESC"),
+	SUM_BOTH(MSORT_DATE, "sent", "coalesce(s.sent, m.internaldate)"),
+	SUM_BOTH(MSORT_FROM, "from_key", "coalesce(s.from_key, '')"),
+	SUM_BOTH(MSORT_SUBJECT, "base_subject",
+	    "coalesce(s.base_subject, '')"),
+	SUM_BOTH(MSORT_SIZE, "size", "m.vsize"),
+	[Q_SUM_COUNT] = "SELECT (SELECT count(*) FROM msg WHERE mailbox = ?1),"
+	    " (SELECT count(*) FROM summary WHERE mailbox = ?1)",
+	[Q_SUM_MISSING] = "SELECT uid, file, flags, kwletters FROM msg m"
+	    " WHERE mailbox = ?1 AND uid > ?2 AND NOT EXISTS (SELECT 1"
+	    " FROM summary WHERE msg = m.id) ORDER BY uid LIMIT ?3",
+	[Q_SUM_ADD] = "INSERT OR REPLACE INTO summary(msg, mailbox, uid, size,"
+	    " sent, from_name, from_addr, from_key, to_text, subject,"
+	    " base_subject, message_id, in_reply_to, refs, attachment)"
+	    " SELECT id, mailbox, uid, vsize, coalesce(?3, internaldate), ?4,"
+	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 FROM msg"
+	    " WHERE mailbox = ?1 AND uid = ?2",
+	[Q_SUM_ONE] = "SELECT m.uid, m.flags, m.keywords, s.sent,"
+	    " m.internaldate, m.vsize, s.from_name, s.from_addr, s.to_text,"
+	    " s.subject, s.message_id, s.in_reply_to, s.refs, s.attachment,"
+	    " s.from_key, s.base_subject, s.msg IS NOT NULL, m.file, m.flags,"
+	    " m.kwletters FROM msg m LEFT JOIN summary s ON s.msg = m.id"
+	    " WHERE m.mailbox = ?1 AND m.uid = ?2",
 	[Q_MBOX_GET] = "SELECT id, uidvalidity FROM mailbox WHERE name = ?",
 	[Q_MBOX_ADD] = "INSERT INTO mailbox(name, uidvalidity) VALUES (?, ?)",
 	[Q_MBOX_SET_DIRS] = "UPDATE mailbox SET new_mtime = ?, new_known = ?,"

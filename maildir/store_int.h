@@ -10,6 +10,10 @@
 
 #include "maildir.h"
 
+struct summary;
+
+#define STORE_SORTS	(MSORT_SIZE + 1)	/* enum msort's values */
+
 /* Prepared statements, made once per store (see store_stmt()). */
 enum store_sql {
 	Q_MBOX_GET, Q_MBOX_ADD, Q_MBOX_SET_DIRS, Q_MBOX_BUMP, Q_MBOX_UIDNEXT,
@@ -17,6 +21,13 @@ enum store_sql {
 	Q_MSG_RANGE, Q_MSG_RANGE_CACHE, Q_MSG_UIDS, Q_MSG_ONE, Q_MSG_ADD,
 	Q_MSG_FLAGS, Q_MSG_DEL, Q_MSG_CACHE, Q_MSG_FILES, Q_MSG_FILE_FLAGS,
 	Q_VANISH_ADD, Q_VANISHED,
+	/* msglist.c: a page of summaries in each order (sort * 2 +
+	 * reverse), from the summaries' indexes, or from msg when some
+	 * rows have none */
+	Q_SUM_PAGE,
+	Q_SUM_SLOW = Q_SUM_PAGE + STORE_SORTS * 2,
+	Q_SUM_COUNT = Q_SUM_SLOW + STORE_SORTS * 2, Q_SUM_MISSING, Q_SUM_ADD,
+	Q_SUM_ONE,
 	Q_COUNT
 };
 
@@ -87,10 +98,26 @@ char	*store_kw_names(struct mbox *mb, uint32_t bits, const char *old);
 void	store_kw_free(struct mbox *mb);
 
 /* Insert the row of a file now in cur/, with the next UID; letters are
- * the keyword letters in its name. */
+ * the keyword letters in its name; sum its summary (NULL: made later,
+ * by msglist.c, when first asked for). */
 int	store_add_row(struct mbox *mb, const char *base, unsigned int flags,
 	    const char *keywords, const char *letters, int64_t size,
-	    int64_t vsize, int64_t idate, uint32_t *uid_r);
+	    int64_t vsize, int64_t idate, const struct summary *sum,
+	    uint32_t *uid_r);
+/* Open the file of a row (its base, flags and keyword letters), found
+ * by its name or, renamed by another program, by its base; -1 with
+ * errno (ENOENT: gone). */
+int	store_msg_open_file(struct mbox *mb, const char *base,
+	    unsigned int flags, const char *letters);
+
+/* msglist.c */
+/* Store the summary of a row (mailbox, uid); its sent date, when the
+ * header had none, is the row's INTERNALDATE.  0 or -1. */
+int	store_summary_put(struct mbox *mb, uint32_t uid,
+	    const struct summary *sum);
+/* The stored summary of a message into *sum: 1, 0 none stored (or no
+ * such message), -1 error. */
+int	store_summary_get(struct mbox *mb, uint32_t uid, struct summary *sum);
 /* Record an expunged UID for VANISHED (RFC 7162 §3.2.10). */
 int	store_forget(struct mbox *mb, uint32_t uid, uint64_t modseq);
 /*

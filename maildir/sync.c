@@ -31,6 +31,7 @@
 #include "../lib/db.h"
 #include "../lib/util.h"
 #include "store_int.h"
+#include "summary.h"
 
 #define SYNC_MARGIN_NS	100000000LL	/* 0.1 s: many coarse clock ticks */
 
@@ -233,7 +234,8 @@ sync_read_cur(struct mbox *mb, struct sync_file **files_r, size_t *n_r)
 }
 
 /*
- * A file the index does not know: size, vsize, date, then a UID.  Its
+ * A file the index does not know: size, vsize, date, its summary (the
+ * header: read while the file is open anyway), then a UID.  Its
  * keywords are what its letters stand for in dovecot-keywords: this is
  * how they come back when the index is rebuilt.
  */
@@ -244,6 +246,7 @@ sync_adopt(struct mbox *mb, const struct sync_file *f)
 	char *kw;
 	const char *sz;
 	long long a, b;
+	struct summary sum;
 	struct stat sb;
 	int64_t vsize = -1;
 	int fd, r;
@@ -264,9 +267,11 @@ sync_adopt(struct mbox *mb, const struct sync_file *f)
 		vsize = b;
 	if (vsize < 0)
 		vsize = store_count_vsize(fd, sb.st_size);
-	close(fd);
-	if (vsize < 0)
+	if (vsize < 0 || summary_read(fd, &sum) == -1) {
+		close(fd);
 		return 0;
+	}
+	close(fd);
 	/* The flag letters of the name stand in the index as they are. */
 	if (strstr(f->name, ":2,") == NULL) {
 		char to[PATH_MAX];
@@ -279,7 +284,8 @@ sync_adopt(struct mbox *mb, const struct sync_file *f)
 	store_kw_bits_letters(f->kwbits, letters);
 	kw = store_kw_names(mb, f->kwbits, "");
 	r = store_add_row(mb, base, f->flags, kw, letters, sb.st_size, vsize,
-	    sb.st_mtim.tv_sec, NULL);
+	    sb.st_mtim.tv_sec, &sum, NULL);
+	summary_free(&sum);
 	free(kw);
 	return r;
 }

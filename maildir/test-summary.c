@@ -1,16 +1,25 @@
 /*
- * Unit test: message summaries from the header parser (RFC 2047,
- * folding, dates, RFC 5256 base subjects, hostile headers).
+ * Unit test: message summaries, from the header parser (RFC 2047,
+ * folding, dates, RFC 5256 base subjects, hostile headers) to the
+ * index (sorted pages, an index of the schema before summaries, a
+ * rebuild, a store that cannot keep them).  With SUMMARY_BENCH=n it
+ * also times lists of an n-message folder (diagnostics only).
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include <sqlite3.h>
+
+#include "maildir.h"
 #include "summary.h"
 #include "../t/tap.h"
+
+static char root[256];
 
 /* ---- the parser ---- */
 
@@ -270,13 +279,503 @@ test_hostile(void)
 	free(h);
 }
 
+/* ---- in the index ---- */
+
+static void
+put_file(const char *folder, const char *sub, const char *name,
+    const char *text, time_t mtime)
+{
+	char p[600];
+	struct timespec ts[2];
+	FILE *fp;
+
+	snprintf(p, sizeof(p), "%s/%s%s%s/%s", root, folder,
+	    folder[0] ? "/" : "", sub, name);
+	if ((fp = fopen(p, "w")) == NULL)
+		abort();
+	fputs(text, fp);
+	fclose(fp);
+	ts[0].tv_sec = ts[1].tv_sec = mtime;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	utimensat(AT_FDCWD, p, ts, 0);
+}
+
+/* The list as one string: "uid:subject|..." */
+static char listed[8192];
+
+static int
+list_cb(const struct msummary *m, void *arg)
+{
+	size_t n = strlen(listed);
+
+	(void)arg;
+	snprintf(listed + n, sizeof(listed) - n, "%u:%s|", m->uid,
+	    m->subject);
+	return 0;
+}
+
+static const char *
+page(struct mbox *mb, enum msort sort, int reverse, uint32_t off,
+    uint32_t lim, uint32_t *total)
+{
+	listed[0] = '\0';
+	if (mbox_summaries(mb, sort, reverse, off, lim, list_cb, NULL,
+	    total) == -1)
+		return "(error)";
+	return listed;
+}
+
+static struct msummary one;
+static char one_text[4][1024];
+
+static int
+one_cb(const struct msummary *m, void *arg)
+{
+	(void)arg;
+	one = *m;
+	snprintf(one_text[0], sizeof(one_text[0]), "%s", m->from_name);
+	snprintf(one_text[1], sizeof(one_text[1]), "%s", m->subject);
+	snprintf(one_text[2], sizeof(one_text[2]), "%s", m->to_text);
+	snprintf(one_text[3], sizeof(one_text[3]), "%s",
+	    str(m->message_id));
+	one.from_name = one_text[0];
+	one.subject = one_text[1];
+	one.to_text = one_text[2];
+	one.message_id = one_text[3];
+	one.keywords = NULL;
+	one.from_addr = one.in_reply_to = one.references = NULL;
+	return 0;
+}
+
+static int64_t
+db_count(const char *sql)
+{
+	char p[300];
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t n = -1;
+
+	snprintf(p, sizeof(p), "%s/index.db", root);
+	if (sqlite3_open(p, &db) != SQLITE_OK)
+		return -1;
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			n = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+	return n;
+}
+
+static int
+db_do(const char *sql)
+{
+	char p[300];
+	sqlite3 *db;
+	int rc;
+
+	snprintf(p, sizeof(p), "%s/index.db", root);
+	if (sqlite3_open(p, &db) != SQLITE_OK)
+		return -1;
+	sqlite3_busy_timeout(db, 5000);
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static void
+rm_index(void)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm" };
+	char p[300];
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/index.db%s", root, sfx[i]);
+		unlink(p);
+	}
+}
+
+/* Four messages, arrival order 1..4 (names sort so). */
+static void
+put_four(void)
+{
+	put_file("", "new", "1000000001.a.host",
+	    "From: Zed <zed@example.org>\n"
+	    "Subject: Re: [list] Fwd: Banana (fwd)\n"
+	    "Date: Tue, 02 Jan 2024 10:00:00 +0000\n"
+	    "\nbody one\n", 1700000001);
+	put_file("", "new", "1000000002.b.host",
+	    "From: =?UTF-8?B?w4VzYQ==?= <asa@example.org>\n"
+	    "Subject: apple\n"
+	    "Date: Mon, 01 Jan 2024 10:00:00 +0000\n"
+	    "Content-Type: multipart/mixed; boundary=x\n"
+	    "\n--x--\nmore body, more body, more body, more body\n",
+	    1700000002);
+	put_file("", "new", "1000000003.c.host",
+	    "From: bob@example.org\n"
+	    "Subject: =?ISO-8859-1?Q?Cherry?=\n"
+	    "\nno date here\n", 1600000000);		/* sent: 2020 */
+	put_file("", "new", "1000000004.d.host",
+	    "From: Carl <carl@example.org>\n"
+	    "Subject: [fwd: apple]\n"
+	    "Date: Wed, 03 Jan 2024 10:00:00 +0000\n"
+	    "\nx\n", 1700000004);
+}
+
+static void
+test_index(void)
+{
+	struct mstore *st;
+	struct mbox *in, *arch;
+	const char *err;
+	uint32_t total, uid;
+	char tmp[600];
+	int fd;
+
+	snprintf(root, sizeof(root), "/tmp/test-summary.%ld", (long)getpid());
+	ok(mstore_open(root, &st, &err) == 0, "open a new store");
+	put_four();
+	ok(mbox_open(st, "INBOX", &in) == 0, "INBOX picks up 4 messages");
+	ok(db_count("SELECT count(*) FROM summary") == 4,
+	    "summaries made when the sync adds the rows");
+	ok(strcmp(page(in, MSORT_ARRIVAL, 0, 0, 10, &total),
+	    "1:Re: [list] Fwd: Banana (fwd)|2:apple|3:Cherry|"
+	    "4:[fwd: apple]|") == 0 && total == 4, "arrival: %s", listed);
+	ok(strcmp(page(in, MSORT_ARRIVAL, 1, 0, 10, &total),
+	    "4:[fwd: apple]|3:Cherry|2:apple|"
+	    "1:Re: [list] Fwd: Banana (fwd)|") == 0, "arrival reversed");
+	ok(strcmp(page(in, MSORT_DATE, 0, 0, 10, &total),
+	    "3:Cherry|2:apple|1:Re: [list] Fwd: Banana (fwd)|"
+	    "4:[fwd: apple]|") == 0,
+	    "date, INTERNALDATE without Date: %s", listed);
+	ok(strcmp(page(in, MSORT_SUBJECT, 0, 0, 10, &total),
+	    "2:apple|4:[fwd: apple]|1:Re: [list] Fwd: Banana (fwd)|"
+	    "3:Cherry|") == 0, "subject: base subjects, ties by UID: %s",
+	    listed);
+	ok(strcmp(page(in, MSORT_SUBJECT, 1, 0, 10, &total),
+	    "3:Cherry|1:Re: [list] Fwd: Banana (fwd)|4:[fwd: apple]|"
+	    "2:apple|") == 0, "subject reversed: %s", listed);
+	ok(strcmp(page(in, MSORT_FROM, 0, 0, 10, &total),
+	    "3:Cherry|4:[fwd: apple]|1:Re: [list] Fwd: Banana (fwd)|"
+	    "2:apple|") == 0, "from: bob@, carl, zed, \xc3\xa5sa: %s",
+	    listed);
+	ok(strcmp(page(in, MSORT_SIZE, 1, 0, 1, &total),
+	    "2:apple|") == 0, "size, the biggest: %s", listed);
+	ok(strcmp(page(in, MSORT_DATE, 1, 1, 2, &total),
+	    "1:Re: [list] Fwd: Banana (fwd)|2:apple|") == 0 && total == 4,
+	    "a page: offset 1, limit 2, newest first: %s", listed);
+	ok(strcmp(page(in, MSORT_DATE, 0, 4, 10, &total), "") == 0 &&
+	    total == 4, "a page past the end: empty, total still 4");
+	ok(strcmp(page(in, MSORT_DATE, 0, 0, 0, &total), "") == 0 &&
+	    total == 4, "limit 0: the count alone");
+	ok(mbox_summary(in, 2, one_cb, NULL) == 1 &&
+	    strcmp(one.from_name, "\xc3\x85sa") == 0 && one.has_attachment &&
+	    one.sent == 1704103200 && one.internaldate == 1700000002 &&
+	    one.size > 0, "one by UID: %s, attachment, sent %lld",
+	    one.from_name, (long long)one.sent);
+	ok(mbox_summary(in, 3, one_cb, NULL) == 1 &&
+	    one.sent == one.internaldate && one.sent == 1600000000,
+	    "no Date: sent is INTERNALDATE");
+	ok(mbox_summary(in, 99, one_cb, NULL) == 0, "no such UID: 0");
+
+	/* APPEND and COPY add summaries too. */
+	fd = mbox_append_begin(in, tmp, sizeof(tmp));
+	ok(fd >= 0 && write(fd, "Subject: appended\r\nTo: x@y\r\n\r\nhi\r\n",
+	    34) == 34, "append: write");
+	close(fd);
+	ok(mbox_append_commit(in, tmp, MF_SEEN, "", 1500000000, &uid) == 0 &&
+	    uid == 5, "append: commit");
+	ok(mbox_summary(in, 5, one_cb, NULL) == 1 &&
+	    strcmp(one.subject, "appended") == 0 &&
+	    strcmp(one.to_text, "x@y") == 0 && one.flags == MF_SEEN,
+	    "appended message has its summary");
+	ok(mbox_open(st, "Archive", &arch) == 0 &&
+	    mbox_copy(in, 2, arch, &uid) == 0 && mbox_copy(in, 5, arch,
+	    &uid) == 0, "copy two to Archive");
+	ok(strcmp(page(arch, MSORT_SUBJECT, 0, 0, 10, &total),
+	    "2:appended|1:apple|") == 0 && total == 2,
+	    "copies are listed: %s", listed);
+	ok(db_count("SELECT count(*) FROM summary") == 7, "7 summaries");
+	/* Expunged: its summary goes with its row. */
+	uid = 1;
+	ok(mbox_expunge(in, &uid, 1) == 0 &&
+	    strcmp(page(in, MSORT_ARRIVAL, 0, 0, 1, &total), "2:apple|") == 0
+	    && total == 4 && db_count("SELECT count(*) FROM summary") == 6,
+	    "expunge takes the summary");
+	mbox_close(&arch);
+	mbox_close(&in);
+	mstore_close(&st);
+
+	/* Rebuilt from the files: summaries at once. */
+	rm_index();
+	ok(mstore_open(root, &st, &err) == 0 && mbox_open(st, "INBOX",
+	    &in) == 0, "index.db removed: rebuilt");
+	ok(db_count("SELECT count(*) FROM summary s JOIN mailbox b ON"
+	    " b.id = s.mailbox WHERE b.name = 'INBOX'") == 4,
+	    "the rebuild made the summaries");
+	ok(strcmp(page(in, MSORT_SUBJECT, 0, 0, 10, &total),
+	    "4:appended|1:apple|3:[fwd: apple]|2:Cherry|") == 0,
+	    "rebuilt, by subject: %s", listed);
+
+	/* A store that cannot keep summaries still lists every message. */
+	ok(db_do("DELETE FROM summary WHERE uid IN (1, 4);"
+	    "CREATE TRIGGER full BEFORE INSERT ON summary"
+	    " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;")
+	    == 0, "summaries lost, and none can be stored");
+	ok(strcmp(page(in, MSORT_DATE, 0, 0, 10, &total),
+	    "4:appended|2:Cherry|1:apple|3:[fwd: apple]|") == 0 &&
+	    total == 4, "every message listed, missing ones by "
+	    "INTERNALDATE: %s", listed);
+	/* Those without one sort as if their subject were empty. */
+	ok(strcmp(page(in, MSORT_SUBJECT, 0, 1, 2, &total),
+	    "4:appended|3:[fwd: apple]|") == 0, "and paged: %s", listed);
+	ok(mbox_summary(in, 1, one_cb, NULL) == 1 &&
+	    strcmp(one.subject, "apple") == 0,
+	    "one missing is read from its file");
+	ok(db_do("DROP TRIGGER full") == 0 &&
+	    strcmp(page(in, MSORT_SUBJECT, 0, 0, 10, &total),
+	    "4:appended|1:apple|3:[fwd: apple]|2:Cherry|") == 0 &&
+	    db_count("SELECT count(*) FROM summary") == 4,
+	    "room again: the missing ones are stored: %s", listed);
+	mbox_close(&in);
+	mstore_close(&st);
+}
+
+/* The schema before summaries, as it was made (store.c before them). */
+static const char *old_schema =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER);"
+    "CREATE TABLE IF NOT EXISTS mailbox("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT UNIQUE NOT NULL,"
+    "  uidvalidity INTEGER NOT NULL,"
+    "  uidnext INTEGER NOT NULL DEFAULT 1,"
+    "  highestmodseq INTEGER NOT NULL DEFAULT 1,"
+    "  first_recent INTEGER NOT NULL DEFAULT 1,"
+    "  new_mtime INTEGER NOT NULL DEFAULT 0,"
+    "  new_known INTEGER NOT NULL DEFAULT 0,"
+    "  cur_mtime INTEGER NOT NULL DEFAULT 0,"
+    "  cur_known INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS msg("
+    "  id INTEGER PRIMARY KEY,"
+    "  mailbox INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
+    "  uid INTEGER NOT NULL,"
+    "  file TEXT NOT NULL,"
+    "  flags INTEGER NOT NULL,"
+    "  keywords TEXT NOT NULL DEFAULT '',"
+    "  kwletters TEXT NOT NULL DEFAULT '',"
+    "  modseq INTEGER NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  vsize INTEGER NOT NULL,"
+    "  internaldate INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS msg_uid ON msg(mailbox, uid);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS msg_file ON msg(mailbox, file);"
+    "CREATE TABLE IF NOT EXISTS cache("
+    "  msg INTEGER PRIMARY KEY REFERENCES msg(id) ON DELETE CASCADE,"
+    "  envelope TEXT, bodystructure TEXT, body TEXT);"
+    "CREATE TABLE IF NOT EXISTS vanished("
+    "  mailbox INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
+    "  uid INTEGER NOT NULL, modseq INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS vanished_mod ON vanished(mailbox, modseq);"
+    "CREATE TABLE IF NOT EXISTS subscription(name TEXT PRIMARY KEY);";
+
+static void
+test_upgrade(void)
+{
+	struct mstore *st;
+	struct mbox *in;
+	const char *err;
+	uint32_t total;
+	char cmd[400];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	if (system(cmd) != 0)
+		abort();
+	snprintf(root, sizeof(root), "/tmp/test-summary-old.%ld",
+	    (long)getpid());
+	/* A Maildir whose index an older maild made: rows, no summaries. */
+	ok(maildir_create(root) == 0, "old: a Maildir");
+	put_file("", "cur", "1000000001.a.host,S=54,W=57:2,S",
+	    "Subject: old one\nDate: Tue, 02 Jan 2024 10:00:00 +0000\n\nx\n",
+	    1700000001);
+	put_file("", "cur", "1000000002.b.host,S=40,W=43:2,",
+	    "Subject: =?UTF-8?Q?=C3=A4lter?=\nFrom: a@b\n\nx\n", 1700000002);
+	put_file("", "cur", "1000000003.c.host,S=20,W=22:2,",
+	    "Subject: Re: aaa\n\nx\n", 1700000003);
+	ok(db_do(old_schema) == 0 && db_do(
+	    "INSERT INTO meta VALUES ('initialized', 1);"
+	    "INSERT INTO mailbox(id, name, uidvalidity, uidnext, highestmodseq)"
+	    " VALUES (1, 'INBOX', 1234, 4, 4);"
+	    "INSERT INTO msg(mailbox, uid, file, flags, modseq, size, vsize,"
+	    " internaldate) VALUES"
+	    " (1, 1, '1000000001.a.host,S=54,W=57', 1, 2, 54, 57, 1700000001),"
+	    " (1, 2, '1000000002.b.host,S=40,W=43', 0, 3, 40, 43, 1700000002),"
+	    " (1, 3, '1000000003.c.host,S=20,W=22', 0, 4, 20, 22, 1700000003);")
+	    == 0, "old: its index, of the schema before summaries");
+	ok(mstore_open(root, &st, &err) == 0 && mbox_open(st, "INBOX", &in)
+	    == 0, "old: opened by this store");
+	ok(db_count("SELECT count(*) FROM summary") == 0,
+	    "old: the table is there, rows are not summarised yet");
+	ok(mbox_get_status(in, &(struct mbox_status){ 0 }) == 0 &&
+	    strcmp(page(in, MSORT_SUBJECT, 0, 0, 10, &total),
+	    "3:Re: aaa|1:old one|2:\xc3\xa4lter|") == 0 && total == 3,
+	    "old: the first list summarises them: %s", listed);
+	ok(db_count("SELECT count(*) FROM summary") == 3 &&
+	    db_count("SELECT uidvalidity FROM mailbox WHERE name = 'INBOX'")
+	    == 1234, "old: kept, and the UIDs are the same");
+	ok(mbox_summary(in, 1, one_cb, NULL) == 1 && one.flags == MF_SEEN &&
+	    one.sent == 1704189600, "old: flags and date");
+	mbox_close(&in);
+	mstore_close(&st);
+	/* And again, one row at a time. */
+	ok(db_do("DELETE FROM summary") == 0 && mstore_open(root, &st, &err)
+	    == 0 && mbox_open(st, "INBOX", &in) == 0 &&
+	    mbox_summary(in, 2, one_cb, NULL) == 1 &&
+	    strcmp(one.subject, "\xc3\xa4lter") == 0 &&
+	    db_count("SELECT count(*) FROM summary") == 1,
+	    "old: mbox_summary() summarises its row");
+	mbox_close(&in);
+	mstore_close(&st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	if (system(cmd) != 0)
+		abort();
+}
+
+/* ---- SUMMARY_BENCH=n: how long lists of n messages take ---- */
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int
+bench_cb(const struct msummary *m, void *arg)
+{
+	(*(size_t *)arg) += strlen(m->subject) + 1;
+	return 0;
+}
+
+static int
+dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One page, BENCH_RUNS times: the fastest and the median time. */
+#define BENCH_RUNS	7
+static void
+bench_page(struct mbox *mb, enum msort sort, int rev, uint32_t off,
+    uint32_t lim, const char *what)
+{
+	double t[BENCH_RUNS], t0;
+	uint32_t total;
+	size_t got;
+	int i;
+
+	for (i = 0; i < BENCH_RUNS; i++) {
+		got = 0;
+		t0 = now_ms();
+		mbox_summaries(mb, sort, rev, off, lim, bench_cb, &got, &total);
+		t[i] = now_ms() - t0;
+	}
+	qsort(t, BENCH_RUNS, sizeof(t[0]), dbl_cmp);
+	diag("bench: %-34s %5.2f ms (median %5.2f)", what, t[0],
+	    t[BENCH_RUNS / 2]);
+}
+
+static void
+bench(int n)
+{
+	static const char *const sorts[] = { "arrival", "date", "from",
+	    "subject", "size" };
+	struct mstore *st;
+	struct mbox *in;
+	const char *err;
+	char name[64], text[600], cmd[400], what[64];
+	uint32_t total, offs[2];
+	size_t got;
+	double t0, t;
+	int i, k, rev;
+
+	snprintf(root, sizeof(root), "/tmp/test-summary-bench.%ld",
+	    (long)getpid());
+	if (maildir_create(root) == -1)
+		abort();
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%010d.b.host", i);
+		snprintf(text, sizeof(text),
+		    "Return-Path: <s%d@example.org>\n"
+		    "Received: from mx.example.org by mail.example.net with "
+		    "ESMTPS id %d; Mon, 1 Jan 2024 00:00:00 +0000\n"
+		    "From: =?UTF-8?Q?Sender_N=C2=B0%d?= <s%d@example.org>\n"
+		    "To: Someone <me@example.net>\n"
+		    "Subject: %sSubject number %d of the test\n"
+		    "Date: %s, %d Jan 2024 %02d:%02d:00 +0100\n"
+		    "Message-ID: <%d.%d@example.org>\n"
+		    "Content-Type: text/plain; charset=utf-8\n\n"
+		    "Body %d\n", i % 97, i, (i * 7919) % 1000, i % 97,
+		    i % 3 == 0 ? "Re: " : "", (i * 104729) % n,
+		    "Mon", 1 + (i * 31) % 28, (i * 13) % 24, i % 60, i, n, i);
+		put_file("", "new", name, text, 1700000000 + i);
+	}
+	t0 = now_ms();
+	if (mstore_open(root, &st, &err) == -1 ||
+	    mbox_open(st, "INBOX", &in) == -1)
+		abort();
+	t = now_ms() - t0;
+	diag("bench: %d messages: first sync (files to cur/, rows, "
+	    "summaries): %.0f ms", n, t);
+	offs[0] = 0;
+	offs[1] = n > 50 ? (uint32_t)n - 50 : 0;
+	bench_page(in, MSORT_DATE, 0, 0, 0, "the count alone (limit 0)");
+	for (k = 0; k < 5; k++)
+		for (rev = 0; rev < 2; rev++)
+			for (i = 0; i < 2; i++) {
+				snprintf(what, sizeof(what), "50 by %s %s at %u:",
+				    sorts[k], rev ? "desc" : "asc", offs[i]);
+				bench_page(in, (enum msort)k, rev, offs[i], 50,
+				    what);
+			}
+	bench_page(in, MSORT_DATE, 1, 0, (uint32_t)n, "all, by date");
+	mbox_close(&in);
+	mstore_close(&st);
+	/* An index made before summaries: the first list fills them. */
+	if (db_do("DELETE FROM summary") == -1 ||
+	    mstore_open(root, &st, &err) == -1 ||
+	    mbox_open(st, "INBOX", &in) == -1)
+		abort();
+	t0 = now_ms();
+	mbox_summaries(in, MSORT_DATE, 1, 0, 50, bench_cb, &got, &total);
+	diag("bench: first list of an old index (%u summaries made): %.0f ms",
+	    total, now_ms() - t0);
+	bench_page(in, MSORT_DATE, 1, 0, 50, "and then 50 by date desc:");
+	mbox_close(&in);
+	mstore_close(&st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	if (system(cmd) != 0)
+		diag("cleanup failed");
+}
+
 int
 main(void)
 {
+	const char *n = getenv("SUMMARY_BENCH");
+
 	test_decoding();
 	test_attachment();
 	test_base_subject();
 	test_hostile();
 	summary_free(&sum);
+	test_index();
+	test_upgrade();
+	if (n != NULL && atoi(n) > 0)
+		bench(atoi(n));
 	return done_testing();
 }
