@@ -584,10 +584,12 @@ static void
 test_upgrade(void)
 {
 	struct mstore *st;
-	struct mbox *in;
+	struct mbox *in, *arch;
 	const char *err;
-	uint32_t total;
-	char cmd[400];
+	uint32_t total, uid;
+	char cmd[400], name[100], text[100], file[100], *sql;
+	size_t n;
+	int i, r;
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	if (system(cmd) != 0)
@@ -635,6 +637,42 @@ test_upgrade(void)
 	    strcmp(one.subject, "\xc3\xa4lter") == 0 &&
 	    db_count("SELECT count(*) FROM summary") == 1,
 	    "old: mbox_summary() summarises its row");
+	/* A copy of an old row reads the file for its summary. */
+	ok(mstore_create(st, "Archive") == 0 && mbox_open(st, "Archive",
+	    &arch) == 0 && mbox_copy(in, 3, arch, &uid) == 0 &&
+	    db_count("SELECT count(*) FROM summary s JOIN mailbox b ON"
+	    " b.id = s.mailbox WHERE b.name = 'Archive'") == 1 &&
+	    mbox_summary(arch, uid, one_cb, NULL) == 1 &&
+	    strcmp(one.subject, "Re: aaa") == 0,
+	    "old: a copy has a summary at once");
+	mbox_close(&arch);
+	mbox_close(&in);
+	mstore_close(&st);
+	/* More rows than one batch fills. */
+	if ((sql = malloc(600 * 200)) == NULL)
+		abort();
+	n = snprintf(sql, 200, "BEGIN; DELETE FROM summary;"
+	    " UPDATE mailbox SET uidnext = 601 WHERE id = 1;");
+	for (i = 4; i <= 600; i++) {
+		snprintf(name, sizeof(name), "1000001%03d.x.host,S=30,W=32", i);
+		snprintf(text, sizeof(text), "Subject: number %03d\n\nx\n", i);
+		snprintf(file, sizeof(file), "%s:2,", name);
+		put_file("", "cur", file, text, 1700000000 + i);
+		n += snprintf(sql + n, 200, "INSERT INTO msg(mailbox, uid, file,"
+		    " flags, modseq, size, vsize, internaldate) VALUES (1, %d,"
+		    " '%s', 0, %d, 30, 32, %d);", i, name, i + 10,
+		    1700000000 + i);
+	}
+	snprintf(sql + n, 200, "COMMIT;");
+	r = db_do(sql);
+	free(sql);
+	ok(r == 0 && mstore_open(root, &st, &err) == 0 &&
+	    mbox_open(st, "INBOX", &in) == 0, "old: 597 rows more");
+	page(in, MSORT_SUBJECT, 0, 1, 2, &total);
+	ok(strcmp(listed, "4:number 004|5:number 005|") == 0 &&
+	    total == 600 && db_count("SELECT count(*) FROM summary s JOIN"
+	    " mailbox b ON b.id = s.mailbox WHERE b.name = 'INBOX'") == 600,
+	    "old: 600 rows summarised in batches: %s", listed);
 	mbox_close(&in);
 	mstore_close(&st);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
