@@ -6,7 +6,7 @@
 # each with its own objects under build/.
 
 CC	?= cc
-PKGS	 = openssl libsasl2 sqlite3 libcrypt libcares gmime-3.0 libseccomp
+PKGS	 = openssl libsasl2 sqlite3 libcrypt libcares gmime-3.0 libseccomp gumbo
 # -isystem: warnings in GLib's headers are not ours to fix
 PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -50,9 +50,13 @@ mailctl_DIR = mailctl
 pop3d_DIR   = pop3d
 imapd_DIR   = imapd
 
-UNIT_SRCS  = $(wildcard $(LIB_DIRS:%=%/test-*.c) imapd/test-*.c)
-# imapd's parts without its main(), for its unit tests and fuzzer
+UNIT_SRCS  = $(wildcard $(LIB_DIRS:%=%/test-*.c) imapd/test-*.c \
+	     webmail/test-*.c)
+# imapd's and webmail's parts without their main(), for their unit tests
+# and fuzzers
 IMAPD_PARTS = $(filter-out imapd/imapd.c imapd/test-%.c,$(wildcard imapd/*.c))
+WEBMAIL_PARTS = $(filter-out webmail/webmail.c webmail/test-%.c,\
+		$(wildcard webmail/*.c))
 UNIT_TESTS = $(patsubst %.c,$(UNITDIR)/%.t,$(notdir $(UNIT_SRCS)))
 
 .PHONY: all programs check unit run bench fuzz fuzz-run deps clean
@@ -98,6 +102,11 @@ $(UNITDIR)/$(notdir $(1:.c=.t)): $(OBJDIR)/$(1:.c=.o) $(if $(filter imapd/%,$(1)
 endef
 $(foreach s,$(UNIT_SRCS),$(eval $(call unit_rule,$(s))))
 
+$(UNITDIR)/%.t: $(OBJDIR)/webmail/%.o $(WEBMAIL_PARTS:%.c=$(OBJDIR)/%.o) \
+	    $(LIBMAIL)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # make check: everything built with sanitizers, then one runner over the
 # unit tests and the integration tests (which use build/check/bin).
 check: deps
@@ -118,9 +127,11 @@ FUZZERS	  = $(FUZZ_SRCS:fuzz/%.c=build/fuzz/%)
 FUZZ_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 $(PKG_CFLAGS) \
 	     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 build/fuzz/%: fuzz/%.c fuzz/fuzz.h $(LIB_SRCS) $(IMAPD_PARTS) \
-	    $(wildcard $(LIB_DIRS:%=%/*.h) imapd/*.h)
+	    $(WEBMAIL_PARTS) \
+	    $(wildcard $(LIB_DIRS:%=%/*.h) imapd/*.h webmail/*.h)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(IMAPD_PARTS) $(LDLIBS)
+	clang $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(IMAPD_PARTS) \
+	    $(WEBMAIL_PARTS) $(LDLIBS)
 fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-run
 fuzz-run: $(FUZZERS)
