@@ -2,6 +2,7 @@
  * webmail: the web interface to the mail store.
  *
  * escape.c	HTML escaping for every template, plain text bodies as HTML
+ * sanitize.c	HTML mail bodies through an allow-list (gumbo's HTML5 parser)
  */
 #ifndef WEBMAIL_H
 #define WEBMAIL_H
@@ -31,5 +32,41 @@ int	html_escape_str(struct buf *b, const char *s);
 int	text_to_html(struct buf *b, const char *text, size_t n);
 /* ==== end escape.c ==== */
 
+/* ==== sanitize.c: HTML mail bodies ==== */
+#define SANITIZE_MAX_DEPTH	256	/* deeper elements: their text only */
+#define SANITIZE_MAX_TAGS	20000	/* gumbo's work: O(tags x depth) */
+#define SANITIZE_MAX_PARSE_MEM	(64u << 20)	/* gumbo's tree, bytes */
+
+struct html_policy {
+	int	 allow_remote_images;	/* 0: <img src=http(s)://...> dropped
+					 * (counted in remote_blocked) */
+	/* cid: URLs (RFC 2392; cid is the Content-ID without <>, its
+	 * %-escapes decoded): a malloc'd same-origin URL for the part, or
+	 * NULL to drop the image.  NULL callback: cid: images dropped. */
+	char	*(*cid_url)(const char *cid, void *arg);
+	void	*arg;
+};
+
+struct html_report {
+	unsigned int	remote_blocked;		/* remote images left out */
+	unsigned int	dropped_elements;	/* elements not shown, with or
+						 * without their content */
+};
+
+/*
+ * Sanitize an HTML mail body (UTF-8) into b: body content only (no
+ * html/head/body tags), safe to serve inside a sandboxed iframe.  The
+ * output is written from gumbo's parse tree through an allow-list of
+ * elements, attributes, URL schemes and CSS properties, never copied
+ * from the source.  p NULL: no remote images, no cid: images.  r may
+ * be NULL.  0, or -1 when b's max is reached
+ * (b then holds a prefix) or the body is refused: more than
+ * SANITIZE_MAX_TAGS tags, or its parse needs more than
+ * SANITIZE_MAX_PARSE_MEM (b is then left as it was).
+ */
+int	html_sanitize(const char *html, size_t len,
+	    const struct html_policy *p, struct buf *b,
+	    struct html_report *r);
+/* ==== end sanitize.c ==== */
 
 #endif
