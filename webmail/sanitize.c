@@ -376,10 +376,27 @@ static const char *const css_props[] = {
 	"vertical-align", "visibility", "white-space", "width",
 	"word-break", "word-spacing", "word-wrap",
 };
-/* and the longhands of these (not position, z-index, behavior, ...) */
+/* and their longhands ("border-top-color") */
 static const char *const css_prefixes[] = {
-	"border", "font", "list-style", "margin", "padding", "text-",
+	"border", "font", "list-style", "margin", "padding", "text",
 };
+
+/* Words that have meant script or a fetch in some browser's CSS. */
+static int
+css_bad_word(const char *s, size_t n)
+{
+	static const char *const bad[] = { "expression", "javascript",
+	    "vbscript", "url", "behavior", "binding" };
+	size_t i, j, k;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		k = strlen(bad[i]);
+		for (j = 0; j + k <= n; j++)
+			if (strncasecmp(s + j, bad[i], k) == 0)
+				return 1;
+	}
+	return 0;
+}
 
 static int
 css_prop_ok(const char *prop, size_t n)
@@ -388,16 +405,19 @@ css_prop_ok(const char *prop, size_t n)
 
 	if (n == 0 || n > 40 || strspn(prop, "abcdefghijklmnopqrstuvwxyz-") < n)
 		return 0;
-	for (i = 0; i + 5 <= n; i++)
+	for (i = 0; i + 5 <= n; i++)	/* border-image, list-style-image */
 		if (strncmp(prop + i, "image", 5) == 0)
 			return 0;
+	if (css_bad_word(prop, n))
+		return 0;
 	for (i = 0; i < sizeof(css_props) / sizeof(css_props[0]); i++)
 		if (strlen(css_props[i]) == n &&
 		    strncmp(prop, css_props[i], n) == 0)
 			return 1;
 	for (i = 0; i < sizeof(css_prefixes) / sizeof(css_prefixes[0]); i++) {
 		k = strlen(css_prefixes[i]);
-		if (n >= k && strncmp(prop, css_prefixes[i], k) == 0)
+		if (n >= k && strncmp(prop, css_prefixes[i], k) == 0 &&
+		    (n == k || prop[k] == '-'))
 			return 1;
 	}
 	return 0;
@@ -415,20 +435,12 @@ css_value_ok(const char *v, size_t n)
 {
 	static const char *const funcs[] = { "rgb", "rgba", "hsl", "hsla",
 	    "calc" };
-	static const char *const bad[] = { "expression", "javascript",
-	    "vbscript", "url", "behavior", "binding" };
 	char quote = 0;
-	size_t i, j, k, w;
+	size_t i, k, w;
 	int parens = 0;
 
-	if (n == 0)
+	if (n == 0 || css_bad_word(v, n))
 		return 0;
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		k = strlen(bad[i]);
-		for (j = 0; j + k <= n; j++)
-			if (strncasecmp(v + j, bad[i], k) == 0)
-				return 0;
-	}
 	for (i = 0; i < n; i++) {
 		const unsigned char c = v[i];
 
@@ -603,6 +615,7 @@ struct san {
 	const struct html_policy *p;
 	struct buf		*b;
 	struct html_report	*r;
+	int			 in_a;	/* inside an <a> we wrote */
 };
 
 static int
@@ -779,7 +792,12 @@ put_node(struct san *s, const GumboNode *n, unsigned int depth)
 	default:			/* comments, CDATA (foreign only) */
 		return 0;
 	}
-	if ((k = node_kind(n)) == K_DROP || k == K_UNWRAP) {
+	/* The parser closes an <a> at the next <a> start tag, but it
+	 * can build one inside another (through a table): write the
+	 * inner one's content only, or it would read back differently. */
+	if ((k = node_kind(n)) == K_KEEP && e->tag == GUMBO_TAG_A && s->in_a)
+		k = K_UNWRAP;
+	if (k == K_DROP || k == K_UNWRAP) {
 		s->r->dropped_elements++;
 		return k == K_DROP ? 0 : put_children(s, n, depth);
 	}
@@ -798,7 +816,12 @@ put_node(struct san *s, const GumboNode *n, unsigned int depth)
 	    first->type == GUMBO_NODE_WHITESPACE) &&
 	    first->v.text.text[0] == '\n' && buf_putc(s->b, '\n') == -1)
 		return -1;
-	if (put_children(s, n, depth + 1) == -1)
+	if (e->tag == GUMBO_TAG_A)
+		s->in_a = 1;
+	rc = put_children(s, n, depth + 1);
+	if (e->tag == GUMBO_TAG_A)
+		s->in_a = 0;
+	if (rc == -1)
 		return -1;
 	return buf_printf(s->b, "</%s>", gumbo_normalized_tagname(e->tag));
 }
@@ -842,6 +865,7 @@ html_sanitize(const char *html, size_t len, const struct html_policy *p,
 	s.p = p;
 	s.b = b;
 	s.r = r;
+	s.in_a = 0;
 	rc = put_children(&s, out->root, 0);
 out:
 	if (rc == -1)

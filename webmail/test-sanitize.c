@@ -529,6 +529,9 @@ test_styles(void)
 		  "<p>x</p>" },
 		{ "<p style=\"-moz-binding: x; behavior: y; color: blue\">x",
 		  "<p style=\"color: blue\">x</p>" },
+		{ "<p style=\"fontexpression-family: x; font-weight: bold; "
+		  "text-align: center; textfoo: 1\">x",
+		  "<p style=\"font-weight: bold; text-align: center\">x</p>" },
 	};
 	struct html_report r;
 	char *out;
@@ -546,6 +549,8 @@ test_styles(void)
 static void
 test_limits(void)
 {
+	static const char nested_a[] = "<table><tr><td><a href=\""
+	    "https://a.example/\"><table><a>x</a></table></a></table>";
 	static const char utf8[] = "a\xff\xc0\x80<p title=\"\xed\xa0\x80\">b";
 	struct html_policy p = { 0, NULL, NULL };
 	struct html_report r;
@@ -603,6 +608,14 @@ test_limits(void)
 	buf_release(&b);
 	buf_release(&big);
 
+	out = sanitize(nested_a, sizeof(nested_a) - 1, 0, &r);
+	ok(out != NULL && strcmp(out, "<table><tbody><tr><td><a href=\""
+	    "https://a.example/\" rel=\"noopener noreferrer\" "
+	    "target=\"_blank\">x<table></table></a></td></tr></tbody>"
+	    "</table>") == 0 &&
+	    r.dropped_elements == 1, "an <a> inside an <a> (through a table):"
+	    " its text only");
+	free(out);
 	out = sanitize("", 0, 0, &r);
 	ok(out != NULL && out[0] == '\0', "empty body");
 	free(out);
