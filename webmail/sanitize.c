@@ -628,8 +628,8 @@ put_attr(struct san *s, const char *name, const char *value)
 }
 
 /*
- * The src we write for an <img>, malloc'd, or NULL to leave the image
- * out (counted).  -1 only if b's max would be passed.
+ * The src we write for an <img> (malloc'd), or NULL to leave the image
+ * out (counted).  -1 only if the URL alone passes b's max.
  */
 static int
 img_src(struct san *s, const GumboElement *e, char **src)
@@ -671,6 +671,7 @@ drop:
 	return 0;
 }
 
+/* 0 written, 1 left out (an image with no src we keep), -1 b is full. */
 static int
 put_start_tag(struct san *s, const GumboNode *node)
 {
