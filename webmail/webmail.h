@@ -58,11 +58,11 @@ struct html_report {
  * html/head/body tags), safe to serve inside a sandboxed iframe.  The
  * output is written from gumbo's parse tree through an allow-list of
  * elements, attributes, URL schemes and CSS properties, never copied
- * from the source.  p NULL: no remote images, no cid: images.  r may
- * be NULL.  0, or -1 when b's max is reached
- * (b then holds a prefix) or the body is refused: more than
- * SANITIZE_MAX_TAGS tags, or its parse needs more than
- * SANITIZE_MAX_PARSE_MEM (b is then left as it was).
+ * from the source; bytes that are not UTF-8 become U+FFFD.  p NULL:
+ * no remote images, no cid: images.  r may be NULL.  0, or -1 (b left
+ * as it was) when b's max would be passed or the body is refused: more
+ * than SANITIZE_MAX_TAGS tags, or a parse that needs more than
+ * SANITIZE_MAX_PARSE_MEM.
  */
 int	html_sanitize(const char *html, size_t len,
 	    const struct html_policy *p, struct buf *b,
