@@ -6,7 +6,8 @@
 # each with its own objects under build/.
 
 CC	?= cc
-PKGS	 = openssl libsasl2 sqlite3 libcrypt libcares gmime-3.0 libseccomp gumbo
+PKGS	 = openssl libsasl2 sqlite3 libcrypt libcares gmime-3.0 libseccomp \
+	   gumbo libevent libevent_openssl
 # -isystem: warnings in GLib's headers are not ours to fix
 PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -41,7 +42,7 @@ LIB_OBJS   = $(LIB_SRCS:%.c=$(OBJDIR)/%.o)
 LIBMAIL	   = $(OBJDIR)/libmail.a
 
 # program = the folder its sources live in
-PROGRAMS   = maild authd smtpd queued mailctl pop3d imapd
+PROGRAMS   = maild authd smtpd queued mailctl pop3d imapd webmail
 maild_DIR   = maild
 authd_DIR   = authd
 smtpd_DIR   = smtpd
@@ -49,14 +50,16 @@ queued_DIR  = queue
 mailctl_DIR = mailctl
 pop3d_DIR   = pop3d
 imapd_DIR   = imapd
+webmail_DIR = webmail
 
 UNIT_SRCS  = $(wildcard $(LIB_DIRS:%=%/test-*.c) imapd/test-*.c \
 	     webmail/test-*.c)
-# imapd's and webmail's parts without their main(), for their unit tests
-# and fuzzers
+# imapd's parts without its main(), for its unit tests and fuzzer; the
+# webmail's parts that need no process around them (HTML, forms), for
+# its unit tests and fuzzers
 IMAPD_PARTS = $(filter-out imapd/imapd.c imapd/test-%.c,$(wildcard imapd/*.c))
-WEBMAIL_PARTS = $(filter-out webmail/webmail.c webmail/test-%.c,\
-		$(wildcard webmail/*.c))
+WEBMAIL_PARTS = webmail/escape.c webmail/sanitize.c webmail/form.c \
+		webmail/pages.c
 UNIT_TESTS = $(patsubst %.c,$(UNITDIR)/%.t,$(notdir $(UNIT_SRCS)))
 
 .PHONY: all programs check unit run bench fuzz fuzz-run deps clean
@@ -77,6 +80,9 @@ $(OBJDIR)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The webmail's static files are assembled into it (.incbin).
+$(OBJDIR)/webmail/assets.o: $(wildcard webmail/static/*)
+
 $(LIBMAIL): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
@@ -91,21 +97,16 @@ $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 # One rule per test, from its own source: a pattern rule per folder
 # would take whichever folder a stale dependency file still names (a
 # test that moved).  Two tests of one name in different folders are an
-# error.  imapd's tests link imapd's parts.
+# error.  imapd's tests link imapd's parts, the webmail's its own.
 UNIT_DUPS = $(sort $(foreach t,$(UNIT_TESTS),\
 	    $(if $(filter-out 1,$(words $(filter $(t),$(UNIT_TESTS)))),$(t))))
 $(if $(UNIT_DUPS),$(error two unit tests of one name: $(UNIT_DUPS)))
 define unit_rule
-$(UNITDIR)/$(notdir $(1:.c=.t)): $(OBJDIR)/$(1:.c=.o) $(if $(filter imapd/%,$(1)),$(IMAPD_PARTS:%.c=$(OBJDIR)/%.o)) $(LIBMAIL)
+$(UNITDIR)/$(notdir $(1:.c=.t)): $(OBJDIR)/$(1:.c=.o) $(if $(filter imapd/%,$(1)),$(IMAPD_PARTS:%.c=$(OBJDIR)/%.o)) $(if $(filter webmail/%,$(1)),$(WEBMAIL_PARTS:%.c=$(OBJDIR)/%.o)) $(LIBMAIL)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(UNIT_SRCS),$(eval $(call unit_rule,$(s))))
-
-$(UNITDIR)/%.t: $(OBJDIR)/webmail/%.o $(WEBMAIL_PARTS:%.c=$(OBJDIR)/%.o) \
-	    $(LIBMAIL)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # make check: everything built with sanitizers, then one runner over the
 # unit tests and the integration tests (which use build/check/bin).

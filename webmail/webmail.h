@@ -1,15 +1,134 @@
 /*
- * webmail: the web interface to the mail store.
+ * webmail: the HTTPS web front end, in two kinds of process.
  *
- * escape.c	HTML escaping for every template, plain text bodies as HTML
- * sanitize.c	HTML mail bodies through an allow-list (gumbo's HTML5 parser)
+ *	webmail.c	main: the front, or (-M web) a session's process
+ *	front.c		the front: TLS, HTTP (libevent's evhttp), static
+ *			files, login and logout, cookies, CSRF, and the
+ *			requests of logged-in sessions passed on
+ *	backend.c	a session's process: one user's Maildir, the
+ *			requests the front passes, the pages they make
+ *	pages.c		the pages (every text through html_escape)
+ *	assets.c	the static files, built into the program
+ *	form.c		the cookie, UTF-8 checks, URLs
+ *	escape.c	HTML escaping for every template, plain text bodies
+ *			as HTML
+ *	sanitize.c	HTML mail bodies through an allow-list (gumbo's
+ *			HTML5 parser)
+ *
+ * The front is one process of maild's webmail pool, chrooted into the
+ * empty directory as server.login_user under seccomp: it parses every
+ * request and can open nothing.  It asks the auth service to check
+ * passwords and sessions.  Each logged-in session that makes requests
+ * has a process of its own (a post-login process, as IMAP's) that holds
+ * only its user's Maildir; the front talks to it over a socket pair in
+ * the messages below.  Parsing of the HTTP request is done by then: the
+ * session's process gets a route and its parameters, already checked.
  */
 #ifndef WEBMAIL_H
 #define WEBMAIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../lib/buf.h"
+#include "../lib/ipc.h"
+
+struct pool_ctx;
+struct pool_session;
+
+/*
+ * front -> session process (SOCK_SEQPACKET, lib/ipc), one request at a
+ * time, each answered before the next:
+ *
+ *	WB_REQUEST	method path csrf (name value)...
+ *
+ * session process -> front:
+ *
+ *	WB_RESPONSE	status content-type more body (name value)...
+ *	WB_BODY		octets			(while more was "1")
+ *	WB_END
+ *	WB_EVENT	folder unseen messages modseq	(between responses)
+ *
+ * The path is one of the routes below; the parameters come from the
+ * query and, for a POST, the form, in order, as the front decoded them
+ * (valid UTF-8, no NUL).  The headers named in a response are only
+ * those the front lets a session set (header_allowed()).  The front's
+ * own requests "/watch" (f) and "/unwatch" start and stop WB_EVENTs: a
+ * change to the folder watched or to INBOX, for the pages' live updates.
+ */
+enum web_msg {
+	WB_REQUEST = 1,
+	WB_RESPONSE = 100,
+	WB_BODY,
+	WB_END,
+	WB_EVENT,
+};
+
+#define WEB_MAX_PARAMS	((IPC_MAX_FIELDS - 3) / 2)
+#define WEB_CHUNK	(IPC_MAX - 1024)	/* body octets a message */
+#define WEB_COOKIE	"__Host-maild"
+
+struct web_param {
+	const char	*name, *value;
+};
+
+struct web_request {
+	const char	*method;	/* "GET", "POST" */
+	const char	*path;
+	struct web_param params[WEB_MAX_PARAMS];
+	size_t		 nparams;
+	const char	*csrf;		/* the session's, for its forms */
+	const char	*user;		/* the session's */
+};
+
+/* The value of a parameter (the first of that name), or NULL. */
+const char *web_param(const struct web_request *r, const char *name);
+
+/* A session's process (-M web): serve the front's requests. */
+void	backend_serve(struct pool_ctx *ctx, int fd, const char *service,
+	    const char *client_ip, int client_port,
+	    const struct pool_session *post, void *arg);
+
+/* The front (never returns). */
+void	front_main(int argc, char **argv) __attribute__((noreturn));
+
+/* ==== form.c: what the front reads of a request ==== */
+
+/* The value of cookie name in a Cookie header (RFC 6265 §5.4) into out:
+ * 1, 0 when absent, -1 when too long for out. */
+int	web_cookie_get(const char *header, const char *name, char *out,
+	    size_t size);
+/* Is s (n octets) UTF-8 (RFC 3629: no overlong forms, no surrogates)
+ * without NUL or other C0 controls but tab, CR and LF? */
+int	web_utf8_valid(const char *s, size_t n);
+/* Append s percent-encoded for a URL's query (RFC 3986 unreserved kept). */
+int	web_url_encode(struct buf *b, const char *s);
+/* path, then "?name=value&..." from (name, value) pairs up to a NULL
+ * name, values encoded; pairs whose value is NULL or "" are left out. */
+void	web_url(struct buf *b, const char *path, ...);
+void	web_url_va(struct buf *b, const char *path, va_list ap);
+
+/* ==== pages.c ==== */
+
+/* The login form; error: a message to show, or NULL. */
+void	page_login(struct buf *b, const char *error);
+/* A page's frame: its head (title), the body's start (class, and more
+ * attributes already escaped, or NULL), and its end. */
+void	page_begin(struct buf *b, const char *title);
+void	page_body(struct buf *b, const char *body_class, const char *attrs);
+void	page_end(struct buf *b);
+
+/* ==== assets.c ==== */
+
+struct asset {
+	const char	*path;		/* "/static/app.css" */
+	const char	*type;
+	const unsigned char *data;
+	size_t		 len;
+	const char	*etag;
+};
+const struct asset *asset_find(const char *path);
 
 /* ==== escape.c: HTML escaping ==== */
 /*

@@ -1,0 +1,250 @@
+/*
+ * What a session changes (POST; the front has checked the Origin and
+ * the CSRF token): flags, moving and deleting messages, folders.  Each
+ * goes through the store, as IMAP's STORE, MOVE and EXPUNGE do, so an
+ * IMAP client sees it at once.  Then back to the page the form came
+ * from (a path of ours only), or 204 for the page's script.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/log.h"
+#include "../lib/util.h"
+#include "../maildir/maildir.h"
+#include "backend.h"
+
+#define MAX_UIDS	WEB_MAX_PARAMS
+
+struct cur_flags {
+	unsigned int	 flags;
+	char		*keywords;
+};
+
+static int
+cur_flags_cb(const struct mmsg *m, void *arg)
+{
+	struct cur_flags *cf = arg;
+
+	cf->flags = m->flags;
+	cf->keywords = util_strdup(m->keywords != NULL ? m->keywords : "");
+	return 1;
+}
+
+/* Set (on) or clear flag on message uid; 0 or -1. */
+static int
+set_flag(struct mbox *mb, uint32_t uid, unsigned int flag, int on)
+{
+	struct cur_flags cf = { 0, NULL };
+	uint64_t modseq;
+	unsigned int want;
+	int r;
+
+	if (mbox_messages(mb, uid, uid, 0, 0, cur_flags_cb, &cf) == -1 ||
+	    cf.keywords == NULL) {
+		free(cf.keywords);
+		return -1;
+	}
+	want = on ? cf.flags | flag : cf.flags & ~flag;
+	r = want == cf.flags ? 0 : mbox_set_flags(mb, uid, want, cf.keywords,
+	    0, &modseq);
+	free(cf.keywords);
+	return r < 0 ? -1 : 0;
+}
+
+/* Move uids into folder to (copy, then expunge here, as IMAP's MOVE). */
+static int
+move_to(struct backend *be, const uint32_t *uids, size_t n, const char *to)
+{
+	struct mbox *dst = NULL;
+	uint32_t newuid;
+	size_t i, done = 0;
+	uint32_t moved[MAX_UIDS];
+
+	if (strcmp(to, mbox_name(be->mb)) == 0)
+		return 0;
+	if (mbox_open(be->st, to, &dst) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (mbox_copy(be->mb, uids[i], dst, &newuid) == 0)
+			moved[done++] = uids[i];
+	mbox_close(&dst);
+	if (done > 0 && mbox_expunge(be->mb, moved, done) == -1)
+		return -1;
+	return done == n ? 0 : -1;
+}
+
+/* The first folder with a special use (MFA_TRASH ...), into out. */
+struct find_role {
+	unsigned int	 role;
+	char		 name[1024];
+};
+
+static void
+find_role_cb(const char *name, unsigned int attrs, void *arg)
+{
+	struct find_role *fr = arg;
+
+	if (fr->name[0] == '\0' && (attrs & fr->role) &&
+	    !(attrs & (MFA_NONEXISTENT | MFA_NOSELECT)))
+		util_strcpy(fr->name, name, sizeof(fr->name));
+}
+
+static const char *
+role_folder(struct backend *be, unsigned int role, struct find_role *fr)
+{
+	memset(fr, 0, sizeof(*fr));
+	fr->role = role;
+	(void)mstore_list(be->st, find_role_cb, fr);
+	return fr->name[0] != '\0' ? fr->name : NULL;
+}
+
+/* Back to where the form was: only a page of ours. */
+static void
+go_back(const struct web_request *r, struct resp *rs, const char *folder)
+{
+	const char *back = web_param(r, "back");
+	struct buf b;
+
+	if (web_param(r, "js") != NULL) {
+		resp_text(rs, 204, "");
+		return;
+	}
+	if (back != NULL && strncmp(back, "/mail", 5) == 0 &&
+	    (back[5] == '\0' || back[5] == '?') && strlen(back) < 4096 &&
+	    strpbrk(back, "\r\n\\") == NULL) {
+		resp_redirect(rs, back);
+		return;
+	}
+	buf_init(&b, 0);
+	web_url(&b, "/mail", "f", folder, NULL);
+	resp_redirect(rs, b.data);
+	buf_release(&b);
+}
+
+void
+act_messages(struct backend *be, const struct web_request *r,
+    struct resp *rs)
+{
+	const char *op = web_param(r, "op"), *to = web_param(r, "to"), *why;
+	uint32_t uids[MAX_UIDS];
+	struct find_role fr;
+	char *end;
+	unsigned long v;
+	size_t i, n = 0;
+	int failed = 0;
+	unsigned int role;
+
+	if (op == NULL || view_folder(be, r, rs) == -1) {
+		if (op == NULL)
+			resp_text(rs, 400, "Bad request: no action\n");
+		return;
+	}
+	for (i = 0; i < r->nparams && n < MAX_UIDS; i++) {
+		if (strcmp(r->params[i].name, "uid") != 0)
+			continue;
+		v = strtoul(r->params[i].value, &end, 10);
+		if (*end != '\0' || v == 0 || v > UINT32_MAX) {
+			resp_text(rs, 400, "Bad request: a message number\n");
+			return;
+		}
+		uids[n++] = (uint32_t)v;
+	}
+	if (strcmp(op, "empty") == 0) {
+		uint32_t *all = NULL;
+		size_t nall = 0;
+
+		if (!(mstore_special_use(mbox_name(be->mb)) & MFA_TRASH) ||
+		    mbox_uids(be->mb, &all, &nall) == -1 ||
+		    (nall > 0 && mbox_expunge(be->mb, all, nall) == -1))
+			failed = 1;
+		free(all);
+	} else if (strcmp(op, "read") == 0 || strcmp(op, "unread") == 0 ||
+	    strcmp(op, "flag") == 0 || strcmp(op, "unflag") == 0) {
+		unsigned int flag = strstr(op, "read") != NULL ? MF_SEEN :
+		    MF_FLAGGED;
+		int on = strcmp(op, "read") == 0 || strcmp(op, "flag") == 0;
+
+		for (i = 0; i < n; i++)
+			if (set_flag(be->mb, uids[i], flag, on) == -1)
+				failed = 1;
+	} else if (strcmp(op, "move") == 0 || strcmp(op, "junk") == 0 ||
+	    strcmp(op, "delete") == 0) {
+		role = op[0] == 'j' ? MFA_JUNK : MFA_TRASH;
+		if (op[0] == 'm')
+			to = to != NULL && maildir_name_valid(to, &why) == 0 ?
+			    to : NULL;
+		else if (op[0] == 'd' && (mstore_special_use(
+		    mbox_name(be->mb)) & MFA_TRASH)) {
+			/* Deleting in the trash: gone for good. */
+			to = NULL;
+			if (n > 0 && mbox_expunge(be->mb, uids, n) == -1)
+				failed = 1;
+			go_back(r, rs, mbox_name(be->mb));
+			if (failed)
+				resp_text(rs, 500, "Could not delete\n");
+			return;
+		} else
+			to = role_folder(be, role, &fr);
+		if (to == NULL || move_to(be, uids, n, to) == -1)
+			failed = 1;
+	} else {
+		resp_text(rs, 400, "Bad request: unknown action\n");
+		return;
+	}
+	if (failed) {
+		log_warn("sid=%s user=%s %s: %s", be->sid, log_str(be->user),
+		    op, mstore_error(be->st));
+		resp_text(rs, 409, "Some messages could not be changed (gone "
+		    "already?); reload the page\n");
+		return;
+	}
+	go_back(r, rs, mbox_name(be->mb));
+}
+
+void
+act_folder(struct backend *be, const struct web_request *r, struct resp *rs)
+{
+	const char *op = web_param(r, "op"), *name = web_param(r, "name");
+	const char *f = web_param(r, "f"), *why = NULL;
+	char imap[1024], parent[1024] = "", *slash;
+	struct buf b;
+	int rc = -1;
+
+	if (op == NULL) {
+		resp_text(rs, 400, "Bad request: no action\n");
+		return;
+	}
+	if (name != NULL && (utf8_to_mutf7(name, imap, sizeof(imap)) == -1 ||
+	    maildir_name_valid(imap, &why) == -1)) {
+		resp_text(rs, 400, "That name cannot be a folder's\n");
+		return;
+	}
+	if (strcmp(op, "create") == 0 && name != NULL)
+		rc = mstore_create(be->st, imap);
+	else if (strcmp(op, "rename") == 0 && name != NULL && f != NULL) {
+		/* The new name stays beside the old one. */
+		util_strcpy(parent, f, sizeof(parent));
+		if ((slash = strrchr(parent, '/')) != NULL) {
+			slash[1] = '\0';
+			if (strlen(parent) + strlen(imap) < sizeof(parent))
+				strcat(parent, imap);
+			util_strcpy(imap, parent, sizeof(imap));
+		}
+		mbox_close(&be->mb);
+		rc = strcmp(f, "INBOX") == 0 ? -1 :
+		    mstore_rename(be->st, f, imap);
+	} else if (strcmp(op, "delete") == 0 && f != NULL) {
+		mbox_close(&be->mb);
+		util_strcpy(imap, "INBOX", sizeof(imap));
+		rc = strcmp(f, "INBOX") == 0 ? -1 : mstore_delete(be->st, f);
+	}
+	if (rc == -1) {
+		resp_text(rs, 409, "The folder could not be changed (does the "
+		    "name exist already?)\n");
+		return;
+	}
+	buf_init(&b, 0);
+	web_url(&b, "/mail", "f", imap, NULL);
+	resp_redirect(rs, b.data);
+	buf_release(&b);
+}

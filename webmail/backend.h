@@ -1,0 +1,74 @@
+/*
+ * The parts of a webmail session's process (backend.c, view.c, act.c):
+ * internal to webmail/, as maildir/store_int.h is to the store.
+ */
+#ifndef WEBMAIL_BACKEND_H
+#define WEBMAIL_BACKEND_H
+
+#include <limits.h>
+
+#include "webmail.h"
+
+struct conf;
+struct mstore;
+struct mbox;
+
+struct backend {
+	int		 fd;		/* the front */
+	const struct conf *conf;
+	char		 sid[16];
+	char		 user[320];
+	char		 userdir[PATH_MAX];
+	struct mstore	*st;
+	struct mbox	*mb;		/* the folder last opened */
+	/* live updates: INBOX and the folder a page shows */
+	struct watched {
+		struct mbox	*mb;
+		int		 fd;	/* mbox_watch() */
+		uint32_t	 unseen, messages;
+		uint64_t	 modseq;
+	}		 watch[2];
+	int		 watching;
+	struct ipc_in	 in;
+	struct ipc_out	 out;
+};
+
+#define RESP_MAX_HEADERS 4
+
+/* A response being made. */
+struct resp {
+	int		 status;
+	char		 type[128];	/* "frame:" first: a mail's document */
+	struct buf	 body;
+	struct {
+		char	*name, *value;
+	}		 headers[RESP_MAX_HEADERS];
+	size_t		 nheaders;
+};
+
+void	resp_init(struct resp *rs, int status, const char *type);
+void	resp_header(struct resp *rs, const char *name, const char *value);
+void	resp_redirect(struct resp *rs, const char *to);
+void	resp_text(struct resp *rs, int status, const char *text);
+
+/* view.c: the pages (GET) */
+void	view_mail(struct backend *be, const struct web_request *r,
+	    struct resp *rs);
+void	view_body(struct backend *be, const struct web_request *r,
+	    struct resp *rs);
+void	view_part(struct backend *be, const struct web_request *r,
+	    struct resp *rs);
+void	view_raw(struct backend *be, const struct web_request *r,
+	    struct resp *rs);
+/* The folder named by parameter "f" (INBOX when absent), open and
+ * synced in be->mb; 0, or -1 (rs answered). */
+int	view_folder(struct backend *be, const struct web_request *r,
+	    struct resp *rs);
+
+/* act.c: what changes (POST) */
+void	act_messages(struct backend *be, const struct web_request *r,
+	    struct resp *rs);
+void	act_folder(struct backend *be, const struct web_request *r,
+	    struct resp *rs);
+
+#endif
