@@ -68,8 +68,10 @@ const PW_DISABLED_FEATURES = [
 ];
 const PW_DISABLED_FEATURES_ARG =
     '--disable-features=' + PW_DISABLED_FEATURES.join(',');
+// Filling a form asks Google's autofill servers for field types unless
+// AutofillServerCommunication is off.
 const DISABLED_FEATURES = [...PW_DISABLED_FEATURES,
-    'NetworkTimeServiceQuerying'];
+    'NetworkTimeServiceQuerying', 'AutofillServerCommunication'];
 // What the browser itself sends that no switch stops: refused at the trap.
 const BROWSER_OWN = [
     /^GET http:\/\/connectivitycheck\.gstatic\.com\/generate_204 /,

@@ -1,0 +1,355 @@
+#!/usr/bin/python3
+# The webmail over HTTPS, as a browser's requests see it (Python's
+# http.client over TLS): the security headers of every response, the
+# session cookie, CSRF and Origin checks, the login delay shared with
+# IMAP, limits (413), ids that never become paths, and the store shared
+# with IMAP both ways (a flag or a move made on the web is what IMAP
+# sees).  A real browser drives it in t/81-webmail-browser.t.
+import http.client
+import imaplib
+import os
+import re
+import smtplib
+import sys
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
+from maildtest import TAP, Server, client_tls, wait_until  # noqa: E402
+
+U, PW = "wendy@example.test", "wendy-pw-1"
+U2, PW2 = "otto@example.test", "otto-pw-1"
+t = TAP()
+srv = Server(services=("smtp", "imaps", "webmail"),
+             overrides=["auth.failure_delay_max=3s", "auth.max_failures=50",
+                        "webmail.max_body=256k"])
+srv.setup(users=[(U, PW), (U2, PW2)])
+srv.start()
+PORT = srv.port("webmail")
+ORIGIN = "https://127.0.0.1:%d" % PORT
+
+CSP_APP = ("default-src 'none'; script-src 'self'; style-src 'self'; "
+           "img-src 'self' data:; connect-src 'self'; frame-src 'self'; "
+           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+CSP_FRAME = ("sandbox allow-popups allow-popups-to-escape-sandbox; "
+             "default-src 'none'; img-src data: 'self'; "
+             "style-src 'unsafe-inline'; font-src data:; base-uri 'none'; "
+             "form-action 'none'; frame-ancestors 'self'")
+
+
+class Resp:
+    def __init__(self, r):
+        self.status = r.status
+        self.headers = r.getheaders()
+        self.body = r.read()
+        self.text = self.body.decode("utf-8", "replace")
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def headers_all(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+
+class Browser:
+    """One keep-alive HTTPS connection and a cookie jar of one cookie."""
+
+    def __init__(self):
+        self.cookie = None
+        self.c = http.client.HTTPSConnection("127.0.0.1", PORT,
+                                             context=client_tls(),
+                                             timeout=30)
+
+    def req(self, method, path, form=None, origin=ORIGIN, headers=None,
+            body=None):
+        h = dict(headers or {})
+        if self.cookie:
+            h["Cookie"] = "__Host-maild=" + self.cookie
+        if origin is not None and method == "POST":
+            h["Origin"] = origin
+        if form is not None:
+            body = urllib.parse.urlencode(form, doseq=True)
+            h["Content-Type"] = "application/x-www-form-urlencoded"
+        self.c.request(method, path, body=body, headers=h)
+        r = Resp(self.c.getresponse())
+        for v in r.headers_all("Set-Cookie"):
+            m = re.match(r"__Host-maild=([^;]*)", v)
+            if m:
+                self.cookie = m.group(1) or None
+        return r
+
+    def login(self, user=U, password=PW):
+        return self.req("POST", "/login", {"user": user,
+                                           "password": password})
+
+    def csrf(self):
+        r = self.req("GET", "/mail")
+        m = re.search(r'<meta name="csrf" content="([0-9a-f]{64})">',
+                      r.text)
+        return m.group(1) if m else None
+
+
+def delivered():
+    """Messages in U's Maildir (0 before it exists)."""
+    try:
+        return sum(len(os.listdir(os.path.join(srv.maildir(U), d)))
+                   for d in ("new", "cur"))
+    except FileNotFoundError:
+        return 0
+
+
+def send(subject, body="hello\n", to=U, ctype="text/plain"):
+    msg = ("From: Sender Person <sender@example.org>\r\nTo: %s\r\n"
+           "Subject: %s\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: %s; charset=utf-8\r\n\r\n%s" %
+           (to, subject, ctype, body))
+    with smtplib.SMTP("127.0.0.1", srv.port("smtp"), timeout=30) as s:
+        s.sendmail("sender@example.org", [to], msg.encode())
+
+
+def imap():
+    c = imaplib.IMAP4_SSL("127.0.0.1", srv.port("imaps"),
+                          ssl_context=client_tls())
+    c.login(U, PW)
+    return c
+
+
+def uid_of(b, subject):
+    """The UID of the row with this subject in the list of /mail."""
+    r = b.req("GET", "/mail")
+    m = re.search(r'<li data-uid="(\d+)"[^>]*>(?:(?!</li>).)*?%s' %
+                  re.escape(subject), r.text, re.S)
+    return int(m.group(1)) if m else None
+
+
+try:
+    # ---- headers of every response ----
+    b = Browser()
+    r = b.req("GET", "/login")
+    t.ok(r.status == 200 and "<form" in r.text, "GET /login: the form",
+         r.status)
+    for name, want in (("Content-Security-Policy", CSP_APP),
+                       ("Strict-Transport-Security", "max-age=31536000"),
+                       ("X-Content-Type-Options", "nosniff"),
+                       ("Referrer-Policy", "no-referrer"),
+                       ("Cross-Origin-Opener-Policy", "same-origin"),
+                       ("Cross-Origin-Resource-Policy", "same-origin")):
+        t.ok(r.header(name) == want, "login page: %s" % name,
+             r.header(name))
+    t.ok("<script>" not in r.text and " on" not in
+         re.sub(r"[^<]*(<[^>]*>)?", lambda m: m.group(1) or "", r.text)
+         .replace("<button", ""), "login page: no inline script or "
+         "event handler")
+    r = b.req("GET", "/static/app.js")
+    t.ok(r.status == 200 and r.header("Content-Type").startswith(
+        "text/javascript") and r.header("X-Content-Type-Options") ==
+        "nosniff", "static script served with its type and nosniff")
+    r = b.req("GET", "/mail")
+    t.ok(r.status == 303 and r.header("Location") == "/login",
+         "not logged in: /mail sends to /login", (r.status, r.headers))
+
+    # ---- login ----
+    r = b.req("POST", "/login", {"user": U, "password": PW}, origin=None)
+    t.ok(r.status == 403 and b.cookie is None,
+         "login without Origin or Referer: 403", r.status)
+    r = b.req("POST", "/login", {"user": U, "password": PW},
+              origin="https://evil.example")
+    t.ok(r.status == 403 and b.cookie is None, "login from another "
+         "site's form: 403", r.status)
+    r = b.req("POST", "/login", {"user": U, "password": PW},
+              origin="null", headers={"Sec-Fetch-Site": "cross-site"})
+    t.ok(r.status == 403 and b.cookie is None, "Origin null from "
+         "another site (Sec-Fetch-Site: cross-site): 403", r.status)
+    r = b.req("POST", "/login", {"user": U, "password": PW},
+              origin=ORIGIN, headers={"Sec-Fetch-Site": "same-site"})
+    t.ok(r.status == 403 and b.cookie is None, "our Origin but "
+         "Sec-Fetch-Site same-site (a sibling host): 403", r.status)
+    r1 = b.login(U, "wrong")
+    r2 = b.login("nobody@example.test", "wrong")
+    t.ok(r1.status == 403 and "Login failed." in r1.text,
+         "wrong password: refused", (r1.status, r1.text[-300:]))
+    t.ok(r1.status == r2.status and
+         re.sub(r"\s+", " ", r1.text) == re.sub(r"\s+", " ", r2.text),
+         "an unknown user gets the same page as a wrong password")
+    # the shared counters: the web's failures delay IMAP's next one
+    start = time.monotonic()
+    try:
+        imaplib.IMAP4_SSL("127.0.0.1", srv.port("imaps"),
+                          ssl_context=client_tls()).login(U, "wrong-again")
+    except imaplib.IMAP4.error:
+        pass
+    took = time.monotonic() - start
+    t.ok(took >= 0.9, "after web failures an IMAP failure of the same "
+         "account waits (%.2fs)" % took)
+    t.ok(re.search(r"auth service=web client=\[127\.0\.0\.1\] user=%s "
+                   r"result=fail" % re.escape(U), srv.log()) is not None,
+         "the auth service logs the web's failure like any other")
+    t.ok(PW not in srv.log() and "wrong-again" not in srv.log(),
+         "no password in the log")
+
+    r = b.login()
+    sc = r.header("Set-Cookie") or ""
+    t.ok(r.status == 303 and r.header("Location") == "/mail",
+         "right password: 303 to /mail", (r.status, r.text[-200:]))
+    t.ok(re.fullmatch(r"__Host-maild=[0-9a-f]{64}; Secure; HttpOnly; "
+                      r"SameSite=Strict; Path=/", sc) is not None,
+         "session cookie: __Host-, 256 bits, Secure HttpOnly "
+         "SameSite=Strict Path=/", sc)
+    sid = b.cookie
+    with open(os.path.join(srv.data_dir, "auth", "websessions.db"),
+              "rb") as f:
+        db = f.read()
+    for name in ("-wal",):
+        p = os.path.join(srv.data_dir, "auth", "websessions.db" + name)
+        if os.path.exists(p):
+            with open(p, "rb") as f:
+                db += f.read()
+    t.ok(sid is not None and sid.encode() not in db,
+         "the session id is not stored as is (only its hash)")
+    st = os.stat(os.path.join(srv.data_dir, "auth"))
+    t.ok(st.st_mode & 0o077 == 0, "auth/ is closed to others (%o)" %
+         (st.st_mode & 0o777))
+
+    # ---- the mail page, from the store ----
+    send("First web message", "Line one\nhttps://example.org/x\n")
+    send("Second <b>tagged</b> message")
+    wait_until(lambda: delivered() >= 2, 15)
+    r = b.req("GET", "/mail")
+    t.ok(r.status == 200 and "First web message" in r.text,
+         "the list shows a message delivered by SMTP", r.text[-500:])
+    t.ok("Second &lt;b&gt;tagged&lt;/b&gt; message" in r.text and
+         "<b>tagged" not in r.text, "a subject is escaped in the page")
+    t.ok(r.header("Cache-Control") == "no-store" and
+         r.header("Content-Security-Policy") == CSP_APP,
+         "mail pages: no-store and the app's CSP")
+    t.ok(re.search(r'class="unread"', r.text) is not None,
+         "unread messages are marked unread")
+    t.ok("Inbox" in r.text and "Trash" in r.text and "Sent" in r.text,
+         "the folders are listed")
+    csrf = b.csrf()
+    t.ok(csrf is not None, "the page carries the session's CSRF token")
+    uid = uid_of(b, "First web message")
+    t.ok(uid is not None, "the row has the message's UID")
+
+    r = b.req("GET", "/mail?u=%d" % uid)
+    t.ok(r.status == 200 and "<h2>First web message</h2>" in r.text and
+         'sandbox="allow-popups allow-popups-to-escape-sandbox"' in r.text,
+         "open: the message's headers and its sandboxed frame")
+    r = b.req("GET", "/msg/body?f=INBOX&u=%d" % uid)
+    t.ok(r.status == 200 and r.header("Content-Security-Policy") ==
+         CSP_FRAME, "the mail's document has the sandbox CSP",
+         r.header("Content-Security-Policy"))
+    t.ok("Line one" in r.text and
+         '<a href="https://example.org/x"' in r.text,
+         "plain text shown with its link made clickable", r.text[-400:])
+
+    # remote images: blocked, unless asked for this message
+    send("Newsletter with pictures",
+         '<p>News</p><img src="https://remote.example/pixel.png">'
+         '<img src="https://remote.example/photo.jpg" alt="photo">',
+         ctype="text/html")
+    wait_until(lambda: uid_of(b, "Newsletter with pictures") is not None,
+               15)
+    nuid = uid_of(b, "Newsletter with pictures")
+    r = b.req("GET", "/mail?u=%d" % nuid)
+    t.ok("Remote images are blocked" in r.text and "images=1" in r.text,
+         "a mail with remote images: the page says they are blocked")
+    r = b.req("GET", "/msg/body?f=INBOX&u=%d" % nuid)
+    t.ok("News" in r.text and "remote.example" not in r.text,
+         "its document names no remote image", r.text[-300:])
+    r = b.req("GET", "/msg/body?f=INBOX&u=%d&images=1" % nuid)
+    t.ok('src="https://remote.example/pixel.png"' in r.text,
+         "asked for: the document has them", r.text[-300:])
+
+    # ---- CSRF ----
+    form = {"op": "read", "f": "INBOX", "uid": str(uid)}
+    r = b.req("POST", "/act", form)
+    t.ok(r.status == 403, "POST without the CSRF token: 403", r.status)
+    r = b.req("POST", "/act", dict(form, csrf="0" * 64))
+    t.ok(r.status == 403, "POST with a wrong CSRF token: 403", r.status)
+    r = b.req("POST", "/act", dict(form, csrf=csrf),
+              origin="https://evil.example")
+    t.ok(r.status == 403, "POST from a foreign Origin: 403", r.status)
+    r = b.req("GET", "/act?op=read&f=INBOX&uid=%d&csrf=%s" % (uid, csrf))
+    t.ok(r.status == 404, "a GET cannot change anything", r.status)
+    c = imap()
+    c.select("INBOX")
+    typ, data = c.uid("FETCH", str(uid), "(FLAGS)")
+    t.ok(b"\\Seen" not in data[0], "after the refused requests the "
+         "message is still unread (IMAP)", data)
+
+    r = b.req("POST", "/act", dict(form, csrf=csrf), origin="null",
+              headers={"Sec-Fetch-Site": "same-origin"})
+    t.ok(r.status == 303, "POST with the token, Origin null from our own "
+         "page (Sec-Fetch-Site: same-origin): done", (r.status, r.text))
+    c.noop()
+    typ, data = c.uid("FETCH", str(uid), "(FLAGS)")
+    t.ok(b"\\Seen" in data[0], "marked read on the web: IMAP sees \\Seen",
+         data)
+    # and the other way round
+    c.uid("STORE", str(uid), "+FLAGS", "(\\Flagged)")
+    r = b.req("GET", "/mail")
+    t.ok(re.search(r'data-uid="%d"[^>]*>(?:(?!</li>).)*class="flagged"' %
+                   uid, r.text, re.S) is not None,
+         "flagged by IMAP: the web's list shows the flag")
+
+    # delete = move to Trash
+    r = b.req("POST", "/act", {"op": "delete", "f": "INBOX",
+                               "uid": str(uid), "csrf": csrf})
+    t.ok(r.status == 303, "delete: done", r.status)
+    typ, data = c.select("Trash")
+    t.ok(typ == "OK" and int(data[0]) == 1, "IMAP sees the message in "
+         "Trash", data)
+    c.select("INBOX")
+    typ, data = c.uid("SEARCH", "SUBJECT", "\"First web message\"")
+    t.ok(data[0] == b"", "and no longer in INBOX", data)
+    c.logout()
+
+    # ---- ids never become paths ----
+    for path in ("/mail?f=../../../etc", "/mail?f=INBOX/../..",
+                 "/msg/raw?f=INBOX&u=../../users.db",
+                 "/msg/part?f=.%2F..&u=1&part=1",
+                 "/static/../webmail.c", "/static/%2e%2e/x",
+                 "/mail/../../etc/passwd"):
+        r = b.req("GET", path)
+        t.ok(r.status in (400, 404) and "root:" not in r.text and
+             "SQLite" not in r.text, "GET %s: refused (%d)" %
+             (path, r.status))
+
+    # ---- limits ----
+    # announced too large: refused before it is sent (as a browser that
+    # waits for the answer to its head sees it)
+    b.c.putrequest("POST", "/act")
+    b.c.putheader("Cookie", "__Host-maild=" + sid)
+    b.c.putheader("Origin", ORIGIN)
+    b.c.putheader("Content-Type", "application/x-www-form-urlencoded")
+    b.c.putheader("Content-Length", str(512 * 1024))
+    b.c.endheaders()
+    r = Resp(b.c.getresponse())
+    t.ok(r.status == 413, "a body over webmail.max_body: 413", r.status)
+    b = Browser()
+    b.cookie = sid
+
+    # ---- another user's session cannot reach this one's mail ----
+    b2 = Browser()
+    b2.login(U2, PW2)
+    r = b2.req("GET", "/mail")
+    t.ok(r.status == 200 and "Second &lt;b&gt;tagged" not in r.text and
+         "otto@example.test" in r.text, "another user sees only their "
+         "own mailbox")
+
+    # ---- logout ends the session on the server ----
+    csrf = b.csrf()
+    r = b.req("POST", "/logout", {"csrf": csrf})
+    t.ok(r.status == 303 and r.header("Location") == "/login",
+         "logout: back to the login page", r.status)
+    b.cookie = sid
+    r = b.req("GET", "/mail")
+    t.ok(r.status == 303 and r.header("Location") == "/login",
+         "the old cookie no longer opens the mailbox", r.status)
+finally:
+    srv.cleanup()
+t.done()
