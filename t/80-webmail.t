@@ -103,9 +103,10 @@ def delivered():
 
 def send(subject, body="hello\n", to=U, ctype="text/plain"):
     msg = ("From: Sender Person <sender@example.org>\r\nTo: %s\r\n"
+           "Message-ID: <%s@example.org>\r\n"
            "Subject: %s\r\nMIME-Version: 1.0\r\n"
            "Content-Type: %s; charset=utf-8\r\n\r\n%s" %
-           (to, subject, ctype, body))
+           (to, abs(hash(subject)), subject, ctype, body))
     with smtplib.SMTP("127.0.0.1", srv.port("smtp"), timeout=30) as s:
         s.sendmail("sender@example.org", [to], msg.encode())
 
@@ -306,6 +307,116 @@ try:
     c.select("INBOX")
     typ, data = c.uid("SEARCH", "SUBJECT", "\"First web message\"")
     t.ok(data[0] == b"", "and no longer in INBOX", data)
+    c.logout()
+
+    # ---- writing: new, reply, draft; through the queue ----
+    r = b.req("GET", "/compose")
+    t.ok(r.status == 200 and 'name="to"' in r.text and
+         'name="body"' in r.text and csrf in r.text,
+         "the compose form, with the CSRF token")
+    r = b.req("POST", "/send", {"csrf": csrf, "op": "send", "from": U,
+                                "to": "Otto <%s>" % U2,
+                                "subject": "Grüße from the web",
+                                "body": "Hello Otto,\nline two\n"})
+    t.ok(r.status == 303 and r.header("Location") == "/mail?sent=1",
+         "send: queued, back to the list", (r.status, r.text[-300:]))
+
+    def otto_has(subject_part):
+        c2 = imaplib.IMAP4_SSL("127.0.0.1", srv.port("imaps"),
+                               ssl_context=client_tls())
+        c2.login(U2, PW2)
+        c2.select("INBOX")
+        typ, data = c2.uid("SEARCH", "CHARSET", "UTF-8", "SUBJECT",
+                           subject_part)
+        out = None
+        if data[0]:
+            typ, msg = c2.uid("FETCH", data[0].split()[-1], "(BODY[])")
+            out = msg[0][1].decode("utf-8", "replace")
+        c2.logout()
+        return out
+
+    got = None
+    wait_until(lambda: otto_has('"from the web"') is not None, 20)
+    got = otto_has('"from the web"')
+    t.ok(got is not None and "Hello Otto," in got,
+         "the message reached the other user (IMAP)", got)
+    t.ok(got is not None and re.search(r"with HTTPSA \(webmail\)\s+"
+                                      r"\(authenticated as %s\)" %
+                                      re.escape(U), got) is not None,
+         "its Received: says authenticated submission by the webmail")
+    t.ok(got is not None and "=?utf-8?" in got.lower() and
+         "Grüße" not in got.split("\r\n\r\n")[0],
+         "the subject is RFC 2047-encoded in the header")
+    c = imap()
+    typ, data = c.select("Sent")
+    t.ok(typ == "OK" and int(data[0]) == 1, "a copy is in Sent", data)
+    c.logout()
+
+    r = b.req("POST", "/send", {"csrf": csrf, "op": "send",
+                                "from": U2, "to": U2, "subject": "x",
+                                "body": "forged"})
+    t.ok(r.status == 400 and "may not send as" in r.text,
+         "sending as another user's address: refused", r.status)
+    r = b.req("POST", "/send", {"csrf": csrf, "op": "send", "from": U,
+                                "to": "nobody-here@example.test",
+                                "subject": "x", "body": "y"})
+    t.ok(r.status == 400 and "No such recipient" in r.text,
+         "an unknown local recipient: said, nothing queued", r.status)
+    r = b.req("POST", "/send", {"csrf": csrf, "op": "send", "from": U,
+                                "to": "not an address", "subject": "x",
+                                "body": "y"})
+    t.ok(r.status == 400, "a recipient that is no address: refused",
+         r.status)
+
+    # a reply: To, Re:, the quote; In-Reply-To from the original
+    send("Question for Wendy", "Can you come?\n")
+    wait_until(lambda: uid_of(b, "Question for Wendy") is not None, 15)
+    quid = uid_of(b, "Question for Wendy")
+    r = b.req("GET", "/compose?mode=reply&f=INBOX&u=%d" % quid)
+    t.ok('value="Sender Person &lt;sender@example.org&gt;"' in r.text and
+         'value="Re: Question for Wendy"' in r.text and
+         "&gt; Can you come?" in r.text,
+         "reply: the sender, Re: and the quoted text", r.text[-800:])
+    r = b.req("POST", "/send", {"csrf": csrf, "op": "send", "from": U,
+                                "to": U2, "subject": "Re: Question for "
+                                "Wendy", "body": "Yes.\n", "mode":
+                                "reply", "ref_f": "INBOX",
+                                "ref_u": str(quid)})
+    t.ok(r.status == 303, "reply sent", r.status)
+    wait_until(lambda: otto_has('"Re: Question"') is not None, 20)
+    got = otto_has('"Re: Question"') or ""
+    orig_id = "<%d@example.org>" % abs(hash("Question for Wendy"))
+    t.ok(("In-Reply-To: " + orig_id) in got and
+         re.search(r"References: [^\r\n]*" + re.escape(orig_id), got)
+         is not None, "the reply has In-Reply-To and References: the "
+         "original's Message-ID (read from it, not from the form)",
+         got[:700])
+    c = imap()
+    c.select("INBOX")
+    typ, data = c.uid("FETCH", str(quid), "(FLAGS)")
+    t.ok(b"\\Answered" in data[0], "the original is \\Answered", data)
+
+    # a draft: saved in Drafts as \Draft, reopened for editing
+    r = b.req("POST", "/send", {"csrf": csrf, "op": "draft", "from": U,
+                                "to": U2, "subject": "Unfinished thoughts",
+                                "body": "To be continued\n"})
+    t.ok(r.status == 303, "draft saved", r.status)
+    typ, data = c.select("Drafts")
+    typ, flags = c.uid("FETCH", "1:*", "(FLAGS)")
+    t.ok(int(data[0]) == 1 and b"\\Draft" in flags[0],
+         "IMAP sees it in Drafts, \\Draft", (data, flags))
+    duid = re.search(rb"UID (\d+)", flags[0]).group(1).decode()
+    r = b.req("GET", "/compose?mode=draft&f=Drafts&u=%s" % duid)
+    t.ok('value="Unfinished thoughts"' in r.text and "To be continued" in
+         r.text and 'name="draft_u" value="%s"' % duid in r.text,
+         "the draft reopens in the form")
+    r = b.req("POST", "/send", {"csrf": csrf, "op": "send", "from": U,
+                                "to": U2, "subject": "Finished thoughts",
+                                "body": "Done\n", "draft_u": duid})
+    c.noop()
+    typ, data = c.select("Drafts")
+    t.ok(r.status == 303 and int(data[0]) == 0,
+         "sent: the draft left Drafts", (r.status, data))
     c.logout()
 
     # ---- ids never become paths ----

@@ -73,10 +73,11 @@ move_to(struct backend *be, const uint32_t *uids, size_t n, const char *to)
 	return done == n ? 0 : -1;
 }
 
-/* The first folder with a special use (MFA_TRASH ...), into out. */
 struct find_role {
 	unsigned int	 role;
-	char		 name[1024];
+	char		*name;
+	size_t		 size;
+	int		 found;
 };
 
 static void
@@ -84,18 +85,45 @@ find_role_cb(const char *name, unsigned int attrs, void *arg)
 {
 	struct find_role *fr = arg;
 
-	if (fr->name[0] == '\0' && (attrs & fr->role) &&
-	    !(attrs & (MFA_NONEXISTENT | MFA_NOSELECT)))
-		util_strcpy(fr->name, name, sizeof(fr->name));
+	if (!fr->found && (attrs & fr->role) &&
+	    !(attrs & (MFA_NONEXISTENT | MFA_NOSELECT)) &&
+	    util_strcpy(fr->name, name, fr->size) == 0)
+		fr->found = 1;
 }
 
-static const char *
-role_folder(struct backend *be, unsigned int role, struct find_role *fr)
+int
+view_role_folder(struct backend *be, unsigned int role, char *name,
+    size_t size)
 {
-	memset(fr, 0, sizeof(*fr));
-	fr->role = role;
-	(void)mstore_list(be->st, find_role_cb, fr);
-	return fr->name[0] != '\0' ? fr->name : NULL;
+	struct find_role fr = { role, name, size, 0 };
+
+	(void)mstore_list(be->st, find_role_cb, &fr);
+	return fr.found ? 0 : -1;
+}
+
+void
+act_mark(struct backend *be, const char *folder, uint32_t uid,
+    unsigned int flag)
+{
+	struct mbox *mb = NULL;
+
+	if (mbox_open(be->st, folder, &mb) == -1)
+		return;
+	(void)set_flag(mb, uid, flag, 1);
+	mbox_close(&mb);
+}
+
+void
+view_drop_draft(struct backend *be, uint32_t uid)
+{
+	struct mbox *mb = NULL;
+	char name[1024];
+
+	if (uid == 0 || view_role_folder(be, MFA_DRAFTS, name,
+	    sizeof(name)) == -1 || mbox_open(be->st, name, &mb) == -1)
+		return;
+	(void)mbox_expunge(mb, &uid, 1);
+	mbox_close(&mb);
 }
 
 /* Back to where the form was: only a page of ours. */
@@ -127,8 +155,7 @@ act_messages(struct backend *be, const struct web_request *r,
 {
 	const char *op = web_param(r, "op"), *to = web_param(r, "to"), *why;
 	uint32_t uids[MAX_UIDS];
-	struct find_role fr;
-	char *end;
+	char role_name[1024], *end;
 	unsigned long v;
 	size_t i, n = 0;
 	int failed = 0;
@@ -184,7 +211,8 @@ act_messages(struct backend *be, const struct web_request *r,
 				resp_text(rs, 500, "Could not delete\n");
 			return;
 		} else
-			to = role_folder(be, role, &fr);
+			to = view_role_folder(be, role, role_name,
+			    sizeof(role_name)) == 0 ? role_name : NULL;
 		if (to == NULL || move_to(be, uids, n, to) == -1)
 			failed = 1;
 	} else {

@@ -238,6 +238,10 @@ route(struct backend *be, const struct web_request *r, struct resp *rs)
 		view_part(be, r, rs);
 	else if (!post && strcmp(r->path, "/msg/raw") == 0)
 		view_raw(be, r, rs);
+	else if (!post && strcmp(r->path, "/compose") == 0)
+		view_compose(be, r, rs);
+	else if (post && strcmp(r->path, "/send") == 0)
+		act_send(be, r, rs);
 	else if (post && strcmp(r->path, "/act") == 0)
 		act_messages(be, r, rs);
 	else if (post && strcmp(r->path, "/folder") == 0)
@@ -262,6 +266,9 @@ backend_serve(struct pool_ctx *ctx, int fd, const char *service,
 	(void)arg;
 	be->fd = fd;
 	be->conf = ctx->conf;
+	be->pool = &ctx->pool;
+	be->authc = ctx->authc;
+	util_strcpy(be->client_ip, client_ip, sizeof(be->client_ip));
 	be->watch[0].fd = be->watch[1].fd = -1;
 	util_strcpy(be->sid, post->sid, sizeof(be->sid));
 	if (authc_redeem(ctx->authc, post->token, "web", be->user,

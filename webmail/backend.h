@@ -9,13 +9,18 @@
 
 #include "webmail.h"
 
+struct authc;
 struct conf;
+struct pool;
 struct mstore;
 struct mbox;
 
 struct backend {
 	int		 fd;		/* the front */
 	const struct conf *conf;
+	struct pool	*pool;		/* maild: spool files */
+	struct authc	*authc;		/* the auth service */
+	char		 client_ip[64];
 	char		 sid[16];
 	char		 user[320];
 	char		 userdir[PATH_MAX];
@@ -65,10 +70,27 @@ void	view_raw(struct backend *be, const struct web_request *r,
 int	view_folder(struct backend *be, const struct web_request *r,
 	    struct resp *rs);
 
+/* The first folder with a special use (MFA_SENT ...) into name; 0 or
+ * -1 when there is none. */
+int	view_role_folder(struct backend *be, unsigned int role, char *name,
+	    size_t size);
+
 /* act.c: what changes (POST) */
 void	act_messages(struct backend *be, const struct web_request *r,
 	    struct resp *rs);
 void	act_folder(struct backend *be, const struct web_request *r,
+	    struct resp *rs);
+/* Set flag (MF_*) on message uid of folder; best effort. */
+void	act_mark(struct backend *be, const char *folder, uint32_t uid,
+	    unsigned int flag);
+/* Remove draft uid (0: none) from the Drafts folder: it was sent or
+ * saved again. */
+void	view_drop_draft(struct backend *be, uint32_t uid);
+
+/* compose.c: writing mail */
+void	view_compose(struct backend *be, const struct web_request *r,
+	    struct resp *rs);
+void	act_send(struct backend *be, const struct web_request *r,
 	    struct resp *rs);
 
 #endif

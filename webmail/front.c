@@ -1022,8 +1022,9 @@ static int
 backend_route(const char *path, int post)
 {
 	static const char *const get[] = { "/mail", "/msg/body", "/msg/part",
-	    "/msg/raw", NULL };
-	static const char *const posts[] = { "/act", "/folder", NULL };
+	    "/msg/raw", "/compose", NULL };
+	static const char *const posts[] = { "/act", "/folder", "/send",
+	    NULL };
 	const char *const *r;
 
 	for (r = post ? posts : get; *r != NULL; r++)

@@ -430,6 +430,8 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 
 	/* the top bar */
 	buf_puts(b, "<header class=\"top\"><span class=\"logo\">maild</span>"
+	    "<a class=\"button primary write\" href=\"/compose\" "
+	    "title=\"Write (c)\">Write</a>"
 	    "<form class=\"search\" method=\"get\" action=\"/mail\" "
 	    "role=\"search\">");
 	hidden(b, "f", folder);
@@ -444,6 +446,9 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	hidden(b, "csrf", r->csrf);
 	buf_puts(b, "<button type=\"submit\">Log out</button></form>"
 	    "</header>\n");
+	if (web_param(r, "sent") != NULL)
+		buf_puts(b, "<p class=\"flash\" role=\"status\">Message sent."
+		    "</p>");
 
 	/* the folders */
 	memset(&fa, 0, sizeof(fa));
@@ -673,7 +678,28 @@ reader(struct backend *be, struct buf *b, struct list_arg *la)
 	else
 		buf_puts(b, "<button name=\"op\" value=\"flag\" title=\"Flag "
 		    "(s)\">Flag</button>");
-	buf_puts(b, "</form><a class=\"button\" href=\"");
+	buf_puts(b, "</form>");
+	if (mstore_special_use(folder) & MFA_DRAFTS) {
+		buf_puts(b, "<a class=\"button primary\" href=\"");
+		attr_url(b, "/compose", "mode", "draft", "f", folder, "u", uid,
+		    NULL);
+		buf_puts(b, "\">Edit</a>");
+	} else {
+		buf_puts(b, "<a class=\"button reply\" title=\"Reply (r)\" "
+		    "href=\"");
+		attr_url(b, "/compose", "mode", "reply", "f", folder, "u", uid,
+		    NULL);
+		buf_puts(b, "\">Reply</a><a class=\"button reply-all\" "
+		    "title=\"Reply to all (a)\" href=\"");
+		attr_url(b, "/compose", "mode", "replyall", "f", folder, "u",
+		    uid, NULL);
+		buf_puts(b, "\">Reply all</a><a class=\"button forward\" "
+		    "title=\"Forward (f)\" href=\"");
+		attr_url(b, "/compose", "mode", "forward", "f", folder, "u", uid,
+		    NULL);
+		buf_puts(b, "\">Forward</a>");
+	}
+	buf_puts(b, "<a class=\"button\" href=\"");
 	attr_url(b, "/msg/raw", "f", folder, "u", uid, NULL);
 	buf_puts(b, "\" target=\"_blank\" rel=\"noopener\">Source</a>"
 	    "<a class=\"button\" href=\"");

@@ -120,7 +120,8 @@
 	}
 
 	// Keyboard: j/k next and previous, Delete or # to delete, u unread,
-	// s flag, / search, Escape back to the list.
+	// s flag, r reply, a reply to all, f forward, c write, / search,
+	// Escape back to the list.
 	function go(sel) {
 		const a = document.querySelector(sel);
 		if (a)
@@ -141,6 +142,10 @@
 		case "k": go("a.prev-msg"); break;
 		case "Delete": case "#": act("delete"); break;
 		case "u": act("unread"); break;
+		case "r": go("a.reply"); break;
+		case "a": go("a.reply-all"); break;
+		case "f": go("a.forward"); break;
+		case "c": go("a.write"); break;
 		case "s": act("flag"); break;
 		case "Escape": go("a.close-msg"); break;
 		case "/": {
