@@ -8,9 +8,8 @@
  * the message text; AND and OR try the cheap keys first, so a search
  * such as "UNSEEN BODY x" reads only the unseen messages.
  *
- * Strings match as case-insensitive substrings of UTF-8 text: ASCII is
- * lowered; anything else goes through GLib's Unicode case folding and
- * NFKC normalisation (both sides alike).
+ * Strings match as case-insensitive substrings of UTF-8 text, both sides
+ * folded by mime_fold() (the webmail's search folds the same way).
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -18,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <glib.h>
 
 #include "../global/mime.h"
 #include "../maildir/maildir.h"
@@ -52,7 +49,7 @@ struct search_key {
 	uint64_t	 num;		/* LARGER, SMALLER, MODSEQ */
 	int64_t		 day;		/* dates: days since 1970 */
 	char		*name;		/* HEADER field; KEYWORD */
-	char		*str;		/* folded string (g_free) */
+	char		*str;		/* folded string (mime_fold) */
 	struct seqset	 set;		/* SEQ, UID */
 	struct search_key *kids;	/* AND, OR, NOT */
 	struct search_key *next;	/* sibling */
@@ -132,35 +129,6 @@ sk_error(struct sk_parser *p, const char *fmt, ...)
 	p->why = sk_why;
 }
 
-static int
-sk_is_ascii(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return 0;
-	return 1;
-}
-
-/* Case-fold for substring matching; the result is g_free()d. */
-static char *
-sk_fold(const char *s)
-{
-	char *valid, *folded, *norm, *c;
-
-	if (sk_is_ascii(s)) {
-		folded = g_strdup(s);
-		for (c = folded; *c != '\0'; c++)
-			*c = g_ascii_tolower(*c);
-		return folded;
-	}
-	valid = g_utf8_make_valid(s, -1);
-	folded = g_utf8_casefold(valid, -1);
-	g_free(valid);
-	norm = g_utf8_normalize(folded, -1, G_NORMALIZE_ALL);
-	g_free(folded);
-	return norm != NULL ? norm : g_strdup("");
-}
-
 void
 search_free(struct search_key **kp)
 {
@@ -173,7 +141,7 @@ search_free(struct search_key **kp)
 		search_free(&kid);
 	}
 	free(k->name);
-	g_free(k->str);
+	free(k->str);
 	seqset_free(&k->set);
 	free(k);
 	*kp = NULL;
@@ -287,7 +255,7 @@ sk_parse_args(struct sk_parser *p, const struct sk_def *d,
 			return -1;
 		if (d->header != NULL)
 			k->name = util_strdup(d->header);
-		k->str = sk_fold(s);
+		k->str = mime_fold(s);
 		return 0;
 	case A_KEYWORD:
 		if ((s = sk_arg_string(p, args, n, i, d->name)) == NULL)
@@ -470,7 +438,7 @@ struct sk_ctx {
 	const struct search_msg *m;
 	struct mime_msg	*msg;		/* owned by the caller */
 	int		 failed;	/* load() gave nothing */
-	char		*headers;	/* folded (g_free) */
+	char		*headers;	/* folded (mime_fold) */
 	char		*body;
 	int		 sent_done;
 	int		 has_sent;	/* a usable Date: */
@@ -498,7 +466,7 @@ sk_fold_owned(char *s)
 
 	if (s == NULL)
 		return NULL;
-	f = sk_fold(s);
+	f = mime_fold(s);
 	free(s);
 	return f;
 }
@@ -635,7 +603,7 @@ sk_match_header(const struct search_key *k, struct sk_ctx *c)
 	    mime_msg_header_text(msg, k->name))) == NULL)
 		return -1;
 	r = strstr(v, k->str) != NULL;
-	g_free(v);
+	free(v);
 	return r;
 }
 
@@ -801,7 +769,7 @@ search_match(const struct search_key *k, const struct search_msg *m)
 	memset(&c, 0, sizeof(c));
 	c.m = m;
 	r = sk_match(k, &c);
-	g_free(c.headers);
-	g_free(c.body);
+	free(c.headers);
+	free(c.body);
 	return r;
 }

@@ -396,6 +396,25 @@ try:
     typ, data = c.uid("FETCH", str(quid), "(FLAGS)")
     t.ok(b"\\Answered" in data[0], "the original is \\Answered", data)
 
+    # search: sender, subject, text, as IMAP's SEARCH matches them
+    def found(q):
+        r = b.req("GET", "/mail?f=INBOX&q=" + urllib.parse.quote(q))
+        return re.findall(r'<span class="subject"><a [^>]*>([^<]*)</a>',
+                          r.text)
+    hits = found("QUESTION for")
+    t.ok("Question for Wendy" in hits and not any("tagged" in h or
+                                                  "Newsletter" in h
+                                                  for h in hits),
+         "search: a subject, any case (and no message without it)", hits)
+    t.ok(found("can you COME") == ["Question for Wendy"],
+         "search: words of the text (not in the index: read)",
+         found("can you COME"))
+    t.ok(len(found("sender person")) >= 2 and "Question for Wendy" in
+         found("sender@example.org"), "search: the sender's name and "
+         "address")
+    r = b.req("GET", "/mail?f=INBOX&q=zzqqxx")
+    t.ok("Nothing found" in r.text, "search: nothing found, said")
+
     # a draft: saved in Drafts as \Draft, reopened for editing
     r = b.req("POST", "/send", {"csrf": csrf, "op": "draft", "from": U,
                                 "to": U2, "subject": "Unfinished thoughts",

@@ -7,6 +7,7 @@
 
 #include <limits.h>
 
+#include "../maildir/maildir.h"
 #include "webmail.h"
 
 struct authc;
@@ -86,6 +87,11 @@ void	act_mark(struct backend *be, const char *folder, uint32_t uid,
 /* Remove draft uid (0: none) from the Drafts folder: it was sent or
  * saved again. */
 void	view_drop_draft(struct backend *be, uint32_t uid);
+
+/* search.c: the UIDs of the folder (be->mb) whose From, To, Cc,
+ * Subject or text hold words, in the list's order (malloc'd); 0 or -1. */
+int	web_search(struct backend *be, const char *words, enum msort sort,
+	    int reverse, uint32_t **uids_r, size_t *n_r);
 
 /* compose.c: writing mail */
 void	view_compose(struct backend *be, const struct web_request *r,

@@ -436,7 +436,8 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	    "role=\"search\">");
 	hidden(b, "f", folder);
 	buf_puts(b, "<input type=\"search\" name=\"q\" placeholder=\""
-	    "Search from, to, subject\" aria-label=\"Search\" value=\"");
+	    "Search from, to, subject, text\" aria-label=\"Search\" "
+	    "value=\"");
 	html_escape_str(b, la.q != NULL ? la.q : "");
 	buf_puts(b, "\"><button type=\"submit\">Search</button></form>"
 	    "<span class=\"user\">");
@@ -507,13 +508,29 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	sort_link(b, &la, "subject", "Subject");
 	sort_link(b, &la, "size", "Size");
 	buf_puts(b, "</div><ul class=\"messages\">\n");
-	if (mbox_summaries(be->mb, sort_of(la.sort), la.order == NULL ||
-	    strcmp(la.order, "asc") != 0, (pageno - 1) * PAGE_ROWS,
+	if (la.q != NULL && la.q[0] != '\0') {
+		/* A search: the hits, a page of them. */
+		uint32_t *hits = NULL;
+		size_t nhits = 0, i;
+
+		if (web_search(be, la.q, sort_of(la.sort), la.order == NULL ||
+		    strcmp(la.order, "asc") != 0, &hits, &nhits) == -1)
+			log_err("sid=%s search: %s", be->sid,
+			    mstore_error(be->st));
+		total = (uint32_t)nhits;
+		for (i = (size_t)(pageno - 1) * PAGE_ROWS; i < nhits &&
+		    i < (size_t)pageno * PAGE_ROWS; i++)
+			(void)mbox_summary(be->mb, hits[i], list_row, &la);
+		free(hits);
+	} else if (mbox_summaries(be->mb, sort_of(la.sort), la.order ==
+	    NULL || strcmp(la.order, "asc") != 0, (pageno - 1) * PAGE_ROWS,
 	    PAGE_ROWS, list_row, &la, &total) == -1)
 		log_err("sid=%s summaries: %s", be->sid,
 		    mstore_error(be->st));
 	if (la.rows == 0)
-		buf_puts(b, "<li class=\"empty\">No messages</li>");
+		buf_puts(b, la.q != NULL && la.q[0] != '\0' ?
+		    "<li class=\"empty\">Nothing found</li>" :
+		    "<li class=\"empty\">No messages</li>");
 	buf_puts(b, "</ul></form>");
 	pages = total == 0 ? 1 : (total + PAGE_ROWS - 1) / PAGE_ROWS;
 	if (total == 0)
