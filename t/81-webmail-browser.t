@@ -3,7 +3,8 @@
 # t/browser/webmail.js): log in, the list, a hostile HTML mail opened (no
 # script runs, nothing remote is fetched), marked read, deleted with the
 # keyboard, a message delivered by SMTP appearing live, a drag to a
-# folder, the phone layout, log out.  Then IMAP sees what the browser did.
+# folder, write, reply, forward (through the queue, back into the list),
+# search, the phone layout, log out.  Then IMAP sees what the browser did.
 # Screenshots: t/artefacts/81-webmail-browser.t/webmail.js/.
 import imaplib
 import os
@@ -85,6 +86,14 @@ try:
              "browser)", data)
     typ, data = c.uid("SEARCH", "SUBJECT", "\"Arrived while you looked\"")
     t.ok(len(data[0].split()) == 1, "IMAP: the live message is there")
+    c.select("Sent")
+    typ, data = c.uid("SEARCH", "ALL")
+    t.ok(len(data[0].split()) == 3, "IMAP: Sent holds the three sent",
+         data)
+    c.select("INBOX")
+    typ, data = c.uid("SEARCH", "ANSWERED")
+    t.ok(len(data[0].split()) == 1, "IMAP: the message replied to is "
+         "\\Answered", data)
     c.select("Trash")
     typ, data = c.uid("SEARCH", "ALL")
     t.ok(data[0] == b"", "IMAP: the Trash is empty again", data)

@@ -73,11 +73,15 @@ run(async (b, t, params) => {
     // The hostile HTML mail: opened, no script of it runs, nothing
     // remote is fetched.
     await page.click('text=' + params.hostile_subject);
-    await page.waitForSelector('article.reader iframe');
-    const frame = page.frames().find((f) => f.url().includes('/msg/body'));
-    t.ok(frame, 'the message text is in its own frame');
+    const frameEl = await page.waitForSelector('article.reader iframe');
+    const frame = await frameEl.contentFrame();
     if (frame) {
-        await frame.waitForLoadState();
+        await frame.waitForURL(/\/msg\/body/);
+        await frame.waitForLoadState('load');
+    }
+    t.ok(frame && frame.url().includes('/msg/body'),
+        'the message text is in its own frame', frame && frame.url());
+    if (frame) {
         t.like(await frame.textContent('body'), /Dear customer/,
             'the hostile mail\'s text is shown');
         let frameRan;
@@ -142,6 +146,66 @@ run(async (b, t, params) => {
         'ul.messages li')].some((l) => l.textContent.includes(subj)),
     params.hostile_subject);
     t.ok(true, 'dragged onto Inbox: it left the Trash');
+
+    // Write a message to ourselves: it goes through the queue and
+    // comes back into the list by itself.
+    await page.click('nav.folders >> text=Inbox');
+    await page.click('a.write');
+    await page.waitForSelector('#c-to');
+    await page.fill('#c-to', params.user);
+    await page.fill('#c-subject', 'Written in the browser');
+    await page.fill('#c-body', 'Typed in chromium.');
+    await b.shot(page, '06-compose');
+    await page.click('button[value=send]');
+    await page.waitForSelector('p.flash');
+    t.like(await page.textContent('p.flash'), /Message sent/,
+        'send: "Message sent."');
+    const subj = 'ul.messages a:text-is("Written in the browser")';
+    await page.waitForSelector(subj, { timeout: 15000 });
+    t.ok(true, 'the message sent arrives in the inbox (through the queue)');
+
+    // Reply to it, then forward it.
+    await page.click(subj);
+    await page.waitForSelector('a.reply');
+    await page.click('a.reply');
+    await page.waitForSelector('#c-body');
+    t.eq(await page.inputValue('#c-subject'), 'Re: Written in the browser',
+        'reply: "Re:" and the subject');
+    t.like(await page.inputValue('#c-body'), /^> Typed in chromium\./m,
+        'reply: the text quoted');
+    t.like(await page.inputValue('#c-to'), params.user,
+        'reply: to the sender');
+    await page.click('button[value=send]');
+    await page.waitForSelector(
+        'ul.messages a:text-is("Re: Written in the browser")',
+        { timeout: 15000 });
+    t.ok(true, 'the reply arrives');
+    await page.click(subj);
+    await page.waitForSelector('a.forward');
+    await page.click('a.forward');
+    await page.waitForSelector('#c-body');
+    t.eq(await page.inputValue('#c-subject'), 'Fwd: Written in the browser',
+        'forward: "Fwd:" and the subject');
+    t.like(await page.inputValue('#c-body'), /Forwarded message/,
+        'forward: the message inline');
+    await page.fill('#c-to', params.user);
+    await page.click('button[value=send]');
+    await page.waitForSelector(
+        'ul.messages a:text-is("Fwd: Written in the browser")',
+        { timeout: 15000 });
+    t.ok(true, 'the forward arrives');
+
+    // Search: words of the text, any case.
+    await page.fill('input[type=search]', 'typed in CHROMIUM');
+    await page.press('input[type=search]', 'Enter');
+    await page.waitForSelector('ul.messages');
+    const hits = await page.$$eval('ul.messages .subject a',
+        (els) => els.map((e) => e.textContent));
+    t.ok(hits.includes('Written in the browser') &&
+        hits.includes('Re: Written in the browser') &&
+        !hits.includes(params.plain_subject),
+    'search finds the three with those words and not the others', hits);
+    await b.shot(page, '07-search');
 
     // A phone: one column.
     const phone = await b.page(await b.newContext({
