@@ -52,6 +52,9 @@ struct mime_msg *mime_msg_load(int fd, size_t max_size);
 /* A message from memory (copied); NULL if memory runs out. */
 struct mime_msg *mime_msg_from_mem(const char *data, size_t len);
 void	mime_msg_free(struct mime_msg **m);
+/* GMime made ready (done by the functions here; for a caller that builds
+ * a message with GMime itself, as the webmail's compose). */
+void	mime_init(void);
 /* The whole message in its CRLF form (NUL-terminated after len). */
 const char *mime_msg_data(const struct mime_msg *m, size_t *len);
 /*

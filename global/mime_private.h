@@ -32,7 +32,6 @@ struct mime_msg {
 
 /* GMime set up, once per process: before any GMime call that may come
  * before a message is loaded. */
-void	mime_init(void);
 /* A GLib string copied to malloc'd memory as valid UTF-8 ("" for NULL);
  * g_free's it. */
 char	*mime_from_glib(char *g);

@@ -347,6 +347,13 @@ try:
     t.ok(got is not None and "=?utf-8?" in got.lower() and
          "Grüße" not in got.split("\r\n\r\n")[0],
          "the subject is RFC 2047-encoded in the header")
+    m = re.search(r"qid=(\w+) sent from=<%s>" % re.escape(U), srv.log())
+    d = m and re.search(r"qid=%s to=<%s> [^\n]* delay=([\d.]+)s "
+                        r"status=sent" % (m.group(1), re.escape(U2)),
+                        srv.log())
+    t.ok(d is not None and float(d.group(1)) < 60, "the queue took it as "
+         "just arrived (its envelope has the time)",
+         d.group(0) if d else srv.log()[-1500:])
     c = imap()
     typ, data = c.select("Sent")
     t.ok(typ == "OK" and int(data[0]) == 1, "a copy is in Sent", data)

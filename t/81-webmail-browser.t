@@ -98,6 +98,12 @@ try:
     typ, data = c.uid("SEARCH", "ALL")
     t.ok(data[0] == b"", "IMAP: the Trash is empty again", data)
     c.logout()
+    t.ok("Delayed Mail" not in "".join(
+        open(os.path.join(root, f), errors="replace").read()
+        for d in ("new", "cur")
+        for root in [os.path.join(srv.maildir(U), d)]
+        for f in os.listdir(root)),
+        "no delay notice came back for mail sent from the web")
     t.ok("sandbox: system call" not in srv.log(),
          "no process of the webmail was killed by its sandbox")
 finally:

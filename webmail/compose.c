@@ -429,12 +429,18 @@ build(struct backend *be, const struct draft *d, const char *msgid,
     const char *in_reply_to, const char *references, int with_bcc,
     size_t *len)
 {
-	GMimeMessage *msg = g_mime_message_new(TRUE);
-	GMimeTextPart *text = g_mime_text_part_new_with_subtype("plain");
-	GMimeStream *mem = g_mime_stream_mem_new();
+	GMimeMessage *msg;
+	GMimeTextPart *text;
+	GMimeStream *mem;
 	GByteArray *arr;
-	GDateTime *now = g_date_time_new_now_local();
+	GDateTime *now;
 	char *out = NULL;
+
+	mime_init();
+	msg = g_mime_message_new(TRUE);
+	text = g_mime_text_part_new_with_subtype("plain");
+	mem = g_mime_stream_mem_new();
+	now = g_date_time_new_now_local();
 
 	internet_address_list_add(g_mime_message_get_from(msg),
 	    internet_address_mailbox_new(NULL, d->from));
@@ -523,6 +529,7 @@ enqueue(struct backend *be, const char *sender, struct rcpt_list *targets,
 	int fd;
 
 	memset(&env, 0, sizeof(env));
+	env.arrival = time(NULL);
 	env.sender = util_strdup(sender);
 	env.client = util_strdup(be->client_ip);
 	env.helo = util_strdup("webmail");
