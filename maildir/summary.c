@@ -2,10 +2,11 @@
  * A message's summary from its header block: the fields a message list
  * shows and sorts by (see summary.h).  Our own scanner finds the fields
  * (RFC 5322 §2.2: a field is "name:" up to the next line that does not
- * begin with WSP) in at most SUMMARY_HEADER_MAX octets; GMime decodes
- * their values: RFC 2047 words to UTF-8, addresses (RFC 5322 §3.4),
- * dates (§3.3).  The first of a repeated field counts, as for IMAP's
- * ENVELOPE.
+ * begin with WSP) in at most SUMMARY_HEADER_MAX octets; the shared MIME
+ * module (global/mime.h) decodes their values as it does for IMAP and
+ * the webmail: RFC 2047 words to UTF-8, addresses (RFC 5322 §3.4, the
+ * parser of ENVELOPE), dates (§3.3).  The first of a repeated field
+ * counts, as for IMAP's ENVELOPE.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,8 +14,9 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include <gmime/gmime.h>
+#include <glib.h>
 
+#include "../global/mime.h"
 #include "../lib/buf.h"
 #include "../lib/util.h"
 #include "summary.h"
@@ -32,18 +34,6 @@ static const char *const sum_names[H_COUNT] = {
 	[H_IRT] = "In-Reply-To", [H_REFS] = "References",
 	[H_CTYPE] = "Content-Type", [H_CDISP] = "Content-Disposition",
 };
-
-static void
-sum_gmime_init(void)
-{
-	static int ready;
-
-	/* g_mime_init() counts its calls: imapd's own use is no matter. */
-	if (!ready) {
-		g_mime_init();
-		ready = 1;
-	}
-}
 
 /* Cut s to at most max octets, never inside a UTF-8 sequence. */
 static void
@@ -107,6 +97,16 @@ sum_fold(const char *s, size_t max)
 	return sum_clean(g_utf8_casefold(s, -1), max);
 }
 
+/* A field's text RFC 2047-decoded, as a GLib string for sum_clean(). */
+static char *
+sum_decoded(const char *raw)
+{
+	char *d = mime_decode_header(raw), *g = g_strdup(d);
+
+	free(d);
+	return g;
+}
+
 /*
  * A field's raw value unfolded (RFC 5322 §2.2.3: CRLF before WSP
  * removed), NUL made a space, at most SUMMARY_FIELD_MAX octets.
@@ -146,11 +146,10 @@ sum_header_len(const char *p, size_t len)
 /* ---- addresses ---- */
 
 /*
- * The beginning of an address list that GMime is given: at most
+ * The beginning of an address list that is parsed: at most
  * SUMMARY_ADDRS addresses (top-level commas outside quotes, comments
  * and angle brackets) and SUMMARY_ADDR_RAW octets.  A list shows the
- * first few only, and GMime takes time more than linear in the number
- * of addresses (5,000 took 0.4 s): a hostile To: must not cost that.
+ * first few only: a hostile To: of thousands must not cost their parse.
  */
 static char *
 sum_addr_prefix(const char *raw)
@@ -183,62 +182,46 @@ sum_addr_prefix(const char *raw)
 	return g_strndup(raw, i);
 }
 
-/* The address list GMime makes of the beginning of raw, or NULL. */
-static InternetAddressList *
-sum_addr_parse(const char *raw)
-{
-	InternetAddressList *l;
-	char *prefix = sum_addr_prefix(raw);
-
-	l = internet_address_list_parse(NULL, prefix);
-	g_free(prefix);
-	return l;
-}
-
-static InternetAddress *
-sum_first_mailbox(InternetAddressList *l)
-{
-	InternetAddress *ia, *in;
-	int i, n = l != NULL ? internet_address_list_length(l) : 0;
-
-	for (i = 0; i < n; i++) {
-		ia = internet_address_list_get_address(l, i);
-		if (INTERNET_ADDRESS_IS_MAILBOX(ia))
-			return ia;
-		if (INTERNET_ADDRESS_IS_GROUP(ia) && (in = sum_first_mailbox(
-		    internet_address_group_get_members(
-		    INTERNET_ADDRESS_GROUP(ia)))) != NULL)
-			return in;
-	}
-	return NULL;
-}
-
+/* "local@domain" of a parsed mailbox, as a GLib string ("" if none). */
 static char *
-sum_addr(InternetAddress *ia)
+sum_addr_spec(const struct mime_addr *a)
 {
-	return sum_clean(g_strdup(internet_address_mailbox_get_addr(
-	    INTERNET_ADDRESS_MAILBOX(ia))), SUMMARY_ADDR_MAX);
+	if (a->local == NULL || a->domain == NULL)
+		return g_strdup(a->local != NULL ? a->local : "");
+	return g_strdup_printf("%s@%s", a->local, a->domain);
+}
+
+struct sum_from_acc {
+	struct summary	*s;
+	int		 done;
+};
+
+static void
+sum_from_cb(const struct mime_addr *a, void *arg)
+{
+	struct sum_from_acc *acc = arg;
+
+	if (acc->done || a->kind != MIME_ADDR_MAILBOX)
+		return;
+	acc->s->from_name = sum_clean(g_strdup(a->name_utf8 != NULL ?
+	    a->name_utf8 : ""), SUMMARY_NAME_MAX);
+	acc->s->from_addr = sum_clean(sum_addr_spec(a), SUMMARY_ADDR_MAX);
+	acc->done = 1;
 }
 
 static void
 sum_from(const char *raw, struct summary *s)
 {
-	InternetAddressList *l;
-	InternetAddress *ia;
+	struct sum_from_acc acc = { s, 0 };
+	char *prefix = sum_addr_prefix(raw);
 
-	l = sum_addr_parse(raw);
-	if ((ia = sum_first_mailbox(l)) != NULL) {
-		s->from_name = sum_clean(g_strdup(internet_address_get_name(ia)),
-		    SUMMARY_NAME_MAX);
-		s->from_addr = sum_addr(ia);
-	} else {
+	mime_addr_parse(prefix, sum_from_cb, &acc);
+	g_free(prefix);
+	if (!acc.done) {
 		/* Not an address: show what it says. */
-		s->from_name = sum_clean(g_mime_utils_header_decode_text(NULL,
-		    raw), SUMMARY_NAME_MAX);
+		s->from_name = sum_clean(sum_decoded(raw), SUMMARY_NAME_MAX);
 		s->from_addr = util_strdup("");
 	}
-	if (l != NULL)
-		g_object_unref(l);
 }
 
 /*
@@ -272,52 +255,64 @@ sum_to_one(struct buf *b, char *text)
 	return r;
 }
 
-static int
-sum_to_list(struct buf *b, InternetAddressList *l)
-{
-	InternetAddress *ia;
-	InternetAddressList *members;
-	const char *name;
-	int i, n = l != NULL ? internet_address_list_length(l) : 0;
+struct sum_to_acc {
+	struct buf	*b;
+	char		*group;		/* a group's name, until a member */
+	int		 members, full;
+};
 
-	for (i = 0; i < n; i++) {
-		ia = internet_address_list_get_address(l, i);
-		name = internet_address_get_name(ia);
-		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
-			members = internet_address_group_get_members(
-			    INTERNET_ADDRESS_GROUP(ia));
-			/* "undisclosed-recipients:;" says just that. */
-			if (members == NULL ||
-			    internet_address_list_length(members) == 0) {
-				if (sum_to_one(b, sum_clean(g_strdup(name),
-				    SUMMARY_TO_MAX)) == -1)
-					return -1;
-			} else if (sum_to_list(b, members) == -1)
-				return -1;
-			continue;
-		}
-		if (sum_to_one(b, name != NULL && name[0] != '\0' ?
-		    sum_clean(g_strdup(name), SUMMARY_TO_MAX) : sum_addr(ia))
-		    == -1)
-			return -1;
+/*
+ * Each recipient by its name, else its address; a group by its members,
+ * or, with none ("undisclosed-recipients:;"), by its name.
+ */
+static void
+sum_to_cb(const struct mime_addr *a, void *arg)
+{
+	struct sum_to_acc *acc = arg;
+
+	if (acc->full)
+		return;
+	switch (a->kind) {
+	case MIME_ADDR_GROUP:
+		g_free(acc->group);
+		acc->group = g_strdup(a->name_utf8 != NULL ? a->name_utf8 :
+		    "");
+		acc->members = 0;
+		break;
+	case MIME_ADDR_GROUP_END:
+		if (acc->group != NULL && acc->members == 0) {
+			if (sum_to_one(acc->b, sum_clean(acc->group,
+			    SUMMARY_TO_MAX)) == -1)
+				acc->full = 1;
+		} else
+			g_free(acc->group);
+		acc->group = NULL;
+		break;
+	case MIME_ADDR_MAILBOX:
+		acc->members++;
+		if (sum_to_one(acc->b, sum_clean(a->name_utf8 != NULL &&
+		    a->name_utf8[0] != '\0' ? g_strdup(a->name_utf8) :
+		    sum_addr_spec(a), SUMMARY_TO_MAX)) == -1)
+			acc->full = 1;
+		break;
 	}
-	return 0;
 }
 
 static void
 sum_to(const char *raw, struct summary *s)
 {
-	InternetAddressList *l;
 	struct buf b;
+	struct sum_to_acc acc;
+	char *prefix = sum_addr_prefix(raw);
 
 	buf_init(&b, 0);
-	l = sum_addr_parse(raw);
-	sum_to_list(&b, l);
-	if (l != NULL)
-		g_object_unref(l);
+	memset(&acc, 0, sizeof(acc));
+	acc.b = &b;
+	mime_addr_parse(prefix, sum_to_cb, &acc);
+	g_free(acc.group);
+	g_free(prefix);
 	if (b.len == 0)
-		s->to_text = sum_clean(g_mime_utils_header_decode_text(NULL,
-		    raw), SUMMARY_TO_MAX);
+		s->to_text = sum_clean(sum_decoded(raw), SUMMARY_TO_MAX);
 	else
 		s->to_text = buf_take(&b);
 	buf_release(&b);
@@ -608,10 +603,9 @@ summary_parse(const char *hdr, size_t len, struct summary *s)
 	const char *val[H_COUNT] = { NULL }, *line, *nl, *colon, *end;
 	char *raw[H_COUNT] = { NULL }, *dec;
 	size_t vlen[H_COUNT] = { 0 }, pos = 0, llen, namelen;
-	GDateTime *dt;
+	int64_t t;
 	int cur = -1, f;
 
-	sum_gmime_init();
 	summary_empty(s);
 	len = sum_header_len(hdr, len);
 	while (pos < len) {
@@ -644,11 +638,8 @@ summary_parse(const char *hdr, size_t len, struct summary *s)
 	for (f = 0; f < H_COUNT; f++)
 		if (val[f] != NULL)
 			raw[f] = sum_unfold(val[f], vlen[f]);
-	if (raw[H_DATE] != NULL &&
-	    (dt = g_mime_utils_header_decode_date(raw[H_DATE])) != NULL) {
-		s->sent = g_date_time_to_unix(dt);
-		g_date_time_unref(dt);
-	}
+	if (raw[H_DATE] != NULL && (t = mime_date_parse(raw[H_DATE])) != -1)
+		s->sent = t;
 	if (raw[H_FROM] != NULL) {
 		free(s->from_name);
 		free(s->from_addr);
@@ -664,8 +655,8 @@ summary_parse(const char *hdr, size_t len, struct summary *s)
 	if (raw[H_SUBJECT] != NULL) {
 		/* The base subject from all of it: a long subject's
 		 * trailer is past what is kept. */
-		dec = sum_clean(g_mime_utils_header_decode_text(NULL,
-		    raw[H_SUBJECT]), SUMMARY_FIELD_MAX);
+		dec = sum_clean(sum_decoded(raw[H_SUBJECT]),
+		    SUMMARY_FIELD_MAX);
 		free(s->base_subject);
 		s->base_subject = summary_base_subject(dec);
 		sum_bound(dec, SUMMARY_SUBJECT_MAX);

@@ -92,15 +92,6 @@ class Browser:
         return m.group(1) if m else None
 
 
-def delivered():
-    """Messages in U's Maildir (0 before it exists)."""
-    try:
-        return sum(len(os.listdir(os.path.join(srv.maildir(U), d)))
-                   for d in ("new", "cur"))
-    except FileNotFoundError:
-        return 0
-
-
 def send(subject, body="hello\n", to=U, ctype="text/plain"):
     msg = ("From: Sender Person <sender@example.org>\r\nTo: %s\r\n"
            "Message-ID: <%s@example.org>\r\n"
@@ -217,7 +208,7 @@ try:
     # ---- the mail page, from the store ----
     send("First web message", "Line one\nhttps://example.org/x\n")
     send("Second <b>tagged</b> message")
-    wait_until(lambda: delivered() >= 2, 15)
+    srv.wait_messages(U, 2, 15)
     r = b.req("GET", "/mail")
     t.ok(r.status == 200 and "First web message" in r.text,
          "the list shows a message delivered by SMTP", r.text[-500:])
