@@ -344,6 +344,8 @@ static const struct sandbox_call {
 	{ SCMP_SYS(fsync),		SANDBOX_NET_SESSION },
 	{ SCMP_SYS(fdatasync),		SANDBOX_NET_SESSION },
 	{ SCMP_SYS(ftruncate),		SANDBOX_NET_SESSION },
+	/* an anonymous memory file (the webmail's uploads): no path */
+	{ SCMP_SYS(memfd_create),	SANDBOX_NET_SESSION },
 	{ SCMP_SYS(fstat),		SANDBOX_NET_SESSION },	/* sanitizers */
 	/* Opens nothing; the sanitizers' reports test whether memory is
 	 * readable by writing it to a pipe. */

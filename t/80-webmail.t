@@ -394,6 +394,80 @@ try:
     typ, data = c.uid("FETCH", str(quid), "(FLAGS)")
     t.ok(b"\\Answered" in data[0], "the original is \\Answered", data)
 
+    # attachments: a form with files (multipart/form-data)
+    def multipart(fields, files):
+        bnd = "----maildtest%d" % int(time.time() * 1000)
+        out = b""
+        for k, v in fields.items():
+            out += (b"--%s\r\nContent-Disposition: form-data; "
+                    b"name=\"%s\"\r\n\r\n%s\r\n" %
+                    (bnd.encode(), k.encode(), v.encode()))
+        for name, ctype, data in files:
+            out += (b"--%s\r\nContent-Disposition: form-data; "
+                    b"name=\"attach\"; filename=\"%s\"\r\n"
+                    b"Content-Type: %s\r\n\r\n" %
+                    (bnd.encode(), name.encode(), ctype.encode()))
+            out += data + b"\r\n"
+        out += b"--%s--\r\n" % bnd.encode()
+        return out, "multipart/form-data; boundary=" + bnd
+
+    pdf = bytes(range(256)) * 40          # binary, 10 KB
+    body, ctype = multipart(
+        {"csrf": csrf, "op": "send", "from": U, "to": U2,
+         "subject": "Files for Otto", "body": "Two files.\n"},
+        [("report.pdf", "application/pdf", pdf),
+         ("notesé.txt", "text/plain", "ça va\n".encode())])
+    r = b.req("POST", "/send", body=body, headers={"Content-Type": ctype})
+    t.ok(r.status == 403, "a form with files without the token in its "
+         "URL: 403 (the front does not parse it)", r.status)
+    r = b.req("POST", "/send?csrf=" + csrf, body=body,
+              headers={"Content-Type": ctype})
+    t.ok(r.status == 303, "send with two files: queued", (r.status,
+                                                          r.text[-300:]))
+    wait_until(lambda: otto_has('"Files for Otto"') is not None, 20)
+    import email
+    import email.policy
+    got = otto_has('"Files for Otto"') or ""
+    em = email.message_from_string(got, policy=email.policy.default)
+    parts = {p.get_filename(): p.get_payload(decode=True)
+             for p in em.iter_attachments()}
+    t.ok(parts.get("report.pdf") == pdf, "the binary file arrives byte "
+         "for byte (base64)", list(parts))
+    t.ok(parts.get("notesé.txt", "").replace("\r\n", "\n") ==
+         "ça va\n", "the file with a non-ASCII name arrives by its name",
+         list(parts))
+    t.ok("Two files." in em.get_body(("plain",)).get_content(),
+         "and the text")
+    r = b.req("POST", "/act?csrf=" + csrf, body=body,
+              headers={"Content-Type": ctype})
+    t.ok(r.status == 400, "files are taken only by /send", r.status)
+    r = b.req("POST", "/act?upload=text/plain", {"csrf": csrf, "op": "read",
+                                                 "f": "INBOX"})
+    t.ok(r.status == 400, "a parameter 'upload' of the client's: 400",
+         r.status)
+
+    # forwarding as an attachment: the original, whole, message/rfc822
+    fuid = uid_of(b, "Question for Wendy")
+    r = b.req("GET", "/compose?mode=forward&f=INBOX&u=%d" % fuid)
+    t.ok('name="fwd_as"' in r.text, "the forward form offers to attach "
+         "the original")
+    body, ctype = multipart(
+        {"csrf": csrf, "op": "send", "from": U, "to": U2,
+         "subject": "Fwd: Question for Wendy", "body": "See attached.\n",
+         "mode": "forward", "ref_f": "INBOX", "ref_u": str(fuid),
+         "fwd_as": "attachment"}, [])
+    r = b.req("POST", "/send?csrf=" + csrf, body=body,
+              headers={"Content-Type": ctype})
+    wait_until(lambda: otto_has('"Fwd: Question"') is not None, 20)
+    em = email.message_from_string(otto_has('"Fwd: Question"') or "",
+                                   policy=email.policy.default)
+    inner = [p for p in em.walk() if p.get_content_type() ==
+             "message/rfc822"]
+    t.ok(r.status == 303 and len(inner) == 1 and
+         inner[0].get_payload()[0]["Subject"] == "Question for Wendy",
+         "forwarded as message/rfc822 with the original inside",
+         [p.get_content_type() for p in em.walk()])
+
     # search: sender, subject, text, as IMAP's SEARCH matches them
     def found(q):
         r = b.req("GET", "/mail?f=INBOX&q=" + urllib.parse.quote(q))

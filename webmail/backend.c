@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "../global/authc.h"
 #include "../global/conf.h"
@@ -220,6 +221,71 @@ watch_start(struct backend *be, const struct web_request *r,
 	resp_text(rs, 204, "");
 }
 
+/* ---- a form with files ---- */
+
+struct upload_fields {
+	struct web_request	*r;
+	char			*owned[WEB_MAX_FILES + 16];
+	size_t			 nowned;
+};
+
+static void
+upload_field(const char *name, const char *value, void *arg)
+{
+	struct upload_fields *uf = arg;
+	struct web_request *r = uf->r;
+	size_t cap = sizeof(r->params) / sizeof(r->params[0]);
+	char *n, *v;
+
+	if (r->nparams == cap || uf->nowned + 2 > sizeof(uf->owned) /
+	    sizeof(uf->owned[0]))
+		return;
+	n = util_strdup(name);
+	v = util_strdup(value);
+	uf->owned[uf->nowned++] = n;
+	uf->owned[uf->nowned++] = v;
+	r->params[r->nparams].name = n;
+	r->params[r->nparams].value = v;
+	r->nparams++;
+}
+
+/* The form the front passed as it came (a memfd): its fields into r,
+ * its files into a new memfd (be->upload).  0 or -1. */
+static int
+upload_decode(struct backend *be, struct web_request *r,
+    struct upload_fields *uf)
+{
+	const char *type = web_param(r, "upload");
+	struct stat st;
+	char *body;
+	ssize_t n;
+	int fd = -1, rc;
+
+	if (type == NULL)
+		return 0;
+	if (be->upload == -1 || fstat(be->upload, &st) == -1 ||
+	    st.st_size > be->conf->web.max_body)
+		return -1;
+	body = util_calloc(1, (size_t)st.st_size + 1);
+	n = pread(be->upload, body, (size_t)st.st_size, 0);
+	rc = n == st.st_size ? upload_parse(type, body, (size_t)n,
+	    upload_field, uf, &fd) : -1;
+	free(body);
+	close(be->upload);
+	be->upload = fd;
+	return rc;
+}
+
+static void
+upload_fields_free(struct upload_fields *uf)
+{
+	size_t i;
+
+	for (i = 0; i < uf->nowned; i++)
+		free(uf->owned[i]);
+	uf->nowned = 0;
+}
+
 static void
 route(struct backend *be, const struct web_request *r, struct resp *rs)
 {
@@ -256,6 +322,7 @@ backend_serve(struct pool_ctx *ctx, int fd, const char *service,
     const struct pool_session *post, void *arg)
 {
 	struct backend *be = util_calloc(1, sizeof(*be));
+	struct upload_fields uf;
 	struct web_request r;
 	struct resp rs;
 	const char *err;
@@ -269,7 +336,7 @@ backend_serve(struct pool_ctx *ctx, int fd, const char *service,
 	be->pool = &ctx->pool;
 	be->authc = ctx->authc;
 	util_strcpy(be->client_ip, client_ip, sizeof(be->client_ip));
-	be->watch[0].fd = be->watch[1].fd = -1;
+	be->watch[0].fd = be->watch[1].fd = be->upload = -1;
 	util_strcpy(be->sid, post->sid, sizeof(be->sid));
 	if (authc_redeem(ctx->authc, post->token, "web", be->user,
 	    sizeof(be->user)) != 1) {
@@ -317,19 +384,26 @@ backend_serve(struct pool_ctx *ctx, int fd, const char *service,
 		}
 		if ((n = ipc_recv(fd, &be->in, 0)) != 1)
 			break;		/* closed, or garbage */
-		if (be->in.fd != -1) {
-			close(be->in.fd);
-			be->in.fd = -1;
-		}
+		be->upload = be->in.fd;	/* files of a form, if any */
+		be->in.fd = -1;
 		if (request_decode(be, &r) == -1) {
 			log_err("sid=%s webmail: a request that does not "
 			    "decode", be->sid);
 			break;
 		}
 		memset(&rs, 0, sizeof(rs));
-		route(be, &r, &rs);
+		memset(&uf, 0, sizeof(uf));
+		uf.r = &r;
+		if (upload_decode(be, &r, &uf) == -1)
+			resp_text(&rs, 400, "The form could not be read\n");
+		else
+			route(be, &r, &rs);
+		upload_fields_free(&uf);
 		if (rs.type[0] == '\0')
 			resp_text(&rs, 500, "Internal error\n");
+		if (be->upload != -1)
+			close(be->upload);
+		be->upload = -1;
 		if (resp_send(be, &rs) == -1)
 			break;
 	}

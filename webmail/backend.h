@@ -35,6 +35,7 @@ struct backend {
 		uint64_t	 modseq;
 	}		 watch[2];
 	int		 watching;
+	int		 upload;	/* the request's files (memfd), or -1 */
 	struct ipc_in	 in;
 	struct ipc_out	 out;
 };

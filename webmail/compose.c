@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <gmime/gmime.h>
 
@@ -298,7 +299,11 @@ compose_page(struct backend *be, const struct web_request *r,
 		html_escape_str(b, error);
 		buf_puts(b, "</p>");
 	}
-	buf_puts(b, "<form method=\"post\" action=\"/send\" "
+	/* A form with files is parsed by us, not by the front: its CSRF
+	 * token goes in the URL, where the front checks it. */
+	buf_puts(b, "<form method=\"post\" action=\"/send?csrf=");
+	html_escape_str(b, r->csrf);
+	buf_puts(b, "\" enctype=\"multipart/form-data\" "
 	    "class=\"compose-form\">");
 	hidden(b, "csrf", r->csrf);
 	hidden(b, "mode", d->mode);
@@ -322,7 +327,14 @@ compose_page(struct backend *be, const struct web_request *r,
 	buf_puts(b, "<label for=\"c-body\" class=\"sr\">Text</label>"
 	    "<textarea id=\"c-body\" name=\"body\" rows=\"18\">");
 	html_escape_str(b, d->body != NULL ? d->body : "");
-	buf_puts(b, "</textarea><div class=\"compose-actions\">"
+	buf_printf(b, "</textarea><label for=\"c-attach\">Attach</label>"
+	    "<input id=\"c-attach\" name=\"attach\" type=\"file\" multiple "
+	    "title=\"Up to %d files\">", WEB_MAX_FILES);
+	if (strcmp(d->mode, "forward") == 0)
+		buf_puts(b, "<span></span><label class=\"check\"><input "
+		    "type=\"checkbox\" name=\"fwd_as\" value=\"attachment\"> "
+		    "Send the original as an attachment</label>");
+	buf_puts(b, "<div class=\"compose-actions\">"
 	    "<button class=\"primary\" name=\"op\" value=\"send\">Send"
 	    "</button><button name=\"op\" value=\"draft\">Save draft"
 	    "</button><a class=\"button\" href=\"/mail\">Cancel</a></div>"
@@ -357,6 +369,160 @@ view_compose(struct backend *be, const struct web_request *r,
 }
 
 /* ---- the message ---- */
+
+/* A file to attach: from the form (the front's memfd) or the original
+ * of a forward (message/rfc822). */
+struct attach {
+	char	*data;
+	size_t	 len;
+	char	 type[128];
+	char	 name[256];
+};
+
+struct attachments {
+	struct attach	 v[WEB_MAX_FILES + 1];
+	size_t		 n;
+	size_t		 total;
+};
+
+static void
+attachments_free(struct attachments *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->v[i].data);
+	a->n = a->total = 0;
+}
+
+/*
+ * The files the front named ("att" = "<offset> <length> <type> <name>")
+ * read from the memfd it passed, each within the file and all within the
+ * message size limit.  0, or -1 with err set.
+ */
+static int
+attachments_read(struct backend *be, const struct web_request *r,
+    struct attachments *a, const char **err)
+{
+	struct stat st;
+	unsigned long long off, len;
+	char type[128], name[256];
+	size_t i, max = (size_t)be->conf->smtpd.max_message_size;
+	ssize_t n;
+
+	for (i = 0; i < r->nparams; i++) {
+		if (strcmp(r->params[i].name, "att") != 0)
+			continue;
+		if (be->upload == -1 || fstat(be->upload, &st) == -1 ||
+		    sscanf(r->params[i].value, "%llu %llu %127s %255[^\n]",
+		    &off, &len, type, name) != 4 || off + len >
+		    (unsigned long long)st.st_size || a->n == WEB_MAX_FILES) {
+			*err = "The attachments did not arrive whole.";
+			return -1;
+		}
+		if (a->total + len > max) {
+			*err = "The attachments are larger than a message may "
+			    "be.";
+			return -1;
+		}
+		a->v[a->n].data = util_calloc(1, (size_t)len + 1);
+		if ((n = pread(be->upload, a->v[a->n].data, (size_t)len,
+		    (off_t)off)) != (ssize_t)len) {
+			free(a->v[a->n].data);
+			*err = "The attachments did not arrive whole.";
+			return -1;
+		}
+		a->v[a->n].len = (size_t)len;
+		util_strcpy(a->v[a->n].type, type, sizeof(a->v[a->n].type));
+		util_strcpy(a->v[a->n].name, name, sizeof(a->v[a->n].name));
+		a->total += (size_t)len;
+		a->n++;
+	}
+	return 0;
+}
+
+/* The original of a forward, attached as it is (message/rfc822). */
+static int
+attach_original(struct backend *be, const struct draft *d,
+    struct attachments *a)
+{
+	struct mbox *mb = NULL;
+	struct buf b;
+	char piece[65536];
+	ssize_t n;
+	int fd;
+
+	if (d->ref_u == 0 || mbox_open(be->st, d->ref_f, &mb) == -1)
+		return -1;
+	if ((fd = mbox_msg_open(mb, d->ref_u)) == -1) {
+		mbox_close(&mb);
+		return -1;
+	}
+	buf_init(&b, (size_t)be->conf->smtpd.max_message_size);
+	while ((n = read(fd, piece, sizeof(piece))) > 0)
+		if (buf_append(&b, piece, (size_t)n) == -1)
+			break;
+	close(fd);
+	mbox_close(&mb);
+	if (n != 0) {
+		buf_release(&b);
+		return -1;
+	}
+	a->v[a->n].len = b.len;
+	a->v[a->n].data = buf_take(&b);
+	util_strcpy(a->v[a->n].type, "message/rfc822", sizeof(a->v[0].type));
+	snprintf(a->v[a->n].name, sizeof(a->v[0].name), "%.240s.eml",
+	    d->subject != NULL && d->subject[0] != '\0' ? d->subject :
+	    "message");
+	a->total += a->v[a->n].len;
+	a->n++;
+	return 0;
+}
+
+/* One attachment as a MIME entity. */
+static GMimeObject *
+attach_part(const struct attach *at)
+{
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(at->data,
+	    at->len);
+	GMimeObject *obj;
+
+	if (strcmp(at->type, "message/rfc822") == 0) {
+		GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+		GMimeMessage *inner = g_mime_parser_construct_message(parser,
+		    NULL);
+
+		g_object_unref(parser);
+		g_object_unref(stream);
+		if (inner == NULL)
+			return NULL;
+		obj = GMIME_OBJECT(g_mime_message_part_new_with_message(
+		    "rfc822", inner));
+		g_object_unref(inner);
+	} else {
+		GMimeContentType *ct = g_mime_content_type_parse(NULL,
+		    at->type);
+		GMimePart *part = g_mime_part_new_with_type(
+		    g_mime_content_type_get_media_type(ct),
+		    g_mime_content_type_get_media_subtype(ct));
+		GMimeDataWrapper *w = g_mime_data_wrapper_new_with_stream(
+		    stream, GMIME_CONTENT_ENCODING_DEFAULT);
+
+		g_object_unref(ct);
+		g_mime_part_set_content(part, w);
+		g_object_unref(w);
+		g_object_unref(stream);
+		g_mime_part_set_content_encoding(part,
+		    GMIME_CONTENT_ENCODING_BASE64);
+		g_mime_part_set_filename(part, at->name);
+		obj = GMIME_OBJECT(part);
+	}
+	g_mime_object_set_disposition(obj, "attachment");
+	if (GMIME_IS_MESSAGE_PART(obj))
+		g_mime_object_set_content_disposition_parameter(obj,
+		    "filename", at->name);
+	return obj;
+}
 
 struct rcpts {
 	char		*v[MAX_RCPTS];
@@ -427,7 +593,7 @@ add_addresses(GMimeMessage *msg, GMimeAddressType type, const char *v)
 static char *
 build(struct backend *be, const struct draft *d, const char *msgid,
     const char *in_reply_to, const char *references, int with_bcc,
-    size_t *len)
+    const struct attachments *atts, size_t *len)
 {
 	GMimeMessage *msg;
 	GMimeTextPart *text;
@@ -465,7 +631,23 @@ build(struct backend *be, const struct draft *d, const char *msgid,
 	g_mime_part_set_content_encoding(GMIME_PART(text),
 	    g_mime_part_get_best_content_encoding(GMIME_PART(text),
 	    GMIME_ENCODING_CONSTRAINT_7BIT));
-	g_mime_message_set_mime_part(msg, GMIME_OBJECT(text));
+	if (atts->n == 0)
+		g_mime_message_set_mime_part(msg, GMIME_OBJECT(text));
+	else {
+		GMimeMultipart *mixed = g_mime_multipart_new_with_subtype(
+		    "mixed");
+		GMimeObject *part;
+		size_t i;
+
+		g_mime_multipart_add(mixed, GMIME_OBJECT(text));
+		for (i = 0; i < atts->n; i++)
+			if ((part = attach_part(&atts->v[i])) != NULL) {
+				g_mime_multipart_add(mixed, part);
+				g_object_unref(part);
+			}
+		g_mime_message_set_mime_part(msg, GMIME_OBJECT(mixed));
+		g_object_unref(mixed);
+	}
 	if (g_mime_object_write_to_stream(GMIME_OBJECT(msg), NULL, mem) >= 0) {
 		arr = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
 		out = util_calloc(1, arr->len + 1);
@@ -612,6 +794,8 @@ act_send(struct backend *be, const struct web_request *r, struct resp *rs)
 	const char *op = web_param(r, "op"), *mode = web_param(r, "mode");
 	const char *rf = web_param(r, "ref_f"), *ru = web_param(r, "ref_u");
 	const char *du = web_param(r, "draft_u"), *why;
+	const char *fwd = web_param(r, "fwd_as");
+	struct attachments atts;
 	struct rcpt_list targets = { 0 };
 	struct rcpts rc;
 	struct draft d;
@@ -622,6 +806,7 @@ act_send(struct backend *be, const struct web_request *r, struct resp *rs)
 
 	memset(&d, 0, sizeof(d));
 	memset(&rc, 0, sizeof(rc));
+	memset(&atts, 0, sizeof(atts));
 	d.from = param_dup(r, "from");
 	d.to = param_dup(r, "to");
 	d.cc = param_dup(r, "cc");
@@ -656,8 +841,17 @@ act_send(struct backend *be, const struct web_request *r, struct resp *rs)
 		compose_page(be, r, rs, &d, err);
 		goto out;
 	}
+	if (attachments_read(be, r, &atts, &why) == -1 ||
+	    (fwd != NULL && strcmp(fwd, "attachment") == 0 &&
+	    strcmp(d.mode, "forward") == 0 && attach_original(be, &d,
+	    &atts) == -1 && (why = "The message to forward is gone.") !=
+	    NULL)) {
+		compose_page(be, r, rs, &d, why);
+		goto out;
+	}
 	thread_headers(be, &d, &irt, &refs);
-	if ((msg = build(be, &d, msgid, irt, refs, is_draft, &len)) == NULL) {
+	if ((msg = build(be, &d, msgid, irt, refs, is_draft, &atts,
+	    &len)) == NULL) {
 		compose_page(be, r, rs, &d, "The message could not be made.");
 		goto out;
 	}
@@ -711,6 +905,7 @@ act_send(struct backend *be, const struct web_request *r, struct resp *rs)
 		act_mark(be, d.ref_f, d.ref_u, MF_ANSWERED);
 	resp_redirect(rs, "/mail?sent=1");
 out:
+	attachments_free(&atts);
 	free(msg);
 	free(irt);
 	free(refs);

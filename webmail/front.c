@@ -19,10 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/mman.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -73,6 +75,7 @@ struct wsess;
 struct breq {
 	struct evhttp_request	*req;
 	struct ipc_out		*msg;
+	int			 fd;	/* uploaded files (memfd), or -1 */
 	struct breq		*next;
 };
 
@@ -386,6 +389,46 @@ form_parse(struct evhttp_request *req, struct evkeyvalq *q)
 	return r;
 }
 
+/* Is the POST a form with files (multipart/form-data)? */
+static int
+is_upload(struct evhttp_request *req)
+{
+	const char *type = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Content-Type");
+
+	return type != NULL && strncasecmp(type, "multipart/form-data", 19) ==
+	    0;
+}
+
+/*
+ * A form with files goes to the session's process as it came (it is
+ * parsed there: see upload.c), in a memfd, with its Content-Type as the
+ * parameter "upload"; its CSRF token is in the form's URL.  0 or -1.
+ */
+static int
+upload_pass(struct evhttp_request *req, struct evkeyvalq *q, int *fd_r)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	const char *type = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Content-Type");
+	size_t len = evbuffer_get_length(in);
+	int fd;
+
+	if (type == NULL || strlen(type) > 1000 ||
+	    !web_utf8_valid(type, strlen(type)) ||
+	    (fd = memfd_create("upload", MFD_CLOEXEC)) == -1)
+		return -1;
+	while (evbuffer_get_length(in) > 0)
+		if (evbuffer_write(in, fd) <= 0) {
+			close(fd);
+			return -1;
+		}
+	(void)len;
+	evhttp_add_header(q, "upload", type);
+	*fd_r = fd;
+	return 0;
+}
+
 /* ---- sessions ---- */
 
 static struct wsess *
@@ -491,6 +534,8 @@ breq_pop(struct wsess *s)
 		s->tail = NULL;
 	s->nqueued--;
 	s->sent = s->streaming = 0;
+	if (b->fd != -1)
+		close(b->fd);
 	free(b->msg);
 	free(b);
 }
@@ -552,7 +597,7 @@ breq_next(struct wsess *s)
 {
 	if (s->head == NULL || s->sent)
 		return;
-	if (ipc_send(s->fd, s->head->msg, -1) == -1) {
+	if (ipc_send(s->fd, s->head->msg, s->head->fd) == -1) {
 		log_err("webmail: user=%s: to its process: %s",
 		    log_str(s->user), strerror(errno));
 		sess_backend_close(s);
@@ -690,13 +735,15 @@ bad:
  * for the front's own requests.  0, or -1 (o freed, nothing answered). */
 static int
 breq_add(struct wsess *s, struct evhttp_request *req, struct ipc_out *o,
-    const char *ip)
+    const char *ip, int fd)
 {
 	struct breq *b;
 
 	if (s->fd == -1) {
 		if (backend_start(s, ip) == -1) {
 			free(o);
+			if (fd != -1)
+				close(fd);
 			return -1;
 		}
 		if (s->nstreams > 0 && req != NULL)
@@ -705,6 +752,7 @@ breq_add(struct wsess *s, struct evhttp_request *req, struct ipc_out *o,
 	b = util_calloc(1, sizeof(*b));
 	b->req = req;
 	b->msg = o;
+	b->fd = fd;
 	if (s->tail != NULL)
 		s->tail->next = b;
 	else
@@ -718,13 +766,15 @@ breq_add(struct wsess *s, struct evhttp_request *req, struct ipc_out *o,
 /* Pass a request to the session's process. */
 static void
 to_backend(struct evhttp_request *req, struct wsess *s, const char *path,
-    const struct evkeyvalq *q)
+    const struct evkeyvalq *q, int fd)
 {
 	struct ipc_out *o;
 	struct evkeyval *kv;
 	size_t n = 0;
 
 	if (s->nqueued >= MAX_QUEUED) {
+		if (fd != -1)
+			close(fd);
 		reply_text(req, 503, "Too many requests at once\n");
 		return;
 	}
@@ -739,6 +789,8 @@ to_backend(struct evhttp_request *req, struct wsess *s, const char *path,
 		    strlen(kv->key)) || !web_utf8_valid(kv->value,
 		    strlen(kv->value))) {
 			free(o);
+			if (fd != -1)
+				close(fd);
 			reply_text(req, 400, "Bad request\n");
 			return;
 		}
@@ -747,10 +799,12 @@ to_backend(struct evhttp_request *req, struct wsess *s, const char *path,
 	}
 	if (o->overflow) {
 		free(o);
+		if (fd != -1)
+			close(fd);
 		reply_text(req, 413, "Request too large\n");
 		return;
 	}
-	if (breq_add(s, req, o, client_ip(req)) == -1)
+	if (breq_add(s, req, o, client_ip(req), fd) == -1)
 		reply_text(req, 503, "Service unavailable, try again\n");
 }
 
@@ -772,7 +826,7 @@ watch(struct wsess *s, const char *folder)
 		ipc_put_str(o, folder);
 	}
 	if (s->nqueued < MAX_QUEUED)
-		(void)breq_add(s, NULL, o, "-");
+		(void)breq_add(s, NULL, o, "-", -1);
 	else
 		free(o);
 }
@@ -1043,7 +1097,7 @@ request(struct evhttp_request *req, void *arg)
 	const char *token;
 	const struct asset *a;
 	struct wsess *s;
-	int post;
+	int post, files = -1;
 
 	(void)arg;
 	if (conn_admit(req) == -1) {
@@ -1091,7 +1145,15 @@ request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if ((query != NULL && evhttp_parse_query_str(query, &q) == -1) ||
-	    (post && form_parse(req, &q) == -1)) {
+	    (post && (is_upload(req) ? strcmp(path, "/send") != 0 ||
+	    upload_pass(req, &q, &files) == -1 : form_parse(req, &q) == -1))) {
+		evhttp_clear_headers(&q);
+		if (files != -1)
+			close(files);
+		reply_text(req, 400, "Bad request\n");
+		return;
+	}
+	if (files == -1 && evhttp_find_header(&q, "upload") != NULL) {
 		evhttp_clear_headers(&q);
 		reply_text(req, 400, "Bad request\n");
 		return;
@@ -1100,6 +1162,8 @@ request(struct evhttp_request *req, void *arg)
 	    strlen(token) != WEB_ID_LEN ||
 	    CRYPTO_memcmp(token, s->csrf, WEB_ID_LEN) != 0)) {
 		evhttp_clear_headers(&q);
+		if (files != -1)
+			close(files);
 		reply_text(req, 403, "Forbidden: the form has expired; "
 		    "reload the page\n");
 		return;
@@ -1108,8 +1172,12 @@ request(struct evhttp_request *req, void *arg)
 		logout(req, s);
 	else if (!post && strcmp(path, "/events") == 0)
 		stream_open(req, s, &q);
-	else
-		to_backend(req, s, path, &q);
+	else {
+		to_backend(req, s, path, &q, files);
+		files = -1;
+	}
+	if (files != -1)
+		close(files);
 	evhttp_clear_headers(&q);
 }
 

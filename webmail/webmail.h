@@ -52,7 +52,9 @@ struct pool_session;
  *
  * The path is one of the routes below; the parameters come from the
  * query and, for a POST, the form, in order, as the front decoded them
- * (valid UTF-8, no NUL).  The headers named in a response are only
+ * (valid UTF-8, no NUL).  A form with files (only /send takes one) comes
+ * as it is in a memfd passed with the request and a parameter "upload"
+ * naming its Content-Type; the session's process parses it (upload.c).  The headers named in a response are only
  * those the front lets a session set (header_allowed()).  The front's
  * own requests "/watch" (f) and "/unwatch" start and stop WB_EVENTs: a
  * change to the folder watched or to INBOX, for the pages' live updates.
@@ -68,6 +70,7 @@ enum web_msg {
 #define WEB_MAX_PARAMS	((IPC_MAX_FIELDS - 3) / 2)
 #define WEB_CHUNK	(IPC_MAX - 1024)	/* body octets a message */
 #define WEB_COOKIE	"__Host-maild"
+#define WEB_MAX_FILES	20	/* attachments of one message */
 
 struct web_param {
 	const char	*name, *value;
@@ -76,7 +79,8 @@ struct web_param {
 struct web_request {
 	const char	*method;	/* "GET", "POST" */
 	const char	*path;
-	struct web_param params[WEB_MAX_PARAMS];
+	/* what the front sent, and an upload's fields (upload.c) */
+	struct web_param params[WEB_MAX_PARAMS + WEB_MAX_FILES + 16];
 	size_t		 nparams;
 	const char	*csrf;		/* the session's, for its forms */
 	const char	*user;		/* the session's */
@@ -108,6 +112,18 @@ int	web_url_encode(struct buf *b, const char *s);
  * name, values encoded; pairs whose value is NULL or "" are left out. */
 void	web_url(struct buf *b, const char *path, ...);
 void	web_url_va(struct buf *b, const char *path, va_list ap);
+
+/* ==== upload.c: a form with files (in a session's process) ==== */
+
+/*
+ * A multipart/form-data body (RFC 7578) parsed with GMime: field() is
+ * called for each text field (UTF-8, no NUL), its files (at most
+ * WEB_MAX_FILES) are written into a new memfd, *fd_r, each named by a
+ * field "att" = "<offset> <length> <type> <name>".  0, or -1.
+ */
+int	upload_parse(const char *content_type, const char *body, size_t len,
+	    void (*field)(const char *name, const char *value, void *arg),
+	    void *arg, int *fd_r);
 
 /* ==== pages.c ==== */
 
