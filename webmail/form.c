@@ -1,11 +1,179 @@
 /*
  * What the front reads of a request beyond what evhttp parses: the
- * session cookie, and whether text is clean UTF-8.
+ * route, the Origin check, the session cookie, the query and the form,
+ * the CSRF token, whether text is clean UTF-8, and the WB_REQUEST made
+ * of it all.  No event loop and no state, so that the unit tests and
+ * the fuzzer run the code the front runs.
  */
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/util.h>
+#include <openssl/crypto.h>
+
+#include "../global/authproto.h"
+#include "../lib/util.h"
 #include "webmail.h"
+
+/* ---- the request ---- */
+
+enum web_route
+web_request_route(const struct web_http *h)
+{
+	static const char *const get[] = { "/mail", "/msg/body", "/msg/part",
+	    "/msg/raw", "/compose", NULL };
+	static const char *const posts[] = { "/act", "/folder", "/send",
+	    NULL };
+	const char *const *r;
+
+	if (h->path == NULL || h->path[0] != '/')
+		return WEB_R_BAD;
+	if (h->post && !web_same_origin(h->headers))
+		return WEB_R_FOREIGN;
+	if (strcmp(h->path, "/login") == 0)
+		return WEB_R_LOGIN;
+	if (strcmp(h->path, "/") == 0)
+		return WEB_R_ROOT;
+	if (h->post && strcmp(h->path, "/logout") == 0)
+		return WEB_R_LOGOUT;
+	if (!h->post && strcmp(h->path, "/events") == 0)
+		return WEB_R_EVENTS;
+	for (r = h->post ? posts : get; *r != NULL; r++)
+		if (strcmp(h->path, *r) == 0)
+			return WEB_R_BACKEND;
+	return WEB_R_OTHER;
+}
+
+/*
+ * Origin must be https://<Host>: a form on another site cannot make a
+ * browser send that.  Our pages' own Referrer-Policy (no-referrer) makes
+ * browsers send "Origin: null" (the Fetch standard's rule for a non-CORS
+ * POST under no-referrer), so then the Fetch metadata decides:
+ * Sec-Fetch-Site "same-origin", which a browser sets itself and no page
+ * can forge.  A request with neither (not from a browser of this decade)
+ * is refused.
+ */
+int
+web_same_origin(const struct evkeyvalq *h)
+{
+	const char *host = evhttp_find_header(h, "Host");
+	const char *origin = evhttp_find_header(h, "Origin");
+	const char *site = evhttp_find_header(h, "Sec-Fetch-Site");
+	char want[300];
+
+	if (host == NULL || strlen(host) > 255)
+		return 0;
+	snprintf(want, sizeof(want), "https://%s", host);
+	if (origin != NULL && strcmp(origin, "null") != 0)
+		return strcmp(origin, want) == 0 && (site == NULL ||
+		    strcmp(site, "same-origin") == 0);
+	return site != NULL && strcmp(site, "same-origin") == 0;
+}
+
+const char *
+web_cookie_id(const struct evkeyvalq *h, char *out, size_t size)
+{
+	struct evkeyval *kv;
+
+	TAILQ_FOREACH(kv, h, next) {
+		if (evutil_ascii_strcasecmp(kv->key, "Cookie") != 0)
+			continue;
+		if (web_cookie_get(kv->value, WEB_COOKIE, out, size) == 1)
+			return out;
+	}
+	return NULL;
+}
+
+int
+web_form_parse(const struct web_http *h, struct evkeyvalq *q)
+{
+	const char *type = evhttp_find_header(h->headers, "Content-Type");
+	char *body;
+	int r;
+
+	if (type == NULL || strncmp(type, "application/x-www-form-urlencoded",
+	    33) != 0 || h->body_len > WEB_MAX_FORM)
+		return -1;
+	body = util_calloc(1, h->body_len + 1);
+	if (h->body_len > 0)
+		memcpy(body, h->body, h->body_len);
+	r = memchr(body, '\0', h->body_len) != NULL ? -1 :
+	    evhttp_parse_query_str(body, q);
+	explicit_bzero(body, h->body_len);
+	free(body);
+	return r;
+}
+
+int
+web_request_params(const struct web_http *h, const char *csrf,
+    struct evkeyvalq *q)
+{
+	const char *token;
+
+	TAILQ_INIT(q);
+	if ((h->query != NULL && evhttp_parse_query_str(h->query, q) == -1) ||
+	    (h->post && web_form_parse(h, q) == -1)) {
+		evhttp_clear_headers(q);
+		return 400;
+	}
+	if (h->post && ((token = evhttp_find_header(q, "csrf")) == NULL ||
+	    strlen(token) != WEB_ID_LEN || strlen(csrf) != WEB_ID_LEN ||
+	    CRYPTO_memcmp(token, csrf, WEB_ID_LEN) != 0)) {
+		evhttp_clear_headers(q);
+		return 403;
+	}
+	return 0;
+}
+
+int
+web_request_build(struct ipc_out *o, int post, const char *path,
+    const char *csrf, const struct evkeyvalq *q)
+{
+	struct evkeyval *kv;
+	size_t n = 0;
+
+	ipc_begin(o, WB_REQUEST);
+	ipc_put_str(o, post ? "POST" : "GET");
+	ipc_put_str(o, path);
+	ipc_put_str(o, csrf);		/* for the forms of its pages */
+	TAILQ_FOREACH(kv, q, next) {
+		if (++n > WEB_MAX_PARAMS || !web_utf8_valid(kv->key,
+		    strlen(kv->key)) || !web_utf8_valid(kv->value,
+		    strlen(kv->value)))
+			return 400;
+		ipc_put_str(o, kv->key);
+		ipc_put_str(o, kv->value);
+	}
+	return o->overflow ? 413 : 0;
+}
+
+int
+web_request_decode(struct ipc_in *in, struct web_request *r)
+{
+	const char *name, *value;
+
+	memset(r, 0, sizeof(*r));
+	if (in->type != WB_REQUEST || (r->method = ipc_get_str(in)) == NULL ||
+	    (r->path = ipc_get_str(in)) == NULL ||
+	    (r->csrf = ipc_get_str(in)) == NULL)
+		return -1;
+	while (ipc_left(in) >= 2 && r->nparams < WEB_MAX_PARAMS) {
+		if ((name = ipc_get_str(in)) == NULL ||
+		    (value = ipc_get_str(in)) == NULL)
+			return -1;
+		r->params[r->nparams].name = name;
+		r->params[r->nparams].value = value;
+		r->nparams++;
+	}
+	return 0;
+}
+
+/* ---- cookies, text, URLs ---- */
 
 int
 web_cookie_get(const char *h, const char *name, char *out, size_t size)

@@ -11,8 +11,8 @@
  *
  * Every response carries the security headers; POSTs must come from our
  * own pages (Origin names this host, or Sec-Fetch-Site says so: see
- * same_origin()) and, after login, carry the session's CSRF token; a GET
- * never changes anything.
+ * web_same_origin()) and, after login, carry the session's CSRF token; a
+ * GET never changes anything.  What a request says is read in form.c.
  */
 #include <errno.h>
 #include <signal.h>
@@ -323,70 +323,22 @@ reply_login(struct evhttp_request *req, int status, const char *error)
 
 /* ---- what the request says ---- */
 
-/* The session id in the Cookie header(s), or NULL. */
-static const char *
-cookie_id(struct evhttp_request *req, char *out, size_t size)
+/* What form.c reads of req (evhttp parsed its framing): a POST's body
+ * made contiguous when form.c may read it. */
+static void
+http_of(struct evhttp_request *req, struct web_http *h)
 {
-	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-	struct evkeyval *kv;
-
-	TAILQ_FOREACH(kv, h, next) {
-		if (evutil_ascii_strcasecmp(kv->key, "Cookie") != 0)
-			continue;
-		if (web_cookie_get(kv->value, WEB_COOKIE, out, size) == 1)
-			return out;
-	}
-	return NULL;
-}
-
-/*
- * Does the POST come from one of our pages?  Origin must be
- * https://<Host>: a form on another site cannot make a browser send
- * that.  Our pages' own Referrer-Policy (no-referrer) makes browsers send
- * "Origin: null" (the Fetch standard's rule for a non-CORS POST under
- * no-referrer), so then the Fetch metadata decides: Sec-Fetch-Site
- * "same-origin", which a browser sets itself and no page can forge.  A
- * request with neither (not from a browser of this decade) is refused.
- */
-static int
-same_origin(struct evhttp_request *req)
-{
-	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-	const char *host = evhttp_find_header(h, "Host");
-	const char *origin = evhttp_find_header(h, "Origin");
-	const char *site = evhttp_find_header(h, "Sec-Fetch-Site");
-	char want[300];
-
-	if (host == NULL || strlen(host) > 255)
-		return 0;
-	snprintf(want, sizeof(want), "https://%s", host);
-	if (origin != NULL && strcmp(origin, "null") != 0)
-		return strcmp(origin, want) == 0 && (site == NULL ||
-		    strcmp(site, "same-origin") == 0);
-	return site != NULL && strcmp(site, "same-origin") == 0;
-}
-
-/* The form of a POST (x-www-form-urlencoded) into q; 0 or -1. */
-static int
-form_parse(struct evhttp_request *req, struct evkeyvalq *q)
-{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	const char *type = evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "Content-Type");
-	size_t len = evbuffer_get_length(in);
-	char *body;
-	int r;
 
-	if (type == NULL || strncmp(type, "application/x-www-form-urlencoded",
-	    33) != 0 || len > IPC_MAX)
-		return -1;
-	body = util_calloc(1, len + 1);
-	evbuffer_copyout(in, body, len);
-	r = memchr(body, '\0', len) != NULL ? -1 :
-	    evhttp_parse_query_str(body, q);
-	explicit_bzero(body, len);
-	free(body);
-	return r;
+	memset(h, 0, sizeof(*h));
+	h->post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
+	h->path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+	h->query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	h->headers = evhttp_request_get_input_headers(req);
+	if (h->post && (h->body_len = evbuffer_get_length(in)) > 0 &&
+	    h->body_len <= WEB_MAX_FORM)
+		h->body = (const char *)evbuffer_pullup(in, -1);
 }
 
 /* Is the POST a form with files (multipart/form-data)? */
@@ -484,8 +436,8 @@ sess_get(struct evhttp_request *req)
 	time_t now = time(NULL);
 	int r;
 
-	if (cookie_id(req, id, sizeof(id)) == NULL || strlen(id) !=
-	    WEB_ID_LEN)
+	if (web_cookie_id(evhttp_request_get_input_headers(req), id,
+	    sizeof(id)) == NULL || strlen(id) != WEB_ID_LEN)
 		return NULL;
 	if ((s = sess_find(id)) != NULL && now - s->checked < SESSION_RECHECK) {
 		s->used = now;
@@ -769,8 +721,7 @@ to_backend(struct evhttp_request *req, struct wsess *s, const char *path,
     const struct evkeyvalq *q, int fd)
 {
 	struct ipc_out *o;
-	struct evkeyval *kv;
-	size_t n = 0;
+	int st;
 
 	if (s->nqueued >= MAX_QUEUED) {
 		if (fd != -1)
@@ -779,29 +730,13 @@ to_backend(struct evhttp_request *req, struct wsess *s, const char *path,
 		return;
 	}
 	o = util_calloc(1, sizeof(*o));
-	ipc_begin(o, WB_REQUEST);
-	ipc_put_str(o, evhttp_request_get_command(req) == EVHTTP_REQ_POST ?
-	    "POST" : "GET");
-	ipc_put_str(o, path);
-	ipc_put_str(o, s->csrf);	/* for the forms of its pages */
-	TAILQ_FOREACH(kv, q, next) {
-		if (++n > WEB_MAX_PARAMS || !web_utf8_valid(kv->key,
-		    strlen(kv->key)) || !web_utf8_valid(kv->value,
-		    strlen(kv->value))) {
-			free(o);
-			if (fd != -1)
-				close(fd);
-			reply_text(req, 400, "Bad request\n");
-			return;
-		}
-		ipc_put_str(o, kv->key);
-		ipc_put_str(o, kv->value);
-	}
-	if (o->overflow) {
+	if ((st = web_request_build(o, evhttp_request_get_command(req) ==
+	    EVHTTP_REQ_POST, path, s->csrf, q)) != 0) {
 		free(o);
 		if (fd != -1)
 			close(fd);
-		reply_text(req, 413, "Request too large\n");
+		reply_text(req, st, st == 413 ? "Request too large\n" :
+		    "Bad request\n");
 		return;
 	}
 	if (breq_add(s, req, o, client_ip(req), fd) == -1)
@@ -999,14 +934,14 @@ login_start(struct plogin *l, int conn)
 }
 
 static void
-login_post(struct evhttp_request *req)
+login_post(struct evhttp_request *req, const struct web_http *h)
 {
 	struct evkeyvalq q = TAILQ_HEAD_INITIALIZER(q);
 	const char *user, *password;
 	struct plogin *l;
 	int i;
 
-	if (form_parse(req, &q) == -1 ||
+	if (web_form_parse(h, &q) == -1 ||
 	    (user = evhttp_find_header(&q, "user")) == NULL ||
 	    (password = evhttp_find_header(&q, "password")) == NULL ||
 	    strlen(user) == 0 || strlen(user) > 256 || strlen(password) > 1024) {
@@ -1071,33 +1006,15 @@ serve_asset(struct evhttp_request *req, const struct asset *a)
 	evhttp_send_reply(req, 200, NULL, NULL);
 }
 
-/* Is path one of the session's process's routes? */
-static int
-backend_route(const char *path, int post)
-{
-	static const char *const get[] = { "/mail", "/msg/body", "/msg/part",
-	    "/msg/raw", "/compose", NULL };
-	static const char *const posts[] = { "/act", "/folder", "/send",
-	    NULL };
-	const char *const *r;
-
-	for (r = post ? posts : get; *r != NULL; r++)
-		if (strcmp(path, *r) == 0)
-			return 1;
-	return 0;
-}
-
 static void
 request(struct evhttp_request *req, void *arg)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	struct evkeyvalq q = TAILQ_HEAD_INITIALIZER(q);
-	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
-	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
-	const char *token;
+	struct web_http h;
+	enum web_route route;
 	const struct asset *a;
 	struct wsess *s;
-	int post, files = -1;
+	int st, files = -1;
 
 	(void)arg;
 	if (conn_admit(req) == -1) {
@@ -1106,74 +1023,62 @@ request(struct evhttp_request *req, void *arg)
 		reply_text(req, 503, "Too many connections\n");
 		return;
 	}
-	post = evhttp_request_get_command(req) == EVHTTP_REQ_POST;
-	if (path == NULL || path[0] != '/') {
+	http_of(req, &h);
+	if ((route = web_request_route(&h)) == WEB_R_BAD) {
 		reply_text(req, 400, "Bad request\n");
 		return;
 	}
-	if (!post && (a = asset_find(path)) != NULL) {
+	if (!h.post && (a = asset_find(h.path)) != NULL) {
 		serve_asset(req, a);
 		return;
 	}
-	if (post && !same_origin(req)) {
+	if (route == WEB_R_FOREIGN) {
 		reply_text(req, 403, "Forbidden: the request did not come "
 		    "from this site\n");
 		return;
 	}
-	if (strcmp(path, "/login") == 0) {
-		if (post)
-			login_post(req);
+	if (route == WEB_R_LOGIN) {
+		if (h.post)
+			login_post(req, &h);
 		else
 			reply_login(req, 200, NULL);
 		return;
 	}
 	s = sess_get(req);
-	if (strcmp(path, "/") == 0) {
+	if (route == WEB_R_ROOT) {
 		redirect(req, s != NULL ? "/mail" : "/login", NULL);
 		return;
 	}
-	if (!backend_route(path, post) && !(post && strcmp(path, "/logout") ==
-	    0) && !(!post && strcmp(path, "/events") == 0)) {
+	if (route == WEB_R_OTHER) {
 		reply_text(req, 404, "Not found\n");
 		return;
 	}
 	if (s == NULL) {
-		if (post)
+		if (h.post)
 			reply_text(req, 403, "Forbidden: not logged in\n");
 		else
 			redirect(req, "/login", NULL);
 		return;
 	}
-	if ((query != NULL && evhttp_parse_query_str(query, &q) == -1) ||
-	    (post && (is_upload(req) ? strcmp(path, "/send") != 0 ||
-	    upload_pass(req, &q, &files) == -1 : form_parse(req, &q) == -1))) {
+	if ((st = web_request_params(&h, s->csrf, &q)) != 0) {
+		reply_text(req, st, st == 403 ? "Forbidden: the form has "
+		    "expired; reload the page\n" : "Bad request\n");
+		return;
+	}
+	/* A form with files: passed on as it came (see upload_pass()). */
+	if (h.post && is_upload(req) && (route != WEB_R_BACKEND ||
+	    strcmp(h.path, "/send") != 0 || upload_pass(req, &q,
+	    &files) == -1)) {
 		evhttp_clear_headers(&q);
-		if (files != -1)
-			close(files);
 		reply_text(req, 400, "Bad request\n");
 		return;
 	}
-	if (files == -1 && evhttp_find_header(&q, "upload") != NULL) {
-		evhttp_clear_headers(&q);
-		reply_text(req, 400, "Bad request\n");
-		return;
-	}
-	if (post && ((token = evhttp_find_header(&q, "csrf")) == NULL ||
-	    strlen(token) != WEB_ID_LEN ||
-	    CRYPTO_memcmp(token, s->csrf, WEB_ID_LEN) != 0)) {
-		evhttp_clear_headers(&q);
-		if (files != -1)
-			close(files);
-		reply_text(req, 403, "Forbidden: the form has expired; "
-		    "reload the page\n");
-		return;
-	}
-	if (post && strcmp(path, "/logout") == 0)
+	if (route == WEB_R_LOGOUT)
 		logout(req, s);
-	else if (!post && strcmp(path, "/events") == 0)
+	else if (route == WEB_R_EVENTS)
 		stream_open(req, s, &q);
 	else {
-		to_backend(req, s, path, &q, files);
+		to_backend(req, s, h.path, &q, files);
 		files = -1;
 	}
 	if (files != -1)

@@ -98,6 +98,86 @@ void	backend_serve(struct pool_ctx *ctx, int fd, const char *service,
 void	front_main(int argc, char **argv) __attribute__((noreturn));
 
 /* ==== form.c: what the front reads of a request ==== */
+/*
+ * Everything the front reads of a request once evhttp has parsed its
+ * framing (request line, headers, body length), with no event loop and
+ * no state: the session's process is only ever handed what these
+ * accepted.  fuzz/fuzz-webreq.c runs them as the front does.
+ */
+struct evkeyvalq;
+
+#define WEB_MAX_FORM	IPC_MAX		/* octets of a form body read */
+
+/* A request as evhttp hands it over. */
+struct web_http {
+	int		 post;		/* POST; else GET or HEAD */
+	const char	*path;		/* the URI's, as sent (not decoded) */
+	const char	*query;		/* or NULL */
+	const struct evkeyvalq *headers;
+	const char	*body;		/* a POST's; NULL when empty or longer
+					 * than WEB_MAX_FORM */
+	size_t		 body_len;
+};
+
+/* Where a request goes, as far as its path and headers tell, in the
+ * order the front decides. */
+enum web_route {
+	WEB_R_BAD,		/* no path, or not one from the root: 400 */
+	WEB_R_FOREIGN,		/* a POST not from our pages: 403 */
+	WEB_R_LOGIN,		/* /login, the form or its POST */
+	WEB_R_ROOT,		/* / */
+	WEB_R_LOGOUT,		/* POST /logout */
+	WEB_R_EVENTS,		/* GET /events, the live updates */
+	WEB_R_BACKEND,		/* one of the session's process's routes */
+	WEB_R_OTHER,		/* a static file for a GET, else 404 */
+};
+enum web_route web_request_route(const struct web_http *h);
+
+/*
+ * Does the POST come from one of our pages?  Origin must be
+ * https://<Host>, or, when it is absent or "null", Sec-Fetch-Site
+ * "same-origin" (see front.c).  The first header of each name counts.
+ */
+int	web_same_origin(const struct evkeyvalq *headers);
+
+/* The session id in the Cookie header(s) into out, or NULL. */
+const char *web_cookie_id(const struct evkeyvalq *headers, char *out,
+	    size_t size);
+
+/* A POST's form (application/x-www-form-urlencoded, at most
+ * WEB_MAX_FORM octets, no NUL) into q; 0 or -1. */
+int	web_form_parse(const struct web_http *h, struct evkeyvalq *q);
+
+/*
+ * The parameters of a logged-in session's request into q (initialised
+ * here; evhttp_clear_headers() it): the query's, then a POST's form, in
+ * order, values decoded ('+' is a space); and a POST's CSRF check
+ * against csrf, the session's token (WEB_ID_LEN characters).  0, or the
+ * HTTP status to answer (q then empty): 400 (a query or form that does
+ * not parse, a POST that is not a form), 403 (a POST without the
+ * session's token).
+ */
+int	web_request_params(const struct web_http *h, const char *csrf,
+	    struct evkeyvalq *q);
+
+/*
+ * The WB_REQUEST for the session's process into o: method ("POST", or
+ * "GET" for GET and HEAD), path, csrf, then q's pairs.  0, or the HTTP
+ * status to answer: 400 (more than WEB_MAX_PARAMS parameters, or a name
+ * or value that is not web_utf8_valid()), 413 (larger than a message).
+ */
+int	web_request_build(struct ipc_out *o, int post, const char *path,
+	    const char *csrf, const struct evkeyvalq *q);
+
+/*
+ * A WB_REQUEST read back (the session's process's side) into r, whose
+ * strings point into in; r->user is left NULL for the caller.  Pairs
+ * beyond WEB_MAX_PARAMS, and a last name without a value, are ignored,
+ * as backend.c's request_decode() does (which this can replace).  0, or
+ * -1 when in is not a WB_REQUEST.
+ */
+int	web_request_decode(struct ipc_in *in, struct web_request *r);
+
 
 /* The value of cookie name in a Cookie header (RFC 6265 §5.4) into out:
  * 1, 0 when absent, -1 when too long for out. */
