@@ -89,10 +89,15 @@ web_cookie_id(const struct evkeyvalq *h, char *out, size_t size)
 	return NULL;
 }
 
+/* evhttp_parse_query_str() starts its list afresh (TAILQ_INIT): the
+ * form is parsed into a list of its own and moved behind the query's,
+ * which would otherwise be lost, and leaked. */
 int
 web_form_parse(const struct web_http *h, struct evkeyvalq *q)
 {
 	const char *type = evhttp_find_header(h->headers, "Content-Type");
+	struct evkeyvalq form;
+	struct evkeyval *kv;
 	char *body;
 	int r;
 
@@ -103,10 +108,16 @@ web_form_parse(const struct web_http *h, struct evkeyvalq *q)
 	if (h->body_len > 0)
 		memcpy(body, h->body, h->body_len);
 	r = memchr(body, '\0', h->body_len) != NULL ? -1 :
-	    evhttp_parse_query_str(body, q);
+	    evhttp_parse_query_str(body, &form);
 	explicit_bzero(body, h->body_len);
 	free(body);
-	return r;
+	if (r == -1)
+		return -1;
+	while ((kv = TAILQ_FIRST(&form)) != NULL) {
+		TAILQ_REMOVE(&form, kv, next);
+		TAILQ_INSERT_TAIL(q, kv, next);
+	}
+	return 0;
 }
 
 int

@@ -145,7 +145,8 @@ const char *web_cookie_id(const struct evkeyvalq *headers, char *out,
 	    size_t size);
 
 /* A POST's form (application/x-www-form-urlencoded, at most
- * WEB_MAX_FORM octets, no NUL) into q; 0 or -1. */
+ * WEB_MAX_FORM octets, no NUL) appended to q (initialised); 0, or -1
+ * (q as it was). */
 int	web_form_parse(const struct web_http *h, struct evkeyvalq *q);
 
 /*
