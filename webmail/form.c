@@ -91,7 +91,9 @@ web_cookie_id(const struct evkeyvalq *h, char *out, size_t size)
 
 /* evhttp_parse_query_str() starts its list afresh (TAILQ_INIT): the
  * form is parsed into a list of its own and moved behind the query's,
- * which would otherwise be lost, and leaked. */
+ * which would otherwise be lost, and leaked.  It decodes %00 into a NUL
+ * that silently ends the value ("Trash%00x" would be "Trash"): a form
+ * or query with one is refused instead, as one with a NUL is. */
 int
 web_form_parse(const struct web_http *h, struct evkeyvalq *q)
 {
@@ -107,7 +109,8 @@ web_form_parse(const struct web_http *h, struct evkeyvalq *q)
 	body = util_calloc(1, h->body_len + 1);
 	if (h->body_len > 0)
 		memcpy(body, h->body, h->body_len);
-	r = memchr(body, '\0', h->body_len) != NULL ? -1 :
+	r = memchr(body, '\0', h->body_len) != NULL ||
+	    strstr(body, "%00") != NULL ? -1 :
 	    evhttp_parse_query_str(body, &form);
 	explicit_bzero(body, h->body_len);
 	free(body);
@@ -127,7 +130,8 @@ web_request_params(const struct web_http *h, const char *csrf,
 	const char *token;
 
 	TAILQ_INIT(q);
-	if ((h->query != NULL && evhttp_parse_query_str(h->query, q) == -1) ||
+	if ((h->query != NULL && (strstr(h->query, "%00") != NULL ||
+	    evhttp_parse_query_str(h->query, q) == -1)) ||
 	    (h->post && web_form_parse(h, q) == -1)) {
 		evhttp_clear_headers(q);
 		return 400;

@@ -145,7 +145,7 @@ const char *web_cookie_id(const struct evkeyvalq *headers, char *out,
 	    size_t size);
 
 /* A POST's form (application/x-www-form-urlencoded, at most
- * WEB_MAX_FORM octets, no NUL) appended to q (initialised); 0, or -1
+ * WEB_MAX_FORM octets, no NUL and no %00) appended to q (initialised); 0, or -1
  * (q as it was). */
 int	web_form_parse(const struct web_http *h, struct evkeyvalq *q);
 
@@ -155,7 +155,7 @@ int	web_form_parse(const struct web_http *h, struct evkeyvalq *q);
  * order, values decoded ('+' is a space); and a POST's CSRF check
  * against csrf, the session's token (WEB_ID_LEN characters).  0, or the
  * HTTP status to answer (q then empty): 400 (a query or form that does
- * not parse, a POST that is not a form), 403 (a POST without the
+ * not parse or holds %00, a POST that is not a form), 403 (a POST without the
  * session's token).
  */
 int	web_request_params(const struct web_http *h, const char *csrf,
