@@ -433,9 +433,9 @@ try:
              for p in em.iter_attachments()}
     t.ok(parts.get("report.pdf") == pdf, "the binary file arrives byte "
          "for byte (base64)", list(parts))
-    t.ok(parts.get("notesé.txt", "").replace("\r\n", "\n") ==
-         "ça va\n", "the file with a non-ASCII name arrives by its name",
-         list(parts))
+    t.ok(parts.get("notesé.txt", b"").replace(b"\r\n", b"\n") ==
+         "ça va\n".encode(), "the file with a non-ASCII name arrives by "
+         "its name", parts.get("notesé.txt"))
     t.ok("Two files." in em.get_body(("plain",)).get_content(),
          "and the text")
     r = b.req("POST", "/act?csrf=" + csrf, body=body,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/queue.h>
 
 #include <event2/http.h>
@@ -124,15 +125,28 @@ web_form_parse(const struct web_http *h, struct evkeyvalq *q)
 }
 
 int
+web_is_upload(const struct web_http *h)
+{
+	const char *type = evhttp_find_header(h->headers, "Content-Type");
+
+	return h->post && type != NULL &&
+	    strncasecmp(type, "multipart/form-data", 19) == 0;
+}
+
+int
 web_request_params(const struct web_http *h, const char *csrf,
     struct evkeyvalq *q)
 {
 	const char *token;
 
 	TAILQ_INIT(q);
+	/* A form with files is not parsed here: the front passes it on
+	 * (upload.c), its token in the query.  "upload" names it: never a
+	 * client's parameter. */
 	if ((h->query != NULL && (strstr(h->query, "%00") != NULL ||
 	    evhttp_parse_query_str(h->query, q) == -1)) ||
-	    (h->post && web_form_parse(h, q) == -1)) {
+	    (h->post && !web_is_upload(h) && web_form_parse(h, q) == -1) ||
+	    evhttp_find_header(q, "upload") != NULL) {
 		evhttp_clear_headers(q);
 		return 400;
 	}

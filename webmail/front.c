@@ -341,17 +341,6 @@ http_of(struct evhttp_request *req, struct web_http *h)
 		h->body = (const char *)evbuffer_pullup(in, -1);
 }
 
-/* Is the POST a form with files (multipart/form-data)? */
-static int
-is_upload(struct evhttp_request *req)
-{
-	const char *type = evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "Content-Type");
-
-	return type != NULL && strncasecmp(type, "multipart/form-data", 19) ==
-	    0;
-}
-
 /*
  * A form with files goes to the session's process as it came (it is
  * parsed there: see upload.c), in a memfd, with its Content-Type as the
@@ -1066,7 +1055,7 @@ request(struct evhttp_request *req, void *arg)
 		return;
 	}
 	/* A form with files: passed on as it came (see upload_pass()). */
-	if (h.post && is_upload(req) && (route != WEB_R_BACKEND ||
+	if (web_is_upload(&h) && (route != WEB_R_BACKEND ||
 	    strcmp(h.path, "/send") != 0 || upload_pass(req, &q,
 	    &files) == -1)) {
 		evhttp_clear_headers(&q);

@@ -160,6 +160,10 @@ int	web_form_parse(const struct web_http *h, struct evkeyvalq *q);
  */
 int	web_request_params(const struct web_http *h, const char *csrf,
 	    struct evkeyvalq *q);
+/* Is it a POST of a form with files (multipart/form-data)?  Its body is
+ * left to the session's process (upload.c); web_request_params() then
+ * reads only the query. */
+int	web_is_upload(const struct web_http *h);
 
 /*
  * The WB_REQUEST for the session's process into o: method ("POST", or
