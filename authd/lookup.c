@@ -158,8 +158,8 @@ lookup_answer(struct ipc_in *in, const struct client *c, struct ipc_out *o)
 		if ((r = c->control && a1 != NULL)) {
 			policy_cache_drop(a1);
 			websess_drop_user(a1);
-			log_info("cache: forgot the logins and webmail sessions "
-			    "of %s", log_str(a1));
+			log_info("cache: forgot the logins of %s, and ended "
+			    "its webmail sessions", log_str(a1));
 		}
 		answer(o, r);
 		break;
