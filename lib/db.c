@@ -32,8 +32,17 @@ db_open(const char *path, int create, const char **err)
 	}
 	sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
 	sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	/*
+	 * temp_store=MEMORY: a sort or index build too large for the cache
+	 * spills into memory, not a temporary file.  Finding a directory for
+	 * one, SQLite calls access(2) on /var/tmp, /usr/tmp and /tmp, which
+	 * a process confined to one Maildir may not (its sandbox kills it:
+	 * a 10,000-message INBOX did that to IMAP and the webmail), and
+	 * which a chrooted one could not reach anyway.
+	 */
 	if (db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
-	    "PRAGMA synchronous=NORMAL;", err) == -1) {
+	    "PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY;",
+	    err) == -1) {
 		sqlite3_close(db);
 		return NULL;
 	}
