@@ -72,7 +72,7 @@ store_cur_mtime(struct mbox *mb)
 static int
 sync_get_record(struct mbox *mb, int64_t rec[4])
 {
-	sqlite3_stmt *s = store_stmt(mb->st, Q_MBOX_STATUS);
+	sqlite3_stmt *s = store_stmt(mb->st, Q_MBOX_DIRS);
 	int i;
 
 	sqlite3_bind_int64(s, 1, mb->id);
@@ -82,7 +82,7 @@ sync_get_record(struct mbox *mb, int64_t rec[4])
 		return store_fail(mb->st, "mailbox row");
 	}
 	for (i = 0; i < 4; i++)
-		rec[i] = sqlite3_column_int64(s, 4 + i);
+		rec[i] = sqlite3_column_int64(s, i);
 	sqlite3_reset(s);
 	return 0;
 }

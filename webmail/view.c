@@ -152,7 +152,7 @@ struct folders_arg {
 	struct backend	*be;
 	struct buf	*b;
 	const char	*current;
-	uint32_t	 current_unseen;
+	const struct mbox_status *current_status;	/* read already */
 };
 
 /* The folders as a mail client shows them: Inbox, the special ones in
@@ -227,9 +227,10 @@ folder_row(const char *name, unsigned int attrs, void *arg)
 	int current = strcmp(name, fa->current) == 0;
 
 	memset(&st, 0, sizeof(st));
-	(void)mstore_status(fa->be->st, name, &st);
 	if (current)
-		fa->current_unseen = st.unseen;
+		st = *fa->current_status;
+	else
+		(void)mstore_status(fa->be->st, name, &st);
 	slash = strrchr(name, '/');
 	folder_label(slash != NULL ? slash + 1 : name, label, sizeof(label));
 	if (strcmp(name, "INBOX") == 0)
@@ -456,6 +457,7 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	fa.be = be;
 	fa.b = b;
 	fa.current = folder;
+	fa.current_status = &st;
 	buf_puts(b, "<nav class=\"folders\" aria-label=\"Folders\"><ul>");
 	folders_each(be, folder_row, &fa);
 	buf_puts(b, "</ul><details><summary>Manage folders</summary>"
