@@ -413,7 +413,7 @@ try:
 
     pdf = bytes(range(256)) * 40          # binary, 10 KB
     body, ctype = multipart(
-        {"csrf": csrf, "op": "send", "from": U, "to": U2,
+        {"csrf": csrf, "op": "send", "from": U, "to": U2, "cc": "",
          "subject": "Files for Otto", "body": "Two files.\n"},
         [("report.pdf", "application/pdf", pdf),
          ("notesé.txt", "text/plain", "ça va\n".encode())])

@@ -338,8 +338,16 @@ test_params(void)
 	    qstr());
 	ok(params(1, NULL, FORM "; charset=UTF-8", "csrf=" CSRF, 0) == 0,
 	    "form: a charset parameter on its type");
+	ok(params(1, NULL, "text/plain", "csrf=" CSRF, 0) == 400,
+	    "form: another type refused");
 	ok(params(1, NULL, "multipart/form-data; boundary=x", "csrf=" CSRF,
-	    0) == 400, "form: another type refused");
+	    0) == 403, "a form with files is left unread: its body's token "
+	    "does not count");
+	ok(params(1, "csrf=" CSRF, "multipart/form-data; boundary=x",
+	    "anything", 0) == 0 && strcmp(qstr(), "csrf=" CSRF ";") == 0,
+	    "a form with files: the token in the query, only the query read");
+	ok(params(1, "csrf=" CSRF "&upload=text/plain", FORM, "a=b", 0) ==
+	    400, "a client's own 'upload' parameter: 400");
 	ok(params(1, NULL, NULL, "csrf=" CSRF, 0) == 400,
 	    "form: no Content-Type refused");
 	ok(params(1, NULL, FORM, "csrf=" CSRF "&a=b\0c",

@@ -86,10 +86,12 @@ upload_part(GMimeObject *parent, GMimeObject *part, gpointer arg)
 	}
 	arr = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
 	if (g_mime_part_get_filename(GMIME_PART(part)) == NULL) {
-		/* A text field. */
-		char *v = g_strndup((const char *)arr->data, arr->len);
+		/* A text field (an empty one has no data at all). */
+		char *v = arr->len > 0 ? g_strndup((const char *)arr->data,
+		    arr->len) : g_strdup("");
 
-		if (memchr(arr->data, '\0', arr->len) != NULL ||
+		if ((arr->len > 0 && memchr(arr->data, '\0', arr->len) !=
+		    NULL) ||
 		    !web_utf8_valid(v, arr->len) ||
 		    !web_utf8_valid(field, strlen(field)))
 			u->failed = 1;
