@@ -112,14 +112,42 @@ store_count_vsize(int fd, int64_t size)
 	return n < 0 ? -1 : size + bare;
 }
 
+/*
+ * Every change to a mailbox bumps its HIGHESTMODSEQ (new messages also
+ * UIDNEXT, a claim of \Recent first_recent): while the row says the same,
+ * the counts read last are still true, and a 10,000-message INBOX is not
+ * counted again for every page or STATUS.
+ */
 int
 mbox_get_status(struct mbox *mb, struct mbox_status *out)
 {
-	sqlite3_stmt *s = store_stmt(mb->st, Q_MBOX_STATUS);
+	sqlite3_stmt *s = store_stmt(mb->st, Q_MBOX_MODSEQ);
+	uint32_t uidnext, first_recent, uidvalidity;
+	uint64_t modseq;
 
 	sqlite3_bind_int64(s, 1, mb->id);
-	if (sqlite3_step(s) != SQLITE_ROW)
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_reset(s);
 		return store_fail(mb->st, "status");
+	}
+	uidnext = (uint32_t)sqlite3_column_int64(s, 0);
+	modseq = (uint64_t)sqlite3_column_int64(s, 1);
+	first_recent = (uint32_t)sqlite3_column_int64(s, 2);
+	uidvalidity = (uint32_t)sqlite3_column_int64(s, 3);
+	sqlite3_reset(s);
+	if (mb->status_known && mb->status.uidnext == uidnext &&
+	    mb->status.highestmodseq == modseq &&
+	    mb->status.first_recent == first_recent &&
+	    mb->status.uidvalidity == uidvalidity) {
+		*out = mb->status;
+		return 0;
+	}
+	s = store_stmt(mb->st, Q_MBOX_STATUS);
+	sqlite3_bind_int64(s, 1, mb->id);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		return store_fail(mb->st, "status");
+	}
 	memset(out, 0, sizeof(*out));
 	out->uidvalidity = (uint32_t)sqlite3_column_int64(s, 0);
 	out->uidnext = (uint32_t)sqlite3_column_int64(s, 1);
@@ -131,6 +159,8 @@ mbox_get_status(struct mbox *mb, struct mbox_status *out)
 	out->size = (uint64_t)sqlite3_column_double(s, 11);
 	out->deleted = (uint64_t)sqlite3_column_int64(s, 12);
 	sqlite3_reset(s);
+	mb->status = *out;
+	mb->status_known = 1;
 	return 0;
 }
 

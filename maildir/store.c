@@ -166,8 +166,8 @@ static const char *store_sql_text[Q_COUNT] = {
 	    " WHERE id = ? RETURNING highestmodseq",
 	[Q_MBOX_UIDNEXT] = "UPDATE mailbox SET uidnext = uidnext + 1"
 	    " WHERE id = ? RETURNING uidnext - 1",
-	[Q_MBOX_MODSEQ] = "SELECT uidnext, highestmodseq FROM mailbox"
-	    " WHERE id = ?",
+	[Q_MBOX_MODSEQ] = "SELECT uidnext, highestmodseq, first_recent,"
+	    " uidvalidity FROM mailbox WHERE id = ?",
 	/* The counts in one pass over the mailbox's messages (five
 	 * subqueries read a 10,000-message INBOX five times). */
 	[Q_MBOX_STATUS] = "SELECT m.uidvalidity, m.uidnext, m.highestmodseq,"

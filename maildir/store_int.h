@@ -60,6 +60,9 @@ struct mbox {
 	uint32_t	 kw_used;		/* bit i: index i is taken */
 	int		 kw_loaded;
 	struct stat	 kw_sb;
+	/* The last status counted, good while its row's stamps hold. */
+	struct mbox_status status;
+	int		 status_known;
 };
 
 sqlite3_stmt *store_stmt(struct mstore *st, enum store_sql q);

@@ -426,6 +426,13 @@ main(void)
 	ok(mbox_uids(in2, &uids, &n) == 0 && n == 2 && uids[0] == 2,
 	    "outside delete seen as expunge");
 	free(uids);
+	/* The first handle read the counts before all that: not again. */
+	n = (size_t)mbox_get_status(in, &ms);
+	ok(n == 0 && ms.messages == 2 && ms.deleted == 1 && ms.unseen == 1,
+	    "status after another handle's changes: counted again (%u %llu "
+	    "%u)", ms.messages, (unsigned long long)ms.deleted, ms.unseen);
+	ok(mbox_get_status(in, &ms) == 0 && ms.messages == 2,
+	    "and the same when nothing changed");
 	cnt = 0;
 	{
 		struct { int n; } v = { 0 };
