@@ -3,13 +3,21 @@
  *
  *	webmail.c	main: the front, or (-M web) a session's process
  *	front.c		the front: TLS, HTTP (libevent's evhttp), static
- *			files, login and logout, cookies, CSRF, and the
- *			requests of logged-in sessions passed on
+ *			files, login and logout, routing (front.h: its parts)
+ *	relay.c		the front's sessions: cookies checked, each
+ *			session's process and the requests passed to it,
+ *			the live updates
+ *	form.c		what the front reads of a request: routes, the
+ *			cookie, the form, the CSRF and origin checks
  *	backend.c	a session's process: one user's Maildir, the
- *			requests the front passes, the pages they make
- *	pages.c		the pages (every text through html_escape)
+ *			requests the front passes (backend.h: its parts)
+ *	view.c		its pages: folders, the list, a message, parts
+ *	act.c		what it changes: flags, moves, folders
+ *	compose.c	writing: the form, sending through the queue
+ *	search.c	searching a folder as IMAP's SEARCH does
+ *	upload.c	a form with files, parsed with GMime
+ *	pages.c		the frame of every page, the login form
  *	assets.c	the static files, built into the program
- *	form.c		the cookie, UTF-8 checks, URLs
  *	escape.c	HTML escaping for every template, plain text bodies
  *			as HTML
  *	sanitize.c	HTML mail bodies through an allow-list (gumbo's
