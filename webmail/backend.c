@@ -115,29 +115,6 @@ resp_text(struct resp *rs, int status, const char *text)
 
 /* ---- requests ---- */
 
-static int
-request_decode(struct backend *be, struct web_request *r)
-{
-	struct ipc_in *in = &be->in;
-	const char *name, *value;
-
-	memset(r, 0, sizeof(*r));
-	r->user = be->user;
-	if (in->type != WB_REQUEST || (r->method = ipc_get_str(in)) == NULL ||
-	    (r->path = ipc_get_str(in)) == NULL ||
-	    (r->csrf = ipc_get_str(in)) == NULL)
-		return -1;
-	while (ipc_left(in) >= 2 && r->nparams < WEB_MAX_PARAMS) {
-		if ((name = ipc_get_str(in)) == NULL ||
-		    (value = ipc_get_str(in)) == NULL)
-			return -1;
-		r->params[r->nparams].name = name;
-		r->params[r->nparams].value = value;
-		r->nparams++;
-	}
-	return 0;
-}
-
 /* ---- live updates ---- */
 
 static void
@@ -386,11 +363,12 @@ backend_serve(struct pool_ctx *ctx, int fd, const char *service,
 			break;		/* closed, or garbage */
 		be->upload = be->in.fd;	/* files of a form, if any */
 		be->in.fd = -1;
-		if (request_decode(be, &r) == -1) {
+		if (web_request_decode(&be->in, &r) == -1) {
 			log_err("sid=%s webmail: a request that does not "
 			    "decode", be->sid);
 			break;
 		}
+		r.user = be->user;
 		memset(&rs, 0, sizeof(rs));
 		memset(&uf, 0, sizeof(uf));
 		uf.r = &r;

@@ -185,12 +185,11 @@ int	web_request_build(struct ipc_out *o, int post, const char *path,
 /*
  * A WB_REQUEST read back (the session's process's side) into r, whose
  * strings point into in; r->user is left NULL for the caller.  Pairs
- * beyond WEB_MAX_PARAMS, and a last name without a value, are ignored,
- * as backend.c's request_decode() does (which this can replace).  0, or
- * -1 when in is not a WB_REQUEST.
+ * beyond WEB_MAX_PARAMS, and a last name without a value, are ignored.
+ * The session's process reads its requests with it; the fuzzer too.
+ * 0, or -1 when in is not a WB_REQUEST.
  */
 int	web_request_decode(struct ipc_in *in, struct web_request *r);
-
 
 /* The value of cookie name in a Cookie header (RFC 6265 §5.4) into out:
  * 1, 0 when absent, -1 when too long for out. */
