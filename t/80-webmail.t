@@ -487,6 +487,39 @@ try:
     r = b.req("GET", "/mail?f=INBOX&q=zzqqxx")
     t.ok("Nothing found" in r.text, "search: nothing found, said")
 
+    # the conversation view: a reply under what it answers
+    def raw_send(subject, extra):
+        msg = ("From: Pat <pat@example.org>\r\nTo: %s\r\nSubject: %s\r\n"
+               "%s\r\nhello\r\n" % (U, subject, extra))
+        with smtplib.SMTP("127.0.0.1", srv.port("smtp"), timeout=30) as sm:
+            sm.sendmail("pat@example.org", [U], msg.encode())
+    raw_send("Thread start", "Message-ID: <start@example.org>\r\n"
+             "Date: Mon, 30 Nov 2026 10:00:00 +0000\r\n")
+    raw_send("Something else", "Message-ID: <other@example.org>\r\n"
+             "Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n")
+    raw_send("Re: Thread start", "Message-ID: <reply@example.org>\r\n"
+             "In-Reply-To: <start@example.org>\r\n"
+             "References: <start@example.org>\r\n"
+             "Date: Wed, 02 Dec 2026 10:00:00 +0000\r\n")
+    wait_until(lambda: uid_of(b, "Re: Thread start") is not None, 15)
+    r = b.req("GET", "/mail?f=INBOX&t=1")
+    rows = re.findall(r'<li data-uid="\d+" class="([^"]*)"[^>]*>'
+                      r'(?:(?!</li>).)*?<span class="subject"><a [^>]*>'
+                      r'([^<]*)</a>', r.text, re.S)
+    names = [subj for _, subj in rows]
+    i = names.index("Thread start") if "Thread start" in names else -1
+    t.ok(i >= 0 and i + 1 < len(names) and
+         names[i + 1] == "Re: Thread start" and
+         "thread-child" in rows[i + 1][0] and
+         "thread-child" not in rows[i][0],
+         "conversations: the reply right under what it answers, indented",
+         names)
+    t.ok(i >= 0 and names.index("Something else") > i,
+         "conversations: the thread with the newest message first",
+         names)
+    t.ok('href="/mail?f=INBOX"' in r.text and ">List</a>" in r.text,
+         "conversations: a link back to the plain list")
+
     # a draft: saved in Drafts as \Draft, reopened for editing
     r = b.req("POST", "/send", {"csrf": csrf, "op": "draft", "from": U,
                                 "to": U2, "subject": "Unfinished thoughts",

@@ -94,6 +94,12 @@ void	view_drop_draft(struct backend *be, uint32_t uid);
 int	web_search(struct backend *be, const char *words, enum msort sort,
 	    int reverse, uint32_t **uids_r, size_t *n_r);
 
+/* threads.c: the folder's (be->mb) messages in conversations, as UIDs
+ * in the order shown, child[i] set for a message under the one before
+ * it in its thread (malloc'd); 0 or -1. */
+int	web_threads(struct backend *be, uint32_t **uids_r,
+	    unsigned char **child_r, size_t *n_r);
+
 /* compose.c: writing mail */
 void	view_compose(struct backend *be, const struct web_request *r,
 	    struct resp *rs);

@@ -269,7 +269,9 @@ struct list_arg {
 	struct buf	*b;
 	const char	*folder, *page, *sort, *order, *q, *csrf;
 	const char	*back;		/* this page */
+	const char	*threads;	/* "1": the conversation view */
 	int		 images;	/* remote images asked for */
+	int		 child;		/* the row is a reply in its thread */
 	uint32_t	 open_uid;
 	uint32_t	 prev_uid, next_uid, last_uid;
 	int		 open_seen;
@@ -305,11 +307,11 @@ list_row(const struct msummary *m, void *arg)
 		la->next_uid = m->uid;
 	la->last_uid = m->uid;
 	la->rows++;
-	buf_printf(b, "<li data-uid=\"%u\" class=\"%s%s\" data-href=\"",
+	buf_printf(b, "<li data-uid=\"%u\" class=\"%s%s%s\" data-href=\"",
 	    m->uid, m->flags & MF_SEEN ? "" : "unread",
-	    current ? " current" : "");
+	    current ? " current" : "", la->child ? " thread-child" : "");
 	attr_url(b, "/mail", "f", la->folder, "p", la->page, "s", la->sort,
-	    "o", la->order, "q", la->q, "u", uid, NULL);
+	    "o", la->order, "q", la->q, "t", la->threads, "u", uid, NULL);
 	buf_printf(b, "\"><input type=\"checkbox\" name=\"uid\" value=\"%u\" "
 	    "aria-label=\"Select\"><span class=\"from\">", m->uid);
 	html_escape_str(b, sender(m));
@@ -325,7 +327,7 @@ list_row(const struct msummary *m, void *arg)
 		buf_puts(b, "<span title=\"Answered\">&#8617;</span>");
 	buf_puts(b, "</span><span class=\"subject\"><a href=\"");
 	attr_url(b, "/mail", "f", la->folder, "p", la->page, "s", la->sort,
-	    "o", la->order, "q", la->q, "u", uid, NULL);
+	    "o", la->order, "q", la->q, "t", la->threads, "u", uid, NULL);
 	buf_puts(b, "\">");
 	html_escape_str(b, m->subject != NULL && m->subject[0] != '\0' ?
 	    m->subject : "(no subject)");
@@ -388,6 +390,8 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	la.order = web_param(r, "o");
 	la.q = web_param(r, "q");
 	la.csrf = r->csrf;
+	la.threads = web_param(r, "t") != NULL && strcmp(web_param(r, "t"),
+	    "1") == 0 && (la.q == NULL || la.q[0] == '\0') ? "1" : NULL;
 	la.images = web_param(r, "images") != NULL &&
 	    strcmp(web_param(r, "images"), "1") == 0;
 	la.open_uid = param_uid(r, "u");
@@ -400,7 +404,7 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 		snprintf(uidstr, sizeof(uidstr), "%u", la.open_uid);
 	buf_init(&back, 4096);
 	web_url(&back, "/mail", "f", folder, "p", la.page, "s", la.sort, "o",
-	    la.order, "q", la.q, "u", uidstr, NULL);
+	    la.order, "q", la.q, "t", la.threads, "u", uidstr, NULL);
 	la.back = back.data;
 	resp_init(rs, 200, "text/html; charset=utf-8");
 	rs->body.max = MAX_PAGE_HTML;
@@ -504,13 +508,39 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	if (mstore_special_use(folder) & MFA_TRASH)
 		buf_puts(b, "<button name=\"op\" value=\"empty\">Empty trash"
 		    "</button>");
-	buf_puts(b, "<span class=\"spacer\"></span>Sort: ");
-	sort_link(b, &la, "date", "Date");
-	sort_link(b, &la, "from", "From");
-	sort_link(b, &la, "subject", "Subject");
-	sort_link(b, &la, "size", "Size");
+	buf_puts(b, "<span class=\"spacer\"></span><a class=\"view-toggle\" "
+	    "href=\"");
+	attr_url(b, "/mail", "f", folder, "t", la.threads != NULL ? NULL :
+	    "1", NULL);
+	buf_puts(b, la.threads != NULL ? "\">List</a> " :
+	    "\">Conversations</a> ");
+	if (la.threads == NULL) {
+		buf_puts(b, "Sort: ");
+		sort_link(b, &la, "date", "Date");
+		sort_link(b, &la, "from", "From");
+		sort_link(b, &la, "subject", "Subject");
+		sort_link(b, &la, "size", "Size");
+	}
 	buf_puts(b, "</div><ul class=\"messages\">\n");
-	if (la.q != NULL && la.q[0] != '\0') {
+	if (la.threads != NULL) {
+		/* Conversations: a page of the messages in thread order. */
+		uint32_t *uids = NULL;
+		unsigned char *child = NULL;
+		size_t nt = 0, i;
+
+		if (web_threads(be, &uids, &child, &nt) == -1)
+			log_err("sid=%s threads: %s", be->sid,
+			    mstore_error(be->st));
+		total = (uint32_t)nt;
+		for (i = (size_t)(pageno - 1) * PAGE_ROWS; i < nt &&
+		    i < (size_t)pageno * PAGE_ROWS; i++) {
+			la.child = child[i];
+			(void)mbox_summary(be->mb, uids[i], list_row, &la);
+		}
+		la.child = 0;
+		free(uids);
+		free(child);
+	} else if (la.q != NULL && la.q[0] != '\0') {
 		/* A search: the hits, a page of them. */
 		uint32_t *hits = NULL;
 		size_t nhits = 0, i;
@@ -546,14 +576,14 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 		snprintf(page, sizeof(page), "%u", pageno - 1);
 		buf_puts(b, "<a rel=\"prev\" href=\"");
 		attr_url(b, "/mail", "f", folder, "p", page, "s", la.sort,
-		    "o", la.order, "q", la.q, NULL);
+		    "o", la.order, "q", la.q, "t", la.threads, NULL);
 		buf_puts(b, "\">&#8592; Newer</a> ");
 	}
 	if (pageno < pages) {
 		snprintf(page, sizeof(page), "%u", pageno + 1);
 		buf_puts(b, "<a rel=\"next\" href=\"");
 		attr_url(b, "/mail", "f", folder, "p", page, "s", la.sort,
-		    "o", la.order, "q", la.q, NULL);
+		    "o", la.order, "q", la.q, "t", la.threads, NULL);
 		buf_puts(b, "\">Older &#8594;</a>");
 	}
 	buf_puts(b, "</span></div></section>\n");
@@ -636,7 +666,8 @@ nav_link(struct buf *b, const struct list_arg *la, uint32_t uid,
 	snprintf(u, sizeof(u), "%u", uid);
 	buf_printf(b, "<a class=\"button %s\" href=\"", cls);
 	attr_url(b, "/mail", "f", la->folder, "p", la->page, "s", la->sort,
-	    "o", la->order, "q", la->q, "u", uid != 0 ? u : NULL, NULL);
+	    "o", la->order, "q", la->q, "t", la->threads, "u", uid != 0 ? u :
+	    NULL, NULL);
 	buf_printf(b, "\">%s</a>", label);
 }
 
@@ -682,8 +713,8 @@ reader(struct backend *be, struct buf *b, struct list_arg *la)
 		snprintf(u, sizeof(u), "%u", la->next_uid);
 		buf_init(&next, 4096);
 		web_url(&next, "/mail", "f", folder, "p", la->page, "s",
-		    la->sort, "o", la->order, "q", la->q, "u",
-		    la->next_uid != 0 ? u : NULL, NULL);
+		    la->sort, "o", la->order, "q", la->q, "t", la->threads,
+		    "u", la->next_uid != 0 ? u : NULL, NULL);
 		hidden(b, "back", next.data);
 		buf_release(&next);
 	}
