@@ -183,6 +183,16 @@ int	mstore_begin(struct mstore *st);
 int	mstore_commit(struct mstore *st);
 void	mstore_rollback(struct mstore *st);
 
+/*
+ * The user's settings that belong to no message or folder (a name and a
+ * text value each, in the index): 1 with value filled, 0 when not set,
+ * -1; set with value NULL removes it.
+ */
+int	mstore_setting_get(struct mstore *st, const char *name, char *value,
+	    size_t size);
+int	mstore_setting_set(struct mstore *st, const char *name,
+	    const char *value);
+
 /* Folders.  Names are validated here again (maildir_name_valid). */
 int	mstore_exists(struct mstore *st, const char *name);
 int	mstore_create(struct mstore *st, const char *name);

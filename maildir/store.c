@@ -88,7 +88,11 @@ static const char *store_schema =
     "CREATE INDEX IF NOT EXISTS summary_subject"
     "  ON summary(mailbox, base_subject, uid);"
     "CREATE INDEX IF NOT EXISTS summary_size ON summary(mailbox, size, uid);"
-    "CREATE TABLE IF NOT EXISTS subscription(name TEXT PRIMARY KEY);";
+    "CREATE TABLE IF NOT EXISTS subscription(name TEXT PRIMARY KEY);"
+    /* The user's choices that are no message's (the webmail's senders
+     * whose remote images are shown...): name -> value. */
+    "CREATE TABLE IF NOT EXISTS setting(name TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL);";
 
 /*
  * A page of summaries (msglist.c): the rows are chosen from one index
@@ -934,6 +938,40 @@ mstore_subscribe(struct mstore *st, const char *name, int on)
 	r = sqlite3_step(s);
 	sqlite3_finalize(s);
 	return r == SQLITE_DONE ? 0 : store_fail(st, "subscribe");
+}
+
+int
+mstore_setting_get(struct mstore *st, const char *name, char *value,
+    size_t size)
+{
+	sqlite3_stmt *s = db_prepare(st->db, "SELECT value FROM setting "
+	    "WHERE name = ?");
+	int r;
+
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if ((r = sqlite3_step(s)) == SQLITE_ROW)
+		util_strcpy(value, (const char *)sqlite3_column_text(s, 0),
+		    size);
+	sqlite3_finalize(s);
+	if (r == SQLITE_ROW)
+		return 1;
+	return r == SQLITE_DONE ? 0 : store_fail(st, "setting");
+}
+
+int
+mstore_setting_set(struct mstore *st, const char *name, const char *value)
+{
+	sqlite3_stmt *s = db_prepare(st->db, value != NULL ?
+	    "INSERT OR REPLACE INTO setting VALUES (?, ?)" :
+	    "DELETE FROM setting WHERE name = ?");
+	int r;
+
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if (value != NULL)
+		sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+	r = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return r == SQLITE_DONE ? 0 : store_fail(st, "setting");
 }
 
 struct folder_list {

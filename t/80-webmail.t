@@ -256,6 +256,27 @@ try:
     t.ok('src="https://remote.example/pixel.png"' in r.text,
          "asked for: the document has them", r.text[-300:])
 
+    # ... and always for a sender the user chose (kept in the index)
+    m = re.search(r'<meta name="csrf" content="([0-9a-f]{64})">', r.text)
+    tok = b.csrf()
+    r = b.req("POST", "/act", {"csrf": tok, "f": "INBOX", "op": "trust",
+                               "sender": "sender@example.org",
+                               "back": "/mail?f=INBOX&u=%d" % nuid})
+    t.ok(r.status == 303, "always show this sender's images: done",
+         r.status)
+    r = b.req("GET", "/mail?u=%d" % nuid)
+    t.ok("Remote images are blocked" not in r.text and
+         "/msg/body?f=INBOX&amp;u=%d&amp;images=1" % nuid in r.text and
+         "Stop showing remote images from sender@example.org" in r.text,
+         "then the message shows them at once, with a way to stop")
+    r = b.req("POST", "/act", {"csrf": tok, "f": "INBOX", "op": "untrust",
+                               "sender": "sender@example.org"})
+    r = b.req("GET", "/mail?u=%d" % nuid)
+    t.ok("Remote images are blocked" in r.text, "stopped: blocked again")
+    r = b.req("POST", "/act", {"csrf": tok, "f": "INBOX", "op": "trust",
+                               "sender": "a b@<evil>"})
+    t.ok(r.status == 400, "a sender that is no address: 400", r.status)
+
     # ---- CSRF ----
     form = {"op": "read", "f": "INBOX", "uid": str(uid)}
     r = b.req("POST", "/act", form)

@@ -5,9 +5,11 @@
  * IMAP client sees it at once.  Then back to the page the form came
  * from (a path of ours only), or 204 for the page's script.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../global/addr.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "../maildir/maildir.h"
@@ -176,7 +178,25 @@ act_messages(struct backend *be, const struct web_request *r,
 		}
 		uids[n++] = (uint32_t)v;
 	}
-	if (strcmp(op, "empty") == 0) {
+	if (strcmp(op, "trust") == 0 || strcmp(op, "untrust") == 0) {
+		/* A sender whose remote images are shown, or no longer. */
+		const char *sender = web_param(r, "sender"), *rest;
+		char path[ADDR_PATH_MAX + 3], name[ADDR_PATH_MAX + 32];
+		struct mailaddr ma;
+
+		snprintf(path, sizeof(path), "<%s>", sender != NULL ?
+		    sender : "");
+		if (sender == NULL || strlen(sender) > ADDR_PATH_MAX ||
+		    addr_parse_path(path, 0, &ma, &rest, &why) == -1 ||
+		    *rest != '\0') {
+			resp_text(rs, 400, "Bad request: not an address\n");
+			return;
+		}
+		snprintf(name, sizeof(name), "images-from:%s", sender);
+		if (mstore_setting_set(be->st, name, op[0] == 't' ? "1" :
+		    NULL) == -1)
+			failed = 1;
+	} else if (strcmp(op, "empty") == 0) {
 		uint32_t *all = NULL;
 		size_t nall = 0;
 

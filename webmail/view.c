@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../global/addr.h"
 #include "../global/conf.h"
 #include "../global/mime.h"
 #include "../lib/log.h"
@@ -654,6 +655,64 @@ header_row(struct buf *b, struct mime_msg *m, const char *name,
 
 static int remote_images(struct mime_msg *m);
 
+/* The first From address, "local@domain" in lower case, or "". */
+static void
+sender_cb(const struct mime_addr *a, void *arg)
+{
+	char *out = arg;
+	char *p;
+
+	if (out[0] != '\0' || a->kind != MIME_ADDR_MAILBOX ||
+	    a->local == NULL || a->domain == NULL ||
+	    strlen(a->local) + strlen(a->domain) + 2 > ADDR_PATH_MAX)
+		return;
+	snprintf(out, ADDR_PATH_MAX + 1, "%s@%s", a->local, a->domain);
+	for (p = out; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+}
+
+static void
+sender_address(struct mime_msg *m, char *out, size_t size)
+{
+	char *raw = mime_header_raw(m, NULL, "From");
+
+	out[0] = '\0';
+	if (raw != NULL && size > ADDR_PATH_MAX)
+		mime_addr_parse(raw, sender_cb, out);
+	free(raw);
+	if (!web_utf8_valid(out, strlen(out)))
+		out[0] = '\0';
+}
+
+/* Does the user show this sender's remote images (act.c sets it)? */
+static int
+images_trusted(struct backend *be, const char *sender)
+{
+	char name[ADDR_PATH_MAX + 32], v[8];
+
+	snprintf(name, sizeof(name), "images-from:%s", sender);
+	return mstore_setting_get(be->st, name, v, sizeof(v)) == 1;
+}
+
+static void
+images_form(struct buf *b, const struct list_arg *la, const char *folder,
+    const char *uid, const char *sender, const char *op, const char *label)
+{
+	buf_puts(b, "<form class=\"inline\" method=\"post\" "
+	    "action=\"/act\">");
+	hidden(b, "csrf", la->csrf);
+	hidden(b, "f", folder);
+	hidden(b, "op", op);
+	hidden(b, "sender", sender);
+	hidden(b, "back", la->back);
+	(void)uid;
+	buf_puts(b, "<button type=\"submit\">");
+	buf_puts(b, label);
+	html_escape_str(b, sender);
+	buf_puts(b, "</button></form>");
+}
+
 /* A link to a neighbour in the list (uid 0: back to the list). */
 static void
 nav_link(struct buf *b, const struct list_arg *la, uint32_t uid,
@@ -676,7 +735,7 @@ reader(struct backend *be, struct buf *b, struct list_arg *la)
 {
 	struct parts_arg pa;
 	struct mime_msg *m;
-	char uid[16], *subject;
+	char uid[16], *subject, sender[ADDR_PATH_MAX + 1];
 	const char *folder = la->folder;
 
 	if (la->open_uid == 0 || (m = message_load(be, la->open_uid)) ==
@@ -759,13 +818,23 @@ reader(struct backend *be, struct buf *b, struct list_arg *la)
 	nav_link(b, la, la->next_uid, "next-msg", "&#8595; Next");
 	nav_link(b, la, 0, "close-msg", "Close");
 	buf_puts(b, "</div>");
+	sender_address(m, sender, sizeof(sender));
+	if (sender[0] != '\0' && images_trusted(be, sender))
+		la->images = 2;		/* this sender's, always */
 	if (!la->images && remote_images(m) > 0) {
-		buf_puts(b, "<p class=\"notice\">Remote images are blocked: "
+		buf_puts(b, "<div class=\"notice\">Remote images are blocked: "
 		    "they tell the sender when and where you read. <a href=\"");
 		attr_url(b, "/mail", "f", folder, "p", la->page, "s", la->sort,
-		    "o", la->order, "q", la->q, "u", uid, "images", "1", NULL);
-		buf_puts(b, "\">Show them</a></p>");
-	}
+		    "o", la->order, "q", la->q, "t", la->threads, "u", uid,
+		    "images", "1", NULL);
+		buf_puts(b, "\">Show them</a>");
+		if (sender[0] != '\0')
+			images_form(b, la, folder, uid, sender, "trust",
+			    "Always for ");
+		buf_puts(b, "</div>");
+	} else if (la->images == 2)
+		images_form(b, la, folder, uid, sender, "untrust",
+		    "Stop showing remote images from ");
 	memset(&pa, 0, sizeof(pa));
 	pa.b = b;
 	pa.folder = folder;
