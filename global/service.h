@@ -25,7 +25,9 @@
 	X(imap, "imapd", "0.0.0.0:143", 0, "IMAP (port 143)")		\
 	X(imaps, "imapd", "0.0.0.0:993", 1,				\
 	    "IMAP over implicit TLS (port 993)")			\
-	X(webmail, "webmail", "0.0.0.0:443", 1, "the HTTPS webmail")
+	X(webmail, "webmail", "0.0.0.0:443", 1, "the HTTPS webmail")	\
+	X(webmail_http, "webmail", "", 0,				\
+	    "plain HTTP that only redirects to the webmail's HTTPS")
 
 struct conf;
 

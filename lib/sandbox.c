@@ -528,6 +528,8 @@ sandbox_seccomp(enum sandbox_profile profile, const char **err)
 	ALLOW(tgkill, 1, ARG32(0, pid));
 	/* isatty(), which glibc's stdio asks of a character device. */
 	ALLOW(ioctl, 1, ARG32(1, TCGETS));
+	/* How much a socket holds to read (libevent's buffers ask). */
+	ALLOW(ioctl, 1, ARG32(1, FIONREAD));
 	if (profile == SANDBOX_NET_SESSION) {
 		/*
 		 * glibc's fstat() is fstatat(fd, "", AT_EMPTY_PATH).  The flag

@@ -20,7 +20,7 @@ from maildtest import TAP, Server, client_tls, wait_until  # noqa: E402
 U, PW = "wendy@example.test", "wendy-pw-1"
 U2, PW2 = "otto@example.test", "otto-pw-1"
 t = TAP()
-srv = Server(services=("smtp", "imaps", "webmail"),
+srv = Server(services=("smtp", "imaps", "webmail", "webmail_http"),
              overrides=["auth.failure_delay_max=3s", "auth.max_failures=50",
                         "webmail.max_body=256k"])
 srv.setup(users=[(U, PW), (U2, PW2)])
@@ -142,6 +142,25 @@ try:
     r = b.req("GET", "/mail")
     t.ok(r.status == 303 and r.header("Location") == "/login",
          "not logged in: /mail sends to /login", (r.status, r.headers))
+
+    # plain HTTP only redirects
+    hc = http.client.HTTPConnection("127.0.0.1", srv.port("webmail_http"),
+                                    timeout=30)
+    hc.request("GET", "/mail?f=INBOX")
+    hr = Resp(hc.getresponse())
+    t.ok(hr.status == 301 and hr.header("Location") ==
+         "https://127.0.0.1:%d/mail?f=INBOX" % PORT and
+         hr.header("Strict-Transport-Security") is None and
+         hr.header("Set-Cookie") is None, "plain HTTP: 301 to the same "
+         "path over HTTPS, nothing else", (hr.status, hr.headers))
+    hc.close()
+    hc = http.client.HTTPConnection("127.0.0.1", srv.port("webmail_http"),
+                                    timeout=30)
+    hc.request("POST", "/login", body="user=x&password=y",
+               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    hr = Resp(hc.getresponse())
+    t.ok(hr.status == 301 and "password" not in hr.text,
+         "plain HTTP: a POST is not taken either", hr.status)
 
     # ---- login ----
     r = b.req("POST", "/login", {"user": U, "password": PW}, origin=None)

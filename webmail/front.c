@@ -548,11 +548,92 @@ tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	if (daemon_term || authc_broken(F.lookup)) {
+	if (daemon_term || (F.lookup != NULL && authc_broken(F.lookup))) {
 		event_base_loopexit(F.base, NULL);
 		return;
 	}
 	sessions_tick(now);
+}
+
+/*
+ * Plain HTTP (the optional [webmail_http] port) says one thing: the
+ * same path over HTTPS, on the webmail's port (its first listen
+ * address's).  No cookie, no HSTS (RFC 6797 §7.2: not over HTTP), no
+ * page.
+ */
+static char https_port[16];
+
+static void
+redirect_plain(struct evhttp_request *req, void *arg)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	const char *host = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Host");
+	const char *uri = evhttp_request_get_uri(req);
+	char name[256], to[2048];
+	size_t n;
+
+	(void)arg;
+	if (host == NULL || (n = strcspn(host, ":")) == 0 || n >= sizeof(name)
+	    || host[0] == '[' || strspn(host, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:") != strlen(host) ||
+	    uri == NULL || uri[0] != '/' || strpbrk(uri, "\r\n") != NULL ||
+	    strlen(uri) > 1024) {
+		evhttp_add_header(h, "Content-Type",
+		    "text/plain; charset=utf-8");
+		evbuffer_add_printf(evhttp_request_get_output_buffer(req),
+		    "Use HTTPS.\n");
+		evhttp_send_reply(req, 400, NULL, NULL);
+		return;
+	}
+	memcpy(name, host, n);
+	name[n] = '\0';
+	snprintf(to, sizeof(to), "https://%s%s%s%s", name,
+	    strcmp(https_port, "443") == 0 ? "" : ":",
+	    strcmp(https_port, "443") == 0 ? "" : https_port, uri);
+	evhttp_add_header(h, "Location", to);
+	evhttp_add_header(h, "Content-Type", "text/plain; charset=utf-8");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evbuffer_add_printf(evhttp_request_get_output_buffer(req),
+	    "Moved to HTTPS\n");
+	evhttp_send_reply(req, 301, NULL, NULL);
+}
+
+/* A process of the plain-HTTP pool: redirects only, then nothing. */
+static void
+redirect_main(void)
+{
+	struct timeval tv = { 1, 0 };
+	const char *p = F.conf->webmail.listen;
+	char host[256];
+	size_t i;
+
+	util_strcpy(https_port, "443", sizeof(https_port));
+	if (conf_listen_next(&p, host, sizeof(host), https_port,
+	    sizeof(https_port)) != 0)
+		util_strcpy(https_port, "443", sizeof(https_port));
+	if ((F.base = event_base_new()) == NULL ||
+	    (F.http = evhttp_new(F.base)) == NULL)
+		fatalx("libevent: cannot set up");
+	evhttp_set_gencb(F.http, redirect_plain, NULL);
+	evhttp_set_timeout(F.http, (int)F.conf->web.request_timeout);
+	evhttp_set_max_headers_size(F.http, F.conf->web.max_header);
+	evhttp_set_max_body_size(F.http, 65536);	/* read, then dropped */
+	for (i = 0; i < F.pool.nfds; i++) {
+		evutil_make_socket_nonblocking(F.pool.fds[i].fd);
+		if (evhttp_accept_socket(F.http, F.pool.fds[i].fd) == -1)
+			fatalx("libevent: cannot accept on a socket");
+	}
+	evutil_make_socket_nonblocking(F.pool.status);
+	event_add(event_new(F.base, F.pool.status, EV_READ | EV_PERSIST,
+	    status_read, NULL), NULL);
+	event_add(event_new(F.base, -1, EV_PERSIST, tick, NULL), &tv);
+	pool_confine_login(F.conf);
+	pool_ready(&F.pool);
+	log_info("ready: plain HTTP on %zu socket(s), redirecting to port %s",
+	    F.pool.nfds, https_port);
+	event_base_dispatch(F.base);
+	_exit(0);
 }
 
 void
@@ -566,6 +647,9 @@ front_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	F.conf = prog_init(argc, argv, "webmail", &F.args, NULL);
 	pool_init(&F.pool, &F.args, F.conf, "webmail", 1, &F.tls);
+	if (F.pool.nfds > 0 && strcmp(F.pool.fds[0].service, "webmail_http") ==
+	    0)
+		redirect_main();
 	if (F.tls == NULL)
 		fatalx("the webmail needs a certificate ([tls] cert, key)");
 	F.ssl = tls_ctx_ssl(F.tls);

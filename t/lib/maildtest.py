@@ -18,11 +18,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BINDIR = os.environ.get("MAILD_BINDIR", os.path.join(REPO, "bin"))
 DEV_CONF = os.path.join(REPO, "etc", "dev.conf")
 SERVICES = ["smtp", "submission", "submissions", "pop3", "pop3s", "imap",
-            "imaps", "webmail"]
+            "imaps", "webmail", "webmail_http"]
 # which program maild starts for a service (maild/maild.c)
 PROGRAM_OF = {"smtp": "smtpd", "submission": "smtpd", "submissions": "smtpd",
               "pop3": "pop3d", "pop3s": "pop3d", "imap": "imapd",
-              "imaps": "imapd", "webmail": "webmail"}
+              "imaps": "imapd", "webmail": "webmail",
+              "webmail_http": "webmail"}
 
 
 class TAP:
