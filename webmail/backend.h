@@ -58,18 +58,45 @@ void	resp_header(struct resp *rs, const char *name, const char *value);
 void	resp_redirect(struct resp *rs, const char *to);
 void	resp_text(struct resp *rs, int status, const char *text);
 
-/* view.c: the pages (GET) */
+/* view.c: the mail page (GET) */
+
+/* What the mail page shows, as its list is drawn and its reader next. */
+struct list_arg {
+	struct buf	*b;
+	const char	*folder, *page, *sort, *order, *q, *csrf;
+	const char	*back;		/* this page */
+	const char	*threads;	/* "1": the conversation view */
+	int		 images;	/* remote images asked for */
+	int		 child;		/* the row is a reply in its thread */
+	uint32_t	 open_uid;
+	uint32_t	 prev_uid, next_uid, last_uid;
+	int		 open_seen;
+	unsigned int	 open_flags;
+	size_t		 rows;
+};
+
+/* An <input type=hidden>, and a URL (web_url()) in an attribute: both
+ * escaped. */
+void	html_hidden(struct buf *b, const char *name, const char *value);
+void	html_url_attr(struct buf *b, const char *path, ...);
+/* A UID parameter: > 0, or 0. */
+uint32_t web_param_uid(const struct web_request *r, const char *name);
+
 void	view_mail(struct backend *be, const struct web_request *r,
 	    struct resp *rs);
+/* The folder named by parameter "f" (INBOX when absent), open and
+ * synced in be->mb; 0, or -1 (rs answered). */
+int	view_folder(struct backend *be, const struct web_request *r,
+	    struct resp *rs);
+
+/* message.c: a message: the reader pane of the mail page, its own
+ * document (the frame), an attachment, its source */
+void	view_reader(struct backend *be, struct buf *b, struct list_arg *la);
 void	view_body(struct backend *be, const struct web_request *r,
 	    struct resp *rs);
 void	view_part(struct backend *be, const struct web_request *r,
 	    struct resp *rs);
 void	view_raw(struct backend *be, const struct web_request *r,
-	    struct resp *rs);
-/* The folder named by parameter "f" (INBOX when absent), open and
- * synced in be->mb; 0, or -1 (rs answered). */
-int	view_folder(struct backend *be, const struct web_request *r,
 	    struct resp *rs);
 
 /* The first folder with a special use (MFA_SENT ...) into name; 0 or

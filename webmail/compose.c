@@ -65,14 +65,6 @@ field(struct buf *b, const char *name, const char *label, const char *value,
 	buf_puts(b, "\">");
 }
 
-static void
-hidden(struct buf *b, const char *name, const char *value)
-{
-	buf_printf(b, "<input type=\"hidden\" name=\"%s\" value=\"", name);
-	html_escape_str(b, value);
-	buf_puts(b, "\">");
-}
-
 /* ---- what the message replied to says ---- */
 
 struct addr_acc {
@@ -305,16 +297,16 @@ compose_page(struct backend *be, const struct web_request *r,
 	html_escape_str(b, r->csrf);
 	buf_puts(b, "\" enctype=\"multipart/form-data\" "
 	    "class=\"compose-form\">");
-	hidden(b, "csrf", r->csrf);
-	hidden(b, "mode", d->mode);
+	html_hidden(b, "csrf", r->csrf);
+	html_hidden(b, "mode", d->mode);
 	if (d->ref_u != 0) {
 		snprintf(u, sizeof(u), "%u", d->ref_u);
-		hidden(b, "ref_f", d->ref_f);
-		hidden(b, "ref_u", u);
+		html_hidden(b, "ref_f", d->ref_f);
+		html_hidden(b, "ref_u", u);
 	}
 	if (d->draft_u != 0) {
 		snprintf(u, sizeof(u), "%u", d->draft_u);
-		hidden(b, "draft_u", u);
+		html_hidden(b, "draft_u", u);
 	}
 	buf_puts(b, "<label for=\"c-from\">From</label><select id=\"c-from\" "
 	    "name=\"from\"><option>");

@@ -11,7 +11,10 @@
  *			cookie, the form, the CSRF and origin checks
  *	backend.c	a session's process: one user's Maildir, the
  *			requests the front passes (backend.h: its parts)
- *	view.c		its pages: folders, the list, a message, parts
+ *	view.c		its mail page: folders, the list, the toolbar
+ *	message.c	a message: the reader pane, its own document for
+ *			the sandboxed frame, attachments, the source
+ *	threads.c	the conversation view
  *	act.c		what it changes: flags, moves, folders
  *	compose.c	writing: the form, sending through the queue
  *	search.c	searching a folder as IMAP's SEARCH does
