@@ -73,6 +73,21 @@ def free_port(host="127.0.0.1"):
     return port
 
 
+def free_ports(n, host="127.0.0.1"):
+    """n different free ports: each is bound until all are chosen, so the
+    kernel cannot hand one out twice (it did: two services of one test
+    given the same port, and maild could not listen)."""
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind((host, 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
 def wait_until(pred, timeout=10.0, interval=0.02):
     """Poll pred() until it is true or timeout seconds pass."""
     deadline = time.monotonic() + timeout
@@ -146,7 +161,7 @@ class Server:
         else:
             self.tmp = None
         self.data_dir = data_dir
-        self.ports = {s: free_port(host) for s in services}
+        self.ports = dict(zip(services, free_ports(len(services), host)))
         ca = test_ca()
         self.overrides = ["server.data_dir=" + data_dir,
                           "server.hostname=" + hostname,
