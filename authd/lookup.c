@@ -94,6 +94,25 @@ answer(struct ipc_out *o, int r)
 	ipc_put_str(o, r > 0 ? AA_YES : r == 0 ? AA_NO : AA_TEMPFAIL);
 }
 
+/* AP_IDENTITIES: "yes" before the first address, then each (at most
+ * what a message holds). */
+struct identities {
+	struct ipc_out	*o;
+	size_t		 n;
+};
+
+static void
+identity_put(const char *address, void *arg)
+{
+	struct identities *ids = arg;
+
+	if (ids->n == IPC_MAX_FIELDS - 2)
+		return;
+	if (ids->n++ == 0)
+		ipc_put_str(ids->o, AA_YES);
+	ipc_put_str(ids->o, address);
+}
+
 void
 lookup_answer(struct ipc_in *in, const struct client *c, struct ipc_out *o)
 {
@@ -140,6 +159,17 @@ lookup_answer(struct ipc_in *in, const struct client *c, struct ipc_out *o)
 		if (a1 != NULL && a2 != NULL)
 			r = userdb_sender_allowed(authd_db, a1, a2,
 			    authd_conf->server.recipient_delimiter);
+		answer(o, r);
+		break;
+	case AP_IDENTITIES:
+		if (a1 != NULL) {
+			struct identities ids = { o, 0 };
+
+			r = userdb_sender_identities(authd_db, a1, identity_put,
+			    &ids) == -1 ? -1 : ids.n > 0;
+			if (r == 1)
+				break;	/* answered "yes" and the values */
+		}
 		answer(o, r);
 		break;
 	case AP_USER_EXISTS:

@@ -392,6 +392,20 @@ authc_user_exists(struct authc *a, const char *address)
 }
 
 int
+authc_identities(struct authc *a, const char *user,
+    void (*cb)(const char *address, void *arg), void *arg)
+{
+	const char *s;
+	int r;
+
+	if ((r = authc_yes_no(authc_ask(a, AP_IDENTITIES, user, NULL))) != 1)
+		return r;
+	while ((s = ipc_get_str(&a->in)) != NULL)
+		cb(s, arg);
+	return 1;
+}
+
+int
 authc_redeem(struct authc *a, const char *token, const char *service,
     char *user, size_t size)
 {

@@ -87,6 +87,10 @@ int	authc_postmaster(struct authc *a, char *domain, size_t size);
 int	authc_sender_allowed(struct authc *a, const char *user,
 	    const char *sender);
 int	authc_user_exists(struct authc *a, const char *address);
+/* The aliases user may send as besides its own address (cb each): 1,
+ * 0 none, -1. */
+int	authc_identities(struct authc *a, const char *user,
+	    void (*cb)(const char *address, void *arg), void *arg);
 /* Whose login a token proves (once); 1 with user filled, 0, -1. */
 int	authc_redeem(struct authc *a, const char *token, const char *service,
 	    char *user, size_t size);

@@ -21,6 +21,7 @@
  *   AP_POSTMASTER		(none)
  *   AP_SENDER_ALLOWED		user sender
  *   AP_USER_EXISTS		address
+ *   AP_IDENTITIES		user
  *   AP_REDEEM			token service
  *   AP_WEB_NEW			token client-ip
  *   AP_WEB_CHECK		session-id
@@ -42,7 +43,8 @@
  * reply is noticed.  secured is "1" when the client's connection is
  * encrypted.  Answers to lookups: status is one of the AA_* words;
  * AP_RESOLVE's values are "L address" (a mailbox here) or "R address"
- * (remote) for each final recipient; AP_REDEEM's and AP_POSTMASTER's
+ * (remote) for each final recipient; AP_IDENTITIES's the aliases user
+ * may send as besides its own address; AP_REDEEM's and AP_POSTMASTER's
  * value is the user or domain; AP_STATUS's are lines of text.
  * The webmail's sessions (authd/websess.c): AP_WEB_NEW turns a "web"
  * login token into a session: "id csrf user"; AP_WEB_CHECK gives a live
@@ -63,6 +65,7 @@ enum authproto_type {
 	AP_POSTMASTER,
 	AP_SENDER_ALLOWED,
 	AP_USER_EXISTS,
+	AP_IDENTITIES,
 	AP_REDEEM = 40,
 	AP_WEB_NEW = 50,
 	AP_WEB_CHECK,

@@ -506,6 +506,14 @@ userdb_alias_list(struct userdb *db,
 	    "domain, address, target", NULL, NULL, cb, arg);
 }
 
+int
+userdb_sender_identities(struct userdb *db, const char *user,
+    void (*cb)(const char *, void *), void *arg)
+{
+	return userdb_list(db, "SELECT address FROM aliases WHERE target = ? "
+	    "ORDER BY domain, address", user, cb, NULL, arg);
+}
+
 void
 rcpt_list_free(struct rcpt_list *l)
 {

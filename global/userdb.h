@@ -69,6 +69,11 @@ int	userdb_alias_del(struct userdb *db, const char *address,
 int	userdb_alias_list(struct userdb *db,
 	    void (*cb)(const char *address, const char *target, void *arg),
 	    void *arg);
+/* The aliases that name user as their target: besides the user's own
+ * address (and user+tag), what userdb_sender_allowed() lets it send as
+ * (a webmail's identities).  0 or -1. */
+int	userdb_sender_identities(struct userdb *db, const char *user,
+	    void (*cb)(const char *address, void *arg), void *arg);
 
 /*
  * Expand an address received in RCPT TO: into final recipients, appended

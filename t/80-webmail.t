@@ -23,7 +23,8 @@ t = TAP()
 srv = Server(services=("smtp", "imaps", "webmail", "webmail_http"),
              overrides=["auth.failure_delay_max=3s", "auth.max_failures=50",
                         "webmail.max_body=256k"])
-srv.setup(users=[(U, PW), (U2, PW2)])
+srv.setup(users=[(U, PW), (U2, PW2)],
+          aliases=[("sales@example.test", U), ("sales@example.test", U2)])
 srv.start()
 PORT = srv.port("webmail")
 ORIGIN = "https://127.0.0.1:%d" % PORT
@@ -390,6 +391,18 @@ try:
     t.ok(typ == "OK" and int(data[0]) == 1, "a copy is in Sent", data)
     c.logout()
 
+    r = b.req("GET", "/compose")
+    t.ok("<option>sales@example.test</option>" in r.text and
+         "<option>%s</option>" % U in r.text and U2 not in r.text,
+         "From offers the user and the aliases it may send as, no other")
+    r = b.req("POST", "/send", {"csrf": csrf, "op": "send",
+                                "from": "sales@example.test", "to": U2,
+                                "subject": "From the sales desk",
+                                "body": "Offer\n"})
+    t.ok(r.status == 303, "sent as an alias of the user", r.status)
+    wait_until(lambda: otto_has('"sales desk"') is not None, 20)
+    t.ok("From: sales@example.test" in (otto_has('"sales desk"') or ""),
+         "it arrives From: the alias")
     r = b.req("POST", "/send", {"csrf": csrf, "op": "send",
                                 "from": U2, "to": U2, "subject": "x",
                                 "body": "forged"})

@@ -267,6 +267,26 @@ prefill(struct backend *be, struct draft *d)
 
 /* ---- the page ---- */
 
+/* The From choices: the user, then the aliases the auth service says it
+ * may send as (587's rule, which the send checks again). */
+struct identity_opts {
+	struct buf	*b;
+	const char	*chosen;
+};
+
+static void
+identity_option(const char *address, void *arg)
+{
+	struct identity_opts *io = arg;
+
+	buf_puts(io->b, "<option");
+	if (io->chosen != NULL && strcmp(io->chosen, address) == 0)
+		buf_puts(io->b, " selected");
+	buf_puts(io->b, ">");
+	html_escape_str(io->b, address);
+	buf_puts(io->b, "</option>");
+}
+
 static void
 compose_page(struct backend *be, const struct web_request *r,
     struct resp *rs, struct draft *d, const char *error)
@@ -311,7 +331,14 @@ compose_page(struct backend *be, const struct web_request *r,
 	buf_puts(b, "<label for=\"c-from\">From</label><select id=\"c-from\" "
 	    "name=\"from\"><option>");
 	html_escape_str(b, be->user);
-	buf_puts(b, "</option></select>");
+	buf_puts(b, "</option>");
+	{
+		struct identity_opts io = { b, d->from };
+
+		(void)authc_identities(be->authc, be->user, identity_option,
+		    &io);
+	}
+	buf_puts(b, "</select>");
 	field(b, "to", "To", d->to, "text");
 	field(b, "cc", "Cc", d->cc, "text");
 	field(b, "bcc", "Bcc", d->bcc, "text");
