@@ -5,6 +5,8 @@
 # IMAP, limits (413), ids that never become paths, and the store shared
 # with IMAP both ways (a flag or a move made on the web is what IMAP
 # sees).  A real browser drives it in t/81-webmail-browser.t.
+import email
+import email.policy
 import http.client
 import imaplib
 import os
@@ -403,6 +405,30 @@ try:
     wait_until(lambda: otto_has('"sales desk"') is not None, 20)
     t.ok("From: sales@example.test" in (otto_has('"sales desk"') or ""),
          "it arrives From: the alias")
+    # written as HTML: sanitized like mail that comes in, sent with its
+    # text as multipart/alternative
+    r = b.req("POST", "/send", {
+        "csrf": csrf, "op": "send", "from": U, "to": U2,
+        "subject": "Rich hello", "body": "Hello bold\n",
+        "html": '<div>Hello <b>bold</b></div><script>alert(1)</script>'
+                '<img src=x onerror="alert(2)"><a href="javascript:x()">j</a>'
+                '<a href="https://example.org/">ok</a>'})
+    t.ok(r.status == 303, "rich text sent", r.status)
+    wait_until(lambda: otto_has('"Rich hello"') is not None, 20)
+    import email.policy as _pol
+    em = email.message_from_string(otto_has('"Rich hello"') or "",
+                                   policy=_pol.default)
+    kinds = [p.get_content_type() for p in em.walk()]
+    hp = em.get_body(("html",))
+    hv = hp.get_content() if hp is not None else ""
+    t.ok(kinds[:3] == ["multipart/alternative", "text/plain", "text/html"],
+         "multipart/alternative: the text, then the HTML", kinds)
+    t.ok("<b>bold</b>" in hv and "<script" not in hv and "onerror" not in
+         hv and "javascript:" not in hv and 'href="https://example.org/"'
+         in hv, "the HTML went through the sanitizer", hv)
+    t.ok("Hello bold" in em.get_body(("plain",)).get_content(),
+         "and the text is there for clients without HTML")
+
     r = b.req("POST", "/send", {"csrf": csrf, "op": "send",
                                 "from": U2, "to": U2, "subject": "x",
                                 "body": "forged"})

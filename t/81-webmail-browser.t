@@ -77,6 +77,14 @@ try:
              "browser)", data)
     typ, data = c.uid("SEARCH", "SUBJECT", "\"Arrived while you looked\"")
     t.ok(len(data[0].split()) == 1, "IMAP: the live message is there")
+    typ, data = c.uid("SEARCH", "SUBJECT", "\"Written in the browser\"")
+    first = data[0].split()[0] if data[0] else b"0"
+    typ, data = c.uid("FETCH", first, "(BODY.PEEK[])")
+    raw = data[0][1] if data and isinstance(data[0], tuple) else b""
+    t.ok(b"multipart/alternative" in raw and b"<b>Bold words</b>" in raw
+         and b"Typed in chromium. Bold words" in raw,
+         "IMAP: written with the editor, it came as HTML and as text",
+         raw[-800:])
     c.select("Sent")
     typ, data = c.uid("SEARCH", "ALL")
     t.ok(len(data[0].split()) == 3, "IMAP: Sent holds the three sent",

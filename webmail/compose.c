@@ -37,6 +37,7 @@
 
 struct draft {
 	char	*from, *to, *cc, *bcc, *subject, *body;
+	char	*html;			/* the rich text, sanitized, or NULL */
 	char	 ref_f[1024];		/* the message replied to or forwarded */
 	uint32_t ref_u;
 	char	 mode[16];
@@ -52,6 +53,7 @@ draft_free(struct draft *d)
 	free(d->bcc);
 	free(d->subject);
 	free(d->body);
+	free(d->html);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -343,7 +345,19 @@ compose_page(struct backend *be, const struct web_request *r,
 	field(b, "cc", "Cc", d->cc, "text");
 	field(b, "bcc", "Bcc", d->bcc, "text");
 	field(b, "subject", "Subject", d->subject, "text");
-	buf_puts(b, "<label for=\"c-body\" class=\"sr\">Text</label>"
+	/* The rich-text editor: the page's script shows it and fills
+	 * "html" (and the text) from it when the form is sent. */
+	buf_puts(b, "<div class=\"editor-bar\" hidden><button type=\"button\""
+	    " data-cmd=\"bold\" title=\"Bold\"><b>B</b></button>"
+	    "<button type=\"button\" data-cmd=\"italic\" title=\"Italic\">"
+	    "<i>I</i></button><button type=\"button\" "
+	    "data-cmd=\"insertUnorderedList\" title=\"List\">&#8226; List"
+	    "</button><button type=\"button\" data-cmd=\"createLink\" "
+	    "title=\"Link\">Link</button></div>"
+	    "<div class=\"editor\" contenteditable=\"true\" hidden "
+	    "aria-label=\"Text\"></div><input type=\"hidden\" name=\"html\" "
+	    "value=\"\">"
+	    "<label for=\"c-body\" class=\"sr\">Text</label>"
 	    "<textarea id=\"c-body\" name=\"body\" rows=\"18\">");
 	html_escape_str(b, d->body != NULL ? d->body : "");
 	buf_printf(b, "</textarea><label for=\"c-attach\">Attach</label>"
@@ -354,6 +368,8 @@ compose_page(struct backend *be, const struct web_request *r,
 		    "type=\"checkbox\" name=\"fwd_as\" value=\"attachment\"> "
 		    "Send the original as an attachment</label>");
 	buf_puts(b, "<div class=\"compose-actions\">"
+	    "<button type=\"button\" class=\"rich-toggle\" hidden>Rich text"
+	    "</button>"
 	    "<button class=\"primary\" name=\"op\" value=\"send\">Send"
 	    "</button><button name=\"op\" value=\"draft\">Save draft"
 	    "</button><a class=\"button\" href=\"/mail\">Cancel</a></div>"
@@ -616,6 +632,7 @@ build(struct backend *be, const struct draft *d, const char *msgid,
 {
 	GMimeMessage *msg;
 	GMimeTextPart *text;
+	GMimeObject *body;
 	GMimeStream *mem;
 	GByteArray *arr;
 	GDateTime *now;
@@ -650,15 +667,34 @@ build(struct backend *be, const struct draft *d, const char *msgid,
 	g_mime_part_set_content_encoding(GMIME_PART(text),
 	    g_mime_part_get_best_content_encoding(GMIME_PART(text),
 	    GMIME_ENCODING_CONSTRAINT_7BIT));
+	body = GMIME_OBJECT(text);
+	g_object_ref(body);
+	if (d->html != NULL && d->html[0] != '\0') {
+		/* Written as HTML: both forms (RFC 2046 §5.1.4), the plain
+		 * one first. */
+		GMimeMultipart *alt = g_mime_multipart_new_with_subtype(
+		    "alternative");
+		GMimeTextPart *html = g_mime_text_part_new_with_subtype("html");
+
+		g_mime_text_part_set_text(html, d->html);
+		g_mime_text_part_set_charset(html, "utf-8");
+		g_mime_part_set_content_encoding(GMIME_PART(html),
+		    GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+		g_mime_multipart_add(alt, GMIME_OBJECT(text));
+		g_mime_multipart_add(alt, GMIME_OBJECT(html));
+		g_object_unref(html);
+		g_object_unref(body);
+		body = GMIME_OBJECT(alt);
+	}
 	if (atts->n == 0)
-		g_mime_message_set_mime_part(msg, GMIME_OBJECT(text));
+		g_mime_message_set_mime_part(msg, body);
 	else {
 		GMimeMultipart *mixed = g_mime_multipart_new_with_subtype(
 		    "mixed");
 		GMimeObject *part;
 		size_t i;
 
-		g_mime_multipart_add(mixed, GMIME_OBJECT(text));
+		g_mime_multipart_add(mixed, body);
 		for (i = 0; i < atts->n; i++)
 			if ((part = attach_part(&atts->v[i])) != NULL) {
 				g_mime_multipart_add(mixed, part);
@@ -675,6 +711,7 @@ build(struct backend *be, const struct draft *d, const char *msgid,
 	}
 	g_date_time_unref(now);
 	g_object_unref(mem);
+	g_object_unref(body);
 	g_object_unref(text);
 	g_object_unref(msg);
 	(void)be;
@@ -813,7 +850,7 @@ act_send(struct backend *be, const struct web_request *r, struct resp *rs)
 	const char *op = web_param(r, "op"), *mode = web_param(r, "mode");
 	const char *rf = web_param(r, "ref_f"), *ru = web_param(r, "ref_u");
 	const char *du = web_param(r, "draft_u"), *why;
-	const char *fwd = web_param(r, "fwd_as");
+	const char *fwd = web_param(r, "fwd_as"), *html;
 	struct attachments atts;
 	struct rcpt_list targets = { 0 };
 	struct rcpts rc;
@@ -832,6 +869,20 @@ act_send(struct backend *be, const struct web_request *r, struct resp *rs)
 	d.bcc = param_dup(r, "bcc");
 	d.subject = param_dup(r, "subject");
 	d.body = param_dup(r, "body");
+	if ((html = web_param(r, "html")) != NULL && html[0] != '\0') {
+		/* What the page's editor made goes out through the same
+		 * sanitizer as mail that comes in. */
+		struct html_policy pol = { 1, NULL, NULL };
+		struct buf hb;
+
+		buf_init(&hb, (size_t)be->conf->smtpd.max_message_size);
+		buf_puts(&hb, "<!doctype html><html><head><meta charset=\""
+		    "utf-8\"></head><body>");
+		if (html_sanitize(html, strlen(html), &pol, &hb, NULL) == 0 &&
+		    buf_puts(&hb, "</body></html>\n") == 0)
+			d.html = buf_take(&hb);
+		buf_release(&hb);
+	}
 	util_strcpy(d.mode, mode != NULL ? mode : "new", sizeof(d.mode));
 	if (rf != NULL && ru != NULL && maildir_name_valid(rf, &why) == 0) {
 		util_strcpy(d.ref_f, rf, sizeof(d.ref_f));

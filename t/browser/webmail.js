@@ -155,6 +155,23 @@ run(async (b, t, params) => {
     await page.fill('#c-to', params.user);
     await page.fill('#c-subject', 'Written in the browser');
     await page.fill('#c-body', 'Typed in chromium.');
+    // The rich-text editor: the text moves into it; one word made bold.
+    await page.click('button.rich-toggle');
+    await page.waitForSelector('.editor:not([hidden])');
+    t.like(await page.textContent('.editor'), /Typed in chromium\./,
+        'rich text: the text moves into the editor');
+    // (Typing into an element with spelling checked makes Chromium fetch
+    // a dictionary from Google: not the webmail's doing, and no request
+    // may leave.  The test turns it off for the editor.)
+    await page.$eval('.editor', (e) => { e.spellcheck = false; });
+    await page.click('.editor');
+    await page.keyboard.press('End');
+    await page.keyboard.type(' Bold words');
+    for (let i = 0; i < 'Bold words'.length; i++)
+        await page.keyboard.press('Shift+ArrowLeft');
+    await page.click('.editor-bar button[data-cmd=bold]');
+    t.like(await page.innerHTML('.editor'), /<b>Bold words<\/b>/,
+        'rich text: Bold makes the selection bold');
     await b.shot(page, '06-compose');
     await page.click('button[value=send]');
     await page.waitForSelector('p.flash');

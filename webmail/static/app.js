@@ -119,6 +119,57 @@
 		});
 	}
 
+	// Writing: a small rich-text editor of our own (bold, italic, a
+	// list, links).  What it makes is sent as "html" beside the text,
+	// and the server passes it through its HTML sanitizer.
+	const form = document.querySelector("form.compose-form");
+	if (form) {
+		const bar = form.querySelector(".editor-bar");
+		const ed = form.querySelector(".editor");
+		const ta = form.querySelector("#c-body");
+		const html = form.querySelector('input[name="html"]');
+		const toggle = form.querySelector(".rich-toggle");
+		let rich = false;
+		toggle.hidden = false;
+		toggle.addEventListener("click", function () {
+			rich = !rich;
+			if (rich) {
+				ed.textContent = "";
+				for (const line of ta.value.split("\n")) {
+					const div = document.createElement("div");
+					if (line)
+						div.textContent = line;
+					else
+						div.appendChild(document.createElement("br"));
+					ed.appendChild(div);
+				}
+			} else
+				ta.value = ed.innerText;
+			ed.hidden = bar.hidden = !rich;
+			ta.hidden = rich;
+			toggle.textContent = rich ? "Plain text" : "Rich text";
+			(rich ? ed : ta).focus();
+		});
+		for (const b of bar.querySelectorAll("button[data-cmd]"))
+			b.addEventListener("click", function () {
+				let arg = null;
+				if (b.dataset.cmd === "createLink") {
+					arg = window.prompt("Link to (https://...)");
+					if (!arg || !/^(https?:|mailto:)/i.test(arg))
+						return;
+				}
+				ed.focus();
+				document.execCommand(b.dataset.cmd, false, arg);
+			});
+		form.addEventListener("submit", function () {
+			if (rich) {
+				html.value = ed.innerHTML;
+				ta.value = ed.innerText;
+			} else
+				html.value = "";
+		});
+	}
+
 	// Keyboard: j/k next and previous, Delete or # to delete, u unread,
 	// s flag, r reply, a reply to all, f forward, c write, / search,
 	// Escape back to the list.
