@@ -563,6 +563,17 @@ try:
     t.ok(len(found("sender person")) >= 2 and "Question for Wendy" in
          found("sender@example.org"), "search: the sender's name and "
          "address")
+    # every folder: the hit in Trash found from INBOX, opening in Trash
+    r = b.req("GET", "/mail?f=INBOX&all=1&q=" +
+              urllib.parse.quote("first web"))
+    t.ok(re.search(r'data-href="/mail\?f=Trash&amp;u=\d+"', r.text) and
+         '<span class="where">Trash</span>' in r.text and
+         "First web message" in r.text and
+         'name="uid" value=' not in r.text.split('<ul class="messages">')[1],
+         "search of all folders: a hit in Trash, named and opened there, "
+         "no checkbox", r.text.split('<ul class="messages">')[1][:600])
+    t.ok("First web message" not in "".join(found("first web")),
+         "the same words in INBOX alone: not there (it is in Trash)")
     r = b.req("GET", "/mail?f=INBOX&q=zzqqxx")
     t.ok("Nothing found" in r.text, "search: nothing found, said")
 

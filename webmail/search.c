@@ -60,7 +60,8 @@ scan_cb(const struct msummary *m, void *arg)
 
 /* What the summary could not tell: the fields in full, and the text. */
 static int
-message_matches(struct backend *be, uint32_t uid, const char *q)
+message_matches(struct backend *be, struct mbox *mb, uint32_t uid,
+    const char *q)
 {
 	static const char *const fields[] = { "From", "To", "Cc", NULL };
 	struct mime_msg *m;
@@ -68,7 +69,7 @@ message_matches(struct backend *be, uint32_t uid, const char *q)
 	size_t i;
 	int fd, r = 0;
 
-	if ((fd = mbox_msg_open(be->mb, uid)) == -1)
+	if ((fd = mbox_msg_open(mb, uid)) == -1)
 		return 0;
 	m = mime_msg_load(fd, (size_t)be->conf->smtpd.max_message_size * 2);
 	close(fd);
@@ -94,8 +95,8 @@ message_matches(struct backend *be, uint32_t uid, const char *q)
 }
 
 int
-web_search(struct backend *be, const char *words, enum msort sort,
-    int reverse, uint32_t **uids_r, size_t *n_r)
+web_search(struct backend *be, struct mbox *mb, const char *words,
+    enum msort sort, int reverse, uint32_t **uids_r, size_t *n_r)
 {
 	struct scan sc;
 	uint32_t total = 0;
@@ -104,7 +105,7 @@ web_search(struct backend *be, const char *words, enum msort sort,
 
 	memset(&sc, 0, sizeof(sc));
 	sc.q = q;
-	if (mbox_summaries(be->mb, sort, reverse, 0, UINT32_MAX, scan_cb, &sc,
+	if (mbox_summaries(mb, sort, reverse, 0, UINT32_MAX, scan_cb, &sc,
 	    &total) == -1) {
 		free(q);
 		free(sc.uids);
@@ -112,7 +113,7 @@ web_search(struct backend *be, const char *words, enum msort sort,
 		return -1;
 	}
 	for (i = 0; i < sc.n && n < MAX_HITS; i++)
-		if (sc.hit[i] || message_matches(be, sc.uids[i], q))
+		if (sc.hit[i] || message_matches(be, mb, sc.uids[i], q))
 			sc.uids[n++] = sc.uids[i];
 	free(q);
 	free(sc.hit);

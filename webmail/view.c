@@ -280,7 +280,7 @@ list_row(const struct msummary *m, void *arg)
 {
 	struct list_arg *la = arg;
 	struct buf *b = la->b;
-	char uid[16];
+	char uid[16], label[1024];
 	int current = m->uid == la->open_uid;
 
 	snprintf(uid, sizeof(uid), "%u", m->uid);
@@ -293,13 +293,28 @@ list_row(const struct msummary *m, void *arg)
 		la->next_uid = m->uid;
 	la->last_uid = m->uid;
 	la->rows++;
-	buf_printf(b, "<li data-uid=\"%u\" class=\"%s%s%s\" data-href=\"",
-	    m->uid, m->flags & MF_SEEN ? "" : "unread",
-	    current ? " current" : "", la->child ? " thread-child" : "");
-	html_url_attr(b, "/mail", "f", la->folder, "p", la->page, "s", la->sort,
-	    "o", la->order, "q", la->q, "t", la->threads, "u", uid, NULL);
-	buf_printf(b, "\"><input type=\"checkbox\" name=\"uid\" value=\"%u\" "
-	    "aria-label=\"Select\"><span class=\"from\">", m->uid);
+	if (la->row_folder != NULL) {
+		/* A hit in another folder: it opens there; nothing to select
+		 * (the toolbar acts on the folder shown). */
+		buf_printf(b, "<li data-uid=\"%u\" class=\"%s\" data-href=\"",
+		    m->uid, m->flags & MF_SEEN ? "" : "unread");
+		html_url_attr(b, "/mail", "f", la->row_folder, "u", uid, NULL);
+		buf_puts(b, "\"><span></span><span class=\"from\"><span "
+		    "class=\"where\">");
+		folder_label(la->row_folder, label, sizeof(label));
+		html_escape_str(b, label);
+		buf_puts(b, "</span> ");
+	} else {
+		buf_printf(b, "<li data-uid=\"%u\" class=\"%s%s%s\" "
+		    "data-href=\"", m->uid, m->flags & MF_SEEN ? "" : "unread",
+		    current ? " current" : "", la->child ? " thread-child" : "");
+		html_url_attr(b, "/mail", "f", la->folder, "p", la->page, "s",
+		    la->sort, "o", la->order, "q", la->q, "t", la->threads, "u",
+		    uid, NULL);
+		buf_printf(b, "\"><input type=\"checkbox\" name=\"uid\" "
+		    "value=\"%u\" aria-label=\"Select\"><span class=\"from\">",
+		    m->uid);
+	}
 	html_escape_str(b, sender(m));
 	buf_puts(b, "</span><span class=\"date\">");
 	put_time(b, m->sent, 0);
@@ -312,8 +327,12 @@ list_row(const struct msummary *m, void *arg)
 	if (m->flags & MF_ANSWERED)
 		buf_puts(b, "<span title=\"Answered\">&#8617;</span>");
 	buf_puts(b, "</span><span class=\"subject\"><a href=\"");
-	html_url_attr(b, "/mail", "f", la->folder, "p", la->page, "s", la->sort,
-	    "o", la->order, "q", la->q, "t", la->threads, "u", uid, NULL);
+	if (la->row_folder != NULL)
+		html_url_attr(b, "/mail", "f", la->row_folder, "u", uid, NULL);
+	else
+		html_url_attr(b, "/mail", "f", la->folder, "p", la->page, "s",
+		    la->sort, "o", la->order, "q", la->q, "t", la->threads,
+		    "u", uid, NULL);
 	buf_puts(b, "\">");
 	html_escape_str(b, m->subject != NULL && m->subject[0] != '\0' ?
 	    m->subject : "(no subject)");
@@ -352,6 +371,76 @@ sort_link(struct buf *b, struct list_arg *la, const char *key,
 	    label, on ? (desc ? " &#8595;" : " &#8593;") : "");
 }
 
+/* A search of every folder: (folder, UID) hits in folder order. */
+#define MAX_ALL_HITS	5000
+
+struct all_hits {
+	struct backend	*be;
+	const char	*q;
+	char		**folder;	/* one name per hit */
+	uint32_t	*uid;
+	size_t		 n, cap;
+};
+
+static void
+all_search_cb(const char *name, unsigned int attrs, void *arg)
+{
+	struct all_hits *ah = arg;
+	struct mbox *mb = NULL;
+	uint32_t *uids = NULL;
+	size_t n = 0, i;
+
+	(void)attrs;
+	if (ah->n >= MAX_ALL_HITS || mbox_open(ah->be->st, name, &mb) == -1)
+		return;
+	if (web_search(ah->be, mb, ah->q, MSORT_DATE, 1, &uids, &n) == 0)
+		for (i = 0; i < n && ah->n < MAX_ALL_HITS; i++) {
+			if (ah->n == ah->cap) {
+				ah->cap = ah->cap ? ah->cap * 2 : 64;
+				ah->folder = util_reallocarray(ah->folder,
+				    ah->cap, sizeof(*ah->folder));
+				ah->uid = util_reallocarray(ah->uid, ah->cap,
+				    sizeof(*ah->uid));
+			}
+			ah->folder[ah->n] = util_strdup(name);
+			ah->uid[ah->n++] = uids[i];
+		}
+	free(uids);
+	mbox_close(&mb);
+}
+
+static void
+all_hits_rows(struct backend *be, struct all_hits *ah, struct list_arg *la,
+    uint32_t pageno)
+{
+	struct mbox *mb = NULL;
+	size_t i;
+
+	for (i = (size_t)(pageno - 1) * PAGE_ROWS; i < ah->n &&
+	    i < (size_t)pageno * PAGE_ROWS; i++) {
+		if (mb == NULL || strcmp(mbox_name(mb), ah->folder[i]) != 0) {
+			mbox_close(&mb);
+			if (mbox_open(be->st, ah->folder[i], &mb) == -1)
+				continue;
+		}
+		la->row_folder = ah->folder[i];
+		(void)mbox_summary(mb, ah->uid[i], list_row, la);
+	}
+	la->row_folder = NULL;
+	mbox_close(&mb);
+}
+
+static void
+all_hits_free(struct all_hits *ah)
+{
+	size_t i;
+
+	for (i = 0; i < ah->n; i++)
+		free(ah->folder[i]);
+	free(ah->folder);
+	free(ah->uid);
+}
+
 /* The open message: headers, actions, attachments, its frame. */
 
 void
@@ -375,6 +464,8 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	la.order = web_param(r, "o");
 	la.q = web_param(r, "q");
 	la.csrf = r->csrf;
+	la.all = web_param(r, "all") != NULL && strcmp(web_param(r, "all"),
+	    "1") == 0 ? "1" : NULL;
 	la.threads = web_param(r, "t") != NULL && strcmp(web_param(r, "t"),
 	    "1") == 0 && (la.q == NULL || la.q[0] == '\0') ? "1" : NULL;
 	la.images = web_param(r, "images") != NULL &&
@@ -389,7 +480,8 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 		snprintf(uidstr, sizeof(uidstr), "%u", la.open_uid);
 	buf_init(&back, 4096);
 	web_url(&back, "/mail", "f", folder, "p", la.page, "s", la.sort, "o",
-	    la.order, "q", la.q, "t", la.threads, "u", uidstr, NULL);
+	    la.order, "q", la.q, "all", la.all, "t", la.threads, "u", uidstr,
+	    NULL);
 	la.back = back.data;
 	resp_init(rs, 200, "text/html; charset=utf-8");
 	rs->body.max = MAX_PAGE_HTML;
@@ -429,8 +521,11 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	    "Search from, to, subject, text\" aria-label=\"Search\" "
 	    "value=\"");
 	html_escape_str(b, la.q != NULL ? la.q : "");
-	buf_puts(b, "\"><button type=\"submit\">Search</button></form>"
-	    "<span class=\"user\">");
+	buf_printf(b, "\"><label class=\"all\"><input type=\"checkbox\" "
+	    "name=\"all\" value=\"1\"%s> all folders</label>"
+	    "<button type=\"submit\">Search</button></form>",
+	    la.all != NULL ? " checked" : "");
+	buf_puts(b, "<span class=\"user\">");
 	html_escape_str(b, be->user);
 	buf_puts(b, "</span><form class=\"logout\" method=\"post\" "
 	    "action=\"/logout\">");
@@ -525,13 +620,25 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 		la.child = 0;
 		free(uids);
 		free(child);
+	} else if (la.q != NULL && la.q[0] != '\0' && la.all != NULL) {
+		/* A search of every folder: a page of the hits, each row
+		 * naming its folder and opening there. */
+		struct all_hits ah;
+
+		memset(&ah, 0, sizeof(ah));
+		ah.be = be;
+		ah.q = la.q;
+		folders_each(be, all_search_cb, &ah);
+		total = (uint32_t)ah.n;
+		all_hits_rows(be, &ah, &la, pageno);
+		all_hits_free(&ah);
 	} else if (la.q != NULL && la.q[0] != '\0') {
 		/* A search: the hits, a page of them. */
 		uint32_t *hits = NULL;
 		size_t nhits = 0, i;
 
-		if (web_search(be, la.q, sort_of(la.sort), la.order == NULL ||
-		    strcmp(la.order, "asc") != 0, &hits, &nhits) == -1)
+		if (web_search(be, be->mb, la.q, sort_of(la.sort), la.order ==
+		    NULL || strcmp(la.order, "asc") != 0, &hits, &nhits) == -1)
 			log_err("sid=%s search: %s", be->sid,
 			    mstore_error(be->st));
 		total = (uint32_t)nhits;
@@ -561,14 +668,16 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 		snprintf(page, sizeof(page), "%u", pageno - 1);
 		buf_puts(b, "<a rel=\"prev\" href=\"");
 		html_url_attr(b, "/mail", "f", folder, "p", page, "s", la.sort,
-		    "o", la.order, "q", la.q, "t", la.threads, NULL);
+		    "o", la.order, "q", la.q, "all", la.all, "t", la.threads,
+		    NULL);
 		buf_puts(b, "\">&#8592; Newer</a> ");
 	}
 	if (pageno < pages) {
 		snprintf(page, sizeof(page), "%u", pageno + 1);
 		buf_puts(b, "<a rel=\"next\" href=\"");
 		html_url_attr(b, "/mail", "f", folder, "p", page, "s", la.sort,
-		    "o", la.order, "q", la.q, "t", la.threads, NULL);
+		    "o", la.order, "q", la.q, "all", la.all, "t", la.threads,
+		    NULL);
 		buf_puts(b, "\">Older &#8594;</a>");
 	}
 	buf_puts(b, "</span></div></section>\n");
