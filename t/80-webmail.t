@@ -633,6 +633,36 @@ try:
          "sent: the draft left Drafts", (r.status, data))
     c.logout()
 
+    # a draft with a file: reopened, the file is offered and kept
+    body, ctype = multipart(
+        {"csrf": csrf, "op": "draft", "from": U, "to": U2,
+         "subject": "Draft with a file", "body": "See the file\n"},
+        [("plan.txt", "text/plain", b"the plan\n")])
+    r = b.req("POST", "/send?csrf=" + csrf, body=body,
+              headers={"Content-Type": ctype})
+    c = imap()
+    c.select("Drafts")
+    typ, data = c.uid("SEARCH", "SUBJECT", "\"Draft with a file\"")
+    duid = data[0].split()[-1].decode() if data[0] else "0"
+    c.logout()
+    r = b.req("GET", "/compose?mode=draft&f=Drafts&u=" + duid)
+    m = re.search(r'name="keep" checked value="([^"]+)"> &#128206; plan.txt',
+                  r.text)
+    t.ok(m is not None, "the reopened draft offers its file, kept",
+         r.text[-900:])
+    r = b.req("POST", "/send", {"csrf": csrf, "op": "send", "from": U,
+                                "to": U2, "subject": "Sent with the plan",
+                                "body": "Here\n", "draft_u": duid,
+                                "keep": m.group(1) if m else "x"})
+    wait_until(lambda: otto_has('"with the plan"') is not None, 20)
+    em = email.message_from_string(otto_has('"with the plan"') or "",
+                                   policy=email.policy.default)
+    got_files = {p.get_filename(): p.get_payload(decode=True)
+                 for p in em.iter_attachments()}
+    t.ok(got_files.get("plan.txt", b"").replace(b"\r\n", b"\n") ==
+         b"the plan\n", "sent from the draft, the file went with it",
+         list(got_files))
+
     # ---- ids never become paths ----
     for path in ("/mail?f=../../../etc", "/mail?f=INBOX/../..",
                  "/msg/raw?f=INBOX&u=../../users.db",

@@ -267,6 +267,116 @@ prefill(struct backend *be, struct draft *d)
 	mbox_close(&mb);
 }
 
+/* ---- the files of a draft ---- */
+
+/* A file to attach: from the form (the front's memfd) or the original
+ * of a forward (message/rfc822). */
+struct attach {
+	char	*data;
+	size_t	 len;
+	char	 type[128];
+	char	 name[256];
+};
+
+struct attachments {
+	struct attach	 v[WEB_MAX_FILES + 1];
+	size_t		 n;
+	size_t		 total;
+};
+
+static void
+attachments_free(struct attachments *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->v[i].data);
+	a->n = a->total = 0;
+}
+
+
+/* The parts of a draft that are files (what attach_part() made). */
+struct draft_files {
+	struct buf	*b;		/* the form: a checkbox each */
+	struct attachments *atts;	/* or: the kept ones, read */
+	struct mime_msg	*m;
+	const struct web_request *r;
+	size_t		 max;
+};
+
+static int
+draft_file_cb(const struct mime_part_info *p, void *arg)
+{
+	struct draft_files *df = arg;
+	struct attach *at;
+	const char *name = p->filename != NULL ? p->filename : "attachment";
+	size_t i, len;
+	char *data;
+	int kept = 0;
+
+	if (p->is_multipart || p->depth == 0 || p->disposition == NULL ||
+	    strcmp(p->disposition, "attachment") != 0)
+		return 0;
+	if (df->b != NULL) {
+		buf_puts(df->b, "<span></span><label class=\"check\"><input "
+		    "type=\"checkbox\" name=\"keep\" checked value=\"");
+		html_escape_str(df->b, p->id);
+		buf_puts(df->b, "\"> &#128206; ");
+		html_escape_str(df->b, name);
+		buf_puts(df->b, "</label>");
+		return 0;
+	}
+	for (i = 0; i < df->r->nparams; i++)
+		if (strcmp(df->r->params[i].name, "keep") == 0 &&
+		    strcmp(df->r->params[i].value, p->id) == 0)
+			kept = 1;
+	if (!kept || df->atts->n == WEB_MAX_FILES ||
+	    (data = mime_part_content(df->m, p->id, &len)) == NULL)
+		return 0;
+	if (df->atts->total + len > df->max) {
+		free(data);
+		return 0;
+	}
+	at = &df->atts->v[df->atts->n++];
+	at->data = data;
+	at->len = len;
+	snprintf(at->type, sizeof(at->type), "%s/%s", p->type, p->subtype);
+	util_strcpy(at->name, name, sizeof(at->name));
+	df->atts->total += len;
+	return 0;
+}
+
+/* The form's checkboxes for the files of the draft being edited (b), or
+ * the files it keeps, read into atts. */
+static void
+draft_files(struct backend *be, const struct draft *d, struct buf *b,
+    const struct web_request *r, struct attachments *atts)
+{
+	struct draft_files df;
+	struct mbox *mb = NULL;
+	char name[1024];
+
+	if (d->draft_u == 0 || view_role_folder(be, MFA_DRAFTS, name,
+	    sizeof(name)) == -1)
+		return;
+	memset(&df, 0, sizeof(df));
+	df.b = b;
+	df.atts = atts;
+	df.r = r;
+	df.max = (size_t)be->conf->smtpd.max_message_size;
+	if ((df.m = load(be, name, d->draft_u, &mb)) == NULL)
+		return;
+	(void)mime_parts(df.m, draft_file_cb, &df);
+	mime_msg_free(&df.m);
+	mbox_close(&mb);
+}
+
+static void
+draft_files_list(struct backend *be, const struct draft *d, struct buf *b)
+{
+	draft_files(be, d, b, NULL, NULL);
+}
+
 /* ---- the page ---- */
 
 /* The From choices: the user, then the aliases the auth service says it
@@ -330,6 +440,7 @@ compose_page(struct backend *be, const struct web_request *r,
 		snprintf(u, sizeof(u), "%u", d->draft_u);
 		html_hidden(b, "draft_u", u);
 	}
+	draft_files_list(be, d, b);
 	buf_puts(b, "<label for=\"c-from\">From</label><select id=\"c-from\" "
 	    "name=\"from\"><option>");
 	html_escape_str(b, be->user);
@@ -404,31 +515,6 @@ view_compose(struct backend *be, const struct web_request *r,
 }
 
 /* ---- the message ---- */
-
-/* A file to attach: from the form (the front's memfd) or the original
- * of a forward (message/rfc822). */
-struct attach {
-	char	*data;
-	size_t	 len;
-	char	 type[128];
-	char	 name[256];
-};
-
-struct attachments {
-	struct attach	 v[WEB_MAX_FILES + 1];
-	size_t		 n;
-	size_t		 total;
-};
-
-static void
-attachments_free(struct attachments *a)
-{
-	size_t i;
-
-	for (i = 0; i < a->n; i++)
-		free(a->v[i].data);
-	a->n = a->total = 0;
-}
 
 /*
  * The files the front named ("att" = "<offset> <length> <type> <name>")
@@ -911,6 +997,8 @@ act_send(struct backend *be, const struct web_request *r, struct resp *rs)
 		compose_page(be, r, rs, &d, err);
 		goto out;
 	}
+	/* The files the draft had, that the form keeps. */
+	draft_files(be, &d, NULL, r, &atts);
 	if (attachments_read(be, r, &atts, &why) == -1 ||
 	    (fwd != NULL && strcmp(fwd, "attachment") == 0 &&
 	    strcmp(d.mode, "forward") == 0 && attach_original(be, &d,
