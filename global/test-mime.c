@@ -11,8 +11,8 @@
 
 #include "../lib/buf.h"
 #include "mime.h"
-#include "../t/mime-msgs.h"
 #include "../t/tap.h"
+#include "../t/mime-msgs.h"
 
 /* What the webmail reads: an alternative, attachments named by RFC 2231
  * and by RFC 2047, an attached message with parts of its own. */
@@ -65,65 +65,6 @@ static const char msg_webmail[] =
 	"inner text\n"
 	"--in--\n"
 	"--=_m--\n";
-
-static struct mime_msg *
-load(const char *text, size_t len, size_t max)
-{
-	char path[] = "/tmp/test-mime.XXXXXX";
-	struct mime_msg *m;
-	int fd;
-
-	if ((fd = mkstemp(path)) == -1)
-		return NULL;
-	unlink(path);
-	if (write(fd, text, len) != (ssize_t)len ||
-	    lseek(fd, 0, SEEK_SET) == -1) {
-		close(fd);
-		return NULL;
-	}
-	m = mime_msg_load(fd, max);
-	close(fd);
-	return m;
-}
-
-static struct mime_msg *
-load_str(const char *text)
-{
-	return load(text, strlen(text), 1 << 20);
-}
-
-/* The text with bare LF made CRLF. */
-static char *
-crlf(const char *s)
-{
-	char *out = malloc(2 * strlen(s) + 1), *o = out;
-
-	for (; *s != '\0'; s++) {
-		if (*s == '\n')
-			*o++ = '\r';
-		*o++ = *s;
-	}
-	*o = '\0';
-	return out;
-}
-
-/* Compare and free got, showing both on a mismatch. */
-static int
-is_str(char *got, const char *want, const char *what)
-{
-	int r;
-
-	if (want == NULL)
-		r = ok(got == NULL, "%s", what);
-	else
-		r = ok(got != NULL && strcmp(got, want) == 0, "%s", what);
-	if (!r) {
-		diag("got:  %s", got != NULL ? got : "(null)");
-		diag("want: %s", want != NULL ? want : "(null)");
-	}
-	free(got);
-	return r;
-}
 
 /* Does the (malloc'd) text contain needle?  Frees text. */
 static int

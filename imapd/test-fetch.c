@@ -11,8 +11,8 @@
 
 #include "../global/mime.h"
 #include "imapd.h"
-#include "../t/mime-msgs.h"
 #include "../t/tap.h"
+#include "../t/mime-msgs.h"
 
 static const char msg_odd[] =
 	"From: joe@example.com (Joe Q)\n"
@@ -32,63 +32,6 @@ static const char msg_digest[] =
 	"\n"
 	"first\n"
 	"--d--\n";
-
-/* The message in a file with LF ends, loaded as imapd loads it. */
-static struct mime_msg *
-load(const char *text, size_t len, size_t max)
-{
-	char path[] = "/tmp/test-mime.XXXXXX";
-	struct mime_msg *m;
-	int fd;
-
-	if ((fd = mkstemp(path)) == -1)
-		return NULL;
-	unlink(path);
-	if (write(fd, text, len) != (ssize_t)len ||
-	    lseek(fd, 0, SEEK_SET) == -1) {
-		close(fd);
-		return NULL;
-	}
-	m = mime_msg_load(fd, max);
-	close(fd);
-	return m;
-}
-
-static struct mime_msg *
-load_str(const char *text)
-{
-	return load(text, strlen(text), 1 << 20);
-}
-
-/* What a client would see: the text with bare LF made CRLF. */
-static char *
-crlf(const char *s)
-{
-	char *out = malloc(2 * strlen(s) + 1), *o = out;
-
-	for (; *s != '\0'; s++) {
-		if (*s == '\n')
-			*o++ = '\r';
-		*o++ = *s;
-	}
-	*o = '\0';
-	return out;
-}
-
-/* Compare and free got, showing both on a mismatch. */
-static int
-is_str(char *got, const char *want, const char *what)
-{
-	int r;
-
-	r = ok(got != NULL && strcmp(got, want) == 0, "%s", what);
-	if (!r) {
-		diag("got:  %s", got != NULL ? got : "(null)");
-		diag("want: %s", want);
-	}
-	free(got);
-	return r;
-}
 
 /* BODY[section] as a C string (the sections tested hold no NULs). */
 static char *

@@ -1,6 +1,7 @@
 /*
- * Messages the MIME tests share (global/test-mime.c, imapd/test-fetch.c):
- * a simple one and a multipart/mixed with an attached message.
+ * What the MIME tests share (global/test-mime.c, imapd/test-fetch.c): a
+ * simple message and a multipart/mixed with an attached message, and
+ * how they load and compare them.  Included after t/tap.h.
  */
 #ifndef T_MIME_MSGS_H
 #define T_MIME_MSGS_H
@@ -72,5 +73,66 @@ static const char msg_nested[] =
 	"\n"
 	"w6nDqMOgCg==\n"
 	"--outer--\n";
+
+
+/* The message in a file with LF ends, loaded as imapd loads it. */
+static struct mime_msg *
+load(const char *text, size_t len, size_t max)
+{
+	char path[] = "/tmp/test-mime.XXXXXX";
+	struct mime_msg *m;
+	int fd;
+
+	if ((fd = mkstemp(path)) == -1)
+		return NULL;
+	unlink(path);
+	if (write(fd, text, len) != (ssize_t)len ||
+	    lseek(fd, 0, SEEK_SET) == -1) {
+		close(fd);
+		return NULL;
+	}
+	m = mime_msg_load(fd, max);
+	close(fd);
+	return m;
+}
+
+static struct mime_msg *
+load_str(const char *text)
+{
+	return load(text, strlen(text), 1 << 20);
+}
+
+/* The text with bare LF made CRLF. */
+static char *
+crlf(const char *s)
+{
+	char *out = malloc(2 * strlen(s) + 1), *o = out;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\n')
+			*o++ = '\r';
+		*o++ = *s;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Compare and free got, showing both on a mismatch. */
+static int
+is_str(char *got, const char *want, const char *what)
+{
+	int r;
+
+	if (want == NULL)
+		r = ok(got == NULL, "%s", what);
+	else
+		r = ok(got != NULL && strcmp(got, want) == 0, "%s", what);
+	if (!r) {
+		diag("got:  %s", got != NULL ? got : "(null)");
+		diag("want: %s", want != NULL ? want : "(null)");
+	}
+	free(got);
+	return r;
+}
 
 #endif
