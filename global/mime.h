@@ -55,6 +55,9 @@ void	mime_msg_free(struct mime_msg **m);
 /* GMime made ready (done by the functions here; for a caller that builds
  * a message with GMime itself, as the webmail's compose). */
 void	mime_init(void);
+/* A string GLib allocated (g_free() frees it), copied to malloc'd memory
+ * as valid UTF-8 ("" for NULL); for callers of GLib's text functions. */
+char	*mime_from_glib(char *g);
 /* The whole message in its CRLF form (NUL-terminated after len). */
 const char *mime_msg_data(const struct mime_msg *m, size_t *len);
 /*

@@ -30,11 +30,6 @@ struct mime_msg {
 	size_t			 nparts;
 };
 
-/* GMime set up, once per process: before any GMime call that may come
- * before a message is loaded. */
-/* A GLib string copied to malloc'd memory as valid UTF-8 ("" for NULL);
- * g_free's it. */
-char	*mime_from_glib(char *g);
 /* The part's Content-Transfer-Encoding (default: none to undo). */
 GMimeContentEncoding mime_part_encoding(const struct mime_part *p);
 /* A text part's body decoded and converted to UTF-8 by GMime;

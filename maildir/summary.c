@@ -71,17 +71,8 @@ sum_trim(char *s)
 static char *
 sum_clean(char *g, size_t max)
 {
-	char *valid, *s, *p;
+	char *s = mime_from_glib(g), *p;
 
-	if (g == NULL)
-		return util_strdup("");
-	if (!g_utf8_validate(g, -1, NULL)) {
-		valid = g_utf8_make_valid(g, -1);
-		g_free(g);
-		g = valid;
-	}
-	s = util_strdup(g);
-	g_free(g);
 	for (p = s; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
