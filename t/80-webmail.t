@@ -278,6 +278,27 @@ try:
     t.ok('src="https://remote.example/pixel.png"' in r.text,
          "asked for: the document has them", r.text[-300:])
 
+    # an inline cid: image becomes a data: URL (the frame sends no cookie)
+    import base64
+    png = bytes(range(200)) + b"\x00\xff" * 20
+    related = (
+        "From: Sender Person <sender@example.org>\r\nTo: %s\r\n"
+        "Subject: Logo inside\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/related; boundary=R\r\n\r\n"
+        "--R\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        '<p>Our logo</p><img src="cid:logo@x">\r\n'
+        "--R\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--R--\r\n" %
+        (U, base64.encodebytes(png).decode().replace("\n", "\r\n")))
+    with smtplib.SMTP("127.0.0.1", srv.port("smtp"), timeout=30) as sm:
+        sm.sendmail("sender@example.org", [U], related.encode())
+    wait_until(lambda: uid_of(b, "Logo inside") is not None, 15)
+    r = b.req("GET", "/msg/body?f=INBOX&u=%d" % uid_of(b, "Logo inside"))
+    t.ok('src="data:image/png;base64,%s"' %
+         base64.b64encode(png).decode() in r.text,
+         "a cid: image is in the document as a data: URL, byte for byte",
+         r.text[-400:])
+
     # ... and always for a sender the user chose (kept in the index)
     m = re.search(r'<meta name="csrf" content="([0-9a-f]{64})">', r.text)
     tok = b.csrf()

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "../global/addr.h"
 #include "../global/conf.h"
 #include "../global/mime.h"
@@ -336,14 +338,10 @@ cid_url(const char *cid, void *arg)
 {
 	static const char *const ok[] = { "image/png", "image/gif",
 	    "image/jpeg", "image/webp", NULL };
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	struct cid_arg *ca = arg;
 	struct cid_find cf;
-	const unsigned char *d;
-	struct buf u;
-	size_t len, i;
-	char *data;
+	size_t len, i, head;
+	char *data, *url;
 	int good = 0;
 
 	memset(&cf, 0, sizeof(cf));
@@ -360,21 +358,14 @@ cid_url(const char *cid, void *arg)
 		return NULL;
 	}
 	ca->used += len;
-	buf_init(&u, 0);
-	buf_printf(&u, "data:%s;base64,", cf.type);
-	d = (const unsigned char *)data;
-	for (i = 0; i < len; i += 3) {
-		unsigned int v = (unsigned int)d[i] << 16 |
-		    (i + 1 < len ? (unsigned int)d[i + 1] << 8 : 0) |
-		    (i + 2 < len ? d[i + 2] : 0);
-
-		buf_putc(&u, b64[v >> 18 & 63]);
-		buf_putc(&u, b64[v >> 12 & 63]);
-		buf_putc(&u, i + 1 < len ? b64[v >> 6 & 63] : '=');
-		buf_putc(&u, i + 2 < len ? b64[v & 63] : '=');
-	}
+	/* "data:<type>;base64," and the part in base64 (OpenSSL's). */
+	head = strlen("data:;base64,") + strlen(cf.type);
+	url = util_calloc(1, head + 4 * ((len + 2) / 3) + 1);
+	snprintf(url, head + 1, "data:%s;base64,", cf.type);
+	(void)EVP_EncodeBlock((unsigned char *)url + head,
+	    (const unsigned char *)data, (int)len);
 	free(data);
-	return buf_take(&u);
+	return url;
 }
 
 /* How many remote images the message's HTML would load. */
