@@ -32,53 +32,6 @@ mime_init(void)
 	}
 }
 
-/* The whole file, refusing more than max octets. */
-static char *
-mime_read_all(int fd, size_t max, size_t *len)
-{
-	struct stat st;
-	size_t cap = 8192, n = 0;
-	ssize_t r;
-	char *p, *np;
-
-	if (max > SIZE_MAX / 2)
-		max = SIZE_MAX / 2;	/* so that max + 1 cannot wrap */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (uint64_t)st.st_size < max)
-		cap = (size_t)st.st_size + 1;
-	if ((p = malloc(cap)) == NULL)
-		return NULL;
-	for (;;) {
-		if (n == cap) {
-			if (cap > max) {
-				free(p);
-				return NULL;
-			}
-			cap = cap > max / 2 ? max + 1 : cap * 2;
-			if ((np = realloc(p, cap)) == NULL) {
-				free(p);
-				return NULL;
-			}
-			p = np;
-		}
-		if ((r = read(fd, p + n, cap - n)) == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			free(p);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		n += r;
-	}
-	if (n > max) {
-		free(p);
-		return NULL;
-	}
-	*len = n;
-	return p;
-}
-
 size_t
 mime_crlf_piece(const char *in, size_t n, char *out, char *prev)
 {
@@ -123,7 +76,7 @@ mime_msg_load(int fd, size_t max_size)
 	char *raw;
 	size_t rawlen;
 
-	if ((raw = mime_read_all(fd, max_size, &rawlen)) == NULL)
+	if ((raw = util_read_fd(fd, max_size, &rawlen)) == NULL)
 		return NULL;
 	m = mime_msg_from_mem(raw, rawlen);
 	free(raw);

@@ -103,29 +103,36 @@ util_mkdir_p(const char *path, mode_t mode)
 }
 
 char *
-util_read_file(const char *path, size_t max, size_t *len_r)
+util_read_fd(int fd, size_t max, size_t *len_r)
 {
-	char *data = NULL;
-	size_t len = 0, cap = 0;
+	struct stat st;
+	char *data, *nd;
+	size_t len = 0, cap = 8192;
 	ssize_t n;
-	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (max > SIZE_MAX / 2)
+		max = SIZE_MAX / 2;	/* so that max + 1 cannot wrap */
+	/* A regular file is read into one allocation of its size. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size < max)
+		cap = (size_t)st.st_size + 1;
+	if ((data = malloc(cap + 1)) == NULL)
 		return NULL;
 	for (;;) {
 		if (len == cap) {	/* full: grow (len > max is caught below) */
-			cap = cap == 0 ? 8192 : cap * 2;
-			if (cap > max + 1)
-				cap = max + 1;
-			if ((data = realloc(data, cap + 1)) == NULL)
-				fatal("realloc");
+			cap = cap > max / 2 ? max + 1 : cap * 2;
+			if ((nd = realloc(data, cap + 1)) == NULL) {
+				free(data);
+				errno = ENOMEM;
+				return NULL;
+			}
+			data = nd;
 		}
 		n = read(fd, data + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			free(data);
-			close(fd);
 			return NULL;
 		}
 		if (n == 0)
@@ -133,17 +140,28 @@ util_read_file(const char *path, size_t max, size_t *len_r)
 		len += (size_t)n;
 		if (len > max) {
 			free(data);
-			close(fd);
 			errno = EFBIG;
 			return NULL;
 		}
 	}
-	close(fd);
-	if (data == NULL && (data = malloc(1)) == NULL)
-		fatal("malloc");
 	data[len] = '\0';
 	if (len_r != NULL)
 		*len_r = len;
+	return data;
+}
+
+char *
+util_read_file(const char *path, size_t max, size_t *len_r)
+{
+	char *data;
+	int fd, e;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	data = util_read_fd(fd, max, len_r);
+	e = errno;
+	close(fd);
+	errno = e;
 	return data;
 }
 

@@ -24,8 +24,11 @@ int	util_write_all(int fd, const void *data, size_t len);
 int	util_fsync_dir(const char *dirpath);
 /* mkdir -p; 0 or -1 with errno.  Existing directories are fine. */
 int	util_mkdir_p(const char *path, mode_t mode);
-/* Read a whole (small) file, NUL-terminated; caller frees. */
+/* Read a whole file, NUL-terminated; caller frees.  NULL with errno
+ * (EFBIG: more than max octets; ENOMEM; the system's). */
 char	*util_read_file(const char *path, size_t max, size_t *len_r);
+/* The same from an open descriptor, from where it stands to its end. */
+char	*util_read_fd(int fd, size_t max, size_t *len_r);
 
 /* snprintf that reports truncation: 0, or -1 when it did not fit. */
 int	util_snprintf(char *dst, size_t size, const char *fmt, ...)

@@ -320,6 +320,17 @@ try:
                                "sender": "a b@<evil>"})
     t.ok(r.status == 400, "a sender that is no address: 400", r.status)
 
+    # the source, shown as text or downloaded
+    r = b.req("GET", "/msg/raw?f=INBOX&u=%d" % uid)
+    t.ok(r.status == 200 and r.header("Content-Type").startswith(
+        "text/plain") and "Subject: First web message" in r.text and
+         "Line one" in r.text, "the source as text", r.status)
+    r = b.req("GET", "/msg/raw?f=INBOX&u=%d&dl=1" % uid)
+    t.ok(r.status == 200 and r.header("Content-Type") == "message/rfc822"
+         and r.header("Content-Disposition") ==
+         'attachment; filename="message.eml"' and
+         b"Subject: First web message" in r.body, "the source as .eml")
+
     # ---- CSRF ----
     form = {"op": "read", "f": "INBOX", "uid": str(uid)}
     r = b.req("POST", "/act", form)

@@ -11,6 +11,7 @@
 #include "webmail.h"
 
 struct authc;
+struct mime_msg;
 struct conf;
 struct pool;
 struct mstore;
@@ -94,6 +95,10 @@ int	view_folder(struct backend *be, const struct web_request *r,
 /* message.c: a message: the reader pane of the mail page, its own
  * document (the frame), an attachment, its source */
 void	view_reader(struct backend *be, struct buf *b, struct list_arg *la);
+/* Message uid of mb, parsed (within twice the message size limit), or
+ * NULL (expunged, unreadable). */
+struct mime_msg *web_msg_load(struct backend *be, struct mbox *mb,
+	    uint32_t uid);
 void	view_body(struct backend *be, const struct web_request *r,
 	    struct resp *rs);
 void	view_part(struct backend *be, const struct web_request *r,

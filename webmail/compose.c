@@ -174,17 +174,10 @@ load(struct backend *be, const char *folder, uint32_t uid,
     struct mbox **mb_r)
 {
 	struct mime_msg *m;
-	int fd;
 
 	if (mbox_open(be->st, folder, mb_r) == -1)
 		return NULL;
-	if ((fd = mbox_msg_open(*mb_r, uid)) == -1) {
-		mbox_close(mb_r);
-		return NULL;
-	}
-	m = mime_msg_load(fd, (size_t)be->conf->smtpd.max_message_size * 2);
-	close(fd);
-	if (m == NULL)
+	if ((m = web_msg_load(be, *mb_r, uid)) == NULL)
 		mbox_close(mb_r);
 	return m;
 }
@@ -568,9 +561,8 @@ attach_original(struct backend *be, const struct draft *d,
     struct attachments *a)
 {
 	struct mbox *mb = NULL;
-	struct buf b;
-	char piece[65536];
-	ssize_t n;
+	size_t len;
+	char *data;
 	int fd;
 
 	if (d->ref_u == 0 || mbox_open(be->st, d->ref_f, &mb) == -1)
@@ -579,18 +571,14 @@ attach_original(struct backend *be, const struct draft *d,
 		mbox_close(&mb);
 		return -1;
 	}
-	buf_init(&b, (size_t)be->conf->smtpd.max_message_size);
-	while ((n = read(fd, piece, sizeof(piece))) > 0)
-		if (buf_append(&b, piece, (size_t)n) == -1)
-			break;
+	data = util_read_fd(fd, (size_t)be->conf->smtpd.max_message_size,
+	    &len);
 	close(fd);
 	mbox_close(&mb);
-	if (n != 0) {
-		buf_release(&b);
+	if (data == NULL)
 		return -1;
-	}
-	a->v[a->n].len = b.len;
-	a->v[a->n].data = buf_take(&b);
+	a->v[a->n].len = len;
+	a->v[a->n].data = data;
 	util_strcpy(a->v[a->n].type, "message/rfc822", sizeof(a->v[0].type));
 	snprintf(a->v[a->n].name, sizeof(a->v[0].name), "%.240s.eml",
 	    d->subject != NULL && d->subject[0] != '\0' ? d->subject :

@@ -57,13 +57,13 @@ attachment_row(const struct mime_part_info *p, void *arg)
 	return 0;
 }
 
-static struct mime_msg *
-message_load(struct backend *be, uint32_t uid)
+struct mime_msg *
+web_msg_load(struct backend *be, struct mbox *mb, uint32_t uid)
 {
 	struct mime_msg *m;
 	int fd;
 
-	if ((fd = mbox_msg_open(be->mb, uid)) == -1)
+	if ((fd = mbox_msg_open(mb, uid)) == -1)
 		return NULL;
 	m = mime_msg_load(fd, (size_t)be->conf->smtpd.max_message_size * 2);
 	close(fd);
@@ -169,7 +169,7 @@ view_reader(struct backend *be, struct buf *b, struct list_arg *la)
 	char uid[16], *subject, sender[ADDR_PATH_MAX + 1];
 	const char *folder = la->folder;
 
-	if (la->open_uid == 0 || (m = message_load(be, la->open_uid)) ==
+	if (la->open_uid == 0 || (m = web_msg_load(be, be->mb, la->open_uid)) ==
 	    NULL) {
 		buf_puts(b, "<article class=\"reader\"><p class=\"nothing\">");
 		buf_puts(b, la->open_uid ? "This message is no longer here." :
@@ -422,7 +422,7 @@ view_body(struct backend *be, const struct web_request *r, struct resp *rs)
 
 	if (view_folder(be, r, rs) == -1)
 		return;
-	if (uid == 0 || (m = message_load(be, uid)) == NULL) {
+	if (uid == 0 || (m = web_msg_load(be, be->mb, uid)) == NULL) {
 		resp_text(rs, 404, "No such message\n");
 		return;
 	}
@@ -506,7 +506,7 @@ view_part(struct backend *be, const struct web_request *r, struct resp *rs)
 	if (view_folder(be, r, rs) == -1)
 		return;
 	if (uid == 0 || part == NULL || strlen(part) >= sizeof(af.id) ||
-	    (m = message_load(be, uid)) == NULL) {
+	    (m = web_msg_load(be, be->mb, uid)) == NULL) {
 		resp_text(rs, 404, "No such message\n");
 		return;
 	}
@@ -534,8 +534,8 @@ view_raw(struct backend *be, const struct web_request *r, struct resp *rs)
 {
 	uint32_t uid = web_param_uid(r, "u");
 	const char *dl = web_param(r, "dl");
-	char piece[65536];
-	ssize_t n;
+	size_t len;
+	char *data;
 	int fd;
 
 	if (view_folder(be, r, rs) == -1)
@@ -544,14 +544,19 @@ view_raw(struct backend *be, const struct web_request *r, struct resp *rs)
 		resp_text(rs, 404, "No such message\n");
 		return;
 	}
+	data = util_read_fd(fd, (size_t)be->conf->smtpd.max_message_size * 2,
+	    &len);
+	close(fd);
+	if (data == NULL) {
+		resp_text(rs, 500, "The message could not be read\n");
+		return;
+	}
 	if (dl != NULL) {
 		resp_init(rs, 200, "message/rfc822");
 		resp_header(rs, "Content-Disposition",
 		    "attachment; filename=\"message.eml\"");
 	} else
 		resp_init(rs, 200, "text/plain; charset=utf-8");
-	while ((n = read(fd, piece, sizeof(piece))) > 0)
-		if (buf_append(&rs->body, piece, (size_t)n) == -1)
-			break;
-	close(fd);
+	buf_append(&rs->body, data, len);
+	free(data);
 }

@@ -67,13 +67,9 @@ message_matches(struct backend *be, struct mbox *mb, uint32_t uid,
 	struct mime_msg *m;
 	char *t;
 	size_t i;
-	int fd, r = 0;
+	int r = 0;
 
-	if ((fd = mbox_msg_open(mb, uid)) == -1)
-		return 0;
-	m = mime_msg_load(fd, (size_t)be->conf->smtpd.max_message_size * 2);
-	close(fd);
-	if (m == NULL)
+	if ((m = web_msg_load(be, mb, uid)) == NULL)
 		return 0;
 	for (i = 0; fields[i] != NULL && !r; i++) {
 		t = mime_msg_address_text(m, fields[i]);
