@@ -200,20 +200,36 @@ folder_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static void
-folders_each(struct backend *be, void (*cb)(const char *, unsigned int,
-    void *), void *arg)
+/* The folders, in the order shown (folders_free() them). */
+static struct folder_list *
+folders_get(struct backend *be)
 {
 	struct folder_list *fl = util_calloc(1, sizeof(*fl));
-	size_t i;
 
 	(void)mstore_list(be->st, folder_collect, fl);
 	qsort(fl->v, fl->n, sizeof(fl->v[0]), folder_cmp);
-	for (i = 0; i < fl->n; i++) {
+	return fl;
+}
+
+static void
+folders_each(const struct folder_list *fl, void (*cb)(const char *,
+    unsigned int, void *), void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < fl->n; i++)
 		cb(fl->v[i].name, fl->v[i].attrs, arg);
-		free(fl->v[i].name);
-	}
-	free(fl);
+}
+
+static void
+folders_free(struct folder_list **fl)
+{
+	size_t i;
+
+	for (i = 0; i < (*fl)->n; i++)
+		free((*fl)->v[i].name);
+	free(*fl);
+	*fl = NULL;
 }
 
 static void
@@ -447,6 +463,7 @@ void
 view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 {
 	struct folders_arg fa;
+	struct folder_list *fl;
 	struct list_arg la;
 	struct buf *b;
 	char label[1024], title[1200], page[16], range[64], uidstr[16] = "";
@@ -543,7 +560,8 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	fa.current = folder;
 	fa.current_status = &st;
 	buf_puts(b, "<nav class=\"folders\" aria-label=\"Folders\"><ul>");
-	folders_each(be, folder_row, &fa);
+	fl = folders_get(be);	/* for the pane, the toolbar, a search */
+	folders_each(fl, folder_row, &fa);
 	buf_puts(b, "</ul><details><summary>Manage folders</summary>"
 	    "<form method=\"post\" action=\"/folder\">");
 	html_hidden(b, "csrf", r->csrf);
@@ -583,7 +601,7 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	    "<button name=\"op\" value=\"delete\">Delete</button>"
 	    "<button name=\"op\" value=\"junk\">Junk</button>"
 	    "<select name=\"to\" aria-label=\"Move to\">");
-	folders_each(be, folder_option, b);
+	folders_each(fl, folder_option, b);
 	buf_puts(b, "</select><button name=\"op\" value=\"move\">Move</button>");
 	if (mstore_special_use(folder) & MFA_TRASH)
 		buf_puts(b, "<button name=\"op\" value=\"empty\">Empty trash"
@@ -628,7 +646,7 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 		memset(&ah, 0, sizeof(ah));
 		ah.be = be;
 		ah.q = la.q;
-		folders_each(be, all_search_cb, &ah);
+		folders_each(fl, all_search_cb, &ah);
 		total = (uint32_t)ah.n;
 		all_hits_rows(be, &ah, &la, pageno);
 		all_hits_free(&ah);
@@ -683,6 +701,7 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	buf_puts(b, "</span></div></section>\n");
 	view_reader(be, b, &la);
 	page_end(b);
+	folders_free(&fl);
 	buf_release(&back);
 }
 
