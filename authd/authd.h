@@ -112,6 +112,10 @@ void	lookup_answer(struct ipc_in *in, const struct client *c,
  * process to redeem (once, within a minute). */
 void	lookup_token_new(const char *user, const char *service,
 	    char token[AUTH_TOKEN_LEN + 1]);
+/* n octets as 2n hex digits (and a NUL) into out; hexlen random ones
+ * (at most 128), fatal without randomness (what: for the message). */
+void	authd_hex(const unsigned char *in, size_t n, char *out);
+void	authd_random_hex(char *out, size_t hexlen, const char *what);
 /* Once, for the service it was given for: whose login it proves (a
  * static buffer), or NULL. */
 const char *lookup_token_redeem(const char *token, const char *service);

@@ -30,17 +30,33 @@ struct token {
 static struct token	tokens[TOKEN_MAX];
 
 void
+authd_hex(const unsigned char *in, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", in[i]);
+}
+
+void
+authd_random_hex(char *out, size_t hexlen, const char *what)
+{
+	unsigned char r[64];
+
+	if (hexlen / 2 > sizeof(r) || RAND_bytes(r, (int)(hexlen / 2)) != 1)
+		fatalx("no randomness for %s", what);
+	authd_hex(r, hexlen / 2, out);
+	explicit_bzero(r, sizeof(r));
+}
+
+void
 lookup_token_new(const char *user, const char *service,
     char out[AUTH_TOKEN_LEN + 1])
 {
-	unsigned char r[AUTH_TOKEN_LEN / 2];
 	time_t now = time(NULL);
 	size_t i, slot = 0;
 
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		fatalx("no randomness for a login token");
-	for (i = 0; i < sizeof(r); i++)
-		snprintf(out + 2 * i, 3, "%02x", r[i]);
+	authd_random_hex(out, AUTH_TOKEN_LEN, "a login token");
 	/* A free (or expired) slot, else the one closest to expiry. */
 	for (i = 0; i < TOKEN_MAX; i++) {
 		if (tokens[i].expires < now) {

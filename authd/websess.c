@@ -19,7 +19,6 @@
 #include <time.h>
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "../global/layout.h"
 #include "../lib/db.h"
@@ -56,25 +55,6 @@ websess_init(const char **err)
 	return db_exec(db, schema, err);
 }
 
-static void
-hex(const unsigned char *in, size_t n, char *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		snprintf(out + 2 * i, 3, "%02x", in[i]);
-}
-
-static void
-random_hex(char out[WEB_ID_LEN + 1])
-{
-	unsigned char r[WEB_ID_LEN / 2];
-
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		fatalx("no randomness for a webmail session");
-	hex(r, sizeof(r), out);
-}
-
 /* The stored form of a cookie's id; -1 for what cannot be one. */
 static int
 id_hash(const char *id, char out[65])
@@ -92,7 +72,7 @@ id_hash(const char *id, char out[65])
 	if (EVP_Digest(id, WEB_ID_LEN, md, &n, EVP_sha256(), NULL) != 1 ||
 	    n != sizeof(md))
 		return -1;
-	hex(md, sizeof(md), out);
+	authd_hex(md, sizeof(md), out);
 	return 0;
 }
 
@@ -131,8 +111,8 @@ websess_new(const char *token, const char *ip, struct ipc_out *o)
 	if ((user = lookup_token_redeem(token, "web")) == NULL)
 		return 0;
 	websess_expire(now);
-	random_hex(id);
-	random_hex(csrf);
+	authd_random_hex(id, WEB_ID_LEN, "a webmail session");
+	authd_random_hex(csrf, WEB_ID_LEN, "a webmail session");
 	(void)id_hash(id, h);
 	num(t, sizeof(t), (long long)now);
 	r = db_run(db, &st, "INSERT INTO session (id_hash, user, csrf, "
