@@ -21,7 +21,7 @@
  * 4, or 0 if it is not valid (overlong forms, surrogates and code
  * points past U+10FFFF are not, RFC 3629 §4).
  */
-static size_t
+size_t
 utf8_seqlen(const unsigned char *s, size_t n)
 {
 	size_t len, i;

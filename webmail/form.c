@@ -241,35 +241,15 @@ int
 web_utf8_valid(const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, k, need;
-	unsigned int cp, min;
+	size_t i = 0, len;
 
 	while (i < n) {
-		if (s[i] < 0x80) {
-			if (s[i] < 0x20 && s[i] != '\t' && s[i] != '\r' &&
-			    s[i] != '\n')
-				return 0;
-			if (s[i] == 0x7f)
-				return 0;
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			need = 1; cp = s[i] & 0x1f; min = 0x80;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			need = 2; cp = s[i] & 0x0f; min = 0x800;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			need = 3; cp = s[i] & 0x07; min = 0x10000;
-		} else
+		if ((s[i] < 0x20 && s[i] != '\t' && s[i] != '\r' &&
+		    s[i] != '\n') || s[i] == 0x7f)
 			return 0;
-		for (k = 1; k <= need; k++) {
-			if (i + k >= n || (s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		if ((len = utf8_seqlen(s + i, n - i)) == 0)
 			return 0;
-		i += need + 1;
+		i += len;
 	}
 	return 1;
 }

@@ -251,6 +251,10 @@ const struct asset *asset_find(const char *path);
  */
 int	html_escape(struct buf *b, const char *s, size_t n);
 int	html_escape_str(struct buf *b, const char *s);
+/* The length of the valid UTF-8 sequence at s (at most n octets): 1 to
+ * 4, or 0 when it is not one (RFC 3629 §4: no overlong form, surrogate
+ * or code point past U+10FFFF). */
+size_t	utf8_seqlen(const unsigned char *s, size_t n);
 /*
  * A plain text body as HTML: escaped, line breaks kept as they are (the
  * caller shows it in <pre> or with white-space: pre-wrap; no <br>), and
