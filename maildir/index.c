@@ -135,11 +135,11 @@ mbox_get_status(struct mbox *mb, struct mbox_status *out)
 	first_recent = (uint32_t)sqlite3_column_int64(s, 2);
 	uidvalidity = (uint32_t)sqlite3_column_int64(s, 3);
 	sqlite3_reset(s);
-	if (mb->status_known && mb->status.uidnext == uidnext &&
-	    mb->status.highestmodseq == modseq &&
-	    mb->status.first_recent == first_recent &&
-	    mb->status.uidvalidity == uidvalidity) {
-		*out = mb->status;
+	if (mb->counts.status_known && mb->counts.status.uidnext == uidnext &&
+	    mb->counts.status.highestmodseq == modseq &&
+	    mb->counts.status.first_recent == first_recent &&
+	    mb->counts.status.uidvalidity == uidvalidity) {
+		*out = mb->counts.status;
 		return 0;
 	}
 	s = store_stmt(mb->st, Q_MBOX_STATUS);
@@ -159,8 +159,8 @@ mbox_get_status(struct mbox *mb, struct mbox_status *out)
 	out->size = (uint64_t)sqlite3_column_double(s, 11);
 	out->deleted = (uint64_t)sqlite3_column_int64(s, 12);
 	sqlite3_reset(s);
-	mb->status = *out;
-	mb->status_known = 1;
+	mb->counts.status = *out;
+	mb->counts.status_known = 1;
 	return 0;
 }
 

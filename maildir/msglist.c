@@ -13,10 +13,12 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../global/mime.h"
 #include "../lib/util.h"
 #include "store_int.h"
 #include "summary.h"
@@ -263,6 +265,47 @@ list_count(struct mbox *mb, int64_t *msgs, int64_t *sums)
 	return 0;
 }
 
+/*
+ * The number of rows (*msgs_r) and whether every one has its summary
+ * (returned: 1 yes, 0 no, -1 error), filling in those missing when
+ * fill is set.
+ *
+ * Summaries go with their rows (ON DELETE CASCADE) and flag changes
+ * keep them, so once every row had one, only a message with a new UID
+ * can lack one: while UIDNEXT holds, the counts (two walks over the
+ * mailbox, most of a warm page's time) are skipped and the number
+ * comes from the cached status.
+ */
+static int
+list_ready(struct mbox *mb, int fill, int64_t *msgs_r)
+{
+	struct mbox_status st;
+	int64_t msgs, sums;
+
+	if (mbox_get_status(mb, &st) == -1)
+		return -1;
+	if (mb->counts.summaries_uidnext != 0 &&
+	    mb->counts.summaries_uidnext == st.uidnext &&
+	    mb->counts.summaries_uidvalidity == st.uidvalidity) {
+		*msgs_r = st.messages;
+		return 1;
+	}
+	if (list_count(mb, &msgs, &sums) == -1)
+		return -1;
+	/* as many summaries as rows: every row has one */
+	if (sums < msgs && fill && (list_fill(mb) == -1 ||
+	    list_count(mb, &msgs, &sums) == -1))
+		sums = -1;		/* serve the page anyway */
+	*msgs_r = msgs;
+	if (sums != msgs)
+		return 0;
+	/* UIDNEXT read before the count: a message that came in between
+	 * makes the next page count again */
+	mb->counts.summaries_uidvalidity = st.uidvalidity;
+	mb->counts.summaries_uidnext = st.uidnext;
+	return 1;
+}
+
 int
 mbox_summaries(struct mbox *mb, enum msort sort, int reverse,
     uint32_t offset, uint32_t limit,
@@ -271,22 +314,17 @@ mbox_summaries(struct mbox *mb, enum msort sort, int reverse,
 {
 	struct msummary m;
 	sqlite3_stmt *s;
-	int64_t msgs, sums;
+	int64_t msgs;
 	int rc, r = 0, slow;
 
 	if ((unsigned int)sort >= STORE_SORTS)
 		return store_refuse(mb->st, EINVAL, "no such order");
-	if (list_count(mb, &msgs, &sums) == -1)
+	if ((rc = list_ready(mb, limit > 0, &msgs)) == -1)
 		return -1;
-	/* Summaries go with their rows (ON DELETE CASCADE): as many of
-	 * them as rows means every row has one. */
-	if (sums < msgs && limit > 0 && (list_fill(mb) == -1 ||
-	    list_count(mb, &msgs, &sums) == -1))
-		sums = -1;		/* serve the page anyway */
+	slow = rc == 0;
 	*total_r = (uint32_t)msgs;
 	if (limit == 0)
 		return 0;
-	slow = sums != msgs;
 	s = store_stmt(mb->st, (slow ? Q_SUM_SLOW : Q_SUM_PAGE) +
 	    (int)sort * 2 + (reverse != 0));
 	sqlite3_bind_int64(s, 1, mb->id);
@@ -355,5 +393,106 @@ mbox_summary(struct mbox *mb, uint32_t uid,
 	cb(&m, arg);
 	summary_free(&sum);
 	free(kw);
+	return 1;
+}
+
+/*
+ * SQL fold_has(text, needle): whether text, folded as mime_fold() folds
+ * (i;unicode-casemap), holds needle, folded already.  ASCII text needs
+ * no copy: its folding is tolower(3), and a needle with other octets
+ * cannot be in it.
+ */
+static void
+fold_has(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *t = sqlite3_value_text(argv[0]);
+	const unsigned char *n = sqlite3_value_text(argv[1]), *p, *q;
+	char *folded;
+	int ascii = 1;
+
+	(void)argc;
+	if (t == NULL || n == NULL) {
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	for (p = t; *p != '\0' && ascii; p++)
+		ascii = *p < 0x80;
+	if (!ascii) {
+		folded = mime_fold((const char *)t);
+		sqlite3_result_int(ctx, strstr(folded, (const char *)n) !=
+		    NULL);
+		free(folded);
+		return;
+	}
+	for (; *t != '\0'; t++) {
+		for (p = t, q = n; *q != '\0' && *p != '\0' &&
+		    (*p >= 'A' && *p <= 'Z' ? *p + 32 : *p) == *q; p++, q++)
+			;
+		if (*q == '\0') {
+			sqlite3_result_int(ctx, 1);
+			return;
+		}
+	}
+	sqlite3_result_int(ctx, *n == '\0');
+}
+
+int
+store_list_functions(sqlite3 *db)
+{
+	return sqlite3_create_function(db, "fold_has", 2, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL, fold_has, NULL,
+	    NULL) == SQLITE_OK ? 0 : -1;
+}
+
+int
+mbox_summaries_holding(struct mbox *mb, enum msort sort, int reverse,
+    const char *folded, int with_to, uint32_t **uids_r, size_t *n_r)
+{
+	static const char *const keys[STORE_SORTS] = {
+		[MSORT_ARRIVAL] = "uid", [MSORT_DATE] = "sent",
+		[MSORT_FROM] = "from_key", [MSORT_SUBJECT] = "base_subject",
+		[MSORT_SIZE] = "size",
+	};
+	const char *dir = reverse ? "DESC" : "ASC";
+	char sql[512];
+	sqlite3_stmt *s;
+	uint32_t *uids = NULL;
+	size_t n = 0, cap = 0;
+	int64_t msgs;
+	int rc;
+
+	*uids_r = NULL;
+	*n_r = 0;
+	if ((unsigned int)sort >= STORE_SORTS)
+		return store_refuse(mb->st, EINVAL, "no such order");
+	if ((rc = list_ready(mb, 1, &msgs)) != 1)
+		return rc;
+	/* The key's index gives the order; the rows are read once. */
+	snprintf(sql, sizeof(sql), "SELECT uid FROM summary"
+	    " WHERE mailbox = ?1 AND (fold_has(subject, ?2)"
+	    " OR fold_has(from_name, ?2) OR fold_has(from_addr, ?2)"
+	    " OR (?3 AND fold_has(to_text, ?2))) ORDER BY %s %s, uid %s",
+	    keys[sort], dir, dir);
+	if (sqlite3_prepare_v2(mb->st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_fail(mb->st, "search");
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_text(s, 2, folded, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, with_to != 0);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			uids = util_reallocarray(uids, cap, sizeof(*uids));
+		}
+		uids[n++] = (uint32_t)sqlite3_column_int64(s, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		store_fail(mb->st, "search");
+		sqlite3_finalize(s);
+		free(uids);
+		return -1;
+	}
+	sqlite3_finalize(s);
+	*uids_r = uids;
+	*n_r = n;
 	return 1;
 }

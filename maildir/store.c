@@ -608,6 +608,10 @@ store_open_once(const char *userdir, struct mstore **st_r, const char **err)
 	if (db_exec(st->db, store_schema, err) == -1 ||
 	    store_upgrade(st, err) == -1)
 		goto fail;
+	if (store_list_functions(st->db) == -1) {
+		*err = "cannot add SQL functions";
+		goto fail;
+	}
 	if (meta_get(st, "initialized") == 0) {
 		/* First use: the folders every client expects (RFC 6154). */
 		if (mstore_begin(st) == -1)
@@ -1112,6 +1116,44 @@ mstore_status(struct mstore *st, const char *name, struct mbox_status *out)
 	return r;
 }
 
+/*
+ * The counts of a mailbox closed earlier (a page with every folder's
+ * unread count opens each one per request).  What is kept is checked
+ * against the row's stamps before use (mbox_get_status()), so a count
+ * made stale by another process, or a row id reused by a new mailbox
+ * (which gets a new UIDVALIDITY), is never served.
+ */
+static void
+memo_restore(struct mbox *mb)
+{
+	struct mstore *st = mb->st;
+	unsigned int i;
+
+	for (i = 0; i < STORE_MEMO; i++)
+		if (st->memo[i].id == mb->id) {
+			mb->counts = st->memo[i].counts;
+			return;
+		}
+}
+
+static void
+memo_keep(const struct mbox *mb)
+{
+	struct mstore *st = mb->st;
+	unsigned int i;
+
+	if (!mb->counts.status_known)
+		return;
+	for (i = 0; i < STORE_MEMO && st->memo[i].id != mb->id; i++)
+		;
+	if (i == STORE_MEMO) {
+		i = st->memo_next;
+		st->memo_next = (st->memo_next + 1) % STORE_MEMO;
+	}
+	st->memo[i].id = mb->id;
+	st->memo[i].counts = mb->counts;
+}
+
 int
 mbox_open(struct mstore *st, const char *name, struct mbox **mb_r)
 {
@@ -1125,21 +1167,26 @@ mbox_open(struct mstore *st, const char *name, struct mbox **mb_r)
 	mb->st = st;
 	util_strcpy(mb->name, name, sizeof(mb->name));
 	if (store_folder_dir(st, name, mb->dir, sizeof(mb->dir)) == -1 ||
-	    store_mbox_row(st, name, &mb->id, &mb->uidvalidity) == -1 ||
-	    mbox_sync(mb) == -1) {
-		store_kw_free(mb);
-		free(mb);
-		return -1;
-	}
+	    store_mbox_row(st, name, &mb->id, &mb->uidvalidity) == -1)
+		goto fail;
+	memo_restore(mb);
+	if (mbox_sync(mb) == -1)
+		goto fail;
 	*mb_r = mb;
 	return 0;
+fail:
+	store_kw_free(mb);
+	free(mb);
+	return -1;
 }
 
 void
 mbox_close(struct mbox **mb)
 {
-	if (*mb != NULL)
+	if (*mb != NULL) {
+		memo_keep(*mb);
 		store_kw_free(*mb);
+	}
 	free(*mb);
 	*mb = NULL;
 }

@@ -31,8 +31,30 @@ enum store_sql {
 	Q_COUNT
 };
 
+/*
+ * What counting a mailbox learnt, kept while the mailbox row's stamps
+ * say it still holds, and kept by the store when the mailbox is closed
+ * (a page that lists every folder's counts opens each one again).
+ */
+struct mbox_counts {
+	/* the last status counted, good while its row's stamps hold */
+	struct mbox_status status;
+	int		 status_known;
+	/* Every row had its summary at this UIDVALIDITY and UIDNEXT
+	 * (0: not known); only a new message comes without one. */
+	uint32_t	 summaries_uidvalidity;
+	uint32_t	 summaries_uidnext;
+};
+
+#define STORE_MEMO	32		/* mailboxes whose counts are kept */
+
 struct mstore {
 	char		 dir[PATH_MAX];		/* the Maildir (INBOX) */
+	struct {
+		int64_t		 id;		/* mailbox row; 0: free */
+		struct mbox_counts counts;
+	}		 memo[STORE_MEMO];
+	unsigned int	 memo_next;		/* the slot to reuse next */
 	sqlite3		*db;
 	sqlite3_stmt	*stmts[Q_COUNT];
 	int		 txn;			/* nesting depth */
@@ -60,12 +82,12 @@ struct mbox {
 	uint32_t	 kw_used;		/* bit i: index i is taken */
 	int		 kw_loaded;
 	struct stat	 kw_sb;
-	/* The last status counted, good while its row's stamps hold. */
-	struct mbox_status status;
-	int		 status_known;
+	struct mbox_counts counts;
 };
 
 sqlite3_stmt *store_stmt(struct mstore *st, enum store_sql q);
+/* msglist.c: the SQL functions its statements use.  0 or -1. */
+int	store_list_functions(sqlite3 *db);
 /* Set st->err and st->errnum from errno or SQLite, return -1. */
 int	store_fail(struct mstore *st, const char *what);
 /* Refuse an operation for a reason of ours (EEXIST ...): set st->err to
