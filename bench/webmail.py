@@ -38,9 +38,13 @@ Figures (medians; rounds alternate which server goes first):
 		t/browser/lib.js, kept on loopback): click on the login
 		button -> the first rows visible, a new context (no cookies,
 		no cache) each time, BENCH_WEBMAIL_BROWSER logins each;
-  search        Roundcube only (maild's webmail has no search yet):
-		_action=search on subject and from, 5 words, each matching
-		hundreds of messages (50 rows back).
+  search        the same 5 words on both, each matching hundreds of
+		messages (50 rows back), in sender and subject: maild,
+		GET /mail?f=INBOX&in=head&q= (the whole page with the
+		hits); Roundcube, _action=search on subject and from.
+		(maild's default search also reads the text of every
+		message the index cannot answer, as IMAP's BODY does:
+		not measured here, as Roundcube's default is not.)
 
 Not equalised, and why: Dovecot checks a plain-text password
 ({PLAIN} in its passwd-file, as in the reference setup) while maild's
@@ -311,6 +315,16 @@ class Maild:
 		check(st == 200 and st2 == 200 and marker.encode() in body,
 		    "maild: open %d: %d, %d, marker %s" % (uid, st, st2,
 		    marker.encode() in body))
+		return dt
+
+	def search(self, h, word):
+		path = "/mail?f=INBOX&in=head&q=" + urllib.parse.quote(word)
+		t0 = time.monotonic()
+		st, _, body = h.req("GET", path)
+		dt = time.monotonic() - t0
+		check(st == 200 and 0 < body.count(MAILD_ROW) <= ROWS,
+		    "maild: search %s: %d, %d rows" % (word, st,
+		    body.count(MAILD_ROW)))
 		return dt
 
 	def wrk_headers(self, h):
@@ -604,14 +618,15 @@ def main():
 					    "visible: %s ms" % (s.name, ms.get(s.name)),
 					    flush=True)
 
-		rcs = sides[1]
-		h = sess["roundcube"]
-		h.reconnect()
-		res["roundcube"]["search"] = [rcs.search(h, w)
-		    for w in SEARCH_WORDS]
-		print("bench: roundcube search (subject, from) %s: %s ms" % (
-		    ", ".join(SEARCH_WORDS), ", ".join("%.1f" % (x * 1000)
-		    for x in res["roundcube"]["search"])), flush=True)
+		for s in sides:
+			h = sess[s.name]
+			h.reconnect()
+			res[s.name]["search"] = [s.search(h, w)
+			    for w in SEARCH_WORDS]
+			print("bench: %-9s search (sender, subject) %s: %s ms" %
+			    (s.name, ", ".join(SEARCH_WORDS), ", ".join(
+			    "%.1f" % (x * 1000) for x in res[s.name]["search"])),
+			    flush=True)
 
 		report(res)
 	except Exception:
@@ -672,11 +687,9 @@ def report(res):
 		print("%-46s %11s %11s" % ("browser: login click -> rows visible",
 		    "-", "-"))
 		goals.append("browser: no figures")
-	print("%-46s %11s %9.1fms %8s" % ("search (subject, from), 5 words",
-	    "missing", med(r["search"]) * 1000, "-"))
+	row("search (sender, subject), 5 words", "search")
 	print("(ratio = Roundcube / maild for times, maild / Roundcube for "
-	    "requests/s: above 1, maild is faster; search is not built in "
-	    "maild's webmail yet)")
+	    "requests/s: above 1, maild is faster)")
 	if lp > 0.005:
 		goals.append("list page p50 %.1f ms, not <= 5 ms" % (lp * 1000))
 	if rps < 1000:

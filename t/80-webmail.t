@@ -580,8 +580,9 @@ try:
          [p.get_content_type() for p in em.walk()])
 
     # search: sender, subject, text, as IMAP's SEARCH matches them
-    def found(q):
-        r = b.req("GET", "/mail?f=INBOX&q=" + urllib.parse.quote(q))
+    def found(q, scope=""):
+        r = b.req("GET", "/mail?f=INBOX%s&q=%s" % (scope,
+                  urllib.parse.quote(q)))
         return re.findall(r'<span class="subject"><a [^>]*>([^<]*)</a>',
                           r.text)
     hits = found("QUESTION for")
@@ -595,6 +596,25 @@ try:
     t.ok(len(found("sender person")) >= 2 and "Question for Wendy" in
          found("sender@example.org"), "search: the sender's name and "
          "address")
+    # sender and subject only (from the index): not the text
+    head = "&in=head"
+    t.ok(found("can you COME", head) == [] and
+         found("QUESTION for", head) == found("QUESTION for") and
+         sorted(found("sender person", head)) ==
+         sorted(found("sender person")) and
+         "Question for Wendy" in found("SENDER@example.ORG", head),
+         "search of sender and subject: the same hits, but not the text",
+         [found("can you COME", head), found("QUESTION for", head)])
+    r = b.req("GET", "/mail?f=Sent&in=head&q=" + urllib.parse.quote(
+              "GRÜSSE FROM"))
+    t.ok("Grüße from the web" in r.text, "sender and subject: Unicode "
+         "case folding (ß is ss)", r.text.split('<ul class="messages">')[-1]
+         [:300])
+    r = b.req("GET", "/mail?f=INBOX&in=head&q=" + urllib.parse.quote(
+              "QUESTION for"))
+    t.ok('<option value="head" selected>' in r.text and
+         re.search(r'href="/mail\?[^"]*in=head', r.text),
+         "the scope stays chosen, and in the page's links")
     # every folder: the hit in Trash found from INBOX, opening in Trash
     r = b.req("GET", "/mail?f=INBOX&all=1&q=" +
               urllib.parse.quote("first web"))

@@ -68,6 +68,7 @@ struct list_arg {
 	const char	*back;		/* this page */
 	const char	*threads;	/* "1": the conversation view */
 	const char	*all;		/* "1": search every folder */
+	const char	*in;		/* "head": search sender, subject */
 	int		 images;	/* remote images asked for */
 	int		 child;		/* the row is a reply in its thread */
 	const char	*row_folder;	/* a hit of a search of all folders */
@@ -124,9 +125,11 @@ void	act_mark(struct backend *be, const char *folder, uint32_t uid,
 void	view_drop_draft(struct backend *be, uint32_t uid);
 
 /* search.c: the UIDs of folder mb whose From, To, Cc, Subject or text
- * hold words, in the list's order (malloc'd); 0 or -1. */
+ * hold words (head: whose sender or subject does, from the index alone),
+ * in the list's order (malloc'd); 0 or -1. */
 int	web_search(struct backend *be, struct mbox *mb, const char *words,
-	    enum msort sort, int reverse, uint32_t **uids_r, size_t *n_r);
+	    int head, enum msort sort, int reverse, uint32_t **uids_r,
+	    size_t *n_r);
 
 /* threads.c: the folder's (be->mb) messages in conversations, as UIDs
  * in the order shown, child[i] set for a message under the one before

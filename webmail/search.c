@@ -5,6 +5,11 @@
  * same decoding of the shared MIME module, the same folding,
  * mime_fold()).  The index's summaries answer most messages without
  * opening them; the others are read.  Hits come in the list's order.
+ *
+ * The narrower search of sender and subject (Roundcube's default) is
+ * answered from the summaries alone: the decoded subject and the first
+ * sender's name and address, so a second address in a From: with
+ * several is not searched.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +25,7 @@
 
 struct scan {
 	const char	*q;		/* folded */
+	int		 head;		/* sender and subject only */
 	uint32_t	*uids;		/* in the list's order */
 	unsigned char	*hit;		/* 1 hit, 0 read the message */
 	size_t		 n, cap;
@@ -53,7 +59,7 @@ scan_cb(const struct msummary *m, void *arg)
 	sc->uids[sc->n] = m->uid;
 	sc->hit[sc->n] = contains(m->subject, sc->q) ||
 	    contains(m->from_name, sc->q) || contains(m->from_addr, sc->q) ||
-	    contains(m->to_text, sc->q);
+	    (!sc->head && contains(m->to_text, sc->q));
 	sc->n++;
 	return 0;
 }
@@ -92,15 +98,28 @@ message_matches(struct backend *be, struct mbox *mb, uint32_t uid,
 
 int
 web_search(struct backend *be, struct mbox *mb, const char *words,
-    enum msort sort, int reverse, uint32_t **uids_r, size_t *n_r)
+    int head, enum msort sort, int reverse, uint32_t **uids_r, size_t *n_r)
 {
 	struct scan sc;
 	uint32_t total = 0;
 	size_t i, n = 0;
 	char *q = mime_fold(words);
 
+	if (head) {
+		/* the index answers, unless some rows lack a summary */
+		int r = mbox_summaries_holding(mb, sort, reverse, q, 0,
+		    uids_r, n_r);
+
+		if (r != 0) {
+			free(q);
+			if (r == 1 && *n_r > MAX_HITS)
+				*n_r = MAX_HITS;
+			return r == 1 ? 0 : -1;
+		}
+	}
 	memset(&sc, 0, sizeof(sc));
 	sc.q = q;
+	sc.head = head;
 	if (mbox_summaries(mb, sort, reverse, 0, UINT32_MAX, scan_cb, &sc,
 	    &total) == -1) {
 		free(q);
@@ -109,7 +128,8 @@ web_search(struct backend *be, struct mbox *mb, const char *words,
 		return -1;
 	}
 	for (i = 0; i < sc.n && n < MAX_HITS; i++)
-		if (sc.hit[i] || message_matches(be, mb, sc.uids[i], q))
+		if (sc.hit[i] || (!head &&
+		    message_matches(be, mb, sc.uids[i], q)))
 			sc.uids[n++] = sc.uids[i];
 	free(q);
 	free(sc.hit);

@@ -325,7 +325,7 @@ list_row(const struct msummary *m, void *arg)
 		    "data-href=\"", m->uid, m->flags & MF_SEEN ? "" : "unread",
 		    current ? " current" : "", la->child ? " thread-child" : "");
 		html_url_attr(b, "/mail", "f", la->folder, "p", la->page, "s",
-		    la->sort, "o", la->order, "q", la->q, "t", la->threads, "u",
+		    la->sort, "o", la->order, "q", la->q, "in", la->in, "t", la->threads, "u",
 		    uid, NULL);
 		buf_printf(b, "\"><input type=\"checkbox\" name=\"uid\" "
 		    "value=\"%u\" aria-label=\"Select\"><span class=\"from\">",
@@ -347,7 +347,7 @@ list_row(const struct msummary *m, void *arg)
 		html_url_attr(b, "/mail", "f", la->row_folder, "u", uid, NULL);
 	else
 		html_url_attr(b, "/mail", "f", la->folder, "p", la->page, "s",
-		    la->sort, "o", la->order, "q", la->q, "t", la->threads,
+		    la->sort, "o", la->order, "q", la->q, "in", la->in, "t", la->threads,
 		    "u", uid, NULL);
 	buf_puts(b, "\">");
 	html_escape_str(b, m->subject != NULL && m->subject[0] != '\0' ?
@@ -382,7 +382,7 @@ sort_link(struct buf *b, struct list_arg *la, const char *key,
 
 	buf_puts(b, "<a href=\"");
 	html_url_attr(b, "/mail", "f", la->folder, "s", key, "o",
-	    on && desc ? "asc" : "desc", "q", la->q, NULL);
+	    on && desc ? "asc" : "desc", "q", la->q, "in", la->in, NULL);
 	buf_printf(b, "\"%s>%s%s</a> ", on ? " aria-current=\"true\"" : "",
 	    label, on ? (desc ? " &#8595;" : " &#8593;") : "");
 }
@@ -393,6 +393,7 @@ sort_link(struct buf *b, struct list_arg *la, const char *key,
 struct all_hits {
 	struct backend	*be;
 	const char	*q;
+	int		 head;		/* sender and subject only */
 	char		**folder;	/* one name per hit */
 	uint32_t	*uid;
 	size_t		 n, cap;
@@ -409,7 +410,8 @@ all_search_cb(const char *name, unsigned int attrs, void *arg)
 	(void)attrs;
 	if (ah->n >= MAX_ALL_HITS || mbox_open(ah->be->st, name, &mb) == -1)
 		return;
-	if (web_search(ah->be, mb, ah->q, MSORT_DATE, 1, &uids, &n) == 0)
+	if (web_search(ah->be, mb, ah->q, ah->head, MSORT_DATE, 1, &uids,
+	    &n) == 0)
 		for (i = 0; i < n && ah->n < MAX_ALL_HITS; i++) {
 			if (ah->n == ah->cap) {
 				ah->cap = ah->cap ? ah->cap * 2 : 64;
@@ -483,6 +485,8 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	la.csrf = r->csrf;
 	la.all = web_param(r, "all") != NULL && strcmp(web_param(r, "all"),
 	    "1") == 0 ? "1" : NULL;
+	la.in = web_param(r, "in") != NULL && strcmp(web_param(r, "in"),
+	    "head") == 0 ? "head" : NULL;
 	la.threads = web_param(r, "t") != NULL && strcmp(web_param(r, "t"),
 	    "1") == 0 && (la.q == NULL || la.q[0] == '\0') ? "1" : NULL;
 	la.images = web_param(r, "images") != NULL &&
@@ -497,7 +501,7 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 		snprintf(uidstr, sizeof(uidstr), "%u", la.open_uid);
 	buf_init(&back, 4096);
 	web_url(&back, "/mail", "f", folder, "p", la.page, "s", la.sort, "o",
-	    la.order, "q", la.q, "all", la.all, "t", la.threads, "u", uidstr,
+	    la.order, "q", la.q, "in", la.in, "all", la.all, "t", la.threads, "u", uidstr,
 	    NULL);
 	la.back = back.data;
 	resp_init(rs, 200, "text/html; charset=utf-8");
@@ -538,10 +542,13 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	    "Search from, to, subject, text\" aria-label=\"Search\" "
 	    "value=\"");
 	html_escape_str(b, la.q != NULL ? la.q : "");
-	buf_printf(b, "\"><label class=\"all\"><input type=\"checkbox\" "
+	buf_printf(b, "\"><select name=\"in\" aria-label=\"Search in\">"
+	    "<option value=\"\">everywhere</option><option value=\"head\"%s>"
+	    "sender, subject</option></select>"
+	    "<label class=\"all\"><input type=\"checkbox\" "
 	    "name=\"all\" value=\"1\"%s> all folders</label>"
 	    "<button type=\"submit\">Search</button></form>",
-	    la.all != NULL ? " checked" : "");
+	    la.in != NULL ? " selected" : "", la.all != NULL ? " checked" : "");
 	buf_puts(b, "<span class=\"user\">");
 	html_escape_str(b, be->user);
 	buf_puts(b, "</span><form class=\"logout\" method=\"post\" "
@@ -646,6 +653,7 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 		memset(&ah, 0, sizeof(ah));
 		ah.be = be;
 		ah.q = la.q;
+		ah.head = la.in != NULL;
 		folders_each(fl, all_search_cb, &ah);
 		total = (uint32_t)ah.n;
 		all_hits_rows(be, &ah, &la, pageno);
@@ -655,8 +663,9 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 		uint32_t *hits = NULL;
 		size_t nhits = 0, i;
 
-		if (web_search(be, be->mb, la.q, sort_of(la.sort), la.order ==
-		    NULL || strcmp(la.order, "asc") != 0, &hits, &nhits) == -1)
+		if (web_search(be, be->mb, la.q, la.in != NULL,
+		    sort_of(la.sort), la.order == NULL ||
+		    strcmp(la.order, "asc") != 0, &hits, &nhits) == -1)
 			log_err("sid=%s search: %s", be->sid,
 			    mstore_error(be->st));
 		total = (uint32_t)nhits;
@@ -686,7 +695,7 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 		snprintf(page, sizeof(page), "%u", pageno - 1);
 		buf_puts(b, "<a rel=\"prev\" href=\"");
 		html_url_attr(b, "/mail", "f", folder, "p", page, "s", la.sort,
-		    "o", la.order, "q", la.q, "all", la.all, "t", la.threads,
+		    "o", la.order, "q", la.q, "in", la.in, "all", la.all, "t", la.threads,
 		    NULL);
 		buf_puts(b, "\">&#8592; Newer</a> ");
 	}
@@ -694,7 +703,7 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 		snprintf(page, sizeof(page), "%u", pageno + 1);
 		buf_puts(b, "<a rel=\"next\" href=\"");
 		html_url_attr(b, "/mail", "f", folder, "p", page, "s", la.sort,
-		    "o", la.order, "q", la.q, "all", la.all, "t", la.threads,
+		    "o", la.order, "q", la.q, "in", la.in, "all", la.all, "t", la.threads,
 		    NULL);
 		buf_puts(b, "\">Older &#8594;</a>");
 	}
