@@ -159,8 +159,13 @@ mbox_get_status(struct mbox *mb, struct mbox_status *out)
 	out->size = (uint64_t)sqlite3_column_double(s, 11);
 	out->deleted = (uint64_t)sqlite3_column_int64(s, 12);
 	sqlite3_reset(s);
-	mb->counts.status = *out;
-	mb->counts.status_known = 1;
+	/* Counts made inside a transaction may be rolled back with it,
+	 * and stamps moved again later could match them: not kept. */
+	if (mb->st->txn == 0) {
+		mb->counts.status = *out;
+		mb->counts.status_known = 1;
+		store_counts_save(mb);
+	}
 	return 0;
 }
 

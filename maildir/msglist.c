@@ -299,10 +299,13 @@ list_ready(struct mbox *mb, int fill, int64_t *msgs_r)
 	*msgs_r = msgs;
 	if (sums != msgs)
 		return 0;
+	if (mb->st->txn > 0)
+		return 1;	/* not kept: see mbox_get_status() */
 	/* UIDNEXT read before the count: a message that came in between
 	 * makes the next page count again */
 	mb->counts.summaries_uidvalidity = st.uidvalidity;
 	mb->counts.summaries_uidnext = st.uidnext;
+	store_counts_save(mb);
 	return 1;
 }
 

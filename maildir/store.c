@@ -89,6 +89,20 @@ static const char *store_schema =
     "  ON summary(mailbox, base_subject, uid);"
     "CREATE INDEX IF NOT EXISTS summary_size ON summary(mailbox, size, uid);"
     "CREATE TABLE IF NOT EXISTS subscription(name TEXT PRIMARY KEY);"
+    /*
+     * A mailbox's counts as last made (struct mbox_counts), with the
+     * stamps they were made at: a process that opens the mailbox uses
+     * them while the row's stamps are the same (every change moves
+     * UIDNEXT or HIGHESTMODSEQ) instead of counting every message.
+     */
+    "CREATE TABLE IF NOT EXISTS counts("
+    "  mailbox INTEGER PRIMARY KEY REFERENCES mailbox(id) ON DELETE CASCADE,"
+    "  uidvalidity INTEGER NOT NULL, uidnext INTEGER NOT NULL,"
+    "  highestmodseq INTEGER NOT NULL, first_recent INTEGER NOT NULL,"
+    "  messages INTEGER NOT NULL, unseen INTEGER NOT NULL,"
+    "  recent INTEGER NOT NULL, size INTEGER NOT NULL,"
+    "  deleted INTEGER NOT NULL,"
+    "  sum_uidvalidity INTEGER NOT NULL, sum_uidnext INTEGER NOT NULL);"
     /* The user's choices that are no message's (the webmail's senders
      * whose remote images are shown...): name -> value. */
     "CREATE TABLE IF NOT EXISTS setting(name TEXT PRIMARY KEY,"
@@ -153,6 +167,13 @@ static const char *store_sql_text[Q_COUNT] = {
 	    " SELECT id, mailbox, uid, vsize, coalesce(?3, internaldate), ?4,"
 	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 FROM msg"
 	    " WHERE mailbox = ?1 AND uid = ?2",
+	[Q_COUNTS_GET] = "SELECT uidvalidity, uidnext, highestmodseq,"
+	    " first_recent, messages, unseen, recent, size, deleted,"
+	    " sum_uidvalidity, sum_uidnext FROM counts WHERE mailbox = ?",
+	[Q_COUNTS_PUT] = "INSERT OR REPLACE INTO counts(mailbox, uidvalidity,"
+	    " uidnext, highestmodseq, first_recent, messages, unseen, recent,"
+	    " size, deleted, sum_uidvalidity, sum_uidnext)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[Q_SUM_ONE] = "SELECT m.uid, m.flags, m.keywords, s.sent,"
 	    " m.internaldate, m.vsize, s.from_name, s.from_addr, s.to_text,"
 	    " s.subject, s.message_id, s.in_reply_to, s.refs, s.attachment,"
@@ -1118,15 +1139,18 @@ mstore_status(struct mstore *st, const char *name, struct mbox_status *out)
 
 /*
  * The counts of a mailbox closed earlier (a page with every folder's
- * unread count opens each one per request).  What is kept is checked
- * against the row's stamps before use (mbox_get_status()), so a count
- * made stale by another process, or a row id reused by a new mailbox
- * (which gets a new UIDVALIDITY), is never served.
+ * unread count opens each one per request), else those the counts
+ * table has from the last process that made them.  What is kept is
+ * checked against the row's stamps before use (mbox_get_status()), so
+ * a count made stale by another process, or a row id reused by a new
+ * mailbox (which gets a new UIDVALIDITY), is never served.
  */
 static void
 memo_restore(struct mbox *mb)
 {
 	struct mstore *st = mb->st;
+	struct mbox_status *c = &mb->counts.status;
+	sqlite3_stmt *s;
 	unsigned int i;
 
 	for (i = 0; i < STORE_MEMO; i++)
@@ -1134,6 +1158,51 @@ memo_restore(struct mbox *mb)
 			mb->counts = st->memo[i].counts;
 			return;
 		}
+	/* what another process counted last */
+	s = store_stmt(st, Q_COUNTS_GET);
+	sqlite3_bind_int64(s, 1, mb->id);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		c->uidvalidity = (uint32_t)sqlite3_column_int64(s, 0);
+		c->uidnext = (uint32_t)sqlite3_column_int64(s, 1);
+		c->highestmodseq = (uint64_t)sqlite3_column_int64(s, 2);
+		c->first_recent = (uint32_t)sqlite3_column_int64(s, 3);
+		c->messages = (uint32_t)sqlite3_column_int64(s, 4);
+		c->unseen = (uint32_t)sqlite3_column_int64(s, 5);
+		c->recent = (uint32_t)sqlite3_column_int64(s, 6);
+		c->size = (uint64_t)sqlite3_column_int64(s, 7);
+		c->deleted = (uint64_t)sqlite3_column_int64(s, 8);
+		mb->counts.summaries_uidvalidity =
+		    (uint32_t)sqlite3_column_int64(s, 9);
+		mb->counts.summaries_uidnext =
+		    (uint32_t)sqlite3_column_int64(s, 10);
+		mb->counts.status_known = 1;
+	}
+	sqlite3_reset(s);
+}
+
+void
+store_counts_save(struct mbox *mb)
+{
+	const struct mbox_status *c = &mb->counts.status;
+	sqlite3_stmt *s;
+
+	if (!mb->counts.status_known)
+		return;
+	s = store_stmt(mb->st, Q_COUNTS_PUT);
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, c->uidvalidity);
+	sqlite3_bind_int64(s, 3, c->uidnext);
+	sqlite3_bind_int64(s, 4, (int64_t)c->highestmodseq);
+	sqlite3_bind_int64(s, 5, c->first_recent);
+	sqlite3_bind_int64(s, 6, c->messages);
+	sqlite3_bind_int64(s, 7, c->unseen);
+	sqlite3_bind_int64(s, 8, c->recent);
+	sqlite3_bind_int64(s, 9, (int64_t)c->size);
+	sqlite3_bind_int64(s, 10, (int64_t)c->deleted);
+	sqlite3_bind_int64(s, 11, mb->counts.summaries_uidvalidity);
+	sqlite3_bind_int64(s, 12, mb->counts.summaries_uidnext);
+	(void)sqlite3_step(s);	/* busy, full: the next one counts */
+	sqlite3_reset(s);
 }
 
 static void

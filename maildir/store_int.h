@@ -28,6 +28,7 @@ enum store_sql {
 	Q_SUM_SLOW = Q_SUM_PAGE + STORE_SORTS * 2,
 	Q_SUM_COUNT = Q_SUM_SLOW + STORE_SORTS * 2, Q_SUM_MISSING, Q_SUM_ADD,
 	Q_SUM_ONE,
+	Q_COUNTS_GET, Q_COUNTS_PUT,
 	Q_COUNT
 };
 
@@ -86,6 +87,9 @@ struct mbox {
 };
 
 sqlite3_stmt *store_stmt(struct mstore *st, enum store_sql q);
+/* store.c: keep mb->counts in the index for the next process to open
+ * the mailbox (best effort: a failure only costs a count). */
+void	store_counts_save(struct mbox *mb);
 /* msglist.c: the SQL functions its statements use.  0 or -1. */
 int	store_list_functions(sqlite3 *db);
 /* Set st->err and st->errnum from errno or SQLite, return -1. */

@@ -521,11 +521,14 @@ test_index(void)
 
 	/* A store that cannot keep summaries still lists every message. */
 	ok(db_do("DELETE FROM summary WHERE uid IN (1, 4);"
+	    "DELETE FROM counts;"
 	    "CREATE TRIGGER full BEFORE INSERT ON summary"
 	    " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;")
 	    == 0, "summaries lost, and none can be stored");
 	/* Rows are lost only behind the store's back (no code deletes
-	 * one alone): a store opened afterwards counts again. */
+	 * one alone; a row that could not get one is never counted as
+	 * having it): a store opened afterwards, without the counts kept
+	 * in the index, counts again. */
 	mbox_close(&in);
 	mstore_close(&st);
 	ok(mstore_open(root, &st, &err) == 0 && mbox_open(st, "INBOX",
@@ -556,6 +559,37 @@ test_index(void)
 	    "total %u", listed, total);
 	mbox_close(&in);
 	mstore_close(&st);
+
+	/* The counts table: what one process counted, the next one takes
+	 * while the stamps hold (a value planted there shows it is read),
+	 * and counts again when they move. */
+	{
+		struct mbox_status ms;
+		const char *inbox = "(SELECT id FROM mailbox WHERE name ="
+		    " 'INBOX')";
+		char sql[300];
+		long unseen;
+
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM msg WHERE"
+		    " mailbox = %s AND (flags & %d) = 0", inbox, MF_SEEN);
+		unseen = db_count(sql);
+		snprintf(sql, sizeof(sql), "UPDATE counts SET unseen = 77"
+		    " WHERE mailbox = %s", inbox);
+		ok(db_do(sql) == 0 && mstore_open(root, &st, &err) == 0 &&
+		    mbox_open(st, "INBOX", &in) == 0 &&
+		    mbox_get_status(in, &ms) == 0 && ms.unseen == 77 &&
+		    ms.messages == 5, "a new process takes the counts kept in "
+		    "the index: unseen %u", ms.unseen);
+		mbox_close(&in);
+		put_file("", "new", "1000000010.f.host",
+		    "Subject: later\n\nx\n", 1700000010);
+		ok(mbox_open(st, "INBOX", &in) == 0 &&
+		    mbox_get_status(in, &ms) == 0 && ms.messages == 6 &&
+		    ms.unseen == (uint32_t)unseen + 1, "a new message: counted "
+		    "again (%u messages, %u unseen)", ms.messages, ms.unseen);
+		mbox_close(&in);
+		mstore_close(&st);
+	}
 }
 
 /* The schema before summaries, as it was made (store.c before them). */
