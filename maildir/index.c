@@ -148,16 +148,7 @@ mbox_get_status(struct mbox *mb, struct mbox_status *out)
 		sqlite3_reset(s);
 		return store_fail(mb->st, "status");
 	}
-	memset(out, 0, sizeof(*out));
-	out->uidvalidity = (uint32_t)sqlite3_column_int64(s, 0);
-	out->uidnext = (uint32_t)sqlite3_column_int64(s, 1);
-	out->highestmodseq = (uint64_t)sqlite3_column_int64(s, 2);
-	out->first_recent = (uint32_t)sqlite3_column_int64(s, 3);
-	out->messages = (uint32_t)sqlite3_column_int64(s, 8);
-	out->unseen = (uint32_t)sqlite3_column_int64(s, 9);
-	out->recent = (uint32_t)sqlite3_column_int64(s, 10);
-	out->size = (uint64_t)sqlite3_column_double(s, 11);
-	out->deleted = (uint64_t)sqlite3_column_int64(s, 12);
+	store_status_read(s, out);
 	sqlite3_reset(s);
 	/* Counts made inside a transaction may be rolled back with it,
 	 * and stamps moved again later could match them: not kept. */

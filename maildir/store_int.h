@@ -87,6 +87,10 @@ struct mbox {
 };
 
 sqlite3_stmt *store_stmt(struct mstore *st, enum store_sql q);
+/* store.c: a status from a row of Q_MBOX_STATUS or Q_COUNTS_GET
+ * (uidvalidity, uidnext, highestmodseq, first_recent, messages, unseen,
+ * recent, size, deleted). */
+void	store_status_read(sqlite3_stmt *s, struct mbox_status *out);
 /* store.c: keep mb->counts in the index for the next process to open
  * the mailbox (best effort: a failure only costs a count). */
 void	store_counts_save(struct mbox *mb);
