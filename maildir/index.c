@@ -685,6 +685,8 @@ store_add_row(struct mbox *mb, const char *base, unsigned int flags,
 	    SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		return store_fail(mb->st, "add message");
+	if (store_ext_added(mb, uid) == -1)
+		return -1;
 	if (sum != NULL && store_summary_put(mb, uid, sum) == -1)
 		return -1;
 	if (uid_r != NULL)
@@ -838,7 +840,7 @@ mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst, uint32_t *uid_r)
 		close(fd);
 	}
 	if (store_add_row(dst, nbase, flags, kw, letters, size, vsize, idate,
-	    &sum, uid_r) == -1)
+	    &sum, uid_r) == -1 || store_ext_copied(src, uid, dst, *uid_r) == -1)
 		goto fail;
 	/* The cached FETCH items are the same message's. */
 	s = db_prepare(dst->st->db, "INSERT OR REPLACE INTO cache SELECT "

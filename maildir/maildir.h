@@ -137,7 +137,9 @@ struct mbox_status {
 	uint32_t	recent;		/* UIDs >= first_recent */
 	uint32_t	first_recent;
 	uint64_t	highestmodseq;
-	uint64_t	size;		/* octets of all messages */
+	uint64_t	size;		/* octets of all messages, with CRLF
+					   line ends (the sum of RFC822.SIZE,
+					   RFC 8438) */
 	uint64_t	deleted;	/* messages with \Deleted */
 };
 
@@ -351,5 +353,31 @@ int	mbox_append_commit(struct mbox *mb, const char *tmppath,
  * there. */
 int	mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst,
 	    uint32_t *uid_r);
+
+/*
+ * ---- What IMAP extensions keep in the index (ext.c) ----
+ *
+ * A message's save date (RFC 8514: when it came into this folder, by
+ * delivery, APPEND, COPY or MOVE), its EMAILID (RFC 8474: kept by COPY
+ * and MOVE) and its PREVIEW (RFC 8970, NULL until one is stored); a
+ * folder's MAILBOXID (RFC 8474, kept by RENAME) and the special uses
+ * CREATE gave it (RFC 6154 §3, shown by mstore_list()).
+ */
+#define MAILDIR_OBJECTID_MAX	32	/* octets of an EMAILID, MAILBOXID */
+struct mmsg_ext {
+	int64_t		 savedate;	/* seconds since the epoch */
+	char		 emailid[MAILDIR_OBJECTID_MAX + 1];
+	char		*preview;	/* malloc'd, or NULL */
+};
+/* 1 (e filled; free with mmsg_ext_free()), 0 no such message, -1. */
+int	mbox_msg_ext(struct mbox *mb, uint32_t uid, struct mmsg_ext *e);
+void	mmsg_ext_free(struct mmsg_ext *e);
+int	mbox_preview_put(struct mbox *mb, uint32_t uid, const char *preview);
+int	mbox_mailbox_id(struct mbox *mb, char id[MAILDIR_OBJECTID_MAX + 1]);
+int	mstore_mailbox_id(struct mstore *st, const char *name,
+	    char id[MAILDIR_OBJECTID_MAX + 1]);
+/* Create a folder with special uses (MFA_SENT ...; others: EINVAL). */
+int	mstore_create_special(struct mstore *st, const char *name,
+	    unsigned int uses);
 
 #endif

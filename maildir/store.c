@@ -198,7 +198,7 @@ static const char *store_sql_text[Q_COUNT] = {
 	/* (the columns in store_status_read()'s order) */
 	[Q_MBOX_STATUS] = "SELECT m.uidvalidity, m.uidnext, m.highestmodseq,"
 	    " m.first_recent, count(g.uid), total((g.flags & 1) = 0),"
-	    " total(g.uid >= m.first_recent), total(g.size),"
+	    " total(g.uid >= m.first_recent), total(g.vsize),"
 	    " total((g.flags & 8) != 0)"
 	    " FROM mailbox m LEFT JOIN msg g ON g.mailbox = m.id"
 	    " WHERE m.id = ? GROUP BY m.id",
@@ -627,7 +627,7 @@ store_open_once(const char *userdir, struct mstore **st_r, const char **err)
 		return -1;
 	}
 	if (db_exec(st->db, store_schema, err) == -1 ||
-	    store_upgrade(st, err) == -1)
+	    store_upgrade(st, err) == -1 || store_ext_open(st, err) == -1)
 		goto fail;
 	if (store_list_functions(st->db) == -1) {
 		*err = "cannot add SQL functions";
@@ -669,6 +669,7 @@ mstore_close(struct mstore **stp)
 		mstore_rollback(st);
 	for (i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(st->stmts[i]);
+	store_ext_close(st);
 	db_close(&st->db);
 	free(st);
 	*stp = NULL;
@@ -1067,7 +1068,8 @@ mstore_list(struct mstore *st, void (*cb)(const char *, unsigned int, void *),
 		    util_snprintf(path, sizeof(path), "%s/%s", st->dir,
 		    de->d_name) == -1 || !store_is_folder(path))
 			continue;
-		folder_add(&fl, name, mstore_special_use(name));
+		folder_add(&fl, name, mstore_special_use(name) |
+		    store_ext_uses(st, name));
 	}
 	closedir(d);
 	/* Parents that do not exist themselves are \Noselect. */

@@ -49,6 +49,13 @@ struct mbox_counts {
 
 #define STORE_MEMO	32		/* mailboxes whose counts are kept */
 
+/* ext.c's statements (issue 14: SAVEDATE, OBJECTID, PREVIEW,
+ * CREATE-SPECIAL-USE). */
+enum ext_sql {
+	EXT_ADD, EXT_COPY, EXT_GET, EXT_PREVIEW, EXT_MBOX_ADD, EXT_MBOX_GET,
+	EXT_MBOX_USES, EXT_USES_BY_NAME, EXT_Q_COUNT
+};
+
 struct mstore {
 	char		 dir[PATH_MAX];		/* the Maildir (INBOX) */
 	struct {
@@ -58,6 +65,7 @@ struct mstore {
 	unsigned int	 memo_next;		/* the slot to reuse next */
 	sqlite3		*db;
 	sqlite3_stmt	*stmts[Q_COUNT];
+	sqlite3_stmt	*ext_stmts[EXT_Q_COUNT];
 	int		 txn;			/* nesting depth */
 	int		 txn_failed;
 	char		 err[256];
@@ -162,5 +170,18 @@ int64_t	store_cur_mtime(struct mbox *mb);
 void	store_cur_changed(struct mbox *mb, int64_t before);
 /* Octets with CRLF line ends of a file (counts bare LFs); -1 on error. */
 int64_t	store_count_vsize(int fd, int64_t size);
+
+/* ext.c: what IMAP extensions keep beside messages and folders */
+/* Its tables, made (and filled for the messages already there) when
+ * missing; 0 or -1 with *err. */
+int	store_ext_open(struct mstore *st, const char **err);
+void	store_ext_close(struct mstore *st);
+/* A row just added (store_add_row()): saved now, a new EMAILID. */
+int	store_ext_added(struct mbox *mb, uint32_t uid);
+/* A copy (dst, nuid) of (src, uid): the same EMAILID and PREVIEW. */
+int	store_ext_copied(struct mbox *src, uint32_t uid, struct mbox *dst,
+	    uint32_t nuid);
+/* The special uses CREATE gave a folder (MFA_*), or 0. */
+unsigned int store_ext_uses(struct mstore *st, const char *name);
 
 #endif
