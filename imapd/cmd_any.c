@@ -33,6 +33,9 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 	    "NAMESPACE UNSELECT CHILDREN SPECIAL-USE UIDPLUS MOVE CONDSTORE "
 	    "QRESYNC LIST-EXTENDED LIST-STATUS ESEARCH");
 	buf_printf(b, " APPENDLIMIT=%lld", s->conf->imapd.append_limit);
+	/* issue 14 */
+	buf_puts(b, " STATUS=SIZE WITHIN SEARCHRES CREATE-SPECIAL-USE SAVEDATE "
+	    "OBJECTID PREVIEW");
 	if (s->state != ST_NOTAUTH)
 		return;
 	if (s->conn.tls == NULL && s->env->tls != NULL)

@@ -22,6 +22,8 @@
 enum fetch_kind {
 	FI_UID, FI_FLAGS, FI_INTERNALDATE, FI_SIZE, FI_ENVELOPE,
 	FI_BODYSTRUCTURE, FI_BODY, FI_MODSEQ, FI_SECTION,
+	/* issue 14: from the index's msg_ext (maildir/ext.c) */
+	FI_SAVEDATE, FI_EMAILID, FI_THREADID, FI_PREVIEW,
 };
 
 #define FETCH_MAX_ITEMS	64
@@ -43,6 +45,8 @@ struct fetch_req {
 	int		 part_text;	/* a section other than the whole
 					 * message (else those stream) */
 	int		 wants_modseq;	/* the MODSEQ item: a CONDSTORE use */
+	int		 need_ext;	/* SAVEDATE, EMAILID, PREVIEW */
+	int		 preview_lazy;	/* PREVIEW (LAZY): NIL if not kept */
 	int		 sets_seen;
 	uint64_t	 changedsince;
 	int		 have_changedsince;
@@ -61,6 +65,8 @@ fetch_add(struct fetch_req *r, enum fetch_kind kind, const char *label)
 		r->need_cache = 1;
 	if (kind == FI_MODSEQ)
 		r->wants_modseq = 1;
+	if (kind == FI_SAVEDATE || kind == FI_EMAILID || kind == FI_PREVIEW)
+		r->need_ext = 1;
 	r->n++;
 	return 0;
 }
@@ -196,6 +202,8 @@ fetch_parse_item(struct fetch_req *r, const struct imap_arg *a)
 		{ "INTERNALDATE", FI_INTERNALDATE }, { "RFC822.SIZE", FI_SIZE },
 		{ "ENVELOPE", FI_ENVELOPE }, { "BODYSTRUCTURE", FI_BODYSTRUCTURE },
 		{ "BODY", FI_BODY }, { "MODSEQ", FI_MODSEQ },
+		{ "SAVEDATE", FI_SAVEDATE }, { "EMAILID", FI_EMAILID },
+		{ "THREADID", FI_THREADID }, { "PREVIEW", FI_PREVIEW },
 	};
 	size_t i;
 
@@ -257,17 +265,45 @@ fetch_parse_modifiers(struct imap_session *s, struct fetch_req *r,
 	return 0;
 }
 
+/*
+ * PREVIEW's "(" preview-mod *(SP preview-mod) ")" (RFC 8970 §4) after
+ * the item at a: 1 taken (LAZY is the one modifier), 0 none there, -1
+ * malformed.
+ */
+static int
+fetch_preview_mods(struct fetch_req *r, const struct imap_arg *a,
+    const struct imap_arg *end)
+{
+	size_t i;
+
+	if (a->type != IMAP_ARG_ATOM || strcasecmp(a->str, "PREVIEW") != 0 ||
+	    a + 1 >= end || a[1].type != IMAP_ARG_LIST)
+		return 0;
+	for (i = 0; i < a[1].nlist; i++)
+		if (!imap_arg_atom_is(&a[1].list[i], "LAZY"))
+			return -1;
+	if (a[1].nlist == 0)
+		return -1;
+	r->preview_lazy = 1;
+	return 1;
+}
+
 static int
 fetch_parse(struct imap_session *s, struct fetch_req *r,
     const struct imap_arg *args, size_t nargs)
 {
-	size_t i;
+	size_t i, first_mod = 2;
 	int m;
 
 	memset(r, 0, sizeof(*r));
-	if (nargs < 2 || nargs > 3)
+	if (nargs < 2 || nargs > 4)
 		return -1;
-	if (nargs == 3 && fetch_parse_modifiers(s, r, &args[2]) == -1)
+	/* FETCH set PREVIEW (LAZY) [(modifiers)]: the list is PREVIEW's. */
+	if ((m = fetch_preview_mods(r, &args[1], args + nargs)) == -1)
+		return -1;
+	first_mod += (size_t)m;
+	if (nargs > first_mod + 1 || (nargs == first_mod + 1 &&
+	    fetch_parse_modifiers(s, r, &args[first_mod]) == -1))
 		return -1;
 	if (args[1].type == IMAP_ARG_ATOM) {
 		if ((m = fetch_parse_macro(r, args[1].str)) == 0)
@@ -275,9 +311,14 @@ fetch_parse(struct imap_session *s, struct fetch_req *r,
 		if (fetch_parse_item(r, &args[1]) == -1)
 			return -1;
 	} else if (args[1].type == IMAP_ARG_LIST && args[1].nlist > 0) {
-		for (i = 0; i < args[1].nlist; i++)
+		for (i = 0; i < args[1].nlist; i++) {
 			if (fetch_parse_item(r, &args[1].list[i]) == -1)
 				return -1;
+			if ((m = fetch_preview_mods(r, &args[1].list[i],
+			    args[1].list + args[1].nlist)) == -1)
+				return -1;
+			i += (size_t)m;
+		}
 	} else
 		return -1;
 	return 0;
@@ -300,6 +341,12 @@ struct fetch_run {
 		char	*env, *bs, *body;
 	}		*puts;
 	size_t		 nputs;
+	/* PREVIEWs made, to keep likewise (RFC 8970 §3.1) */
+	struct preview_put {
+		uint32_t uid;
+		char	*text;
+	}		*pvputs;
+	size_t		 npvputs;
 };
 
 static void
@@ -422,6 +469,43 @@ fetch_cached(struct fetch_run *fr, const struct mmsg *m,
 }
 
 static int
+fetch_wants(const struct fetch_req *r, enum fetch_kind kind)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (r->items[i].kind == kind)
+			return 1;
+	return 0;
+}
+
+/* PREVIEW (RFC 8970 §3): the one kept, else made now and kept (with
+ * LAZY: NIL, it costs reading the message); NIL when it cannot be. */
+static void
+fetch_preview(struct fetch_run *fr, struct buf *b, uint32_t uid,
+    const struct mmsg_ext *ext, struct mime_msg *msg)
+{
+	struct preview_put *pp;
+
+	if (ext != NULL && ext->preview != NULL) {
+		imap_put_string(b, ext->preview, strlen(ext->preview));
+		return;
+	}
+	if (ext == NULL || msg == NULL || fr->req->preview_lazy) {
+		buf_puts(b, "NIL");
+		return;
+	}
+	fr->pvputs = realloc(fr->pvputs, (fr->npvputs + 1) *
+	    sizeof(*fr->pvputs));
+	if (fr->pvputs == NULL)
+		fatal("realloc");
+	pp = &fr->pvputs[fr->npvputs++];
+	pp->uid = uid;
+	pp->text = imap_preview(msg);
+	imap_put_string(b, pp->text, strlen(pp->text));
+}
+
+static int
 fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 {
 	struct imap_session *s = fr->s;
@@ -431,8 +515,18 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 	const char *env = NULL, *bs = NULL, *body = NULL, *sep = "";
 	char date[32];
 	int flags_done = 0, uid_done = 0, modseq_done = 0, fd = -1, nocache;
+	struct mmsg_ext ext;
+	int have_ext = 0;
 	size_t i;
 
+	if (r->need_ext && (have_ext = mbox_msg_ext(s->mb, m->uid,
+	    &ext)) == -1) {
+		fr->failed = 1;
+		return 0;
+	}
+	if (have_ext && ext.preview == NULL && fetch_wants(r, FI_PREVIEW) &&
+	    !r->preview_lazy && msg == NULL)
+		msg = fetch_load(fr, m->uid);	/* NULL: NIL (expunged) */
 	if (r->need_cache)
 		fetch_cached(fr, m, &msg, &env, &bs, &body);
 	nocache = r->need_cache && (env == NULL || bs == NULL || body == NULL);
@@ -508,6 +602,28 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 			    (unsigned long long)m->modseq);
 			modseq_done = 1;
 			break;
+		case FI_SAVEDATE:	/* RFC 8514 §4 */
+			if (have_ext) {
+				imap_format_datetime(ext.savedate, date);
+				buf_printf(b, "%sSAVEDATE \"%s\"", sep, date);
+			} else
+				buf_printf(b, "%sSAVEDATE NIL", sep);
+			break;
+		case FI_EMAILID:	/* RFC 8474 §5.1 */
+			if (have_ext)
+				buf_printf(b, "%sEMAILID (%s)", sep,
+				    ext.emailid);
+			else
+				buf_printf(b, "%sEMAILID NIL", sep);
+			break;
+		case FI_THREADID:	/* RFC 8474 §5.2: none kept */
+			buf_printf(b, "%sTHREADID NIL", sep);
+			break;
+		case FI_PREVIEW:
+			buf_printf(b, "%sPREVIEW ", sep);
+			fetch_preview(fr, b, m->uid, have_ext ? &ext : NULL,
+			    msg);
+			break;
 		case FI_SECTION:
 			buf_puts(b, sep);
 			if (msg != NULL)
@@ -535,6 +651,8 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 		    (unsigned long long)m->modseq);
 	buf_puts(b, ")\r\n");
 	imap_out_done(s);
+	if (have_ext)
+		mmsg_ext_free(&ext);
 	mime_msg_free(&msg);
 	if (fd != -1)
 		close(fd);
@@ -560,12 +678,15 @@ fetch_cache_flush(struct fetch_run *fr)
 {
 	size_t i;
 
-	if (fr->nputs == 0)
+	if (fr->nputs == 0 && fr->npvputs == 0)
 		return;
 	if (mstore_begin(fr->s->store) == 0) {
 		for (i = 0; i < fr->nputs; i++)
 			mbox_cache_put(fr->s->mb, fr->puts[i].uid,
 			    fr->puts[i].env, fr->puts[i].bs, fr->puts[i].body);
+		for (i = 0; i < fr->npvputs; i++)
+			mbox_preview_put(fr->s->mb, fr->pvputs[i].uid,
+			    fr->pvputs[i].text);
 		if (mstore_commit(fr->s->store) == -1)
 			log_warn("sid=%s cache: %s", fr->s->id,
 			    mstore_error(fr->s->store));
@@ -576,6 +697,9 @@ fetch_cache_flush(struct fetch_run *fr)
 		free(fr->puts[i].body);
 	}
 	free(fr->puts);
+	for (i = 0; i < fr->npvputs; i++)
+		free(fr->pvputs[i].text);
+	free(fr->pvputs);
 }
 
 /* Implicit \Seen (RFC 3501 §6.4.5) before the answers are made, so

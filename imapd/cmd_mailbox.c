@@ -124,7 +124,7 @@ static int
 select_common(struct imap_session *s, const struct imap_arg *args,
     size_t nargs, int readonly)
 {
-	char name[MAILDIR_NAME_MAX + 1];
+	char name[MAILDIR_NAME_MAX + 1], mbid[MAILDIR_OBJECTID_MAX + 1];
 	struct qresync q;
 	int use_qresync = 0, r = -1;
 	uint32_t unseen = 0;
@@ -177,6 +177,8 @@ select_common(struct imap_session *s, const struct imap_arg *args,
 	    s->view.uidnext);
 	imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
 	    (unsigned long long)s->view.modseq);
+	if (mbox_mailbox_id(s->mb, mbid) == 0)		/* RFC 8474 §4.2 */
+		imap_untagged(s, "OK [MAILBOXID (%s)] Ok", mbid);
 	if (use_qresync && qresync_report(s, &q) == -1)
 		log_err("sid=%s qresync: %s", s->id, mstore_error(s->store));
 	imap_tagged(s, "OK [%s] %s completed", readonly ? "READ-ONLY" :
@@ -219,10 +221,17 @@ int
 cmd_create(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
-	char name[MAILDIR_NAME_MAX + 2];
+	char name[MAILDIR_NAME_MAX + 2], mbid[MAILDIR_OBJECTID_MAX + 1];
+	unsigned int uses = 0;
 	size_t len;
+	int r;
 
-	/* CREATE-SPECIAL-USE is not offered: one argument only. */
+	/* CREATE-SPECIAL-USE (RFC 6154 §3): CREATE name (USE (...)). */
+	if (nargs == 2) {
+		if ((r = imap_create_uses(s, &args[1], &uses)) != 0)
+			return r == 1 ? 0 : -1;
+		nargs = 1;
+	}
 	if (nargs == 1 && (len = args[0].len) > 1 && args[0].str != NULL &&
 	    args[0].str[len - 1] == MAILDIR_SEP) {
 		/* "A trailing separator says the client intends to
@@ -248,10 +257,15 @@ cmd_create(struct imap_session *s, const struct imap_arg *args,
 		imap_tagged(s, "NO [ALREADYEXISTS] INBOX always exists");
 		return 0;
 	}
-	if (mstore_create(s->store, name) == -1)
+	if ((uses != 0 ? mstore_create_special(s->store, name, uses) :
+	    mstore_create(s->store, name)) == -1)
 		return imap_store_no(s, "create");
 	log_info("sid=%s user=%s create %s", s->id, s->user, log_str(name));
-	imap_tagged(s, "OK CREATE completed");
+	/* RFC 8474 §4.1 */
+	if (mstore_mailbox_id(s->store, name, mbid) == 0)
+		imap_tagged(s, "OK [MAILBOXID (%s)] CREATE completed", mbid);
+	else
+		imap_tagged(s, "OK CREATE completed");
 	return 0;
 }
 
@@ -350,6 +364,7 @@ cmd_unsubscribe(struct imap_session *s, const struct imap_arg *args,
 #define STATUS_UNSEEN		0x10
 #define STATUS_HIGHESTMODSEQ	0x20
 #define STATUS_SIZE		0x40	/* RFC 8438 */
+#define STATUS_MAILBOXID	0x80	/* RFC 8474 §4.3 */
 
 static const struct {
 	const char	*name;
@@ -358,7 +373,7 @@ static const struct {
 	{ "MESSAGES", STATUS_MESSAGES }, { "RECENT", STATUS_RECENT },
 	{ "UIDNEXT", STATUS_UIDNEXT }, { "UIDVALIDITY", STATUS_UIDVALIDITY },
 	{ "UNSEEN", STATUS_UNSEEN }, { "HIGHESTMODSEQ", STATUS_HIGHESTMODSEQ },
-	{ "SIZE", STATUS_SIZE },
+	{ "SIZE", STATUS_SIZE }, { "MAILBOXID", STATUS_MAILBOXID },
 };
 #define NSTATUS (sizeof(status_items) / sizeof(status_items[0]))
 
@@ -386,12 +401,16 @@ static int
 status_reply(struct imap_session *s, const char *name, unsigned int items)
 {
 	struct mbox_status st;
-	struct buf *b = imap_out(s);
+	struct buf *b;
 	const char *sep = "";
+	char mbid[MAILDIR_OBJECTID_MAX + 1];
 	size_t k;
 
-	if (mstore_status(s->store, name, &st) == -1)
+	if (mstore_status(s->store, name, &st) == -1 ||
+	    ((items & STATUS_MAILBOXID) && mstore_mailbox_id(s->store, name,
+	    mbid) == -1))
 		return -1;
+	b = imap_out(s);
 	if (items & STATUS_HIGHESTMODSEQ)
 		imap_condstore_use(s);	/* RFC 7162 §3.1 */
 	buf_puts(b, "* STATUS ");
@@ -402,6 +421,11 @@ status_reply(struct imap_session *s, const char *name, unsigned int items)
 
 		if (!(items & status_items[k].bit))
 			continue;
+		if (status_items[k].bit == STATUS_MAILBOXID) {
+			buf_printf(b, "%sMAILBOXID (%s)", sep, mbid);
+			sep = " ";
+			continue;
+		}
 		switch (status_items[k].bit) {
 		case STATUS_MESSAGES: v = st.messages; break;
 		case STATUS_RECENT: v = st.recent; break;
@@ -428,7 +452,7 @@ cmd_status(struct imap_session *s, const struct imap_arg *args,
 
 	if (nargs != 2 || status_parse(&args[1], &items) == -1) {
 		imap_tagged(s, "BAD Usage: STATUS mailbox (MESSAGES RECENT "
-		    "UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ SIZE)");
+		    "UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ SIZE MAILBOXID)");
 		return -1;
 	}
 	if (imap_mailbox_arg(s, &args[0], name, sizeof(name)) == -1)

@@ -280,7 +280,9 @@ cmd_expunge(struct imap_session *s, const struct imap_arg *args,
 		imap_tagged(s, "NO [READ-ONLY] Mailbox is read-only");
 		return 0;
 	}
-	if (s->uid_cmd) {
+	if (s->uid_cmd && strcmp(args[0].str, "$") == 0)
+		searchres_uidset(s, &set);	/* RFC 5182 §2.2 */
+	else if (s->uid_cmd) {
 		star = s->view.n ? s->view.msgs[s->view.n - 1].uid : 0;
 		if (seqset_parse(args[0].str, star, &set) == -1) {
 			imap_tagged(s, "BAD Invalid UID set");
@@ -437,6 +439,7 @@ cmd_move(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 #define ESEARCH_MAX	0x02
 #define ESEARCH_ALL	0x04
 #define ESEARCH_COUNT	0x08
+#define ESEARCH_SAVE	0x10	/* RFC 5182 */
 
 struct search_run {
 	struct imap_session *s;
@@ -445,6 +448,8 @@ struct search_run {
 	size_t		 n;
 	uint64_t	 max_modseq;
 	struct mime_msg	*msg;		/* loaded for the current message */
+	struct mmsg_ext	 ext;		/* and what ext.c keeps of it */
+	int		 have_ext;
 	uint32_t	 msg_uid;
 	int		 failed;
 };
@@ -463,6 +468,17 @@ search_load(void *arg)
 	    2);
 	close(fd);
 	return sr->msg;
+}
+
+static const struct mmsg_ext *
+search_ext(void *arg)
+{
+	struct search_run *sr = arg;
+
+	if (!sr->have_ext && mbox_msg_ext(sr->s->mb, sr->msg_uid,
+	    &sr->ext) == 1)
+		sr->have_ext = 1;
+	return sr->have_ext ? &sr->ext : NULL;
 }
 
 static int
@@ -484,11 +500,15 @@ search_cb(const struct mmsg *m, void *arg)
 	sm.modseq = m->modseq;
 	sm.vsize = m->vsize;
 	sm.internaldate = m->internaldate;
+	sm.saved = searchres_has(sr->s, m->uid);
 	sm.load = search_load;
+	sm.ext = search_ext;
 	sm.load_arg = sr;
 	sr->msg_uid = m->uid;
 	r = search_match(sr->key, &sm);
 	mime_msg_free(&sr->msg);
+	mmsg_ext_free(&sr->ext);
+	sr->have_ext = 0;
 	if (r == 1) {
 		sr->hits[sr->n++] = sr->s->uid_cmd ? m->uid : seq;
 		if (m->modseq > sr->max_modseq)
@@ -512,6 +532,8 @@ esearch_options(const struct imap_arg *a, unsigned int *opts)
 			*opts |= ESEARCH_ALL;
 		else if (imap_arg_atom_is(&a->list[i], "COUNT"))
 			*opts |= ESEARCH_COUNT;
+		else if (imap_arg_atom_is(&a->list[i], "SAVE"))
+			*opts |= ESEARCH_SAVE;
 		else
 			return -1;
 	}
@@ -538,6 +560,9 @@ search_reply(struct imap_session *s, struct search_run *sr, int esearch,
 		imap_out_done(s);
 		return;
 	}
+	/* RFC 5182 §2.1: SAVE alone asks for no ESEARCH response. */
+	if (opts == ESEARCH_SAVE)
+		return;
 	buf_puts(b, "* ESEARCH (TAG ");
 	imap_put_string(b, s->tag, strlen(s->tag));
 	buf_putc(b, ')');
@@ -560,6 +585,46 @@ search_reply(struct imap_session *s, struct search_run *sr, int esearch,
 	imap_out_done(s);
 }
 
+/*
+ * RETURN (SAVE): the result is "$" from now on (RFC 5182 §2.1): with
+ * MIN or MAX (or both) and neither ALL nor COUNT, those messages only.
+ */
+static void
+search_save(struct imap_session *s, struct search_run *sr,
+    unsigned int opts)
+{
+	uint32_t *uids;
+	size_t i, n = 0;
+
+	uids = util_calloc(sr->n + 1, sizeof(*uids));
+	for (i = 0; i < sr->n; i++) {
+		if ((opts & (ESEARCH_MIN | ESEARCH_MAX)) &&
+		    !(opts & (ESEARCH_ALL | ESEARCH_COUNT)) &&
+		    !((opts & ESEARCH_MIN) && i == 0) &&
+		    !((opts & ESEARCH_MAX) && i == sr->n - 1))
+			continue;
+		uids[n++] = s->uid_cmd ? sr->hits[i] :
+		    s->view.msgs[sr->hits[i] - 1].uid;
+	}
+	searchres_save(s, uids, n);
+	free(uids);
+}
+
+/* Does a SEARCH's RETURN list ask for SAVE (even a malformed one)? */
+static int
+search_asks_save(const struct imap_arg *args, size_t nargs)
+{
+	size_t i;
+
+	if (nargs < 2 || !imap_arg_atom_is(&args[0], "RETURN") ||
+	    args[1].type != IMAP_ARG_LIST)
+		return 0;
+	for (i = 0; i < args[1].nlist; i++)
+		if (imap_arg_atom_is(&args[1].list[i], "SAVE"))
+			return 1;
+	return 0;
+}
+
 static int
 uint32_cmp(const void *a, const void *b)
 {
@@ -568,9 +633,9 @@ uint32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int
-cmd_search(struct imap_session *s, const struct imap_arg *args,
-    size_t nargs)
+static int
+search_common(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs, int *ok)
 {
 	struct search_run sr;
 	unsigned int opts = 0;
@@ -621,13 +686,31 @@ cmd_search(struct imap_session *s, const struct imap_arg *args,
 		imap_tagged(s, "NO [SERVERBUG] Search failed");
 	} else {
 		qsort(sr.hits, sr.n, sizeof(*sr.hits), uint32_cmp);
+		if (opts & ESEARCH_SAVE)
+			search_save(s, &sr, opts);
 		search_reply(s, &sr, esearch, opts,
 		    search_uses_modseq(sr.key));
 		imap_tagged(s, "OK SEARCH completed");
+		*ok = 1;
 	}
 	search_free(&sr.key);
 	free(sr.hits);
 	return 0;
+}
+
+int
+cmd_search(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	int ok = 0, r;
+
+	r = search_common(s, args, nargs, &ok);
+	/* RFC 5182 §2.1: a SEARCH that would save and fails (BAD or NO)
+	 * leaves "$" empty, so that a command pipelined after it does not
+	 * act on an older result. */
+	if (!ok && search_asks_save(args, nargs))
+		searchres_clear(s);
+	return r;
 }
 
 /* ---- UID ---- */

@@ -20,6 +20,8 @@
  * view.c	the selected mailbox as the client knows it: sequence
  *		numbers, untagged updates
  * slots.c	a logged-in session's slot (per-user limit) and store
+ * ext.c	the small extensions of issue 14: SEARCHRES's saved result,
+ *		CREATE's USE, PREVIEW's text
  * cmd_*.c	the commands, grouped by state
  */
 #ifndef IMAPD_H
@@ -36,6 +38,7 @@
 #include "../lib/util.h"
 
 struct mime_msg;
+struct mmsg_ext;
 struct mstore;
 struct mbox;
 
@@ -150,8 +153,8 @@ struct seqset {
 };
 
 /*
- * Parse "1:3,5,7:*" (or "$" for the saved search result, which is not
- * supported and refused).  star is what '*' means (the highest message
+ * Parse "1:3,5,7:*" ("$", the saved search result of RFC 5182, is
+ * refused: its callers take it first).  star is what '*' means (the highest message
  * number or UID; 0 when the mailbox is empty, which makes "*" match
  * nothing for UIDs per RFC 3501 §6.4.8 but still parse).  0 or -1.
  */
@@ -193,9 +196,13 @@ struct search_msg {
 	uint64_t	 modseq;
 	int64_t		 vsize;		/* RFC822.SIZE */
 	int64_t		 internaldate;
+	int		 saved;		/* in the saved result "$" */
 	/* Loads the message when a key needs its text (NULL: cannot). */
 	struct mime_msg *(*load)(void *arg);
-	void		*load_arg;
+	/* What the index keeps beside it (save date, EMAILID); NULL:
+	 * cannot. */
+	const struct mmsg_ext *(*ext)(void *arg);
+	void		*load_arg;	/* of both */
 };
 
 /*

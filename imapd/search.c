@@ -1,5 +1,7 @@
 /*
- * SEARCH keys (RFC 3501 §6.4.4, and MODSEQ of RFC 7162 §3.1.5): parsed
+ * SEARCH keys (RFC 3501 §6.4.4, MODSEQ of RFC 7162 §3.1.5, OLDER and
+ * YOUNGER of RFC 5032, "$" of RFC 5182, the SAVED* keys of RFC 8514,
+ * EMAILID and THREADID of RFC 8474): parsed
  * once into a small tree, then matched against each message.
  *
  * The tree: AND (a parenthesised list, or the whole command), OR, NOT,
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "../global/mime.h"
 #include "../maildir/maildir.h"
@@ -33,12 +36,16 @@ enum sk_type {
 	SK_BEFORE, SK_ON, SK_SINCE,			/* INTERNALDATE */
 	SK_SENTBEFORE, SK_SENTON, SK_SENTSINCE,		/* Date: */
 	SK_HEADER, SK_ADDRESS, SK_BODY, SK_TEXT,
+	/* issue 14 */
+	SK_SAVED, SK_OLDER, SK_YOUNGER,			/* RFC 5182, 5032 */
+	SK_SAVEDBEFORE, SK_SAVEDON, SK_SAVEDSINCE,	/* RFC 8514 */
+	SK_SAVEDATESUPPORTED, SK_EMAILID, SK_THREADID,	/* RFC 8514, 8474 */
 };
 
 /* What follows the key's name. */
 enum sk_arg {
 	A_NONE, A_STRING, A_HEADER, A_DATE, A_NUMBER, A_KEYWORD, A_SET,
-	A_MODSEQ, A_KEY, A_KEY2,
+	A_MODSEQ, A_KEY, A_KEY2, A_INTERVAL, A_OBJECTID,
 };
 
 struct search_key {
@@ -48,6 +55,7 @@ struct search_key {
 	unsigned int	 flag;		/* SK_FLAG: MF_* */
 	uint64_t	 num;		/* LARGER, SMALLER, MODSEQ */
 	int64_t		 day;		/* dates: days since 1970 */
+	int64_t		 when;		/* OLDER, YOUNGER: now - interval */
 	char		*name;		/* HEADER field; KEYWORD */
 	char		*str;		/* folded string (mime_fold) */
 	struct seqset	 set;		/* SEQ, UID */
@@ -71,6 +79,7 @@ static const struct sk_def {
 	{ "CC",		SK_ADDRESS,	A_STRING, 0, 0, "Cc" },
 	{ "DELETED",	SK_FLAG,	A_NONE,	MF_DELETED },
 	{ "DRAFT",	SK_FLAG,	A_NONE,	MF_DRAFT },
+	{ "EMAILID",	SK_EMAILID,	A_OBJECTID },
 	{ "FLAGGED",	SK_FLAG,	A_NONE,	MF_FLAGGED },
 	{ "FROM",	SK_ADDRESS,	A_STRING, 0, 0, "From" },
 	{ "HEADER",	SK_HEADER,	A_HEADER },
@@ -80,9 +89,14 @@ static const struct sk_def {
 	{ "NEW",	SK_NEW,		A_NONE },
 	{ "NOT",	SK_NOT,		A_KEY },
 	{ "OLD",	SK_RECENT,	A_NONE,	0, 1 },
+	{ "OLDER",	SK_OLDER,	A_INTERVAL },
 	{ "ON",		SK_ON,		A_DATE },
 	{ "OR",		SK_OR,		A_KEY2 },
 	{ "RECENT",	SK_RECENT,	A_NONE },
+	{ "SAVEDATESUPPORTED", SK_SAVEDATESUPPORTED, A_NONE },
+	{ "SAVEDBEFORE", SK_SAVEDBEFORE, A_DATE },
+	{ "SAVEDON",	SK_SAVEDON,	A_DATE },
+	{ "SAVEDSINCE",	SK_SAVEDSINCE,	A_DATE },
 	{ "SEEN",	SK_FLAG,	A_NONE,	MF_SEEN },
 	{ "SENTBEFORE",	SK_SENTBEFORE,	A_DATE },
 	{ "SENTON",	SK_SENTON,	A_DATE },
@@ -91,6 +105,7 @@ static const struct sk_def {
 	{ "SMALLER",	SK_SMALLER,	A_NUMBER },
 	{ "SUBJECT",	SK_HEADER,	A_STRING, 0, 0, "Subject" },
 	{ "TEXT",	SK_TEXT,	A_STRING },
+	{ "THREADID",	SK_THREADID,	A_OBJECTID },
 	{ "TO",		SK_ADDRESS,	A_STRING, 0, 0, "To" },
 	{ "UID",	SK_UID,		A_SET },
 	{ "UNANSWERED",	SK_FLAG,	A_NONE,	MF_ANSWERED, 1 },
@@ -99,6 +114,7 @@ static const struct sk_def {
 	{ "UNFLAGGED",	SK_FLAG,	A_NONE,	MF_FLAGGED, 1 },
 	{ "UNKEYWORD",	SK_KEYWORD,	A_KEYWORD, 0, 1 },
 	{ "UNSEEN",	SK_FLAG,	A_NONE,	MF_SEEN, 1 },
+	{ "YOUNGER",	SK_YOUNGER,	A_INTERVAL },
 };
 
 struct sk_parser {
@@ -275,9 +291,33 @@ sk_parse_args(struct sk_parser *p, const struct sk_def *d,
 		return sk_arg_number(p, args, n, i, d->name, &k->num);
 	case A_MODSEQ:
 		return sk_arg_modseq(p, args, n, i, &k->num);
+	case A_INTERVAL:	/* RFC 5032 §3: nz-number of seconds */
+		if (sk_arg_number(p, args, n, i, d->name, &k->num) == -1)
+			return -1;
+		if (k->num == 0) {
+			sk_error(p, "Invalid interval for %s", d->name);
+			return -1;
+		}
+		k->when = (int64_t)time(NULL) - (int64_t)k->num;
+		return 0;
+	case A_OBJECTID:	/* RFC 8474 §7: objectid */
+		if ((s = sk_arg_string(p, args, n, i, d->name)) == NULL)
+			return -1;
+		if (strlen(s) == 0 || strlen(s) > 255 || strspn(s,
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789_-") != strlen(s)) {
+			sk_error(p, "Invalid object id for %s", d->name);
+			return -1;
+		}
+		k->name = util_strdup(s);
+		return 0;
 	case A_SET:
 		if ((s = sk_arg_string(p, args, n, i, d->name)) == NULL)
 			return -1;
+		if (strcmp(s, "$") == 0) {	/* UID $ (RFC 5182 §2.2) */
+			k->type = SK_SAVED;
+			return 0;
+		}
 		if (seqset_parse(s, p->max_uid, &k->set) == -1) {
 			sk_error(p, "Invalid UID set for %s", d->name);
 			return -1;
@@ -369,6 +409,8 @@ sk_parse_key(struct sk_parser *p, const struct imap_arg *args, size_t n,
 		sk_error(p, "Invalid search key");
 		return NULL;
 	}
+	if (strcmp(a->str, "$") == 0)	/* RFC 5182 §2.2 */
+		return sk_new(SK_SAVED);
 	if (sk_is_seqset(a->str)) {
 		k = sk_new(SK_SEQ);
 		if (seqset_parse(a->str, p->max_seq, &k->set) == -1) {
@@ -691,6 +733,7 @@ static int
 sk_match(const struct search_key *k, struct sk_ctx *c)
 {
 	const struct search_msg *m = c->m;
+	const struct mmsg_ext *ext;
 	int64_t day;
 	int r;
 
@@ -743,6 +786,34 @@ sk_match(const struct search_key *k, struct sk_ctx *c)
 		if ((r = sk_sent_day(c, &day)) == -1)
 			return -1;
 		r = r && sk_match_date(k->type, day, k->day);
+		break;
+	case SK_SAVED:
+		r = m->saved != 0;
+		break;
+	case SK_OLDER:
+		r = m->internaldate <= k->when;
+		break;
+	case SK_YOUNGER:
+		r = m->internaldate > k->when;
+		break;
+	case SK_SAVEDATESUPPORTED:	/* every folder has save dates */
+		r = 1;
+		break;
+	case SK_THREADID:		/* THREADID is NIL here */
+		r = 0;
+		break;
+	case SK_SAVEDBEFORE:
+	case SK_SAVEDON:
+	case SK_SAVEDSINCE:
+	case SK_EMAILID:
+		if ((ext = m->ext != NULL ? m->ext(m->load_arg) : NULL) == NULL)
+			return -1;
+		if (k->type == SK_EMAILID)
+			r = strcmp(ext->emailid, k->name) == 0;
+		else
+			r = sk_match_date(k->type == SK_SAVEDBEFORE ?
+			    SK_BEFORE : k->type == SK_SAVEDON ? SK_ON :
+			    SK_SINCE, sk_day(ext->savedate), k->day);
 		break;
 	case SK_HEADER:
 	case SK_ADDRESS:

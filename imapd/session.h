@@ -82,6 +82,9 @@ struct imap_session {
 	struct mbox	*mb;
 	int		 readonly;
 	struct view	 view;
+	/* RFC 5182 SEARCHRES: the saved result ("$"), UIDs ascending */
+	uint32_t	*saved;
+	size_t		 nsaved;
 	/* APPEND's message, written to a file as it arrived. */
 	struct mbox	*append_mb;
 	char		 append_tmp[4096];
@@ -264,6 +267,25 @@ int	cmd_uid(struct imap_session *, const struct imap_arg *, size_t);
 int	imap_store_flags(struct imap_session *s, const uint32_t *seqs,
 	    size_t n, char op, unsigned int flags, const char *keywords,
 	    uint64_t unchangedsince, int silent, struct buf *modified);
+
+/* ext.c: the small extensions of issue 14 */
+/* SEARCHRES (RFC 5182): the saved result, emptied by a SELECT and by a
+ * failed SEARCH that would have saved. */
+void	searchres_clear(struct imap_session *s);
+void	searchres_save(struct imap_session *s, const uint32_t *uids,
+	    size_t n);
+int	searchres_has(const struct imap_session *s, uint32_t uid);
+/* "$" as sequence numbers of the view (ascending), or as a UID set. */
+void	searchres_seqs(struct imap_session *s, uint32_t **seqs_r,
+	    size_t *n_r);
+void	searchres_uidset(struct imap_session *s, struct seqset *set);
+/* CREATE's (USE (...)) as MFA_*: 0; -1 after a BAD, 1 after a NO
+ * [USEATTR]. */
+int	imap_create_uses(struct imap_session *s, const struct imap_arg *a,
+	    unsigned int *uses);
+/* PREVIEW (RFC 8970): up to 256 characters of the first text part,
+ * blanks squeezed; "" when there is none.  malloc'd. */
+char	*imap_preview(struct mime_msg *m);
 
 /* cmd_fetch.c */
 int	cmd_fetch(struct imap_session *, const struct imap_arg *, size_t);

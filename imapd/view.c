@@ -417,6 +417,7 @@ imap_unselect(struct imap_session *s)
 	if (s->mb != NULL)
 		mbox_close(&s->mb);
 	imap_view_free(&s->view);
+	searchres_clear(s);	/* RFC 5182 §2.1: no "$" in the next one */
 	if (s->state == ST_SELECTED)
 		imap_set_state(s, ST_AUTH);
 }
@@ -430,6 +431,10 @@ imap_set_resolve(struct imap_session *s, const char *text, int uid,
 	uint32_t *seqs, star, seq;
 	size_t i, n = 0;
 
+	if (strcmp(text, "$") == 0) {	/* RFC 5182 §2.2: the saved result */
+		searchres_seqs(s, seqs_r, n_r);
+		return 0;
+	}
 	star = uid ? (v->n > 0 ? v->msgs[v->n - 1].uid : 0) : (uint32_t)v->n;
 	if (seqset_parse(text, star, &set) == -1) {
 		imap_tagged(s, "BAD Invalid %s set", uid ? "UID" : "sequence");
