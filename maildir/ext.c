@@ -94,13 +94,14 @@ store_ext_open(struct mstore *st, const char **err)
 	sqlite3_finalize(s);
 	if (had)
 		return 0;
-	/* Made now: the messages already there get their rows. */
+	/* Made now: the messages already there get their rows (OR
+	 * IGNORE: another session may have been first). */
 	if (db_exec(st->db, "BEGIN IMMEDIATE", err) == -1)
 		return -1;
 	if (db_exec(st->db, ext_schema, err) == -1 ||
-	    db_exec(st->db, "INSERT INTO msg_ext(msg, savedate, emailid)"
-	    " SELECT id, internaldate, " EXT_NEW_ID("M") " FROM msg", err) == -1 ||
-	    db_exec(st->db, "COMMIT", err) == -1) {
+	    db_exec(st->db, "INSERT OR IGNORE INTO msg_ext(msg, savedate,"
+	    " emailid) SELECT id, internaldate, " EXT_NEW_ID("M") " FROM msg",
+	    err) == -1 || db_exec(st->db, "COMMIT", err) == -1) {
 		db_exec(st->db, "ROLLBACK", &ignored);
 		return -1;
 	}
