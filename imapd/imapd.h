@@ -2,8 +2,10 @@
  * imapd: the IMAP4rev1 server (RFC 3501) with the extensions clients use
  * (IDLE, UIDPLUS, MOVE, NAMESPACE, ID, ENABLE, UNSELECT, CHILDREN,
  * SPECIAL-USE, LITERAL+, CONDSTORE/QRESYNC, LIST-EXTENDED, LIST-STATUS,
- * ESEARCH, SASL-IR, APPENDLIMIT), on port 143 (STARTTLS) and 993
- * (implicit TLS, RFC 8314), over the store in maildir/.
+ * ESEARCH, SASL-IR, APPENDLIMIT, STATUS=SIZE, WITHIN, SEARCHRES,
+ * CREATE-SPECIAL-USE, SAVEDATE, OBJECTID, PREVIEW), on port 143
+ * (STARTTLS) and 993 (implicit TLS, RFC 8314), over the store in
+ * maildir/.
  *
  * imapd.c	main: a login or a post-login process of maild's pools
  * parse.c	the command parser: pure (no I/O), fed line by line and

@@ -87,9 +87,13 @@ find_role_cb(const char *name, unsigned int attrs, void *arg)
 {
 	struct find_role *fr = arg;
 
-	if (!fr->found && (attrs & fr->role) &&
-	    !(attrs & (MFA_NONEXISTENT | MFA_NOSELECT)) &&
-	    util_strcpy(fr->name, name, fr->size) == 0)
+	/* The folder made with the role ("Drafts") wins over one an IMAP
+	 * client gave it later (CREATE ... (USE (\Drafts)), RFC 6154 §3),
+	 * so the webmail's drafts and sent mail stay where they were. */
+	if ((fr->found && !(mstore_special_use(name) & fr->role)) ||
+	    !(attrs & fr->role) || (attrs & (MFA_NONEXISTENT | MFA_NOSELECT)))
+		return;
+	if (util_strcpy(fr->name, name, fr->size) == 0)
 		fr->found = 1;
 }
 
