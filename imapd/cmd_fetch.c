@@ -791,7 +791,9 @@ fetch_vanished(struct imap_session *s, struct fetch_req *r,
 {
 	struct seqset set;
 
-	if (seqset_parse(set_text, UINT32_MAX, &set) == -1)
+	if (strcmp(set_text, "$") == 0)		/* RFC 5182 */
+		searchres_uidset(s, &set);
+	else if (seqset_parse(set_text, UINT32_MAX, &set) == -1)
 		return;
 	if (imap_vanished_earlier(s, r->changedsince, &set) == -1)
 		log_err("sid=%s vanished: %s", s->id, mstore_error(s->store));

@@ -365,6 +365,21 @@ try:
         t.ok(b" BAD " in r, "%s: BAD" % bad, r)
     a.close()
 
+    # ---- "$" with QRESYNC's VANISHED (RFC 7162 §3.2.6) ----
+    q = Imap()
+    q.cmd("ENABLE QRESYNC")
+    un, r = q.cmd("SELECT INBOX")
+    hms = int(re.search(rb"HIGHESTMODSEQ (\d+)", b"".join(un)).group(1))
+    un, r = q.cmd("UID SEARCH RETURN (SAVE ALL) ALL")
+    uids = re.search(rb"ALL (\S+)", b"".join(un)).group(1)
+    first = int(re.split(rb"[:,]", uids)[0])
+    q.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    q.cmd("EXPUNGE")
+    un, r = q.cmd("UID FETCH $ (FLAGS) (CHANGEDSINCE %d VANISHED)" % hms)
+    t.ok(ok(r) and has(un, rb"^\* VANISHED \(EARLIER\) %d\r\n" % first),
+         "UID FETCH $ (CHANGEDSINCE n VANISHED): the expunged one of $", un)
+    q.close()
+
 finally:
     srv.stop()
     srv.cleanup()
