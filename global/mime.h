@@ -249,4 +249,26 @@ char	*mime_msg_body_text(struct mime_msg *m);
 /* The top-level Date: as seconds since the epoch, or -1. */
 int64_t	mime_msg_date(struct mime_msg *m);
 
+/* ---- decoding a body piece by piece (mime_decode.c) ---- */
+
+enum mime_cte {			/* Content-Transfer-Encoding, RFC 2045 §6 */
+	MIME_CTE_7BIT, MIME_CTE_8BIT, MIME_CTE_BINARY, MIME_CTE_BASE64,
+	MIME_CTE_QP, MIME_CTE_UNKNOWN,
+};
+/* A field's value (NULL when absent: 7bit), any case. */
+enum mime_cte mime_cte_parse(const char *value);
+struct mime_decoder;
+/* NULL for MIME_CTE_UNKNOWN.  text: the content is text (its line ends
+ * become CRLF whatever the encoding; 7bit, 8bit and quoted-printable
+ * always get CRLF). */
+struct mime_decoder *mime_decoder_new(enum mime_cte cte, int text);
+void	mime_decoder_free(struct mime_decoder **d);
+/* Room out needs for n octets in. */
+size_t	mime_decoder_outmax(size_t n);
+/* Decode n octets into out; the octets out.  At the end, finish gives
+ * what the decoder still held (out: mime_decoder_outmax(0)). */
+size_t	mime_decoder_step(struct mime_decoder *d, const char *in, size_t n,
+	    char *out);
+size_t	mime_decoder_finish(struct mime_decoder *d, char *out);
+
 #endif
