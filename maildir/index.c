@@ -694,74 +694,128 @@ store_add_row(struct mbox *mb, const char *base, unsigned int flags,
 	return 0;
 }
 
-int
-mbox_append_commit(struct mbox *mb, const char *tmppath, unsigned int flags,
-    const char *keywords, int64_t internaldate, uint32_t *uid_r)
+/* What mbox_append_commit_n() reads of a file before the store is
+ * locked. */
+struct append_prep {
+	char		 base[NAME_MAX + 1];
+	char		 final[PATH_MAX];
+	char		 letters[STORE_KW_MAX + 1];
+	struct summary	 sum;
+	struct stat	 sb;
+	int64_t		 vsize;
+	int		 have_sum;
+	int		 moved;		/* renamed into cur/ */
+};
+
+static int
+append_prepare(struct mbox *mb, const struct mbox_append *a,
+    struct append_prep *p)
 {
-	char base[NAME_MAX + 1], final[PATH_MAX], letters[STORE_KW_MAX + 1];
-	const char *slash = strrchr(tmppath, '/');
+	const char *slash = strrchr(a->tmppath, '/');
 	struct timespec times[2];
-	struct summary sum;
-	struct stat sb;
-	int64_t vsize, before;
 	int fd;
 
-	if (slash == NULL || (fd = open(tmppath, O_RDONLY | O_CLOEXEC)) == -1)
+	if (slash == NULL || (fd = open(a->tmppath, O_RDONLY |
+	    O_CLOEXEC)) == -1)
 		return store_fail(mb->st, "append");
 	/* The summary is read here, before the store is locked. */
-	if (fstat(fd, &sb) == -1 || fsync(fd) == -1 ||
-	    (vsize = store_count_vsize(fd, sb.st_size)) < 0 ||
-	    summary_read(fd, &sum) == -1) {
+	if (fstat(fd, &p->sb) == -1 || fsync(fd) == -1 ||
+	    (p->vsize = store_count_vsize(fd, p->sb.st_size)) < 0 ||
+	    summary_read(fd, &p->sum) == -1) {
 		close(fd);
 		return store_fail(mb->st, "append");
 	}
 	close(fd);
-	if (util_snprintf(base, sizeof(base), "%s,S=%lld,W=%lld", slash + 1,
-	    (long long)sb.st_size, (long long)vsize) == -1) {
-		summary_free(&sum);
+	p->have_sum = 1;
+	if (util_snprintf(p->base, sizeof(p->base), "%s,S=%lld,W=%lld",
+	    slash + 1, (long long)p->sb.st_size, (long long)p->vsize) == -1)
 		return store_fail(mb->st, "append");
-	}
 	/* INTERNALDATE is the file's mtime (as for delivered mail). */
-	times[0].tv_sec = times[1].tv_sec = (time_t)internaldate;
+	times[0].tv_sec = times[1].tv_sec = (time_t)a->internaldate;
 	times[0].tv_nsec = times[1].tv_nsec = 0;
-	utimensat(AT_FDCWD, tmppath, times, 0);
-	if (mstore_begin(mb->st) == -1) {
-		summary_free(&sum);
-		return -1;
+	utimensat(AT_FDCWD, a->tmppath, times, 0);
+	return 0;
+}
+
+int
+mbox_append_commit_n(struct mbox *mb, struct mbox_append *msgs, size_t n)
+{
+	struct append_prep *p;
+	int64_t before;
+	size_t i;
+	int r = -1;
+
+	p = util_calloc(n + 1, sizeof(*p));
+	for (i = 0; i < n; i++)
+		if (append_prepare(mb, &msgs[i], &p[i]) == -1)
+			goto out;
+	if (mstore_begin(mb->st) == -1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		/* Letters are given under the transaction: one writer at a
+		 * time. */
+		store_kw_letters(mb, msgs[i].keywords, p[i].letters);
+		if (store_msg_path(mb, p[i].base, msgs[i].flags, p[i].letters,
+		    p[i].final, sizeof(p[i].final)) == -1) {
+			store_fail(mb->st, "append");
+			goto undo;
+		}
+		before = store_cur_mtime(mb);
+		if (rename(msgs[i].tmppath, p[i].final) == -1) {
+			store_fail(mb->st, "append");
+			goto undo;
+		}
+		p[i].moved = 1;
+		store_cur_changed(mb, before);
+		if (store_add_row(mb, p[i].base, msgs[i].flags,
+		    msgs[i].keywords, p[i].letters, p[i].sb.st_size,
+		    p[i].vsize, msgs[i].internaldate, &p[i].sum,
+		    &msgs[i].uid) == -1)
+			goto undo;
 	}
-	/* Letters are given under the transaction: one writer at a time. */
-	store_kw_letters(mb, keywords, letters);
-	if (store_msg_path(mb, base, flags, letters, final,
-	    sizeof(final)) == -1) {
-		store_fail(mb->st, "append");
-		goto fail;
-	}
-	before = store_cur_mtime(mb);
-	if (rename(tmppath, final) == -1) {
-		store_fail(mb->st, "append");
-		goto fail;
-	}
-	store_cur_changed(mb, before);
-	if (store_add_row(mb, base, flags, keywords, letters, sb.st_size,
-	    vsize, internaldate, &sum, uid_r) == -1) {
-		rename(final, tmppath);
-		goto fail;
-	}
-	summary_free(&sum);
 	if (mstore_commit(mb->st) == -1)
-		return -1;
-	/* The reply says the message is stored: make the name durable. */
+		goto moved_back;
+	/* The reply says the messages are stored: make the names durable. */
 	{
 		char cur[PATH_MAX];
 
 		snprintf(cur, sizeof(cur), "%s/cur", mb->dir);
 		util_fsync_dir(cur);
 	}
-	return 0;
-fail:
-	summary_free(&sum);
+	r = 0;
+	goto out;
+undo:
 	mstore_rollback(mb->st);
-	return -1;
+moved_back:
+	/* All or none (RFC 3502 §6.3.11): no file stays in cur/ that the
+	 * index does not have. */
+	for (i = 0; i < n; i++)
+		if (p[i].moved)
+			rename(p[i].final, msgs[i].tmppath);
+out:
+	for (i = 0; i < n; i++)
+		if (p[i].have_sum)
+			summary_free(&p[i].sum);
+	free(p);
+	return r;
+}
+
+int
+mbox_append_commit(struct mbox *mb, const char *tmppath, unsigned int flags,
+    const char *keywords, int64_t internaldate, uint32_t *uid_r)
+{
+	struct mbox_append a;
+
+	memset(&a, 0, sizeof(a));
+	a.tmppath = tmppath;
+	a.flags = flags;
+	a.keywords = keywords;
+	a.internaldate = internaldate;
+	if (mbox_append_commit_n(mb, &a, 1) == -1)
+		return -1;
+	if (uid_r != NULL)
+		*uid_r = a.uid;
+	return 0;
 }
 
 int

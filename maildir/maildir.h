@@ -349,6 +349,18 @@ int	mbox_append_begin(struct mbox *mb, char *tmppath, size_t size);
 int	mbox_append_commit(struct mbox *mb, const char *tmppath,
 	    unsigned int flags, const char *keywords, int64_t internaldate,
 	    uint32_t *uid_r);
+/* Several at once, all or none (IMAP MULTIAPPEND, RFC 3502): one
+ * transaction; on failure no file is left in the mailbox (the tmp/
+ * files stay, for the caller to remove).  Each gets its uid. */
+struct mbox_append {
+	const char	*tmppath;
+	unsigned int	 flags;
+	const char	*keywords;
+	int64_t		 internaldate;
+	uint32_t	 uid;		/* set */
+};
+int	mbox_append_commit_n(struct mbox *mb, struct mbox_append *msgs,
+	    size_t n);
 /* Copy one message into dst (a hard link when possible); *uid_r its UID
  * there. */
 int	mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst,
