@@ -8,6 +8,7 @@
  * and the results are cached for next time.  Bodies are sent as literals of the
  * message with CRLF line ends, the form every size we report counts.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 
 #include "../global/mime.h"
 #include "../lib/log.h"
+#include "binary.h"
 #include "session.h"
 
 enum fetch_kind {
@@ -24,6 +26,7 @@ enum fetch_kind {
 	FI_BODYSTRUCTURE, FI_BODY, FI_MODSEQ, FI_SECTION,
 	/* issue 14: from the index's msg_ext (maildir/ext.c) */
 	FI_SAVEDATE, FI_EMAILID, FI_THREADID, FI_PREVIEW,
+	FI_BINARY, FI_BINARY_SIZE,	/* RFC 3516, binary.c */
 };
 
 #define FETCH_MAX_ITEMS	64
@@ -163,6 +166,43 @@ fetch_add_section(struct fetch_req *r, const char *section, int peek,
 	return 0;
 }
 
+/* BINARY[part]<o.l>, BINARY.PEEK[...], BINARY.SIZE[part] (RFC 3516
+ * §4.2): part numbers only, no HEADER, TEXT or MIME. */
+static int
+fetch_parse_binary(struct fetch_req *r, int size, int peek,
+    const char *section, const char *partial)
+{
+	struct fetch_item *it;
+	unsigned long long o, l;
+	char *end;
+
+	if (!imap_binary_section_valid(section) || (size && partial != NULL) ||
+	    fetch_add(r, size ? FI_BINARY_SIZE : FI_BINARY, "") == -1)
+		return -1;
+	it = &r->items[r->n - 1];
+	util_strcpy(it->section, section, sizeof(it->section));
+	it->peek = peek;
+	snprintf(it->label, sizeof(it->label), "%s[%s]", size ?
+	    "BINARY.SIZE" : "BINARY", section);
+	if (partial != NULL) {	/* "<o.l>" */
+		errno = 0;
+		o = strtoull(partial + 1, &end, 10);
+		if (*end != '.' || errno != 0)
+			return -1;
+		l = strtoull(end + 1, &end, 10);
+		if (strcmp(end, ">") != 0 || errno != 0 || l == 0)
+			return -1;
+		it->partial = 1;
+		it->offset = o;
+		it->length = l;
+		snprintf(it->label + strlen(it->label), sizeof(it->label) -
+		    strlen(it->label), "<%llu>", o);
+	}
+	if (!peek)
+		r->sets_seen = 1;
+	return 0;
+}
+
 static int
 fetch_parse_body(struct fetch_req *r, const char *atom)
 {
@@ -178,15 +218,22 @@ fetch_parse_body(struct fetch_req *r, const char *atom)
 		peek = 0;
 	else if (plen == 9 && strncasecmp(atom, "BODY.PEEK", 9) == 0)
 		peek = 1;
+	else if ((plen == 6 || plen == 11) &&
+	    strncasecmp(atom, "BINARY", 6) == 0)
+		peek = plen == 6 ? 0 : strncasecmp(atom, "BINARY.PEEK", 11) ==
+		    0 ? 1 : strncasecmp(atom, "BINARY.SIZE", 11) == 0 ? 2 : -1;
 	else
 		return -1;
 	slen = (size_t)(close - open - 1);
-	if (slen >= sizeof(section))
+	if (slen >= sizeof(section) || peek == -1)
 		return -1;
 	memcpy(section, open + 1, slen);
 	section[slen] = '\0';
 	if (close[1] != '\0' && close[1] != '<')
 		return -1;
+	if (toupper((unsigned char)atom[1]) == 'I')
+		return fetch_parse_binary(r, peek == 2, peek != 0, section,
+		    close[1] ? close + 1 : NULL);
 	return fetch_add_section(r, section, peek, close[1] ? close + 1 : NULL,
 	    NULL);
 }
@@ -333,6 +380,7 @@ struct fetch_run {
 	size_t		 nseqs, next;
 	unsigned char	*seen_set;	/* by sequence number: \Seen just set */
 	int		 failed;
+	int		 unknown_cte;	/* a BINARY part's (RFC 3516) */
 	size_t		 answered;	/* messages given a FETCH response */
 	size_t		 gone;		/* of those, ones whose file was gone */
 	/* cache entries to write when the iteration is over */
@@ -468,6 +516,47 @@ fetch_cached(struct fetch_run *fr, const struct mmsg *m,
 	*body = cp->body;
 }
 
+/*
+ * The parts BINARY items want, found (and their decoded sizes known)
+ * before the response begins: a part whose encoding is unknown fails
+ * the message's response (RFC 3516 §4.3).  0, or -1 with fr saying why.
+ */
+static int
+fetch_binary_open(struct fetch_run *fr, uint32_t uid,
+    struct binary_part *bins)
+{
+	const struct fetch_item *it;
+	size_t i;
+	int gone = 0;
+
+	for (i = 0; i < fr->req->n; i++)
+		bins[i].fd = -1;
+	for (i = 0; i < fr->req->n; i++) {
+		it = &fr->req->items[i];
+		if (it->kind != FI_BINARY && it->kind != FI_BINARY_SIZE)
+			continue;
+		switch (imap_binary_open(fr->s, uid, it->section, &bins[i])) {
+		case BINARY_OK:
+			continue;
+		case BINARY_GONE:	/* NIL, as for BODY */
+			gone = 1;
+			continue;
+		case BINARY_UNKNOWN_CTE:
+			fr->unknown_cte = 1;
+			break;
+		case BINARY_ERROR:
+			fr->failed = 1;
+			break;
+		}
+		while (i > 0)
+			imap_binary_close(&bins[i--]);
+		imap_binary_close(&bins[0]);
+		return -1;
+	}
+	fr->gone += gone;
+	return 0;
+}
+
 static int
 fetch_wants(const struct fetch_req *r, enum fetch_kind kind)
 {
@@ -518,6 +607,7 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 	struct mmsg_ext ext;
 	int have_ext = 0;
 	size_t i;
+	struct binary_part bins[FETCH_MAX_ITEMS];
 
 	if (r->need_ext && (have_ext = mbox_msg_ext(s->mb, m->uid,
 	    &ext)) == -1) {
@@ -550,6 +640,12 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 		 * the index knows, NIL for the rest (RFC 2180 §4.1.3). */
 		mime_msg_free(&msg);
 		fr->gone++;
+	}
+	if (fetch_binary_open(fr, m->uid, bins) == -1) {
+		mime_msg_free(&msg);
+		if (fd != -1)
+			close(fd);
+		return 0;
 	}
 	fr->answered++;
 	buf_printf(b, "* %u FETCH (", seq);
@@ -633,6 +729,18 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 			else
 				buf_printf(b, "%s NIL", it->label);
 			break;
+		case FI_BINARY:
+			buf_puts(b, sep);
+			if (bins[i].fd == -1)
+				buf_printf(b, "%s NIL", it->label);
+			else
+				imap_binary_send(s, it->label, &bins[i],
+				    it->partial, it->offset, it->length);
+			break;
+		case FI_BINARY_SIZE:
+			buf_printf(b, "%s%s %llu", sep, it->label,
+			    (unsigned long long)bins[i].size);
+			break;
 		}
 		sep = " ";
 	}
@@ -656,6 +764,8 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 	mime_msg_free(&msg);
 	if (fd != -1)
 		close(fd);
+	for (i = 0; i < r->n; i++)
+		imap_binary_close(&bins[i]);
 	s->nfetch++;
 	return s->broken ? 1 : 0;
 }
@@ -766,6 +876,11 @@ cmd_fetch(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	fetch_cache_flush(&fr);
 	free(fr.seen_set);
 	free(seqs);
+	if (fr.unknown_cte && r != -1 && !fr.failed) {
+		imap_tagged(s, "NO [UNKNOWN-CTE] A part's "
+		    "Content-Transfer-Encoding is unknown");
+		return 0;
+	}
 	if (r == -1 || fr.failed) {
 		log_err("sid=%s fetch: %s", s->id, r == -1 ?
 		    mstore_error(s->store) : "cannot read a message");
