@@ -195,13 +195,15 @@ session_dispatch(struct imap_session *s)
 		session_error(s);
 }
 
-/* Drop an APPEND file that no command took. */
+/* Drop the APPEND files no command took (all of a MULTIAPPEND's when
+ * one of its literals was refused: RFC 3502 §3, all or nothing). */
 static void
 append_abandon(struct imap_session *s)
 {
 	if (s->append_tmp[0] != '\0')
 		unlink(s->append_tmp);
 	s->append_tmp[0] = '\0';
+	imap_append_unlink(s);
 	s->append_errno = 0;
 	if (s->append_mb != NULL)
 		mbox_close(&s->append_mb);
@@ -254,9 +256,12 @@ literal_discard(struct imap_session *s, size_t len)
 
 /*
  * APPEND's literal: into the target mailbox's tmp/.  The mailbox is the
- * first argument (RFC 3501 §6.3.11).  0 read; 1 refused (a NO was
- * given, nothing read, only for a synchronizing literal); 2 refused
- * and its octets dropped; -1 the connection is unusable.
+ * first argument (RFC 3501 §6.3.11); a MULTIAPPEND (RFC 3502) has one
+ * literal per message, a CATENATE (RFC 4469) one per TEXT part, each a
+ * file of its own (cmd_append.c says which literals and how many).  0
+ * read; 1 refused (a NO was given, nothing read, only for a
+ * synchronizing literal); 2 refused and its octets dropped; -1 the
+ * connection is unusable.
  */
 static int
 literal_append(struct imap_session *s, size_t len, int sync)
@@ -272,12 +277,10 @@ literal_append(struct imap_session *s, size_t len, int sync)
 		why = "BAD APPEND not allowed before login";
 	else if (nargs < 1 || !imap_arg_is_string(&args[0]))
 		why = "BAD Missing mailbox name";
-	else if ((off_t)len > s->conf->imapd.append_limit)
-		why = "NO [TOOBIG] Message too large";
-	else if (len == 0)
-		why = "NO Empty message";
+	else
+		why = imap_append_check(s, len);
 	s->cmd_name = "APPEND";
-	if (why == NULL) {
+	if (why == NULL && s->append_mb == NULL) {
 		s->tag = imap_parser_tag(s->parser);
 		if (imap_mailbox_arg(s, &args[0], name, sizeof(name)) == -1)
 			why = "";
@@ -309,6 +312,7 @@ literal_append(struct imap_session *s, size_t len, int sync)
 		return -1;
 	}
 	imap_parser_literal_file(s->parser, s->append_tmp, len);
+	s->append_tmp[0] = '\0';	/* the parser's argument names it */
 	return 0;
 }
 
@@ -432,7 +436,7 @@ session_command(struct imap_session *s)
 		if (skipping)
 			r = literal_discard(s, litlen);
 		else if (name != NULL && strcasecmp(name, "APPEND") == 0 &&
-		    nsofar >= 1 && s->append_tmp[0] == '\0')
+		    nsofar >= 1 && imap_append_to_file(s))
 			r = literal_append(s, litlen, sync);
 		else
 			r = literal_memory(s, litlen, sync);

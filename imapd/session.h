@@ -241,11 +241,19 @@ int	cmd_unsubscribe(struct imap_session *, const struct imap_arg *,
 int	cmd_list(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_lsub(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_status(struct imap_session *, const struct imap_arg *, size_t);
-int	cmd_append(struct imap_session *, const struct imap_arg *, size_t);
 /* A mailbox name argument, validated and normalised into name[]; -1
  * after a reply when unusable. */
 int	imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a,
 	    char *name, size_t size);
+
+/* cmd_append.c: APPEND, MULTIAPPEND, CATENATE */
+int	cmd_append(struct imap_session *, const struct imap_arg *, size_t);
+/* While APPEND's literals arrive: does this one go to a file of its own
+ * (else memory)?  NULL if it may be taken, else the NO to give.  And
+ * remove the files of a command that was refused or is over. */
+int	imap_append_to_file(struct imap_session *s);
+const char *imap_append_check(struct imap_session *s, size_t len);
+void	imap_append_unlink(struct imap_session *s);
 
 /* cmd_message.c (selected state) */
 int	cmd_check(struct imap_session *, const struct imap_arg *, size_t);

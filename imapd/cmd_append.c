@@ -1,0 +1,604 @@
+/*
+ * APPEND (RFC 3501 §6.3.11) with MULTIAPPEND (RFC 3502), CATENATE
+ * (RFC 4469) and literal8 (RFC 3516 §4.4).
+ *
+ *	APPEND mailbox 1*( [(flags)] [date-time] message )
+ *	message = literal / literal8 / CATENATE ( 1*part )
+ *	part = TEXT literal / URL "/mailbox;UIDVALIDITY=n/;UID=n/;SECTION=s"
+ *
+ * Each message literal and each TEXT literal goes, as it arrives, into
+ * a file of its own in the target mailbox's tmp/ (session.c reads it;
+ * here is said which literals and within which limits).  Once the
+ * command is whole, CATENATE's messages are put together (its URLs
+ * name messages of the user's own mailboxes on this server, nothing
+ * else), and every message is added in one transaction of the store:
+ * all of them or none (RFC 3502 §6.3.11).  A binary message (literal8)
+ * is stored as it came.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../global/mime.h"
+#include "../lib/log.h"
+#include "session.h"
+
+#define APPEND_MAX_MESSAGES	32	/* in one APPEND (README) */
+#define CATENATE_MAX_PARTS	64	/* in one CATENATE */
+#define URL_MAX			1024	/* octets of a CATENATE URL */
+
+/* One message of the command. */
+struct append_msg {
+	unsigned int	 flags;
+	char		*keywords;
+	int64_t		 idate;
+	const struct imap_arg *data;	/* LITERAL_FILE, or CATENATE's list */
+	int		 catenate;
+	char		 tmp[4096];	/* CATENATE: the file made of it */
+};
+
+/* ---- while the literals arrive (session.c) ---- */
+
+/* Is the list the part list of a CATENATE, open and waiting for the
+ * value after TEXT or URL?  Then its last element is that word. */
+static const char *
+catenate_pending(const struct imap_arg *args, size_t n)
+{
+	const struct imap_arg *l;
+
+	if (n < 2 || args[n - 1].type != IMAP_ARG_LIST ||
+	    !imap_arg_atom_is(&args[n - 2], "CATENATE"))
+		return NULL;
+	l = &args[n - 1];
+	if (l->nlist == 0)
+		return NULL;
+	if (imap_arg_atom_is(&l->list[l->nlist - 1], "TEXT"))
+		return "TEXT";
+	if (imap_arg_atom_is(&l->list[l->nlist - 1], "URL"))
+		return "URL";
+	return NULL;
+}
+
+int
+imap_append_to_file(struct imap_session *s)
+{
+	const struct imap_arg *args;
+	const char *w;
+	size_t n;
+
+	args = imap_parser_args(s->parser, &n);
+	/* A URL given as a literal is a string, held in memory. */
+	return (w = catenate_pending(args, n)) == NULL || strcmp(w, "TEXT") ==
+	    0;
+}
+
+/* Messages begun so far: literals and CATENATEs at the top level. */
+static size_t
+messages_so_far(const struct imap_arg *args, size_t n)
+{
+	size_t i, m = 0;
+
+	for (i = 0; i < n; i++)
+		if (args[i].type == IMAP_ARG_LITERAL_FILE ||
+		    imap_arg_atom_is(&args[i], "CATENATE"))
+			m++;
+	return m;
+}
+
+const char *
+imap_append_check(struct imap_session *s, size_t len)
+{
+	const struct imap_arg *args, *l;
+	size_t n, i;
+	off_t sum = (off_t)len;
+
+	args = imap_parser_args(s->parser, &n);
+	if (len == 0)
+		return "NO Empty message";
+	if ((off_t)len > s->conf->imapd.append_limit)
+		return "NO [TOOBIG] Message too large";
+	if (catenate_pending(args, n) != NULL) {
+		/* The TEXT parts of one message are within its limit
+		 * together (RFC 4469 §3: APPENDLIMIT is the whole's). */
+		l = &args[n - 1];
+		for (i = 0; i < l->nlist; i++)
+			if (l->list[i].type == IMAP_ARG_LITERAL_FILE)
+				sum += (off_t)l->list[i].len;
+		if (sum > s->conf->imapd.append_limit)
+			return "NO [TOOBIG] Message too large";
+		if (l->nlist / 2 >= CATENATE_MAX_PARTS)
+			return "NO [LIMIT] Too many CATENATE parts";
+	} else if (messages_so_far(args, n) >= APPEND_MAX_MESSAGES)
+		return "NO [LIMIT] Too many messages in one APPEND";
+	return NULL;
+}
+
+static void
+unlink_files(const struct imap_arg *a, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (a[i].type == IMAP_ARG_LITERAL_FILE)
+			unlink(a[i].str);
+		else if (a[i].type == IMAP_ARG_LIST)
+			unlink_files(a[i].list, a[i].nlist);
+	}
+}
+
+void
+imap_append_unlink(struct imap_session *s)
+{
+	const struct imap_arg *args;
+	size_t n;
+
+	/* Only LITERAL_FILE arguments hold paths, and only the session
+	 * makes them: names it chose in the mailbox's tmp/. */
+	args = imap_parser_args(s->parser, &n);
+	unlink_files(args, n);
+}
+
+/* ---- CATENATE's URLs (RFC 4469 §3, RFC 5092) ---- */
+
+struct imap_url {
+	char		 mailbox[MAILDIR_NAME_MAX + 1];
+	uint32_t	 uidvalidity;	/* 0: not given */
+	uint32_t	 uid;
+	char		 section[256];
+	int		 partial;
+	uint64_t	 offset, length;
+};
+
+/* %XX-decode [s, e) into out (RFC 3986 §2.1); -1 when malformed, too
+ * long, or holding a NUL or control character. */
+static int
+pct_decode(const char *s, const char *e, char *out, size_t size)
+{
+	size_t n = 0;
+	unsigned int v;
+	unsigned char c;
+
+	for (; s < e; s++) {
+		c = (unsigned char)*s;
+		if (c == '%') {
+			if (e - s < 3 || sscanf(s + 1, "%2x", &v) != 1 ||
+			    !isxdigit((unsigned char)s[1]) ||
+			    !isxdigit((unsigned char)s[2]))
+				return -1;
+			c = (unsigned char)v;
+			s += 2;
+		}
+		if (c < 0x20 || c == 0x7f || n + 1 >= size)
+			return -1;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* "name" -> value text up to the next "/" ... */
+static int
+url_number(const char **p, uint64_t max, uint64_t *v)
+{
+	const char *s = *p;
+
+	*v = 0;
+	if (*s < '1' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++)
+		if ((*v = *v * 10 + (uint64_t)(*s - '0')) > max)
+			return -1;
+	*p = s;
+	return 0;
+}
+
+static const char *
+strcasestr_n(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay != '\0'; hay++)
+		if (strncasecmp(hay, needle, n) == 0)
+			return hay;
+	return NULL;
+}
+
+/*
+ * The absolute-path form of an IMAP URL (RFC 5092 §6, as RFC 4469 §5's
+ * examples use it): "/" enc-mailbox [";UIDVALIDITY=" n] "/;UID=" n
+ * ["/;SECTION=" enc-section] ["/;PARTIAL=" o ["." l]].  A full
+ * "imap://" URL, URLAUTH and anything else: -1.
+ */
+static int
+url_parse(const char *url, struct imap_url *u)
+{
+	const char *p, *uid, *v, *e;
+	char name[MAILDIR_NAME_MAX + 1];
+	const char *why;
+	uint64_t n;
+	int utf8 = 0;
+	size_t i;
+
+	memset(u, 0, sizeof(u[0]));
+	if (url[0] != '/' || strlen(url) > URL_MAX ||
+	    (uid = strcasestr_n(url, "/;UID=")) == NULL)
+		return -1;
+	e = uid;
+	if ((v = strcasestr_n(url, ";UIDVALIDITY=")) != NULL && v < uid) {
+		e = v;
+		p = v + 13;
+		if (url_number(&p, UINT32_MAX, &n) == -1 || p != uid)
+			return -1;
+		u->uidvalidity = (uint32_t)n;
+	}
+	if (e == url + 1 || pct_decode(url + 1, e, name, sizeof(name)) == -1)
+		return -1;
+	for (i = 0; name[i] != '\0'; i++)
+		if ((unsigned char)name[i] >= 0x80)
+			utf8 = 1;
+	/* RFC 5092 §3.2: the name in UTF-8, IMAP's in modified UTF-7. */
+	if (utf8 && utf8_to_mutf7(name, u->mailbox, sizeof(u->mailbox)) == -1)
+		return -1;
+	if (!utf8)
+		util_strcpy(u->mailbox, name, sizeof(u->mailbox));
+	if (maildir_name_valid(u->mailbox, &why) == -1)
+		return -1;
+	maildir_name_normalize(u->mailbox);
+	p = uid + 6;
+	if (url_number(&p, UINT32_MAX, &n) == -1)
+		return -1;
+	u->uid = (uint32_t)n;
+	if (strncasecmp(p, "/;SECTION=", 10) == 0) {
+		p += 10;
+		if ((e = strcasestr_n(p, "/;PARTIAL=")) == NULL)
+			e = p + strlen(p);
+		if (pct_decode(p, e, u->section, sizeof(u->section)) == -1)
+			return -1;
+		p = e;
+	}
+	if (strncasecmp(p, "/;PARTIAL=", 10) == 0) {
+		p += 10;
+		u->partial = 1;
+		u->length = UINT64_MAX;
+		for (u->offset = 0; *p >= '0' && *p <= '9'; p++)
+			if ((u->offset = u->offset * 10 + (uint64_t)(*p -
+			    '0')) > UINT32_MAX)
+				return -1;
+		if (*p == '.') {
+			p++;
+			if (url_number(&p, UINT32_MAX, &u->length) == -1)
+				return -1;
+		}
+	}
+	return *p == '\0' ? 0 : -1;
+}
+
+/* Does the section's part (its leading numbers) exist? */
+static int
+section_part_exists(struct mime_msg *m, const char *section)
+{
+	uint32_t path[64];
+	size_t n = 0;
+	uint64_t v;
+
+	while (*section >= '1' && *section <= '9' && n < 64) {
+		for (v = 0; *section >= '0' && *section <= '9'; section++)
+			if ((v = v * 10 + (uint64_t)(*section - '0')) >
+			    UINT32_MAX)
+				return 0;
+		path[n++] = (uint32_t)v;
+		if (*section == '.')
+			section++;
+	}
+	return n == 0 || mime_part_at(m, path, n) != NULL;
+}
+
+/*
+ * What a URL names, written to fd (BODY[section] as FETCH gives it);
+ * *total counts the octets against APPENDLIMIT.  0; -1 BADURL; -2 too
+ * big; -3 could not write (errno).
+ */
+static int
+catenate_url(struct imap_session *s, const char *url, int fd, off_t *total)
+{
+	struct imap_url u;
+	struct mbox *mb = NULL;
+	struct mbox_status st;
+	struct mime_msg *m = NULL;
+	const char *data;
+	char *owned = NULL;
+	size_t len;
+	int mfd, r = -1;
+
+	if (url_parse(url, &u) == -1)
+		return -1;
+	/* The store checks the name again before it becomes a path. */
+	if (!mstore_exists(s->store, u.mailbox) ||
+	    mbox_open(s->store, u.mailbox, &mb) == -1)
+		return -1;
+	if (mbox_get_status(mb, &st) == -1 ||
+	    (u.uidvalidity != 0 && u.uidvalidity != st.uidvalidity) ||
+	    (mfd = mbox_msg_open(mb, u.uid)) == -1)
+		goto out;
+	m = mime_msg_load(mfd, (size_t)s->conf->imapd.append_limit * 2);
+	close(mfd);
+	if (m == NULL || !section_part_exists(m, u.section) ||
+	    imap_fetch_section(m, u.section, &data, &len, &owned) == -1)
+		goto out;
+	if (u.partial) {	/* RFC 5092 §6: as FETCH's <partial> */
+		if (u.offset >= len)
+			len = 0;
+		else {
+			data += u.offset;
+			len -= (size_t)u.offset;
+			if (len > u.length)
+				len = (size_t)u.length;
+		}
+	}
+	if ((off_t)len > s->conf->imapd.append_limit - *total) {
+		r = -2;
+		goto out;
+	}
+	*total += (off_t)len;
+	r = util_write_all(fd, data, len) == -1 ? -3 : 0;
+out:
+	free(owned);
+	mime_msg_free(&m);
+	mbox_close(&mb);
+	return r;
+}
+
+/* A TEXT part's file, appended to fd. */
+static int
+catenate_text(struct imap_session *s, const struct imap_arg *a, int fd,
+    off_t *total)
+{
+	char buf[65536];
+	ssize_t n;
+	int in, r = 0;
+
+	if ((off_t)a->len > s->conf->imapd.append_limit - *total)
+		return -2;
+	*total += (off_t)a->len;
+	if ((in = open(a->str, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -3;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (util_write_all(fd, buf, (size_t)n) == -1) {
+			r = -3;
+			break;
+		}
+	if (n == -1)
+		r = -3;
+	close(in);
+	return r;
+}
+
+/* A URL safe to echo in [BADURL] (RFC 4469 §6 url-resp-text). */
+static void
+badurl_text(const char *url, char *out, size_t size)
+{
+	size_t i;
+
+	snprintf(out, size, "%.200s", url);
+	for (i = 0; out[i] != '\0'; i++)
+		if ((unsigned char)out[i] < 0x21 || out[i] == ']' ||
+		    (unsigned char)out[i] >= 0x7f)
+			out[i] = '?';
+}
+
+/*
+ * Put a CATENATE message together in a new file of the mailbox's tmp/.
+ * 0, or -1 after a NO.
+ */
+static int
+catenate_build(struct imap_session *s, struct append_msg *m)
+{
+	const struct imap_arg *l = m->data;
+	const char *url;
+	char text[256];
+	off_t total = 0;
+	size_t i;
+	int fd, r = 0;
+
+	if ((fd = mbox_append_begin(s->append_mb, m->tmp,
+	    sizeof(m->tmp))) == -1) {
+		m->tmp[0] = '\0';
+		imap_store_no(s, "catenate");
+		return -1;
+	}
+	for (i = 0; i + 1 < l->nlist && r == 0; i += 2) {
+		if (imap_arg_atom_is(&l->list[i], "TEXT"))
+			r = catenate_text(s, &l->list[i + 1], fd, &total);
+		else {
+			url = imap_arg_astring(&l->list[i + 1]);
+			r = catenate_url(s, url, fd, &total);
+			if (r == -1) {
+				badurl_text(url, text, sizeof(text));
+				imap_tagged(s, "NO [BADURL %s] CATENATE URL "
+				    "refused", text);
+			}
+		}
+	}
+	if (r == 0 && total == 0) {
+		imap_tagged(s, "NO Empty message");
+		r = -1;
+	}
+	if (close(fd) == -1 && r == 0)
+		r = -3;
+	if (r == -2)
+		imap_tagged(s, "NO [TOOBIG] Message too large");
+	else if (r == -3)
+		imap_errno_no(s, "catenate", errno, strerror(errno));
+	return r == 0 ? 0 : -1;
+}
+
+/* ---- the command ---- */
+
+/* CATENATE ( TEXT literal / URL astring ... ): well formed? */
+static int
+catenate_valid(const struct imap_arg *l)
+{
+	size_t i;
+
+	if (l->type != IMAP_ARG_LIST || l->nlist == 0 || l->nlist % 2 != 0)
+		return 0;
+	for (i = 0; i < l->nlist; i += 2) {
+		if (imap_arg_atom_is(&l->list[i], "TEXT")) {
+			if (l->list[i + 1].type != IMAP_ARG_LITERAL_FILE)
+				return 0;
+		} else if (!imap_arg_atom_is(&l->list[i], "URL") ||
+		    imap_arg_astring(&l->list[i + 1]) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* The messages of the command; -1 after a BAD. */
+static int
+append_parse(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs, struct append_msg *msgs, size_t *n_r)
+{
+	struct append_msg *m;
+	const char *why;
+	size_t i = 1, n = 0;
+
+	while (i < nargs) {
+		if (n == APPEND_MAX_MESSAGES) {
+			imap_tagged(s, "BAD Too many messages");
+			goto bad;
+		}
+		m = &msgs[n++];
+		m->idate = (int64_t)time(NULL);
+		if (args[i].type == IMAP_ARG_LIST) {
+			if (imap_parse_flags(&args[i], &m->flags,
+			    &m->keywords, &why) == -1) {
+				imap_tagged(s, "BAD %s", why);
+				goto bad;
+			}
+			i++;
+		}
+		if (i < nargs && args[i].type == IMAP_ARG_STRING) {
+			if ((m->idate = imap_parse_datetime(args[i].str)) ==
+			    -1) {
+				imap_tagged(s, "BAD Invalid date-time");
+				goto bad;
+			}
+			i++;
+		}
+		if (i < nargs && args[i].type == IMAP_ARG_LITERAL_FILE)
+			m->data = &args[i++];
+		else if (i + 1 < nargs &&
+		    imap_arg_atom_is(&args[i], "CATENATE") &&
+		    catenate_valid(&args[i + 1])) {
+			m->data = &args[i + 1];
+			m->catenate = 1;
+			i += 2;
+		} else {
+			imap_tagged(s, "BAD Usage: APPEND mailbox [(flags)] "
+			    "[date-time] {size} ...");
+			goto bad;
+		}
+	}
+	*n_r = n;
+	if (n > 0)
+		return 0;
+	imap_tagged(s, "BAD Usage: APPEND mailbox [(flags)] [date-time] "
+	    "{size} ...");
+bad:
+	*n_r = n;
+	return -1;
+}
+
+static void
+append_free(struct append_msg *msgs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(msgs[i].keywords);
+		if (msgs[i].tmp[0] != '\0')
+			unlink(msgs[i].tmp);
+	}
+}
+
+int
+cmd_append(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	struct append_msg msgs[APPEND_MAX_MESSAGES];
+	struct mbox_append adds[APPEND_MAX_MESSAGES];
+	struct mbox_status st;
+	uint32_t uids[APPEND_MAX_MESSAGES];
+	char name[MAILDIR_NAME_MAX + 1];
+	struct buf set;
+	size_t n = 0, i;
+
+	memset(msgs, 0, sizeof(msgs));
+	memset(adds, 0, sizeof(adds));
+	if (nargs < 2) {
+		imap_tagged(s, "BAD Usage: APPEND mailbox [(flags)] "
+		    "[date-time] {size}");
+		return -1;
+	}
+	if (append_parse(s, args, nargs, msgs, &n) == -1) {
+		append_free(msgs, n);
+		return -1;
+	}
+	/* Opened by the first literal; a CATENATE of URLs alone has none. */
+	if (s->append_mb == NULL) {
+		if (imap_mailbox_arg(s, &args[0], name, sizeof(name)) == -1) {
+			append_free(msgs, n);
+			return -1;
+		}
+		if (!mstore_exists(s->store, name) ||
+		    mbox_open(s->store, name, &s->append_mb) == -1) {
+			append_free(msgs, n);
+			imap_tagged(s, "NO [TRYCREATE] No such mailbox");
+			return 0;
+		}
+	}
+	if (s->append_errno != 0) {	/* writing a literal failed */
+		append_free(msgs, n);
+		return imap_errno_no(s, "append", s->append_errno,
+		    strerror(s->append_errno));
+	}
+	for (i = 0; i < n; i++) {
+		if (msgs[i].catenate && catenate_build(s, &msgs[i]) == -1) {
+			append_free(msgs, n);
+			return 0;
+		}
+		adds[i].tmppath = msgs[i].catenate ? msgs[i].tmp :
+		    msgs[i].data->str;
+		adds[i].flags = msgs[i].flags;
+		adds[i].keywords = msgs[i].keywords ? msgs[i].keywords : "";
+		adds[i].internaldate = msgs[i].idate;
+	}
+	if (mbox_append_commit_n(s->append_mb, adds, n) == -1 ||
+	    mbox_get_status(s->append_mb, &st) == -1) {
+		append_free(msgs, n);
+		return imap_store_no(s, "append");
+	}
+	for (i = 0; i < n; i++) {
+		msgs[i].tmp[0] = '\0';	/* in the mailbox now */
+		uids[i] = adds[i].uid;
+		log_info("sid=%s user=%s append mailbox=%s uid=%u%s", s->id,
+		    s->user, log_str(mbox_name(s->append_mb)), uids[i],
+		    msgs[i].catenate ? " catenate" : "");
+	}
+	append_free(msgs, n);
+	s->nappend += n;
+	mbox_close(&s->append_mb);
+	/* RFC 4315 §3: the UIDs as a set, in the order given. */
+	buf_init(&set, 0);
+	seqset_format(&set, uids, n);
+	imap_tagged(s, "OK [APPENDUID %u %s] APPEND completed",
+	    st.uidvalidity, set.data);
+	buf_release(&set);
+	return 0;
+}
