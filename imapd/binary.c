@@ -383,6 +383,13 @@ cache_put(struct imap_session *s, uint32_t uid, const char *section,
 	c->nul = nul;
 }
 
+void
+imap_binary_forget(void)
+{
+	explicit_bzero(cache, sizeof(cache));
+	cache_next = 0;
+}
+
 /* ---- decoding ---- */
 
 /*

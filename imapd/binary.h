@@ -40,6 +40,9 @@ int	imap_binary_section_valid(const char *section);
 enum binary_result imap_binary_open(struct imap_session *s, uint32_t uid,
 	    const char *section, struct binary_part *bp);
 void	imap_binary_close(struct binary_part *bp);
+/* Forget the remembered sizes (the session is over: nothing of it is
+ * left for the next one). */
+void	imap_binary_forget(void);
 /* "label {n}" or "label ~{n}" and the decoded octets (those of
  * <offset.length> when partial), into the session's output. */
 void	imap_binary_send(struct imap_session *s, const char *label,

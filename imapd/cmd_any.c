@@ -36,6 +36,8 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 	/* issue 14 */
 	buf_puts(b, " STATUS=SIZE WITHIN SEARCHRES CREATE-SPECIAL-USE SAVEDATE "
 	    "OBJECTID PREVIEW");
+	/* RFC 3516, 3502, 4469: imapd/binary.c, imapd/cmd_append.c */
+	buf_puts(b, " BINARY MULTIAPPEND CATENATE");
 	if (s->state != ST_NOTAUTH)
 		return;
 	if (s->conn.tls == NULL && s->env->tls != NULL)

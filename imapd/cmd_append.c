@@ -446,7 +446,8 @@ catenate_valid(const struct imap_arg *l)
 {
 	size_t i;
 
-	if (l->type != IMAP_ARG_LIST || l->nlist == 0 || l->nlist % 2 != 0)
+	if (l->type != IMAP_ARG_LIST || l->nlist == 0 || l->nlist % 2 != 0 ||
+	    l->nlist / 2 > CATENATE_MAX_PARTS)
 		return 0;
 	for (i = 0; i < l->nlist; i += 2) {
 		if (imap_arg_atom_is(&l->list[i], "TEXT")) {

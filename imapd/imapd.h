@@ -3,9 +3,9 @@
  * (IDLE, UIDPLUS, MOVE, NAMESPACE, ID, ENABLE, UNSELECT, CHILDREN,
  * SPECIAL-USE, LITERAL+, CONDSTORE/QRESYNC, LIST-EXTENDED, LIST-STATUS,
  * ESEARCH, SASL-IR, APPENDLIMIT, STATUS=SIZE, WITHIN, SEARCHRES,
- * CREATE-SPECIAL-USE, SAVEDATE, OBJECTID, PREVIEW), on port 143
- * (STARTTLS) and 993 (implicit TLS, RFC 8314), over the store in
- * maildir/.
+ * CREATE-SPECIAL-USE, SAVEDATE, OBJECTID, PREVIEW, BINARY, MULTIAPPEND,
+ * CATENATE), on port 143 (STARTTLS) and 993 (implicit TLS, RFC 8314),
+ * over the store in maildir/.
  *
  * imapd.c	main: a login or a post-login process of maild's pools
  * parse.c	the command parser: pure (no I/O), fed line by line and
@@ -14,6 +14,8 @@
  * fetchitems.c	a message as FETCH sees it: ENVELOPE, BODYSTRUCTURE and
  *		BODY[section]<partial>, on global/mime.h (which also
  *		gives SEARCH its decoded text)
+ * binary.c	FETCH BINARY: a part found and decoded from the file in
+ *		bounded memory
  * search.c	SEARCH keys: parse and match
  * session.c	one connection: reading commands and literals, states,
  *		dispatch

@@ -24,6 +24,7 @@
 #include "../lib/daemon.h"
 #include "../lib/log.h"
 #include "../lib/tls.h"
+#include "binary.h"
 #include "session.h"
 
 /* ---- commands ---- */
@@ -565,6 +566,7 @@ imap_session_run(struct pool_ctx *env, int fd, const char *service,
 	imap_parser_free(&s->parser);
 	conn_free(&s->conn);
 	imap_reply_free();
+	imap_binary_forget();
 	close(fd);
 	explicit_bzero(s, sizeof(*s));	/* nothing for the next client */
 }
