@@ -449,56 +449,75 @@ bin_decode(const struct binary_part *bp,
 	return r;
 }
 
+int
+imap_binary_locate(int fd, const char *section, struct binary_part *bp)
+{
+	uint32_t path[BINARY_MAX_PATH];
+	struct bin_ent root, cur, next;
+	struct rd *r;
+	off_t fsize;
+	int n, i, got;
+
+	bp->exists = 0;
+	bp->boff = bp->end = 0;
+	bp->cte = MIME_CTE_7BIT;
+	bp->text = 0;
+	if ((n = section_path(section, path, BINARY_MAX_PATH)) == -1 ||
+	    (fsize = lseek(fd, 0, SEEK_END)) == -1)
+		return -1;
+	if (n == 0) {
+		/* The whole message: no encoding of its own to undo, in
+		 * its CRLF form as BODY[] gives it. */
+		bp->end = fsize;
+		bp->exists = 1;
+		return 0;
+	}
+	r = util_calloc(1, sizeof(*r));
+	r->fd = fd;
+	r->base = -1;
+	if (ent_load(r, 0, fsize, 0, 0, &root) == -1) {
+		free(r);
+		return -1;
+	}
+	got = msg_part(r, &root, path[0], &cur);
+	for (i = 1; got == 1 && i < n; i++) {
+		got = sub_part(r, &cur, path[i], &next);
+		cur = next;
+	}
+	free(r);
+	if (got == -1)
+		return -1;
+	if (got == 1) {
+		bp->boff = cur.boff;
+		bp->end = cur.end;
+		bp->cte = cur.cte;
+		bp->text = cur.text;
+		bp->exists = 1;
+	}
+	return 0;
+}
+
+int
+imap_binary_measure(struct binary_part *bp)
+{
+	bp->size = 0;
+	bp->nul = 0;
+	if (!bp->exists)
+		return 0;
+	return bin_decode(bp, NULL, NULL, &bp->size, &bp->nul);
+}
+
 enum binary_result
 imap_binary_open(struct imap_session *s, uint32_t uid, const char *section,
     struct binary_part *bp)
 {
-	uint32_t path[BINARY_MAX_PATH];
-	struct bin_ent root, cur, next;
 	struct bin_cache *c;
-	struct rd *r;
-	off_t fsize;
-	int n, i, got = 1;
 
 	memset(bp, 0, sizeof(*bp));
-	bp->fd = -1;
-	if ((n = section_path(section, path, BINARY_MAX_PATH)) == -1)
-		return BINARY_ERROR;
 	if ((bp->fd = mbox_msg_open(s->mb, uid)) == -1)
 		return errno == ENOENT ? BINARY_GONE : BINARY_ERROR;
-	if ((fsize = lseek(bp->fd, 0, SEEK_END)) == -1)
+	if (imap_binary_locate(bp->fd, section, bp) == -1)
 		goto fail;
-	if (n == 0) {
-		/* The whole message: no encoding of its own to undo, in
-		 * its CRLF form as BODY[] gives it. */
-		bp->boff = 0;
-		bp->end = fsize;
-		bp->cte = MIME_CTE_7BIT;
-		bp->exists = 1;
-	} else {
-		r = util_calloc(1, sizeof(*r));
-		r->fd = bp->fd;
-		r->base = -1;
-		if (ent_load(r, 0, fsize, 0, 0, &root) == -1) {
-			free(r);
-			goto fail;
-		}
-		got = msg_part(r, &root, path[0], &cur);
-		for (i = 1; got == 1 && i < n; i++) {
-			got = sub_part(r, &cur, path[i], &next);
-			cur = next;
-		}
-		free(r);
-		if (got == -1)
-			goto fail;
-		if (got == 1) {
-			bp->boff = cur.boff;
-			bp->end = cur.end;
-			bp->cte = cur.cte;
-			bp->text = cur.text;
-			bp->exists = 1;
-		}
-	}
 	if (!bp->exists)	/* no such part: empty, as for BODY */
 		return BINARY_OK;
 	if (bp->cte == MIME_CTE_UNKNOWN)
@@ -508,7 +527,7 @@ imap_binary_open(struct imap_session *s, uint32_t uid, const char *section,
 		bp->nul = c->nul;
 		return BINARY_OK;
 	}
-	if (bin_decode(bp, NULL, NULL, &bp->size, &bp->nul) == -1)
+	if (imap_binary_measure(bp) == -1)
 		goto fail;
 	cache_put(s, uid, section, bp->size, bp->nul);
 	return BINARY_OK;

@@ -35,6 +35,13 @@ enum binary_result {
 
 /* section-binary: "" or "1.2.3" (RFC 3516 §4.2).  1 or 0. */
 int	imap_binary_section_valid(const char *section);
+/* The part of the message file fd that section names (bp->fd is not
+ * touched): exists, its body's range, encoding and whether it is text.
+ * 0, or -1 on a read error or a malformed section. */
+int	imap_binary_locate(int fd, const char *section, struct binary_part *bp);
+/* Its decoded size and whether it holds a NUL (one decoding pass over
+ * bp->fd).  0 or -1. */
+int	imap_binary_measure(struct binary_part *bp);
 /* Find the part of the selected mailbox's message uid and its decoded
  * size (remembered for the session).  Close it even after an error. */
 enum binary_result imap_binary_open(struct imap_session *s, uint32_t uid,
