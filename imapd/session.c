@@ -274,6 +274,7 @@ literal_append(struct imap_session *s, size_t len, int sync)
 	int fd, r;
 
 	args = imap_parser_args(s->parser, &nargs);
+	s->tag = imap_parser_tag(s->parser);	/* for any reply here */
 	if (s->state == ST_NOTAUTH)
 		why = "BAD APPEND not allowed before login";
 	else if (nargs < 1 || !imap_arg_is_string(&args[0]))
@@ -282,7 +283,6 @@ literal_append(struct imap_session *s, size_t len, int sync)
 		why = imap_append_check(s, len);
 	s->cmd_name = "APPEND";
 	if (why == NULL && s->append_mb == NULL) {
-		s->tag = imap_parser_tag(s->parser);
 		if (imap_mailbox_arg(s, &args[0], name, sizeof(name)) == -1)
 			why = "";
 		else if (mbox_open(s->store, name, &s->append_mb) == -1)
