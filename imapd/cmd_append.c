@@ -99,8 +99,6 @@ imap_append_check(struct imap_session *s, size_t len)
 	off_t sum = (off_t)len;
 
 	args = imap_parser_args(s->parser, &n);
-	if (len == 0)
-		return "NO Empty message";
 	if ((off_t)len > s->conf->imapd.append_limit)
 		return "NO [TOOBIG] Message too large";
 	if (catenate_pending(args, n) != NULL) {
@@ -114,7 +112,9 @@ imap_append_check(struct imap_session *s, size_t len)
 			return "NO [TOOBIG] Message too large";
 		if (l->nlist / 2 >= CATENATE_MAX_PARTS)
 			return "NO [LIMIT] Too many CATENATE parts";
-	} else if (messages_so_far(args, n) >= APPEND_MAX_MESSAGES)
+	} else if (len == 0)
+		return "NO Empty message";
+	else if (messages_so_far(args, n) >= APPEND_MAX_MESSAGES)
 		return "NO [LIMIT] Too many messages in one APPEND";
 	return NULL;
 }

@@ -8,7 +8,6 @@
  * and the results are cached for next time.  Bodies are sent as literals of the
  * message with CRLF line ends, the form every size we report counts.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +202,8 @@ fetch_parse_binary(struct fetch_req *r, int size, int peek,
 	return 0;
 }
 
+enum { BIN_FETCH = 2, BIN_PEEK, BIN_SIZE };	/* after BODY's 0 and 1 */
+
 static int
 fetch_parse_body(struct fetch_req *r, const char *atom)
 {
@@ -218,22 +219,24 @@ fetch_parse_body(struct fetch_req *r, const char *atom)
 		peek = 0;
 	else if (plen == 9 && strncasecmp(atom, "BODY.PEEK", 9) == 0)
 		peek = 1;
-	else if ((plen == 6 || plen == 11) &&
-	    strncasecmp(atom, "BINARY", 6) == 0)
-		peek = plen == 6 ? 0 : strncasecmp(atom, "BINARY.PEEK", 11) ==
-		    0 ? 1 : strncasecmp(atom, "BINARY.SIZE", 11) == 0 ? 2 : -1;
+	else if (plen == 6 && strncasecmp(atom, "BINARY", 6) == 0)
+		peek = BIN_FETCH;
+	else if (plen == 11 && strncasecmp(atom, "BINARY.PEEK", 11) == 0)
+		peek = BIN_PEEK;
+	else if (plen == 11 && strncasecmp(atom, "BINARY.SIZE", 11) == 0)
+		peek = BIN_SIZE;
 	else
 		return -1;
 	slen = (size_t)(close - open - 1);
-	if (slen >= sizeof(section) || peek == -1)
+	if (slen >= sizeof(section))
 		return -1;
 	memcpy(section, open + 1, slen);
 	section[slen] = '\0';
 	if (close[1] != '\0' && close[1] != '<')
 		return -1;
-	if (toupper((unsigned char)atom[1]) == 'I')
-		return fetch_parse_binary(r, peek == 2, peek != 0, section,
-		    close[1] ? close + 1 : NULL);
+	if (peek >= BIN_FETCH)
+		return fetch_parse_binary(r, peek == BIN_SIZE,
+		    peek != BIN_FETCH, section, close[1] ? close + 1 : NULL);
 	return fetch_add_section(r, section, peek, close[1] ? close + 1 : NULL,
 	    NULL);
 }

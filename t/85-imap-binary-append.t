@@ -11,6 +11,7 @@ import os
 import random
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from maildtest import IMAPRaw, TAP, Server  # noqa: E402
@@ -262,6 +263,14 @@ try:
     t.eq(item(un, b"BINARY.SIZE[2]")[0], str(len(raw)).encode(),
          "its BINARY.SIZE")
 
+    c9 = Imap()
+    un, ok = Sync(c9).run([b"APPEND INBOX {%d}\r\n" % (60 * 1024 * 1024),
+                           b"never sent\r\n"])
+    t.ok(ok.startswith(b"s%d NO [TOOBIG]" % c9.n),
+         "a too big literal in the session's first command: the NO "
+         "carries its tag", ok)
+    c9.close()
+
     # -- MULTIAPPEND (RFC 3502) -----------------------------------------
     c.cmd("CREATE saved-messages")
     m1 = crlf("Date: Mon, 7 Feb 1994 21:52:25 -0800 (PST)\n"
@@ -448,6 +457,9 @@ try:
     _, ok = c.cmd(b"APPEND INBOX CATENATE (URL {%d+}\r\n%s)" %
                   (len("/INBOX/;UID=1"), b"/INBOX/;UID=1"))
     t.ok(b" OK [APPENDUID" in ok, "a URL may come as a literal", ok)
+    _, ok = c.cmd(b"APPEND INBOX CATENATE (TEXT {0+}\r\n URL "
+                  b"\"/INBOX/;UID=1\")")
+    t.ok(b" OK [APPENDUID" in ok, "an empty TEXT part is taken", ok)
     _, ok = c.cmd("APPEND INBOX CATENATE (URL \"/INBOX/;UID=1\" TEXT)")
     t.ok(b" BAD" in ok, "TEXT without its literal: BAD", ok)
     c2.close()
@@ -486,7 +498,10 @@ try:
             status_kib(p, "Seccomp") == 2]
     pid = post[0] if len(post) == 1 else 0
     before = status_kib(pid, "VmHWM") if pid else -1
+    t0 = time.time()
     un, ok = c.cmd("FETCH 1 (BINARY.SIZE[2] BINARY.PEEK[2])")
+    t.diag("FETCH 1 (BINARY.SIZE[2] BINARY.PEEK[2]) of 20 MiB: %.2f s" %
+           (time.time() - t0))
     got, kind = item(un, b"BINARY[2]")
     t.ok(b" OK" in ok and got == att and kind == "literal8" and
          item(un, b"BINARY.SIZE[2]")[0] == str(len(att)).encode(),
