@@ -48,7 +48,9 @@ struct bin_ent {
 	int		 depth;
 	int		 multipart, message, digest, text;
 	enum mime_cte	 cte;
-	char		 boundary[71];	/* RFC 2046 §5.1.1: 1 to 70 */
+	char		 boundary[2048];	/* RFC 2046 §5.1.1: 1 to 70
+					   octets; a longer one than this
+					   gives no parts */
 };
 
 static int
@@ -156,12 +158,12 @@ ent_header(struct bin_ent *e, const char *hdr, size_t len, int in_digest)
 		e->multipart = mime_part_is(p, "multipart", "*");
 		e->digest = mime_part_is(p, "multipart", "digest");
 	}
-	if (e->multipart) {
-		b = mime_part_param_get(p, MIME_PARAMS_TYPE, "boundary");
-		if (b == NULL || *b == '\0' ||
-		    util_strcpy(e->boundary, b, sizeof(e->boundary)) == -1)
-			e->multipart = 0;	/* no parts to find */
-	}
+	/* A multipart without a usable boundary has no parts (and no
+	 * part 1 either): e->boundary stays empty. */
+	if (e->multipart &&
+	    (b = mime_part_param_get(p, MIME_PARAMS_TYPE, "boundary")) != NULL &&
+	    util_strcpy(e->boundary, b, sizeof(e->boundary)) == -1)
+		e->boundary[0] = '\0';
 	v = mime_part_field(p, "Content-Transfer-Encoding");
 	e->cte = mime_cte_parse(v);
 	free(v);
@@ -242,6 +244,8 @@ ent_child(struct rd *r, const struct bin_ent *e, uint32_t k,
 	uint32_t seen = 0;
 	int kind, term, open = 0, got, prevterm = 0;
 
+	if (blen == 0)
+		return 0;
 	r->pos = e->boff;
 	r->end = e->end;
 	for (;;) {

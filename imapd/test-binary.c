@@ -71,6 +71,15 @@ static const char msg_edges[] =
 
 static const char msg_noheader[] = "no blank line, all header\n";
 
+/* Found by fuzz/fuzz-binary.c: a multipart without a boundary has no
+ * part 1 (it is not a one-part message). */
+static const char msg_noboundary[] =
+	"Content-Type: multipart/mixed; charset=x\n"
+	"\n"
+	"--x\n"
+	"\n"
+	"body\n";
+
 /* A file holding the message, with LF or CRLF line ends. */
 static int
 file_of(const char *msg, int crlf)
@@ -248,6 +257,7 @@ main(void)
 	check("edges", msg_edges);
 	check("no body", msg_noheader);
 	check("empty", "");
+	check("multipart without boundary", msg_noboundary);
 	check_files();
 	test_decode();
 	return done_testing();
