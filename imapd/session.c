@@ -55,7 +55,8 @@ static const struct imap_cmd imap_cmds[] = {
 	{ "CLOSE",		ST_SELECTED,	0,	cmd_close },
 	{ "UNSELECT",		ST_SELECTED,	0,	cmd_unselect },
 	{ "EXPUNGE",		ST_SELECTED,	0,	cmd_expunge },
-	{ "SEARCH",		ST_SELECTED,	CMD_NO_EXPUNGE,	cmd_search },
+	{ "SEARCH",		ST_SELECTED,	CMD_NO_EXPUNGE | CMD_SYNC_FIRST,
+	    cmd_search },
 	{ "FETCH",		ST_SELECTED,	CMD_NO_EXPUNGE,	cmd_fetch },
 	{ "STORE",		ST_SELECTED,	CMD_NO_EXPUNGE,	cmd_store },
 	{ "COPY",		ST_SELECTED,	CMD_NO_EXPUNGE,	cmd_copy },
@@ -65,7 +66,8 @@ static const struct imap_cmd imap_cmds[] = {
 	    cmd_uid },
 	{ "UID FETCH",		ST_SELECTED,	CMD_UID,	cmd_fetch },
 	{ "UID STORE",		ST_SELECTED,	CMD_UID,	cmd_store },
-	{ "UID SEARCH",		ST_SELECTED,	CMD_UID,	cmd_search },
+	{ "UID SEARCH",		ST_SELECTED,	CMD_UID | CMD_SYNC_FIRST,
+	    cmd_search },
 	{ "UID COPY",		ST_SELECTED,	CMD_UID,	cmd_copy },
 	{ "UID MOVE",		ST_SELECTED,	CMD_UID,	cmd_move },
 	{ "UID EXPUNGE",	ST_SELECTED,	CMD_UID,	cmd_expunge },
@@ -189,7 +191,20 @@ session_dispatch(struct imap_session *s)
 	} else {
 		log_debug("sid=%s command %s %s", s->id, s->tag, cmd->name);
 		s->uid_cmd = (cmd->flags & CMD_UID) != 0;
-		r = cmd->fn(s, args, nargs);
+		/*
+		 * A search of a view that misses what another session
+		 * appended (announced only after it) leaves the client
+		 * knowing of messages the search never looked at: the new
+		 * EXISTS first (and, where allowed, the EXPUNGEs), as
+		 * Dovecot does.  RFC 3501 §7.4.1 still holds: no EXPUNGE
+		 * before a SEARCH without UID.
+		 */
+		r = 0;
+		if ((cmd->flags & CMD_SYNC_FIRST) &&
+		    imap_view_update(s, !(cmd->flags & CMD_NO_EXPUNGE)) == -1)
+			imap_mailbox_lost(s);	/* ends the session */
+		else
+			r = cmd->fn(s, args, nargs);
 	}
 	session_finish(s, cmd == NULL || !(cmd->flags & CMD_NO_EXPUNGE));
 	if (r == -1)

@@ -102,6 +102,9 @@ struct imap_session {
 				   EXPUNGE after it (RFC 3501 §7.4.1) */
 #define CMD_SUBCOMMAND	0x04	/* its first argument names the command,
 				   a row of its own ("UID FETCH") */
+#define CMD_SYNC_FIRST	0x08	/* what changed is announced before it
+				   runs too: a search answers for the
+				   messages the client knows of */
 
 struct imap_cmd {
 	const char	*name;

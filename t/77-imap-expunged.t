@@ -125,6 +125,36 @@ try:
          "one OK" % len(replies), bad[:3])
     fetcher.close()
     expunger.close()
+
+    # --- a search answers for what the client is told of ---
+    a, b = Imap(), Imap()
+    un, _ = a.cmd("SELECT INBOX")
+    n = int(has(un, rb"^\* \d+ EXISTS")[0].split()[1])
+    b.cmd("SELECT INBOX")
+    deliver("late")
+    srv.wait_messages(U, n + 1, timeout=20)
+    un, ok = a.cmd("UID SEARCH ALL")
+    found = has(un, rb"^\* SEARCH")
+    t.ok(ok.split()[1:2] == [b"OK"] and has(un, rb"^\* %d EXISTS" % (n + 1))
+         and un.index(has(un, rb"EXISTS")[0]) < un.index(found[0]) and
+         len(found[0].split()) - 2 == n + 1,
+         "UID SEARCH ALL after another delivery: the EXISTS first, and "
+         "the new message among the hits", un)
+    b.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    b.cmd("EXPUNGE")
+    deliver("later")
+    srv.wait_messages(U, n + 1, timeout=20)
+    un, ok = a.cmd("SEARCH ALL")
+    found = has(un, rb"^\* SEARCH")
+    t.ok(ok.split()[1:2] == [b"OK"] and not has(un, rb"EXPUNGE") and
+         has(un, rb"^\* %d EXISTS" % (n + 2)) and
+         un.index(has(un, rb"EXISTS")[0]) < un.index(found[0]),
+         "SEARCH (no UID) then: the new EXISTS first, no EXPUNGE (RFC "
+         "3501 §7.4.1)", un)
+    un, ok = a.cmd("NOOP")
+    t.ok(has(un, rb"^\* 1 EXPUNGE"), "the EXPUNGE at the next NOOP", un)
+    a.close()
+    b.close()
     log = srv.log()
     t.ok("SERVERBUG" not in log and "cannot read a message" not in log,
          "and the log has no server error for them",
