@@ -315,6 +315,40 @@ int	mbox_summaries_holding(struct mbox *mb, enum msort sort,
 int	mbox_summary(struct mbox *mb, uint32_t uid,
 	    int (*cb)(const struct msummary *, void *), void *arg);
 
+/*
+ * ---- What IMAP SORT and THREAD read (sortkeys.c) ----
+ *
+ * Every message of the mailbox in UID order, with what SEARCH needs of
+ * it and the keys of SORT (RFC 5256 §3, RFC 5957) and THREAD (RFC 5256
+ * §3), from the index's summaries (made first for rows that have none):
+ * no message file is opened for a mailbox whose summaries are there.
+ * Strings valid during the callback only, "" when the header has none
+ * (the message ids NULL).
+ */
+struct msortkeys {
+	uint32_t	 uid;
+	unsigned int	 flags;		/* MF_* */
+	const char	*keywords;
+	uint64_t	 modseq;
+	int64_t		 size;		/* RFC822.SIZE */
+	int64_t		 internaldate;
+	int64_t		 sent;		/* Date: in UTC, else INTERNALDATE */
+	const char	*from_mbox;	/* first address's addr-mailbox, */
+	const char	*to_mbox;	/* ASCII lower-cased */
+	const char	*cc_mbox;
+	const char	*from_display;	/* DISPLAYFROM, DISPLAYTO: name, */
+	const char	*to_display;	/* else addr-spec, case-folded */
+	const char	*base_subject;	/* RFC 5256 §2.1, case-folded */
+	int		 reply;		/* the subject was a reply/forward */
+	const char	*message_id;
+	const char	*in_reply_to;
+	const char	*references;
+};
+/* cb as mbox_msg_cb (not 0 stops; it must not change the store).  0 or
+ * -1. */
+int	mbox_sort_keys(struct mbox *mb,
+	    int (*cb)(const struct msortkeys *, void *), void *arg);
+
 /* All UIDs in order (malloc'd array, caller frees). */
 int	mbox_uids(struct mbox *mb, uint32_t **uids_r, size_t *n_r);
 /* UIDs expunged after modseq (for QRESYNC's VANISHED), ascending. */

@@ -46,6 +46,11 @@ store_summary_put(struct mbox *mb, uint32_t uid, const struct summary *sum)
 	sqlite3_bind_text(s, 11, sum->in_reply_to, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 12, sum->references, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 13, sum->has_attachment != 0);
+	sqlite3_bind_text(s, 14, sum->from_mbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 15, sum->to_mbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 16, sum->cc_mbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 17, sum->to_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 18, sum->reply != 0);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		store_fail(mb->st, "summary");
 		sqlite3_reset(s);
@@ -74,7 +79,9 @@ store_summary_get(struct mbox *mb, uint32_t uid, struct summary *sum)
 		sqlite3_reset(s);
 		return rc == SQLITE_DONE ? 0 : store_fail(mb->st, "summary");
 	}
-	if (!sqlite3_column_int(s, 16)) {
+	/* None, or one an older program wrote without SORT's keys. */
+	if (!sqlite3_column_int(s, 16) ||
+	    sqlite3_column_type(s, 24) == SQLITE_NULL) {
 		sqlite3_reset(s);
 		return 0;
 	}
@@ -89,14 +96,19 @@ store_summary_get(struct mbox *mb, uint32_t uid, struct summary *sum)
 	sum->has_attachment = sqlite3_column_int(s, 13);
 	sum->from_key = list_text(s, 14);
 	sum->base_subject = list_text(s, 15);
+	sum->from_mbox = list_text(s, 20);
+	sum->to_mbox = list_text(s, 21);
+	sum->cc_mbox = list_text(s, 22);
+	sum->to_key = list_text(s, 23);
+	sum->reply = sqlite3_column_int(s, 24);
 	sqlite3_reset(s);
 	return 1;
 }
 
 /* A row's file, read for its summary; one that is gone gets an empty
  * one (the next sync expunges its row).  0 or -1. */
-static int
-list_read_file(struct mbox *mb, const char *base, unsigned int flags,
+int
+store_summary_read_file(struct mbox *mb, const char *base, unsigned int flags,
     const char *letters, struct summary *sum)
 {
 	int fd, r;
@@ -139,9 +151,8 @@ list_store(struct mbox *mb, const struct list_row *rows, size_t n)
 	return mstore_commit(mb->st);
 }
 
-/* Give every row of the mailbox without a summary one.  0 or -1. */
-static int
-list_fill(struct mbox *mb)
+int
+store_summary_fill(struct mbox *mb)
 {
 	struct list_row *rows = util_calloc(LIST_FILL_BATCH, sizeof(*rows));
 	uint32_t last = 0;
@@ -174,7 +185,7 @@ list_fill(struct mbox *mb)
 			break;
 		last = rows[n - 1].uid;
 		for (parsed = 0; parsed < n; parsed++)
-			if (list_read_file(mb, rows[parsed].base,
+			if (store_summary_read_file(mb, rows[parsed].base,
 			    rows[parsed].flags, rows[parsed].letters,
 			    &rows[parsed].sum) == -1) {
 				store_fail(mb->st, "summaries");
@@ -239,7 +250,7 @@ list_slow_row(struct mbox *mb, sqlite3_stmt *s, struct msummary *m,
 	struct summary sum;
 	int r;
 
-	if (list_read_file(mb, (const char *)sqlite3_column_text(s, 15),
+	if (store_summary_read_file(mb, (const char *)sqlite3_column_text(s, 15),
 	    m->flags, (const char *)sqlite3_column_text(s, 16), &sum) == -1)
 		summary_empty(&sum);
 	list_use_summary(m, &sum);
@@ -248,8 +259,8 @@ list_slow_row(struct mbox *mb, sqlite3_stmt *s, struct msummary *m,
 	return r;
 }
 
-static int
-list_count(struct mbox *mb, int64_t *msgs, int64_t *sums)
+int
+store_summary_count(struct mbox *mb, int64_t *msgs, int64_t *sums)
 {
 	sqlite3_stmt *s = store_stmt(mb->st, Q_SUM_COUNT);
 
@@ -290,11 +301,11 @@ list_ready(struct mbox *mb, int fill, int64_t *msgs_r)
 		*msgs_r = st.messages;
 		return 1;
 	}
-	if (list_count(mb, &msgs, &sums) == -1)
+	if (store_summary_count(mb, &msgs, &sums) == -1)
 		return -1;
 	/* as many summaries as rows: every row has one */
-	if (sums < msgs && fill && (list_fill(mb) == -1 ||
-	    list_count(mb, &msgs, &sums) == -1))
+	if (sums < msgs && fill && (store_summary_fill(mb) == -1 ||
+	    store_summary_count(mb, &msgs, &sums) == -1))
 		sums = -1;		/* serve the page anyway */
 	*msgs_r = msgs;
 	if (sums != msgs)
@@ -381,7 +392,7 @@ mbox_summary(struct mbox *mb, uint32_t uid,
 	    sizeof(letters));
 	kw = util_strdup(m.keywords);
 	sqlite3_reset(s);
-	if (list_read_file(mb, base, flags, letters, &sum) == -1) {
+	if (store_summary_read_file(mb, base, flags, letters, &sum) == -1) {
 		free(kw);
 		return store_fail(mb->st, "summary");
 	}

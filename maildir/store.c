@@ -80,7 +80,11 @@ static const char *store_schema =
     "  message_id TEXT,"
     "  in_reply_to TEXT,"
     "  refs TEXT,"
-    "  attachment INTEGER NOT NULL);"
+    "  attachment INTEGER NOT NULL,"
+    /* IMAP SORT's and THREAD's (sortkeys.c); NULL in a row an older
+     * program wrote: such a row's keys are read from its file. */
+    "  from_mbox TEXT, to_mbox TEXT, cc_mbox TEXT, to_key TEXT,"
+    "  reply INTEGER);"
     "CREATE INDEX IF NOT EXISTS summary_uid ON summary(mailbox, uid);"
     "CREATE INDEX IF NOT EXISTS summary_sent ON summary(mailbox, sent, uid);"
     "CREATE INDEX IF NOT EXISTS summary_from"
@@ -163,10 +167,19 @@ static const char *store_sql_text[Q_COUNT] = {
 	    " FROM summary WHERE msg = m.id) ORDER BY uid LIMIT ?3",
 	[Q_SUM_ADD] = "INSERT OR REPLACE INTO summary(msg, mailbox, uid, size,"
 	    " sent, from_name, from_addr, from_key, to_text, subject,"
-	    " base_subject, message_id, in_reply_to, refs, attachment)"
+	    " base_subject, message_id, in_reply_to, refs, attachment,"
+	    " from_mbox, to_mbox, cc_mbox, to_key, reply)"
 	    " SELECT id, mailbox, uid, vsize, coalesce(?3, internaldate), ?4,"
-	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 FROM msg"
-	    " WHERE mailbox = ?1 AND uid = ?2",
+	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18"
+	    " FROM msg WHERE mailbox = ?1 AND uid = ?2",
+	/* sortkeys.c: every message in UID order, with what SEARCH and
+	 * SORT/THREAD need; the summary's key columns NULL when missing. */
+	[Q_SORT_KEYS] = "SELECT m.uid, m.flags, m.keywords, m.modseq, m.vsize,"
+	    " m.internaldate, s.sent, s.from_mbox, s.to_mbox, s.cc_mbox,"
+	    " s.from_key, s.to_key, s.base_subject, s.reply, s.message_id,"
+	    " s.in_reply_to, s.refs, m.file, m.kwletters"
+	    " FROM msg m LEFT JOIN summary s ON s.msg = m.id"
+	    " WHERE m.mailbox = ?1 ORDER BY m.uid",
 	[Q_COUNTS_GET] = "SELECT uidvalidity, uidnext, highestmodseq,"
 	    " first_recent, messages, unseen, recent, size, deleted,"
 	    " sum_uidvalidity, sum_uidnext FROM counts WHERE mailbox = ?",
@@ -178,7 +191,8 @@ static const char *store_sql_text[Q_COUNT] = {
 	    " m.internaldate, m.vsize, s.from_name, s.from_addr, s.to_text,"
 	    " s.subject, s.message_id, s.in_reply_to, s.refs, s.attachment,"
 	    " s.from_key, s.base_subject, s.msg IS NOT NULL, m.file, m.flags,"
-	    " m.kwletters FROM msg m LEFT JOIN summary s ON s.msg = m.id"
+	    " m.kwletters, s.from_mbox, s.to_mbox, s.cc_mbox, s.to_key,"
+	    " s.reply FROM msg m LEFT JOIN summary s ON s.msg = m.id"
 	    " WHERE m.mailbox = ?1 AND m.uid = ?2",
 	[Q_MBOX_GET] = "SELECT id, uidvalidity FROM mailbox WHERE name = ?",
 	[Q_MBOX_ADD] = "INSERT INTO mailbox(name, uidvalidity) VALUES (?, ?)",
@@ -571,18 +585,47 @@ static int	store_open_once(const char *userdir, struct mstore **st_r,
  * which the column's default says.  Their keywords get letters when next
  * changed.
  */
+/* Does the index have this column yet?  (How its versions are told.) */
 static int
-store_upgrade(struct mstore *st, const char **err)
+store_has_column(struct mstore *st, const char *sql)
 {
 	sqlite3_stmt *s;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT kwletters FROM msg LIMIT 0",
-	    -1, &s, NULL) == SQLITE_OK) {
-		sqlite3_finalize(s);
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return 0;
+	sqlite3_finalize(s);
+	return 1;
+}
+
+static int
+store_upgrade(struct mstore *st, const char **err)
+{
+	const char *ignored;
+
+	if (!store_has_column(st, "SELECT kwletters FROM msg LIMIT 0") &&
+	    db_exec(st->db, "ALTER TABLE msg ADD COLUMN kwletters TEXT"
+	    " NOT NULL DEFAULT ''", err) == -1)
+		return -1;
+	/* SORT's keys: the summaries made before are dropped, to be made
+	 * again with them when next needed (msglist.c). */
+	if (store_has_column(st, "SELECT reply FROM summary LIMIT 0"))
+		return 0;
+	if (db_exec(st->db, "BEGIN IMMEDIATE", err) == -1)
+		return -1;
+	/* Another process may have done it while we waited for the lock. */
+	if (!store_has_column(st, "SELECT reply FROM summary LIMIT 0") &&
+	    db_exec(st->db, "ALTER TABLE summary ADD COLUMN from_mbox TEXT;"
+	    "ALTER TABLE summary ADD COLUMN to_mbox TEXT;"
+	    "ALTER TABLE summary ADD COLUMN cc_mbox TEXT;"
+	    "ALTER TABLE summary ADD COLUMN to_key TEXT;"
+	    "ALTER TABLE summary ADD COLUMN reply INTEGER;"
+	    "DELETE FROM summary;"
+	    /* (counts saying every row has its summary go with them) */
+	    "DELETE FROM counts", err) == -1) {
+		db_exec(st->db, "ROLLBACK", &ignored);
+		return -1;
 	}
-	return db_exec(st->db, "ALTER TABLE msg ADD COLUMN kwletters TEXT"
-	    " NOT NULL DEFAULT ''", err);
+	return db_exec(st->db, "COMMIT", err);
 }
 
 int

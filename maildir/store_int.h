@@ -27,7 +27,7 @@ enum store_sql {
 	Q_SUM_PAGE,
 	Q_SUM_SLOW = Q_SUM_PAGE + STORE_SORTS * 2,
 	Q_SUM_COUNT = Q_SUM_SLOW + STORE_SORTS * 2, Q_SUM_MISSING, Q_SUM_ADD,
-	Q_SUM_ONE,
+	Q_SUM_ONE, Q_SORT_KEYS,
 	Q_COUNTS_GET, Q_COUNTS_PUT,
 	Q_COUNT
 };
@@ -156,6 +156,15 @@ int	store_msg_open_file(struct mbox *mb, const char *base,
  * header had none, is the row's INTERNALDATE.  0 or -1. */
 int	store_summary_put(struct mbox *mb, uint32_t uid,
 	    const struct summary *sum);
+/* Give every row of the mailbox without a summary one (read from its
+ * file, outside the lock).  0 or -1. */
+int	store_summary_fill(struct mbox *mb);
+/* Count the mailbox's rows and their summaries.  0 or -1. */
+int	store_summary_count(struct mbox *mb, int64_t *msgs, int64_t *sums);
+/* The summary of a row's file (an empty one if the file is gone).  0 or
+ * -1. */
+int	store_summary_read_file(struct mbox *mb, const char *base,
+	    unsigned int flags, const char *letters, struct summary *sum);
 /* The stored summary of a message into *sum: 1, 0 none stored (or no
  * such message), -1 error. */
 int	store_summary_get(struct mbox *mb, uint32_t uid, struct summary *sum);

@@ -25,7 +25,7 @@
 
 enum sum_field {
 	H_DATE, H_FROM, H_TO, H_SUBJECT, H_MSGID, H_IRT, H_REFS, H_CTYPE,
-	H_CDISP, H_COUNT
+	H_CDISP, H_CC, H_COUNT
 };
 
 static const char *const sum_names[H_COUNT] = {
@@ -33,6 +33,7 @@ static const char *const sum_names[H_COUNT] = {
 	[H_SUBJECT] = "Subject", [H_MSGID] = "Message-ID",
 	[H_IRT] = "In-Reply-To", [H_REFS] = "References",
 	[H_CTYPE] = "Content-Type", [H_CDISP] = "Content-Disposition",
+	[H_CC] = "Cc",
 };
 
 /* Cut s to at most max octets, never inside a UTF-8 sequence. */
@@ -309,6 +310,79 @@ sum_to(const char *raw, struct summary *s)
 	buf_release(&b);
 }
 
+/*
+ * The sort keys of an address field (RFC 5256 §3, RFC 5957 §3.1): the
+ * addr-mailbox of its first address as ENVELOPE gives it (a group's
+ * start has the group's name there), i;ascii-casemap'd; and its display
+ * name (its first mailbox's name, else its addr-spec), case-folded.
+ */
+struct sum_key_acc {
+	char	*mbox;		/* GLib strings, NULL until found */
+	char	*display;
+};
+
+static char *
+sum_ascii_lower(char *s)
+{
+	char *p;
+
+	for (p = s; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+	return s;
+}
+
+static void
+sum_key_cb(const struct mime_addr *a, void *arg)
+{
+	struct sum_key_acc *acc = arg;
+	const char *l;
+	size_t n;
+
+	if (acc->mbox == NULL && a->kind == MIME_ADDR_GROUP)
+		acc->mbox = g_strdup(a->name_utf8 != NULL ? a->name_utf8 : "");
+	if (a->kind != MIME_ADDR_MAILBOX)
+		return;
+	if (acc->mbox == NULL) {
+		/* A quoted local part sorts by what it quotes. */
+		l = a->local != NULL ? a->local : "";
+		n = strlen(l);
+		if (n >= 2 && l[0] == '"' && l[n - 1] == '"')
+			acc->mbox = g_strndup(l + 1, n - 2);
+		else
+			acc->mbox = g_strdup(l);
+	}
+	if (acc->display == NULL)
+		acc->display = a->name_utf8 != NULL && a->name_utf8[0] !=
+		    '\0' ? g_strdup(a->name_utf8) : sum_addr_spec(a);
+}
+
+/* raw NULL (no such field): both "". */
+static void
+sum_keys(const char *raw, char **mbox_r, char **display_r)
+{
+	struct sum_key_acc acc = { NULL, NULL };
+	char *prefix, *f;
+
+	if (raw != NULL) {
+		prefix = sum_addr_prefix(raw);
+		mime_addr_parse(prefix, sum_key_cb, &acc);
+		g_free(prefix);
+	}
+	*mbox_r = sum_ascii_lower(sum_clean(acc.mbox, SUMMARY_ADDR_MAX));
+	if (display_r == NULL) {
+		g_free(acc.display);
+		return;
+	}
+	if (acc.display == NULL && acc.mbox == NULL && raw != NULL)
+		acc.display = sum_decoded(raw);	/* not an address */
+	else if (acc.display == NULL)
+		acc.display = g_strdup(*mbox_r);
+	f = sum_clean(acc.display, SUMMARY_NAME_MAX);
+	*display_r = sum_fold(f, SUMMARY_NAME_MAX);
+	free(f);
+}
+
 /* ---- message ids (RFC 5322 §3.6.4) ---- */
 
 /* The next "<id>" at or after *pp: its start (*len_r octets), or NULL.
@@ -473,10 +547,10 @@ sum_blob(const char *p, const char *end)
 /*
  * subj-leader = (*subj-blob subj-refwd) / WSP
  * subj-refwd  = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":"
- * Its length at p, or 0.
+ * Its length at p, or 0; *refwd set when it is a subj-refwd.
  */
 static size_t
-sum_leader(const char *p, const char *end)
+sum_leader(const char *p, const char *end, int *refwd)
 {
 	const char *q = p;
 	size_t n;
@@ -495,18 +569,20 @@ sum_leader(const char *p, const char *end)
 	while (q < end && *q == ' ')
 		q++;
 	q += sum_blob(q, end);
-	if (q < end && *q == ':')
+	if (q < end && *q == ':') {
+		*refwd = 1;
 		return q + 1 - p;
+	}
 	return 0;
 }
 
 char *
-summary_base_subject(const char *subject)
+summary_base_subject(const char *subject, int *reply_r)
 {
 	char *t = util_calloc(1, strlen(subject) + 1), *r;
 	const char *start, *end;
 	size_t n = 0, k;
-	int found;
+	int found, reply = 0;
 
 	/* (1) Decoded already; tabs and continuations (control characters
 	 * are spaces by now) become a space, and runs of spaces one. */
@@ -525,15 +601,17 @@ summary_base_subject(const char *subject)
 			if (end > start && end[-1] == ' ')
 				end--;
 			else if (end - start >= 5 &&
-			    strncasecmp(end - 5, "(fwd)", 5) == 0)
+			    strncasecmp(end - 5, "(fwd)", 5) == 0) {
 				end -= 5;
+				reply = 1;
+			}
 			else
 				break;
 		}
 		do {
 			found = 0;
 			/* (3) Remove the leaders. */
-			while ((k = sum_leader(start, end)) > 0) {
+			while ((k = sum_leader(start, end, &reply)) > 0) {
 				start += k;
 				found = 1;
 			}
@@ -548,6 +626,7 @@ summary_base_subject(const char *subject)
 		    end[-1] == ']') {
 			start += 5;
 			end--;
+			reply = 1;
 			continue;
 		}
 		break;
@@ -555,6 +634,8 @@ summary_base_subject(const char *subject)
 	r = sum_clean(g_utf8_casefold(start, end - start),
 	    SUMMARY_SUBJECT_MAX);
 	free(t);
+	if (reply_r != NULL)
+		*reply_r = reply;
 	return r;
 }
 
@@ -571,6 +652,10 @@ summary_empty(struct summary *s)
 	s->to_text = util_strdup("");
 	s->subject = util_strdup("");
 	s->base_subject = util_strdup("");
+	s->from_mbox = util_strdup("");
+	s->to_mbox = util_strdup("");
+	s->cc_mbox = util_strdup("");
+	s->to_key = util_strdup("");
 }
 
 void
@@ -585,6 +670,10 @@ summary_free(struct summary *s)
 	free(s->message_id);
 	free(s->in_reply_to);
 	free(s->references);
+	free(s->from_mbox);
+	free(s->to_mbox);
+	free(s->cc_mbox);
+	free(s->to_key);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -643,13 +732,20 @@ summary_parse(const char *hdr, size_t len, struct summary *s)
 		free(s->to_text);
 		sum_to(raw[H_TO], s);
 	}
+	free(s->from_mbox);
+	free(s->to_mbox);
+	free(s->cc_mbox);
+	free(s->to_key);
+	sum_keys(raw[H_FROM], &s->from_mbox, NULL);
+	sum_keys(raw[H_TO], &s->to_mbox, &s->to_key);
+	sum_keys(raw[H_CC], &s->cc_mbox, NULL);
 	if (raw[H_SUBJECT] != NULL) {
 		/* The base subject from all of it: a long subject's
 		 * trailer is past what is kept. */
 		dec = sum_clean(sum_decoded(raw[H_SUBJECT]),
 		    SUMMARY_FIELD_MAX);
 		free(s->base_subject);
-		s->base_subject = summary_base_subject(dec);
+		s->base_subject = summary_base_subject(dec, &s->reply);
 		sum_bound(dec, SUMMARY_SUBJECT_MAX);
 		free(s->subject);
 		s->subject = sum_trim(dec);

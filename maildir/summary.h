@@ -40,6 +40,12 @@ struct summary {
 	char	*in_reply_to;	/* its first "<id>", or NULL */
 	char	*references;	/* "<a> <b> ...", or NULL */
 	int	 has_attachment;
+	/* IMAP SORT's keys (RFC 5256 §3, RFC 5957), "" when none: */
+	char	*from_mbox;	/* the first From's addr-mailbox, ASCII */
+	char	*to_mbox;	/* lower-cased (i;ascii-casemap) */
+	char	*cc_mbox;
+	char	*to_key;	/* DISPLAYTO, as from_key is DISPLAYFROM */
+	int	 reply;		/* the subject says reply or forward */
 };
 
 /* The header block at the start of fd (read with pread(2), so the
@@ -52,7 +58,10 @@ void	summary_parse(const char *hdr, size_t len, struct summary *s);
 void	summary_empty(struct summary *s);
 void	summary_free(struct summary *s);
 /* The RFC 5256 §2.1 base subject of a decoded subject, case-folded
- * (i;unicode-casemap compares them so); malloc'd. */
-char	*summary_base_subject(const char *subject);
+ * (i;unicode-casemap compares them so); malloc'd.  *reply_r (unless
+ * NULL): whether a "Re:"/"Fwd:" leader, a "(fwd)" trailer or a "[fwd:
+ * ...]" wrapper was taken off, which makes the message a reply or a
+ * forward for THREAD=REFERENCES (RFC 5256 §2.1, §3 step 5). */
+char	*summary_base_subject(const char *subject, int *reply_r);
 
 #endif

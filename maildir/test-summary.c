@@ -186,44 +186,99 @@ test_attachment(void)
 static void
 test_base_subject(void)
 {
-	/* RFC 5256 §2.1, and what its ABNF says of each step. */
-	static const char *const cases[][2] = {
-		{ "Re: [list] Fwd: Subject (fwd)", "subject" },
-		{ "Subject", "subject" },
-		{ "re: RE: Fw: FWD: fwd: hello", "hello" },
-		{ "Re:Re:hello", "hello" },
-		{ "Re [2]: hello", "hello" },		/* blob in refwd */
-		{ "Re[3]:hello", "hello" },
-		{ "[list] Re: hello", "hello" },	/* blob, refwd */
-		{ "[list] hello", "hello" },		/* (4) */
-		{ "[a] [b] hello", "hello" },
-		{ "[list]", "[list]" },			/* (4): not if empty */
-		{ "Re: [list]", "[list]" },
-		{ "hello (fwd)", "hello" },		/* (2) */
-		{ "hello (FWD) (fwd)  ", "hello" },
-		{ "[fwd: hello]", "hello" },		/* (6) */
-		{ "[Fwd: Re: [list] hello (fwd)]", "hello" },
-		{ "Fwd: [fwd: re: x] (fwd)", "x" },
-		{ "Re: (fwd)", "" },
-		{ "Re x", "re x" },			/* no colon: no leader */
-		{ "Research: results", "research: results" },
-		{ "Re :x", "x" },			/* "re" *WSP ":" */
-		{ "Re; x", "re; x" },
-		{ "Fwd : x", "x" },
-		{ "  lots \t of\t\tspace  ", "lots of space" },
-		{ "[fwd: ]", "" },
-		{ "", "" },
-		{ "RE: Gr\xc3\x9c\xc3\x9f" "E", "gr\xc3\xbcsse" },	/* fold */
+	/* RFC 5256 §2.1, and what its ABNF says of each step; the third
+	 * column: a reply or forward (a refwd, "(fwd)" or "[fwd:" taken). */
+	static const struct {
+		const char	*subject, *base;
+		int		 reply;
+	} cases[] = {
+		{ "Re: [list] Fwd: Subject (fwd)", "subject", 1 },
+		{ "Subject", "subject", 0 },
+		{ "re: RE: Fw: FWD: fwd: hello", "hello", 1 },
+		{ "Re:Re:hello", "hello", 1 },
+		{ "Re [2]: hello", "hello", 1 },	/* blob in refwd */
+		{ "Re[3]:hello", "hello", 1 },
+		{ "[list] Re: hello", "hello", 1 },	/* blob, refwd */
+		{ "[list] hello", "hello", 0 },		/* (4) */
+		{ "[a] [b] hello", "hello", 0 },
+		{ "[list]", "[list]", 0 },		/* (4): not if empty */
+		{ "[a][b]", "[b]", 0 },			/* the last blob stays */
+		{ "[a] [b]", "[b]", 0 },
+		{ "Re: [list]", "[list]", 1 },
+		{ "Fw: [x]", "[x]", 1 },
+		{ "hello (fwd)", "hello", 1 },		/* (2) */
+		{ "hello (FWD) (fwd)  ", "hello", 1 },
+		{ "[fwd: hello]", "hello", 1 },		/* (6) */
+		{ "[Fwd: Re: [list] hello (fwd)]", "hello", 1 },
+		{ "Fwd: [fwd: re: x] (fwd)", "x", 1 },
+		{ "[list] [fwd: x]", "x", 1 },		/* (4), then (6) */
+		{ "[fwd: [fwd: x]]", "x", 1 },		/* (6) twice */
+		{ "re: [fwd: hello] (fwd)", "hello", 1 },
+		/* "(fwd)" is a trailer only: at the front it is text. */
+		{ "Re: [foo] Fwd: (fwd) subj [fwd]", "(fwd) subj [fwd]", 1 },
+		{ "[PATCH v2] re: fix", "fix", 1 },	/* *subj-blob refwd */
+		{ "Re: (fwd)", "", 1 },
+		{ "Re: Re: (fwd) (fwd)", "", 1 },
+		{ "Fwd: ", "", 1 },
+		{ "Re x", "re x", 0 },			/* no colon: no leader */
+		{ "Research: results", "research: results", 0 },
+		{ "Refwd: x", "refwd: x", 0 },
+		{ "Fwd", "fwd", 0 },
+		{ "Re :x", "x", 1 },			/* "re" *WSP ":" */
+		{ "Re; x", "re; x", 0 },
+		{ "Fwd : x", "x", 1 },
+		{ "Re:\t\tfoo", "foo", 1 },
+		{ "  lots \t of\t\tspace  ", "lots of space", 0 },
+		{ "[fwd: ]", "", 1 },
+		{ "", "", 0 },
+		{ "RE: Gr\xc3\x9c\xc3\x9f" "E", "gr\xc3\xbcsse", 1 }, /* fold */
 	};
 	size_t i;
 	char *b;
+	int reply;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		b = summary_base_subject(cases[i][0]);
-		ok(strcmp(b, cases[i][1]) == 0, "base subject of \"%s\": "
-		    "\"%s\"", cases[i][0], b);
+		reply = -1;
+		b = summary_base_subject(cases[i].subject, &reply);
+		ok(strcmp(b, cases[i].base) == 0 && reply == cases[i].reply,
+		    "base subject of \"%s\": \"%s\", %s", cases[i].subject,
+		    b, reply ? "a reply" : "no reply");
 		free(b);
 	}
+}
+
+/* The keys of SORT's FROM, TO, CC and RFC 5957's DISPLAYFROM/TO. */
+static void
+test_sort_keys(void)
+{
+	struct summary *s;
+
+	s = parse("From: \"Doe, John\" <John.Doe@Example.ORG>, x@y\n"
+	    "To: =?UTF-8?Q?=C3=89mile?= <EMILE@example.org>\n"
+	    "Cc: (a comment) \"Quoted Local\"@example.org\n"
+	    "Subject: Re: hi\n");
+	ok(strcmp(s->from_mbox, "john.doe") == 0 &&
+	    strcmp(s->to_mbox, "emile") == 0 &&
+	    strcmp(s->cc_mbox, "quoted local") == 0,
+	    "FROM, TO, CC: the first addr-mailbox, lower case: %s %s %s",
+	    s->from_mbox, s->to_mbox, s->cc_mbox);
+	ok(strcmp(s->from_key, "doe, john") == 0 &&
+	    strcmp(s->to_key, "\xc3\xa9mile") == 0,
+	    "DISPLAYFROM, DISPLAYTO: the names, folded: %s, %s", s->from_key,
+	    s->to_key);
+	ok(s->reply == 1, "Re: is a reply");
+	s = parse("To: undisclosed-recipients:;\nCc: <Bob@Example.org>\n");
+	ok(strcmp(s->to_mbox, "undisclosed-recipients") == 0 &&
+	    strcmp(s->to_key, "undisclosed-recipients") == 0 &&
+	    strcmp(s->cc_mbox, "bob") == 0 && s->from_mbox[0] == '\0' &&
+	    s->reply == 0,
+	    "a group: its name; no From: empty; no name: the address: %s %s",
+	    s->to_mbox, s->to_key);
+	s = parse("To: Ann <ann@example.org>, carl@example.org\n"
+	    "From: <Bob@Example.org>\n");
+	ok(strcmp(s->to_key, "ann") == 0 &&
+	    strcmp(s->from_key, "bob@example.org") == 0,
+	    "DISPLAYFROM without a name: the addr-spec: %s", s->from_key);
 }
 
 /* A header far over every limit: the read, the row and the time stay
@@ -729,6 +784,86 @@ test_upgrade(void)
 		abort();
 }
 
+/* The summary table as it was before SORT's keys. */
+static const char *summary_v1 =
+    "CREATE TABLE summary("
+    "  msg INTEGER PRIMARY KEY REFERENCES msg(id) ON DELETE CASCADE,"
+    "  mailbox INTEGER NOT NULL, uid INTEGER NOT NULL,"
+    "  size INTEGER NOT NULL, sent INTEGER NOT NULL,"
+    "  from_name TEXT NOT NULL, from_addr TEXT NOT NULL,"
+    "  from_key TEXT NOT NULL, to_text TEXT NOT NULL,"
+    "  subject TEXT NOT NULL, base_subject TEXT NOT NULL,"
+    "  message_id TEXT, in_reply_to TEXT, refs TEXT,"
+    "  attachment INTEGER NOT NULL);";
+
+static char keys_seen[1024];
+
+static int
+keys_cb(const struct msortkeys *k, void *arg)
+{
+	size_t n = strlen(keys_seen);
+
+	(void)arg;
+	snprintf(keys_seen + n, sizeof(keys_seen) - n, "%u:%s,%s,%s,%s,%s,"
+	    "%d,%lld|", k->uid, k->from_mbox, k->to_mbox, k->from_display,
+	    k->base_subject, str(k->message_id), k->reply,
+	    (long long)k->sent);
+	return 0;
+}
+
+/* An index whose summaries have no SORT keys: they are made again. */
+static void
+test_sort_upgrade(void)
+{
+	struct mstore *st;
+	struct mbox *in;
+	const char *err;
+	char cmd[400];
+
+	snprintf(root, sizeof(root), "/tmp/test-summary-keys.%ld",
+	    (long)getpid());
+	ok(maildir_create(root) == 0, "keys: a Maildir");
+	put_file("", "cur", "1000000001.a.host,S=80,W=84:2,S",
+	    "From: Ann <ANN@x.org>\nTo: bob@y.org\nSubject: Re: one\n"
+	    "Message-ID: <1@x>\n\nx\n", 1700000001);
+	put_file("", "cur", "1000000002.b.host,S=20,W=22:2,",
+	    "Subject: two\n\nx\n", 1700000002);
+	ok(db_do(old_schema) == 0 && db_do(summary_v1) == 0 && db_do(
+	    "INSERT INTO meta VALUES ('initialized', 1);"
+	    "INSERT INTO mailbox(id, name, uidvalidity, uidnext, highestmodseq)"
+	    " VALUES (1, 'INBOX', 1234, 3, 3);"
+	    "INSERT INTO msg(id, mailbox, uid, file, flags, modseq, size,"
+	    " vsize, internaldate) VALUES"
+	    " (1, 1, 1, '1000000001.a.host,S=80,W=84', 1, 2, 80, 84,"
+	    " 1700000001),"
+	    " (2, 1, 2, '1000000002.b.host,S=20,W=22', 0, 3, 20, 22,"
+	    " 1700000002);"
+	    "INSERT INTO summary VALUES (1, 1, 1, 84, 1700000001, 'Ann',"
+	    " 'ANN@x.org', 'ann', 'bob@y.org', 'Re: one', 'one', '<1@x>',"
+	    " NULL, NULL, 0);") == 0, "keys: an index of the version before");
+	ok(mstore_open(root, &st, &err) == 0 && mbox_open(st, "INBOX", &in)
+	    == 0 && db_count("SELECT count(*) FROM summary") == 0,
+	    "keys: opened, its summaries dropped");
+	keys_seen[0] = '\0';
+	ok(mbox_sort_keys(in, keys_cb, NULL) == 0 && strcmp(keys_seen,
+	    "1:ann,bob,ann,one,<1@x>,1,1700000001|"
+	    "2:,,,two,(null),0,1700000002|") == 0 &&
+	    db_count("SELECT count(*) FROM summary WHERE reply IS NOT NULL")
+	    == 2, "keys: made again, and kept: %s", keys_seen);
+	/* A row an older program summarised: read from its file. */
+	ok(db_do("UPDATE summary SET reply = NULL, from_mbox = NULL"
+	    " WHERE uid = 1") == 0, "keys: a row without them");
+	keys_seen[0] = '\0';
+	ok(mbox_sort_keys(in, keys_cb, NULL) == 0 && strncmp(keys_seen,
+	    "1:ann,bob,ann,one,<1@x>,1,", 26) == 0,
+	    "keys: read from the file: %s", keys_seen);
+	mbox_close(&in);
+	mstore_close(&st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	if (system(cmd) != 0)
+		abort();
+}
+
 /* ---- SUMMARY_BENCH=n: how long lists of n messages take ---- */
 
 static double
@@ -858,10 +993,12 @@ main(void)
 	test_decoding();
 	test_attachment();
 	test_base_subject();
+	test_sort_keys();
 	test_hostile();
 	summary_free(&sum);
 	test_index();
 	test_upgrade();
+	test_sort_upgrade();
 	if (n != NULL && atoi(n) > 0)
 		bench(atoi(n));
 	return done_testing();
