@@ -32,6 +32,9 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 	buf_puts(b, "CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE "
 	    "NAMESPACE UNSELECT CHILDREN SPECIAL-USE UIDPLUS MOVE CONDSTORE "
 	    "QRESYNC LIST-EXTENDED LIST-STATUS ESEARCH");
+	/* RFC 5256, 5957, 5267 (cmd_sort.c, thread.c) */
+	buf_puts(b, " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
+	    "THREAD=REFERENCES THREAD=REFS");
 	buf_printf(b, " APPENDLIMIT=%lld", s->conf->imapd.append_limit);
 	/* issue 14 */
 	buf_puts(b, " STATUS=SIZE WITHIN SEARCHRES CREATE-SPECIAL-USE SAVEDATE "

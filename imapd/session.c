@@ -26,6 +26,7 @@
 #include "../lib/tls.h"
 #include "binary.h"
 #include "session.h"
+#include "sort.h"
 
 /* ---- commands ---- */
 
@@ -71,6 +72,11 @@ static const struct imap_cmd imap_cmds[] = {
 	{ "UID COPY",		ST_SELECTED,	CMD_UID,	cmd_copy },
 	{ "UID MOVE",		ST_SELECTED,	CMD_UID,	cmd_move },
 	{ "UID EXPUNGE",	ST_SELECTED,	CMD_UID,	cmd_expunge },
+	/* RFC 5256, 5957, 5267 (sort.h) */
+	{ "SORT",		ST_SELECTED,	CMD_NO_EXPUNGE,	cmd_sort },
+	{ "THREAD",		ST_SELECTED,	CMD_NO_EXPUNGE,	cmd_thread },
+	{ "UID SORT",		ST_SELECTED,	CMD_UID,	cmd_sort },
+	{ "UID THREAD",		ST_SELECTED,	CMD_UID,	cmd_thread },
 };
 
 static const struct imap_cmd *

@@ -1,0 +1,430 @@
+/*
+ * SORT and UID SORT (RFC 5256 §3) with the keys of SORT=DISPLAY (RFC
+ * 5957) and the RETURN options of ESORT (RFC 5267 §3); and what THREAD
+ * shares with them: the messages that match a search, with their keys.
+ *
+ * The keys come from the index (mbox_sort_keys(), maildir/sortkeys.c),
+ * taken from each message's header when it entered the store, so a
+ * SORT of a large mailbox opens no message file (unless its search
+ * keys need the text).  The search keys are SEARCH's (search.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "../global/mime.h"
+#include "../lib/log.h"
+#include "sort.h"
+
+/* ---- the messages that match, with their keys ---- */
+
+struct collect {
+	struct imap_session *s;
+	struct search_key *key;
+	struct sort_set	*set;
+	unsigned int	 need;
+	uint32_t	 uid;		/* the message search_load() opens */
+	struct mime_msg	*msg;
+};
+
+static struct mime_msg *
+collect_load(void *arg)
+{
+	struct collect *c = arg;
+	int fd;
+
+	if (c->msg != NULL)
+		return c->msg;
+	if ((fd = mbox_msg_open(c->s->mb, c->uid)) == -1)
+		return NULL;
+	c->msg = mime_msg_load(fd, (size_t)c->s->conf->imapd.append_limit *
+	    2);
+	close(fd);
+	return c->msg;
+}
+
+static char *
+collect_str(unsigned int need, unsigned int bit, const char *s)
+{
+	return (need & bit) && s != NULL ? util_strdup(s) : NULL;
+}
+
+static int
+collect_cb(const struct msortkeys *k, void *arg)
+{
+	struct collect *c = arg;
+	struct search_msg sm;
+	struct sort_msg *m;
+	uint32_t seq = view_seq(&c->s->view, k->uid);
+	int r;
+
+	if (seq == 0)		/* not known to the client yet */
+		return 0;
+	memset(&sm, 0, sizeof(sm));
+	sm.seq = seq;
+	sm.uid = k->uid;
+	sm.flags = k->flags;
+	sm.recent = view_is_recent(&c->s->view, k->uid);
+	sm.keywords = k->keywords;
+	sm.modseq = k->modseq;
+	sm.vsize = k->size;
+	sm.internaldate = k->internaldate;
+	sm.load = collect_load;
+	sm.load_arg = c;
+	c->uid = k->uid;
+	r = search_match(c->key, &sm);
+	mime_msg_free(&c->msg);
+	if (r != 1)
+		return 0;
+	m = &c->set->v[c->set->n++];
+	memset(m, 0, sizeof(*m));
+	m->seq = seq;
+	m->num = c->s->uid_cmd ? k->uid : seq;
+	m->sent = k->sent;
+	m->arrival = k->internaldate;
+	m->size = k->size;
+	m->from_mbox = collect_str(c->need, SORT_NEED_FROM, k->from_mbox);
+	m->to_mbox = collect_str(c->need, SORT_NEED_TO, k->to_mbox);
+	m->cc_mbox = collect_str(c->need, SORT_NEED_CC, k->cc_mbox);
+	m->from_display = collect_str(c->need, SORT_NEED_DISPFROM,
+	    k->from_display);
+	m->to_display = collect_str(c->need, SORT_NEED_DISPTO, k->to_display);
+	m->subject = collect_str(c->need, SORT_NEED_SUBJECT, k->base_subject);
+	m->message_id = collect_str(c->need, SORT_NEED_LINKS, k->message_id);
+	m->in_reply_to = collect_str(c->need, SORT_NEED_LINKS,
+	    k->in_reply_to);
+	m->references = collect_str(c->need, SORT_NEED_LINKS, k->references);
+	m->reply = k->reply;
+	if (k->modseq > c->set->max_modseq)
+		c->set->max_modseq = k->modseq;
+	return 0;
+}
+
+int
+sort_collect(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs, unsigned int need, struct sort_set *set, int *bad)
+{
+	struct collect c;
+	const char *charset, *why;
+	uint32_t max_uid = s->view.n ? s->view.msgs[s->view.n - 1].uid : 0;
+	int r;
+
+	memset(set, 0, sizeof(*set));
+	*bad = 1;
+	if (nargs < 2 || (charset = imap_arg_astring(&args[0])) == NULL) {
+		imap_tagged(s, "BAD Missing charset or search keys");
+		return -1;
+	}
+	/* Our search keys match decoded text as UTF-8 (search.c). */
+	if (strcasecmp(charset, "UTF-8") != 0 &&
+	    strcasecmp(charset, "US-ASCII") != 0) {
+		*bad = 0;
+		imap_tagged(s, "NO [BADCHARSET (UTF-8 US-ASCII)] "
+		    "Unsupported charset");
+		return -1;
+	}
+	memset(&c, 0, sizeof(c));
+	if ((c.key = search_parse(args + 1, nargs - 1, (uint32_t)s->view.n,
+	    max_uid, &why)) == NULL) {
+		imap_tagged(s, "BAD %s", why);
+		return -1;
+	}
+	*bad = 0;
+	set->modseq = search_uses_modseq(c.key);
+	if (set->modseq)
+		imap_condstore_use(s);
+	c.s = s;
+	c.set = set;
+	c.need = need;
+	set->v = util_calloc(s->view.n + 1, sizeof(*set->v));
+	r = s->view.n > 0 ? mbox_sort_keys(s->mb, collect_cb, &c) : 0;
+	search_free(&c.key);
+	if (r == -1) {
+		log_err("sid=%s sort: %s", s->id, mstore_error(s->store));
+		imap_tagged(s, "NO [SERVERBUG] Sort failed");
+		sort_set_free(set);
+		return -1;
+	}
+	return 0;
+}
+
+void
+sort_set_free(struct sort_set *set)
+{
+	size_t i;
+	struct sort_msg *m;
+
+	for (i = 0; i < set->n; i++) {
+		m = &set->v[i];
+		free(m->from_mbox);
+		free(m->to_mbox);
+		free(m->cc_mbox);
+		free(m->from_display);
+		free(m->to_display);
+		free(m->subject);
+		free(m->message_id);
+		free(m->in_reply_to);
+		free(m->references);
+	}
+	free(set->v);
+	memset(set, 0, sizeof(*set));
+}
+
+/* ---- SORT ---- */
+
+enum sort_key {
+	SK_ARRIVAL, SK_CC, SK_DATE, SK_FROM, SK_SIZE, SK_SUBJECT, SK_TO,
+	SK_DISPLAYFROM, SK_DISPLAYTO
+};
+
+static const struct {
+	const char	*name;
+	enum sort_key	 key;
+	unsigned int	 need;
+} sort_keys[] = {
+	{ "ARRIVAL",	 SK_ARRIVAL,	 0 },
+	{ "CC",		 SK_CC,		 SORT_NEED_CC },
+	{ "DATE",	 SK_DATE,	 0 },
+	{ "FROM",	 SK_FROM,	 SORT_NEED_FROM },
+	{ "SIZE",	 SK_SIZE,	 0 },
+	{ "SUBJECT",	 SK_SUBJECT,	 SORT_NEED_SUBJECT },
+	{ "TO",		 SK_TO,		 SORT_NEED_TO },
+	{ "DISPLAYFROM", SK_DISPLAYFROM, SORT_NEED_DISPFROM },	/* RFC 5957 */
+	{ "DISPLAYTO",	 SK_DISPLAYTO,	 SORT_NEED_DISPTO },
+};
+
+struct sort_crit {
+	enum sort_key	 key;
+	int		 reverse;
+};
+
+struct sort_order {
+	struct sort_crit c[SORT_MAX_CRITERIA];
+	size_t		 n;
+};
+
+/* (sort-criteria): 0, or -1 (malformed). */
+static int
+sort_parse_criteria(const struct imap_arg *a, struct sort_order *o,
+    unsigned int *need)
+{
+	size_t i, k;
+	int reverse = 0;
+
+	o->n = 0;
+	*need = 0;
+	if (a->type != IMAP_ARG_LIST || a->nlist == 0)
+		return -1;
+	for (i = 0; i < a->nlist; i++) {
+		if (imap_arg_atom_is(&a->list[i], "REVERSE")) {
+			if (reverse)
+				return -1;	/* "REVERSE REVERSE" */
+			reverse = 1;
+			continue;
+		}
+		for (k = 0; k < sizeof(sort_keys) / sizeof(sort_keys[0]); k++)
+			if (imap_arg_atom_is(&a->list[i], sort_keys[k].name))
+				break;
+		if (k == sizeof(sort_keys) / sizeof(sort_keys[0]) ||
+		    o->n == SORT_MAX_CRITERIA)
+			return -1;
+		o->c[o->n].key = sort_keys[k].key;
+		o->c[o->n++].reverse = reverse;
+		*need |= sort_keys[k].need;
+		reverse = 0;
+	}
+	return reverse ? -1 : 0;	/* a trailing REVERSE */
+}
+
+static int
+sort_int(int64_t a, int64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+/* Strings as prepared by the store (ASCII lower-cased or case-folded
+ * UTF-8): by octets, which is code point order; "" first. */
+static int
+sort_str(const char *a, const char *b)
+{
+	int r = strcmp(a != NULL ? a : "", b != NULL ? b : "");
+
+	return r < 0 ? -1 : r > 0;
+}
+
+static int
+sort_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct sort_msg *a = pa, *b = pb;
+	const struct sort_order *o = arg;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < o->n && r == 0; i++) {
+		switch (o->c[i].key) {
+		case SK_ARRIVAL:
+			r = sort_int(a->arrival, b->arrival);
+			break;
+		case SK_DATE:
+			r = sort_int(a->sent, b->sent);
+			break;
+		case SK_SIZE:
+			r = sort_int(a->size, b->size);
+			break;
+		case SK_CC:
+			r = sort_str(a->cc_mbox, b->cc_mbox);
+			break;
+		case SK_FROM:
+			r = sort_str(a->from_mbox, b->from_mbox);
+			break;
+		case SK_TO:
+			r = sort_str(a->to_mbox, b->to_mbox);
+			break;
+		case SK_SUBJECT:
+			r = sort_str(a->subject, b->subject);
+			break;
+		case SK_DISPLAYFROM:
+			r = sort_str(a->from_display, b->from_display);
+			break;
+		case SK_DISPLAYTO:
+			r = sort_str(a->to_display, b->to_display);
+			break;
+		}
+		if (o->c[i].reverse)
+			r = -r;
+	}
+	/* RFC 5256 §3: exact matches in mailbox order, REVERSE or not. */
+	return r != 0 ? r : sort_int(a->seq, b->seq);
+}
+
+#define ESORT_MIN	0x01
+#define ESORT_MAX	0x02
+#define ESORT_ALL	0x04
+#define ESORT_COUNT	0x08
+
+/* RETURN (...) of ESORT (RFC 5267 §3.1, the options of RFC 4731). */
+static int
+sort_return_options(const struct imap_arg *a, unsigned int *opts)
+{
+	size_t i;
+
+	*opts = 0;
+	if (a->type != IMAP_ARG_LIST)
+		return -1;
+	for (i = 0; i < a->nlist; i++) {
+		if (imap_arg_atom_is(&a->list[i], "MIN"))
+			*opts |= ESORT_MIN;
+		else if (imap_arg_atom_is(&a->list[i], "MAX"))
+			*opts |= ESORT_MAX;
+		else if (imap_arg_atom_is(&a->list[i], "ALL"))
+			*opts |= ESORT_ALL;
+		else if (imap_arg_atom_is(&a->list[i], "COUNT"))
+			*opts |= ESORT_COUNT;
+		else
+			return -1;
+	}
+	if (*opts == 0)		/* RFC 4731 §3.1: RETURN () means ALL */
+		*opts = ESORT_ALL;
+	return 0;
+}
+
+/*
+ * ESORT's ALL (RFC 5267 §3.2): the numbers in sort order as a
+ * sequence-set; a run of ascending consecutive numbers is a range, as
+ * its example "ALL 23,1:3,13,5:7,9,11" shows (a set's order is not its
+ * meaning, so a descending run stays number by number).
+ */
+static void
+sort_put_ordered_set(struct buf *b, const struct sort_set *set)
+{
+	size_t i = 0, j;
+
+	while (i < set->n) {
+		for (j = i; j + 1 < set->n &&
+		    set->v[j + 1].num == set->v[j].num + 1; j++)
+			;
+		if (i > 0)
+			buf_putc(b, ',');
+		if (j > i)
+			buf_printf(b, "%u:%u", set->v[i].num, set->v[j].num);
+		else
+			buf_printf(b, "%u", set->v[i].num);
+		i = j + 1;
+	}
+}
+
+static void
+sort_reply(struct imap_session *s, const struct sort_set *set, int esort,
+    unsigned int opts)
+{
+	struct buf *b = imap_out(s);
+	size_t i;
+
+	if (!esort) {
+		buf_puts(b, "* SORT");
+		for (i = 0; i < set->n; i++)
+			buf_printf(b, " %u", set->v[i].num);
+		/* RFC 7162 §3.1.5 */
+		if (set->modseq && set->n > 0)
+			buf_printf(b, " (MODSEQ %llu)",
+			    (unsigned long long)set->max_modseq);
+		buf_puts(b, "\r\n");
+		imap_out_done(s);
+		return;
+	}
+	buf_puts(b, "* ESEARCH (TAG ");
+	imap_put_string(b, s->tag, strlen(s->tag));
+	buf_putc(b, ')');
+	if (s->uid_cmd)
+		buf_puts(b, " UID");
+	/* RFC 5267 §3.2: MIN and MAX are the first and the last in sort
+	 * order. */
+	if ((opts & ESORT_MIN) && set->n > 0)
+		buf_printf(b, " MIN %u", set->v[0].num);
+	if ((opts & ESORT_MAX) && set->n > 0)
+		buf_printf(b, " MAX %u", set->v[set->n - 1].num);
+	if ((opts & ESORT_ALL) && set->n > 0) {
+		buf_puts(b, " ALL ");
+		sort_put_ordered_set(b, set);
+	}
+	if (opts & ESORT_COUNT)
+		buf_printf(b, " COUNT %zu", set->n);
+	if (set->modseq && set->n > 0)
+		buf_printf(b, " MODSEQ %llu",
+		    (unsigned long long)set->max_modseq);
+	buf_puts(b, "\r\n");
+	imap_out_done(s);
+}
+
+/* SORT [RETURN (options)] (sort-criteria) charset search-key... */
+int
+cmd_sort(struct imap_session *s, const struct imap_arg *args, size_t nargs)
+{
+	struct sort_order order;
+	struct sort_set set;
+	unsigned int opts = 0, need;
+	size_t i = 0;
+	int esort = 0, bad;
+
+	if (nargs >= 1 && imap_arg_atom_is(&args[0], "RETURN")) {
+		if (nargs < 2 || sort_return_options(&args[1], &opts) == -1) {
+			imap_tagged(s, "BAD Invalid RETURN options");
+			return -1;
+		}
+		esort = 1;
+		i = 2;
+	}
+	if (i >= nargs || sort_parse_criteria(&args[i], &order, &need) == -1) {
+		imap_tagged(s, "BAD Invalid sort criteria");
+		return -1;
+	}
+	i++;
+	if (sort_collect(s, args + i, nargs - i, need, &set, &bad) == -1)
+		return bad ? -1 : 0;
+	qsort_r(set.v, set.n, sizeof(*set.v), sort_cmp, &order);
+	sort_reply(s, &set, esort, opts);
+	imap_tagged(s, "OK SORT completed");
+	sort_set_free(&set);
+	return 0;
+}
