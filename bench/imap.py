@@ -12,6 +12,12 @@ first):
   headers, cold FETCH 1:* (ENVELOPE BODYSTRUCTURE), the first time (each
 	       server parses every message and fills its cache);
   headers, warm the same again (from the cache);
+  SORT (DATE)  SORT (DATE) UTF-8 ALL in a selected INBOX, the first
+	       time since the copy (after the FETCHes above: each server
+	       has its index; the sent dates are not asked for yet), and
+	       again;
+  THREAD=REFERENCES  THREAD REFERENCES UTF-8 ALL the same way (after
+	       the SORTs: the References: are not asked for yet);
   memory       the sum of PSS (and RSS) of every process of the server
 	       (the master and everything below it), before and after
 	       opening BENCH_IMAP_IDLE connections that LOGIN, SELECT INBOX
@@ -201,6 +207,30 @@ def fetch_headers(port):
 		raise RuntimeError("FETCH 1:* (ENVELOPE BODYSTRUCTURE): %d "
 		    "answers" % n)
 	return dt, len(data)
+
+
+def sort_thread(port):
+	"""SORT (DATE) and THREAD=REFERENCES of the whole INBOX, each
+	twice in a row (cold, warm): seconds of each command alone."""
+	c = Client(port)
+	c.cmd('LOGIN "%s" "%s"' % (USER, PASSWORD))
+	c.cmd("SELECT INBOX")
+	r = {}
+	for key, cmd in (("sort-cold", "SORT (DATE) UTF-8 ALL"),
+	    ("sort-warm", "SORT (DATE) UTF-8 ALL"),
+	    ("thr-cold", "THREAD REFERENCES UTF-8 ALL"),
+	    ("thr-warm", "THREAD REFERENCES UTF-8 ALL")):
+		t0 = time.monotonic()
+		data = c.cmd(cmd)
+		r[key] = time.monotonic() - t0
+		line = data.split(b"\r\n", 1)[0]
+		n = len(line.split()) - 2 if key.startswith("sort") else \
+		    line.count(b"(")
+		if n != N:
+			raise RuntimeError("%s: %d messages, not %d" % (cmd, n,
+			    N))
+	c.close()
+	return r
 
 
 def tree(pid):
@@ -430,7 +460,8 @@ def main():
 	tmp = tempfile.mkdtemp(prefix="bench-imap.")
 	os.chmod(tmp, 0o755)
 	maild = dove = None
-	keys = ("open-cold", "open-warm", "hdr-cold", "hdr-warm", "pss", "rss")
+	keys = ("open-cold", "open-warm", "hdr-cold", "hdr-warm", "pss", "rss",
+	    "sort-cold", "sort-warm", "thr-cold", "thr-warm")
 	results = {(s, k): [] for s in ("maild", "dovecot") for k in keys}
 	logins = {(s, n): [] for s in LOGIN_SERVERS for n in LOGIN_CLIENTS}
 	failed = 0
@@ -493,6 +524,7 @@ def main():
 				r["hdr-cold"], octets = fetch_headers(p)
 				r["hdr-warm"], _ = fetch_headers(p)
 				r["pss"], r["rss"], nproc = idle_memory(p, pid)
+				r.update(sort_thread(p))
 				for k in keys:
 					results[(name, k)].append(r[k])
 				print("bench: round %d %-8s open cold %.2fs warm %.2fs"
@@ -501,6 +533,11 @@ def main():
 				    (rnd + 1, name, r["open-cold"], r["open-warm"],
 				    r["hdr-cold"], r["hdr-warm"], octets >> 10,
 				    r["pss"], r["rss"], nproc), flush=True)
+				print("bench: round %d %-8s SORT (DATE) cold %.3fs "
+				    "warm %.3fs  THREAD=REFERENCES cold %.3fs warm "
+				    "%.3fs" % (rnd + 1, name, r["sort-cold"],
+				    r["sort-warm"], r["thr-cold"], r["thr-warm"]),
+				    flush=True)
 			login_round(rnd, port, dove, base, logins)
 		print()
 		print("IMAP, %d messages of about %d octets, median of %d" %
@@ -510,10 +547,14 @@ def main():
 		    ("open-cold", "LOGIN+SELECT+UID FETCH 1:* (FLAGS), cold"),
 		    ("open-warm", "LOGIN+SELECT+UID FETCH 1:* (FLAGS), warm"),
 		    ("hdr-cold", "FETCH 1:* (ENVELOPE BODYSTRUCTURE), cold"),
-		    ("hdr-warm", "FETCH 1:* (ENVELOPE BODYSTRUCTURE), warm")):
+		    ("hdr-warm", "FETCH 1:* (ENVELOPE BODYSTRUCTURE), warm"),
+		    ("sort-cold", "SORT (DATE) UTF-8 ALL, cold"),
+		    ("sort-warm", "SORT (DATE) UTF-8 ALL, warm"),
+		    ("thr-cold", "THREAD REFERENCES UTF-8 ALL, cold"),
+		    ("thr-warm", "THREAD REFERENCES UTF-8 ALL, warm")):
 			m = statistics.median(results[("maild", k)])
 			d = statistics.median(results[("dovecot", k)])
-			print("%-48s %9.2fs %9.2fs %7.2f" % (label, m, d,
+			print("%-48s %9.3fs %9.3fs %7.2f" % (label, m, d,
 			    d / m if m > 0 else float("inf")))
 		for k, label in (("pss", "memory per idle connection (PSS)"),
 		    ("rss", "memory per idle connection (RSS)")):

@@ -21,11 +21,15 @@
 
 struct collect {
 	struct imap_session *s;
-	struct search_key *key;
+	struct search_key *key;		/* NULL: ALL */
 	struct sort_set	*set;
 	unsigned int	 need;
 	uint32_t	 uid;		/* the message search_load() opens */
 	struct mime_msg	*msg;
+	/* The first pass's (over the messages' rows), by sequence number:
+	 * did it match (NULL: all do), its INTERNALDATE (ARRIVAL). */
+	uint8_t		*hit;
+	int64_t		*arrival;
 };
 
 static struct mime_msg *
@@ -44,60 +48,102 @@ collect_load(void *arg)
 	return c->msg;
 }
 
+#define SORT_CHUNK	(64 * 1024)
+
+/* A copy of s in the set's blocks (one malloc per 64 KiB, not one per
+ * string: 10,000 messages' keys in a few). */
 static char *
-collect_str(unsigned int need, unsigned int bit, const char *s)
+collect_copy(struct sort_set *set, const char *s)
 {
-	return (need & bit) && s != NULL ? util_strdup(s) : NULL;
+	struct sort_chunk *c = set->strings;
+	size_t len = strlen(s) + 1, cap;
+	char *p;
+
+	if (c == NULL || c->cap - c->used < len) {
+		cap = len > SORT_CHUNK ? len : SORT_CHUNK;
+		c = util_calloc(1, sizeof(*c) + cap);
+		c->cap = cap;
+		c->next = set->strings;
+		set->strings = c;
+	}
+	p = c->data + c->used;
+	memcpy(p, s, len);
+	c->used += len;
+	return p;
 }
 
+/* A key the command needs, copied; NULL for one it does not. */
+static char *
+collect_str(struct collect *c, unsigned int bit, const char *s)
+{
+	return (c->need & bit) && s != NULL ? collect_copy(c->set, s) : NULL;
+}
+
+/* The first pass: the search over the messages' rows (as SEARCH's),
+ * and what of them a sort key needs. */
+static int
+collect_msg_cb(const struct mmsg *mm, void *arg)
+{
+	struct collect *c = arg;
+	struct search_msg sm;
+	uint32_t seq = view_seq(&c->s->view, mm->uid);
+	int r = 1;
+
+	if (seq == 0)		/* not known to the client yet */
+		return 0;
+	if (c->key != NULL) {
+		memset(&sm, 0, sizeof(sm));
+		sm.seq = seq;
+		sm.uid = mm->uid;
+		sm.flags = mm->flags;
+		sm.recent = view_is_recent(&c->s->view, mm->uid);
+		sm.keywords = mm->keywords != NULL ? mm->keywords : "";
+		sm.modseq = mm->modseq;
+		sm.vsize = mm->vsize;
+		sm.internaldate = mm->internaldate;
+		sm.load = collect_load;
+		sm.load_arg = c;
+		c->uid = mm->uid;
+		r = search_match(c->key, &sm);
+		mime_msg_free(&c->msg);
+	}
+	if (r != 1)
+		return 0;
+	c->hit[seq] = 1;
+	if (c->arrival != NULL)
+		c->arrival[seq] = mm->internaldate;
+	if (mm->modseq > c->set->max_modseq)
+		c->set->max_modseq = mm->modseq;
+	return 0;
+}
+
+/* The second pass: the keys of the messages that matched. */
 static int
 collect_cb(const struct msortkeys *k, void *arg)
 {
 	struct collect *c = arg;
-	struct search_msg sm;
 	struct sort_msg *m;
 	uint32_t seq = view_seq(&c->s->view, k->uid);
-	int r;
 
-	if (seq == 0)		/* not known to the client yet */
-		return 0;
-	memset(&sm, 0, sizeof(sm));
-	sm.seq = seq;
-	sm.uid = k->uid;
-	sm.flags = k->flags;
-	sm.recent = view_is_recent(&c->s->view, k->uid);
-	sm.keywords = k->keywords;
-	sm.modseq = k->modseq;
-	sm.vsize = k->size;
-	sm.internaldate = k->internaldate;
-	sm.load = collect_load;
-	sm.load_arg = c;
-	c->uid = k->uid;
-	r = search_match(c->key, &sm);
-	mime_msg_free(&c->msg);
-	if (r != 1)
+	if (seq == 0 || (c->hit != NULL && !c->hit[seq]))
 		return 0;
 	m = &c->set->v[c->set->n++];
-	memset(m, 0, sizeof(*m));
 	m->seq = seq;
 	m->num = c->s->uid_cmd ? k->uid : seq;
 	m->sent = k->sent;
-	m->arrival = k->internaldate;
+	m->arrival = c->arrival != NULL ? c->arrival[seq] : 0;
 	m->size = k->size;
-	m->from_mbox = collect_str(c->need, SORT_NEED_FROM, k->from_mbox);
-	m->to_mbox = collect_str(c->need, SORT_NEED_TO, k->to_mbox);
-	m->cc_mbox = collect_str(c->need, SORT_NEED_CC, k->cc_mbox);
-	m->from_display = collect_str(c->need, SORT_NEED_DISPFROM,
+	m->from_mbox = collect_str(c, SORT_NEED_FROM, k->from_mbox);
+	m->to_mbox = collect_str(c, SORT_NEED_TO, k->to_mbox);
+	m->cc_mbox = collect_str(c, SORT_NEED_CC, k->cc_mbox);
+	m->from_display = collect_str(c, SORT_NEED_DISPFROM,
 	    k->from_display);
-	m->to_display = collect_str(c->need, SORT_NEED_DISPTO, k->to_display);
-	m->subject = collect_str(c->need, SORT_NEED_SUBJECT, k->base_subject);
-	m->message_id = collect_str(c->need, SORT_NEED_LINKS, k->message_id);
-	m->in_reply_to = collect_str(c->need, SORT_NEED_LINKS,
-	    k->in_reply_to);
-	m->references = collect_str(c->need, SORT_NEED_LINKS, k->references);
+	m->to_display = collect_str(c, SORT_NEED_DISPTO, k->to_display);
+	m->subject = collect_str(c, SORT_NEED_SUBJECT, k->base_subject);
+	m->message_id = collect_str(c, SORT_NEED_LINKS, k->message_id);
+	m->in_reply_to = collect_str(c, SORT_NEED_LINKS, k->in_reply_to);
+	m->references = collect_str(c, SORT_NEED_LINKS, k->references);
 	m->reply = k->reply;
-	if (k->modseq > c->set->max_modseq)
-		c->set->max_modseq = k->modseq;
 	return 0;
 }
 
@@ -108,6 +154,7 @@ sort_collect(struct imap_session *s, const struct imap_arg *args,
 	struct collect c;
 	const char *charset, *why;
 	uint32_t max_uid = s->view.n ? s->view.msgs[s->view.n - 1].uid : 0;
+	unsigned int mneed = 0;
 	int r;
 
 	memset(set, 0, sizeof(*set));
@@ -134,11 +181,39 @@ sort_collect(struct imap_session *s, const struct imap_arg *args,
 	set->modseq = search_uses_modseq(c.key);
 	if (set->modseq)
 		imap_condstore_use(s);
+	/*
+	 * Two passes: the search over the messages' rows (as SEARCH
+	 * reads them), then the keys from the summaries alone; ALL
+	 * matches what the view has and needs no first pass (SORT (DATE)
+	 * ALL reads one index of the summaries, nothing else).
+	 */
+	if (nargs == 2 && imap_arg_atom_is(&args[1], "ALL"))
+		search_free(&c.key);
+	if (need & (SORT_NEED_FROM | SORT_NEED_TO | SORT_NEED_CC |
+	    SORT_NEED_DISPFROM | SORT_NEED_DISPTO | SORT_NEED_SUBJECT |
+	    SORT_NEED_SIZE))
+		mneed |= MSK_TEXT;
+	if (need & SORT_NEED_LINKS)
+		mneed |= MSK_LINKS;
+	if (need & SORT_NEED_ORDER)
+		mneed |= MSK_ORDERED;
 	c.s = s;
 	c.set = set;
 	c.need = need;
-	set->v = util_calloc(s->view.n + 1, sizeof(*set->v));
-	r = s->view.n > 0 ? mbox_sort_keys(s->mb, collect_cb, &c) : 0;
+	set->v = util_reallocarray(NULL, s->view.n + 1, sizeof(*set->v));
+	r = 0;
+	if (s->view.n > 0 && (c.key != NULL || (need & SORT_NEED_ARRIVAL))) {
+		c.hit = util_calloc(s->view.n + 1, sizeof(*c.hit));
+		if (need & SORT_NEED_ARRIVAL)
+			c.arrival = util_calloc(s->view.n + 1,
+			    sizeof(*c.arrival));
+		r = mbox_messages(s->mb, 1, UINT32_MAX, 0, 0, collect_msg_cb,
+		    &c);
+	}
+	if (r == 0 && s->view.n > 0)
+		r = mbox_sort_keys(s->mb, mneed, collect_cb, &c);
+	free(c.hit);
+	free(c.arrival);
 	search_free(&c.key);
 	if (r == -1) {
 		log_err("sid=%s sort: %s", s->id, mstore_error(s->store));
@@ -152,20 +227,11 @@ sort_collect(struct imap_session *s, const struct imap_arg *args,
 void
 sort_set_free(struct sort_set *set)
 {
-	size_t i;
-	struct sort_msg *m;
+	struct sort_chunk *c, *next;
 
-	for (i = 0; i < set->n; i++) {
-		m = &set->v[i];
-		free(m->from_mbox);
-		free(m->to_mbox);
-		free(m->cc_mbox);
-		free(m->from_display);
-		free(m->to_display);
-		free(m->subject);
-		free(m->message_id);
-		free(m->in_reply_to);
-		free(m->references);
+	for (c = set->strings; c != NULL; c = next) {
+		next = c->next;
+		free(c);
 	}
 	free(set->v);
 	memset(set, 0, sizeof(*set));
@@ -183,11 +249,11 @@ static const struct {
 	enum sort_key	 key;
 	unsigned int	 need;
 } sort_keys[] = {
-	{ "ARRIVAL",	 SK_ARRIVAL,	 0 },
+	{ "ARRIVAL",	 SK_ARRIVAL,	 SORT_NEED_ARRIVAL },
 	{ "CC",		 SK_CC,		 SORT_NEED_CC },
 	{ "DATE",	 SK_DATE,	 0 },
 	{ "FROM",	 SK_FROM,	 SORT_NEED_FROM },
-	{ "SIZE",	 SK_SIZE,	 0 },
+	{ "SIZE",	 SK_SIZE,	 SORT_NEED_SIZE },
 	{ "SUBJECT",	 SK_SUBJECT,	 SORT_NEED_SUBJECT },
 	{ "TO",		 SK_TO,		 SORT_NEED_TO },
 	{ "DISPLAYFROM", SK_DISPLAYFROM, SORT_NEED_DISPFROM },	/* RFC 5957 */

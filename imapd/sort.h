@@ -32,10 +32,21 @@ struct sort_msg {
 #define SORT_NEED_DISPTO	0x010
 #define SORT_NEED_SUBJECT	0x020
 #define SORT_NEED_LINKS		0x040	/* message ids (THREAD) */
+#define SORT_NEED_SIZE		0x080
+#define SORT_NEED_ARRIVAL	0x100
+#define SORT_NEED_ORDER		0x200	/* in sequence order (THREAD) */
+
+/* The strings of a sort_set, in blocks that never move. */
+struct sort_chunk {
+	struct sort_chunk *next;
+	size_t		 used, cap;
+	char		 data[];
+};
 
 struct sort_set {
 	struct sort_msg	*v;		/* in sequence order */
 	size_t		 n;
+	struct sort_chunk *strings;
 	uint64_t	 max_modseq;	/* of those, for CONDSTORE */
 	int		 modseq;	/* the search used MODSEQ */
 };

@@ -563,6 +563,9 @@ thread_build(struct sort_set *set, enum thread_alg alg, struct buf *b)
 	size_t *node, *tmp = NULL, cap = 0;
 
 	memset(&t, 0, sizeof(t));
+	/* The messages, the root, and room for as many dummies. */
+	t.cap = set->n * 2 + 16;
+	t.v = util_reallocarray(NULL, t.cap, sizeof(*t.v));
 	t.root = tree_add(&t, NULL);
 	if (alg == THREAD_ORDEREDSUBJECT) {
 		thread_orderedsubject(set, &t);
@@ -615,8 +618,8 @@ cmd_thread(struct imap_session *s, const struct imap_arg *args,
 		return -1;
 	}
 	if (sort_collect(s, args + 1, nargs - 1, SORT_NEED_SUBJECT |
-	    (algs[i].alg != THREAD_ORDEREDSUBJECT ? SORT_NEED_LINKS : 0),
-	    &set, &bad) == -1)
+	    SORT_NEED_ORDER | (algs[i].alg != THREAD_ORDEREDSUBJECT ?
+	    SORT_NEED_LINKS : 0), &set, &bad) == -1)
 		return bad ? -1 : 0;
 	b = imap_out(s);
 	buf_puts(b, set.n > 0 ? "* THREAD " : "* THREAD");

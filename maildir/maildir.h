@@ -344,9 +344,22 @@ struct msortkeys {
 	const char	*in_reply_to;
 	const char	*references;
 };
+/*
+ * What the caller needs beyond uid and sent: the columns of the
+ * message row (flags, keywords, modseq, internaldate: for a search
+ * other than ALL, and ARRIVAL), the string keys, the message ids.
+ * Without MSK_MSG the rows come in no particular order unless
+ * MSK_ORDERED is asked, and only what was asked is filled in; less
+ * asked is less of the index read (a SORT (DATE) ALL reads one of its
+ * indexes alone).
+ */
+#define MSK_MSG		0x01
+#define MSK_TEXT	0x02	/* size, *_mbox, *_display, base_subject */
+#define MSK_LINKS	0x04	/* reply, message_id, in_reply_to, references */
+#define MSK_ORDERED	0x08	/* in UID order */
 /* cb as mbox_msg_cb (not 0 stops; it must not change the store).  0 or
  * -1. */
-int	mbox_sort_keys(struct mbox *mb,
+int	mbox_sort_keys(struct mbox *mb, unsigned int need,
 	    int (*cb)(const struct msortkeys *, void *), void *arg);
 
 /* All UIDs in order (malloc'd array, caller frees). */

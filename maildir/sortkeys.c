@@ -1,8 +1,9 @@
 /*
  * What IMAP SORT and THREAD read of every message (maildir.h): one pass
  * over the mailbox's rows joined with their summaries (msglist.c keeps
- * them), so that sorting or threading a large mailbox reads the index
- * and no message file.  A row without a summary, or with one an older
+ * them), or over the summaries alone when the caller needs nothing of
+ * the rows, so that sorting or threading a large mailbox reads the
+ * index and no message file.  A row without a summary, or with one an older
  * program wrote without SORT's keys, has its file read (nothing is
  * stored then: the statement is open; the summaries are made first, so
  * that is a store that cannot write).
@@ -21,18 +22,21 @@ sk_text(sqlite3_stmt *s, int col)
 	return t != NULL ? t : "";
 }
 
-/* A row whose keys come from its file. */
+/* A row whose keys come from its file (base, keyword letters, flags:
+ * what names it). */
 static int
-sk_slow_row(struct mbox *mb, sqlite3_stmt *s, struct msortkeys *k,
-    int (*cb)(const struct msortkeys *, void *), void *arg)
+sk_slow_row(struct mbox *mb, sqlite3_stmt *s, unsigned int flags,
+    struct msortkeys *k, int (*cb)(const struct msortkeys *, void *),
+    void *arg)
 {
 	struct summary sum;
 	int r;
 
-	if (store_summary_read_file(mb, sk_text(s, 17), k->flags,
+	if (store_summary_read_file(mb, sk_text(s, 17), flags,
 	    sk_text(s, 18), &sum) == -1)
 		summary_empty(&sum);
-	k->sent = sum.sent != SUMMARY_NO_DATE ? sum.sent : k->internaldate;
+	if (sum.sent != SUMMARY_NO_DATE)
+		k->sent = sum.sent;
 	k->from_mbox = sum.from_mbox;
 	k->to_mbox = sum.to_mbox;
 	k->cc_mbox = sum.cc_mbox;
@@ -48,22 +52,54 @@ sk_slow_row(struct mbox *mb, sqlite3_stmt *s, struct msortkeys *k,
 	return r;
 }
 
-int
-mbox_sort_keys(struct mbox *mb, int (*cb)(const struct msortkeys *, void *),
+/* SORT (DATE) ALL: the sent dates from the index summary_sent. */
+static int
+sk_dates(struct mbox *mb, int (*cb)(const struct msortkeys *, void *),
     void *arg)
+{
+	struct msortkeys k;
+	sqlite3_stmt *s = store_stmt(mb->st, Q_SORT_DATES);
+	int rc, r = 0;
+
+	sqlite3_bind_int64(s, 1, mb->id);
+	memset(&k, 0, sizeof(k));
+	k.keywords = k.from_mbox = k.to_mbox = k.cc_mbox = "";
+	k.from_display = k.to_display = k.base_subject = "";
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		k.uid = (uint32_t)sqlite3_column_int64(s, 0);
+		k.sent = sqlite3_column_int64(s, 1);
+		if ((r = cb(&k, arg)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_fail(mb->st, "sort keys");
+	sqlite3_reset(s);
+	return r;
+}
+
+int
+mbox_sort_keys(struct mbox *mb, unsigned int need,
+    int (*cb)(const struct msortkeys *, void *), void *arg)
 {
 	struct msortkeys k;
 	sqlite3_stmt *s;
 	int64_t msgs, sums;
-	int rc, r = 0;
+	int rc, r = 0, whole, narrow;
 
 	/* A summary is made for every row that has none; one that cannot
-	 * be stored (a full disk) is read below instead. */
+	 * be stored (a full disk) is read below instead, from msg's
+	 * rows. */
 	if (store_summary_count(mb, &msgs, &sums) == -1)
 		return -1;
-	if (sums < msgs)
-		(void)store_summary_fill(mb);
-	s = store_stmt(mb->st, Q_SORT_KEYS);
+	if (sums < msgs && (store_summary_fill(mb) == -1 ||
+	    store_summary_count(mb, &msgs, &sums) == -1))
+		sums = -1;
+	whole = sums == msgs;
+	if (whole && (need & (MSK_MSG | MSK_TEXT | MSK_LINKS |
+	    MSK_ORDERED)) == 0)
+		return sk_dates(mb, cb, arg);
+	narrow = whole && !(need & MSK_MSG);
+	s = store_stmt(mb->st, narrow ? Q_SORT_SUMMARY : Q_SORT_KEYS);
 	sqlite3_bind_int64(s, 1, mb->id);
 	memset(&k, 0, sizeof(k));
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -73,13 +109,15 @@ mbox_sort_keys(struct mbox *mb, int (*cb)(const struct msortkeys *, void *),
 		k.modseq = (uint64_t)sqlite3_column_int64(s, 3);
 		k.size = sqlite3_column_int64(s, 4);
 		k.internaldate = sqlite3_column_int64(s, 5);
+		k.sent = sqlite3_column_type(s, 6) == SQLITE_NULL ?
+		    k.internaldate : sqlite3_column_int64(s, 6);
 		if (sqlite3_column_type(s, 13) == SQLITE_NULL) {
-			r = sk_slow_row(mb, s, &k, cb, arg);
+			r = sk_slow_row(mb, s, narrow ? (unsigned int)
+			    sqlite3_column_int(s, 19) : k.flags, &k, cb, arg);
 			if (r != 0)
 				break;
 			continue;
 		}
-		k.sent = sqlite3_column_int64(s, 6);
 		k.from_mbox = sk_text(s, 7);
 		k.to_mbox = sk_text(s, 8);
 		k.cc_mbox = sk_text(s, 9);

@@ -187,6 +187,19 @@ static const char *store_sql_text[Q_COUNT] = {
 	    " uidnext, highestmodseq, first_recent, messages, unseen, recent,"
 	    " size, deleted, sum_uidvalidity, sum_uidnext)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	/* The same without msg's columns, when every row has a summary
+	 * (a row's file only for one without the keys). */
+	[Q_SORT_SUMMARY] = "SELECT s.uid, 0, '', 0, s.size, 0, s.sent,"
+	    " s.from_mbox, s.to_mbox, s.cc_mbox, s.from_key, s.to_key,"
+	    " s.base_subject, s.reply, s.message_id, s.in_reply_to, s.refs,"
+	    " CASE WHEN s.reply IS NULL THEN (SELECT file FROM msg"
+	    " WHERE id = s.msg) END, CASE WHEN s.reply IS NULL THEN"
+	    " (SELECT kwletters FROM msg WHERE id = s.msg) END,"
+	    " CASE WHEN s.reply IS NULL THEN (SELECT flags FROM msg"
+	    " WHERE id = s.msg) END"
+	    " FROM summary s WHERE s.mailbox = ?1 ORDER BY s.uid",
+	/* And the sent dates alone: from the index summary_sent. */
+	[Q_SORT_DATES] = "SELECT uid, sent FROM summary WHERE mailbox = ?1",
 	[Q_SUM_ONE] = "SELECT m.uid, m.flags, m.keywords, s.sent,"
 	    " m.internaldate, m.vsize, s.from_name, s.from_addr, s.to_text,"
 	    " s.subject, s.message_id, s.in_reply_to, s.refs, s.attachment,"

@@ -845,18 +845,35 @@ test_sort_upgrade(void)
 	    == 0 && db_count("SELECT count(*) FROM summary") == 0,
 	    "keys: opened, its summaries dropped");
 	keys_seen[0] = '\0';
-	ok(mbox_sort_keys(in, keys_cb, NULL) == 0 && strcmp(keys_seen,
+	ok(mbox_sort_keys(in, MSK_TEXT | MSK_LINKS | MSK_ORDERED, keys_cb,
+	    NULL) == 0 && strcmp(keys_seen,
 	    "1:ann,bob,ann,one,<1@x>,1,1700000001|"
 	    "2:,,,two,(null),0,1700000002|") == 0 &&
 	    db_count("SELECT count(*) FROM summary WHERE reply IS NOT NULL")
 	    == 2, "keys: made again, and kept: %s", keys_seen);
+	keys_seen[0] = '\0';
+	ok(mbox_sort_keys(in, MSK_MSG | MSK_TEXT | MSK_LINKS, keys_cb,
+	    NULL) == 0 && strcmp(keys_seen,
+	    "1:ann,bob,ann,one,<1@x>,1,1700000001|"
+	    "2:,,,two,(null),0,1700000002|") == 0,
+	    "keys: the same with the rows' columns: %s", keys_seen);
+	keys_seen[0] = '\0';
+	ok(mbox_sort_keys(in, 0, keys_cb, NULL) == 0 && (strcmp(keys_seen,
+	    "1:,,,,(null),0,1700000001|2:,,,,(null),0,1700000002|") == 0 ||
+	    strcmp(keys_seen, "2:,,,,(null),0,1700000002|"
+	    "1:,,,,(null),0,1700000001|") == 0),
+	    "keys: the dates alone: %s", keys_seen);
 	/* A row an older program summarised: read from its file. */
 	ok(db_do("UPDATE summary SET reply = NULL, from_mbox = NULL"
 	    " WHERE uid = 1") == 0, "keys: a row without them");
 	keys_seen[0] = '\0';
-	ok(mbox_sort_keys(in, keys_cb, NULL) == 0 && strncmp(keys_seen,
-	    "1:ann,bob,ann,one,<1@x>,1,", 26) == 0,
-	    "keys: read from the file: %s", keys_seen);
+	ok(mbox_sort_keys(in, MSK_TEXT | MSK_LINKS, keys_cb, NULL) == 0 &&
+	    strncmp(keys_seen, "1:ann,bob,ann,one,<1@x>,1,1700000001|", 37)
+	    == 0, "keys: read from the file: %s", keys_seen);
+	keys_seen[0] = '\0';
+	ok(mbox_sort_keys(in, MSK_MSG | MSK_TEXT, keys_cb, NULL) == 0 &&
+	    strncmp(keys_seen, "1:ann,bob,ann,one,<1@x>,1,1700000001|", 37)
+	    == 0, "keys: read from the file, with the rows: %s", keys_seen);
 	mbox_close(&in);
 	mstore_close(&st);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
