@@ -335,6 +335,8 @@ refs_link(struct sort_set *set, struct tree *t, GHashTable *ids,
 		/* (B) the last reference is the message's parent, in place
 		 * of any it had (a truncated References: elsewhere). */
 		x = node[i];
+		if (parent != T_NONE && t->v[x].parent == parent)
+			continue;	/* so already (no sibling scan) */
 		tree_unlink(t, x);
 		if (parent != T_NONE && !tree_below(t, parent, x))
 			tree_append(t, parent, x);
