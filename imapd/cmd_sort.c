@@ -23,14 +23,33 @@ struct collect {
 	struct imap_session *s;
 	struct search_key *key;		/* NULL: ALL */
 	struct sort_set	*set;
-	unsigned int	 need;
 	uint32_t	 uid;		/* the message search_load() opens */
 	struct mime_msg	*msg;
 	/* The first pass's (over the messages' rows), by sequence number:
 	 * did it match (NULL: all do), its INTERNALDATE (ARRIVAL). */
 	uint8_t		*hit;
 	int64_t		*arrival;
+	size_t		 cursor;	/* where the last UID was in the view */
 };
+
+/*
+ * The sequence number of a UID (0: not in the view).  Rows mostly come
+ * in UID order (or in date order, which is mostly the same): look a few
+ * places after the last one first, then search.
+ */
+static uint32_t
+collect_seq(struct collect *c, uint32_t uid)
+{
+	const struct view *v = &c->s->view;
+	size_t i, end = c->cursor + 4 < v->n ? c->cursor + 4 : v->n;
+
+	for (i = c->cursor; i < end && v->msgs[i].uid <= uid; i++)
+		if (v->msgs[i].uid == uid) {
+			c->cursor = i + 1;
+			return (uint32_t)i + 1;
+		}
+	return view_seq(v, uid);
+}
 
 static struct mime_msg *
 collect_load(void *arg)
@@ -61,7 +80,8 @@ collect_copy(struct sort_set *set, const char *s)
 
 	if (c == NULL || c->cap - c->used < len) {
 		cap = len > SORT_CHUNK ? len : SORT_CHUNK;
-		c = util_calloc(1, sizeof(*c) + cap);
+		c = util_reallocarray(NULL, 1, sizeof(*c) + cap);
+		c->used = 0;
 		c->cap = cap;
 		c->next = set->strings;
 		set->strings = c;
@@ -72,11 +92,15 @@ collect_copy(struct sort_set *set, const char *s)
 	return p;
 }
 
-/* A key the command needs, copied; NULL for one it does not. */
-static char *
-collect_str(struct collect *c, unsigned int bit, const char *s)
+/* A string key the command needs into message i's slot. */
+static void
+collect_str(struct collect *c, size_t i, enum sort_str k, const char *s)
 {
-	return (c->need & bit) && s != NULL ? collect_copy(c->set, s) : NULL;
+	struct sort_set *set = c->set;
+
+	if (set->slot[k] >= 0)
+		set->str[i * set->nstr + (size_t)set->slot[k]] = s != NULL ?
+		    collect_copy(set, s) : NULL;
 }
 
 /* The first pass: the search over the messages' rows (as SEARCH's),
@@ -86,7 +110,7 @@ collect_msg_cb(const struct mmsg *mm, void *arg)
 {
 	struct collect *c = arg;
 	struct search_msg sm;
-	uint32_t seq = view_seq(&c->s->view, mm->uid);
+	uint32_t seq = collect_seq(c, mm->uid);
 	int r = 1;
 
 	if (seq == 0)		/* not known to the client yet */
@@ -123,27 +147,31 @@ collect_cb(const struct msortkeys *k, void *arg)
 {
 	struct collect *c = arg;
 	struct sort_msg *m;
-	uint32_t seq = view_seq(&c->s->view, k->uid);
+	uint32_t seq = collect_seq(c, k->uid);
+	size_t i;
 
 	if (seq == 0 || (c->hit != NULL && !c->hit[seq]))
 		return 0;
-	m = &c->set->v[c->set->n++];
+	i = c->set->n++;
+	m = &c->set->v[i];
 	m->seq = seq;
 	m->num = c->s->uid_cmd ? k->uid : seq;
 	m->sent = k->sent;
-	m->arrival = c->arrival != NULL ? c->arrival[seq] : 0;
-	m->size = k->size;
-	m->from_mbox = collect_str(c, SORT_NEED_FROM, k->from_mbox);
-	m->to_mbox = collect_str(c, SORT_NEED_TO, k->to_mbox);
-	m->cc_mbox = collect_str(c, SORT_NEED_CC, k->cc_mbox);
-	m->from_display = collect_str(c, SORT_NEED_DISPFROM,
-	    k->from_display);
-	m->to_display = collect_str(c, SORT_NEED_DISPTO, k->to_display);
-	m->subject = collect_str(c, SORT_NEED_SUBJECT, k->base_subject);
-	m->message_id = collect_str(c, SORT_NEED_LINKS, k->message_id);
-	m->in_reply_to = collect_str(c, SORT_NEED_LINKS, k->in_reply_to);
-	m->references = collect_str(c, SORT_NEED_LINKS, k->references);
-	m->reply = k->reply;
+	if (c->set->arrival != NULL)
+		c->set->arrival[i] = c->arrival[seq];
+	if (c->set->size != NULL)
+		c->set->size[i] = k->size;
+	if (c->set->reply != NULL)
+		c->set->reply[i] = k->reply != 0;
+	collect_str(c, i, SS_FROM, k->from_mbox);
+	collect_str(c, i, SS_TO, k->to_mbox);
+	collect_str(c, i, SS_CC, k->cc_mbox);
+	collect_str(c, i, SS_DISPFROM, k->from_display);
+	collect_str(c, i, SS_DISPTO, k->to_display);
+	collect_str(c, i, SS_SUBJECT, k->base_subject);
+	collect_str(c, i, SS_MSGID, k->message_id);
+	collect_str(c, i, SS_IRT, k->in_reply_to);
+	collect_str(c, i, SS_REFS, k->references);
 	return 0;
 }
 
@@ -155,6 +183,7 @@ sort_collect(struct imap_session *s, const struct imap_arg *args,
 	const char *charset, *why;
 	uint32_t max_uid = s->view.n ? s->view.msgs[s->view.n - 1].uid : 0;
 	unsigned int mneed = 0;
+	size_t i;
 	int r;
 
 	memset(set, 0, sizeof(*set));
@@ -193,14 +222,27 @@ sort_collect(struct imap_session *s, const struct imap_arg *args,
 	    SORT_NEED_DISPFROM | SORT_NEED_DISPTO | SORT_NEED_SUBJECT |
 	    SORT_NEED_SIZE))
 		mneed |= MSK_TEXT;
-	if (need & SORT_NEED_LINKS)
+	if ((need & SORT_NEED_LINKS) == SORT_NEED_LINKS)
 		mneed |= MSK_LINKS;
 	if (need & SORT_NEED_ORDER)
 		mneed |= MSK_ORDERED;
 	c.s = s;
 	c.set = set;
-	c.need = need;
 	set->v = util_reallocarray(NULL, s->view.n + 1, sizeof(*set->v));
+	for (i = 0; i < SS_COUNT; i++)
+		set->slot[i] = (need & (1U << i)) ? (int)set->nstr++ : -1;
+	if (set->nstr > 0)
+		set->str = util_reallocarray(NULL, (s->view.n + 1) *
+		    set->nstr, sizeof(*set->str));
+	if (need & SORT_NEED_ARRIVAL)
+		set->arrival = util_reallocarray(NULL, s->view.n + 1,
+		    sizeof(*set->arrival));
+	if (need & SORT_NEED_SIZE)
+		set->size = util_reallocarray(NULL, s->view.n + 1,
+		    sizeof(*set->size));
+	if ((need & SORT_NEED_LINKS) == SORT_NEED_LINKS)
+		set->reply = util_reallocarray(NULL, s->view.n + 1,
+		    sizeof(*set->reply));
 	r = 0;
 	if (s->view.n > 0 && (c.key != NULL || (need & SORT_NEED_ARRIVAL))) {
 		c.hit = util_calloc(s->view.n + 1, sizeof(*c.hit));
@@ -210,6 +252,7 @@ sort_collect(struct imap_session *s, const struct imap_arg *args,
 		r = mbox_messages(s->mb, 1, UINT32_MAX, 0, 0, collect_msg_cb,
 		    &c);
 	}
+	c.cursor = 0;
 	if (r == 0 && s->view.n > 0)
 		r = mbox_sort_keys(s->mb, mneed, collect_cb, &c);
 	free(c.hit);
@@ -225,6 +268,19 @@ sort_collect(struct imap_session *s, const struct imap_arg *args,
 }
 
 void
+sort_put_num(struct buf *b, const char *before, uint32_t n)
+{
+	char tmp[16], *p = tmp + sizeof(tmp);
+
+	do {
+		*--p = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	buf_puts(b, before);
+	buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void
 sort_set_free(struct sort_set *set)
 {
 	struct sort_chunk *c, *next;
@@ -234,6 +290,10 @@ sort_set_free(struct sort_set *set)
 		free(c);
 	}
 	free(set->v);
+	free(set->str);
+	free(set->arrival);
+	free(set->size);
+	free(set->reply);
 	memset(set, 0, sizeof(*set));
 }
 
@@ -312,56 +372,71 @@ sort_int(int64_t a, int64_t b)
 /* Strings as prepared by the store (ASCII lower-cased or case-folded
  * UTF-8): by octets, which is code point order; "" first. */
 static int
-sort_str(const char *a, const char *b)
+sort_strcmp(const char *a, const char *b)
 {
 	int r = strcmp(a != NULL ? a : "", b != NULL ? b : "");
 
 	return r < 0 ? -1 : r > 0;
 }
 
+struct sort_ctx {
+	const struct sort_order	*o;
+	const struct sort_set	*set;
+};
+
+static int
+sort_cmp_str(const struct sort_set *set, size_t a, size_t b,
+    enum sort_str k)
+{
+	return sort_strcmp(sort_msg_str(set, a, k), sort_msg_str(set, b, k));
+}
+
+/* Two messages by their index in the set. */
 static int
 sort_cmp(const void *pa, const void *pb, void *arg)
 {
-	const struct sort_msg *a = pa, *b = pb;
-	const struct sort_order *o = arg;
+	const struct sort_ctx *ctx = arg;
+	const struct sort_set *set = ctx->set;
+	const struct sort_order *o = ctx->o;
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
 	size_t i;
 	int r = 0;
 
 	for (i = 0; i < o->n && r == 0; i++) {
 		switch (o->c[i].key) {
 		case SK_ARRIVAL:
-			r = sort_int(a->arrival, b->arrival);
+			r = sort_int(set->arrival[a], set->arrival[b]);
 			break;
 		case SK_DATE:
-			r = sort_int(a->sent, b->sent);
+			r = sort_int(set->v[a].sent, set->v[b].sent);
 			break;
 		case SK_SIZE:
-			r = sort_int(a->size, b->size);
+			r = sort_int(set->size[a], set->size[b]);
 			break;
 		case SK_CC:
-			r = sort_str(a->cc_mbox, b->cc_mbox);
+			r = sort_cmp_str(set, a, b, SS_CC);
 			break;
 		case SK_FROM:
-			r = sort_str(a->from_mbox, b->from_mbox);
+			r = sort_cmp_str(set, a, b, SS_FROM);
 			break;
 		case SK_TO:
-			r = sort_str(a->to_mbox, b->to_mbox);
+			r = sort_cmp_str(set, a, b, SS_TO);
 			break;
 		case SK_SUBJECT:
-			r = sort_str(a->subject, b->subject);
+			r = sort_cmp_str(set, a, b, SS_SUBJECT);
 			break;
 		case SK_DISPLAYFROM:
-			r = sort_str(a->from_display, b->from_display);
+			r = sort_cmp_str(set, a, b, SS_DISPFROM);
 			break;
 		case SK_DISPLAYTO:
-			r = sort_str(a->to_display, b->to_display);
+			r = sort_cmp_str(set, a, b, SS_DISPTO);
 			break;
 		}
 		if (o->c[i].reverse)
 			r = -r;
 	}
 	/* RFC 5256 §3: exact matches in mailbox order, REVERSE or not. */
-	return r != 0 ? r : sort_int(a->seq, b->seq);
+	return r != 0 ? r : sort_int(set->v[a].seq, set->v[b].seq);
 }
 
 #define ESORT_MIN	0x01
@@ -402,27 +477,27 @@ sort_return_options(const struct imap_arg *a, unsigned int *opts)
  * meaning, so a descending run stays number by number).
  */
 static void
-sort_put_ordered_set(struct buf *b, const struct sort_set *set)
+sort_put_ordered_set(struct buf *b, const struct sort_set *set,
+    const uint32_t *perm)
 {
 	size_t i = 0, j;
 
 	while (i < set->n) {
-		for (j = i; j + 1 < set->n &&
-		    set->v[j + 1].num == set->v[j].num + 1; j++)
+		for (j = i; j + 1 < set->n && set->v[perm[j + 1]].num ==
+		    set->v[perm[j]].num + 1; j++)
 			;
 		if (i > 0)
 			buf_putc(b, ',');
+		sort_put_num(b, "", set->v[perm[i]].num);
 		if (j > i)
-			buf_printf(b, "%u:%u", set->v[i].num, set->v[j].num);
-		else
-			buf_printf(b, "%u", set->v[i].num);
+			sort_put_num(b, ":", set->v[perm[j]].num);
 		i = j + 1;
 	}
 }
 
 static void
-sort_reply(struct imap_session *s, const struct sort_set *set, int esort,
-    unsigned int opts)
+sort_reply(struct imap_session *s, const struct sort_set *set,
+    const uint32_t *perm, int esort, unsigned int opts)
 {
 	struct buf *b = imap_out(s);
 	size_t i;
@@ -430,7 +505,7 @@ sort_reply(struct imap_session *s, const struct sort_set *set, int esort,
 	if (!esort) {
 		buf_puts(b, "* SORT");
 		for (i = 0; i < set->n; i++)
-			buf_printf(b, " %u", set->v[i].num);
+			sort_put_num(b, " ", set->v[perm[i]].num);
 		/* RFC 7162 §3.1.5 */
 		if (set->modseq && set->n > 0)
 			buf_printf(b, " (MODSEQ %llu)",
@@ -447,12 +522,12 @@ sort_reply(struct imap_session *s, const struct sort_set *set, int esort,
 	/* RFC 5267 §3.2: MIN and MAX are the first and the last in sort
 	 * order. */
 	if ((opts & ESORT_MIN) && set->n > 0)
-		buf_printf(b, " MIN %u", set->v[0].num);
+		buf_printf(b, " MIN %u", set->v[perm[0]].num);
 	if ((opts & ESORT_MAX) && set->n > 0)
-		buf_printf(b, " MAX %u", set->v[set->n - 1].num);
+		buf_printf(b, " MAX %u", set->v[perm[set->n - 1]].num);
 	if ((opts & ESORT_ALL) && set->n > 0) {
 		buf_puts(b, " ALL ");
-		sort_put_ordered_set(b, set);
+		sort_put_ordered_set(b, set, perm);
 	}
 	if (opts & ESORT_COUNT)
 		buf_printf(b, " COUNT %zu", set->n);
@@ -469,8 +544,10 @@ cmd_sort(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 {
 	struct sort_order order;
 	struct sort_set set;
+	struct sort_ctx ctx;
 	unsigned int opts = 0, need;
-	size_t i = 0;
+	uint32_t *perm;
+	size_t i = 0, k;
 	int esort = 0, bad;
 
 	if (nargs >= 1 && imap_arg_atom_is(&args[0], "RETURN")) {
@@ -488,9 +565,16 @@ cmd_sort(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	i++;
 	if (sort_collect(s, args + i, nargs - i, need, &set, &bad) == -1)
 		return bad ? -1 : 0;
-	qsort_r(set.v, set.n, sizeof(*set.v), sort_cmp, &order);
-	sort_reply(s, &set, esort, opts);
+	/* The messages stay; their indexes are sorted (4 octets each). */
+	perm = util_reallocarray(NULL, set.n + 1, sizeof(*perm));
+	for (k = 0; k < set.n; k++)
+		perm[k] = (uint32_t)k;
+	ctx.o = &order;
+	ctx.set = &set;
+	qsort_r(perm, set.n, sizeof(*perm), sort_cmp, &ctx);
+	sort_reply(s, &set, perm, esort, opts);
 	imap_tagged(s, "OK SORT completed");
+	free(perm);
 	sort_set_free(&set);
 	return 0;
 }

@@ -33,7 +33,21 @@ struct tree {
 	struct tnode	*v;
 	size_t		 n, cap;
 	size_t		 root;		/* the dummy over every thread */
+	const struct sort_set *set;	/* the messages */
 };
+
+/* A message's strings and reply flag, by its node. */
+static const char *
+tmsg_str(const struct tree *t, const struct sort_msg *m, enum sort_str k)
+{
+	return sort_msg_str(t->set, (size_t)(m - t->set->v), k);
+}
+
+static int
+tmsg_reply(const struct tree *t, const struct sort_msg *m)
+{
+	return t->set->reply != NULL && t->set->reply[m - t->set->v];
+}
 
 static size_t
 tree_add(struct tree *t, struct sort_msg *m)
@@ -182,7 +196,7 @@ tree_print(const struct tree *t, struct buf *b)
 		cur = top;
 		for (;;) {
 			if (t->v[cur].m != NULL)
-				buf_printf(b, "%u", t->v[cur].m->num);
+				sort_put_num(b, "", t->v[cur].m->num);
 			c = t->v[cur].child;
 			if (c != T_NONE && t->v[c].next == T_NONE) {
 				if (t->v[cur].m != NULL)
@@ -223,11 +237,13 @@ tree_print(const struct tree *t, struct buf *b)
 /* ---- ORDEREDSUBJECT (RFC 5256 §3) ---- */
 
 static int
-os_cmp(const void *pa, const void *pb)
+os_cmp(const void *pa, const void *pb, void *arg)
 {
-	const struct sort_msg *a = *(struct sort_msg *const *)pa;
-	const struct sort_msg *b = *(struct sort_msg *const *)pb;
-	int r = strcmp(a->subject, b->subject);
+	const struct sort_set *set = arg;
+	uint32_t ia = *(const uint32_t *)pa, ib = *(const uint32_t *)pb;
+	const struct sort_msg *a = &set->v[ia], *b = &set->v[ib];
+	int r = strcmp(sort_msg_str(set, ia, SS_SUBJECT),
+	    sort_msg_str(set, ib, SS_SUBJECT));
 
 	if (r != 0)
 		return r;
@@ -244,15 +260,16 @@ os_cmp(const void *pa, const void *pb)
 static void
 thread_orderedsubject(struct sort_set *set, struct tree *t)
 {
-	struct sort_msg **v = util_calloc(set->n + 1, sizeof(*v));
+	uint32_t *v = util_reallocarray(NULL, set->n + 1, sizeof(*v));
 	size_t i, head = T_NONE, x;
 
 	for (i = 0; i < set->n; i++)
-		v[i] = &set->v[i];
-	qsort(v, set->n, sizeof(*v), os_cmp);
+		v[i] = (uint32_t)i;
+	qsort_r(v, set->n, sizeof(*v), os_cmp, set);
 	for (i = 0; i < set->n; i++) {
-		x = tree_add(t, v[i]);
-		if (i > 0 && strcmp(v[i]->subject, v[i - 1]->subject) == 0)
+		x = tree_add(t, &set->v[v[i]]);
+		if (i > 0 && strcmp(sort_msg_str(set, v[i], SS_SUBJECT),
+		    sort_msg_str(set, v[i - 1], SS_SUBJECT)) == 0)
 			tree_append(t, head, x);
 		else
 			tree_append(t, t->root, head = x);
@@ -303,7 +320,6 @@ static void
 refs_link(struct sort_set *set, struct tree *t, GHashTable *ids,
     size_t *node)
 {
-	struct sort_msg *m;
 	char *p, *id;
 	size_t i, x, parent, kid;
 	gpointer v;
@@ -311,17 +327,18 @@ refs_link(struct sort_set *set, struct tree *t, GHashTable *ids,
 	/* Each message's own node; an id a message with a lower sequence
 	 * number has already, or none, gives a node of its own. */
 	for (i = 0; i < set->n; i++) {
-		m = &set->v[i];
-		node[i] = tree_add(t, m);
-		if (m->message_id != NULL && !g_hash_table_lookup_extended(ids,
-		    m->message_id, NULL, &v))
-			g_hash_table_insert(ids, m->message_id,
+		node[i] = tree_add(t, &set->v[i]);
+		id = (char *)sort_msg_str(set, i, SS_MSGID);
+		if (id != NULL && !g_hash_table_lookup_extended(ids, id, NULL,
+		    &v))
+			g_hash_table_insert(ids, id,
 			    GSIZE_TO_POINTER(node[i] + 1));
 	}
 	for (i = 0; i < set->n; i++) {
-		m = &set->v[i];
-		/* References, else the first id of In-Reply-To. */
-		p = m->references != NULL ? m->references : m->in_reply_to;
+		/* References, else the first id of In-Reply-To (the set's
+		 * own copies: cut into ids in place). */
+		if ((p = (char *)sort_msg_str(set, i, SS_REFS)) == NULL)
+			p = (char *)sort_msg_str(set, i, SS_IRT);
 		parent = T_NONE;
 		while (p != NULL && (id = next_id(&p)) != NULL) {
 			kid = id_node(t, ids, id);
@@ -387,7 +404,7 @@ top_get(const struct tree *t, size_t *n_r)
 
 	for (c = t->v[t->root].child; c != T_NONE; c = t->v[c].next)
 		n++;
-	v = util_calloc(n + 1, sizeof(*v));
+	v = util_reallocarray(NULL, n + 1, sizeof(*v));
 	n = 0;
 	for (c = t->v[t->root].child; c != T_NONE; c = t->v[c].next)
 		v[n++] = c;
@@ -442,21 +459,26 @@ refs_prune(struct tree *t)
 
 /* The subject of a thread (step 5.B.i): its top message's, or its
  * first child's when it is a dummy. */
-static const struct sort_msg *
-refs_subject_msg(const struct tree *t, size_t x)
+static const char *
+refs_subject(const struct tree *t, size_t x)
 {
+	const char *subj;
+
 	if (t->v[x].m == NULL && t->v[x].child != T_NONE)
 		x = t->v[x].child;
-	return t->v[x].m;
+	if (t->v[x].m == NULL)
+		return NULL;
+	subj = tmsg_str(t, t->v[x].m, SS_SUBJECT);
+	return subj != NULL && subj[0] != '\0' ? subj : NULL;
 }
 
 /* Step 5: threads of the same base subject gathered. */
 static void
 refs_merge_subjects(struct tree *t)
 {
-	GHashTable *subj = g_hash_table_new(g_str_hash, g_str_equal);
+	GHashTable *table = g_hash_table_new(g_str_hash, g_str_equal);
 	size_t *top, ntop, i, cur, old, d, k, next, *pos;
-	const struct sort_msg *sm;
+	const char *subj;
 	gpointer v;
 	int cur_dummy, old_dummy;
 
@@ -465,33 +487,30 @@ refs_merge_subjects(struct tree *t)
 	 * thread that is no reply before one that is. */
 	for (i = 0; i < ntop; i++) {
 		cur = top[i];
-		if ((sm = refs_subject_msg(t, cur)) == NULL ||
-		    sm->subject[0] == '\0')
+		if ((subj = refs_subject(t, cur)) == NULL)
 			continue;
-		if (!g_hash_table_lookup_extended(subj, sm->subject, NULL,
-		    &v)) {
-			g_hash_table_insert(subj, sm->subject,
+		if (!g_hash_table_lookup_extended(table, subj, NULL, &v)) {
+			g_hash_table_insert(table, (gpointer)subj,
 			    GSIZE_TO_POINTER(cur + 1));
 			continue;
 		}
 		old = GPOINTER_TO_SIZE(v) - 1;
 		if (t->v[old].m != NULL && (t->v[cur].m == NULL ||
-		    (t->v[old].m->reply && !t->v[cur].m->reply)))
-			g_hash_table_insert(subj, sm->subject,
+		    (tmsg_reply(t, t->v[old].m) &&
+		    !tmsg_reply(t, t->v[cur].m))))
+			g_hash_table_insert(table, (gpointer)subj,
 			    GSIZE_TO_POINTER(cur + 1));
 	}
 	/* (C) the others merged into it.  pos: where each top node is in
 	 * top[], for a dummy taking its place. */
-	pos = util_calloc(t->n + ntop + 1, sizeof(*pos));
+	pos = util_reallocarray(NULL, t->n + ntop + 1, sizeof(*pos));
 	for (i = 0; i < ntop; i++)
 		pos[top[i]] = i;
 	for (i = 0; i < ntop; i++) {
 		if ((cur = top[i]) == T_NONE ||
-		    (sm = refs_subject_msg(t, cur)) == NULL ||
-		    sm->subject[0] == '\0')
+		    (subj = refs_subject(t, cur)) == NULL)
 			continue;
-		old = GPOINTER_TO_SIZE(g_hash_table_lookup(subj,
-		    sm->subject)) - 1;
+		old = GPOINTER_TO_SIZE(g_hash_table_lookup(table, subj)) - 1;
 		if (old == cur)
 			continue;
 		cur_dummy = t->v[cur].m == NULL;
@@ -505,8 +524,8 @@ refs_merge_subjects(struct tree *t)
 				tree_append(t, old, k);
 			}
 			t->v[cur].child = t->v[cur].last = T_NONE;
-		} else if (old_dummy || (!cur_dummy && t->v[cur].m->reply &&
-		    !t->v[old].m->reply))
+		} else if (old_dummy || (!cur_dummy &&
+		    tmsg_reply(t, t->v[cur].m) && !tmsg_reply(t, t->v[old].m)))
 			tree_append(t, old, cur);
 		else {
 			/* A new thread of both under a dummy, in the
@@ -517,14 +536,14 @@ refs_merge_subjects(struct tree *t)
 			t->v[old].parent = t->v[old].next = T_NONE;
 			tree_append(t, d, old);
 			tree_append(t, d, cur);
-			g_hash_table_insert(subj, (gpointer)sm->subject,
+			g_hash_table_insert(table, (gpointer)subj,
 			    GSIZE_TO_POINTER(d + 1));
 		}
 	}
 	top_set(t, top, ntop);
 	free(pos);
 	free(top);
-	g_hash_table_destroy(subj);
+	g_hash_table_destroy(table);
 }
 
 /* REFS: each thread by its latest message (then as step 6). */
@@ -565,6 +584,7 @@ thread_build(struct sort_set *set, enum thread_alg alg, struct buf *b)
 	size_t *node, *tmp = NULL, cap = 0;
 
 	memset(&t, 0, sizeof(t));
+	t.set = set;
 	/* The messages, the root, and room for as many dummies. */
 	t.cap = set->n * 2 + 16;
 	t.v = util_reallocarray(NULL, t.cap, sizeof(*t.v));
@@ -576,7 +596,7 @@ thread_build(struct sort_set *set, enum thread_alg alg, struct buf *b)
 		return;
 	}
 	ids = g_hash_table_new(g_str_hash, g_str_equal);
-	node = util_calloc(set->n + 1, sizeof(*node));
+	node = util_reallocarray(NULL, set->n + 1, sizeof(*node));
 	refs_link(set, &t, ids, node);			/* 1 */
 	refs_prune(&t);					/* 2, 3 */
 	tree_sort_all(&t);				/* 4 */
