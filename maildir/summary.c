@@ -183,133 +183,6 @@ sum_addr_spec(const struct mime_addr *a)
 	return g_strdup_printf("%s@%s", a->local, a->domain);
 }
 
-struct sum_from_acc {
-	struct summary	*s;
-	int		 done;
-};
-
-static void
-sum_from_cb(const struct mime_addr *a, void *arg)
-{
-	struct sum_from_acc *acc = arg;
-
-	if (acc->done || a->kind != MIME_ADDR_MAILBOX)
-		return;
-	acc->s->from_name = sum_clean(g_strdup(a->name_utf8 != NULL ?
-	    a->name_utf8 : ""), SUMMARY_NAME_MAX);
-	acc->s->from_addr = sum_clean(sum_addr_spec(a), SUMMARY_ADDR_MAX);
-	acc->done = 1;
-}
-
-static void
-sum_from(const char *raw, struct summary *s)
-{
-	struct sum_from_acc acc = { s, 0 };
-	char *prefix = sum_addr_prefix(raw);
-
-	mime_addr_parse(prefix, sum_from_cb, &acc);
-	g_free(prefix);
-	if (!acc.done) {
-		/* Not an address: show what it says. */
-		s->from_name = sum_clean(sum_decoded(raw), SUMMARY_NAME_MAX);
-		s->from_addr = util_strdup("");
-	}
-}
-
-/*
- * One recipient as a list shows it (text: its name, else its address;
- * freed here).  0 when it fits, -1 when the list is full: it ends in
- * ", …" then, or is the first recipient cut, and "…".
- */
-static int
-sum_to_one(struct buf *b, char *text)
-{
-	static const char more[] = ", \xe2\x80\xa6";	/* U+2026 */
-	size_t room = SUMMARY_TO_MAX - (sizeof(more) - 1);
-	int r = 0;
-
-	if (text[0] == '\0')
-		;
-	else if (b->len == 0 && strlen(text) > room) {
-		sum_bound(text, room);
-		buf_puts(b, text);
-		buf_puts(b, more + 2);
-		r = -1;
-	} else if (b->len > 0 && b->len + 2 + strlen(text) > room) {
-		buf_puts(b, more);
-		r = -1;
-	} else {
-		if (b->len > 0)
-			buf_puts(b, ", ");
-		buf_puts(b, text);
-	}
-	free(text);
-	return r;
-}
-
-struct sum_to_acc {
-	struct buf	*b;
-	char		*group;		/* a group's name, until a member */
-	int		 members, full;
-};
-
-/*
- * Each recipient by its name, else its address; a group by its members,
- * or, with none ("undisclosed-recipients:;"), by its name.
- */
-static void
-sum_to_cb(const struct mime_addr *a, void *arg)
-{
-	struct sum_to_acc *acc = arg;
-
-	if (acc->full)
-		return;
-	switch (a->kind) {
-	case MIME_ADDR_GROUP:
-		g_free(acc->group);
-		acc->group = g_strdup(a->name_utf8 != NULL ? a->name_utf8 :
-		    "");
-		acc->members = 0;
-		break;
-	case MIME_ADDR_GROUP_END:
-		if (acc->group != NULL && acc->members == 0) {
-			if (sum_to_one(acc->b, sum_clean(acc->group,
-			    SUMMARY_TO_MAX)) == -1)
-				acc->full = 1;
-		} else
-			g_free(acc->group);
-		acc->group = NULL;
-		break;
-	case MIME_ADDR_MAILBOX:
-		acc->members++;
-		if (sum_to_one(acc->b, sum_clean(a->name_utf8 != NULL &&
-		    a->name_utf8[0] != '\0' ? g_strdup(a->name_utf8) :
-		    sum_addr_spec(a), SUMMARY_TO_MAX)) == -1)
-			acc->full = 1;
-		break;
-	}
-}
-
-static void
-sum_to(const char *raw, struct summary *s)
-{
-	struct buf b;
-	struct sum_to_acc acc;
-	char *prefix = sum_addr_prefix(raw);
-
-	buf_init(&b, 0);
-	memset(&acc, 0, sizeof(acc));
-	acc.b = &b;
-	mime_addr_parse(prefix, sum_to_cb, &acc);
-	g_free(acc.group);
-	g_free(prefix);
-	if (b.len == 0)
-		s->to_text = sum_clean(sum_decoded(raw), SUMMARY_TO_MAX);
-	else
-		s->to_text = buf_take(&b);
-	buf_release(&b);
-}
-
 /*
  * The sort keys of an address field (RFC 5256 §3, RFC 5957 §3.1): the
  * addr-mailbox of its first address as ENVELOPE gives it (a group's
@@ -357,30 +230,177 @@ sum_key_cb(const struct mime_addr *a, void *arg)
 		    '\0' ? g_strdup(a->name_utf8) : sum_addr_spec(a);
 }
 
-/* raw NULL (no such field): both "". */
+/* The keys from what the callbacks saw (raw: the field, NULL if none;
+ * display_r NULL: not wanted); acc's strings are used up. */
 static void
-sum_keys(const char *raw, char **mbox_r, char **display_r)
+sum_keys_finish(struct sum_key_acc *acc, const char *raw, char **mbox_r,
+    char **display_r)
+{
+	char *f;
+
+	*mbox_r = sum_ascii_lower(sum_clean(acc->mbox, SUMMARY_ADDR_MAX));
+	if (display_r == NULL) {
+		g_free(acc->display);
+		return;
+	}
+	if (acc->display == NULL && acc->mbox == NULL && raw != NULL)
+		acc->display = sum_decoded(raw);	/* not an address */
+	else if (acc->display == NULL)
+		acc->display = g_strdup(*mbox_r);
+	f = sum_clean(acc->display, SUMMARY_NAME_MAX);
+	*display_r = sum_fold(f, SUMMARY_NAME_MAX);
+	free(f);
+}
+
+/* Cc's, which nothing else parses. */
+static void
+sum_keys(const char *raw, char **mbox_r)
 {
 	struct sum_key_acc acc = { NULL, NULL };
-	char *prefix, *f;
+	char *prefix;
 
 	if (raw != NULL) {
 		prefix = sum_addr_prefix(raw);
 		mime_addr_parse(prefix, sum_key_cb, &acc);
 		g_free(prefix);
 	}
-	*mbox_r = sum_ascii_lower(sum_clean(acc.mbox, SUMMARY_ADDR_MAX));
-	if (display_r == NULL) {
-		g_free(acc.display);
+	sum_keys_finish(&acc, raw, mbox_r, NULL);
+}
+
+struct sum_from_acc {
+	struct summary	*s;
+	int		 done;
+	struct sum_key_acc keys;
+};
+
+static void
+sum_from_cb(const struct mime_addr *a, void *arg)
+{
+	struct sum_from_acc *acc = arg;
+
+	sum_key_cb(a, &acc->keys);
+	if (acc->done || a->kind != MIME_ADDR_MAILBOX)
 		return;
+	acc->s->from_name = sum_clean(g_strdup(a->name_utf8 != NULL ?
+	    a->name_utf8 : ""), SUMMARY_NAME_MAX);
+	acc->s->from_addr = sum_clean(sum_addr_spec(a), SUMMARY_ADDR_MAX);
+	acc->done = 1;
+}
+
+static void
+sum_from(const char *raw, struct summary *s)
+{
+	struct sum_from_acc acc = { s, 0, { NULL, NULL } };
+	char *prefix = sum_addr_prefix(raw);
+
+	mime_addr_parse(prefix, sum_from_cb, &acc);
+	g_free(prefix);
+	free(s->from_mbox);
+	sum_keys_finish(&acc.keys, raw, &s->from_mbox, NULL);
+	if (!acc.done) {
+		/* Not an address: show what it says. */
+		s->from_name = sum_clean(sum_decoded(raw), SUMMARY_NAME_MAX);
+		s->from_addr = util_strdup("");
 	}
-	if (acc.display == NULL && acc.mbox == NULL && raw != NULL)
-		acc.display = sum_decoded(raw);	/* not an address */
-	else if (acc.display == NULL)
-		acc.display = g_strdup(*mbox_r);
-	f = sum_clean(acc.display, SUMMARY_NAME_MAX);
-	*display_r = sum_fold(f, SUMMARY_NAME_MAX);
-	free(f);
+}
+
+/*
+ * One recipient as a list shows it (text: its name, else its address;
+ * freed here).  0 when it fits, -1 when the list is full: it ends in
+ * ", …" then, or is the first recipient cut, and "…".
+ */
+static int
+sum_to_one(struct buf *b, char *text)
+{
+	static const char more[] = ", \xe2\x80\xa6";	/* U+2026 */
+	size_t room = SUMMARY_TO_MAX - (sizeof(more) - 1);
+	int r = 0;
+
+	if (text[0] == '\0')
+		;
+	else if (b->len == 0 && strlen(text) > room) {
+		sum_bound(text, room);
+		buf_puts(b, text);
+		buf_puts(b, more + 2);
+		r = -1;
+	} else if (b->len > 0 && b->len + 2 + strlen(text) > room) {
+		buf_puts(b, more);
+		r = -1;
+	} else {
+		if (b->len > 0)
+			buf_puts(b, ", ");
+		buf_puts(b, text);
+	}
+	free(text);
+	return r;
+}
+
+struct sum_to_acc {
+	struct buf	*b;
+	char		*group;		/* a group's name, until a member */
+	int		 members, full;
+	struct sum_key_acc keys;
+};
+
+/*
+ * Each recipient by its name, else its address; a group by its members,
+ * or, with none ("undisclosed-recipients:;"), by its name.
+ */
+static void
+sum_to_cb(const struct mime_addr *a, void *arg)
+{
+	struct sum_to_acc *acc = arg;
+
+	sum_key_cb(a, &acc->keys);
+	if (acc->full)
+		return;
+	switch (a->kind) {
+	case MIME_ADDR_GROUP:
+		g_free(acc->group);
+		acc->group = g_strdup(a->name_utf8 != NULL ? a->name_utf8 :
+		    "");
+		acc->members = 0;
+		break;
+	case MIME_ADDR_GROUP_END:
+		if (acc->group != NULL && acc->members == 0) {
+			if (sum_to_one(acc->b, sum_clean(acc->group,
+			    SUMMARY_TO_MAX)) == -1)
+				acc->full = 1;
+		} else
+			g_free(acc->group);
+		acc->group = NULL;
+		break;
+	case MIME_ADDR_MAILBOX:
+		acc->members++;
+		if (sum_to_one(acc->b, sum_clean(a->name_utf8 != NULL &&
+		    a->name_utf8[0] != '\0' ? g_strdup(a->name_utf8) :
+		    sum_addr_spec(a), SUMMARY_TO_MAX)) == -1)
+			acc->full = 1;
+		break;
+	}
+}
+
+static void
+sum_to(const char *raw, struct summary *s)
+{
+	struct buf b;
+	struct sum_to_acc acc;
+	char *prefix = sum_addr_prefix(raw);
+
+	buf_init(&b, 0);
+	memset(&acc, 0, sizeof(acc));
+	acc.b = &b;
+	mime_addr_parse(prefix, sum_to_cb, &acc);
+	g_free(acc.group);
+	g_free(prefix);
+	free(s->to_mbox);
+	free(s->to_key);
+	sum_keys_finish(&acc.keys, raw, &s->to_mbox, &s->to_key);
+	if (b.len == 0)
+		s->to_text = sum_clean(sum_decoded(raw), SUMMARY_TO_MAX);
+	else
+		s->to_text = buf_take(&b);
+	buf_release(&b);
 }
 
 /* ---- message ids (RFC 5322 §3.6.4) ---- */
@@ -732,13 +752,10 @@ summary_parse(const char *hdr, size_t len, struct summary *s)
 		free(s->to_text);
 		sum_to(raw[H_TO], s);
 	}
-	free(s->from_mbox);
-	free(s->to_mbox);
-	free(s->cc_mbox);
-	free(s->to_key);
-	sum_keys(raw[H_FROM], &s->from_mbox, NULL);
-	sum_keys(raw[H_TO], &s->to_mbox, &s->to_key);
-	sum_keys(raw[H_CC], &s->cc_mbox, NULL);
+	if (raw[H_CC] != NULL) {
+		free(s->cc_mbox);
+		sum_keys(raw[H_CC], &s->cc_mbox);
+	}
 	if (raw[H_SUBJECT] != NULL) {
 		/* The base subject from all of it: a long subject's
 		 * trailer is past what is kept. */
