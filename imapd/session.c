@@ -73,10 +73,14 @@ static const struct imap_cmd imap_cmds[] = {
 	{ "UID MOVE",		ST_SELECTED,	CMD_UID,	cmd_move },
 	{ "UID EXPUNGE",	ST_SELECTED,	CMD_UID,	cmd_expunge },
 	/* RFC 5256, 5957, 5267 (sort.h) */
-	{ "SORT",		ST_SELECTED,	CMD_NO_EXPUNGE,	cmd_sort },
-	{ "THREAD",		ST_SELECTED,	CMD_NO_EXPUNGE,	cmd_thread },
-	{ "UID SORT",		ST_SELECTED,	CMD_UID,	cmd_sort },
-	{ "UID THREAD",		ST_SELECTED,	CMD_UID,	cmd_thread },
+	{ "SORT",		ST_SELECTED,	CMD_NO_EXPUNGE | CMD_SYNC_FIRST,
+	    cmd_sort },
+	{ "THREAD",		ST_SELECTED,	CMD_NO_EXPUNGE | CMD_SYNC_FIRST,
+	    cmd_thread },
+	{ "UID SORT",		ST_SELECTED,	CMD_UID | CMD_SYNC_FIRST,
+	    cmd_sort },
+	{ "UID THREAD",		ST_SELECTED,	CMD_UID | CMD_SYNC_FIRST,
+	    cmd_thread },
 };
 
 static const struct imap_cmd *
