@@ -65,6 +65,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot import Dovecot, fill, free_port  # noqa: E402
+from imap import wait_port  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("MAILD_BINDIR", os.path.join(ROOT, "bin"))
@@ -409,17 +410,6 @@ def warm(port):
 			if b" OK" not in tagged:
 				raise RuntimeError("warm-up %s: %r" % (cmd, tagged))
 		c.close()
-
-
-def wait_port(port, what, log):
-	deadline = time.monotonic() + 20
-	while time.monotonic() < deadline:
-		try:
-			socket.create_connection(("127.0.0.1", port), 1).close()
-			return
-		except OSError:
-			time.sleep(0.05)
-	raise RuntimeError("%s did not start\n%s" % (what, log()))
 
 
 def main():

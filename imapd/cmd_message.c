@@ -435,11 +435,6 @@ cmd_move(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 
 /* ---- SEARCH ---- */
 
-#define ESEARCH_MIN	0x01
-#define ESEARCH_MAX	0x02
-#define ESEARCH_ALL	0x04
-#define ESEARCH_COUNT	0x08
-#define ESEARCH_SAVE	0x10	/* RFC 5182 */
 
 struct search_run {
 	struct imap_session *s;
@@ -517,28 +512,34 @@ search_cb(const struct mmsg *m, void *arg)
 	return 0;
 }
 
-static int
-esearch_options(const struct imap_arg *a, unsigned int *opts)
+int
+imap_return_options(const struct imap_arg *a, unsigned int allowed,
+    unsigned int *opts)
 {
-	size_t i;
+	static const struct {
+		const char	*name;
+		unsigned int	 bit;
+	} names[] = {
+		{ "MIN", RETURN_MIN }, { "MAX", RETURN_MAX },
+		{ "ALL", RETURN_ALL }, { "COUNT", RETURN_COUNT },
+		{ "SAVE", RETURN_SAVE },
+	};
+	size_t i, k;
 
 	*opts = 0;
+	if (a->type != IMAP_ARG_LIST)
+		return -1;
 	for (i = 0; i < a->nlist; i++) {
-		if (imap_arg_atom_is(&a->list[i], "MIN"))
-			*opts |= ESEARCH_MIN;
-		else if (imap_arg_atom_is(&a->list[i], "MAX"))
-			*opts |= ESEARCH_MAX;
-		else if (imap_arg_atom_is(&a->list[i], "ALL"))
-			*opts |= ESEARCH_ALL;
-		else if (imap_arg_atom_is(&a->list[i], "COUNT"))
-			*opts |= ESEARCH_COUNT;
-		else if (imap_arg_atom_is(&a->list[i], "SAVE"))
-			*opts |= ESEARCH_SAVE;
-		else
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if ((names[k].bit & allowed) &&
+			    imap_arg_atom_is(&a->list[i], names[k].name))
+				break;
+		if (k == sizeof(names) / sizeof(names[0]))
 			return -1;
+		*opts |= names[k].bit;
 	}
 	if (*opts == 0)		/* RFC 4731 §3.1: RETURN () means ALL */
-		*opts = ESEARCH_ALL;
+		*opts = RETURN_ALL;
 	return 0;
 }
 
@@ -561,22 +562,22 @@ search_reply(struct imap_session *s, struct search_run *sr, int esearch,
 		return;
 	}
 	/* RFC 5182 §2.1: SAVE alone asks for no ESEARCH response. */
-	if (opts == ESEARCH_SAVE)
+	if (opts == RETURN_SAVE)
 		return;
 	buf_puts(b, "* ESEARCH (TAG ");
 	imap_put_string(b, s->tag, strlen(s->tag));
 	buf_putc(b, ')');
 	if (s->uid_cmd)
 		buf_puts(b, " UID");
-	if ((opts & ESEARCH_MIN) && sr->n > 0)
+	if ((opts & RETURN_MIN) && sr->n > 0)
 		buf_printf(b, " MIN %u", sr->hits[0]);
-	if ((opts & ESEARCH_MAX) && sr->n > 0)
+	if ((opts & RETURN_MAX) && sr->n > 0)
 		buf_printf(b, " MAX %u", sr->hits[sr->n - 1]);
-	if ((opts & ESEARCH_ALL) && sr->n > 0) {
+	if ((opts & RETURN_ALL) && sr->n > 0) {
 		buf_puts(b, " ALL ");
 		seqset_format(b, sr->hits, sr->n);
 	}
-	if (opts & ESEARCH_COUNT)
+	if (opts & RETURN_COUNT)
 		buf_printf(b, " COUNT %zu", sr->n);
 	if (modseq && sr->n > 0)
 		buf_printf(b, " MODSEQ %llu",
@@ -598,10 +599,10 @@ search_save(struct imap_session *s, struct search_run *sr,
 
 	uids = util_calloc(sr->n + 1, sizeof(*uids));
 	for (i = 0; i < sr->n; i++) {
-		if ((opts & (ESEARCH_MIN | ESEARCH_MAX)) &&
-		    !(opts & (ESEARCH_ALL | ESEARCH_COUNT)) &&
-		    !((opts & ESEARCH_MIN) && i == 0) &&
-		    !((opts & ESEARCH_MAX) && i == sr->n - 1))
+		if ((opts & (RETURN_MIN | RETURN_MAX)) &&
+		    !(opts & (RETURN_ALL | RETURN_COUNT)) &&
+		    !((opts & RETURN_MIN) && i == 0) &&
+		    !((opts & RETURN_MAX) && i == sr->n - 1))
 			continue;
 		uids[n++] = s->uid_cmd ? sr->hits[i] :
 		    s->view.msgs[sr->hits[i] - 1].uid;
@@ -645,8 +646,8 @@ search_common(struct imap_session *s, const struct imap_arg *args,
 	uint32_t max_uid = s->view.n ? s->view.msgs[s->view.n - 1].uid : 0;
 
 	if (nargs >= 2 && imap_arg_atom_is(&args[0], "RETURN")) {
-		if (args[1].type != IMAP_ARG_LIST ||
-		    esearch_options(&args[1], &opts) == -1) {
+		if (imap_return_options(&args[1], RETURN_MIN | RETURN_MAX |
+		    RETURN_ALL | RETURN_COUNT | RETURN_SAVE, &opts) == -1) {
 			imap_tagged(s, "BAD Invalid RETURN options");
 			return -1;
 		}
@@ -686,7 +687,7 @@ search_common(struct imap_session *s, const struct imap_arg *args,
 		imap_tagged(s, "NO [SERVERBUG] Search failed");
 	} else {
 		qsort(sr.hits, sr.n, sizeof(*sr.hits), uint32_cmp);
-		if (opts & ESEARCH_SAVE)
+		if (opts & RETURN_SAVE)
 			search_save(s, &sr, opts);
 		search_reply(s, &sr, esearch, opts,
 		    search_uses_modseq(sr.key));

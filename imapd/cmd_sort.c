@@ -439,37 +439,6 @@ sort_cmp(const void *pa, const void *pb, void *arg)
 	return r != 0 ? r : sort_int(set->v[a].seq, set->v[b].seq);
 }
 
-#define ESORT_MIN	0x01
-#define ESORT_MAX	0x02
-#define ESORT_ALL	0x04
-#define ESORT_COUNT	0x08
-
-/* RETURN (...) of ESORT (RFC 5267 §3.1, the options of RFC 4731). */
-static int
-sort_return_options(const struct imap_arg *a, unsigned int *opts)
-{
-	size_t i;
-
-	*opts = 0;
-	if (a->type != IMAP_ARG_LIST)
-		return -1;
-	for (i = 0; i < a->nlist; i++) {
-		if (imap_arg_atom_is(&a->list[i], "MIN"))
-			*opts |= ESORT_MIN;
-		else if (imap_arg_atom_is(&a->list[i], "MAX"))
-			*opts |= ESORT_MAX;
-		else if (imap_arg_atom_is(&a->list[i], "ALL"))
-			*opts |= ESORT_ALL;
-		else if (imap_arg_atom_is(&a->list[i], "COUNT"))
-			*opts |= ESORT_COUNT;
-		else
-			return -1;
-	}
-	if (*opts == 0)		/* RFC 4731 §3.1: RETURN () means ALL */
-		*opts = ESORT_ALL;
-	return 0;
-}
-
 /*
  * ESORT's ALL (RFC 5267 §3.2): the numbers in sort order as a
  * sequence-set; a run of ascending consecutive numbers is a range, as
@@ -521,15 +490,15 @@ sort_reply(struct imap_session *s, const struct sort_set *set,
 		buf_puts(b, " UID");
 	/* RFC 5267 §3.2: MIN and MAX are the first and the last in sort
 	 * order. */
-	if ((opts & ESORT_MIN) && set->n > 0)
+	if ((opts & RETURN_MIN) && set->n > 0)
 		buf_printf(b, " MIN %u", set->v[perm[0]].num);
-	if ((opts & ESORT_MAX) && set->n > 0)
+	if ((opts & RETURN_MAX) && set->n > 0)
 		buf_printf(b, " MAX %u", set->v[perm[set->n - 1]].num);
-	if ((opts & ESORT_ALL) && set->n > 0) {
+	if ((opts & RETURN_ALL) && set->n > 0) {
 		buf_puts(b, " ALL ");
 		sort_put_ordered_set(b, set, perm);
 	}
-	if (opts & ESORT_COUNT)
+	if (opts & RETURN_COUNT)
 		buf_printf(b, " COUNT %zu", set->n);
 	if (set->modseq && set->n > 0)
 		buf_printf(b, " MODSEQ %llu",
@@ -551,7 +520,8 @@ cmd_sort(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	int esort = 0, bad;
 
 	if (nargs >= 1 && imap_arg_atom_is(&args[0], "RETURN")) {
-		if (nargs < 2 || sort_return_options(&args[1], &opts) == -1) {
+		if (nargs < 2 || imap_return_options(&args[1], RETURN_MIN |
+		    RETURN_MAX | RETURN_ALL | RETURN_COUNT, &opts) == -1) {
 			imap_tagged(s, "BAD Invalid RETURN options");
 			return -1;
 		}

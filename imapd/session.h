@@ -269,6 +269,17 @@ int	cmd_copy(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_move(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_uid(struct imap_session *, const struct imap_arg *, size_t);
 
+/* The result options of RETURN (...) (RFC 4731 §3.1, ESORT's of RFC
+ * 5267 §3.1, SAVE of RFC 5182), those of allowed only; "()" means ALL.
+ * 0, or -1 for anything else. */
+#define RETURN_MIN	0x01
+#define RETURN_MAX	0x02
+#define RETURN_ALL	0x04
+#define RETURN_COUNT	0x08
+#define RETURN_SAVE	0x10
+int	imap_return_options(const struct imap_arg *a, unsigned int allowed,
+	    unsigned int *opts);
+
 /*
  * Change the flags of messages (sequence numbers, ascending): op '+',
  * '-' or '='.  Reports FETCH for each change (only the MODSEQ when
