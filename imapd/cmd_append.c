@@ -314,7 +314,7 @@ catenate_url(struct imap_session *s, const char *url, int fd, off_t *total)
 	const char *data;
 	char *owned = NULL;
 	size_t len;
-	int mfd, r = -1;
+	int r = -1;
 
 	if (url_parse(url, &u) == -1)
 		return -1;
@@ -323,11 +323,9 @@ catenate_url(struct imap_session *s, const char *url, int fd, off_t *total)
 	    mbox_open(s->store, u.mailbox, &mb) == -1)
 		return -1;
 	if (mbox_get_status(mb, &st) == -1 ||
-	    (u.uidvalidity != 0 && u.uidvalidity != st.uidvalidity) ||
-	    (mfd = mbox_msg_open(mb, u.uid)) == -1)
+	    (u.uidvalidity != 0 && u.uidvalidity != st.uidvalidity))
 		goto out;
-	m = mime_msg_load(mfd, (size_t)s->conf->imapd.append_limit * 2);
-	close(mfd);
+	m = imap_msg_load(s, mb, u.uid);
 	if (m == NULL || !section_part_exists(m, u.section) ||
 	    imap_fetch_section(m, u.section, &data, &len, &owned) == -1)
 		goto out;

@@ -478,17 +478,23 @@ fetch_stream(struct imap_session *s, const struct fetch_item *it, int fd,
 		buf_puts(b, " ");
 }
 
-static struct mime_msg *
-fetch_load(struct fetch_run *fr, uint32_t uid)
+struct mime_msg *
+imap_msg_load(struct imap_session *s, struct mbox *mb, uint32_t uid)
 {
 	int fd;
 	struct mime_msg *m;
 
-	if ((fd = mbox_msg_open(fr->s->mb, uid)) == -1)
+	if ((fd = mbox_msg_open(mb, uid)) == -1)
 		return NULL;
-	m = mime_msg_load(fd, (size_t)fr->s->conf->imapd.append_limit * 2);
+	m = mime_msg_load(fd, (size_t)s->conf->imapd.append_limit * 2);
 	close(fd);
 	return m;
+}
+
+static struct mime_msg *
+fetch_load(struct fetch_run *fr, uint32_t uid)
+{
+	return imap_msg_load(fr->s, fr->s->mb, uid);
 }
 
 /* ENVELOPE, BODYSTRUCTURE, BODY: cached, or made now (and cached). */

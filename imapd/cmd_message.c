@@ -453,15 +453,9 @@ static struct mime_msg *
 search_load(void *arg)
 {
 	struct search_run *sr = arg;
-	int fd;
 
-	if (sr->msg != NULL)
-		return sr->msg;
-	if ((fd = mbox_msg_open(sr->s->mb, sr->msg_uid)) == -1)
-		return NULL;
-	sr->msg = mime_msg_load(fd, (size_t)sr->s->conf->imapd.append_limit *
-	    2);
-	close(fd);
+	if (sr->msg == NULL)
+		sr->msg = imap_msg_load(sr->s, sr->s->mb, sr->msg_uid);
 	return sr->msg;
 }
 

@@ -55,15 +55,9 @@ static struct mime_msg *
 collect_load(void *arg)
 {
 	struct collect *c = arg;
-	int fd;
 
-	if (c->msg != NULL)
-		return c->msg;
-	if ((fd = mbox_msg_open(c->s->mb, c->uid)) == -1)
-		return NULL;
-	c->msg = mime_msg_load(fd, (size_t)c->s->conf->imapd.append_limit *
-	    2);
-	close(fd);
+	if (c->msg == NULL)
+		c->msg = imap_msg_load(c->s, c->s->mb, c->uid);
 	return c->msg;
 }
 

@@ -269,6 +269,11 @@ int	cmd_copy(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_move(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_uid(struct imap_session *, const struct imap_arg *, size_t);
 
+/* cmd_fetch.c: message uid of mb parsed (bounded as APPEND's limit
+ * says), or NULL (gone, unreadable). */
+struct mime_msg *imap_msg_load(struct imap_session *s, struct mbox *mb,
+	    uint32_t uid);
+
 /* The result options of RETURN (...) (RFC 4731 §3.1, ESORT's of RFC
  * 5267 §3.1, SAVE of RFC 5182), those of allowed only; "()" means ALL.
  * 0, or -1 for anything else. */
