@@ -294,17 +294,10 @@ mime_content_type(const struct mime_part *p, int in_digest)
 	return ct;
 }
 
-/*
- * Is the line at pos a delimiter of boundary b (RFC 2046 §5.1.1)?
- * 1: "--b" and transport padding; 2: the close delimiter "--b--";
- * 0: any other line.
- */
-static int
-mime_delimiter(const char *data, size_t pos, size_t end, const char *b,
-    size_t blen)
+int
+mime_delimiter(const char *p, size_t n, const char *b, size_t blen)
 {
-	const char *p = data + pos;
-	size_t n = end - pos, i;
+	size_t i;
 
 	if (n < 2 + blen || p[0] != '-' || p[1] != '-' ||
 	    memcmp(p + 2, b, blen) != 0)
@@ -355,7 +348,7 @@ mime_multipart(struct mime_msg *m, struct mime_part *p, int depth)
 	for (pos = p->boff; pos < end; pos = next) {
 		nl = memchr(m->data + pos, '\n', end - pos);
 		next = nl != NULL ? (size_t)(nl - m->data) + 1 : end;
-		kind = mime_delimiter(m->data, pos, end, boundary, bl);
+		kind = mime_delimiter(m->data + pos, end - pos, boundary, bl);
 		if (kind == 0)
 			continue;
 		if (m->nparts >= MIME_MAX_PARTS)

@@ -76,6 +76,10 @@ size_t	mime_part_nchildren(const struct mime_part *p);
 struct mime_part *mime_part_child(const struct mime_part *p, size_t i);
 /* A message/rfc822 part's message, or NULL. */
 struct mime_part *mime_part_message(const struct mime_part *p);
+/* Is the line p (n octets, its line end included or not) a delimiter
+ * of boundary b (RFC 2046 §5.1.1)?  1: "--b" and transport padding;
+ * 2: the close delimiter "--b--"; 0: any other line. */
+int	mime_delimiter(const char *p, size_t n, const char *b, size_t blen);
 /* Below the caps: shown as application/octet-stream, not looked into. */
 int	mime_part_is_opaque(const struct mime_part *p);
 /*

@@ -214,25 +214,6 @@ ent_load(struct rd *r, off_t off, off_t end, int depth, int in_digest,
 	return 0;
 }
 
-/* Is the line a delimiter of b?  1, 2 for the close delimiter, 0
- * (RFC 2046 §5.1.1, as global/mime.c's mime_delimiter()). */
-static int
-is_delimiter(const char *p, size_t n, const char *b, size_t blen)
-{
-	size_t i;
-
-	if (n < 2 + blen || p[0] != '-' || p[1] != '-' ||
-	    memcmp(p + 2, b, blen) != 0)
-		return 0;
-	i = 2 + blen;
-	if (n - i >= 2 && p[i] == '-' && p[i + 1] == '-')
-		return 2;
-	for (; i < n && p[i] != '\r' && p[i] != '\n'; i++)
-		if (p[i] != ' ' && p[i] != '\t')
-			return 0;
-	return 1;
-}
-
 /* Part k (from 1) of multipart e: 1 found, 0 none, -1 error. */
 static int
 ent_child(struct rd *r, const struct bin_ent *e, uint32_t k,
@@ -252,7 +233,7 @@ ent_child(struct rd *r, const struct bin_ent *e, uint32_t k,
 		lstart = r->pos;
 		if ((got = rd_line(r, &p, &n, &term)) != 1)
 			break;
-		kind = is_delimiter(p, n, e->boundary, blen);
+		kind = mime_delimiter(p, n, e->boundary, blen);
 		if (kind == 0) {
 			prevterm = term;
 			continue;

@@ -124,13 +124,33 @@ section_valid(const char *sec)
 }
 
 /* BODY[section]<o.l>, BODY.PEEK[...], and the RFC822 forms. */
+
+/* A partial "<o.l>" of BODY[...] or BINARY[...] (RFC 3501 §6.4.5): a
+ * length of 0 or a number out of range is refused.  0 or -1. */
+static int
+fetch_partial(struct fetch_item *it, const char *partial)
+{
+	unsigned long long o, l;
+	char *end;
+
+	errno = 0;
+	o = strtoull(partial + 1, &end, 10);
+	if (*end != '.' || errno != 0)
+		return -1;
+	l = strtoull(end + 1, &end, 10);
+	if (strcmp(end, ">") != 0 || errno != 0 || l == 0)
+		return -1;
+	it->partial = 1;
+	it->offset = o;
+	it->length = l;
+	return 0;
+}
+
 static int
 fetch_add_section(struct fetch_req *r, const char *section, int peek,
     const char *partial, const char *label)
 {
 	struct fetch_item *it;
-	unsigned long long o, l;
-	char *end;
 
 	if (!section_valid(section) || fetch_add(r, FI_SECTION, "") == -1 ||
 	    strlen(section) >= sizeof(it->section))
@@ -138,18 +158,8 @@ fetch_add_section(struct fetch_req *r, const char *section, int peek,
 	it = &r->items[r->n - 1];
 	util_strcpy(it->section, section, sizeof(it->section));
 	it->peek = peek;
-	if (partial != NULL) {	/* "<o.l>" */
-		errno = 0;
-		o = strtoull(partial + 1, &end, 10);
-		if (*end != '.' || errno != 0)
-			return -1;
-		l = strtoull(end + 1, &end, 10);
-		if (strcmp(end, ">") != 0 || errno != 0 || l == 0)
-			return -1;
-		it->partial = 1;
-		it->offset = o;
-		it->length = l;
-	}
+	if (partial != NULL && fetch_partial(it, partial) == -1)
+		return -1;
 	if (label != NULL)
 		util_strcpy(it->label, label, sizeof(it->label));
 	else if (partial != NULL)
@@ -172,8 +182,6 @@ fetch_parse_binary(struct fetch_req *r, int size, int peek,
     const char *section, const char *partial)
 {
 	struct fetch_item *it;
-	unsigned long long o, l;
-	char *end;
 
 	if (!imap_binary_section_valid(section) || (size && partial != NULL) ||
 	    fetch_add(r, size ? FI_BINARY_SIZE : FI_BINARY, "") == -1)
@@ -183,19 +191,12 @@ fetch_parse_binary(struct fetch_req *r, int size, int peek,
 	it->peek = peek;
 	snprintf(it->label, sizeof(it->label), "%s[%s]", size ?
 	    "BINARY.SIZE" : "BINARY", section);
-	if (partial != NULL) {	/* "<o.l>" */
-		errno = 0;
-		o = strtoull(partial + 1, &end, 10);
-		if (*end != '.' || errno != 0)
+	if (partial != NULL) {
+		if (fetch_partial(it, partial) == -1)
 			return -1;
-		l = strtoull(end + 1, &end, 10);
-		if (strcmp(end, ">") != 0 || errno != 0 || l == 0)
-			return -1;
-		it->partial = 1;
-		it->offset = o;
-		it->length = l;
 		snprintf(it->label + strlen(it->label), sizeof(it->label) -
-		    strlen(it->label), "<%llu>", o);
+		    strlen(it->label), "<%llu>",
+		    (unsigned long long)it->offset);
 	}
 	if (!peek)
 		r->sets_seen = 1;
