@@ -379,6 +379,67 @@ class Server:
         return sorted(os.listdir(d)) if os.path.isdir(d) else []
 
 
+class IMAPConn:
+    """A raw IMAP connection; responses with their literals inline
+    (each literal after its "{n}", the line going on after it), and a
+    transcript of the last exchanges for a failing test's diagnostics."""
+
+    def __init__(self, port, timeout=10, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+        self.n = 0
+        self.transcript = []
+        self.greeting = self.response()
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise EOFError("connection closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def response(self):
+        data = self.line()
+        while not data.startswith(b"+"):
+            m = re.search(rb"\{(\d+)\+?\}$", data)
+            if not m:
+                break
+            size = int(m.group(1))
+            while len(self.buf) < size:
+                chunk = self.sock.recv(1 << 16)
+                if not chunk:
+                    raise EOFError("connection closed")
+                self.buf += chunk
+            data += b"\r\n" + self.buf[:size]
+            self.buf = self.buf[size:]
+            data += self.line()
+        self.transcript.append("<< " + repr(data[:300]))
+        return data
+
+    def cmd(self, text):
+        """(status, tagged line, [untagged]); literals must be {n+}."""
+        self.n += 1
+        tag = b"t%d" % self.n
+        if isinstance(text, str):
+            text = text.encode()
+        self.transcript.append(">> " + repr(text[:300]))
+        self.sock.sendall(tag + b" " + text + b"\r\n")
+        untagged = []
+        while True:
+            r = self.response()
+            if r.startswith(tag + b" "):
+                return r.split(b" ", 2)[1].decode().upper(), r, untagged
+            untagged.append(r)
+
+    def log(self):
+        return "\n".join(self.transcript[-20:])
+
+    def close(self):
+        self.sock.close()
+
+
 class IMAPRaw:
     """A raw IMAP conversation over a socket: cmd() sends one tagged
     command (str or bytes, literals written as {n+}) and returns (the
