@@ -383,7 +383,10 @@ session_shrink(struct imap_session *s)
 {
 	struct pollfd pfd = { s->conn.fd, POLLIN, 0 };
 
-	if (conn_flush(&s->conn) == 0 && poll(&pfd, 1, SHRINK_AFTER_MS) > 0)
+	/* (Not before login: the login deadline is checked while the
+	 * session waits for input, which this wait would do instead.) */
+	if (s->conn.deadline == 0 && conn_flush(&s->conn) == 0 &&
+	    poll(&pfd, 1, SHRINK_AFTER_MS) > 0)
 		return;		/* more is coming: keep what it may use */
 	mstore_shrink(s->store);
 	malloc_trim(0);
