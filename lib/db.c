@@ -49,6 +49,17 @@ db_open(const char *path, int create, const char **err)
 	return db;
 }
 
+int
+db_step_nowait(sqlite3 *db, sqlite3_stmt *s)
+{
+	int rc;
+
+	sqlite3_busy_timeout(db, 0);
+	rc = sqlite3_step(s);
+	sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
+	return rc;
+}
+
 void
 db_close(sqlite3 **db)
 {

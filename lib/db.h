@@ -31,6 +31,10 @@ void	 db_close(sqlite3 **db);
 int	 db_exec(sqlite3 *db, const char *sql, const char **err);
 /* Prepare; fatal on failure, as the SQL is ours and must be valid. */
 sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql);
+/* Step s once without waiting for another connection's lock (for a
+ * write that is only worth making when it costs nothing, as a cache):
+ * SQLITE_BUSY at once where sqlite3_step() would wait. */
+int	 db_step_nowait(sqlite3 *db, sqlite3_stmt *s);
 /* Bind text parameters 1..n from a NULL-terminated list; step once.
  * Returns the sqlite3_step result; the statement is left for reading
  * columns and must be finalized by the caller. */

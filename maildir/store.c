@@ -1266,7 +1266,9 @@ store_counts_save(struct mbox *mb)
 	sqlite3_bind_int64(s, 10, (int64_t)c->deleted);
 	sqlite3_bind_int64(s, 11, mb->counts.summaries_uidvalidity);
 	sqlite3_bind_int64(s, 12, mb->counts.summaries_uidnext);
-	(void)sqlite3_step(s);	/* busy, full: the next one counts */
+	/* Never waited for: a STATUS must not stall behind another
+	 * process's write for a cache.  Busy, full: the next one counts. */
+	(void)db_step_nowait(mb->st->db, s);
 	sqlite3_reset(s);
 }
 
