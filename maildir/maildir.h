@@ -302,14 +302,12 @@ int	mbox_summaries(struct mbox *mb, enum msort sort, int reverse,
 	    uint32_t *total_r);
 /*
  * The UIDs of mb in the order of sort whose decoded subject, or first
- * sender's name or address (with_to: or To as the summary has it),
- * holds folded (a mime_fold()ed string), from the summaries alone:
- * 1 (*uids_r malloc'd), 0 when some rows have no summary (the index
- * cannot answer), -1 error.
+ * sender's name or address, holds folded (a mime_fold()ed string), from
+ * the summaries alone: 1 (*uids_r malloc'd), 0 when some rows have no
+ * summary (the index cannot answer), -1 error.
  */
 int	mbox_summaries_holding(struct mbox *mb, enum msort sort,
-	    int reverse, const char *folded, int with_to, uint32_t **uids_r,
-	    size_t *n_r);
+	    int reverse, const char *folded, uint32_t **uids_r, size_t *n_r);
 /* One message's summary by UID: 1 (cb called), 0 no such message,
  * -1 error. */
 int	mbox_summary(struct mbox *mb, uint32_t uid,

@@ -460,12 +460,12 @@ store_list_functions(sqlite3 *db)
 
 int
 mbox_summaries_holding(struct mbox *mb, enum msort sort, int reverse,
-    const char *folded, int with_to, uint32_t **uids_r, size_t *n_r)
+    const char *folded, uint32_t **uids_r, size_t *n_r)
 {
 	static const char *const keys[STORE_SORTS] = {
-		[MSORT_ARRIVAL] = "uid", [MSORT_DATE] = "sent",
-		[MSORT_FROM] = "from_key", [MSORT_SUBJECT] = "base_subject",
-		[MSORT_SIZE] = "size",
+		[MSORT_ARRIVAL] = SUM_KEY_ARRIVAL, [MSORT_DATE] = SUM_KEY_DATE,
+		[MSORT_FROM] = SUM_KEY_FROM, [MSORT_SUBJECT] = SUM_KEY_SUBJECT,
+		[MSORT_SIZE] = SUM_KEY_SIZE,
 	};
 	const char *dir = reverse ? "DESC" : "ASC";
 	char sql[512];
@@ -484,14 +484,13 @@ mbox_summaries_holding(struct mbox *mb, enum msort sort, int reverse,
 	/* The key's index gives the order; the rows are read once. */
 	snprintf(sql, sizeof(sql), "SELECT uid FROM summary"
 	    " WHERE mailbox = ?1 AND (fold_has(subject, ?2)"
-	    " OR fold_has(from_name, ?2) OR fold_has(from_addr, ?2)"
-	    " OR (?3 AND fold_has(to_text, ?2))) ORDER BY %s %s, uid %s",
+	    " OR fold_has(from_name, ?2) OR fold_has(from_addr, ?2))"
+	    " ORDER BY %s %s, uid %s",
 	    keys[sort], dir, dir);
 	if (sqlite3_prepare_v2(mb->st->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return store_fail(mb->st, "search");
 	sqlite3_bind_int64(s, 1, mb->id);
 	sqlite3_bind_text(s, 2, folded, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, with_to != 0);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (n == cap) {
 			cap = cap ? cap * 2 : 256;

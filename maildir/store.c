@@ -149,17 +149,17 @@ static const char *store_schema =
 
 static const char *store_sql_text[Q_COUNT] = {
 	/* By UID alone: "ORDER BY uid, uid" would have SQLite sort. */
-	SUM_AT(Q_SUM_PAGE, MSORT_ARRIVAL, 0) = SUM_PAGE("uid", "uid ASC",
-	    "ASC"),
-	SUM_AT(Q_SUM_PAGE, MSORT_ARRIVAL, 1) = SUM_PAGE("uid", "uid DESC",
-	    "DESC"),
+	SUM_AT(Q_SUM_PAGE, MSORT_ARRIVAL, 0) = SUM_PAGE(SUM_KEY_ARRIVAL,
+	    "uid ASC", "ASC"),
+	SUM_AT(Q_SUM_PAGE, MSORT_ARRIVAL, 1) = SUM_PAGE(SUM_KEY_ARRIVAL,
+	    "uid DESC", "DESC"),
 	SUM_AT(Q_SUM_SLOW, MSORT_ARRIVAL, 0) = SUM_SLOW("m.uid", "ASC"),
 	SUM_AT(Q_SUM_SLOW, MSORT_ARRIVAL, 1) = SUM_SLOW("m.uid", "DESC"),
-	SUM_BOTH(MSORT_DATE, "sent", "coalesce(s.sent, m.internaldate)"),
-	SUM_BOTH(MSORT_FROM, "from_key", "coalesce(s.from_key, '')"),
-	SUM_BOTH(MSORT_SUBJECT, "base_subject",
+	SUM_BOTH(MSORT_DATE, SUM_KEY_DATE, "coalesce(s.sent, m.internaldate)"),
+	SUM_BOTH(MSORT_FROM, SUM_KEY_FROM, "coalesce(s.from_key, '')"),
+	SUM_BOTH(MSORT_SUBJECT, SUM_KEY_SUBJECT,
 	    "coalesce(s.base_subject, '')"),
-	SUM_BOTH(MSORT_SIZE, "size", "m.vsize"),
+	SUM_BOTH(MSORT_SIZE, SUM_KEY_SIZE, "m.vsize"),
 	[Q_SUM_COUNT] = "SELECT (SELECT count(*) FROM msg WHERE mailbox = ?1),"
 	    " (SELECT count(*) FROM summary WHERE mailbox = ?1)",
 	[Q_SUM_MISSING] = "SELECT uid, file, flags, kwletters FROM msg m"

@@ -13,6 +13,13 @@
 struct summary;
 
 #define STORE_SORTS	(MSORT_SIZE + 1)	/* enum msort's values */
+/* The summary column each order reads (store.c's pages, msglist.c's
+ * search), as SQL text; each has an index (mailbox, key, uid). */
+#define SUM_KEY_ARRIVAL	"uid"
+#define SUM_KEY_DATE	"sent"
+#define SUM_KEY_FROM	"from_key"
+#define SUM_KEY_SUBJECT	"base_subject"
+#define SUM_KEY_SIZE	"size"
 
 /* Prepared statements, made once per store (see store_stmt()). */
 enum store_sql {

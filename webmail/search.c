@@ -107,8 +107,8 @@ web_search(struct backend *be, struct mbox *mb, const char *words,
 
 	if (head) {
 		/* the index answers, unless some rows lack a summary */
-		int r = mbox_summaries_holding(mb, sort, reverse, q, 0,
-		    uids_r, n_r);
+		int r = mbox_summaries_holding(mb, sort, reverse, q, uids_r,
+		    n_r);
 
 		if (r != 0) {
 			free(q);
