@@ -537,6 +537,16 @@ imap_return_options(const struct imap_arg *a, unsigned int allowed,
 	return 0;
 }
 
+void
+imap_esearch_begin(struct imap_session *s, struct buf *b)
+{
+	buf_puts(b, "* ESEARCH (TAG ");
+	imap_put_string(b, s->tag, strlen(s->tag));
+	buf_putc(b, ')');
+	if (s->uid_cmd)
+		buf_puts(b, " UID");
+}
+
 static void
 search_reply(struct imap_session *s, struct search_run *sr, int esearch,
     unsigned int opts, int modseq)
@@ -558,11 +568,7 @@ search_reply(struct imap_session *s, struct search_run *sr, int esearch,
 	/* RFC 5182 §2.1: SAVE alone asks for no ESEARCH response. */
 	if (opts == RETURN_SAVE)
 		return;
-	buf_puts(b, "* ESEARCH (TAG ");
-	imap_put_string(b, s->tag, strlen(s->tag));
-	buf_putc(b, ')');
-	if (s->uid_cmd)
-		buf_puts(b, " UID");
+	imap_esearch_begin(s, b);
 	if ((opts & RETURN_MIN) && sr->n > 0)
 		buf_printf(b, " MIN %u", sr->hits[0]);
 	if ((opts & RETURN_MAX) && sr->n > 0)

@@ -477,11 +477,7 @@ sort_reply(struct imap_session *s, const struct sort_set *set,
 		imap_out_done(s);
 		return;
 	}
-	buf_puts(b, "* ESEARCH (TAG ");
-	imap_put_string(b, s->tag, strlen(s->tag));
-	buf_putc(b, ')');
-	if (s->uid_cmd)
-		buf_puts(b, " UID");
+	imap_esearch_begin(s, b);
 	/* RFC 5267 §3.2: MIN and MAX are the first and the last in sort
 	 * order. */
 	if ((opts & RETURN_MIN) && set->n > 0)

@@ -284,6 +284,9 @@ struct mime_msg *imap_msg_load(struct imap_session *s, struct mbox *mb,
 #define RETURN_SAVE	0x10
 int	imap_return_options(const struct imap_arg *a, unsigned int allowed,
 	    unsigned int *opts);
+/* "* ESEARCH (TAG "t")" and " UID" for a UID command (RFC 4731 §3.1,
+ * ESORT's too): what the data items follow. */
+void	imap_esearch_begin(struct imap_session *s, struct buf *b);
 
 /*
  * Change the flags of messages (sequence numbers, ascending): op '+',
