@@ -156,8 +156,8 @@ nav_link(struct buf *b, const struct list_arg *la, uint32_t uid,
 	snprintf(u, sizeof(u), "%u", uid);
 	buf_printf(b, "<a class=\"button %s\" href=\"", cls);
 	html_url_attr(b, "/mail", "f", la->folder, "p", la->page, "s", la->sort,
-	    "o", la->order, "q", la->q, "in", la->in, "t", la->threads, "u", uid != 0 ? u :
-	    NULL, NULL);
+	    "o", la->order, "q", la->q, "in", la->in, "t", la->threads, "u",
+	    uid != 0 ? u : NULL, NULL);
 	buf_printf(b, "\">%s</a>", label);
 }
 
@@ -203,8 +203,8 @@ view_reader(struct backend *be, struct buf *b, struct list_arg *la)
 		snprintf(u, sizeof(u), "%u", la->next_uid);
 		buf_init(&next, 4096);
 		web_url(&next, "/mail", "f", folder, "p", la->page, "s",
-		    la->sort, "o", la->order, "q", la->q, "in", la->in, "t", la->threads,
-		    "u", la->next_uid != 0 ? u : NULL, NULL);
+		    la->sort, "o", la->order, "q", la->q, "in", la->in, "t",
+		    la->threads, "u", la->next_uid != 0 ? u : NULL, NULL);
 		html_hidden(b, "back", next.data);
 		buf_release(&next);
 	}
@@ -256,8 +256,8 @@ view_reader(struct backend *be, struct buf *b, struct list_arg *la)
 		buf_puts(b, "<div class=\"notice\">Remote images are blocked: "
 		    "they tell the sender when and where you read. <a href=\"");
 		html_url_attr(b, "/mail", "f", folder, "p", la->page, "s", la->sort,
-		    "o", la->order, "q", la->q, "in", la->in, "t", la->threads, "u", uid,
-		    "images", "1", NULL);
+		    "o", la->order, "q", la->q, "in", la->in, "t", la->threads,
+		    "u", uid, "images", "1", NULL);
 		buf_puts(b, "\">Show them</a>");
 		if (sender[0] != '\0')
 			images_form(b, la, folder, uid, sender, "trust",

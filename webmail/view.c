@@ -128,6 +128,17 @@ view_folder(struct backend *be, const struct web_request *r,
 	return 0;
 }
 
+/* A parameter that turns a choice on: value when it is that, else NULL
+ * (so that only known values go back into the page's links). */
+static const char *
+param_choice(const struct web_request *r, const char *name,
+    const char *value)
+{
+	const char *v = web_param(r, name);
+
+	return v != NULL && strcmp(v, value) == 0 ? value : NULL;
+}
+
 /* A UID parameter: > 0, or 0. */
 uint32_t
 web_param_uid(const struct web_request *r, const char *name)
@@ -325,8 +336,8 @@ list_row(const struct msummary *m, void *arg)
 		    "data-href=\"", m->uid, m->flags & MF_SEEN ? "" : "unread",
 		    current ? " current" : "", la->child ? " thread-child" : "");
 		html_url_attr(b, "/mail", "f", la->folder, "p", la->page, "s",
-		    la->sort, "o", la->order, "q", la->q, "in", la->in, "t", la->threads, "u",
-		    uid, NULL);
+		    la->sort, "o", la->order, "q", la->q, "in", la->in, "t",
+		    la->threads, "u", uid, NULL);
 		buf_printf(b, "\"><input type=\"checkbox\" name=\"uid\" "
 		    "value=\"%u\" aria-label=\"Select\"><span class=\"from\">",
 		    m->uid);
@@ -347,8 +358,8 @@ list_row(const struct msummary *m, void *arg)
 		html_url_attr(b, "/mail", "f", la->row_folder, "u", uid, NULL);
 	else
 		html_url_attr(b, "/mail", "f", la->folder, "p", la->page, "s",
-		    la->sort, "o", la->order, "q", la->q, "in", la->in, "t", la->threads,
-		    "u", uid, NULL);
+		    la->sort, "o", la->order, "q", la->q, "in", la->in, "t",
+		    la->threads, "u", uid, NULL);
 	buf_puts(b, "\">");
 	html_escape_str(b, m->subject != NULL && m->subject[0] != '\0' ?
 	    m->subject : "(no subject)");
@@ -483,14 +494,11 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	la.order = web_param(r, "o");
 	la.q = web_param(r, "q");
 	la.csrf = r->csrf;
-	la.all = web_param(r, "all") != NULL && strcmp(web_param(r, "all"),
-	    "1") == 0 ? "1" : NULL;
-	la.in = web_param(r, "in") != NULL && strcmp(web_param(r, "in"),
-	    "head") == 0 ? "head" : NULL;
-	la.threads = web_param(r, "t") != NULL && strcmp(web_param(r, "t"),
-	    "1") == 0 && (la.q == NULL || la.q[0] == '\0') ? "1" : NULL;
-	la.images = web_param(r, "images") != NULL &&
-	    strcmp(web_param(r, "images"), "1") == 0;
+	la.all = param_choice(r, "all", "1");
+	la.in = param_choice(r, "in", "head");
+	la.threads = la.q == NULL || la.q[0] == '\0' ?
+	    param_choice(r, "t", "1") : NULL;
+	la.images = param_choice(r, "images", "1") != NULL;
 	la.open_uid = web_param_uid(r, "u");
 	if ((pageno = web_param_uid(r, "p")) == 0)
 		pageno = 1;
@@ -501,8 +509,8 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 		snprintf(uidstr, sizeof(uidstr), "%u", la.open_uid);
 	buf_init(&back, 4096);
 	web_url(&back, "/mail", "f", folder, "p", la.page, "s", la.sort, "o",
-	    la.order, "q", la.q, "in", la.in, "all", la.all, "t", la.threads, "u", uidstr,
-	    NULL);
+	    la.order, "q", la.q, "in", la.in, "all", la.all, "t", la.threads,
+	    "u", uidstr, NULL);
 	la.back = back.data;
 	resp_init(rs, 200, "text/html; charset=utf-8");
 	rs->body.max = MAX_PAGE_HTML;
@@ -695,16 +703,16 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 		snprintf(page, sizeof(page), "%u", pageno - 1);
 		buf_puts(b, "<a rel=\"prev\" href=\"");
 		html_url_attr(b, "/mail", "f", folder, "p", page, "s", la.sort,
-		    "o", la.order, "q", la.q, "in", la.in, "all", la.all, "t", la.threads,
-		    NULL);
+		    "o", la.order, "q", la.q, "in", la.in, "all", la.all, "t",
+		    la.threads, NULL);
 		buf_puts(b, "\">&#8592; Newer</a> ");
 	}
 	if (pageno < pages) {
 		snprintf(page, sizeof(page), "%u", pageno + 1);
 		buf_puts(b, "<a rel=\"next\" href=\"");
 		html_url_attr(b, "/mail", "f", folder, "p", page, "s", la.sort,
-		    "o", la.order, "q", la.q, "in", la.in, "all", la.all, "t", la.threads,
-		    NULL);
+		    "o", la.order, "q", la.q, "in", la.in, "all", la.all, "t",
+		    la.threads, NULL);
 		buf_puts(b, "\">Older &#8594;</a>");
 	}
 	buf_puts(b, "</span></div></section>\n");
