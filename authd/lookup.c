@@ -150,8 +150,11 @@ lookup_answer(struct ipc_in *in, const struct client *c, struct ipc_out *o)
 		if (a1 != NULL)
 			r = userdb_resolve(authd_db, a1,
 			    authd_conf->server.recipient_delimiter, &l);
-		answer(o, r);
-		for (i = 0; r == 1 && i < l.n; i++) {
+		if (r == 2)
+			ipc_put_str(o, AA_REMOTE);
+		else
+			answer(o, r);
+		for (i = 0; r >= 1 && i < l.n; i++) {
 			snprintf(line, sizeof(line), "%c %s",
 			    l.v[i].local ? 'L' : 'R', l.v[i].address);
 			ipc_put_str(o, line);

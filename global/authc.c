@@ -354,7 +354,10 @@ authc_resolve(struct authc *a, const char *address, struct rcpt_list *out)
 	const char *s;
 	int r;
 
-	if ((r = authc_yes_no(authc_ask(a, AP_RESOLVE, address, NULL))) != 1)
+	if ((s = authc_ask(a, AP_RESOLVE, address, NULL)) != NULL &&
+	    strcmp(s, AA_REMOTE) == 0)
+		r = 2;
+	else if ((r = authc_yes_no(s)) != 1)
 		return r;
 	while (ipc_left(&a->in) > 0) {
 		if ((s = ipc_get_str(&a->in)) == NULL ||
@@ -362,7 +365,7 @@ authc_resolve(struct authc *a, const char *address, struct rcpt_list *out)
 			return -1;
 		rcpt_list_add(out, s + 2, s[0] == 'L');
 	}
-	return 1;
+	return r;
 }
 
 int

@@ -80,6 +80,7 @@ unsigned int authc_delay(const struct authc *a);
 
 /* Lookups, as userdb's functions of the same names: 1, 0, -1 (error). */
 int	authc_domain_is_local(struct authc *a, const char *domain);
+/* authc_resolve: 2 as well, for an address of another domain. */
 int	authc_resolve(struct authc *a, const char *address,
 	    struct rcpt_list *out);
 /* The domain whose postmaster a bare RCPT TO:<postmaster> means. */

@@ -43,7 +43,9 @@
  * reply is noticed.  secured is "1" when the client's connection is
  * encrypted.  Answers to lookups: status is one of the AA_* words;
  * AP_RESOLVE's values are "L address" (a mailbox here) or "R address"
- * (remote) for each final recipient; AP_IDENTITIES's the aliases user
+ * (remote) for each final recipient, its status "remote" (and the one
+ * value "R address") when the address's domain is not one of ours, so
+ * that smtpd learns both from one request; AP_IDENTITIES's the aliases user
  * may send as besides its own address; AP_REDEEM's and AP_POSTMASTER's
  * value is the user or domain; AP_STATUS's are lines of text.
  * The webmail's sessions (authd/websess.c): AP_WEB_NEW turns a "web"
@@ -84,6 +86,7 @@ enum authproto_type {
 #define AA_YES		"yes"
 #define AA_NO		"no"
 #define AA_TEMPFAIL	"tempfail"
+#define AA_REMOTE	"remote"	/* AP_RESOLVE: not our domain */
 
 #define AUTH_ERR_BADPROTO	"badproto"	/* bad base64 or exchange */
 #define AUTH_ERR_NOMECH		"nomech"

@@ -551,6 +551,7 @@ struct resolve_ctx {
 	struct rcpt_list	 visited;
 	size_t			 added;
 	int			 error;
+	int			 remote;	/* the address's domain is not ours */
 };
 
 /* Targets of an alias into a list; -1 on error. */
@@ -629,8 +630,10 @@ resolve_addr(struct resolve_ctx *c, const char *address, int depth)
 		return 0;
 	if ((r = userdb_domain_is_local(c->db, a.domain)) < 0)
 		return -1;
-	if (r == 0)
+	if (r == 0) {
+		c->remote = depth == 0;
 		return resolve_add(c, address, 0);
+	}
 	util_lower(a.local);
 	addr_format(&a, norm, sizeof(norm));
 	if (!addr_local_is_mailbox_safe(a.local))
@@ -666,12 +669,12 @@ userdb_resolve(struct userdb *db, const char *address, const char *delimiter,
     struct rcpt_list *out)
 {
 	struct resolve_ctx c = { db, delimiter ? delimiter : "", out,
-	    { 0 }, 0, 0 };
+	    { 0 }, 0, 0, 0 };
 	int r;
 
 	r = resolve_addr(&c, address, 0);
 	rcpt_list_free(&c.visited);
-	return r;
+	return r == 1 && c.remote ? 2 : r;
 }
 
 int

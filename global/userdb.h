@@ -77,9 +77,9 @@ int	userdb_sender_identities(struct userdb *db, const char *user,
 
 /*
  * Expand an address received in RCPT TO: into final recipients, appended
- * to out (duplicates skipped).  Returns 1 when it names something here
- * (or is remote: then out gets the address itself), 0 for an unknown
- * local address, -1 on a database error.
+ * to out (duplicates skipped).  Returns 1 when it names something here,
+ * 2 when its domain is not one of ours (out gets the address itself),
+ * 0 for an unknown local address, -1 on a database error.
  */
 int	userdb_resolve(struct userdb *db, const char *address,
 	    const char *delimiter, struct rcpt_list *out);

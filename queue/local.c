@@ -100,15 +100,26 @@ maildir_host(const char *host, char *out, size_t size)
 	out[o] = '\0';
 }
 
-/* Remember dir for the batch's fsync of new/: 1 + its index. */
+/* 1 + the index of dir among the batch's Maildirs, or 0. */
 static size_t
-local_sync_add(struct worker_ctx *ctx, const char *dir)
+local_sync_known(const struct worker_ctx *ctx, const char *dir)
 {
 	size_t i;
 
 	for (i = 0; i < ctx->nsync; i++)
 		if (strcmp(ctx->sync_dir[i], dir) == 0)
 			return i + 1;
+	return 0;
+}
+
+/* Remember dir for the batch's fsync of new/: 1 + its index. */
+static size_t
+local_sync_add(struct worker_ctx *ctx, const char *dir)
+{
+	size_t i;
+
+	if ((i = local_sync_known(ctx, dir)) != 0)
+		return i;
 	if (ctx->nsync == ctx->sync_cap) {
 		ctx->sync_cap = ctx->sync_cap ? 2 * ctx->sync_cap : 8;
 		ctx->sync_dir = util_reallocarray(ctx->sync_dir,
@@ -136,8 +147,15 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 	enum maildir_result r;
 	int exists, tries;
 
-	/* Once more on a fresh connection if authd was restarting. */
-	exists = -1;
+	if (maildir_user_path(ctx->conf->server.data_dir, rcpt, dir,
+	    sizeof(dir)) == -1) {
+		snprintf(text, textsize, "5.1.3 <%s>: unusable mailbox name",
+		    rcpt);
+		return RCPT_FAILED;
+	}
+	/* A user this batch delivered to exists: asked once a batch.
+	 * Once more on a fresh connection if authd was restarting. */
+	exists = local_sync_known(ctx, dir) ? 1 : -1;
 	for (tries = 0; tries < 2 && exists < 0; tries++)
 		if (authc_ensure(&ctx->authc, ctx->conf->server.data_dir) !=
 		    NULL)
@@ -149,12 +167,6 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 			return RCPT_PENDING;
 		}
 		snprintf(text, textsize, "5.1.1 <%s>: no such mailbox here",
-		    rcpt);
-		return RCPT_FAILED;
-	}
-	if (maildir_user_path(ctx->conf->server.data_dir, rcpt, dir,
-	    sizeof(dir)) == -1) {
-		snprintf(text, textsize, "5.1.3 <%s>: unusable mailbox name",
 		    rcpt);
 		return RCPT_FAILED;
 	}

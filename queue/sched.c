@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "../lib/log.h"
 #include "../lib/util.h"
@@ -184,6 +186,44 @@ sched_remove(struct qentry *e)
 	free(e);
 }
 
+/*
+ * Is domain one of ours?  Answers are remembered for a second: under a
+ * burst every new message would otherwise cost a round trip to authd
+ * for the domain of the message before.  A domain added or removed
+ * with mailctl is seen a second later at most.
+ */
+#define DOMAIN_CACHE	8
+
+static int
+sched_domain_is_local(struct authc *authc, const char *domain)
+{
+	static struct {
+		char	name[256];
+		time_t	at;
+		int	local;
+	} cache[DOMAIN_CACHE];
+	static size_t next;
+	time_t now = time(NULL);
+	size_t i;
+	int r;
+
+	for (i = 0; i < DOMAIN_CACHE; i++)
+		if (cache[i].at == now && strcasecmp(cache[i].name,
+		    domain) == 0)
+			return cache[i].local;
+	/* On a database error, assume local: a local attempt fails
+	 * softly and is retried. */
+	if (authc == NULL || (r = authc_domain_is_local(authc, domain)) < 0)
+		return 1;
+	if (util_strcpy(cache[next].name, domain,
+	    sizeof(cache[next].name)) == 0) {
+		cache[next].at = now;
+		cache[next].local = r;
+		next = (next + 1) % DOMAIN_CACHE;
+	}
+	return r;
+}
+
 int
 sched_load(struct qentry *e, struct authc *authc)
 {
@@ -202,10 +242,8 @@ sched_load(struct qentry *e, struct authc *authc)
 		for (i = 0; i < env.nrcpts; i++) {
 			const char *at = strrchr(env.rcpts[i].addr, '@');
 
-			/* On a database error, assume local: a local
-			 * attempt fails softly and is retried. */
-			e->is_local[i] = at == NULL || authc == NULL ||
-			    authc_domain_is_local(authc, at + 1) != 0;
+			e->is_local[i] = at == NULL ||
+			    sched_domain_is_local(authc, at + 1);
 		}
 	}
 	spool_env_free(&e->env);

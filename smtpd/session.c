@@ -316,16 +316,16 @@ cmd_rcpt(struct smtp_session *s, char *arg)
 	}
 	addr_format(&a, rcpt, sizeof(rcpt));
 
-	if ((r = authc_domain_is_local(s->authc, a.domain)) == 0 &&
+	/* One request: the targets, and whether the domain is ours. */
+	if ((r = authc_resolve(s->authc, rcpt, &targets)) == 2 &&
 	    s->auth_user[0] == '\0') {
 		/* Without AUTH, mail for the local domains only. */
 		log_info("sid=%s rcpt to=<%s> rejected: relay denied", s->id,
 		    log_str(rcpt));
 		smtp_reply(s, "554 5.7.1 <%s>: Relay access denied", rcpt);
+		rcpt_list_free(&targets);
 		return -1;
 	}
-	if (r >= 0)	/* a remote address resolves to itself */
-		r = authc_resolve(s->authc, rcpt, &targets);
 	if (r < 0) {
 		log_err("sid=%s rcpt to=<%s>: lookup failed", s->id,
 		    log_str(rcpt));

@@ -1021,7 +1021,7 @@ act_send(struct backend *be, const struct web_request *r, struct resp *rs)
 		struct rcpt_list one = { 0 };
 		size_t k;
 
-		if (authc_resolve(be->authc, rc.v[i], &one) != 1 ||
+		if (authc_resolve(be->authc, rc.v[i], &one) < 1 ||
 		    one.n == 0) {
 			rcpt_list_free(&one);
 			snprintf(err, sizeof(err), "No such recipient here: "
