@@ -41,6 +41,7 @@ pool_init(struct pool *p, const struct prog_args *args,
 	size_t i;
 
 	memset(p, 0, sizeof(*p));
+	p->spare_fd = -1;
 	if (args->status_fd < 0)
 		fatalx("not started by maild (no status channel, -S)");
 	p->status = args->status_fd;
@@ -255,6 +256,17 @@ pool_spool_new(struct pool *p, char *id, size_t idsize, int *fd_r)
 {
 	const char *s;
 
+	if (p->spare_fd != -1) {
+		if (util_now() - p->spare_at <= POOL_SPARE_SECS &&
+		    util_strcpy(id, p->spare_id, idsize) == 0) {
+			*fd_r = p->spare_fd;
+			p->spare_fd = -1;
+			return 0;
+		}
+		close(p->spare_fd);
+		p->spare_fd = -1;
+		pool_spool_abort(p, p->spare_id);
+	}
 	ipc_begin(&p->out, POOL_SPOOL_NEW);
 	if (pool_call(p, -1, POOL_SPOOL, 0) == -1)
 		return -1;
@@ -284,11 +296,26 @@ pool_done(struct pool *p, const char *what)
 int
 pool_spool_commit(struct pool *p, const char *id)
 {
+	const char *next;
+	int r;
+
 	ipc_begin(&p->out, POOL_SPOOL_COMMIT);
 	ipc_put_str(&p->out, id);
+	if (p->keep_spare && p->spare_fd == -1)
+		ipc_put_str(&p->out, "next");
 	if (pool_call(p, -1, POOL_DONE, 0) == -1)
 		return -1;
-	return pool_done(p, "spool commit");
+	r = pool_done(p, "spool commit");
+	if (p->in.fd != -1) {
+		if ((next = ipc_get_str(&p->in)) != NULL && p->spare_fd == -1 &&
+		    util_strcpy(p->spare_id, next, sizeof(p->spare_id)) == 0) {
+			p->spare_fd = p->in.fd;
+			p->spare_at = util_now();
+		} else
+			close(p->in.fd);
+		p->in.fd = -1;
+	}
+	return r;
 }
 
 void

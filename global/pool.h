@@ -21,7 +21,7 @@
  *	POOL_CONN client-ip			POOL_SPOOL id (+ fd)
  *	POOL_IDLE				POOL_DONE status
  *	POOL_SPOOL_NEW				POOL_SESSION ... (+ fd)
- *	POOL_SPOOL_COMMIT id			POOL_EXIT
+ *	POOL_SPOOL_COMMIT id [next]		POOL_EXIT
  *	POOL_SPOOL_ABORT id
  *	POOL_HANDOFF ... (+ fd)
  *	POOL_FORKED pid (+ fd)			POOL_FORK
@@ -107,6 +107,11 @@ struct pool {
 	long long	 max_use;
 	long		 served;
 	int		 exiting;	/* maild said POOL_EXIT */
+	int		 keep_spare;	/* ask for the next spool file with
+					   each commit (smtpd) */
+	int		 spare_fd;	/* that file, or -1 */
+	char		 spare_id[32];
+	double		 spare_at;	/* when it came */
 	struct ipc_out	 out;
 	struct ipc_in	 in;
 };
@@ -194,7 +199,12 @@ int	pool_accept(struct pool *p, volatile sig_atomic_t *stop,
 /* The client served by pool_accept()'s socket is gone. */
 void	pool_idle(struct pool *p);
 
-/* Spool files through maild: 0, or -1 (logged). */
+/* Spool files through maild: 0, or -1 (logged).  With keep_spare, a
+ * commit brings the next file along (POOL_DONE status id + fd), which
+ * the next pool_spool_new() hands out without asking, unless it has
+ * waited more than POOL_SPARE_SECS: a queue id tells when the message
+ * came, within that. */
+#define POOL_SPARE_SECS	1.0
 int	pool_spool_new(struct pool *p, char *id, size_t idsize, int *fd_r);
 int	pool_spool_commit(struct pool *p, const char *id);
 void	pool_spool_abort(struct pool *p, const char *id);

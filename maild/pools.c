@@ -74,6 +74,8 @@ struct member {
 	struct pool_def	*counted;
 	char		 ip[64];
 	char		 spool[MEMBER_SPOOLS][SPOOL_ID_LEN + 1];
+	int		 spare_fd;	/* made with a commit, for its reply */
+	int		 spare_slot;
 	struct member	*next;
 };
 
@@ -218,6 +220,7 @@ member_new(struct pool_def *p, pid_t pid, int chan, int gen)
 	m->gen = gen;
 	m->state = M_STARTING;
 	m->since = time(NULL);
+	m->spare_fd = -1;
 	m->next = members;
 	members = m;
 	return m;
@@ -371,13 +374,41 @@ member_stop(struct member *m, const char *why)
 	kill(m->pid, SIGKILL);
 }
 
+/* POOL_DONE status, and the spare spool file made for it if any. */
 static void
 reply_done(struct member *m, const char *status)
 {
+	int fd = m->spare_fd;
+
 	ipc_begin(&out, POOL_DONE);
 	ipc_put_str(&out, status);
-	if (ipc_send(m->chan, &out, -1) == -1)
+	if (fd != -1)
+		ipc_put_str(&out, m->spool[m->spare_slot]);
+	m->spare_fd = -1;
+	if (ipc_send(m->chan, &out, fd) == -1)
 		member_stop(m, "does not take its replies");
+	if (fd != -1)
+		close(fd);	/* the process holds it (and its lock) */
+}
+
+/* A spool file in a free slot of m: the slot, with *fd; or -1. */
+static int
+member_spool_make(struct member *m, int *fd)
+{
+	const char *err = NULL;
+	int slot;
+
+	for (slot = 0; slot < MEMBER_SPOOLS && m->spool[slot][0]; slot++)
+		;
+	if (slot == MEMBER_SPOOLS || spool_make(m->spool[slot],
+	    sizeof(m->spool[slot]), fd, &err) == -1) {
+		log_err("pool %s: cannot make a spool file: %s",
+		    m->pool->name, err != NULL ? err : "too many held");
+		if (slot < MEMBER_SPOOLS)
+			m->spool[slot][0] = '\0';
+		return -1;
+	}
+	return slot;
 }
 
 /* A post-login process of the protocol for a waiting client. */
@@ -478,22 +509,15 @@ msg_conn(struct member *m)
 static void
 msg_spool(struct member *m)
 {
-	const char *id, *err = NULL;
-	int fd, slot;
+	const char *id, *next, *err = NULL;
+	int fd = -1, slot;
 
-	for (slot = 0; slot < MEMBER_SPOOLS && m->spool[slot][0]; slot++)
-		;
 	switch (in.type) {
 	case POOL_SPOOL_NEW:
 		ipc_begin(&out, POOL_SPOOL);
-		if (slot == MEMBER_SPOOLS ||
-		    spool_make(m->spool[slot], sizeof(m->spool[slot]), &fd,
-		    &err) == -1) {
-			log_err("pool %s: cannot make a spool file: %s",
-			    m->pool->name, err != NULL ? err : "too many held");
+		if ((slot = member_spool_make(m, &fd)) == -1)
 			ipc_put_str(&out, "");
-			fd = -1;
-		} else
+		else
 			ipc_put_str(&out, m->spool[slot]);
 		if (ipc_send(m->chan, &out, fd) == -1)
 			member_stop(m, "does not take its replies");
@@ -502,8 +526,9 @@ msg_spool(struct member *m)
 		return;
 	case POOL_SPOOL_COMMIT:
 	case POOL_SPOOL_ABORT:
-		if ((id = ipc_get_str(&in)) == NULL)
+		if ((id = ipc_get_str(&in)) == NULL || m->spare_fd != -1)
 			break;
+		next = ipc_get_str(&in);
 		for (slot = 0; slot < MEMBER_SPOOLS; slot++)
 			if (strcmp(m->spool[slot], id) == 0)
 				break;
@@ -513,11 +538,22 @@ msg_spool(struct member *m)
 		if (in.type == POOL_SPOOL_ABORT) {
 			spool_drop(id);
 			reply_done(m, "ok");
-		} else if (spool_move(id, &err) == -1) {
+			return;
+		}
+		if (spool_move(id, &err) == -1) {
 			log_err("qid=%s into the queue: %s", id, err);
 			spool_drop(id);
 			reply_done(m, err);
-		} else if (ncommitted < sizeof(committed) / sizeof(committed[0]))
+			return;
+		}
+		/* The next message's file goes with the reply: one round
+		 * trip a message instead of two. */
+		if (next != NULL && strcmp(next, "next") == 0 &&
+		    (slot = member_spool_make(m, &fd)) != -1) {
+			m->spare_fd = fd;
+			m->spare_slot = slot;
+		}
+		if (ncommitted < sizeof(committed) / sizeof(committed[0]))
 			committed[ncommitted++] = m;	/* after the fsync */
 		else if (spool_sync(&err) == 0)
 			reply_done(m, "ok");
@@ -809,6 +845,10 @@ member_gone(struct member *m, int status)
 		p->nprocs--;
 	}
 	member_uncount(m);
+	if (m->spare_fd != -1) {
+		close(m->spare_fd);
+		m->spare_fd = -1;
+	}
 	for (i = 0; i < MEMBER_SPOOLS; i++)	/* never committed */
 		if (m->spool[i][0] != '\0') {
 			spool_drop(m->spool[i]);

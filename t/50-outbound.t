@@ -350,7 +350,11 @@ try:
     submit(A, ["x@down.test"], "held-1")
     submit(A, ["x@down.test"], "held-2")
     wait_until(lambda: len(A.queue_files()) == 2, 10)
-    ids = A.queue_files()
+    # held-1's id first: ids tell the time their spool file was made,
+    # which for a session's second message precedes its arrival a little
+    qdir = os.path.join(A.data_dir, "queue", "msg")
+    ids = sorted(A.queue_files(), key=lambda i: b"held-2" in open(
+        os.path.join(qdir, i), "rb").read())
     rc, out, err = A.mailctl("queue", "list")
     t.ok(rc == 0 and out.count("to <x@down.test>: pending") == 2 and
          "4.4.1 connect to down.c.test[%s]:%d" % (DOWN, PORT) in out,
