@@ -177,7 +177,8 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 	p.spool_fd = spool_fd;
 	p.env = env;
 	p.rcpt = rcpt;
-	r = maildir_deliver(dir, base, produce_message, &p, recovered, 0,
+	r = maildir_deliver(dir, base, produce_message, &p, recovered,
+	    ctx->syncfs_fd != -1 ? MAILDIR_SYNC_NONE : MAILDIR_SYNC_FILE,
 	    path, sizeof(path));
 	if (r != MAILDIR_ERROR)
 		*sync = local_sync_add(ctx, dir);
@@ -219,7 +220,16 @@ void
 local_sync(struct worker_ctx *ctx)
 {
 	size_t i;
+	int err = 0;
 
+	/* Group commit: the files, their names, everything at once. */
+	if (ctx->syncfs_fd != -1) {
+		if (ctx->nsync > 0 && syncfs(ctx->syncfs_fd) == -1)
+			err = errno ? errno : EIO;
+		for (i = 0; i < ctx->nsync; i++)
+			ctx->sync_failed[i] = err;
+		return;
+	}
 	for (i = 0; i < ctx->nsync; i++)
 		if (maildir_sync_new(ctx->sync_dir[i]) == -1)
 			ctx->sync_failed[i] = errno ? errno : EIO;
@@ -239,7 +249,8 @@ local_results(struct worker_ctx *ctx, const struct job *job,
 		    (err = ctx->sync_failed[res[i].sync - 1]) != 0) {
 			res[i].state = RCPT_PENDING;
 			snprintf(res[i].text, sizeof(res[i].text), "4.2.0 "
-			    "maildir delivery failed: fsync new/: %s",
+			    "maildir delivery failed: %s: %s",
+			    ctx->syncfs_fd != -1 ? "syncfs" : "fsync new/",
 			    strerror(err));
 		}
 		job_result(ctx, env, job->idx[i], "local", &res[i]);

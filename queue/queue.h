@@ -149,6 +149,10 @@ struct worker_ctx {
 	char		(*sync_dir)[PATH_MAX];
 	int		*sync_failed;	/* errno of that fsync, or 0 */
 	size_t		 nsync, sync_cap;
+	/* server.sync = filesystem: one syncfs(2) on this (the store's
+	 * directory, open from the start, so that it reports every
+	 * write-back error since) instead of those fsyncs; else -1 */
+	int		 syncfs_fd;
 };
 
 /* What became of one recipient of a job. */
