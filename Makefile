@@ -7,7 +7,7 @@
 
 CC	?= cc
 PKGS	 = openssl libsasl2 sqlite3 libcrypt libcares gmime-3.0 libseccomp \
-	   gumbo libevent libevent_openssl
+	   gumbo libevent libevent_openssl zlib
 # -isystem: warnings in GLib's headers are not ours to fix
 PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

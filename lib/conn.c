@@ -11,6 +11,7 @@
 #include "log.h"
 #include "tls.h"
 #include "util.h"
+#include "zstream.h"
 
 /* The output buffer is flushed when it grows past this. */
 #define CONN_OUT_FLUSH	65536
@@ -30,8 +31,10 @@ conn_free(struct conn *c)
 {
 	if (c->tls != NULL)
 		tls_conn_free((struct tls_conn **)&c->tls);
+	zstream_free(&c->z);
 	lr_free(&c->lr);
 	buf_release(&c->out);
+	buf_release(&c->zout);
 }
 
 int
@@ -83,19 +86,33 @@ conn_send(struct conn *c, const void *data, size_t len)
 	}
 }
 
+/*
+ * Compressed, every flush is a sync flush (RFC 4978 §4): the peer can
+ * read all of it at once, and a reply is never held back in the
+ * deflater while we wait.  The dictionary is kept, so a flush costs a
+ * few octets and little of the ratio.
+ */
 int
 conn_flush(struct conn *c)
 {
+	struct buf *b = &c->out;
 	size_t off = 0;
 	ssize_t n;
 
-	while (off < c->out.len) {
-		if ((n = conn_send(c, c->out.data + off, c->out.len - off)) <= 0)
+	if (c->z != NULL) {
+		if (c->out.len > 0 && zstream_deflate(c->z, c->out.data,
+		    c->out.len, 1, &c->zout) == -1)
+			return -1;
+		buf_reset(&c->out);
+		b = &c->zout;
+	}
+	while (off < b->len) {
+		if ((n = conn_send(c, b->data + off, b->len - off)) <= 0)
 			return -1;
 		off += (size_t)n;
 		c->bytes_out += (uint64_t)n;
 	}
-	buf_reset(&c->out);
+	buf_reset(b);
 	return 0;
 }
 
@@ -123,11 +140,46 @@ size_t
 conn_pending(const struct conn *c)
 {
 	return lr_pending(&c->lr) + (c->tls != NULL ? tls_pending(c->tls) :
-	    0);
+	    0) + (c->z != NULL ? (size_t)zstream_pending(c->z) : 0);
 }
 
+static ssize_t conn_read_wire(struct conn *, void *, size_t);
+
+/* Octets inflated into buf: as conn_read_wire(), never 0 before EOF. */
+static ssize_t
+conn_read_inflate(struct conn *c, void *buf, size_t len)
+{
+	char *p;
+	size_t room;
+	ssize_t n;
+
+	for (;;) {
+		if ((n = zstream_inflate(c->z, buf, len)) != 0)
+			return n;
+		zstream_in_space(c->z, &p, &room);
+		if ((n = conn_read_wire(c, p, room)) <= 0)
+			return n;
+		zstream_in_filled(c->z, (size_t)n);
+		c->bytes_in += (uint64_t)n;
+	}
+}
+
+/* What a read gives the caller: inflated when compressed; the wire
+ * octets are counted by the time it returns. */
 ssize_t
 conn_read_raw(struct conn *c, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (c->z != NULL)
+		return conn_read_inflate(c, buf, len);
+	if ((n = conn_read_wire(c, buf, len)) > 0)
+		c->bytes_in += (uint64_t)n;
+	return n;
+}
+
+static ssize_t
+conn_read_wire(struct conn *c, void *buf, size_t len)
 {
 	ssize_t n;
 	int w;
@@ -153,15 +205,11 @@ conn_read_raw(struct conn *c, void *buf, size_t len)
 ssize_t
 conn_read(struct conn *c, void *buf, size_t len)
 {
-	ssize_t n;
-
 	if (lr_pending(&c->lr) > 0)
 		return (ssize_t)lr_take(&c->lr, buf, len);
 	if (c->out.len > 0 && conn_flush(c) == -1)
 		return -1;
-	if ((n = conn_read_raw(c, buf, len)) > 0)
-		c->bytes_in += (uint64_t)n;
-	return n;
+	return conn_read_raw(c, buf, len);
 }
 
 enum conn_status
@@ -190,7 +238,6 @@ conn_getline(struct conn *c, char **line, size_t *len)
 		if (n == 0)
 			return CONN_EOF;
 		lr_filled(&c->lr, (size_t)n);
-		c->bytes_in += (uint64_t)n;
 	}
 }
 
@@ -217,5 +264,21 @@ conn_feed(struct conn *c, const void *data, size_t len)
 		return -1;
 	memcpy(p, data, len);
 	lr_filled(&c->lr, len);
+	return 0;
+}
+
+int
+conn_compress(struct conn *c)
+{
+	char buf[4096];
+	size_t n;
+
+	if (c->z != NULL || (c->z = zstream_new()) == NULL)
+		return -1;
+	buf_init(&c->zout, 0);
+	/* Read ahead behind the command: the first compressed octets. */
+	while ((n = lr_take(&c->lr, buf, sizeof(buf))) > 0)
+		if (zstream_in_feed(c->z, buf, n) == -1)
+			return -1;
 	return 0;
 }

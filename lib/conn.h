@@ -16,6 +16,8 @@
 #include "buf.h"
 #include "linereader.h"
 
+struct zstream;
+
 enum conn_status {
 	CONN_LINE,	/* a line */
 	CONN_TOOLONG,	/* a line over the cap (its tail is skipped) */
@@ -34,7 +36,10 @@ struct conn {
 	volatile sig_atomic_t *stop;	/* set by a signal: give up waiting */
 	int64_t		 deadline;	/* util_now_usec() when every wait
 					   times out (0: none) */
-	uint64_t	 bytes_in, bytes_out;
+	uint64_t	 bytes_in, bytes_out;	/* on the wire */
+	struct zstream	*z;		/* compressed both ways (zstream.h),
+					   NULL: not */
+	struct buf	 zout;		/* out, deflated */
 };
 
 void	conn_init(struct conn *c, int fd, size_t maxline, int timeout_sec);
@@ -69,6 +74,14 @@ int	conn_feed(struct conn *c, const void *data, size_t len);
 /* Raw read for callers that take over (e.g. a TLS handshake): as read(2)
  * with the timeout; -2 on timeout. */
 ssize_t	conn_read_raw(struct conn *c, void *buf, size_t len);
+/*
+ * From now on, deflate what is sent and inflate what is read (IMAP
+ * COMPRESS=DEFLATE, RFC 4978), above TLS when there is TLS.  Call it
+ * when the last uncompressed reply has been flushed; whatever the peer
+ * sent after the command that asked, already read, is compressed too.
+ * 0, or -1 (memory, or already compressed).
+ */
+int	conn_compress(struct conn *c);
 /* Wait until fd is readable (events POLLIN) or writable (POLLOUT). */
 int	conn_wait(struct conn *c, short events);
 
