@@ -41,6 +41,9 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 	    "OBJECTID PREVIEW");
 	/* RFC 3516, 3502, 4469: imapd/binary.c, imapd/cmd_append.c */
 	buf_puts(b, " BINARY MULTIAPPEND CATENATE");
+	/* RFC 4978 (imapd/compress.c): once compressed, no more */
+	if (s->state != ST_NOTAUTH && s->conn.z == NULL)
+		buf_puts(b, " COMPRESS=DEFLATE");
 	if (s->state != ST_NOTAUTH)
 		return;
 	if (s->conn.tls == NULL && s->env->tls != NULL)

@@ -42,6 +42,7 @@ static const struct imap_cmd imap_cmds[] = {
 	{ "ENABLE",		ST_AUTH,	0,	cmd_enable },
 	{ "NAMESPACE",		ST_LOGGEDIN,	0,	cmd_namespace },
 	{ "IDLE",		ST_LOGGEDIN,	0,	cmd_idle },
+	{ "COMPRESS",		ST_LOGGEDIN,	0,	cmd_compress },
 	{ "SELECT",		ST_LOGGEDIN,	0,	cmd_select },
 	{ "EXAMINE",		ST_LOGGEDIN,	0,	cmd_examine },
 	{ "CREATE",		ST_LOGGEDIN,	0,	cmd_create },

@@ -317,6 +317,9 @@ int	imap_create_uses(struct imap_session *s, const struct imap_arg *a,
  * blanks squeezed; "" when there is none.  malloc'd. */
 char	*imap_preview(struct mime_msg *m);
 
+/* compress.c: COMPRESS=DEFLATE (RFC 4978) */
+int	cmd_compress(struct imap_session *, const struct imap_arg *, size_t);
+
 /* cmd_fetch.c */
 int	cmd_fetch(struct imap_session *, const struct imap_arg *, size_t);
 
