@@ -41,6 +41,8 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 	    "OBJECTID PREVIEW");
 	/* RFC 3516, 3502, 4469: imapd/binary.c, imapd/cmd_append.c */
 	buf_puts(b, " BINARY MULTIAPPEND CATENATE");
+	/* RFC 6855: imapd/utf8.c */
+	buf_puts(b, " UTF8=ACCEPT");
 	/* RFC 4978 (imapd/compress.c): once compressed, no more */
 	if (s->state != ST_NOTAUTH && s->conn.z == NULL)
 		buf_puts(b, " COMPRESS=DEFLATE");
@@ -267,7 +269,7 @@ cmd_enable(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
 	struct buf *b = imap_out(s);
-	int condstore = 0, qresync = 0;
+	int condstore = 0, qresync = 0, utf8 = 0;
 	size_t i;
 
 	if (nargs == 0) {
@@ -283,15 +285,20 @@ cmd_enable(struct imap_session *s, const struct imap_arg *args,
 			condstore = 1;
 		else if (strcasecmp(args[i].str, "QRESYNC") == 0)
 			qresync = 1;
+		else if (strcasecmp(args[i].str, "UTF8=ACCEPT") == 0)
+			utf8 = 1;	/* RFC 6855 §3 */
 	}
 	buf_puts(b, "* ENABLED");
 	if (condstore && !s->condstore)
 		buf_puts(b, " CONDSTORE");
 	if (qresync && !s->qresync)
 		buf_puts(b, " QRESYNC");
+	if (utf8 && !s->utf8)
+		buf_puts(b, " UTF8=ACCEPT");
 	buf_puts(b, "\r\n");
 	s->condstore |= condstore | qresync;
 	s->qresync |= qresync;
+	s->utf8 |= utf8;
 	imap_tagged(s, "OK Enabled");
 	return 0;
 }

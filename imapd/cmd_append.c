@@ -3,7 +3,8 @@
  * (RFC 4469) and literal8 (RFC 3516 §4.4).
  *
  *	APPEND mailbox 1*( [(flags)] [date-time] message )
- *	message = literal / literal8 / CATENATE ( 1*part )
+ *	message = literal / literal8 / CATENATE ( 1*part ) /
+ *	    UTF8 ( literal8 )
  *	part = TEXT literal / URL "/mailbox;UIDVALIDITY=n/;UID=n/;SECTION=s"
  *
  * Each message literal and each TEXT literal goes, as it arrives, into
@@ -13,7 +14,7 @@
  * name messages of the user's own mailboxes on this server, nothing
  * else), and every message is added in one transaction of the store:
  * all of them or none (RFC 3502 §6.3.11).  A binary message (literal8)
- * is stored as it came.
+ * is stored as it came, and so is one in RFC 6855 §4's UTF8 ( ... ).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -86,7 +87,8 @@ messages_so_far(const struct imap_arg *args, size_t n)
 
 	for (i = 0; i < n; i++)
 		if (args[i].type == IMAP_ARG_LITERAL_FILE ||
-		    imap_arg_atom_is(&args[i], "CATENATE"))
+		    imap_arg_atom_is(&args[i], "CATENATE") ||
+		    imap_arg_atom_is(&args[i], "UTF8"))
 			m++;
 	return m;
 }
@@ -497,6 +499,14 @@ append_parse(struct imap_session *s, const struct imap_arg *args,
 		    catenate_valid(&args[i + 1])) {
 			m->data = &args[i + 1];
 			m->catenate = 1;
+			i += 2;
+		} else if (i + 1 < nargs && imap_arg_atom_is(&args[i], "UTF8") &&
+		    args[i + 1].type == IMAP_ARG_LIST &&
+		    args[i + 1].nlist == 1 &&
+		    args[i + 1].list[0].type == IMAP_ARG_LITERAL_FILE) {
+			/* RFC 6855 §4: a message with UTF-8 headers, kept
+			 * as it came (a plain literal is taken too) */
+			m->data = &args[i + 1].list[0];
 			i += 2;
 		} else {
 			imap_tagged(s, "BAD Usage: APPEND mailbox [(flags)] "

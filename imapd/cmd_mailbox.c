@@ -29,6 +29,8 @@ imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a,
 		imap_tagged(s, "NO [CANNOT] Mailbox name too long");
 		return -1;
 	}
+	if (imap_utf8_mailbox_in(s, name, size) == -1)
+		return -1;
 	maildir_name_normalize(name);
 	if (strcmp(name, "INBOX") != 0 && maildir_name_valid(name, &why) ==
 	    -1) {
@@ -414,7 +416,7 @@ status_reply(struct imap_session *s, const char *name, unsigned int items)
 	if (items & STATUS_HIGHESTMODSEQ)
 		imap_condstore_use(s);	/* RFC 7162 §3.1 */
 	buf_puts(b, "* STATUS ");
-	imap_put_astring(b, name);
+	imap_put_mailbox(s, b, name);
 	buf_puts(b, " (");
 	for (k = 0; k < NSTATUS; k++) {
 		unsigned long long v;
@@ -532,7 +534,7 @@ pattern_match(const char *p, const char *n)
 static int
 list_matches(const struct list_ctx *lc, const char *name)
 {
-	char canon[MAILDIR_NAME_MAX * 2 + 2];
+	char canon[MAILDIR_NAME_MAX * 2 + 2], utf8[MAILDIR_NAME_MAX * 2 + 1];
 	size_t i;
 
 	for (i = 0; i < lc->npatterns; i++) {
@@ -540,7 +542,8 @@ list_matches(const struct list_ctx *lc, const char *name)
 		if (strncasecmp(canon, "INBOX", 5) == 0 && (canon[5] == '\0' ||
 		    canon[5] == MAILDIR_SEP))
 			memcpy(canon, "INBOX", 5);
-		if (pattern_match(canon, name))
+		if (pattern_match(canon, imap_mailbox_for_match(lc->s, name,
+		    utf8, sizeof(utf8))))
 			return 1;
 	}
 	return 0;
@@ -662,7 +665,7 @@ list_reply(struct list_ctx *lc, size_t i, int childinfo)
 			put_attr(b, &sep, "\\Archive");
 	}
 	buf_printf(b, ") \"%c\" ", MAILDIR_SEP);
-	imap_put_astring(b, name);
+	imap_put_mailbox(s, b, name);
 	if (childinfo && !lc->lsub)
 		buf_puts(b, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	buf_puts(b, "\r\n");

@@ -655,6 +655,8 @@ search_common(struct imap_session *s, const struct imap_arg *args,
 		i = 2;
 	}
 	if (nargs >= i + 2 && imap_arg_atom_is(&args[i], "CHARSET")) {
+		if (!imap_utf8_charset_ok(s))
+			return -1;
 		if ((charset = imap_arg_astring(&args[i + 1])) == NULL) {
 			imap_tagged(s, "BAD Missing charset");
 			return -1;

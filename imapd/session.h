@@ -78,6 +78,7 @@ struct imap_session {
 	/* RFC 5161 ENABLE */
 	int		 condstore;	/* also on after a CONDSTORE use */
 	int		 qresync;
+	int		 utf8;		/* UTF8=ACCEPT (RFC 6855, utf8.c) */
 	/* The selected mailbox. */
 	struct mbox	*mb;
 	int		 readonly;
@@ -319,6 +320,19 @@ char	*imap_preview(struct mime_msg *m);
 
 /* compress.c: COMPRESS=DEFLATE (RFC 4978) */
 int	cmd_compress(struct imap_session *, const struct imap_arg *, size_t);
+
+/* utf8.c: UTF8=ACCEPT (RFC 6855) */
+/* A mailbox name as the client sent it -> the store's (modified UTF-7)
+ * in place, once UTF8=ACCEPT is on.  0, or -1 after a reply. */
+int	imap_utf8_mailbox_in(struct imap_session *s, char *name, size_t size);
+/* A mailbox name of the store as this client reads it. */
+void	imap_put_mailbox(struct imap_session *s, struct buf *b,
+	    const char *name);
+/* The name LIST patterns are matched against (UTF-8 once on). */
+const char *imap_mailbox_for_match(struct imap_session *s, const char *name,
+	    char *buf, size_t size);
+/* May SEARCH name a charset?  1, or 0 after a BAD (RFC 6855 §3). */
+int	imap_utf8_charset_ok(struct imap_session *s);
 
 /* cmd_fetch.c */
 int	cmd_fetch(struct imap_session *, const struct imap_arg *, size_t);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# IMAP COMPRESS=DEFLATE (RFC 4978) against the
+# IMAP COMPRESS=DEFLATE (RFC 4978) and UTF8=ACCEPT (RFC 6855) against the
 # real imapd.  COMPRESS is driven with Python's imaplib and a small
 # wrapper that, after the tagged OK, deflates what it sends and inflates
 # what it reads (zlib, raw deflate, windowBits -15), over STARTTLS on
@@ -7,7 +7,10 @@
 # woken by a delivery; a second COMPRESS, COMPRESS before login, and a
 # deflate bomb (1 GB of zeros) that must end in a BYE with the serving
 # process's memory bounded.  It also measures the octets on the wire of
-# FETCH 1:* (FLAGS ENVELOPE) with and without compression.
+# FETCH 1:* (FLAGS ENVELOPE) with and without compression.  UTF8=ACCEPT
+# over a raw connection: RFC 6855's ENABLE, UTF-8 mailbox names both
+# ways (modified UTF-7 for the others), APPEND's UTF8 ( ) form, SEARCH
+# CHARSET refused, UTF-8 headers given as they are.
 import imaplib
 import io
 import os
@@ -148,6 +151,7 @@ try:
     caps = m.capabilities
     t.ok("COMPRESS=DEFLATE" not in caps, "COMPRESS=DEFLATE not advertised "
          "before login", caps)
+    t.ok("UTF8=ACCEPT" in caps, "UTF8=ACCEPT advertised", caps)
     try:
         typ, dat = m.compress()
     except imaplib.IMAP4.error as e:
@@ -335,6 +339,87 @@ try:
     t.ok(typ == "OK", "the server serves the next client")
     m.logout()
 
+    # ---------------- UTF8=ACCEPT (RFC 6855) ----------------------------
+    u = IMAPRaw(HOST, srv.port("imap"), timeout=30).login(U, PW)
+    old = IMAPRaw(HOST, srv.port("imap"), timeout=30).login(U, PW)
+    # RFC 6855 §3's example
+    unt, r = u.cmd("ENABLE UTF8=ACCEPT")
+    t.ok(r.startswith(b"t1 OK") or b" OK" in r, "ENABLE UTF8=ACCEPT", r)
+    t.ok(any(re.match(rb"\* ENABLED UTF8=ACCEPT\r\n", x) for x in unt),
+         "* ENABLED UTF8=ACCEPT", unt)
+    name = "Entwürfe".encode()
+    _, r = u.cmd(b'CREATE "' + name + b'"')
+    t.ok(b" OK" in r, "CREATE with a UTF-8 name", r)
+    t.ok(os.path.isdir(os.path.join(srv.maildir(U), ".Entw&APw-rfe")),
+         "kept as modified UTF-7 in the store")
+    unt, r = u.cmd('LIST "" "*"')
+    t.ok(any(x.rstrip().endswith(b'"' + name + b'"') for x in unt) and
+         not any(b"&APw-" in x for x in unt),
+         "LIST gives the UTF-8 name, no modified UTF-7", unt)
+    unt, r = old.cmd('LIST "" "*"')
+    t.ok(any(x.rstrip().endswith(b"Entw&APw-rfe") for x in unt) and
+         not any(name in x for x in unt),
+         "a client that did not ENABLE sees modified UTF-7", unt)
+    unt, r = u.cmd(b'LIST "" "Entw' + "ü".encode() + b'*"')
+    t.ok(len(unt) == 1 and name in unt[0], "a LIST pattern in UTF-8 "
+         "matches", unt)
+    unt, r = u.cmd(b'SELECT "' + name + b'"')
+    t.ok(b" OK" in r, "SELECT the UTF-8 name", r)
+    unt, r = u.cmd(b'STATUS "' + name + b'" (MESSAGES)')
+    t.ok(any(x.startswith(b'* STATUS "' + name + b'" (MESSAGES 0)')
+             for x in unt), "STATUS names it in UTF-8", unt)
+    _, r = u.cmd(b'CREATE "A&B"')
+    t.ok(b" OK" in r, "'&' is an ordinary character now", r)
+    unt, _ = old.cmd('LIST "" "A*"')
+    t.ok(any(x.rstrip().endswith(b"A&-B") for x in unt),
+         "... the others see it as A&-B", unt)
+    _, r = u.cmd(b'CREATE "bad\xff\xfe"')
+    t.ok(b" BAD" in r, "malformed UTF-8 in a mailbox name is BAD", r)
+    _, r = u.cmd(b'RENAME "A&B" "' + "Große".encode() + b'"')
+    unt, _ = old.cmd('LIST "" "Gro*"')
+    t.ok(b" OK" in r and any(b"Gro&AN8-e" in x for x in unt),
+         "RENAME to a UTF-8 name", (r, unt))
+
+    # APPEND's UTF8 ( ) form (RFC 6855 §4), a message with UTF-8 headers
+    subj = "Grüße aus Köln ☕".encode()
+    msg = (b"From: J\xc3\xb6rg <j\xc3\xb6rg@example.test>\r\n"
+           b"To: pat@example.test\r\nSubject: " + subj +
+           b"\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n\r\nHallo!\r\n")
+    _, r = u.cmd(b'APPEND "' + name + b'" UTF8 (~{%d+}\r\n' % len(msg) +
+                 msg + b")")
+    t.ok(b" OK [APPENDUID" in r, "APPEND mailbox UTF8 (~{n}...)", r)
+    _, r = u.cmd(b'APPEND "' + name + b'" (\\Seen) UTF8 ({%d+}\r\n' %
+                 len(msg) + msg + b") UTF8 (~{%d+}\r\n" % len(msg) + msg +
+                 b")")
+    t.ok(b" OK [APPENDUID" in r, "two UTF8 ( ) messages in a MULTIAPPEND",
+         r)
+    _, r = u.cmd(b'APPEND "' + name + b'" UTF8 (~{3+}\r\nabc def)')
+    t.ok(b" BAD" in r, "UTF8 ( ) with more than one literal is BAD", r)
+    u.cmd(b'SELECT "' + name + b'"')
+    unt, r = u.cmd("FETCH 1 (ENVELOPE BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    t.ok(b" OK" in r and any(subj in x and b"J\xc3\xb6rg" in x
+                             for x in unt),
+         "ENVELOPE and the header give the UTF-8 headers as they are", unt)
+    old.cmd(b'SELECT "Entw&APw-rfe"')
+    unt, r = old.cmd("FETCH 1 (ENVELOPE)")
+    t.ok(b" OK" in r and any(subj in x for x in unt),
+         "to a client that did not ENABLE as well (in literals, as "
+         "Dovecot does)", unt)
+    unt, r = u.cmd(b'SEARCH CHARSET UTF-8 SUBJECT "K\xc3\xb6ln"')
+    t.ok(b" BAD" in r, "SEARCH CHARSET after ENABLE UTF8=ACCEPT is BAD "
+         "(RFC 6855 §3)", r)
+    unt, r = u.cmd(b'SEARCH SUBJECT "K\xc3\xb6ln"')
+    t.ok(b" OK" in r and any(re.match(rb"\* SEARCH 1 2 3", x)
+                             for x in unt),
+         "SEARCH with a UTF-8 quoted string, no CHARSET", unt)
+    unt, r = old.cmd(b'SEARCH CHARSET UTF-8 SUBJECT "K\xc3\xb6ln"')
+    t.ok(b" OK" in r and any(re.match(rb"\* SEARCH 1 2 3", x) for x in unt),
+         "SEARCH CHARSET UTF-8 still works without ENABLE", (unt, r))
+    _, r = u.cmd(b'DELETE "' + "Große".encode() + b'"')
+    t.ok(b" OK" in r, "DELETE of a UTF-8 name", r)
+    u.close()
+    old.close()
 finally:
     srv.stop()
     srv.cleanup()
