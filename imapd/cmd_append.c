@@ -79,16 +79,19 @@ imap_append_to_file(struct imap_session *s)
 	    0;
 }
 
-/* Messages begun so far: literals and CATENATEs at the top level. */
+/* Messages begun so far: literals and CATENATEs at the top level, and
+ * UTF8 ( ) lists that hold their literal (RFC 6855 §4). */
 static size_t
 messages_so_far(const struct imap_arg *args, size_t n)
 {
 	size_t i, m = 0;
 
-	for (i = 0; i < n; i++)
+	for (i = 1; i < n; i++)	/* after the mailbox name */
 		if (args[i].type == IMAP_ARG_LITERAL_FILE ||
 		    imap_arg_atom_is(&args[i], "CATENATE") ||
-		    imap_arg_atom_is(&args[i], "UTF8"))
+		    (imap_arg_atom_is(&args[i], "UTF8") && i + 1 < n &&
+		    args[i + 1].type == IMAP_ARG_LIST &&
+		    args[i + 1].nlist > 0))
 			m++;
 	return m;
 }

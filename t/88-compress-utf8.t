@@ -396,6 +396,19 @@ try:
          r)
     _, r = u.cmd(b'APPEND "' + name + b'" UTF8 (~{3+}\r\nabc def)')
     t.ok(b" BAD" in r, "UTF8 ( ) with more than one literal is BAD", r)
+    one = b"Subject: x\r\n\r\ny\r\n"
+
+    def utf8_append(box, n):
+        return u.cmd(b"APPEND " + box + b"".join(
+            b" UTF8 (~{%d+}\r\n" % len(one) + one + b")" for _ in range(n)))
+    _, r = utf8_append(b"INBOX", 32)
+    t.ok(re.search(rb" OK \[APPENDUID \d+ \d+:\d+\]", r),
+         "32 UTF8 ( ) messages in one APPEND", r)
+    _, r = utf8_append(b"INBOX", 33)
+    t.ok(b" NO [LIMIT]" in r, "33 are NO [LIMIT], as other APPENDs", r)
+    _, r = u.cmd(b"CREATE UTF8")
+    _, r = utf8_append(b"UTF8", 32)
+    t.ok(b" OK [APPENDUID" in r, "... into a mailbox named UTF8 too", r)
     u.cmd(b'SELECT "' + name + b'"')
     unt, r = u.cmd("FETCH 1 (ENVELOPE BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
     t.ok(b" OK" in r and any(subj in x and b"J\xc3\xb6rg" in x
