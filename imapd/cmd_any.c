@@ -35,6 +35,8 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 	/* RFC 5256, 5957, 5267 (cmd_sort.c, thread.c) */
 	buf_puts(b, " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
 	    "THREAD=REFERENCES THREAD=REFS");
+	/* RFC 5267 §4, RFC 9394: imapd/context.c */
+	buf_puts(b, " CONTEXT=SEARCH CONTEXT=SORT PARTIAL");
 	buf_printf(b, " APPENDLIMIT=%lld", s->conf->imapd.append_limit);
 	/* issue 14 */
 	buf_puts(b, " STATUS=SIZE WITHIN SEARCHRES CREATE-SPECIAL-USE SAVEDATE "

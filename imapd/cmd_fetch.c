@@ -18,6 +18,7 @@
 #include "../global/mime.h"
 #include "../lib/log.h"
 #include "binary.h"
+#include "context.h"
 #include "session.h"
 
 enum fetch_kind {
@@ -53,6 +54,8 @@ struct fetch_req {
 	uint64_t	 changedsince;
 	int		 have_changedsince;
 	int		 vanished;
+	struct return_partial partial;	/* RFC 9394 §3.3 */
+	int		 have_partial;
 };
 
 static int
@@ -289,7 +292,7 @@ fetch_parse_macro(struct fetch_req *r, const char *m)
 	return 0;
 }
 
-/* (CHANGEDSINCE n [VANISHED]) */
+/* (CHANGEDSINCE n [VANISHED]), and UID FETCH's PARTIAL range */
 static int
 fetch_parse_modifiers(struct imap_session *s, struct fetch_req *r,
     const struct imap_arg *a)
@@ -307,7 +310,12 @@ fetch_parse_modifiers(struct imap_session *s, struct fetch_req *r,
 		} else if (imap_arg_atom_is(&a->list[i], "VANISHED") &&
 		    s->qresync && s->uid_cmd)
 			r->vanished = 1;
-		else
+		else if (imap_arg_atom_is(&a->list[i], "PARTIAL") &&
+		    s->uid_cmd && !r->have_partial && i + 1 < a->nlist &&
+		    partial_parse(&a->list[i + 1], &r->partial) == 0) {
+			r->have_partial = 1;
+			i++;
+		} else
 			return -1;
 	}
 	/* RFC 7162 §3.2.6: VANISHED only with CHANGEDSINCE. */
@@ -855,7 +863,7 @@ cmd_fetch(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	struct fetch_req req;
 	struct fetch_run fr;
 	uint32_t *seqs, lo, hi;
-	size_t n;
+	size_t n, from, to;
 	int r;
 
 	if (nargs < 2 || args[0].type != IMAP_ARG_ATOM ||
@@ -867,6 +875,13 @@ cmd_fetch(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 		imap_condstore_use(s);
 	if (imap_set_resolve(s, args[0].str, s->uid_cmd, &seqs, &n) == -1)
 		return -1;
+	if (req.have_partial) {
+		/* RFC 9394 §3.3: that page of the set's messages, in UID
+		 * order ("-1:-50": the last 50) */
+		partial_slice(&req.partial, n, &from, &to);
+		memmove(seqs, seqs + from, (to - from) * sizeof(*seqs));
+		n = to - from;
+	}
 	if (req.vanished)
 		fetch_vanished(s, &req, args[0].str);
 	memset(&fr, 0, sizeof(fr));

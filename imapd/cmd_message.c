@@ -13,6 +13,7 @@
 
 #include "../global/mime.h"
 #include "../lib/log.h"
+#include "context.h"
 #include "session.h"
 
 /* The current flags and keywords of some messages, from the index. */
@@ -508,7 +509,7 @@ search_cb(const struct mmsg *m, void *arg)
 
 int
 imap_return_options(const struct imap_arg *a, unsigned int allowed,
-    unsigned int *opts)
+    unsigned int *opts, struct return_partial *partial)
 {
 	static const struct {
 		const char	*name;
@@ -516,7 +517,8 @@ imap_return_options(const struct imap_arg *a, unsigned int allowed,
 	} names[] = {
 		{ "MIN", RETURN_MIN }, { "MAX", RETURN_MAX },
 		{ "ALL", RETURN_ALL }, { "COUNT", RETURN_COUNT },
-		{ "SAVE", RETURN_SAVE },
+		{ "SAVE", RETURN_SAVE }, { "PARTIAL", RETURN_PARTIAL },
+		{ "CONTEXT", RETURN_CONTEXT }, { "UPDATE", RETURN_UPDATE },
 	};
 	size_t i, k;
 
@@ -530,10 +532,21 @@ imap_return_options(const struct imap_arg *a, unsigned int allowed,
 				break;
 		if (k == sizeof(names) / sizeof(names[0]))
 			return -1;
+		if (names[k].bit == RETURN_PARTIAL) {
+			/* RFC 5267 §4.4: one PARTIAL, with its range */
+			if ((*opts & RETURN_PARTIAL) || ++i == a->nlist ||
+			    partial_parse(&a->list[i], partial) == -1)
+				return -1;
+		}
 		*opts |= names[k].bit;
 	}
-	if (*opts == 0)		/* RFC 4731 §3.1: RETURN () means ALL */
-		*opts = RETURN_ALL;
+	/* RFC 5267 §4.4, RFC 9394 §3.1: either PARTIAL or ALL */
+	if ((*opts & RETURN_PARTIAL) && (*opts & RETURN_ALL))
+		return -1;
+	/* RFC 4731 §3.1: RETURN () means ALL; CONTEXT and UPDATE ask for
+	 * no result of their own (RFC 5267 §4.1). */
+	if ((*opts & ~(RETURN_CONTEXT | RETURN_UPDATE)) == 0)
+		*opts |= RETURN_ALL;
 	return 0;
 }
 
@@ -549,7 +562,7 @@ imap_esearch_begin(struct imap_session *s, struct buf *b)
 
 static void
 search_reply(struct imap_session *s, struct search_run *sr, int esearch,
-    unsigned int opts, int modseq)
+    unsigned int opts, const struct return_partial *partial, int modseq)
 {
 	struct buf *b = imap_out(s);
 	size_t i;
@@ -566,7 +579,7 @@ search_reply(struct imap_session *s, struct search_run *sr, int esearch,
 		return;
 	}
 	/* RFC 5182 §2.1: SAVE alone asks for no ESEARCH response. */
-	if (opts == RETURN_SAVE)
+	if ((opts & ~(RETURN_CONTEXT | RETURN_UPDATE)) == RETURN_SAVE)
 		return;
 	imap_esearch_begin(s, b);
 	if ((opts & RETURN_MIN) && sr->n > 0)
@@ -579,6 +592,8 @@ search_reply(struct imap_session *s, struct search_run *sr, int esearch,
 	}
 	if (opts & RETURN_COUNT)
 		buf_printf(b, " COUNT %zu", sr->n);
+	if (opts & RETURN_PARTIAL)	/* RFC 5267 §4.4 */
+		partial_put(b, partial, sr->hits, sr->n, 0);
 	if (modseq && sr->n > 0)
 		buf_printf(b, " MODSEQ %llu",
 		    (unsigned long long)sr->max_modseq);
@@ -588,21 +603,25 @@ search_reply(struct imap_session *s, struct search_run *sr, int esearch,
 
 /*
  * RETURN (SAVE): the result is "$" from now on (RFC 5182 §2.1): with
- * MIN or MAX (or both) and neither ALL nor COUNT, those messages only.
+ * MIN, MAX or PARTIAL and neither ALL nor COUNT, those messages only
+ * (RFC 9394 §3.2).
  */
 static void
 search_save(struct imap_session *s, struct search_run *sr,
-    unsigned int opts)
+    unsigned int opts, const struct return_partial *partial)
 {
 	uint32_t *uids;
-	size_t i, n = 0;
+	size_t i, n = 0, from = 0, to = 0;
 
+	if (opts & RETURN_PARTIAL)
+		partial_slice(partial, sr->n, &from, &to);
 	uids = util_calloc(sr->n + 1, sizeof(*uids));
 	for (i = 0; i < sr->n; i++) {
-		if ((opts & (RETURN_MIN | RETURN_MAX)) &&
+		if ((opts & (RETURN_MIN | RETURN_MAX | RETURN_PARTIAL)) &&
 		    !(opts & (RETURN_ALL | RETURN_COUNT)) &&
 		    !((opts & RETURN_MIN) && i == 0) &&
-		    !((opts & RETURN_MAX) && i == sr->n - 1))
+		    !((opts & RETURN_MAX) && i == sr->n - 1) &&
+		    !(i >= from && i < to))
 			continue;
 		uids[n++] = s->uid_cmd ? sr->hits[i] :
 		    s->view.msgs[sr->hits[i] - 1].uid;
@@ -639,15 +658,17 @@ search_common(struct imap_session *s, const struct imap_arg *args,
     size_t nargs, int *ok)
 {
 	struct search_run sr;
+	struct return_partial partial;
 	unsigned int opts = 0;
 	const char *why, *charset;
-	int esearch = 0;
+	int esearch = 0, r;
 	size_t i = 0;
 	uint32_t max_uid = s->view.n ? s->view.msgs[s->view.n - 1].uid : 0;
 
 	if (nargs >= 2 && imap_arg_atom_is(&args[0], "RETURN")) {
 		if (imap_return_options(&args[1], RETURN_MIN | RETURN_MAX |
-		    RETURN_ALL | RETURN_COUNT | RETURN_SAVE, &opts) == -1) {
+		    RETURN_ALL | RETURN_COUNT | RETURN_SAVE | RETURN_PARTIAL |
+		    RETURN_CONTEXT | RETURN_UPDATE, &opts, &partial) == -1) {
 			imap_tagged(s, "BAD Invalid RETURN options");
 			return -1;
 		}
@@ -682,6 +703,13 @@ search_common(struct imap_session *s, const struct imap_arg *args,
 	}
 	if (search_uses_modseq(sr.key))
 		imap_condstore_use(s);
+	if ((opts & RETURN_UPDATE) && (r = context_check(s)) != 0) {
+		if (r == -1) {
+			search_free(&sr.key);
+			return -1;
+		}
+		opts &= ~RETURN_UPDATE;
+	}
 	sr.hits = util_calloc(s->view.n + 1, sizeof(*sr.hits));
 	if (s->view.n > 0 && mbox_messages(s->mb, 1, UINT32_MAX, 0, 0,
 	    search_cb, &sr) == -1) {
@@ -690,9 +718,12 @@ search_common(struct imap_session *s, const struct imap_arg *args,
 	} else {
 		qsort(sr.hits, sr.n, sizeof(*sr.hits), uint32_cmp);
 		if (opts & RETURN_SAVE)
-			search_save(s, &sr, opts);
-		search_reply(s, &sr, esearch, opts,
+			search_save(s, &sr, opts, &partial);
+		search_reply(s, &sr, esearch, opts, &partial,
 		    search_uses_modseq(sr.key));
+		if (opts & RETURN_UPDATE)	/* RFC 5267 §4.3 */
+			context_add(s, args + i, nargs - i, NULL,
+			    SORT_NEED_NONE, sr.hits, sr.n);
 		imap_tagged(s, "OK SEARCH completed");
 		*ok = 1;
 	}

@@ -15,16 +15,20 @@
 
 #include "../global/mime.h"
 #include "../lib/log.h"
+#include "context.h"
 #include "sort.h"
 
 /* ---- the messages that match, with their keys ---- */
 
 struct collect {
 	struct imap_session *s;
-	struct search_key *key;		/* NULL: ALL */
+	const struct search_key *key;	/* NULL: ALL */
 	struct sort_set	*set;
 	uint32_t	 uid;		/* the message search_load() opens */
 	struct mime_msg	*msg;
+	struct mmsg_ext	 ext;		/* and what ext.c keeps of it */
+	int		 have_ext;
+	uint8_t		*present;	/* a context's: in the store */
 	/* The first pass's (over the messages' rows), by sequence number:
 	 * did it match (NULL: all do), its INTERNALDATE (ARRIVAL). */
 	uint8_t		*hit;
@@ -59,6 +63,16 @@ collect_load(void *arg)
 	if (c->msg == NULL)
 		c->msg = imap_msg_load(c->s, c->s->mb, c->uid);
 	return c->msg;
+}
+
+static const struct mmsg_ext *
+collect_ext(void *arg)
+{
+	struct collect *c = arg;
+
+	if (!c->have_ext && mbox_msg_ext(c->s->mb, c->uid, &c->ext) == 1)
+		c->have_ext = 1;
+	return c->have_ext ? &c->ext : NULL;
 }
 
 #define SORT_CHUNK	(64 * 1024)
@@ -109,6 +123,8 @@ collect_msg_cb(const struct mmsg *mm, void *arg)
 
 	if (seq == 0)		/* not known to the client yet */
 		return 0;
+	if (c->present != NULL)
+		c->present[seq - 1] = 1;
 	if (c->key != NULL) {
 		memset(&sm, 0, sizeof(sm));
 		sm.seq = seq;
@@ -119,11 +135,15 @@ collect_msg_cb(const struct mmsg *mm, void *arg)
 		sm.modseq = mm->modseq;
 		sm.vsize = mm->vsize;
 		sm.internaldate = mm->internaldate;
+		sm.saved = searchres_has(c->s, mm->uid);
 		sm.load = collect_load;
+		sm.ext = collect_ext;
 		sm.load_arg = c;
 		c->uid = mm->uid;
 		r = search_match(c->key, &sm);
 		mime_msg_free(&c->msg);
+		mmsg_ext_free(&c->ext);
+		c->have_ext = 0;
 	}
 	if (r != 1)
 		return 0;
@@ -169,49 +189,20 @@ collect_cb(const struct msortkeys *k, void *arg)
 	return 0;
 }
 
-int
-sort_collect(struct imap_session *s, const struct imap_arg *args,
-    size_t nargs, unsigned int need, struct sort_set *set, int *bad)
+/*
+ * The messages of the view that match key (NULL: all), with the keys
+ * need asks for, into set (its memory given back by sort_set_free()
+ * whatever the outcome).  0, or -1 on a store error (no reply given).
+ */
+static int
+collect_run(struct imap_session *s, const struct search_key *key,
+    unsigned int need, struct sort_set *set, uint8_t *present)
 {
 	struct collect c;
-	const char *charset, *why;
-	uint32_t max_uid = s->view.n ? s->view.msgs[s->view.n - 1].uid : 0;
 	unsigned int mneed = 0;
-	size_t i;
+	size_t i, seq;
 	int r;
 
-	memset(set, 0, sizeof(*set));
-	*bad = 1;
-	if (nargs < 2 || (charset = imap_arg_astring(&args[0])) == NULL) {
-		imap_tagged(s, "BAD Missing charset or search keys");
-		return -1;
-	}
-	/* Our search keys match decoded text as UTF-8 (search.c). */
-	if (strcasecmp(charset, "UTF-8") != 0 &&
-	    strcasecmp(charset, "US-ASCII") != 0) {
-		*bad = 0;
-		imap_tagged(s, "NO [BADCHARSET (UTF-8 US-ASCII)] "
-		    "Unsupported charset");
-		return -1;
-	}
-	memset(&c, 0, sizeof(c));
-	if ((c.key = search_parse(args + 1, nargs - 1, (uint32_t)s->view.n,
-	    max_uid, &why)) == NULL) {
-		imap_tagged(s, "BAD %s", why);
-		return -1;
-	}
-	*bad = 0;
-	set->modseq = search_uses_modseq(c.key);
-	if (set->modseq)
-		imap_condstore_use(s);
-	/*
-	 * Two passes: the search over the messages' rows (as SEARCH
-	 * reads them), then the keys from the summaries alone; ALL
-	 * matches what the view has and needs no first pass (SORT (DATE)
-	 * ALL reads one index of the summaries, nothing else).
-	 */
-	if (nargs == 2 && imap_arg_atom_is(&args[1], "ALL"))
-		search_free(&c.key);
 	if (need & (SORT_NEED_FROM | SORT_NEED_TO | SORT_NEED_CC |
 	    SORT_NEED_DISPFROM | SORT_NEED_DISPTO | SORT_NEED_SUBJECT |
 	    SORT_NEED_SIZE))
@@ -220,8 +211,11 @@ sort_collect(struct imap_session *s, const struct imap_arg *args,
 		mneed |= MSK_LINKS;
 	if (need & SORT_NEED_ORDER)
 		mneed |= MSK_ORDERED;
+	memset(&c, 0, sizeof(c));
 	c.s = s;
+	c.key = key;
 	c.set = set;
+	c.present = present;
 	set->v = util_reallocarray(NULL, s->view.n + 1, sizeof(*set->v));
 	for (i = 0; i < SS_COUNT; i++)
 		set->slot[i] = (need & (1U << i)) ? (int)set->nstr++ : -1;
@@ -238,7 +232,8 @@ sort_collect(struct imap_session *s, const struct imap_arg *args,
 		set->reply = util_reallocarray(NULL, s->view.n + 1,
 		    sizeof(*set->reply));
 	r = 0;
-	if (s->view.n > 0 && (c.key != NULL || (need & SORT_NEED_ARRIVAL))) {
+	if (s->view.n > 0 && (key != NULL || present != NULL ||
+	    (need & SORT_NEED_ARRIVAL))) {
 		c.hit = util_calloc(s->view.n + 1, sizeof(*c.hit));
 		if (need & SORT_NEED_ARRIVAL)
 			c.arrival = util_calloc(s->view.n + 1,
@@ -247,11 +242,65 @@ sort_collect(struct imap_session *s, const struct imap_arg *args,
 		    &c);
 	}
 	c.cursor = 0;
-	if (r == 0 && s->view.n > 0)
+	if (r == 0 && s->view.n > 0 && (need & SORT_NEED_NONE) &&
+	    c.hit != NULL) {
+		/* No key to read: the first pass's hits in mailbox order. */
+		for (seq = 1; seq <= s->view.n; seq++)
+			if (c.hit[seq]) {
+				set->v[set->n].seq = (uint32_t)seq;
+				set->v[set->n].num = s->uid_cmd ?
+				    s->view.msgs[seq - 1].uid : (uint32_t)seq;
+				set->v[set->n++].sent = 0;
+			}
+	} else if (r == 0 && s->view.n > 0)
 		r = mbox_sort_keys(s->mb, mneed, collect_cb, &c);
 	free(c.hit);
 	free(c.arrival);
-	search_free(&c.key);
+	return r;
+}
+
+int
+sort_collect(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs, unsigned int need, struct sort_set *set, int *bad)
+{
+	struct search_key *key;
+	const char *charset, *why;
+	uint32_t max_uid = s->view.n ? s->view.msgs[s->view.n - 1].uid : 0;
+	int r;
+
+	memset(set, 0, sizeof(*set));
+	*bad = 1;
+	if (nargs < 2 || (charset = imap_arg_astring(&args[0])) == NULL) {
+		imap_tagged(s, "BAD Missing charset or search keys");
+		return -1;
+	}
+	/* Our search keys match decoded text as UTF-8 (search.c). */
+	if (strcasecmp(charset, "UTF-8") != 0 &&
+	    strcasecmp(charset, "US-ASCII") != 0) {
+		*bad = 0;
+		imap_tagged(s, "NO [BADCHARSET (UTF-8 US-ASCII)] "
+		    "Unsupported charset");
+		return -1;
+	}
+	if ((key = search_parse(args + 1, nargs - 1, (uint32_t)s->view.n,
+	    max_uid, &why)) == NULL) {
+		imap_tagged(s, "BAD %s", why);
+		return -1;
+	}
+	*bad = 0;
+	set->modseq = search_uses_modseq(key);
+	if (set->modseq)
+		imap_condstore_use(s);
+	/*
+	 * Two passes: the search over the messages' rows (as SEARCH
+	 * reads them), then the keys from the summaries alone; ALL
+	 * matches what the view has and needs no first pass (SORT (DATE)
+	 * ALL reads one index of the summaries, nothing else).
+	 */
+	if (nargs == 2 && imap_arg_atom_is(&args[1], "ALL"))
+		search_free(&key);
+	r = collect_run(s, key, need, set, NULL);
+	search_free(&key);
 	if (r == -1) {
 		log_err("sid=%s sort: %s", s->id, mstore_error(s->store));
 		imap_tagged(s, "NO [SERVERBUG] Sort failed");
@@ -312,16 +361,6 @@ static const struct {
 	{ "TO",		 SK_TO,		 SORT_NEED_TO },
 	{ "DISPLAYFROM", SK_DISPLAYFROM, SORT_NEED_DISPFROM },	/* RFC 5957 */
 	{ "DISPLAYTO",	 SK_DISPLAYTO,	 SORT_NEED_DISPTO },
-};
-
-struct sort_crit {
-	enum sort_key	 key;
-	int		 reverse;
-};
-
-struct sort_order {
-	struct sort_crit c[SORT_MAX_CRITERIA];
-	size_t		 n;
 };
 
 /* (sort-criteria): 0, or -1 (malformed). */
@@ -433,34 +472,10 @@ sort_cmp(const void *pa, const void *pb, void *arg)
 	return r != 0 ? r : sort_int(set->v[a].seq, set->v[b].seq);
 }
 
-/*
- * ESORT's ALL (RFC 5267 §3.2): the numbers in sort order as a
- * sequence-set; a run of ascending consecutive numbers is a range, as
- * its example "ALL 23,1:3,13,5:7,9,11" shows (a set's order is not its
- * meaning, so a descending run stays number by number).
- */
-static void
-sort_put_ordered_set(struct buf *b, const struct sort_set *set,
-    const uint32_t *perm)
-{
-	size_t i = 0, j;
-
-	while (i < set->n) {
-		for (j = i; j + 1 < set->n && set->v[perm[j + 1]].num ==
-		    set->v[perm[j]].num + 1; j++)
-			;
-		if (i > 0)
-			buf_putc(b, ',');
-		sort_put_num(b, "", set->v[perm[i]].num);
-		if (j > i)
-			sort_put_num(b, ":", set->v[perm[j]].num);
-		i = j + 1;
-	}
-}
-
 static void
 sort_reply(struct imap_session *s, const struct sort_set *set,
-    const uint32_t *perm, int esort, unsigned int opts)
+    const uint32_t *nums, int esort, unsigned int opts,
+    const struct return_partial *partial)
 {
 	struct buf *b = imap_out(s);
 	size_t i;
@@ -468,7 +483,7 @@ sort_reply(struct imap_session *s, const struct sort_set *set,
 	if (!esort) {
 		buf_puts(b, "* SORT");
 		for (i = 0; i < set->n; i++)
-			sort_put_num(b, " ", set->v[perm[i]].num);
+			sort_put_num(b, " ", nums[i]);
 		/* RFC 7162 §3.1.5 */
 		if (set->modseq && set->n > 0)
 			buf_printf(b, " (MODSEQ %llu)",
@@ -481,20 +496,74 @@ sort_reply(struct imap_session *s, const struct sort_set *set,
 	/* RFC 5267 §3.2: MIN and MAX are the first and the last in sort
 	 * order. */
 	if ((opts & RETURN_MIN) && set->n > 0)
-		buf_printf(b, " MIN %u", set->v[perm[0]].num);
+		buf_printf(b, " MIN %u", nums[0]);
 	if ((opts & RETURN_MAX) && set->n > 0)
-		buf_printf(b, " MAX %u", set->v[perm[set->n - 1]].num);
+		buf_printf(b, " MAX %u", nums[set->n - 1]);
 	if ((opts & RETURN_ALL) && set->n > 0) {
 		buf_puts(b, " ALL ");
-		sort_put_ordered_set(b, set, perm);
+		context_put_ordered(b, nums, set->n);
 	}
 	if (opts & RETURN_COUNT)
 		buf_printf(b, " COUNT %zu", set->n);
+	if (opts & RETURN_PARTIAL)	/* RFC 5267 §4.4: in sort order */
+		partial_put(b, partial, nums, set->n, 1);
 	if (set->modseq && set->n > 0)
 		buf_printf(b, " MODSEQ %llu",
 		    (unsigned long long)set->max_modseq);
 	buf_puts(b, "\r\n");
 	imap_out_done(s);
+}
+
+/* The numbers of the set in the order of perm, into perm itself. */
+static void
+sort_numbers(const struct sort_set *set, uint32_t *perm, int uids,
+    const struct view *v)
+{
+	size_t k;
+
+	for (k = 0; k < set->n; k++)
+		perm[k] = uids ? v->msgs[set->v[perm[k]].seq - 1].uid :
+		    set->v[perm[k]].num;
+}
+
+static uint32_t *
+sort_order_apply(const struct sort_set *set, const struct sort_order *o)
+{
+	struct sort_ctx ctx;
+	uint32_t *perm;
+	size_t k;
+
+	/* The messages stay; their indexes are sorted (4 octets each). */
+	perm = util_reallocarray(NULL, set->n + 1, sizeof(*perm));
+	for (k = 0; k < set->n; k++)
+		perm[k] = (uint32_t)k;
+	if (o->n > 0) {
+		ctx.o = o;
+		ctx.set = set;
+		qsort_r(perm, set->n, sizeof(*perm), sort_cmp, &ctx);
+	}
+	return perm;
+}
+
+int
+sort_context_run(struct imap_session *s, const struct search_key *key,
+    const struct sort_order *o, unsigned int need, uint8_t *present,
+    uint32_t **uids, size_t *n)
+{
+	struct sort_set set;
+	uint32_t *perm;
+
+	memset(&set, 0, sizeof(set));
+	if (collect_run(s, key, need, &set, present) == -1) {
+		sort_set_free(&set);
+		return -1;
+	}
+	perm = sort_order_apply(&set, o);
+	sort_numbers(&set, perm, 1, &s->view);
+	*uids = perm;
+	*n = set.n;
+	sort_set_free(&set);
+	return 0;
 }
 
 /* SORT [RETURN (options)] (sort-criteria) charset search-key... */
@@ -503,15 +572,16 @@ cmd_sort(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 {
 	struct sort_order order;
 	struct sort_set set;
-	struct sort_ctx ctx;
+	struct return_partial partial;
 	unsigned int opts = 0, need;
-	uint32_t *perm;
-	size_t i = 0, k;
+	uint32_t *nums;
+	size_t i = 0;
 	int esort = 0, bad;
 
 	if (nargs >= 1 && imap_arg_atom_is(&args[0], "RETURN")) {
 		if (nargs < 2 || imap_return_options(&args[1], RETURN_MIN |
-		    RETURN_MAX | RETURN_ALL | RETURN_COUNT, &opts) == -1) {
+		    RETURN_MAX | RETURN_ALL | RETURN_COUNT | RETURN_PARTIAL |
+		    RETURN_CONTEXT | RETURN_UPDATE, &opts, &partial) == -1) {
 			imap_tagged(s, "BAD Invalid RETURN options");
 			return -1;
 		}
@@ -523,18 +593,21 @@ cmd_sort(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 		return -1;
 	}
 	i++;
+	if ((opts & RETURN_UPDATE) && (bad = context_check(s)) != 0) {
+		if (bad == -1)
+			return -1;
+		opts &= ~RETURN_UPDATE;
+	}
 	if (sort_collect(s, args + i, nargs - i, need, &set, &bad) == -1)
 		return bad ? -1 : 0;
-	/* The messages stay; their indexes are sorted (4 octets each). */
-	perm = util_reallocarray(NULL, set.n + 1, sizeof(*perm));
-	for (k = 0; k < set.n; k++)
-		perm[k] = (uint32_t)k;
-	ctx.o = &order;
-	ctx.set = &set;
-	qsort_r(perm, set.n, sizeof(*perm), sort_cmp, &ctx);
-	sort_reply(s, &set, perm, esort, opts);
+	nums = sort_order_apply(&set, &order);
+	sort_numbers(&set, nums, 0, NULL);
+	sort_reply(s, &set, nums, esort, opts, &partial);
+	if (opts & RETURN_UPDATE)	/* RFC 5267 §4.3 */
+		context_add(s, args + i + 1, nargs - i - 1, &order, need,
+		    nums, set.n);
 	imap_tagged(s, "OK SORT completed");
-	free(perm);
+	free(nums);
 	sort_set_free(&set);
 	return 0;
 }

@@ -222,6 +222,15 @@ struct search_key *search_parse(const struct imap_arg *args, size_t n,
 void	search_free(struct search_key **k);
 /* 1 match, 0 no match, -1 error (message could not be read). */
 int	search_match(const struct search_key *k, const struct search_msg *m);
+/*
+ * Turn the message numbers in k into the UIDs they name now, for a
+ * search kept and run again later (RFC 5267 §4.3): uid_of(seq) gives
+ * a message's UID, growing with seq (later arrivals have higher UIDs,
+ * so a range of numbers becomes the range of their UIDs); numbers
+ * beyond nseq, the last message, name none.
+ */
+void	search_seqs_to_uids(struct search_key *k, uint32_t nseq,
+	    uint32_t (*uid_of)(uint32_t seq, void *arg), void *arg);
 /* Does the search need the message text (so the caller may prefer a
  * cheaper path when not)? And does it use MODSEQ (for the reply)? */
 int	search_needs_text(const struct search_key *k);

@@ -454,6 +454,30 @@ search_parse(const struct imap_arg *args, size_t n, uint32_t max_seq,
 	return k;
 }
 
+void
+search_seqs_to_uids(struct search_key *k, uint32_t nseq,
+    uint32_t (*uid_of)(uint32_t seq, void *arg), void *arg)
+{
+	struct search_key *kid;
+	size_t i, n = 0;
+
+	if (k->type == SK_SEQ) {
+		/* uid_of() grows with seq: the ranges stay in order. */
+		for (i = 0; i < k->set.n; i++) {
+			if (k->set.r[i].lo > nseq)
+				break;
+			if (k->set.r[i].hi > nseq)
+				k->set.r[i].hi = nseq;
+			k->set.r[n].lo = uid_of(k->set.r[i].lo, arg);
+			k->set.r[n++].hi = uid_of(k->set.r[i].hi, arg);
+		}
+		k->set.n = n;
+		k->type = SK_UID;
+	}
+	for (kid = k->kids; kid != NULL; kid = kid->next)
+		search_seqs_to_uids(kid, nseq, uid_of, arg);
+}
+
 int
 search_needs_text(const struct search_key *k)
 {

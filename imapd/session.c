@@ -27,6 +27,7 @@
 #include "../lib/tls.h"
 #include "binary.h"
 #include "session.h"
+#include "context.h"
 #include "sort.h"
 
 /* ---- commands ---- */
@@ -83,6 +84,7 @@ static const struct imap_cmd imap_cmds[] = {
 	    cmd_sort },
 	{ "UID THREAD",		ST_SELECTED,	CMD_UID | CMD_SYNC_FIRST,
 	    cmd_thread },
+	{ "CANCELUPDATE",	ST_SELECTED,	0,	cmd_cancelupdate }, /* 5267 */
 };
 
 static const struct imap_cmd *

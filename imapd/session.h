@@ -86,6 +86,8 @@ struct imap_session {
 	/* RFC 5182 SEARCHRES: the saved result ("$"), UIDs ascending */
 	uint32_t	*saved;
 	size_t		 nsaved;
+	/* RFC 5267 §4.3: the searches kept up to date (context.c) */
+	struct search_contexts *contexts;
 	/* APPEND's message, written to a file as it arrived. */
 	struct mbox	*append_mb;
 	char		 append_tmp[4096];
@@ -276,15 +278,25 @@ struct mime_msg *imap_msg_load(struct imap_session *s, struct mbox *mb,
 	    uint32_t uid);
 
 /* The result options of RETURN (...) (RFC 4731 §3.1, ESORT's of RFC
- * 5267 §3.1, SAVE of RFC 5182), those of allowed only; "()" means ALL.
- * 0, or -1 for anything else. */
+ * 5267 §3.1, SAVE of RFC 5182, CONTEXT, UPDATE and PARTIAL of RFC 5267
+ * §4 and RFC 9394), those of allowed only; "()", or CONTEXT and UPDATE
+ * alone, mean ALL.  PARTIAL's range goes to *partial.  0, or -1 for
+ * anything else (PARTIAL with ALL, RFC 5267 §4.4). */
 #define RETURN_MIN	0x01
 #define RETURN_MAX	0x02
 #define RETURN_ALL	0x04
 #define RETURN_COUNT	0x08
 #define RETURN_SAVE	0x10
+#define RETURN_PARTIAL	0x20
+#define RETURN_CONTEXT	0x40
+#define RETURN_UPDATE	0x80
+/* A PARTIAL range as given: 1-based positions, or negative ones
+ * counting from the last result (-1, RFC 9394 §3.1); never 0. */
+struct return_partial {
+	int64_t		 first, last;
+};
 int	imap_return_options(const struct imap_arg *a, unsigned int allowed,
-	    unsigned int *opts);
+	    unsigned int *opts, struct return_partial *partial);
 /* "* ESEARCH (TAG "t")" and " UID" for a UID command (RFC 4731 §3.1,
  * ESORT's too): what the data items follow. */
 void	imap_esearch_begin(struct imap_session *s, struct buf *b);

@@ -44,6 +44,8 @@ enum sort_str {
 #define SORT_NEED_ARRIVAL	0x4000
 #define SORT_NEED_ORDER		0x8000	/* in sequence order (THREAD) */
 #define SORT_NEED_STRINGS	((1U << SS_COUNT) - 1)
+#define SORT_NEED_NONE		0x10000	/* no key: mailbox order (a
+					   SEARCH's context) */
 
 /* The strings of a sort_set, in blocks that never move. */
 struct sort_chunk {
@@ -85,6 +87,27 @@ sort_msg_str(const struct sort_set *set, size_t i, enum sort_str k)
 int	sort_collect(struct imap_session *s, const struct imap_arg *args,
 	    size_t nargs, unsigned int need, struct sort_set *set, int *bad);
 void	sort_set_free(struct sort_set *set);
+
+/* SORT's criteria, parsed (cmd_sort.c). */
+struct sort_crit {
+	int		 key;		/* cmd_sort.c's enum sort_key */
+	int		 reverse;
+};
+
+struct sort_order {
+	struct sort_crit c[SORT_MAX_CRITERIA];
+	size_t		 n;		/* 0: mailbox order */
+};
+
+/*
+ * A kept search run again (context.c): the UIDs of the messages of
+ * the view that match key (borrowed), in order o; the view's messages
+ * still in the store are marked in present[seq - 1].  0, or -1 on a
+ * store error (no reply given).
+ */
+int	sort_context_run(struct imap_session *s, const struct search_key *key,
+	    const struct sort_order *o, unsigned int need, uint8_t *present,
+	    uint32_t **uids, size_t *n);
 
 /* The commands (session.c's table). */
 int	cmd_sort(struct imap_session *, const struct imap_arg *, size_t);

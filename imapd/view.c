@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../lib/log.h"
+#include "context.h"
 #include "session.h"
 
 void
@@ -246,6 +247,7 @@ vanished_cb(uint32_t uid, void *arg)
 
 	if (seq == 0)
 		return;
+	context_expunge(s, uid);	/* RFC 5267 §4.3.4: before it */
 	view_remove(&s->view, seq);
 	if (s->qresync)
 		imap_untagged(s, "VANISHED %u", uid);
@@ -346,6 +348,9 @@ imap_view_update(struct imap_session *s, int allow_expunge)
 		imap_untagged(s, "%zu EXISTS", s->view.n);
 		imap_untagged(s, "%u RECENT", view_recent(&s->view));
 	}
+	/* RFC 5267 §4.3.3: ADDTO after the EXISTS */
+	if (context_refresh(s) == -1)
+		return -1;
 	s->view.modseq = highestmodseq;
 	s->view.uidnext = uidnext;
 	view_own_forget(&s->view);
@@ -416,6 +421,7 @@ imap_unselect(struct imap_session *s)
 {
 	if (s->mb != NULL)
 		mbox_close(&s->mb);
+	context_free_all(s);	/* RFC 5267 §4.3: updates end */
 	imap_view_free(&s->view);
 	searchres_clear(s);	/* RFC 5182 §2.1: no "$" in the next one */
 	if (s->state == ST_SELECTED)
