@@ -4,8 +4,8 @@
  * SPECIAL-USE, LITERAL+, CONDSTORE/QRESYNC, LIST-EXTENDED, LIST-STATUS,
  * ESEARCH, SASL-IR, APPENDLIMIT, STATUS=SIZE, WITHIN, SEARCHRES,
  * CREATE-SPECIAL-USE, SAVEDATE, OBJECTID, PREVIEW, BINARY, MULTIAPPEND,
- * CATENATE, COMPRESS=DEFLATE, UTF8=ACCEPT), on port 143 (STARTTLS) and
- * 993 (implicit TLS, RFC 8314),
+ * CATENATE, COMPRESS=DEFLATE, UTF8=ACCEPT, CONTEXT=SEARCH, CONTEXT=SORT,
+ * PARTIAL), on port 143 (STARTTLS) and 993 (implicit TLS, RFC 8314),
  * over the store in maildir/.
  *
  * imapd.c	main: a login or a post-login process of maild's pools
@@ -29,6 +29,8 @@
  *		CREATE's USE, PREVIEW's text
  * compress.c	COMPRESS=DEFLATE (RFC 4978), over lib/conn's deflate
  * utf8.c	UTF8=ACCEPT (RFC 6855): mailbox names in UTF-8
+ * context.c	search contexts (RFC 5267 §4): PARTIAL, and the searches
+ *		RETURN (UPDATE) keeps current
  * cmd_*.c	the commands, grouped by state
  */
 #ifndef IMAPD_H
