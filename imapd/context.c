@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../global/mime.h"
 #include "../lib/log.h"
 #include "context.h"
 
@@ -315,8 +316,9 @@ context_sorted(const uint32_t *list, size_t n, int ascending)
 {
 	uint32_t *v = util_reallocarray(NULL, n + 1, sizeof(*v));
 
-	memcpy(v, list, n * sizeof(*v));
-	if (!ascending)
+	if (n > 0)
+		memcpy(v, list, n * sizeof(*v));
+	if (!ascending && n > 1)
 		qsort(v, n, sizeof(*v), uid_cmp);
 	return v;
 }
@@ -324,7 +326,8 @@ context_sorted(const uint32_t *list, size_t n, int ascending)
 static int
 context_has(const uint32_t *sorted, size_t n, uint32_t uid)
 {
-	return bsearch(&uid, sorted, n, sizeof(uid), uid_cmp) != NULL;
+	return n > 0 && bsearch(&uid, sorted, n, sizeof(uid), uid_cmp) !=
+	    NULL;
 }
 
 /*
@@ -369,6 +372,47 @@ pairs_add(struct pairs *p, int sorted, uint32_t pos, uint32_t num)
 	p->next = pos + (strcmp(p->word, "ADDTO") == 0);
 }
 
+static void
+pairs_init(struct pairs *rm, struct pairs *add, size_t nrm, size_t nadd)
+{
+	memset(rm, 0, sizeof(*rm));
+	memset(add, 0, sizeof(*add));
+	rm->b = buf_new(0);
+	rm->word = "REMOVEFROM";
+	rm->nums = util_reallocarray(NULL, nrm + 1, sizeof(*rm->nums));
+	add->b = buf_new(0);
+	add->word = "ADDTO";
+	add->nums = util_reallocarray(NULL, nadd + 1, sizeof(*add->nums));
+}
+
+/* One ESEARCH with the REMOVEFROM and ADDTO gathered (flushed), if
+ * any; and the pairs' memory given back. */
+static void
+pairs_send(struct imap_session *s, const struct search_context *c,
+    struct pairs *rm, struct pairs *add)
+{
+	struct buf *b;
+
+	if (rm->b->len > 0 || add->b->len > 0) {
+		b = imap_out(s);
+		context_begin(b, c);
+		if (rm->b->len > 0) {
+			buf_append(b, rm->b->data, rm->b->len);
+			buf_putc(b, ')');
+		}
+		if (add->b->len > 0) {
+			buf_append(b, add->b->data, add->b->len);
+			buf_putc(b, ')');
+		}
+		buf_puts(b, "\r\n");
+		imap_out_done(s);
+	}
+	free(rm->nums);
+	free(add->nums);
+	buf_free(&rm->b);
+	buf_free(&add->b);
+}
+
 /*
  * The search c ran again gave nu (nn UIDs in result order); present[]
  * marks the view's messages still in the store (the others are
@@ -380,19 +424,11 @@ context_diff(struct imap_session *s, struct search_context *c,
     const uint8_t *present, const uint32_t *nu, size_t nn)
 {
 	struct pairs rm, add;
-	struct buf *b;
 	uint32_t *in_new, *in_old, *f, uid, seq;
 	size_t i, j, w, nf = 0;
 
 	in_new = context_sorted(nu, nn, !c->sorted);
-	memset(&rm, 0, sizeof(rm));
-	memset(&add, 0, sizeof(add));
-	rm.b = buf_new(64);
-	rm.word = "REMOVEFROM";
-	rm.nums = util_reallocarray(NULL, c->n + 1, sizeof(*rm.nums));
-	add.b = buf_new(64);
-	add.word = "ADDTO";
-	add.nums = util_reallocarray(NULL, nn + 1, sizeof(*add.nums));
+	pairs_init(&rm, &add, c->n, nn);
 	/* What left: removed from the list in place, in order. */
 	for (i = w = 0; i < c->n; i++) {
 		uid = c->uids[i];
@@ -442,29 +478,167 @@ context_diff(struct imap_session *s, struct search_context *c,
 		nf = nn;
 	}
 	pairs_flush(&add, c->sorted);
-	if (rm.b->len > 0 || add.b->len > 0) {
-		b = imap_out(s);
-		context_begin(b, c);
-		if (rm.b->len > 0) {
-			buf_append(b, rm.b->data, rm.b->len);
-			buf_putc(b, ')');
-		}
-		if (add.b->len > 0) {
-			buf_append(b, add.b->data, add.b->len);
-			buf_putc(b, ')');
-		}
-		buf_puts(b, "\r\n");
-		imap_out_done(s);
-	}
+	pairs_send(s, c, &rm, &add);
 	free(c->uids);
 	c->uids = f;
 	c->n = nf;
 	free(in_new);
 	free(in_old);
-	free(rm.nums);
-	free(add.nums);
-	buf_free(&rm.b);
-	buf_free(&add.b);
+}
+
+/* Run c again over the whole mailbox and compare (context_diff()). */
+static int
+context_rerun(struct imap_session *s, struct search_context *c)
+{
+	uint8_t *present;
+	uint32_t *nu;
+	size_t nn;
+
+	present = util_calloc(s->view.n + 1, sizeof(*present));
+	if (sort_context_run(s, c->key, &c->order, c->need, present, &nu,
+	    &nn) == -1) {
+		free(present);
+		return -1;
+	}
+	context_diff(s, c, present, nu, nn);
+	free(nu);
+	free(present);
+	return 0;
+}
+
+/* What the changed messages do to each context: enter or leave. */
+struct change_list {
+	uint32_t	*uids;
+	size_t		 n, cap;
+};
+
+struct refresh {
+	struct imap_session *s;
+	uint32_t	*members[CONTEXT_MAX];	/* each result, sorted */
+	struct change_list add[CONTEXT_MAX], rm[CONTEXT_MAX];
+	uint32_t	 uid;		/* the row being looked at */
+	struct mime_msg	*msg;
+	struct mmsg_ext	 ext;
+	int		 have_ext;
+};
+
+static void
+change_push(struct change_list *l, uint32_t uid)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->uids = util_reallocarray(l->uids, l->cap, sizeof(*l->uids));
+	}
+	l->uids[l->n++] = uid;
+}
+
+static struct mime_msg *
+refresh_load(void *arg)
+{
+	struct refresh *r = arg;
+
+	if (r->msg == NULL)
+		r->msg = imap_msg_load(r->s, r->s->mb, r->uid);
+	return r->msg;
+}
+
+static const struct mmsg_ext *
+refresh_ext(void *arg)
+{
+	struct refresh *r = arg;
+
+	if (!r->have_ext && mbox_msg_ext(r->s->mb, r->uid, &r->ext) == 1)
+		r->have_ext = 1;
+	return r->have_ext ? &r->ext : NULL;
+}
+
+/* A message that changed: does each search still take it? */
+static int
+refresh_cb(const struct mmsg *m, void *arg)
+{
+	struct refresh *r = arg;
+	struct imap_session *s = r->s;
+	struct search_context *c;
+	struct search_msg sm;
+	uint32_t seq = view_seq(&s->view, m->uid);
+	size_t k;
+	int hit, in;
+
+	if (seq == 0)
+		return 0;
+	memset(&sm, 0, sizeof(sm));
+	sm.seq = seq;
+	sm.uid = m->uid;
+	sm.flags = m->flags;
+	sm.recent = view_is_recent(&s->view, m->uid);
+	sm.keywords = m->keywords != NULL ? m->keywords : "";
+	sm.modseq = m->modseq;
+	sm.vsize = m->vsize;
+	sm.internaldate = m->internaldate;
+	sm.saved = searchres_has(s, m->uid);
+	sm.load = refresh_load;
+	sm.ext = refresh_ext;
+	sm.load_arg = r;
+	r->uid = m->uid;
+	for (k = 0; k < s->contexts->n; k++) {
+		c = s->contexts->c[k];
+		hit = search_match(c->key, &sm) == 1;
+		in = context_has(r->members[k], c->n, m->uid);
+		if (hit && !in)
+			change_push(&r->add[k], m->uid);
+		else if (!hit && in)
+			change_push(&r->rm[k], m->uid);
+	}
+	mime_msg_free(&r->msg);
+	mmsg_ext_free(&r->ext);
+	r->have_ext = 0;
+	return 0;
+}
+
+/*
+ * What left c (rm) and what came (add, sorted): a SEARCH's at position
+ * 0, ascending; a SORT's removals at their places.  (A SORT that gains
+ * messages is run again whole: their places need the others' keys.)
+ */
+static void
+context_apply(struct imap_session *s, struct search_context *c,
+    struct change_list *rm, struct change_list *add)
+{
+	struct pairs prm, padd;
+	uint32_t *f;
+	size_t i, j, w, nf = 0;
+
+	if (rm->n > 1)
+		qsort(rm->uids, rm->n, sizeof(*rm->uids), uid_cmp);
+	if (add->n > 1)
+		qsort(add->uids, add->n, sizeof(*add->uids), uid_cmp);
+	pairs_init(&prm, &padd, rm->n, add->n);
+	for (i = w = 0; i < c->n; i++) {
+		if (!context_has(rm->uids, rm->n, c->uids[i])) {
+			c->uids[w++] = c->uids[i];
+			continue;
+		}
+		pairs_add(&prm, c->sorted, c->sorted ? (uint32_t)w + 1 : 0,
+		    context_num(s, c, c->uids[i]));
+	}
+	pairs_flush(&prm, c->sorted);
+	c->n = w;
+	/* a SEARCH's result stays in mailbox order (UIDs ascending) */
+	f = util_reallocarray(NULL, c->n + add->n + 1, sizeof(*f));
+	for (i = j = 0; i < c->n || j < add->n; ) {
+		if (j == add->n || (i < c->n && c->uids[i] < add->uids[j]))
+			f[nf++] = c->uids[i++];
+		else {
+			pairs_add(&padd, 0, 0, context_num(s, c,
+			    add->uids[j]));
+			f[nf++] = add->uids[j++];
+		}
+	}
+	pairs_flush(&padd, 0);
+	pairs_send(s, c, &prm, &padd);
+	free(c->uids);
+	c->uids = f;
+	c->n = nf;
 }
 
 int
@@ -472,26 +646,41 @@ context_refresh(struct imap_session *s)
 {
 	struct search_contexts *cs = s->contexts;
 	struct search_context *c;
-	uint8_t *present;
-	uint32_t *nu;
-	size_t k, nn;
+	struct refresh r;
+	uint64_t since = s->view.modseq;
+	size_t k;
+	int ret = 0;
 
 	if (cs == NULL || cs->n == 0)
 		return 0;
-	present = util_calloc(s->view.n + 1, sizeof(*present));
+	/*
+	 * Only the messages changed since the client last heard (flags,
+	 * and the new ones) can enter or leave a result: expunged ones
+	 * left already (context_expunge()), and the keys of the others
+	 * are what they were.  Unless "$" is a key: it changes alone.
+	 */
+	memset(&r, 0, sizeof(r));
+	r.s = s;
 	for (k = 0; k < cs->n; k++) {
 		c = cs->c[k];
-		memset(present, 0, s->view.n);
-		if (sort_context_run(s, c->key, &c->order, c->need, present,
-		    &nu, &nn) == -1) {
-			free(present);
-			return -1;
-		}
-		context_diff(s, c, present, nu, nn);
-		free(nu);
+		r.members[k] = context_sorted(c->uids, c->n, !c->sorted);
+		if (search_uses_saved(c->key))
+			since = 0;
 	}
-	free(present);
-	return 0;
+	if (mbox_messages(s->mb, 1, UINT32_MAX, since, 0, refresh_cb, &r)
+	    == -1)
+		ret = -1;
+	for (k = 0; k < cs->n; k++) {
+		c = cs->c[k];
+		if (ret == 0 && c->sorted && r.add[k].n > 0)
+			ret = context_rerun(s, c);
+		else if (ret == 0 && (r.add[k].n > 0 || r.rm[k].n > 0))
+			context_apply(s, c, &r.rm[k], &r.add[k]);
+		free(r.members[k]);
+		free(r.add[k].uids);
+		free(r.rm[k].uids);
+	}
+	return ret;
 }
 
 /* CANCELUPDATE "tag" ... (RFC 5267 §4.3.5) */

@@ -237,6 +237,8 @@ void	search_seqs_to_uids(struct search_key *k, uint32_t nseq,
  * cheaper path when not)? And does it use MODSEQ (for the reply)? */
 int	search_needs_text(const struct search_key *k);
 int	search_uses_modseq(const struct search_key *k);
+/* Does it use "$" (RFC 5182), which changes without the messages? */
+int	search_uses_saved(const struct search_key *k);
 
 /* ==== date-time (parse.c) ==== */
 

@@ -485,6 +485,19 @@ search_needs_text(const struct search_key *k)
 }
 
 int
+search_uses_saved(const struct search_key *k)
+{
+	const struct search_key *kid;
+
+	if (k->type == SK_SAVED)
+		return 1;
+	for (kid = k->kids; kid != NULL; kid = kid->next)
+		if (search_uses_saved(kid))
+			return 1;
+	return 0;
+}
+
+int
 search_uses_modseq(const struct search_key *k)
 {
 	const struct search_key *kid;
