@@ -26,8 +26,8 @@
 #include "../lib/log.h"
 #include "../lib/tls.h"
 #include "binary.h"
-#include "session.h"
 #include "context.h"
+#include "session.h"
 #include "sort.h"
 
 /* ---- commands ---- */
