@@ -144,7 +144,7 @@ queue_settle(struct qentry *e)
 	char path[PATH_MAX];
 	size_t *failed, *pending, nfailed = 0, npending = 0, i;
 	time_t now = time(NULL);
-	int fd = -1;
+	int fd = -1, warn;
 
 	if (e->njobs > 0) {		/* a worker is on it: later */
 		sched_update(e);
@@ -160,7 +160,11 @@ queue_settle(struct qentry *e)
 		else if (e->env.rcpts[i].state == RCPT_PENDING)
 			pending[npending++] = i;
 	}
-	if ((nfailed > 0 || npending > 0) &&
+	warn = npending > 0 && conf->queue.delay_warning > 0 &&
+	    e->env.warned == 0 && e->env.sender[0] != '\0' &&
+	    now >= e->env.arrival + (time_t)conf->queue.delay_warning;
+	/* The file is opened only to write: a DSN or the journal. */
+	if ((nfailed > 0 || (npending > 0 && (e->admin_bounce || warn))) &&
 	    (fd = open(path, O_RDWR | O_CLOEXEC)) == -1) {
 		if (errno != ENOENT)
 			log_err("qid=%s %s: %s", e->id, path, strerror(errno));
@@ -180,9 +184,7 @@ queue_settle(struct qentry *e)
 	e->admin_bounce = 0;
 	if (nfailed > 0)
 		queue_bounce(e, fd, failed, nfailed);
-	else if (npending > 0 && conf->queue.delay_warning > 0 &&
-	    e->env.warned == 0 && e->env.sender[0] != '\0' &&
-	    now >= e->env.arrival + (time_t)conf->queue.delay_warning)
+	else if (warn)
 		queue_warn(e, fd, pending, npending);
 out:
 	if (fd != -1)
@@ -347,9 +349,10 @@ queue_dispatch(enum transport t)
 	}
 }
 
-/* The worker finished its oldest job: read the spool file again. */
+/* The worker finished its oldest job: read the spool file again,
+ * unless the worker removed it. */
 static void
-queue_job_done(struct worker *w, int crashed)
+queue_job_done(struct worker *w, int crashed, int removed)
 {
 	struct worker_job *j = &w->jobs[0];
 	struct qentry *e = j->e;
@@ -365,8 +368,9 @@ queue_job_done(struct worker *w, int crashed)
 			sched_remove(e);
 		goto out;
 	}
-	if (sched_load(e, authc_ensure(&authc, conf->server.data_dir)) == -1) {
-		if (errno != ENOENT)
+	if (removed || sched_load(e, authc_ensure(&authc,
+	    conf->server.data_dir)) == -1) {
+		if (!removed && errno != ENOENT)
 			log_err("qid=%s unreadable queue file: %s", e->id,
 			    strerror(errno));
 		if (e->njobs == 0)
@@ -396,12 +400,13 @@ out:
 }
 
 /* The worker's replies so far: a "done <id>" for each job finished, in
- * the order they were sent. */
+ * the order they were sent, "done <id> gone" when it removed the file. */
 static void
 queue_worker_reply(struct worker *w)
 {
 	char buf[128];
 	ssize_t n;
+	int gone;
 
 	for (;;) {
 		n = recv(w->fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
@@ -415,11 +420,13 @@ queue_worker_reply(struct worker *w)
 			return;
 		}
 		buf[n] = '\0';
+		if ((gone = n > 5 && strcmp(buf + n - 5, " gone") == 0))
+			buf[n - 5] = '\0';
 		if (w->njobs == 0 || strncmp(buf, "done ", 5) != 0 ||
 		    strcmp(buf + 5, w->jobs[0].e->id) != 0)
 			fatalx("worker %ld: unexpected message",
 			    (long)w->pid);
-		queue_job_done(w, 0);
+		queue_job_done(w, 0, gone);
 	}
 }
 
@@ -553,7 +560,7 @@ queue_reap(void)
 				log_err("worker %ld exited (status %d)",
 				    (long)pid, WEXITSTATUS(status));
 			while (w->njobs > 0)
-				queue_job_done(w, 1);
+				queue_job_done(w, 1, 0);
 			if (w->fd != -1)
 				close(w->fd);
 			w->fd = -1;

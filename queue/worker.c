@@ -105,9 +105,9 @@ job_result(struct worker_ctx *ctx, const struct spool_env *env, size_t idx,
  * Record what happened to a job's recipients (res[i] for job->idx[i]):
  * the worker's half of exactly-once.  Journal lines, synced once; or,
  * when the job covered every remaining recipient and all were delivered,
- * simply remove the spool file.
+ * simply remove the spool file: then 1, else 0.
  */
-static void
+static int
 job_finish(const struct job *job, int fd,
     struct spool_env *env, const struct rcpt_result *res)
 {
@@ -123,11 +123,12 @@ job_finish(const struct job *job, int fd,
 		 * no journal is needed.  If that is lost in a crash, the
 		 * recovery finds the Maildir files and delivers nothing twice.
 		 */
-		if (spool_retire(queue_data_dir, env->id) == -1)
+		if (spool_retire(queue_data_dir, env->id) == -1) {
 			log_err("qid=%s unlink: %s", env->id, strerror(errno));
-		else
-			log_info("qid=%s removed", env->id);
-		return;
+			return 0;
+		}
+		log_info("qid=%s removed", env->id);
+		return 1;
 	}
 	for (i = 0; i < job->nidx; i++) {
 		if (res[i].state == 0)
@@ -139,6 +140,7 @@ job_finish(const struct job *job, int fd,
 	}
 	if (fdatasync(fd) == -1)
 		log_err("qid=%s journal sync: %s", env->id, strerror(errno));
+	return 0;
 }
 
 int
@@ -186,18 +188,20 @@ static int
 worker_record(struct worker_ctx *ctx, struct pending *p, int sock)
 {
 	char reply[64];
-	int n;
+	int n, gone = 0;
 
 	if (p->fd != -1) {
 		if (p->job.transport == T_LOCAL)
 			local_results(ctx, &p->job, &p->env, p->res);
-		job_finish(&p->job, p->fd, &p->env, p->res);
+		gone = job_finish(&p->job, p->fd, &p->env, p->res);
 		free(p->res);
 		close(p->fd);
 		spool_env_free(&p->env);
 	}
 	free(p->job.idx);
-	n = snprintf(reply, sizeof(reply), "done %s", p->job.id);
+	/* "gone": the runner need not read the file again to learn it. */
+	n = snprintf(reply, sizeof(reply), "done %s%s", p->job.id,
+	    gone ? " gone" : "");
 	return send(sock, reply, (size_t)n, MSG_NOSIGNAL) == n ? 0 : -1;
 }
 
