@@ -81,13 +81,37 @@ free_look(const char *dir)
 	closedir(d);
 }
 
-/* A delivered spool file as tmp (new): open, locked, empty; or -1. */
+/* server.user's ids: looked up once per name, as every service does
+ * at its start, not for each message (a lookup reads the password
+ * file).  0, or -1 with *err. */
 static int
-spool_reuse(const char *tmp)
+spool_owner(uid_t *uid, gid_t *gid, const char **err)
+{
+	static char name[256];
+	static uid_t u;
+	static gid_t g;
+
+	if (strcmp(name, conf->server.user) != 0) {
+		if (privsep_lookup(conf->server.user, &u, &g, err) == -1)
+			return -1;
+		util_strcpy(name, conf->server.user, sizeof(name));
+	}
+	*uid = u;
+	*gid = g;
+	return 0;
+}
+
+/* A delivered spool file as tmp (new): open, locked, empty; or -1.
+ * *ready: it is already server.user's and 0600. */
+static int
+spool_reuse(const char *tmp, int *ready)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 	time_t now = time(NULL);
+	const char *err;
 	struct stat st;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
 	int fd;
 
 	if (layout_path(dir, sizeof(dir), conf->server.data_dir,
@@ -114,31 +138,18 @@ spool_reuse(const char *tmp)
 		    st.st_nlink == 1 && fcntl(fd, F_SETFL, 0) == 0 &&
 		    flock(fd, LOCK_EX | LOCK_NB) == 0 && ftruncate(fd, 0) == 0 &&
 		    renameat2(AT_FDCWD, path, AT_FDCWD, tmp,
-		    RENAME_NOREPLACE) == 0)
+		    RENAME_NOREPLACE) == 0) {
+			/* As made last time: no fchown, fchmod (each a
+			 * change of the inode to write back) or lock. */
+			*ready = (uid != 0 ||
+			    spool_owner(&uid, &gid, &err) == 0) &&
+			    st.st_uid == uid && st.st_gid == gid &&
+			    (st.st_mode & 07777) == 0600;
 			return fd;
+		}
 		close(fd);
 	}
 	return -1;
-}
-
-/* server.user's ids: looked up once per name, as every service does
- * at its start, not for each message (a lookup reads the password
- * file).  0, or -1 with *err. */
-static int
-spool_owner(uid_t *uid, gid_t *gid, const char **err)
-{
-	static char name[256];
-	static uid_t u;
-	static gid_t g;
-
-	if (strcmp(name, conf->server.user) != 0) {
-		if (privsep_lookup(conf->server.user, &u, &g, err) == -1)
-			return -1;
-		util_strcpy(name, conf->server.user, sizeof(name));
-	}
-	*uid = u;
-	*gid = g;
-	return 0;
 }
 
 int
@@ -147,7 +158,7 @@ spool_make(char *id, size_t idsize, int *fd_r, const char **err)
 	char tmp[PATH_MAX], msg[PATH_MAX];
 	uid_t uid;
 	gid_t gid;
-	int fd = -1, tries;
+	int fd = -1, tries, ready = 0;
 
 	*err = NULL;
 	if (idsize < SPOOL_ID_LEN + 1) {
@@ -170,7 +181,7 @@ spool_make(char *id, size_t idsize, int *fd_r, const char **err)
 		}
 		if (access(msg, F_OK) == 0)	/* new in msg/ too */
 			continue;
-		if ((fd = spool_reuse(tmp)) != -1 ||
+		if ((fd = spool_reuse(tmp, &ready)) != -1 ||
 		    (fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 		    O_NOFOLLOW, 0600)) != -1 || errno != EEXIST)
 			break;
@@ -181,9 +192,9 @@ spool_make(char *id, size_t idsize, int *fd_r, const char **err)
 	}
 	/* The queue runner's (server.user's), and held: spool_tmp_clean()
 	 * removes only what nobody holds (a reused file is held already). */
-	if ((geteuid() == 0 && (spool_owner(&uid, &gid, err) == -1 ||
+	if (!ready && ((geteuid() == 0 && (spool_owner(&uid, &gid, err) == -1 ||
 	    fchown(fd, uid, gid) == -1)) ||
-	    fchmod(fd, 0600) == -1 || flock(fd, LOCK_EX | LOCK_NB) == -1) {
+	    fchmod(fd, 0600) == -1 || flock(fd, LOCK_EX | LOCK_NB) == -1)) {
 		if (*err == NULL || geteuid() != 0)
 			*err = strerror(errno);
 		close(fd);
