@@ -367,6 +367,55 @@ struct msortkeys {
 int	mbox_sort_keys(struct mbox *mb, unsigned int need,
 	    int (*cb)(const struct msortkeys *, void *), void *arg);
 
+/*
+ * ---- Threads (thread.c): RFC 5256 §3's algorithms over sort keys ----
+ *
+ * IMAP's THREAD and the webmail's conversations.  The messages in the
+ * order that breaks ties (sequence, or UID, order); their ids as
+ * mbox_sort_keys() gives them ("<a> <b>"), in_reply_to and references
+ * in copies the builder cuts into ids in place.
+ */
+struct mthread_msg {
+	int64_t		 sent;		/* RFC 5256 §2.2 */
+	uint32_t	 seq;		/* ties: the lower first */
+	const char	*subject;	/* base subject, case-folded */
+	int		 reply;		/* the subject was a reply/forward */
+	const char	*message_id;	/* NULL: none */
+	char		*in_reply_to;	/* NULL: none (cut in place) */
+	char		*references;	/* NULL: none (cut in place) */
+};
+
+enum mthread_alg {
+	MTHREAD_ORDEREDSUBJECT,
+	MTHREAD_REFERENCES,		/* with step 5's subject merging */
+	MTHREAD_REFS,			/* without; by latest message */
+};
+
+#define MTHREAD_NONE	((size_t)-1)
+
+/* A node: a message (msg, its index) or a dummy (MTHREAD_NONE) that
+ * holds a thread together; first-child / next-sibling links. */
+struct mthread_node {
+	size_t		 msg;
+	size_t		 parent, child, next, last;
+	int64_t		 date;		/* the builder's sort key */
+	uint32_t	 seq;
+};
+
+/* The threads are v[root]'s children, in order. */
+struct mthread {
+	struct mthread_node *v;
+	size_t		 n, root;
+};
+
+void	mthread_build(struct mthread_msg *msgs, size_t n,
+	    enum mthread_alg alg, struct mthread *out);
+/* The threads by their latest message instead (the newest first if
+ * asked): what a mail client's conversation view shows. */
+void	mthread_sort_latest(struct mthread *t, const struct mthread_msg *msgs,
+	    int newest_first);
+void	mthread_free(struct mthread *t);
+
 /* All UIDs in order (malloc'd array, caller frees). */
 int	mbox_uids(struct mbox *mb, uint32_t **uids_r, size_t *n_r);
 /* UIDs expunged after modseq (for QRESYNC's VANISHED), ascending. */

@@ -661,6 +661,26 @@ try:
          names)
     t.ok('href="/mail?f=INBOX"' in r.text and ">List</a>" in r.text,
          "conversations: a link back to the plain list")
+    # RFC 5256 step 5: a reply whose client sent no In-Reply-To or
+    # References joins its thread by the base subject
+    raw_send("Weekly report", "Message-ID: <wr1@example.org>\r\n"
+             "Date: Thu, 03 Dec 2026 10:00:00 +0000\r\n")
+    raw_send("RE: [list] Weekly report", "Message-ID: <wr2@example.org>\r\n"
+             "Date: Fri, 04 Dec 2026 10:00:00 +0000\r\n")
+    wait_until(lambda: uid_of(b, "RE: [list] Weekly report") is not None, 15)
+    r = b.req("GET", "/mail?f=INBOX&t=1")
+    rows = re.findall(r'<li data-uid="\d+" class="([^"]*)"[^>]*>'
+                      r'(?:(?!</li>).)*?<span class="subject"><a [^>]*>'
+                      r'([^<]*)</a>', r.text, re.S)
+    names = [subj for _, subj in rows]
+    i = names.index("Weekly report") if "Weekly report" in names else -1
+    t.ok(i >= 0 and i + 1 < len(names) and
+         names[i + 1] == "RE: [list] Weekly report" and
+         "thread-child" in rows[i + 1][0] and
+         names.index("Weekly report") < names.index("Thread start"),
+         "conversations: a reply without references joins its thread by "
+         "subject (RFC 5256 step 5); that conversation, newer, comes "
+         "first", names)
 
     # a draft: saved in Drafts as \Draft, reopened for editing
     r = b.req("POST", "/send", {"csrf": csrf, "op": "draft", "from": U,
