@@ -443,62 +443,74 @@ struct search_run {
 	uint32_t	*hits;		/* sequence numbers or UIDs */
 	size_t		 n;
 	uint64_t	 max_modseq;
-	struct mime_msg	*msg;		/* loaded for the current message */
-	struct mmsg_ext	 ext;		/* and what ext.c keeps of it */
-	int		 have_ext;
-	uint32_t	 msg_uid;
 	int		 failed;
 };
 
 static struct mime_msg *
-search_load(void *arg)
+search_row_load(void *arg)
 {
-	struct search_run *sr = arg;
+	struct search_row *row = arg;
 
-	if (sr->msg == NULL)
-		sr->msg = imap_msg_load(sr->s, sr->s->mb, sr->msg_uid);
-	return sr->msg;
+	if (row->msg == NULL)
+		row->msg = imap_msg_load(row->s, row->s->mb, row->uid);
+	return row->msg;
 }
 
 static const struct mmsg_ext *
-search_ext(void *arg)
+search_row_ext(void *arg)
 {
-	struct search_run *sr = arg;
+	struct search_row *row = arg;
 
-	if (!sr->have_ext && mbox_msg_ext(sr->s->mb, sr->msg_uid,
-	    &sr->ext) == 1)
-		sr->have_ext = 1;
-	return sr->have_ext ? &sr->ext : NULL;
+	if (!row->have_ext && mbox_msg_ext(row->s->mb, row->uid,
+	    &row->ext) == 1)
+		row->have_ext = 1;
+	return row->have_ext ? &row->ext : NULL;
+}
+
+void
+search_row_begin(struct search_row *row, struct imap_session *s,
+    const struct mmsg *m, uint32_t seq, struct search_msg *sm)
+{
+	memset(row, 0, sizeof(*row));
+	row->s = s;
+	row->uid = m->uid;
+	memset(sm, 0, sizeof(*sm));
+	sm->seq = seq;
+	sm->uid = m->uid;
+	sm->flags = m->flags;
+	sm->recent = view_is_recent(&s->view, m->uid);
+	sm->keywords = m->keywords != NULL ? m->keywords : "";
+	sm->modseq = m->modseq;
+	sm->vsize = m->vsize;
+	sm->internaldate = m->internaldate;
+	sm->saved = searchres_has(s, m->uid);
+	sm->load = search_row_load;
+	sm->ext = search_row_ext;
+	sm->load_arg = row;
+}
+
+void
+search_row_end(struct search_row *row)
+{
+	mime_msg_free(&row->msg);
+	mmsg_ext_free(&row->ext);
+	row->have_ext = 0;
 }
 
 static int
 search_cb(const struct mmsg *m, void *arg)
 {
 	struct search_run *sr = arg;
+	struct search_row row;
 	struct search_msg sm;
 	uint32_t seq = view_seq(&sr->s->view, m->uid);
 	int r;
 
 	if (seq == 0)
 		return 0;
-	memset(&sm, 0, sizeof(sm));
-	sm.seq = seq;
-	sm.uid = m->uid;
-	sm.flags = m->flags;
-	sm.recent = view_is_recent(&sr->s->view, m->uid);
-	sm.keywords = m->keywords ? m->keywords : "";
-	sm.modseq = m->modseq;
-	sm.vsize = m->vsize;
-	sm.internaldate = m->internaldate;
-	sm.saved = searchres_has(sr->s, m->uid);
-	sm.load = search_load;
-	sm.ext = search_ext;
-	sm.load_arg = sr;
-	sr->msg_uid = m->uid;
+	search_row_begin(&row, sr->s, m, seq, &sm);
 	r = search_match(sr->key, &sm);
-	mime_msg_free(&sr->msg);
-	mmsg_ext_free(&sr->ext);
-	sr->have_ext = 0;
+	search_row_end(&row);
 	if (r == 1) {
 		sr->hits[sr->n++] = sr->s->uid_cmd ? m->uid : seq;
 		if (m->modseq > sr->max_modseq)

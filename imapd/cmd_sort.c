@@ -24,10 +24,6 @@ struct collect {
 	struct imap_session *s;
 	const struct search_key *key;	/* NULL: ALL */
 	struct sort_set	*set;
-	uint32_t	 uid;		/* the message search_load() opens */
-	struct mime_msg	*msg;
-	struct mmsg_ext	 ext;		/* and what ext.c keeps of it */
-	int		 have_ext;
 	uint8_t		*present;	/* a context's: in the store */
 	/* The first pass's (over the messages' rows), by sequence number:
 	 * did it match (NULL: all do), its INTERNALDATE (ARRIVAL). */
@@ -53,26 +49,6 @@ collect_seq(struct collect *c, uint32_t uid)
 			return (uint32_t)i + 1;
 		}
 	return view_seq(v, uid);
-}
-
-static struct mime_msg *
-collect_load(void *arg)
-{
-	struct collect *c = arg;
-
-	if (c->msg == NULL)
-		c->msg = imap_msg_load(c->s, c->s->mb, c->uid);
-	return c->msg;
-}
-
-static const struct mmsg_ext *
-collect_ext(void *arg)
-{
-	struct collect *c = arg;
-
-	if (!c->have_ext && mbox_msg_ext(c->s->mb, c->uid, &c->ext) == 1)
-		c->have_ext = 1;
-	return c->have_ext ? &c->ext : NULL;
 }
 
 #define SORT_CHUNK	(64 * 1024)
@@ -117,6 +93,7 @@ static int
 collect_msg_cb(const struct mmsg *mm, void *arg)
 {
 	struct collect *c = arg;
+	struct search_row row;
 	struct search_msg sm;
 	uint32_t seq = collect_seq(c, mm->uid);
 	int r = 1;
@@ -126,24 +103,9 @@ collect_msg_cb(const struct mmsg *mm, void *arg)
 	if (c->present != NULL)
 		c->present[seq - 1] = 1;
 	if (c->key != NULL) {
-		memset(&sm, 0, sizeof(sm));
-		sm.seq = seq;
-		sm.uid = mm->uid;
-		sm.flags = mm->flags;
-		sm.recent = view_is_recent(&c->s->view, mm->uid);
-		sm.keywords = mm->keywords != NULL ? mm->keywords : "";
-		sm.modseq = mm->modseq;
-		sm.vsize = mm->vsize;
-		sm.internaldate = mm->internaldate;
-		sm.saved = searchres_has(c->s, mm->uid);
-		sm.load = collect_load;
-		sm.ext = collect_ext;
-		sm.load_arg = c;
-		c->uid = mm->uid;
+		search_row_begin(&row, c->s, mm, seq, &sm);
 		r = search_match(c->key, &sm);
-		mime_msg_free(&c->msg);
-		mmsg_ext_free(&c->ext);
-		c->have_ext = 0;
+		search_row_end(&row);
 	}
 	if (r != 1)
 		return 0;

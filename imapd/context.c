@@ -516,10 +516,6 @@ struct refresh {
 	struct imap_session *s;
 	uint32_t	*members[CONTEXT_MAX];	/* each result, sorted */
 	struct change_list add[CONTEXT_MAX], rm[CONTEXT_MAX];
-	uint32_t	 uid;		/* the row being looked at */
-	struct mime_msg	*msg;
-	struct mmsg_ext	 ext;
-	int		 have_ext;
 };
 
 static void
@@ -532,26 +528,6 @@ change_push(struct change_list *l, uint32_t uid)
 	l->uids[l->n++] = uid;
 }
 
-static struct mime_msg *
-refresh_load(void *arg)
-{
-	struct refresh *r = arg;
-
-	if (r->msg == NULL)
-		r->msg = imap_msg_load(r->s, r->s->mb, r->uid);
-	return r->msg;
-}
-
-static const struct mmsg_ext *
-refresh_ext(void *arg)
-{
-	struct refresh *r = arg;
-
-	if (!r->have_ext && mbox_msg_ext(r->s->mb, r->uid, &r->ext) == 1)
-		r->have_ext = 1;
-	return r->have_ext ? &r->ext : NULL;
-}
-
 /* A message that changed: does each search still take it? */
 static int
 refresh_cb(const struct mmsg *m, void *arg)
@@ -559,6 +535,7 @@ refresh_cb(const struct mmsg *m, void *arg)
 	struct refresh *r = arg;
 	struct imap_session *s = r->s;
 	struct search_context *c;
+	struct search_row row;
 	struct search_msg sm;
 	uint32_t seq = view_seq(&s->view, m->uid);
 	size_t k;
@@ -566,20 +543,7 @@ refresh_cb(const struct mmsg *m, void *arg)
 
 	if (seq == 0)
 		return 0;
-	memset(&sm, 0, sizeof(sm));
-	sm.seq = seq;
-	sm.uid = m->uid;
-	sm.flags = m->flags;
-	sm.recent = view_is_recent(&s->view, m->uid);
-	sm.keywords = m->keywords != NULL ? m->keywords : "";
-	sm.modseq = m->modseq;
-	sm.vsize = m->vsize;
-	sm.internaldate = m->internaldate;
-	sm.saved = searchres_has(s, m->uid);
-	sm.load = refresh_load;
-	sm.ext = refresh_ext;
-	sm.load_arg = r;
-	r->uid = m->uid;
+	search_row_begin(&row, s, m, seq, &sm);
 	for (k = 0; k < s->contexts->n; k++) {
 		c = s->contexts->c[k];
 		hit = search_match(c->key, &sm) == 1;
@@ -589,9 +553,7 @@ refresh_cb(const struct mmsg *m, void *arg)
 		else if (!hit && in)
 			change_push(&r->rm[k], m->uid);
 	}
-	mime_msg_free(&r->msg);
-	mmsg_ext_free(&r->ext);
-	r->have_ext = 0;
+	search_row_end(&row);
 	return 0;
 }
 

@@ -277,6 +277,24 @@ int	cmd_uid(struct imap_session *, const struct imap_arg *, size_t);
 struct mime_msg *imap_msg_load(struct imap_session *s, struct mbox *mb,
 	    uint32_t uid);
 
+/*
+ * cmd_message.c: a row of the selected mailbox as SEARCH matches it (for
+ * SEARCH, SORT's and THREAD's search, and the kept searches of
+ * context.c): sm filled from m, the message's text and what the index
+ * keeps beside it loaded only when a key asks (search_row_end() gives
+ * them back).
+ */
+struct search_row {
+	struct imap_session *s;
+	uint32_t	 uid;
+	struct mime_msg	*msg;
+	struct mmsg_ext	 ext;
+	int		 have_ext;
+};
+void	search_row_begin(struct search_row *row, struct imap_session *s,
+	    const struct mmsg *m, uint32_t seq, struct search_msg *sm);
+void	search_row_end(struct search_row *row);
+
 /* The result options of RETURN (...) (RFC 4731 §3.1, ESORT's of RFC
  * 5267 §3.1, SAVE of RFC 5182, CONTEXT, UPDATE and PARTIAL of RFC 5267
  * §4 and RFC 9394), those of allowed only; "()", or CONTEXT and UPDATE
