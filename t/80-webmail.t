@@ -644,11 +644,17 @@ try:
              "References: <start@example.org>\r\n"
              "Date: Wed, 02 Dec 2026 10:00:00 +0000\r\n")
     wait_until(lambda: uid_of(b, "Re: Thread start") is not None, 15)
-    r = b.req("GET", "/mail?f=INBOX&t=1")
-    rows = re.findall(r'<li data-uid="\d+" class="([^"]*)"[^>]*>'
-                      r'(?:(?!</li>).)*?<span class="subject"><a [^>]*>'
-                      r'([^<]*)</a>', r.text, re.S)
-    names = [subj for _, subj in rows]
+
+    def conversations():
+        """The conversation view: its page, [(class, subject)], the
+        subjects."""
+        r = b.req("GET", "/mail?f=INBOX&t=1")
+        rows = re.findall(r'<li data-uid="\d+" class="([^"]*)"[^>]*>'
+                          r'(?:(?!</li>).)*?<span class="subject">'
+                          r'<a [^>]*>([^<]*)</a>', r.text, re.S)
+        return r, rows, [subj for _, subj in rows]
+
+    r, rows, names = conversations()
     i = names.index("Thread start") if "Thread start" in names else -1
     t.ok(i >= 0 and i + 1 < len(names) and
          names[i + 1] == "Re: Thread start" and
@@ -668,11 +674,7 @@ try:
     raw_send("RE: [list] Weekly report", "Message-ID: <wr2@example.org>\r\n"
              "Date: Fri, 04 Dec 2026 10:00:00 +0000\r\n")
     wait_until(lambda: uid_of(b, "RE: [list] Weekly report") is not None, 15)
-    r = b.req("GET", "/mail?f=INBOX&t=1")
-    rows = re.findall(r'<li data-uid="\d+" class="([^"]*)"[^>]*>'
-                      r'(?:(?!</li>).)*?<span class="subject"><a [^>]*>'
-                      r'([^<]*)</a>', r.text, re.S)
-    names = [subj for _, subj in rows]
+    r, rows, names = conversations()
     i = names.index("Weekly report") if "Weekly report" in names else -1
     t.ok(i >= 0 and i + 1 < len(names) and
          names[i + 1] == "RE: [list] Weekly report" and
