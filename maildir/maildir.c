@@ -84,6 +84,13 @@ maildir_has_base(const char *dir, const char *sub, const char *base)
 }
 
 int
+maildir_has_delivery(const char *dir, const char *base)
+{
+	return maildir_has_base(dir, "new", base) ||
+	    maildir_has_base(dir, "cur", base);
+}
+
+int
 maildir_sync_new(const char *dir)
 {
 	char newdir[PATH_MAX];

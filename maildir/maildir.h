@@ -59,6 +59,8 @@ enum maildir_sync {
 enum maildir_result maildir_deliver(const char *dir, const char *base,
 	    maildir_producer produce, void *arg, int look_in_cur,
 	    enum maildir_sync sync, char *path_r, size_t size);
+/* Is a delivery named base in dir's new/ or cur/?  1 or 0. */
+int	maildir_has_delivery(const char *dir, const char *base);
 /* fsync dir/new.  0, or -1 with errno. */
 int	maildir_sync_new(const char *dir);
 
@@ -492,5 +494,23 @@ int	mstore_mailbox_id(struct mstore *st, const char *name,
 /* Create a folder with special uses (MFA_SENT ...; others: EINVAL). */
 int	mstore_create_special(struct mstore *st, const char *name,
 	    unsigned int uses);
+
+/*
+ * ---- What a user's mail takes, for quotas (quota.c) ----
+ *
+ * Octets (the sum of RFC822.SIZE) and messages of every folder, kept
+ * in the index by triggers (one row read), plus deliveries still in
+ * the INBOX's new/.  mstore_usage() for an open store; maildir_usage()
+ * for a process that must not open one (local delivery): it reads the
+ * index without changing it, or counts the files when there is none
+ * yet.  0 or -1.
+ */
+int	mstore_usage(struct mstore *st, uint64_t *octets, uint64_t *messages);
+int	maildir_usage(const char *userdir, uint64_t *octets,
+	    uint64_t *messages);
+/* Octets of a folder's messages with \Deleted: what EXPUNGE would give
+ * back (RFC 9208 §4.2.1 DELETED-STORAGE).  0 or -1. */
+int	mstore_deleted_storage(struct mstore *st, const char *name,
+	    uint64_t *octets);
 
 #endif
