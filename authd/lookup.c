@@ -191,6 +191,23 @@ lookup_answer(struct ipc_in *in, const struct client *c, struct ipc_out *o)
 		}
 		answer(o, r);
 		break;
+	case AP_QUOTA:
+		if (a1 != NULL) {
+			uint64_t kib, msgs;
+
+			r = userdb_user_quota(authd_db, a1, &kib, &msgs);
+			answer(o, r);
+			if (r == 1) {
+				snprintf(line, sizeof(line), "%llu",
+				    (unsigned long long)kib);
+				ipc_put_str(o, line);
+				snprintf(line, sizeof(line), "%llu",
+				    (unsigned long long)msgs);
+				ipc_put_str(o, line);
+			}
+		} else
+			answer(o, r);
+		break;
 	case AP_USER_EXISTS:
 		if (a1 != NULL)
 			r = userdb_user_exists(authd_db, a1);

@@ -394,6 +394,38 @@ authc_user_exists(struct authc *a, const char *address)
 	return authc_yes_no(authc_ask(a, AP_USER_EXISTS, address, NULL));
 }
 
+static int
+authc_number(struct authc *a, uint64_t *v)
+{
+	const char *s = ipc_get_str(&a->in);
+	unsigned long long n;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*v = n;
+	return 0;
+}
+
+int
+authc_quota(struct authc *a, const char *address, uint64_t *storage_kib,
+    uint64_t *messages)
+{
+	int r;
+
+	*storage_kib = *messages = 0;
+	if ((r = authc_yes_no(authc_ask(a, AP_QUOTA, address, NULL))) != 1)
+		return r;
+	if (authc_number(a, storage_kib) == -1 ||
+	    authc_number(a, messages) == -1)
+		return -1;
+	return 1;
+}
+
 int
 authc_identities(struct authc *a, const char *user,
     void (*cb)(const char *address, void *arg), void *arg)

@@ -92,6 +92,10 @@ int	authc_user_exists(struct authc *a, const char *address);
  * 0 none, -1. */
 int	authc_identities(struct authc *a, const char *user,
 	    void (*cb)(const char *address, void *arg), void *arg);
+/* A user's quota (userdb_user_quota()): 1 with the limits (0: none),
+ * 0 no such user, -1. */
+int	authc_quota(struct authc *a, const char *address,
+	    uint64_t *storage_kib, uint64_t *messages);
 /* Whose login a token proves (once); 1 with user filled, 0, -1. */
 int	authc_redeem(struct authc *a, const char *token, const char *service,
 	    char *user, size_t size);

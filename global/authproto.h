@@ -22,6 +22,7 @@
  *   AP_SENDER_ALLOWED		user sender
  *   AP_USER_EXISTS		address
  *   AP_IDENTITIES		user
+ *   AP_QUOTA			address
  *   AP_REDEEM			token service
  *   AP_WEB_NEW			token client-ip
  *   AP_WEB_CHECK		session-id
@@ -45,8 +46,12 @@
  * AP_RESOLVE's values are "L address" (a mailbox here) or "R address"
  * (remote) for each final recipient, its status "remote" (and the one
  * value "R address") when the address's domain is not one of ours, so
- * that smtpd learns both from one request; AP_IDENTITIES's the aliases user
- * may send as besides its own address; AP_REDEEM's and AP_POSTMASTER's
+ * that smtpd learns both from one request; AP_IDENTITIES's the aliases
+ * user may send as besides its own address; AP_QUOTA's the user's
+ * limits, "storage-kib messages" in decimal, 0 for none (RFC 9208 §5:
+ * asked by local delivery and by the IMAP post-login process, which so
+ * learns them without any access to users.db; "no" for an unknown or
+ * disabled user); AP_REDEEM's and AP_POSTMASTER's
  * value is the user or domain; AP_STATUS's are lines of text.
  * The webmail's sessions (authd/websess.c): AP_WEB_NEW turns a "web"
  * login token into a session: "id csrf user"; AP_WEB_CHECK gives a live
@@ -68,6 +73,7 @@ enum authproto_type {
 	AP_SENDER_ALLOWED,
 	AP_USER_EXISTS,
 	AP_IDENTITIES,
+	AP_QUOTA,
 	AP_REDEEM = 40,
 	AP_WEB_NEW = 50,
 	AP_WEB_CHECK,

@@ -26,7 +26,7 @@ static const char userdb_schema[] =
 	"  address TEXT PRIMARY KEY NOT NULL,"
 	"  domain TEXT NOT NULL REFERENCES domains(name),"
 	"  password TEXT NOT NULL,"
-	"  quota INTEGER NOT NULL DEFAULT 0,"
+	"  quota INTEGER NOT NULL DEFAULT 0,"	/* KiB; 0: none */
 	"  enabled INTEGER NOT NULL DEFAULT 1,"
 	"  created INTEGER NOT NULL"
 	");"
@@ -38,6 +38,42 @@ static const char userdb_schema[] =
 	"  PRIMARY KEY (address, target)"
 	") WITHOUT ROWID;"
 	"PRAGMA user_version = 1;";
+
+/*
+ * users.quota_messages (the MESSAGE limit beside quota's STORAGE, RFC
+ * 9208 §5) is added to a file made before it; its presence is how the
+ * two are told apart.
+ */
+static int
+userdb_has_quota_messages(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, "SELECT quota_messages FROM users LIMIT 0",
+	    -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_finalize(st);
+	return 1;
+}
+
+static int
+userdb_upgrade(sqlite3 *db, const char **err)
+{
+	const char *ignored;
+
+	if (userdb_has_quota_messages(db))
+		return 0;
+	if (db_exec(db, "BEGIN IMMEDIATE", err) == -1)
+		return -1;
+	/* Another process may have done it while we waited. */
+	if (!userdb_has_quota_messages(db) && db_exec(db, "ALTER TABLE"
+	    " users ADD COLUMN quota_messages INTEGER NOT NULL DEFAULT 0",
+	    err) == -1) {
+		db_exec(db, "ROLLBACK", &ignored);
+		return -1;
+	}
+	return db_exec(db, "COMMIT", err);
+}
 
 static int
 userdb_fail(struct userdb *db, const char *fmt, ...)
@@ -76,7 +112,8 @@ userdb_open(const char *data_dir, int create, const char **err)
 		free(db);
 		return NULL;
 	}
-	if (create && db_exec(db->db, userdb_schema, err) == -1) {
+	if (create && (db_exec(db->db, userdb_schema, err) == -1 ||
+	    userdb_upgrade(db->db, err) == -1)) {
 		snprintf(msg, sizeof(msg), "%s: %s", path, *err);
 		*err = msg;
 		userdb_close(&db);
@@ -390,6 +427,76 @@ userdb_user_list(struct userdb *db, const char *domain,
 		    "domain = lower(?) ORDER BY address", domain, cb, NULL, arg);
 	return userdb_list(db, "SELECT address FROM users ORDER BY domain, "
 	    "address", NULL, cb, NULL, arg);
+}
+
+int
+userdb_user_quota_set(struct userdb *db, const char *address,
+    uint64_t storage_kib, uint64_t messages)
+{
+	char a[ADDR_PATH_MAX + 1], kib[24], msgs[24];
+
+	if (storage_kib > USERDB_QUOTA_MAX || messages > USERDB_QUOTA_MAX)
+		return userdb_fail(db, "quota larger than %lld",
+		    (long long)USERDB_QUOTA_MAX);
+	if (userdb_user_lookup(db, address, a, sizeof(a)) == -1)
+		return -1;
+	snprintf(kib, sizeof(kib), "%llu", (unsigned long long)storage_kib);
+	snprintf(msgs, sizeof(msgs), "%llu", (unsigned long long)messages);
+	return userdb_write(db, "set quota", "UPDATE users SET quota ="
+	    " CAST(? AS INTEGER), quota_messages = CAST(? AS INTEGER)"
+	    " WHERE address = ?", kib, msgs, a, (char *)NULL) < 0 ? -1 : 0;
+}
+
+int
+userdb_user_quota(struct userdb *db, const char *address,
+    uint64_t *storage_kib, uint64_t *messages)
+{
+	char a[ADDR_PATH_MAX + 1];
+	const char *why;
+	sqlite3_stmt *st;
+	int r;
+
+	*storage_kib = *messages = 0;
+	if (userdb_normalize(address, a, sizeof(a), &why) == -1)
+		return 0;
+	r = db_run(db->db, &st, "SELECT max(quota, 0), max(quota_messages, 0)"
+	    " FROM users WHERE address = ? AND enabled = 1", a, (char *)NULL);
+	if (r == SQLITE_ROW) {
+		*storage_kib = (uint64_t)sqlite3_column_int64(st, 0);
+		*messages = (uint64_t)sqlite3_column_int64(st, 1);
+		r = 1;
+	} else if (r == SQLITE_DONE)
+		r = 0;
+	else
+		r = userdb_sqlfail(db, "quota lookup");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+userdb_quota_list(struct userdb *db, const char *domain,
+    void (*cb)(const char *address, uint64_t storage_kib, uint64_t messages,
+    void *arg), void *arg)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (domain != NULL)
+		r = db_run(db->db, &st, "SELECT address, max(quota, 0),"
+		    " max(quota_messages, 0) FROM users WHERE domain = lower(?)"
+		    " ORDER BY address", domain, (char *)NULL);
+	else
+		r = db_run(db->db, &st, "SELECT address, max(quota, 0),"
+		    " max(quota_messages, 0) FROM users ORDER BY domain,"
+		    " address", (char *)NULL);
+	while (r == SQLITE_ROW) {
+		cb((const char *)sqlite3_column_text(st, 0),
+		    (uint64_t)sqlite3_column_int64(st, 1),
+		    (uint64_t)sqlite3_column_int64(st, 2), arg);
+		r = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? 0 : userdb_sqlfail(db, "quota list");
 }
 
 int

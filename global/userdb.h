@@ -15,6 +15,7 @@
 #define USERDB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct userdb;
 
@@ -53,6 +54,20 @@ int	userdb_user_passwd(struct userdb *db, const char *address,
 int	userdb_user_exists(struct userdb *db, const char *address);
 int	userdb_user_list(struct userdb *db, const char *domain,
 	    void (*cb)(const char *address, void *arg), void *arg);
+/*
+ * Quotas (RFC 9208 §5.1, §5.2): STORAGE in KiB of the messages' sizes
+ * with CRLF line ends, MESSAGE a count; 0 is no limit.  Set: 0 or -1.
+ * Get (an enabled user's): 1 (filled in), 0 no such user, -1 error.
+ * List: every user (of domain, if not NULL) with its limits.
+ */
+#define USERDB_QUOTA_MAX	(1LL << 50)
+int	userdb_user_quota_set(struct userdb *db, const char *address,
+	    uint64_t storage_kib, uint64_t messages);
+int	userdb_user_quota(struct userdb *db, const char *address,
+	    uint64_t *storage_kib, uint64_t *messages);
+int	userdb_quota_list(struct userdb *db, const char *domain,
+	    void (*cb)(const char *address, uint64_t storage_kib,
+	    uint64_t messages, void *arg), void *arg);
 /*
  * The password hash of an enabled user: 1 (hash filled in), 0 unknown
  * or disabled (hash is then a dummy of the same cost, so that checking

@@ -46,6 +46,9 @@ usage(void)
 	    "  domain add DOMAIN | del DOMAIN | list\n"
 	    "  user add ADDRESS | del ADDRESS | passwd ADDRESS | list [DOMAIN]\n"
 	    "       (add and passwd read the password from standard input)\n"
+	    "  user quota ADDRESS [STORAGE-KIB [MESSAGES]] | quota list "
+	    "[DOMAIN]\n"
+	    "       (a limit 0 or none: no limit)\n"
 	    "  alias add ADDRESS TARGET... | del ADDRESS [TARGET] | list\n"
 	    "       (ADDRESS may be @domain: a catch-all for the domain)\n"
 	    "  queue list | flush | delete ID | bounce ID\n"
@@ -192,6 +195,87 @@ auth_forget(const char *address)
 	authc_close(&a);
 }
 
+/* A limit: a decimal number, or "none" (0). */
+static int
+quota_arg(const char *s, uint64_t *v)
+{
+	unsigned long long n;
+	char *end;
+
+	if (strcmp(s, "none") == 0) {
+		*v = 0;
+		return 0;
+	}
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || n > (unsigned long long)
+	    USERDB_QUOTA_MAX)
+		return -1;
+	*v = n;
+	return 0;
+}
+
+static void
+print_quota(const char *address, uint64_t kib, uint64_t msgs, void *arg)
+{
+	(void)arg;
+	printf("%s", address);
+	if (kib == 0 && msgs == 0)
+		printf("  no quota");
+	if (kib != 0)
+		printf("  storage %llu KiB", (unsigned long long)kib);
+	if (msgs != 0)
+		printf("  messages %llu", (unsigned long long)msgs);
+	printf("\n");
+}
+
+/*
+ * user quota ADDRESS [STORAGE-KIB [MESSAGES]] | list [DOMAIN]: set (both
+ * limits at once; MESSAGES left out is none), show, or list them.
+ * Sessions and delivery ask the auth service for them at each use, so a
+ * change applies at once.
+ */
+static int
+cmd_user_quota(int argc, char **argv)
+{
+	uint64_t kib = 0, msgs = 0;
+	struct userdb *db;
+	char norm[320];
+	const char *why;
+	int r;
+
+	if (argc >= 1 && argc <= 2 && strcmp(argv[0], "list") == 0) {
+		db = open_db();
+		r = db_result(db, userdb_quota_list(db, argc == 2 ? argv[1] :
+		    NULL, print_quota, NULL), NULL);
+		userdb_close(&db);
+		return r;
+	}
+	if (argc < 1 || argc > 3 || (argc >= 2 &&
+	    quota_arg(argv[1], &kib) == -1) || (argc == 3 &&
+	    quota_arg(argv[2], &msgs) == -1))
+		return die_usage("user quota ADDRESS [STORAGE-KIB [MESSAGES]] "
+		    "| quota list [DOMAIN]  (limits: numbers, 0 or none)");
+	db = open_db();
+	if (argc >= 2 && userdb_user_quota_set(db, argv[0], kib, msgs) == -1)
+		r = db_result(db, -1, NULL);
+	else if ((r = userdb_user_quota(db, argv[0], &kib, &msgs)) == 1) {
+		userdb_normalize(argv[0], norm, sizeof(norm), &why);
+		print_quota(norm, kib, msgs, NULL);
+		r = 0;
+	} else {
+		if (r == 0)
+			fprintf(stderr, "mailctl: no such user: %s\n", argv[0]);
+		else
+			db_result(db, -1, NULL);
+		r = 1;
+	}
+	userdb_close(&db);
+	return r;
+}
+
 static int
 cmd_user(int argc, char **argv)
 {
@@ -200,7 +284,9 @@ cmd_user(int argc, char **argv)
 	int r;
 
 	if (argc < 1)
-		return die_usage("user: add, del, passwd or list?");
+		return die_usage("user: add, del, passwd, quota or list?");
+	if (strcmp(argv[0], "quota") == 0)
+		return cmd_user_quota(argc - 1, argv + 1);
 	if (strcmp(argv[0], "list") == 0 && argc <= 2) {
 		db = open_db();
 		r = db_result(db, userdb_user_list(db, argc == 2 ? argv[1] :
@@ -226,7 +312,7 @@ cmd_user(int argc, char **argv)
 		}
 	} else
 		return die_usage("user: add ADDRESS | del ADDRESS | "
-		    "passwd ADDRESS | list [DOMAIN]");
+		    "passwd ADDRESS | list [DOMAIN] | quota ADDRESS ...");
 	userdb_close(&db);
 	return r;
 }
