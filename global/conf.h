@@ -115,6 +115,7 @@ struct conf {
 		long long	 retry_max;
 		long long	 max_lifetime;
 		long long	 delay_warning;
+		long long	 over_quota_lifetime;
 		long long	 remote_port;
 		char		*source_address;
 		long long	 connect_timeout;

@@ -286,6 +286,12 @@ const struct conf_key conf_keys[] = {
 	{ "queue", "delay_warning", CONF_TIME, "4h", OFF(queue.delay_warning),
 	  0, 100 * DAY, NULL, "tell the sender once when a message has "
 	  "waited this long (a \"delayed\" DSN); 0: never" },
+	{ "queue", "over_quota_lifetime", CONF_TIME, "0",
+	  OFF(queue.over_quota_lifetime), 0, 100 * DAY, NULL, "a message for "
+	  "a mailbox over its quota is tried again (4.2.2) for this long, "
+	  "then returned to its sender (5.2.2); 0: as long as any message "
+	  "(max_lifetime), as Postfix does with Dovecot's "
+	  "quota_full_tempfail" },
 	{ "queue", "remote_port", CONF_INT, "25", OFF(queue.remote_port),
 	  1, 65535, NULL, "TCP port of other mail servers (25; tests change "
 	  "it)" },

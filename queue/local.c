@@ -133,6 +133,58 @@ local_sync_add(struct worker_ctx *ctx, const char *dir)
 }
 
 /*
+ * Would this message put the user over its quota (RFC 9208 §5; the limits
+ * from the auth service, the usage from the Maildir's index)?  1 with
+ * text filled in (4.2.2 to try again; 5.2.2 once the message has waited
+ * queue.over_quota_lifetime, or its whole lifetime), 0 no (or the usage
+ * could not be read: delivery goes on, as with no quota), -1 the lookup
+ * failed (text filled in).  The size counted is the message's with the
+ * two header lines delivery adds, line ends as LF: RFC822.SIZE less one
+ * octet a line.
+ */
+static int
+local_over_quota(struct worker_ctx *ctx, const struct spool_env *env,
+    const char *rcpt, const char *dir, char *text, size_t textsize,
+    int *final)
+{
+	uint64_t kib, max_msgs, octets, msgs, size;
+	time_t waited = time(NULL) - env->arrival, grace;
+	int r;
+
+	*final = 0;
+	if ((r = authc_quota(ctx->authc, rcpt, &kib, &max_msgs)) != 1) {
+		if (r == 0)
+			return 0;
+		snprintf(text, textsize, "4.3.0 quota lookup failed (the auth "
+		    "service)");
+		return -1;
+	}
+	if (kib == 0 && max_msgs == 0)
+		return 0;
+	if (maildir_usage(dir, &octets, &msgs) == -1) {
+		log_warn("%s: quota usage unknown: %s", log_str(rcpt),
+		    strerror(errno));
+		return 0;
+	}
+	size = (uint64_t)env->body_len + strlen(env->sender) + strlen(rcpt) +
+	    32;
+	if ((kib == 0 || octets + size <= kib * 1024) &&
+	    (max_msgs == 0 || msgs + 1 <= max_msgs))
+		return 0;
+	grace = (time_t)ctx->conf->queue.over_quota_lifetime;
+	if (grace == 0 || grace > (time_t)ctx->conf->queue.max_lifetime)
+		grace = (time_t)ctx->conf->queue.max_lifetime;
+	/* RFC 3463: X.2.2, mailbox full. */
+	*final = waited >= grace;
+	snprintf(text, textsize, "%c.2.2 <%s>: mailbox full (quota: %llu of "
+	    "%llu KiB, %llu of %llu messages)%s", *final ? '5' : '4', rcpt,
+	    (unsigned long long)(octets / 1024), (unsigned long long)kib,
+	    (unsigned long long)msgs, (unsigned long long)max_msgs,
+	    *final ? "; gave up waiting for room" : "");
+	return 1;
+}
+
+/*
  * Deliver one recipient; returns the new state and fills text.
  * RCPT_PENDING means: try again later.
  */
@@ -145,7 +197,7 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 	char dir[PATH_MAX], base[512], host[256], path[PATH_MAX];
 	struct producer_arg p;
 	enum maildir_result r;
-	int exists, tries;
+	int exists, tries, over, final;
 
 	if (maildir_user_path(ctx->conf->server.data_dir, rcpt, dir,
 	    sizeof(dir)) == -1) {
@@ -173,6 +225,11 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 	maildir_host(ctx->conf->server.hostname, host, sizeof(host));
 	snprintf(base, sizeof(base), "%lld.Q%sR%zu.%s",
 	    (long long)env->arrival, env->id, idx, host);
+	/* Over quota, unless delivered before a crash (then it is done). */
+	if ((!recovered || !maildir_has_delivery(dir, base)) &&
+	    (over = local_over_quota(ctx, env, rcpt, dir, text, textsize,
+	    &final)) != 0)
+		return over == 1 && final ? RCPT_FAILED : RCPT_PENDING;
 	memset(&p, 0, sizeof(p));
 	p.spool_fd = spool_fd;
 	p.env = env;
