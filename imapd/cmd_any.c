@@ -43,6 +43,8 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 	    "OBJECTID PREVIEW");
 	/* RFC 3516, 3502, 4469: imapd/binary.c, imapd/cmd_append.c */
 	buf_puts(b, " BINARY MULTIAPPEND CATENATE");
+	/* RFC 9208: imapd/cmd_quota.c */
+	buf_puts(b, " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
 	/* RFC 6855: imapd/utf8.c */
 	buf_puts(b, " UTF8=ACCEPT");
 	/* RFC 4978 (imapd/compress.c): once compressed, no more */

@@ -121,6 +121,15 @@ imap_append_check(struct imap_session *s, size_t len)
 		return "NO Empty message";
 	else if (messages_so_far(args, n) >= APPEND_MAX_MESSAGES)
 		return "NO [LIMIT] Too many messages in one APPEND";
+	/* RFC 9208 §4.3.1, before the client sends what cannot be kept:
+	 * this literal with the messages before it (checked again at the
+	 * end, with CATENATE's URLs). */
+	for (i = 0; i < n; i++)
+		if (args[i].type == IMAP_ARG_LITERAL_FILE)
+			sum += (off_t)args[i].len;
+	if (imap_quota_over(s, (uint64_t)sum, messages_so_far(args, n) +
+	    (catenate_pending(args, n) == NULL)))
+		return "NO [OVERQUOTA] Quota exceeded";
 	return NULL;
 }
 
@@ -590,6 +599,10 @@ cmd_append(struct imap_session *s, const struct imap_arg *args,
 		adds[i].flags = msgs[i].flags;
 		adds[i].keywords = msgs[i].keywords ? msgs[i].keywords : "";
 		adds[i].internaldate = msgs[i].idate;
+	}
+	if (imap_quota_append(s, adds, n) == -1) {
+		append_free(msgs, n);
+		return 0;
 	}
 	if (mbox_append_commit_n(s->append_mb, adds, n) == -1 ||
 	    mbox_get_status(s->append_mb, &st) == -1) {

@@ -367,6 +367,8 @@ cmd_unsubscribe(struct imap_session *s, const struct imap_arg *args,
 #define STATUS_HIGHESTMODSEQ	0x20
 #define STATUS_SIZE		0x40	/* RFC 8438 */
 #define STATUS_MAILBOXID	0x80	/* RFC 8474 §4.3 */
+#define STATUS_DELETED		0x100	/* RFC 9208 §4.2.1 (QUOTA=RES-*) */
+#define STATUS_DELETED_STORAGE	0x200
 
 static const struct {
 	const char	*name;
@@ -376,6 +378,8 @@ static const struct {
 	{ "UIDNEXT", STATUS_UIDNEXT }, { "UIDVALIDITY", STATUS_UIDVALIDITY },
 	{ "UNSEEN", STATUS_UNSEEN }, { "HIGHESTMODSEQ", STATUS_HIGHESTMODSEQ },
 	{ "SIZE", STATUS_SIZE }, { "MAILBOXID", STATUS_MAILBOXID },
+	{ "DELETED", STATUS_DELETED },
+	{ "DELETED-STORAGE", STATUS_DELETED_STORAGE },
 };
 #define NSTATUS (sizeof(status_items) / sizeof(status_items[0]))
 
@@ -406,11 +410,13 @@ status_reply(struct imap_session *s, const char *name, unsigned int items)
 	struct buf *b;
 	const char *sep = "";
 	char mbid[MAILDIR_OBJECTID_MAX + 1];
+	uint64_t deleted_octets = 0;
 	size_t k;
 
 	if (mstore_status(s->store, name, &st) == -1 ||
 	    ((items & STATUS_MAILBOXID) && mstore_mailbox_id(s->store, name,
-	    mbid) == -1))
+	    mbid) == -1) || ((items & STATUS_DELETED_STORAGE) &&
+	    mstore_deleted_storage(s->store, name, &deleted_octets) == -1))
 		return -1;
 	b = imap_out(s);
 	if (items & STATUS_HIGHESTMODSEQ)
@@ -435,6 +441,9 @@ status_reply(struct imap_session *s, const char *name, unsigned int items)
 		case STATUS_UIDVALIDITY: v = st.uidvalidity; break;
 		case STATUS_UNSEEN: v = st.unseen; break;
 		case STATUS_HIGHESTMODSEQ: v = st.highestmodseq; break;
+		case STATUS_DELETED: v = st.deleted; break;
+		/* in QUOTA's STORAGE units, 1024 octets */
+		case STATUS_DELETED_STORAGE: v = deleted_octets / 1024; break;
 		default: v = st.size; break;
 		}
 		buf_printf(b, "%s%s %llu", sep, status_items[k].name, v);
@@ -454,7 +463,8 @@ cmd_status(struct imap_session *s, const struct imap_arg *args,
 
 	if (nargs != 2 || status_parse(&args[1], &items) == -1) {
 		imap_tagged(s, "BAD Usage: STATUS mailbox (MESSAGES RECENT "
-		    "UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ SIZE MAILBOXID)");
+		    "UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ SIZE MAILBOXID "
+		    "DELETED DELETED-STORAGE)");
 		return -1;
 	}
 	if (imap_mailbox_arg(s, &args[0], name, sizeof(name)) == -1)

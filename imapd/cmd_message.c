@@ -383,6 +383,10 @@ copy_common(struct imap_session *s, const struct imap_arg *args,
 		}
 		src_uids[done++] = uid;
 	}
+	/* RFC 9208 §4.3.1: a COPY that took the user over its quota is
+	 * undone (a MOVE adds nothing to the user's usage). */
+	if (!failed && !move && done > 0 && imap_quota_over(s, 0, 0))
+		failed = 2;
 	buf_init(&code, 0);
 	buf_puts(&code, "");
 	if (!failed && done > 0 && mbox_get_status(dst, &st) == 0) {
@@ -392,7 +396,10 @@ copy_common(struct imap_session *s, const struct imap_arg *args,
 		seqset_format(&code, dst_uids, done);
 		buf_puts(&code, "] ");
 	}
-	if (failed) {
+	if (failed == 2) {
+		mbox_expunge(dst, dst_uids, done);
+		imap_tagged(s, "NO [OVERQUOTA] Quota exceeded");
+	} else if (failed) {
 		/* RFC 3501 §6.4.7: COPY is all or nothing. */
 		int e = mstore_errno(s->store);
 		char why[256];

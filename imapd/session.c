@@ -55,6 +55,10 @@ static const struct imap_cmd imap_cmds[] = {
 	{ "LSUB",		ST_LOGGEDIN,	0,	cmd_lsub },
 	{ "STATUS",		ST_LOGGEDIN,	0,	cmd_status },
 	{ "APPEND",		ST_LOGGEDIN,	0,	cmd_append },
+	/* RFC 9208 (cmd_quota.c) */
+	{ "GETQUOTA",		ST_LOGGEDIN,	0,	cmd_getquota },
+	{ "GETQUOTAROOT",	ST_LOGGEDIN,	0,	cmd_getquotaroot },
+	{ "SETQUOTA",		ST_LOGGEDIN,	0,	cmd_setquota },
 	{ "CHECK",		ST_SELECTED,	0,	cmd_check },
 	{ "CLOSE",		ST_SELECTED,	0,	cmd_close },
 	{ "UNSELECT",		ST_SELECTED,	0,	cmd_unselect },

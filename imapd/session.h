@@ -367,4 +367,19 @@ int	imap_utf8_charset_ok(struct imap_session *s);
 /* cmd_fetch.c */
 int	cmd_fetch(struct imap_session *, const struct imap_arg *, size_t);
 
+/* cmd_quota.c: QUOTA (RFC 9208), one root "" per user */
+int	cmd_getquota(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_getquotaroot(struct imap_session *, const struct imap_arg *,
+	    size_t);
+int	cmd_setquota(struct imap_session *, const struct imap_arg *, size_t);
+/* Would adding these octets (RFC822.SIZE) and messages put the user
+ * over its quota?  1 (logged) or 0 (also when the limits or the usage
+ * cannot be read just now). */
+int	imap_quota_over(struct imap_session *s, uint64_t add_octets,
+	    uint64_t add_msgs);
+/* APPEND's messages, before they are committed: 0, or -1 after a NO
+ * [OVERQUOTA]. */
+int	imap_quota_append(struct imap_session *s,
+	    const struct mbox_append *adds, size_t n);
+
 #endif
