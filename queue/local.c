@@ -136,10 +136,11 @@ local_sync_add(struct worker_ctx *ctx, const char *dir)
  * Would this message put the user over its quota (RFC 9208 §5; the limits
  * from the auth service, the usage from the Maildir's index)?  1 with
  * text filled in (4.2.2 to try again; 5.2.2 once the message has waited
- * queue.over_quota_lifetime, or its whole lifetime), 0 no (or the usage
- * could not be read: delivery goes on, as with no quota), -1 the lookup
- * failed (text filled in).  The size counted is the message's with the
- * two header lines delivery adds, line ends as LF: RFC822.SIZE less one
+ * queue.over_quota_lifetime, or its whole lifetime), else 0: also when
+ * the limits or the usage cannot be read just now (logged), as a
+ * delivery delayed for that would wait a whole retry while the user just
+ * looked up exists.  The size counted is the message's with the two
+ * header lines delivery adds, line ends as LF: RFC822.SIZE less one
  * octet a line.
  */
 static int
@@ -149,15 +150,20 @@ local_over_quota(struct worker_ctx *ctx, const struct spool_env *env,
 {
 	uint64_t kib, max_msgs, octets, msgs, size;
 	time_t waited = time(NULL) - env->arrival, grace;
-	int r;
+	int r, tries;
 
 	*final = 0;
-	if ((r = authc_quota(ctx->authc, rcpt, &kib, &max_msgs)) != 1) {
-		if (r == 0)
-			return 0;
-		snprintf(text, textsize, "4.3.0 quota lookup failed (the auth "
-		    "service)");
-		return -1;
+	/* Once more on a fresh connection if authd was restarting. */
+	r = -1;
+	for (tries = 0; tries < 2 && r < 0; tries++)
+		if (authc_ensure(&ctx->authc, ctx->conf->server.data_dir) !=
+		    NULL)
+			r = authc_quota(ctx->authc, rcpt, &kib, &max_msgs);
+	if (r != 1) {
+		if (r < 0)
+			log_warn("%s: quota unknown (the auth service); "
+			    "delivered without", log_str(rcpt));
+		return 0;
 	}
 	if (kib == 0 && max_msgs == 0)
 		return 0;
@@ -197,7 +203,7 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 	char dir[PATH_MAX], base[512], host[256], path[PATH_MAX];
 	struct producer_arg p;
 	enum maildir_result r;
-	int exists, tries, over, final;
+	int exists, tries, final;
 
 	if (maildir_user_path(ctx->conf->server.data_dir, rcpt, dir,
 	    sizeof(dir)) == -1) {
@@ -226,10 +232,9 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 	snprintf(base, sizeof(base), "%lld.Q%sR%zu.%s",
 	    (long long)env->arrival, env->id, idx, host);
 	/* Over quota, unless delivered before a crash (then it is done). */
-	if ((!recovered || !maildir_has_delivery(dir, base)) &&
-	    (over = local_over_quota(ctx, env, rcpt, dir, text, textsize,
-	    &final)) != 0)
-		return over == 1 && final ? RCPT_FAILED : RCPT_PENDING;
+	if (local_over_quota(ctx, env, rcpt, dir, text, textsize, &final) &&
+	    (!recovered || !maildir_has_delivery(dir, base)))
+		return final ? RCPT_FAILED : RCPT_PENDING;
 	memset(&p, 0, sizeof(p));
 	p.spool_fd = spool_fd;
 	p.env = env;
