@@ -208,11 +208,6 @@ lookup_answer(struct ipc_in *in, const struct client *c, struct ipc_out *o)
 		} else
 			answer(o, r);
 		break;
-	case AP_USER_EXISTS:
-		if (a1 != NULL)
-			r = userdb_user_exists(authd_db, a1);
-		answer(o, r);
-		break;
 	case AP_REDEEM:
 		user = a1 != NULL && a2 != NULL ?
 		    lookup_token_redeem(a1, a2) : NULL;

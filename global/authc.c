@@ -388,12 +388,6 @@ authc_sender_allowed(struct authc *a, const char *user, const char *sender)
 	return authc_yes_no(authc_ask(a, AP_SENDER_ALLOWED, user, sender));
 }
 
-int
-authc_user_exists(struct authc *a, const char *address)
-{
-	return authc_yes_no(authc_ask(a, AP_USER_EXISTS, address, NULL));
-}
-
 static int
 authc_number(struct authc *a, uint64_t *v)
 {

@@ -87,7 +87,6 @@ int	authc_resolve(struct authc *a, const char *address,
 int	authc_postmaster(struct authc *a, char *domain, size_t size);
 int	authc_sender_allowed(struct authc *a, const char *user,
 	    const char *sender);
-int	authc_user_exists(struct authc *a, const char *address);
 /* The aliases user may send as besides its own address (cb each): 1,
  * 0 none, -1. */
 int	authc_identities(struct authc *a, const char *user,

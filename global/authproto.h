@@ -20,7 +20,6 @@
  *   AP_RESOLVE			address
  *   AP_POSTMASTER		(none)
  *   AP_SENDER_ALLOWED		user sender
- *   AP_USER_EXISTS		address
  *   AP_IDENTITIES		user
  *   AP_QUOTA			address
  *   AP_REDEEM			token service
@@ -71,7 +70,6 @@ enum authproto_type {
 	AP_RESOLVE,
 	AP_POSTMASTER,
 	AP_SENDER_ALLOWED,
-	AP_USER_EXISTS,
 	AP_IDENTITIES,
 	AP_QUOTA,
 	AP_REDEEM = 40,

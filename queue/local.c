@@ -102,78 +102,76 @@ maildir_host(const char *host, char *out, size_t size)
 
 /* 1 + the index of dir among the batch's Maildirs, or 0. */
 static size_t
-local_sync_known(const struct worker_ctx *ctx, const char *dir)
+local_batch_find(const struct worker_ctx *ctx, const char *dir)
 {
 	size_t i;
 
-	for (i = 0; i < ctx->nsync; i++)
-		if (strcmp(ctx->sync_dir[i], dir) == 0)
+	for (i = 0; i < ctx->nbatch; i++)
+		if (strcmp(ctx->batch[i].dir, dir) == 0)
 			return i + 1;
 	return 0;
 }
 
-/* Remember dir for the batch's fsync of new/: 1 + its index. */
+/* Remember a Maildir whose user exists with these limits: 1 + its
+ * index. */
 static size_t
-local_sync_add(struct worker_ctx *ctx, const char *dir)
+local_batch_add(struct worker_ctx *ctx, const char *dir, uint64_t kib,
+    uint64_t messages)
 {
-	size_t i;
+	struct batch_maildir *b;
 
-	if ((i = local_sync_known(ctx, dir)) != 0)
-		return i;
-	if (ctx->nsync == ctx->sync_cap) {
-		ctx->sync_cap = ctx->sync_cap ? 2 * ctx->sync_cap : 8;
-		ctx->sync_dir = util_reallocarray(ctx->sync_dir,
-		    ctx->sync_cap, sizeof(*ctx->sync_dir));
-		ctx->sync_failed = util_reallocarray(ctx->sync_failed,
-		    ctx->sync_cap, sizeof(*ctx->sync_failed));
+	if (ctx->nbatch == ctx->batch_cap) {
+		ctx->batch_cap = ctx->batch_cap ? 2 * ctx->batch_cap : 8;
+		ctx->batch = util_reallocarray(ctx->batch, ctx->batch_cap,
+		    sizeof(*ctx->batch));
 	}
-	util_strcpy(ctx->sync_dir[ctx->nsync], dir, PATH_MAX);
-	ctx->sync_failed[ctx->nsync] = 0;
-	return ++ctx->nsync;
+	b = &ctx->batch[ctx->nbatch];
+	memset(b, 0, sizeof(*b));
+	util_strcpy(b->dir, dir, sizeof(b->dir));
+	b->quota_kib = kib;
+	b->quota_messages = messages;
+	return ++ctx->nbatch;
 }
 
 /*
- * Would this message put the user over its quota (RFC 9208 §5; the limits
- * from the auth service, the usage from the Maildir's index)?  1 with
- * text filled in (4.2.2 to try again; 5.2.2 once the message has waited
- * queue.over_quota_lifetime, or its whole lifetime), else 0: also when
- * the limits or the usage cannot be read just now (logged), as a
- * delivery delayed for that would wait a whole retry while the user just
- * looked up exists.  The size counted is the message's with the two
- * header lines delivery adds, line ends as LF: RFC822.SIZE less one
- * octet a line.
+ * Would this message put the user over its limits (RFC 9208 §5; the
+ * usage from the Maildir's index)?  1 with text filled in (4.2.2 to try
+ * again; 5.2.2 once the message has waited queue.over_quota_lifetime,
+ * or its whole lifetime), else 0: also when the usage cannot be read
+ * just now (logged), as a delivery delayed for that would wait a whole
+ * retry.  The size counted is the message's with the two header lines
+ * delivery adds, line ends as LF: RFC822.SIZE less one octet a line.
  */
+static uint64_t
+local_size(const struct spool_env *env, const char *rcpt)
+{
+	return (uint64_t)env->body_len + strlen(env->sender) + strlen(rcpt) +
+	    32;
+}
+
 static int
 local_over_quota(struct worker_ctx *ctx, const struct spool_env *env,
-    const char *rcpt, const char *dir, char *text, size_t textsize,
+    const char *rcpt, struct batch_maildir *b, char *text, size_t textsize,
     int *final)
 {
-	uint64_t kib, max_msgs, octets, msgs, size;
+	uint64_t kib = b->quota_kib, max_msgs = b->quota_messages;
+	uint64_t octets, msgs, size = local_size(env, rcpt);
 	time_t waited = time(NULL) - env->arrival, grace;
-	int r, tries;
 
 	*final = 0;
-	/* Once more on a fresh connection if authd was restarting. */
-	r = -1;
-	for (tries = 0; tries < 2 && r < 0; tries++)
-		if (authc_ensure(&ctx->authc, ctx->conf->server.data_dir) !=
-		    NULL)
-			r = authc_quota(ctx->authc, rcpt, &kib, &max_msgs);
-	if (r != 1) {
-		if (r < 0)
-			log_warn("%s: quota unknown (the auth service); "
-			    "delivered without", log_str(rcpt));
-		return 0;
-	}
 	if (kib == 0 && max_msgs == 0)
 		return 0;
-	if (maildir_usage(dir, &octets, &msgs) == -1) {
-		log_warn("%s: quota usage unknown: %s", log_str(rcpt),
-		    strerror(errno));
-		return 0;
+	/* Read once a batch (it counts the files of new/), then kept. */
+	if (!b->usage_read) {
+		if (maildir_usage(b->dir, &b->octets, &b->messages) == -1) {
+			log_warn("%s: quota usage unknown: %s", log_str(rcpt),
+			    strerror(errno));
+			return 0;
+		}
+		b->usage_read = 1;
 	}
-	size = (uint64_t)env->body_len + strlen(env->sender) + strlen(rcpt) +
-	    32;
+	octets = b->octets;
+	msgs = b->messages;
 	if ((kib == 0 || octets + size <= kib * 1024) &&
 	    (max_msgs == 0 || msgs + 1 <= max_msgs))
 		return 0;
@@ -203,6 +201,9 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 	char dir[PATH_MAX], base[512], host[256], path[PATH_MAX];
 	struct producer_arg p;
 	enum maildir_result r;
+	struct batch_maildir *b;
+	uint64_t kib = 0, max_msgs = 0;
+	size_t known;
 	int exists, tries, final;
 
 	if (maildir_user_path(ctx->conf->server.data_dir, rcpt, dir,
@@ -211,13 +212,16 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 		    rcpt);
 		return RCPT_FAILED;
 	}
-	/* A user this batch delivered to exists: asked once a batch.
-	 * Once more on a fresh connection if authd was restarting. */
-	exists = local_sync_known(ctx, dir) ? 1 : -1;
+	/* Does the user exist, with what limits: one question (AP_QUOTA
+	 * answers "no" for no such user), asked once a batch.  Once more
+	 * on a fresh connection if authd was restarting. */
+	exists = (known = local_batch_find(ctx, dir)) != 0 ? 1 : -1;
 	for (tries = 0; tries < 2 && exists < 0; tries++)
 		if (authc_ensure(&ctx->authc, ctx->conf->server.data_dir) !=
-		    NULL)
-			exists = authc_user_exists(ctx->authc, rcpt);
+		    NULL &&
+		    (exists = authc_quota(ctx->authc, rcpt, &kib,
+		    &max_msgs)) == 1)
+			known = local_batch_add(ctx, dir, kib, max_msgs);
 	if (exists != 1) {
 		if (exists < 0) {
 			snprintf(text, textsize, "4.3.0 user lookup failed "
@@ -232,7 +236,8 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 	snprintf(base, sizeof(base), "%lld.Q%sR%zu.%s",
 	    (long long)env->arrival, env->id, idx, host);
 	/* Over quota, unless delivered before a crash (then it is done). */
-	if (local_over_quota(ctx, env, rcpt, dir, text, textsize, &final) &&
+	b = &ctx->batch[known - 1];
+	if (local_over_quota(ctx, env, rcpt, b, text, textsize, &final) &&
 	    (!recovered || !maildir_has_delivery(dir, base)))
 		return final ? RCPT_FAILED : RCPT_PENDING;
 	memset(&p, 0, sizeof(p));
@@ -242,10 +247,14 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 	r = maildir_deliver(dir, base, produce_message, &p, recovered,
 	    ctx->syncfs_fd != -1 ? MAILDIR_SYNC_NONE : MAILDIR_SYNC_FILE,
 	    path, sizeof(path));
-	if (r != MAILDIR_ERROR)
-		*sync = local_sync_add(ctx, dir);
+	if (r != MAILDIR_ERROR) {
+		b->delivered = 1;
+		*sync = known;
+	}
 	switch (r) {
 	case MAILDIR_DELIVERED:
+		b->octets += local_size(env, rcpt);
+		b->messages++;
 		snprintf(text, textsize, "2.0.0 delivered to maildir as %s",
 		    strrchr(path, '/') + 1);
 		return RCPT_DELIVERED;
@@ -286,15 +295,16 @@ local_sync(struct worker_ctx *ctx)
 
 	/* Group commit: the files, their names, everything at once. */
 	if (ctx->syncfs_fd != -1) {
-		if (ctx->nsync > 0 && syncfs(ctx->syncfs_fd) == -1)
+		if (ctx->nbatch > 0 && syncfs(ctx->syncfs_fd) == -1)
 			err = errno ? errno : EIO;
-		for (i = 0; i < ctx->nsync; i++)
-			ctx->sync_failed[i] = err;
+		for (i = 0; i < ctx->nbatch; i++)
+			ctx->batch[i].sync_failed = err;
 		return;
 	}
-	for (i = 0; i < ctx->nsync; i++)
-		if (maildir_sync_new(ctx->sync_dir[i]) == -1)
-			ctx->sync_failed[i] = errno ? errno : EIO;
+	for (i = 0; i < ctx->nbatch; i++)
+		if (ctx->batch[i].delivered &&
+		    maildir_sync_new(ctx->batch[i].dir) == -1)
+			ctx->batch[i].sync_failed = errno ? errno : EIO;
 }
 
 void
@@ -308,7 +318,7 @@ local_results(struct worker_ctx *ctx, const struct job *job,
 		if (res[i].state == 0)
 			continue;
 		if (res[i].sync != 0 &&
-		    (err = ctx->sync_failed[res[i].sync - 1]) != 0) {
+		    (err = ctx->batch[res[i].sync - 1].sync_failed) != 0) {
 			res[i].state = RCPT_PENDING;
 			snprintf(res[i].text, sizeof(res[i].text), "4.2.0 "
 			    "maildir delivery failed: %s: %s",

@@ -138,17 +138,26 @@ void	worker_main(int fd, enum transport t, struct conf *conf)
 int	job_encode(const struct job *job, char *buf, size_t size);
 int	job_decode(char *buf, struct job *job);
 
+/* A Maildir of a local worker's batch: its user, looked up once,
+ * exists with these limits; what it holds, once read, grows with each
+ * delivery; its new/ is fsync'd once for all (local_sync). */
+struct batch_maildir {
+	char		 dir[PATH_MAX];
+	uint64_t	 quota_kib, quota_messages;	/* 0: none */
+	int		 usage_read;
+	uint64_t	 octets, messages;	/* its usage, when read */
+	int		 delivered;	/* new/ to fsync */
+	int		 sync_failed;	/* errno of that fsync, or 0 */
+};
+
 /* What a delivery process keeps between jobs. */
 struct worker_ctx {
 	struct conf	*conf;
 	struct authc	*authc;		/* local: the auth service's lookups */
 	struct dns	*dns;		/* remote */
 	struct tls_ctx	*tls;		/* remote: STARTTLS as a client */
-	/* local: the Maildirs a batch of jobs delivered to, whose new/
-	 * is fsync'd once for all of them (local_sync) */
-	char		(*sync_dir)[PATH_MAX];
-	int		*sync_failed;	/* errno of that fsync, or 0 */
-	size_t		 nsync, sync_cap;
+	struct batch_maildir *batch;	/* local: this batch's Maildirs */
+	size_t		 nbatch, batch_cap;
 	/* server.sync = filesystem: one syncfs(2) on this (the store's
 	 * directory, open from the start, so that it reports every
 	 * write-back error since) instead of those fsyncs; else -1 */
@@ -159,7 +168,7 @@ struct worker_ctx {
 struct rcpt_result {
 	char		 state;		/* 0: not tried (already final) */
 	time_t		 next;		/* RCPT_PENDING: next attempt */
-	size_t		 sync;		/* local: 1 + its ctx->sync_dir */
+	size_t		 sync;		/* local: 1 + its ctx->batch */
 	char		 text[1024];	/* "<status code> what happened" */
 };
 

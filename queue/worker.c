@@ -259,7 +259,7 @@ worker_main(int fd, enum transport t, struct conf *conf)
 		for (i = 0; i < n; i++)
 			worker_deliver(&ctx, &batch[i]);
 		local_sync(&ctx);
-		ctx.nsync = 0;
+		ctx.nbatch = 0;
 		for (i = 0; i < n; i++)
 			if (worker_record(&ctx, &batch[i], fd) == -1)
 				more = 0;
@@ -267,8 +267,7 @@ worker_main(int fd, enum transport t, struct conf *conf)
 	tls_ctx_free(&ctx.tls);
 	dns_close(&ctx.dns);
 	authc_close(&ctx.authc);
-	free(ctx.sync_dir);
-	free(ctx.sync_failed);
+	free(ctx.batch);
 	exit(0);
 }
 
