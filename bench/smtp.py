@@ -19,8 +19,6 @@ Settings, from the environment:
   BENCH_ROUNDS (3)  BENCH_STALL (5: seconds without a new file in the
   Maildir before a delivery wait gives up)  BENCH_KEEP=1 keeps the
   temporary directory (and prints its path) for inspection.
-  BENCH_SYNC (file) is maild's server.sync: filesystem measures group
-  commit (one syncfs for many messages; same durability).
   MAILD_BINDIR (bin/) says where maild's programs are (an older build,
   to measure what a change costs).
 """
@@ -46,7 +44,6 @@ SIZE = int(os.environ.get("BENCH_SIZE", "4096"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 STALL = float(os.environ.get("BENCH_STALL", "5"))
 KEEP = os.environ.get("BENCH_KEEP", "") not in ("", "0")
-SYNC = os.environ.get("BENCH_SYNC", "file")	# maild's server.sync
 
 DOMAIN = "bench.test"
 SENDER = "bench@sender.test"
@@ -145,7 +142,6 @@ class Maild:
 		# fresh checkout has no run/tls/ yet (make run makes it).
 		self.conf = ["-c", os.path.join(ROOT, "etc/dev.conf"),
 		    "-o", "server.data_dir=" + self.data,
-		    "-o", "server.sync=" + SYNC,
 		    "-o", "tls.cert=", "-o", "tls.key="]
 
 	def mailctl(self, args, stdin=None):
@@ -562,8 +558,7 @@ def bench(servers):
 
 	print(flush=True)
 	print("SMTP acceptance, %d-octet messages, %d sessions, %d messages,"
-	    " median of %d; maild with server.sync=%s" % (SIZE, SESSIONS,
-	    MESSAGES, ROUNDS, SYNC))
+	    " median of %d" % (SIZE, SESSIONS, MESSAGES, ROUNDS))
 	print("%-34s %14s %14s %7s" % ("", "maild", "postfix", "ratio"))
 	a, b = servers[0].name, servers[1].name
 	for v, label, _ in VARIANTS:

@@ -510,10 +510,3 @@ conf_dns_open(const struct conf *conf, char *err, size_t errsize)
 	return dns_open(conf->dns.resolver, (long)conf->dns.timeout * 1000,
 	    (int)conf->dns.attempts, err, errsize);
 }
-
-int
-conf_sync_filesystem(const struct conf *conf)
-{
-	return conf->server.sync != NULL &&
-	    strcmp(conf->server.sync, "filesystem") == 0;
-}

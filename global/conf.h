@@ -34,7 +34,6 @@ struct conf {
 		char		*log_level;
 		int		 log_syslog;
 		char		*recipient_delimiter;
-		char		*sync;		/* "file" or "filesystem" */
 	} server;
 
 #define CONF_SERVICE_FIELD(sec, prog, listen, tls, what) \
@@ -181,9 +180,6 @@ int	conf_get(const struct conf *conf, const char *name, char *buf,
 
 /* The resolver the configuration describes ([dns]); as dns_open(). */
 struct dns;
-/* server.sync = filesystem: durability by syncfs(2) of data_dir's file
- * system (group commit) instead of an fsync of each file. */
-int	conf_sync_filesystem(const struct conf *conf);
 struct dns *conf_dns_open(const struct conf *conf, char *err, size_t errsize);
 
 /* Parse one "host:port" of a listen list; 0 or -1. */

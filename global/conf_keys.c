@@ -57,14 +57,6 @@ check_tls_policy(const char *v, const char **why)
 }
 
 static int
-check_sync(const char *v, const char **why)
-{
-	static const char *const w[] = { "file", "filesystem", NULL };
-
-	return check_word(v, w, why, "must be file or filesystem");
-}
-
-static int
 check_reject_accept(const char *v, const char **why)
 {
 	static const char *const w[] = { "reject", "accept", NULL };
@@ -115,13 +107,6 @@ const struct conf_key conf_keys[] = {
 	{ "server", "recipient_delimiter", CONF_STR, "+",
 	  OFF(server.recipient_delimiter), 0, 0, check_delimiter,
 	  "user+tag@domain is delivered to user@domain; empty: off" },
-	{ "server", "sync", CONF_STR, "file", OFF(server.sync), 0, 0,
-	  check_sync, "how accepted and delivered mail is made durable: "
-	  "file (fsync each file and directory, as Postfix does) or "
-	  "filesystem (one syncfs of data_dir's file system for all that "
-	  "many sessions and deliveries wrote meanwhile: group commit; "
-	  "for a data_dir on a file system of its own, since it writes "
-	  "out everything else on that file system too)" },
 
 	SERVICE_TABLE(SERVICE)
 

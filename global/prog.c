@@ -199,8 +199,6 @@ prog_prepare_data_dir(const struct conf *c)
 	};
 	char path[PATH_MAX];
 	const char *err;
-	struct stat st;
-	dev_t dev = 0;
 	uid_t uid[3] = { 0, 0, 0 };
 	gid_t gid[3] = { 0, 0, 0 };
 	size_t i;
@@ -226,14 +224,6 @@ prog_prepare_data_dir(const struct conf *c)
 		if (prog_own(path, uid[dirs[i].owner], gid[dirs[i].owner],
 		    dirs[i].mode) == -1)
 			fatalx("cannot prepare the data directory");
-		/* One syncfs(2) must reach all of the spool and the store. */
-		if (conf_sync_filesystem(c) && stat(path, &st) == 0) {
-			if (i == 0)
-				dev = st.st_dev;
-			else if (st.st_dev != dev)
-				fatalx("server.sync = filesystem, but %s is on "
-				    "another file system than data_dir", path);
-		}
 	}
 	prog_check_reach(c->server.data_dir, c->server.user);
 	prog_check_reach(c->server.data_dir, c->server.auth_user);

@@ -274,7 +274,7 @@ spool_write(struct spool_writer *w, const void *data, size_t len)
 }
 
 int
-spool_finish(struct spool_writer *w, int sync)
+spool_finish(struct spool_writer *w)
 {
 	char line[32];
 	int n;
@@ -290,7 +290,7 @@ spool_finish(struct spool_writer *w, int sync)
 	n = snprintf(line, sizeof(line), "length %0*lld", LENGTH_DIGITS,
 	    (long long)w->written);
 	if (pwrite(w->fd, line, (size_t)n, w->length_off) != n ||
-	    (sync && fsync(w->fd) == -1)) {
+	    fsync(w->fd) == -1) {
 		w->error = errno;
 		goto fail;
 	}
@@ -313,7 +313,7 @@ spool_commit(struct spool_writer *w)
 {
 	int e;
 
-	if (spool_finish(w, 1) == -1)
+	if (spool_finish(w) == -1)
 		return -1;
 	if (rename(w->tmppath, w->path) == -1 ||
 	    util_fsync_dir(w->msgdir) == -1) {

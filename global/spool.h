@@ -138,10 +138,9 @@ int	spool_write(struct spool_writer *w, const void *data, size_t len);
  * temporary file is removed).
  */
 int	spool_commit(struct spool_writer *w);
-/* Flush, record the length, fsync (unless !sync: the file's maker then
- * makes it durable with the rest, server.sync = filesystem) and close:
- * all of spool_commit() but the rename.  0, or -1 with errno. */
-int	spool_finish(struct spool_writer *w, int sync);
+/* Flush, record the length, fsync and close: all of spool_commit() but
+ * the rename.  0, or -1 with errno. */
+int	spool_finish(struct spool_writer *w);
 /* Give up on a message being written; removes the temporary file. */
 void	spool_abort(struct spool_writer *w);
 /*

@@ -417,9 +417,9 @@ main(int argc, char **argv)
 	lock_data_dir(conf);
 	if (sockets_sync(conf) == -1)
 		fatalx("cannot bind the listening sockets");
-	log_info("starting: data_dir=%s user=%s sync=%s%s",
-	    conf->server.data_dir, conf->server.user, conf->server.sync,
-	    geteuid() == 0 ? "" : " (not root: services keep this user)");
+	log_info("starting: data_dir=%s user=%s%s", conf->server.data_dir,
+	    conf->server.user, geteuid() == 0 ? "" : " (not root: services "
+	    "keep this user)");
 	for (i = 0; i < NPROGRAMS; i++)
 		if (programs[i].built)
 			program_start(&programs[i]);

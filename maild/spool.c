@@ -5,10 +5,7 @@
  * leaves it alone while it is written), passes it, and once the process
  * has written and fsync'd it, renames it into queue/msg/.  The renames of
  * one round of the event loop share one fsync of the directory: under
- * load, many sessions commit at once and pay for one.  With server.sync
- * = filesystem the processes do not fsync their files either: one
- * syncfs(2) of the file system makes the round's files and names
- * durable together (group commit), before any of them is answered.
+ * load, many sessions commit at once and pay for one.
  *
  * A new spool file is, when there is one, a delivered one from
  * queue/free/ (spool_retire()), emptied: making a file is the dearest
@@ -38,7 +35,6 @@
 #define FREE_BATCH	64	/* names learnt per look */
 
 static int	moved;		/* renames not yet fsync'd */
-static int	syncfs_fd = -1;	/* server.sync = filesystem: data_dir */
 static char	freeids[FREE_BATCH][SPOOL_ID_LEN + 1];
 static size_t	nfreeids;
 static time_t	free_none_at;	/* when the last look found none */
@@ -165,14 +161,6 @@ spool_make(char *id, size_t idsize, int *fd_r, const char **err)
 		*err = "id buffer too small";
 		return -1;
 	}
-	/* Opened before the first message is written: syncfs(2) reports
-	 * every write-back error on the file system since. */
-	if (syncfs_fd == -1 && conf_sync_filesystem(conf) &&
-	    (syncfs_fd = open(conf->server.data_dir, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) == -1) {
-		*err = strerror(errno);
-		return -1;
-	}
 	for (tries = 0; tries < 10; tries++) {
 		spool_id_new(id);
 		if (spool_paths(id, tmp, msg, sizeof(tmp)) == -1) {
@@ -239,15 +227,6 @@ spool_sync(const char **err)
 	if (moved == 0)
 		return 0;
 	moved = 0;
-	/* Group commit: the session processes did not fsync their files
-	 * (spool_finish()); one syncfs makes them and their names durable. */
-	if (syncfs_fd != -1) {
-		if (syncfs(syncfs_fd) == -1) {
-			*err = strerror(errno);
-			return -1;
-		}
-		return 0;
-	}
 	if (layout_path(dir, sizeof(dir), conf->server.data_dir,
 	    LAYOUT_QUEUE_MSG) == -1 || util_fsync_dir(dir) == -1) {
 		*err = strerror(errno);

@@ -104,13 +104,12 @@ maildir_sync_new(const char *dir)
 
 enum maildir_result
 maildir_deliver(const char *dir, const char *base, maildir_producer produce,
-    void *arg, int look_in_cur, enum maildir_sync sync, char *path_r,
-    size_t size)
+    void *arg, int look_in_cur, int sync_new, char *path_r, size_t size)
 {
 	char tmp[PATH_MAX], newdir[PATH_MAX], final[PATH_MAX];
 	struct stat st;
 	off_t vsize = 0;
-	int fd, saved, sync_new = sync == MAILDIR_SYNC_ALL;
+	int fd, saved;
 
 	if (strchr(base, '/') != NULL || base[0] == '.') {
 		errno = EINVAL;
@@ -135,7 +134,7 @@ maildir_deliver(const char *dir, const char *base, maildir_producer produce,
 	if (fd == -1)
 		return MAILDIR_ERROR;
 	if (produce(fd, arg, &vsize) == -1 || fstat(fd, &st) == -1 ||
-	    (sync != MAILDIR_SYNC_NONE && fsync(fd) == -1))
+	    fsync(fd) == -1)
 		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;

@@ -39,26 +39,19 @@ enum maildir_result {
 	MAILDIR_ERROR,		/* errno says why */
 };
 
-/* What maildir_deliver() makes durable before it returns. */
-enum maildir_sync {
-	MAILDIR_SYNC_ALL,	/* the file and its name in new/ */
-	MAILDIR_SYNC_FILE,	/* the file; the caller fsyncs new/ */
-	MAILDIR_SYNC_NONE,	/* nothing: the caller syncs the file system */
-};
-
 /*
  * Deliver into dir/new.  If look_in_cur, also count a file in cur/ with
  * the same base (moved there by a reader) as already delivered: used when
- * recovering after a crash.  path_r gets the new file's path.  With
- * MAILDIR_SYNC_FILE the caller fsyncs new/ (maildir_sync_new), once for
- * several deliveries, and with MAILDIR_SYNC_NONE it syncs the file
- * system, before it counts any of them as done (MAILDIR_DUPLICATE
- * included: the file found may be an earlier try's whose rename was
- * never synced).
+ * recovering after a crash.  path_r gets the new file's path.  The file
+ * is on disk when this returns; its name in new/ only once new/ is
+ * fsync'd: here with sync_new, else by the caller (maildir_sync_new),
+ * once for several deliveries, before it counts any of them as done
+ * (MAILDIR_DUPLICATE included: the file found may be an earlier try's
+ * whose rename was never synced).
  */
 enum maildir_result maildir_deliver(const char *dir, const char *base,
 	    maildir_producer produce, void *arg, int look_in_cur,
-	    enum maildir_sync sync, char *path_r, size_t size);
+	    int sync_new, char *path_r, size_t size);
 /* Is a delivery named base in dir's new/ or cur/?  1 or 0. */
 int	maildir_has_delivery(const char *dir, const char *base);
 /* fsync dir/new.  0, or -1 with errno. */

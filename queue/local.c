@@ -244,8 +244,7 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 	p.spool_fd = spool_fd;
 	p.env = env;
 	p.rcpt = rcpt;
-	r = maildir_deliver(dir, base, produce_message, &p, recovered,
-	    ctx->syncfs_fd != -1 ? MAILDIR_SYNC_NONE : MAILDIR_SYNC_FILE,
+	r = maildir_deliver(dir, base, produce_message, &p, recovered, 0,
 	    path, sizeof(path));
 	if (r != MAILDIR_ERROR) {
 		b->delivered = 1;
@@ -291,16 +290,7 @@ void
 local_sync(struct worker_ctx *ctx)
 {
 	size_t i;
-	int err = 0;
 
-	/* Group commit: the files, their names, everything at once. */
-	if (ctx->syncfs_fd != -1) {
-		if (ctx->nbatch > 0 && syncfs(ctx->syncfs_fd) == -1)
-			err = errno ? errno : EIO;
-		for (i = 0; i < ctx->nbatch; i++)
-			ctx->batch[i].sync_failed = err;
-		return;
-	}
 	for (i = 0; i < ctx->nbatch; i++)
 		if (ctx->batch[i].delivered &&
 		    maildir_sync_new(ctx->batch[i].dir) == -1)
@@ -321,8 +311,7 @@ local_results(struct worker_ctx *ctx, const struct job *job,
 		    (err = ctx->batch[res[i].sync - 1].sync_failed) != 0) {
 			res[i].state = RCPT_PENDING;
 			snprintf(res[i].text, sizeof(res[i].text), "4.2.0 "
-			    "maildir delivery failed: %s: %s",
-			    ctx->syncfs_fd != -1 ? "syncfs" : "fsync new/",
+			    "maildir delivery failed: fsync new/: %s",
 			    strerror(err));
 		}
 		job_result(ctx, env, job->idx[i], "local", &res[i]);

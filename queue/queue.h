@@ -158,10 +158,6 @@ struct worker_ctx {
 	struct tls_ctx	*tls;		/* remote: STARTTLS as a client */
 	struct batch_maildir *batch;	/* local: this batch's Maildirs */
 	size_t		 nbatch, batch_cap;
-	/* server.sync = filesystem: one syncfs(2) on this (the store's
-	 * directory, open from the start, so that it reports every
-	 * write-back error since) instead of those fsyncs; else -1 */
-	int		 syncfs_fd;
 };
 
 /* What became of one recipient of a job. */

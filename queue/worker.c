@@ -18,7 +18,6 @@
 #include "../lib/daemon.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
-#include "../global/layout.h"
 #include "queue.h"
 
 int
@@ -229,18 +228,12 @@ worker_main(int fd, enum transport t, struct conf *conf)
 {
 	struct worker_ctx ctx;
 	static struct pending batch[WORKER_BATCH];
-	char err[256], path[PATH_MAX];
+	char err[256];
 	size_t n, i;
 	int more = 1;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.conf = conf;
-	ctx.syncfs_fd = -1;
-	if (t == T_LOCAL && conf_sync_filesystem(conf) &&
-	    (layout_path(path, sizeof(path), conf->server.data_dir,
-	    LAYOUT_MAIL) == -1 || (ctx.syncfs_fd = open(path, O_RDONLY |
-	    O_DIRECTORY | O_CLOEXEC)) == -1))
-		fatal("worker: %s", path);
 	if (t == T_REMOTE) {
 		if ((ctx.dns = conf_dns_open(conf, err, sizeof(err))) == NULL)
 			fatalx("worker: resolver: %s", err);

@@ -18,9 +18,7 @@
  * spool: maild makes the file and passes it (pool_spool_new()), the
  * message is written and fsync'd here, and maild renames it into
  * queue/msg/ and fsyncs the directory (pool_spool_commit()); the rename
- * is what wakes the queue runner (inotify).  With server.sync =
- * filesystem, maild's one syncfs(2) for the commits of a round replaces
- * both fsyncs.
+ * is what wakes the queue runner (inotify).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -119,7 +117,7 @@ smtp_spool_abort(struct smtp_session *s, struct spool_writer *w)
 static int
 smtp_spool_commit(struct smtp_session *s, struct spool_writer *w)
 {
-	if (spool_finish(w, !conf_sync_filesystem(s->conf)) == -1) {
+	if (spool_finish(w) == -1) {
 		log_err("sid=%s queue file %s: %s", s->id, s->txn.id,
 		    strerror(errno));
 		pool_spool_abort(s->env->pool, s->txn.id);
