@@ -684,6 +684,36 @@ try:
          "subject (RFC 5256 step 5); that conversation, newer, comes "
          "first", names)
 
+    # paging: 50 rows a page, Newer/Older links; a message opened on
+    # page 2 keeps the reader's links on page 2
+    with smtplib.SMTP("127.0.0.1", srv.port("smtp"), timeout=30) as sm:
+        for n in range(55):
+            sm.sendmail("pat@example.org", [U], (
+                "From: Pat <pat@example.org>\r\nTo: %s\r\nSubject: Filler "
+                "%02d\r\nDate: Mon, 02 Nov 2026 10:%02d:00 +0000\r\n\r\n"
+                "x\r\n" % (U, n, n)).encode())
+    wait_until(lambda: uid_of(b, "Filler 54") is not None, 15)
+
+    def page_rows(r):
+        return re.findall(r'<li data-uid="(\d+)"', r.text)
+
+    r1 = b.req("GET", "/mail?f=INBOX")
+    r2 = b.req("GET", "/mail?f=INBOX&p=2")
+    rows2 = page_rows(r2)
+    t.ok(len(page_rows(r1)) == 50 and 'rel="next" href="/mail?f=INBOX&amp;'
+         'p=2"' in r1.text and 'rel="prev"' not in r1.text,
+         "paging: page 1 holds 50 rows and links to page 2",
+         (len(page_rows(r1)), re.findall(r'rel="\w+" href="[^"]*"', r1.text)))
+    t.ok(rows2 and not set(rows2) & set(page_rows(r1)) and
+         'rel="prev" href="/mail?f=INBOX&amp;p=1"' in r2.text,
+         "paging: page 2 holds the rest, and links back to page 1",
+         re.findall(r'rel="\w+" href="[^"]*"', r2.text))
+    r = b.req("GET", "/mail?f=INBOX&p=2&u=%s" % rows2[0]) if rows2 else r2
+    close = re.search(r'class="button close-msg" href="([^"]*)"', r.text)
+    t.ok(close and "p=2" in close.group(1),
+         "a message opened on page 2: its reader's links stay on page 2",
+         close.group(1) if close else r.text[-400:])
+
     # a draft: saved in Drafts as \Draft, reopened for editing
     r = b.req("POST", "/send", {"csrf": csrf, "op": "draft", "from": U,
                                 "to": U2, "subject": "Unfinished thoughts",

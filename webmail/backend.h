@@ -83,6 +83,16 @@ struct list_arg {
  * escaped. */
 void	html_hidden(struct buf *b, const char *name, const char *value);
 void	html_url_attr(struct buf *b, const char *path, ...);
+/*
+ * The list as la shows it (folder, sort, order, search, conversations)
+ * at page, with message uid open (each NULL: none) and one parameter
+ * more (key NULL: none): into u, or escaped into an attribute of b.
+ */
+void	list_url(struct buf *u, const struct list_arg *la, const char *page,
+	    const char *uid, const char *key, const char *value);
+void	list_url_attr(struct buf *b, const struct list_arg *la,
+	    const char *page, const char *uid, const char *key,
+	    const char *value);
 /* A UID parameter: > 0, or 0. */
 uint32_t web_param_uid(const struct web_request *r, const char *name);
 

@@ -155,9 +155,7 @@ nav_link(struct buf *b, const struct list_arg *la, uint32_t uid,
 		return;
 	snprintf(u, sizeof(u), "%u", uid);
 	buf_printf(b, "<a class=\"button %s\" href=\"", cls);
-	html_url_attr(b, "/mail", "f", la->folder, "p", la->page, "s", la->sort,
-	    "o", la->order, "q", la->q, "in", la->in, "t", la->threads, "u",
-	    uid != 0 ? u : NULL, NULL);
+	list_url_attr(b, la, la->page, uid != 0 ? u : NULL, NULL, NULL);
 	buf_printf(b, "\">%s</a>", label);
 }
 
@@ -202,9 +200,8 @@ view_reader(struct backend *be, struct buf *b, struct list_arg *la)
 
 		snprintf(u, sizeof(u), "%u", la->next_uid);
 		buf_init(&next, 4096);
-		web_url(&next, "/mail", "f", folder, "p", la->page, "s",
-		    la->sort, "o", la->order, "q", la->q, "in", la->in, "t",
-		    la->threads, "u", la->next_uid != 0 ? u : NULL, NULL);
+		list_url(&next, la, la->page, la->next_uid != 0 ? u : NULL,
+		    NULL, NULL);
 		html_hidden(b, "back", next.data);
 		buf_release(&next);
 	}
@@ -255,9 +252,7 @@ view_reader(struct backend *be, struct buf *b, struct list_arg *la)
 	if (!la->images && remote_images(m) > 0) {
 		buf_puts(b, "<div class=\"notice\">Remote images are blocked: "
 		    "they tell the sender when and where you read. <a href=\"");
-		html_url_attr(b, "/mail", "f", folder, "p", la->page, "s", la->sort,
-		    "o", la->order, "q", la->q, "in", la->in, "t", la->threads,
-		    "u", uid, "images", "1", NULL);
+		list_url_attr(b, la, la->page, uid, "images", "1");
 		buf_puts(b, "\">Show them</a>");
 		if (sender[0] != '\0')
 			images_form(b, la, folder, uid, sender, "trust",

@@ -43,6 +43,27 @@ html_url_attr(struct buf *b, const char *path, ...)
 }
 
 void
+list_url(struct buf *u, const struct list_arg *la, const char *page,
+    const char *uid, const char *key, const char *value)
+{
+	web_url(u, "/mail", "f", la->folder, "p", page, "s", la->sort, "o",
+	    la->order, "q", la->q, "in", la->in, "all", la->all, "t",
+	    la->threads, "u", uid, key, value, NULL);
+}
+
+void
+list_url_attr(struct buf *b, const struct list_arg *la, const char *page,
+    const char *uid, const char *key, const char *value)
+{
+	struct buf u;
+
+	buf_init(&u, 0);
+	list_url(&u, la, page, uid, key, value);
+	html_escape(b, u.data, u.len);
+	buf_release(&u);
+}
+
+void
 html_hidden(struct buf *b, const char *name, const char *value)
 {
 	buf_puts(b, "<input type=\"hidden\" name=\"");
@@ -335,9 +356,7 @@ list_row(const struct msummary *m, void *arg)
 		buf_printf(b, "<li data-uid=\"%u\" class=\"%s%s%s\" "
 		    "data-href=\"", m->uid, m->flags & MF_SEEN ? "" : "unread",
 		    current ? " current" : "", la->child ? " thread-child" : "");
-		html_url_attr(b, "/mail", "f", la->folder, "p", la->page, "s",
-		    la->sort, "o", la->order, "q", la->q, "in", la->in, "t",
-		    la->threads, "u", uid, NULL);
+		list_url_attr(b, la, la->page, uid, NULL, NULL);
 		buf_printf(b, "\"><input type=\"checkbox\" name=\"uid\" "
 		    "value=\"%u\" aria-label=\"Select\"><span class=\"from\">",
 		    m->uid);
@@ -357,9 +376,7 @@ list_row(const struct msummary *m, void *arg)
 	if (la->row_folder != NULL)
 		html_url_attr(b, "/mail", "f", la->row_folder, "u", uid, NULL);
 	else
-		html_url_attr(b, "/mail", "f", la->folder, "p", la->page, "s",
-		    la->sort, "o", la->order, "q", la->q, "in", la->in, "t",
-		    la->threads, "u", uid, NULL);
+		list_url_attr(b, la, la->page, uid, NULL, NULL);
 	buf_puts(b, "\">");
 	html_escape_str(b, m->subject != NULL && m->subject[0] != '\0' ?
 	    m->subject : "(no subject)");
@@ -480,6 +497,7 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	struct list_arg la;
 	struct buf *b;
 	char label[1024], title[1200], page[16], range[64], uidstr[16] = "";
+	char other[16];
 	struct buf back;
 	const char *folder;
 	uint32_t total = 0, pageno = 1, pages;
@@ -508,9 +526,8 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	if (la.open_uid != 0)
 		snprintf(uidstr, sizeof(uidstr), "%u", la.open_uid);
 	buf_init(&back, 4096);
-	web_url(&back, "/mail", "f", folder, "p", la.page, "s", la.sort, "o",
-	    la.order, "q", la.q, "in", la.in, "all", la.all, "t", la.threads,
-	    "u", uidstr, NULL);
+	list_url(&back, &la, la.page, la.open_uid != 0 ? uidstr : NULL, NULL,
+	    NULL);
 	la.back = back.data;
 	resp_init(rs, 200, "text/html; charset=utf-8");
 	rs->body.max = MAX_PAGE_HTML;
@@ -699,20 +716,18 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 		    (pageno - 1) * PAGE_ROWS + 1, (pageno - 1) * PAGE_ROWS +
 		    (uint32_t)la.rows, total);
 	buf_printf(b, "<div class=\"pager\"><span>%s</span><span>", range);
+	/* Its own buffer: la.page, which the reader below uses, is
+	 * page[]. */
 	if (pageno > 1) {
-		snprintf(page, sizeof(page), "%u", pageno - 1);
+		snprintf(other, sizeof(other), "%u", pageno - 1);
 		buf_puts(b, "<a rel=\"prev\" href=\"");
-		html_url_attr(b, "/mail", "f", folder, "p", page, "s", la.sort,
-		    "o", la.order, "q", la.q, "in", la.in, "all", la.all, "t",
-		    la.threads, NULL);
+		list_url_attr(b, &la, other, NULL, NULL, NULL);
 		buf_puts(b, "\">&#8592; Newer</a> ");
 	}
 	if (pageno < pages) {
-		snprintf(page, sizeof(page), "%u", pageno + 1);
+		snprintf(other, sizeof(other), "%u", pageno + 1);
 		buf_puts(b, "<a rel=\"next\" href=\"");
-		html_url_attr(b, "/mail", "f", folder, "p", page, "s", la.sort,
-		    "o", la.order, "q", la.q, "in", la.in, "all", la.all, "t",
-		    la.threads, NULL);
+		list_url_attr(b, &la, other, NULL, NULL, NULL);
 		buf_puts(b, "\">Older &#8594;</a>");
 	}
 	buf_puts(b, "</span></div></section>\n");
