@@ -236,6 +236,12 @@ sort_collect(struct imap_session *s, const struct imap_arg *args,
 		imap_tagged(s, "BAD Missing charset or search keys");
 		return -1;
 	}
+	/* RFC 6855 erratum 4029: after ENABLE UTF8=ACCEPT the strings are
+	 * UTF-8; another label conflicts. */
+	if (s->utf8 && strcasecmp(charset, "UTF-8") != 0) {
+		imap_tagged(s, "BAD Only UTF-8 after ENABLE UTF8=ACCEPT");
+		return -1;
+	}
 	/* Our search keys match decoded text as UTF-8 (search.c). */
 	if (strcasecmp(charset, "UTF-8") != 0 &&
 	    strcasecmp(charset, "US-ASCII") != 0) {

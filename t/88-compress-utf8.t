@@ -429,6 +429,17 @@ try:
     unt, r = old.cmd(b'SEARCH CHARSET UTF-8 SUBJECT "K\xc3\xb6ln"')
     t.ok(b" OK" in r and any(re.match(rb"\* SEARCH 1 2 3", x) for x in unt),
          "SEARCH CHARSET UTF-8 still works without ENABLE", (unt, r))
+    # erratum 4029: SORT and THREAD, whose charset is mandatory, take
+    # UTF-8 alone after ENABLE
+    unt, r = u.cmd(b'SORT (SUBJECT) UTF-8 SUBJECT "K\xc3\xb6ln"')
+    t.ok(b" OK" in r and any(re.match(rb"\* SORT 1 2 3", x) for x in unt),
+         "SORT ... UTF-8 after ENABLE UTF8=ACCEPT works", (unt, r))
+    _, r = u.cmd(b"SORT (SUBJECT) US-ASCII ALL")
+    _, r2 = u.cmd(b"THREAD REFERENCES US-ASCII ALL")
+    t.ok(b" BAD" in r and b" BAD" in r2, "SORT and THREAD with US-ASCII "
+         "after ENABLE are BAD (RFC 6855 erratum 4029)", (r, r2))
+    _, r = old.cmd(b"SORT (SUBJECT) US-ASCII ALL")
+    t.ok(b" OK" in r, "and still OK without ENABLE", r)
     _, r = u.cmd(b'DELETE "' + "Große".encode() + b'"')
     t.ok(b" OK" in r, "DELETE of a UTF-8 name", r)
     u.close()
