@@ -164,8 +164,6 @@ main(void)
 	    "length 0000000000000\n\n", &got) == -1, "no recipients");
 
 	spool_env_free(&env);
-	snprintf(msgpath, sizeof(msgpath), "rm -rf %s", dir);
-	if (system(msgpath) != 0)
-		diag("cleanup failed");
+	tap_remove_tree(dir);
 	return done_testing();
 }

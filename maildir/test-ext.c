@@ -134,12 +134,6 @@ main(void)
 	mmsg_ext_free(&e1);
 	mbox_close(&in);
 	mstore_close(&st);
-	{
-		char cmd[300];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-		if (system(cmd) != 0)
-			diag("cleanup failed");
-	}
+	tap_remove_tree(root);
 	return done_testing();
 }

@@ -126,12 +126,6 @@ main(void)
 	ok(mstore_open(root, &st, &err) == 0 && usage_is(st, 66, 3),
 	    "opened: the row is made with the sums");
 	mstore_close(&st);
-	{
-		char cmd[300];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-		if (system(cmd) != 0)
-			diag("cleanup failed");
-	}
+	tap_remove_tree(root);
 	return done_testing();
 }

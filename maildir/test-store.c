@@ -334,9 +334,7 @@ test_keywords(void)
 	mbox_close(&work);
 	mbox_close(&in);
 	mstore_close(&st);
-	snprintf(tmp, sizeof(tmp), "rm -rf %s", root);
-	if (system(tmp) != 0)
-		diag("cleanup failed");
+	tap_remove_tree(root);
 }
 
 int
@@ -531,12 +529,6 @@ main(void)
 	    mstore_status(st, "Old", &ms) == 0 && ms.messages == 1,
 	    "a damaged index is rebuilt from the Maildir");
 	mstore_close(&st);
-	{
-		char cmd[300];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-		if (system(cmd) != 0)
-			diag("cleanup failed");
-	}
+	tap_remove_tree(root);
 	return done_testing();
 }

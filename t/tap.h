@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int tap_count, tap_failed;
 
@@ -45,6 +46,17 @@ done_testing(void)
 {
 	printf("1..%d\n", tap_count);
 	return tap_failed != 0;
+}
+
+/* Remove a test's directory tree (a path the test made). */
+static void __attribute__((unused))
+tap_remove_tree(const char *dir)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("cleanup of %s failed", dir);
 }
 
 #endif
