@@ -489,6 +489,29 @@ int	mstore_create_special(struct mstore *st, const char *name,
 	    unsigned int uses);
 
 /*
+ * ---- Annotations (metadata.c; IMAP METADATA, RFC 5464) ----
+ *
+ * Entries of a folder (mailbox its name) or of the server (mailbox
+ * NULL): name -> value, any octets.  Names are kept as given (the
+ * caller checks them).  A folder renamed keeps its entries; deleted, it
+ * loses them.  No such folder: -1 with ENOENT.
+ */
+struct mmeta {
+	char		*name;
+	char		*value;		/* NUL-terminated too; NULL: remove */
+	size_t		 len;
+};
+/* The entry name and, by depth (0; 1; -1: any), those below it,
+ * ordered by name; free with mmeta_free().  0 or -1. */
+int	mstore_metadata_get(struct mstore *st, const char *mailbox,
+	    const char *name, int depth, struct mmeta **out, size_t *n);
+void	mmeta_free(struct mmeta **m, size_t *n);
+/* Set or remove each, all or none; more than max_entries left for the
+ * owner: nothing done, -1 with E2BIG. */
+int	mstore_metadata_set(struct mstore *st, const char *mailbox,
+	    const struct mmeta *set, size_t n, size_t max_entries);
+
+/*
  * ---- What a user's mail takes, for quotas (quota.c) ----
  *
  * Octets (the sum of RFC822.SIZE) and messages of every folder, kept

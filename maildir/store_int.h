@@ -193,6 +193,8 @@ int64_t	store_count_vsize(int fd, int64_t size);
 int	store_ext_open(struct mstore *st, const char **err);
 /* quota.c: the usage row and its triggers, made when missing.  0 or -1. */
 int	store_quota_open(struct mstore *st, const char **err);
+/* metadata.c: the annotations' table, made when missing.  0 or -1. */
+int	store_metadata_open(struct mstore *st, const char **err);
 void	store_ext_close(struct mstore *st);
 /* A row just added (store_add_row()): saved now, a new EMAILID. */
 int	store_ext_added(struct mbox *mb, uint32_t uid);
