@@ -45,6 +45,8 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 	buf_puts(b, " BINARY MULTIAPPEND CATENATE");
 	/* RFC 9208: imapd/cmd_quota.c */
 	buf_puts(b, " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
+	/* RFC 5464: imapd/cmd_metadata.c */
+	buf_puts(b, " METADATA METADATA-SERVER");
 	/* RFC 6855: imapd/utf8.c */
 	buf_puts(b, " UTF8=ACCEPT");
 	/* RFC 4978 (imapd/compress.c): once compressed, no more */

@@ -382,4 +382,10 @@ int	imap_quota_over(struct imap_session *s, uint64_t add_octets,
 int	imap_quota_append(struct imap_session *s,
 	    const struct mbox_append *adds, size_t n);
 
+/* cmd_metadata.c: METADATA, METADATA-SERVER (RFC 5464) */
+int	cmd_getmetadata(struct imap_session *, const struct imap_arg *,
+	    size_t);
+int	cmd_setmetadata(struct imap_session *, const struct imap_arg *,
+	    size_t);
+
 #endif
