@@ -59,7 +59,8 @@ static const struct imap_cmd imap_cmds[] = {
 	{ "GETQUOTA",		ST_LOGGEDIN,	0,	cmd_getquota },
 	{ "GETQUOTAROOT",	ST_LOGGEDIN,	0,	cmd_getquotaroot },
 	{ "SETQUOTA",		ST_LOGGEDIN,	0,	cmd_setquota },
-	{ "GETMETADATA",	ST_LOGGEDIN,	0,	cmd_getmetadata },	/* 5464 */
+	/* RFC 5464 (cmd_metadata.c) */
+	{ "GETMETADATA",	ST_LOGGEDIN,	0,	cmd_getmetadata },
 	{ "SETMETADATA",	ST_LOGGEDIN,	0,	cmd_setmetadata },
 	{ "CHECK",		ST_SELECTED,	0,	cmd_check },
 	{ "CLOSE",		ST_SELECTED,	0,	cmd_close },
