@@ -101,6 +101,28 @@ meta_put_mailbox(struct imap_session *s, struct buf *b, const char *name,
 		imap_put_mailbox(s, b, name);
 }
 
+/* One entry of the METADATA response, which *b starts (NULL: not yet);
+ * value NULL: NIL. */
+static void
+meta_put_entry(struct imap_session *s, struct buf **b, const char *name,
+    int server, const char *entry, const char *value, size_t len)
+{
+	if (*b == NULL) {
+		*b = imap_out(s);
+		buf_puts(*b, "* METADATA ");
+		meta_put_mailbox(s, *b, name, server);
+		buf_puts(*b, " (");
+	} else
+		buf_putc(*b, ' ');
+	buf_puts(*b, entry);
+	buf_putc(*b, ' ');
+	if (value == NULL)
+		buf_puts(*b, "NIL");
+	else
+		meta_put_value(*b, value, len);
+	imap_out_done(s);
+}
+
 /* GETMETADATA's options (§4.2.1, §4.2.2): 0, or -1 (malformed). */
 static int
 meta_options(const struct imap_arg *l, uint64_t *maxsize, int *depth)
@@ -133,8 +155,8 @@ meta_options(const struct imap_arg *l, uint64_t *maxsize, int *depth)
 /*
  * GETMETADATA [(options)] mailbox entry
  * GETMETADATA [(options)] mailbox (entry ...)
- * One METADATA response with the entries asked for that exist (none:
- * no response), those over MAXSIZE left out and the largest of them
+ * One METADATA response with the entries asked for (NIL for one that
+ * does not exist), those over MAXSIZE left out and the largest of them
  * told in OK [METADATA LONGENTRIES n] (§4.2.1).
  */
 int
@@ -199,23 +221,18 @@ cmd_getmetadata(struct imap_session *s, const struct imap_arg *args,
 				buf_puts(b, ")\r\n");
 			return imap_store_no(s, "getmetadata");
 		}
+		/* An entry asked for by name that does not exist is NIL;
+		 * under DEPTH, only what exists (the example of §4.2.2). */
+		if (depth == 0 && n == 0)
+			meta_put_entry(s, &b, name, server, entry, NULL, 0);
 		for (j = 0; j < n; j++) {
 			if (m[j].len > maxsize) {
 				if (m[j].len > longest)
 					longest = m[j].len;
 				continue;
 			}
-			if (b == NULL) {
-				b = imap_out(s);
-				buf_puts(b, "* METADATA ");
-				meta_put_mailbox(s, b, name, server);
-				buf_puts(b, " (");
-			} else
-				buf_putc(b, ' ');
-			buf_puts(b, m[j].name);
-			buf_putc(b, ' ');
-			meta_put_value(b, m[j].value, m[j].len);
-			imap_out_done(s);
+			meta_put_entry(s, &b, name, server, m[j].name,
+			    m[j].value, m[j].len);
 		}
 		mmeta_free(&m, &n);
 	}

@@ -54,7 +54,8 @@ try:
     un, r = c.cmd("SETMETADATA INBOX (/private/comment NIL)")
     t.ok(ok(r), "§4.3: NIL removes an entry", r)
     un, r = c.cmd("GETMETADATA INBOX /private/comment")
-    t.ok(ok(r) and un == [], "removed: no METADATA response", un)
+    t.eq(un, [b"* METADATA INBOX (/private/comment NIL)\r\n"],
+         "removed: asked for by name, it is NIL")
     un, r = c.cmd('SETMETADATA INBOX (/private/comment "My new comment"'
                   ' /shared/comment "This one is for you!")')
     t.ok(ok(r), "§4.3: two entries in one SETMETADATA", r)
@@ -68,11 +69,15 @@ try:
     t.eq(un, [b'* METADATA "" (/shared/comment "Shared comment")\r\n'],
          "§4.2: GETMETADATA \"\" /shared/comment")
     un, r = c.cmd('GETMETADATA "" /private/comment')
-    t.ok(ok(r) and un == [], "the server's /private/comment is another "
-         "entry", un)
+    t.eq(un, [b'* METADATA "" (/private/comment NIL)\r\n'],
+         "the server's /private/comment is another entry")
     un, r = c.cmd("GETMETADATA INBOX /SHARED/Comment")
     t.ok(ok(r) and len(un) == 1 and b"This one is for you!" in un[0],
          "entry names are case-insensitive", un)
+    un, r = c.cmd("GETMETADATA INBOX (/private/none /shared/comment)")
+    t.eq(un, [b'* METADATA INBOX (/private/none NIL /shared/comment '
+              b'"This one is for you!")\r\n'],
+         "one that exists and one that does not (NIL), in the order asked")
 
     # ---- §4.2.1 MAXSIZE ----
     long = b"x" * 2199
@@ -106,7 +111,8 @@ try:
     t.ok(len(un) == 1 and un[0].count(b"/private/filters/") == 3,
          "DEPTH infinity gives every entry below", un)
     un, r = c.cmd("GETMETADATA INBOX /private/filters")
-    t.ok(ok(r) and un == [], "DEPTH 0 (default): only the entry itself", un)
+    t.eq(un, [b"* METADATA INBOX (/private/filters NIL)\r\n"],
+         "DEPTH 0 (default): only the entry itself")
     un, r = c.cmd("GETMETADATA (DEPTH 1 MAXSIZE 10) INBOX "
                   "/private/filters/values")
     t.ok(un == [] and b"LONGENTRIES 26]" in r,
@@ -163,7 +169,8 @@ try:
     t.like(r, b" NO [METADATA MAXSIZE 65536]",
            "a value over 64 KiB: NO [METADATA MAXSIZE 65536]")
     un, r = c.cmd("GETMETADATA INBOX /private/ok")
-    t.ok(un == [], "and nothing of that command was set", un)
+    t.eq(un, [b"* METADATA INBOX (/private/ok NIL)\r\n"],
+         "and nothing of that command was set")
     un, r = c.cmd(b"SETMETADATA INBOX (/private/big " + lit(b"y" * 65536) +
                   b")")
     t.ok(ok(r), "a value of exactly 64 KiB is taken", r)
@@ -184,7 +191,8 @@ try:
     un, r = c.cmd('SETMETADATA "" (%s)' % ents)
     t.like(r, b" NO [METADATA TOOMANY]", "201 server entries: TOOMANY")
     un, r = c.cmd('GETMETADATA "" /shared/s0')
-    t.ok(un == [], "and none of them set", un)
+    t.eq(un, [b'* METADATA "" (/shared/s0 NIL)\r\n'],
+         "and none of them set")
 
     # ---- RENAME carries them, DELETE removes them (§3.2) ----
     c.cmd("CREATE Old")
@@ -201,13 +209,15 @@ try:
          "and so does the folder below it")
     c.cmd("CREATE Old")
     un, r = c.cmd("GETMETADATA Old /private/comment")
-    t.ok(ok(r) and un == [], "a new folder with the old name has none", un)
+    t.eq(un, [b"* METADATA Old (/private/comment NIL)\r\n"],
+         "a new folder with the old name has none")
     c.cmd("DELETE New/Child")
     un, r = c.cmd("DELETE New")
     t.ok(ok(r), "DELETE New", r)
     c.cmd("CREATE New")
     un, r = c.cmd("GETMETADATA New /private/comment")
-    t.ok(ok(r) and un == [], "DELETE took the annotations with it", un)
+    t.eq(un, [b"* METADATA New (/private/comment NIL)\r\n"],
+         "DELETE took the annotations with it")
     c.close()
 
     # ---- kept across sessions ----
