@@ -84,28 +84,11 @@ ext_stmt(struct mstore *st, enum ext_sql q)
 int
 store_ext_open(struct mstore *st, const char **err)
 {
-	sqlite3_stmt *s;
-	const char *ignored;
-	int had;
-
-	s = db_prepare(st->db, "SELECT 1 FROM sqlite_master"
-	    " WHERE type = 'table' AND name = 'msg_ext'");
-	had = sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_finalize(s);
-	if (had)
-		return 0;
-	/* Made now: the messages already there get their rows (OR
-	 * IGNORE: another session may have been first). */
-	if (db_exec(st->db, "BEGIN IMMEDIATE", err) == -1)
-		return -1;
-	if (db_exec(st->db, ext_schema, err) == -1 ||
-	    db_exec(st->db, "INSERT OR IGNORE INTO msg_ext(msg, savedate,"
-	    " emailid) SELECT id, internaldate, " EXT_NEW_ID("M") " FROM msg",
-	    err) == -1 || db_exec(st->db, "COMMIT", err) == -1) {
-		db_exec(st->db, "ROLLBACK", &ignored);
-		return -1;
-	}
-	return 0;
+	/* The messages already there get their rows (OR IGNORE: another
+	 * session may have been first). */
+	return store_schema_add(st, "table", "msg_ext", ext_schema,
+	    "INSERT OR IGNORE INTO msg_ext(msg, savedate, emailid)"
+	    " SELECT id, internaldate, " EXT_NEW_ID("M") " FROM msg", err);
 }
 
 void

@@ -32,26 +32,8 @@ static const char metadata_schema[] =
 int
 store_metadata_open(struct mstore *st, const char **err)
 {
-	sqlite3_stmt *s;
-	const char *ignored;
-	int had;
-
-	s = db_prepare(st->db, "SELECT 1 FROM sqlite_master"
-	    " WHERE type = 'trigger' AND name = 'metadata_mailbox_del'");
-	had = sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_finalize(s);
-	if (had)
-		return 0;
-	/* An index made before: the table now (idempotent, another
-	 * process may have been first). */
-	if (db_exec(st->db, "BEGIN IMMEDIATE", err) == -1)
-		return -1;
-	if (db_exec(st->db, metadata_schema, err) == -1 ||
-	    db_exec(st->db, "COMMIT", err) == -1) {
-		db_exec(st->db, "ROLLBACK", &ignored);
-		return -1;
-	}
-	return 0;
+	return store_schema_add(st, "trigger", "metadata_mailbox_del",
+	    metadata_schema, NULL, err);
 }
 
 /* The owner of a folder's entries (its mailbox row), 0 for the server

@@ -45,36 +45,12 @@ static const char quota_schema[] =
     "  UPDATE quota_usage SET octets = octets - OLD.vsize + NEW.vsize"
     "  WHERE id = 0; END;";
 
-static int
-quota_has_table(sqlite3 *db)
-{
-	sqlite3_stmt *s;
-	int had;
-
-	s = db_prepare(db, "SELECT 1 FROM sqlite_master"
-	    " WHERE type = 'trigger' AND name = 'quota_msg_size'");
-	had = sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_finalize(s);
-	return had;
-}
-
+/* Made once, with the sum of what is there (the schema's own). */
 int
 store_quota_open(struct mstore *st, const char **err)
 {
-	const char *ignored;
-
-	if (quota_has_table(st->db))
-		return 0;
-	/* Made once, with the sum of what is there (another process may
-	 * have been first: every statement is idempotent). */
-	if (db_exec(st->db, "BEGIN IMMEDIATE", err) == -1)
-		return -1;
-	if (db_exec(st->db, quota_schema, err) == -1 ||
-	    db_exec(st->db, "COMMIT", err) == -1) {
-		db_exec(st->db, "ROLLBACK", &ignored);
-		return -1;
-	}
-	return 0;
+	return store_schema_add(st, "trigger", "quota_msg_size", quota_schema,
+	    NULL, err);
 }
 
 /* The ",W=<n>" of a Maildir file name, else its size on disk. */

@@ -610,6 +610,33 @@ store_has_column(struct mstore *st, const char *sql)
 	return 1;
 }
 
+int
+store_schema_add(struct mstore *st, const char *type, const char *name,
+    const char *schema, const char *fill, const char **err)
+{
+	sqlite3_stmt *s;
+	const char *ignored;
+	int had;
+
+	s = db_prepare(st->db, "SELECT 1 FROM sqlite_master"
+	    " WHERE type = ? AND name = ?");
+	sqlite3_bind_text(s, 1, type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	had = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	if (had)
+		return 0;
+	if (db_exec(st->db, "BEGIN IMMEDIATE", err) == -1)
+		return -1;
+	if (db_exec(st->db, schema, err) == -1 ||
+	    (fill != NULL && db_exec(st->db, fill, err) == -1) ||
+	    db_exec(st->db, "COMMIT", err) == -1) {
+		db_exec(st->db, "ROLLBACK", &ignored);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 store_upgrade(struct mstore *st, const char **err)
 {

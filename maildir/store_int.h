@@ -187,6 +187,16 @@ void	store_cur_changed(struct mbox *mb, int64_t before);
 /* Octets with CRLF line ends of a file (counts bare LFs); -1 on error. */
 int64_t	store_count_vsize(int fd, int64_t size);
 
+/*
+ * Schema a later version added (ext.c, quota.c, metadata.c): made when
+ * the index has no object of that type ("table", "trigger") and name,
+ * then fill run (NULL: none), in one transaction; every statement
+ * idempotent, as another process may have been first.  0 or -1, *err.
+ */
+int	store_schema_add(struct mstore *st, const char *type,
+	    const char *name, const char *schema, const char *fill,
+	    const char **err);
+
 /* ext.c: what IMAP extensions keep beside messages and folders */
 /* Its tables, made (and filled for the messages already there) when
  * missing; 0 or -1 with *err. */

@@ -13,6 +13,7 @@
 #include "../lib/log.h"
 #include "maildir.h"
 #include "../t/tap.h"
+#include "test-index.h"
 
 static char root[256];
 
@@ -37,21 +38,6 @@ list_cb(const char *name, unsigned int attrs, void *arg)
 	if (attrs & MFA_SPECIAL)
 		snprintf(out + strlen(out), 1024 - strlen(out), "%s:%x ", name,
 		    attrs & MFA_SPECIAL);
-}
-
-static int
-sql(const char *stmt)
-{
-	char p[512];
-	sqlite3 *db;
-	int r;
-
-	snprintf(p, sizeof(p), "%s/index.db", root);
-	if (sqlite3_open(p, &db) != SQLITE_OK)
-		return -1;
-	r = sqlite3_exec(db, stmt, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return r == SQLITE_OK ? 0 : -1;
 }
 
 int
@@ -116,7 +102,7 @@ main(void)
 
 	/* An index made before the tables: they are made, and its
 	 * messages get rows, saved at their INTERNALDATE. */
-	ok(sql("DROP TABLE msg_ext; DROP TABLE mailbox_ext;"
+	ok(index_sql(root, "DROP TABLE msg_ext; DROP TABLE mailbox_ext;"
 	    " UPDATE msg SET internaldate = 946684800") == 0,
 	    "an index of before");
 	ok(mstore_open(root, &st, &err) == 0 && mbox_open(st, "INBOX", &in) ==
@@ -125,8 +111,8 @@ main(void)
 	    e1.emailid);
 	mmsg_ext_free(&e1);
 	/* A row an older program added without one: still answered. */
-	ok(sql("DELETE FROM msg_ext WHERE msg = (SELECT id FROM msg WHERE"
-	    " uid = 1 AND mailbox = (SELECT id FROM mailbox WHERE"
+	ok(index_sql(root, "DELETE FROM msg_ext WHERE msg = (SELECT id FROM"
+	    " msg WHERE uid = 1 AND mailbox = (SELECT id FROM mailbox WHERE"
 	    " name = 'INBOX'))") == 0 && mbox_msg_ext(in, 1, &e1) == 1 &&
 	    e1.savedate == 946684800 && e1.emailid[0] == 'R',
 	    "a row without one: INTERNALDATE, an id of its row (%s)",

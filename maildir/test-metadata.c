@@ -12,23 +12,9 @@
 #include "../lib/log.h"
 #include "maildir.h"
 #include "../t/tap.h"
+#include "test-index.h"
 
 static char root[256];
-
-static int
-sql(const char *stmt)
-{
-	char p[512];
-	sqlite3 *db;
-	int r;
-
-	snprintf(p, sizeof(p), "%s/index.db", root);
-	if (sqlite3_open(p, &db) != SQLITE_OK)
-		return -1;
-	r = sqlite3_exec(db, stmt, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return r == SQLITE_OK ? 0 : -1;
-}
 
 /* The names got for (mailbox, name, depth), space-separated, or "-1". */
 static const char *
@@ -106,7 +92,8 @@ main(void)
 	    "DELETE takes them; a new folder of that name has none");
 	mstore_close(&st);
 
-	ok(sql("DROP TRIGGER metadata_mailbox_del; DROP TABLE metadata") == 0,
+	ok(index_sql(root, "DROP TRIGGER metadata_mailbox_del;"
+	    " DROP TABLE metadata") == 0,
 	    "an index of before");
 	ok(mstore_open(root, &st, &err) == 0 &&
 	    mstore_metadata_set(st, NULL, &set[1], 1, 3) == 0 &&

@@ -13,6 +13,7 @@
 #include "../lib/log.h"
 #include "maildir.h"
 #include "../t/tap.h"
+#include "test-index.h"
 
 static char root[256];
 
@@ -32,21 +33,6 @@ deliver(const char *base, const char *text)
 		abort();
 	fputs(text, fp);
 	fclose(fp);
-}
-
-static int
-sql(const char *stmt)
-{
-	char p[512];
-	sqlite3 *db;
-	int r;
-
-	snprintf(p, sizeof(p), "%s/index.db", root);
-	if (sqlite3_open(p, &db) != SQLITE_OK)
-		return -1;
-	r = sqlite3_exec(db, stmt, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return r == SQLITE_OK ? 0 : -1;
 }
 
 static int
@@ -119,8 +105,8 @@ main(void)
 	mbox_close(&in);
 	mstore_close(&st);
 
-	ok(sql("DROP TRIGGER quota_msg_add; DROP TRIGGER quota_msg_del;"
-	    " DROP TRIGGER quota_msg_size; DROP TABLE quota_usage") == 0 &&
+	ok(index_sql(root, "DROP TRIGGER quota_msg_add;"
+	    " DROP TRIGGER quota_msg_del; DROP TRIGGER quota_msg_size; DROP TABLE quota_usage") == 0 &&
 	    maildir_usage(root, &octets, &msgs) == 0 && octets == 66 &&
 	    msgs == 3, "an index of before: summed from its messages");
 	ok(mstore_open(root, &st, &err) == 0 && usage_is(st, 66, 3),
