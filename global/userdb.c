@@ -47,13 +47,7 @@ static const char userdb_schema[] =
 static int
 userdb_has_quota_messages(sqlite3 *db)
 {
-	sqlite3_stmt *st;
-
-	if (sqlite3_prepare_v2(db, "SELECT quota_messages FROM users LIMIT 0",
-	    -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_finalize(st);
-	return 1;
+	return db_compiles(db, "SELECT quota_messages FROM users LIMIT 0");
 }
 
 static int

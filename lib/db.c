@@ -85,6 +85,17 @@ db_exec(sqlite3 *db, const char *sql, const char **err)
 	return 0;
 }
 
+int
+db_compiles(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_finalize(st);
+	return 1;
+}
+
 sqlite3_stmt *
 db_prepare(sqlite3 *db, const char *sql)
 {

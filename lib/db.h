@@ -29,6 +29,9 @@ void	 db_reserve_wal(const char *path, off_t bytes);
 void	 db_close(sqlite3 **db);
 /* Run fixed SQL (schema, pragmas); 0 or -1 with *err. */
 int	 db_exec(sqlite3 *db, const char *sql, const char **err);
+/* Does sql prepare?  1 or 0: how a database made by a later version is
+ * told from one made before ("SELECT new_column FROM t LIMIT 0"). */
+int	 db_compiles(sqlite3 *db, const char *sql);
 /* Prepare; fatal on failure, as the SQL is ours and must be valid. */
 sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql);
 /* Step s once without waiting for another connection's lock (for a

@@ -593,23 +593,6 @@ store_set_aside(const char *path)
 static int	store_open_once(const char *userdir, struct mstore **st_r,
 		    const char **err);
 
-/*
- * An index made before keyword letters: its rows' names have none,
- * which the column's default says.  Their keywords get letters when next
- * changed.
- */
-/* Does the index have this column yet?  (How its versions are told.) */
-static int
-store_has_column(struct mstore *st, const char *sql)
-{
-	sqlite3_stmt *s;
-
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_finalize(s);
-	return 1;
-}
-
 int
 store_schema_add(struct mstore *st, const char *type, const char *name,
     const char *schema, const char *fill, const char **err)
@@ -637,23 +620,28 @@ store_schema_add(struct mstore *st, const char *type, const char *name,
 	return 0;
 }
 
+/*
+ * An index made before keyword letters: its rows' names have none,
+ * which the column's default says.  Their keywords get letters when next
+ * changed.
+ */
 static int
 store_upgrade(struct mstore *st, const char **err)
 {
 	const char *ignored;
 
-	if (!store_has_column(st, "SELECT kwletters FROM msg LIMIT 0") &&
+	if (!db_compiles(st->db, "SELECT kwletters FROM msg LIMIT 0") &&
 	    db_exec(st->db, "ALTER TABLE msg ADD COLUMN kwletters TEXT"
 	    " NOT NULL DEFAULT ''", err) == -1)
 		return -1;
 	/* SORT's keys: the summaries made before are dropped, to be made
 	 * again with them when next needed (msglist.c). */
-	if (store_has_column(st, "SELECT reply FROM summary LIMIT 0"))
+	if (db_compiles(st->db, "SELECT reply FROM summary LIMIT 0"))
 		return 0;
 	if (db_exec(st->db, "BEGIN IMMEDIATE", err) == -1)
 		return -1;
 	/* Another process may have done it while we waited for the lock. */
-	if (!store_has_column(st, "SELECT reply FROM summary LIMIT 0") &&
+	if (!db_compiles(st->db, "SELECT reply FROM summary LIMIT 0") &&
 	    db_exec(st->db, "ALTER TABLE summary ADD COLUMN from_mbox TEXT;"
 	    "ALTER TABLE summary ADD COLUMN to_mbox TEXT;"
 	    "ALTER TABLE summary ADD COLUMN cc_mbox TEXT;"

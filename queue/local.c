@@ -133,15 +133,9 @@ local_batch_add(struct worker_ctx *ctx, const char *dir, uint64_t kib,
 	return ++ctx->nbatch;
 }
 
-/*
- * Would this message put the user over its limits (RFC 9208 §5; the
- * usage from the Maildir's index)?  1 with text filled in (4.2.2 to try
- * again; 5.2.2 once the message has waited queue.over_quota_lifetime,
- * or its whole lifetime), else 0: also when the usage cannot be read
- * just now (logged), as a delivery delayed for that would wait a whole
- * retry.  The size counted is the message's with the two header lines
- * delivery adds, line ends as LF: RFC822.SIZE less one octet a line.
- */
+/* The size a delivery counts against a quota: the message's with the
+ * two header lines delivery adds, line ends as LF (RFC822.SIZE less one
+ * octet a line). */
 static uint64_t
 local_size(const struct spool_env *env, const char *rcpt)
 {
@@ -149,6 +143,14 @@ local_size(const struct spool_env *env, const char *rcpt)
 	    32;
 }
 
+/*
+ * Would this message put the user over its limits (RFC 9208 §5; the
+ * usage from the Maildir's index)?  1 with text filled in (4.2.2 to try
+ * again; 5.2.2 once the message has waited queue.over_quota_lifetime,
+ * or its whole lifetime), else 0: also when the usage cannot be read
+ * just now (logged), as a delivery delayed for that would wait a whole
+ * retry.
+ */
 static int
 local_over_quota(struct worker_ctx *ctx, const struct spool_env *env,
     const char *rcpt, struct batch_maildir *b, char *text, size_t textsize,
