@@ -82,7 +82,7 @@ try:
     typ, data = c.uid("FETCH", first, "(BODY.PEEK[])")
     raw = data[0][1] if data and isinstance(data[0], tuple) else b""
     t.ok(b"multipart/alternative" in raw and b"<b>Bold words</b>" in raw
-         and b"Typed in chromium. Bold words" in raw,
+         and b"Typed in %s. Bold words" % browser.KIND.encode() in raw,
          "IMAP: written with the editor, it came as HTML and as text",
          raw[-800:])
     c.select("Sent")

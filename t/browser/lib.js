@@ -45,9 +45,15 @@ const fs = require('fs');
 const net = require('net');
 const path = require('path');
 const util = require('util');
-const { chromium } = require('playwright-core');
+const { chromium, firefox } = require('playwright-core');
 
+// Which browser: Debian's chromium (the default), or with
+// MAILD_BROWSER=firefox Debian's Firefox ESR, which playwright-core drives
+// over WebDriver BiDi (its "moz-firefox" channel) as it comes, unpatched.
+const KIND = process.env.MAILD_BROWSER === 'firefox' ? 'firefox' : 'chromium';
 const CHROMIUM = process.env.MAILD_CHROMIUM || '/usr/bin/chromium';
+const FIREFOX = process.env.MAILD_FIREFOX || '/usr/bin/firefox-esr';
+const EXECUTABLE = KIND === 'firefox' ? FIREFOX : CHROMIUM;
 const ARTEFACTS = process.env.MAILD_ARTEFACTS ||
     path.join(__dirname, '..', 'artefacts');
 const STEP_TIMEOUT = 10000;        // one action, one wait
@@ -76,6 +82,9 @@ const DISABLED_FEATURES = [...PW_DISABLED_FEATURES,
 const BROWSER_OWN = [
     /^GET http:\/\/connectivitycheck\.gstatic\.com\/generate_204 /,
 ];
+
+// base64 SHA-256 of the style element playwright adds before a screenshot
+const SCREENSHOT_STYLE_SHA256 = 'YjaKGiklmzC6wjXA513HAMmzus8VE61XCOT+SmwNZWA=';
 
 function emit(ev) {
     process.stdout.write(JSON.stringify(ev) + '\n');
@@ -155,6 +164,7 @@ function startTrap(trapped) {
 class Browser {
     constructor(t, name) {
         this.t = t;
+        this.kind = KIND;       // 'chromium' or 'firefox'
         this.name = name;
         this.remote = [];       // requests the route blocked
         this.trapped = [];      // what reached the trap proxy
@@ -164,6 +174,8 @@ class Browser {
 
     async launch() {
         this.trap = await startTrap(this.trapped);
+        if (KIND === 'firefox')
+            return this.launchFirefox();
         const spki = (process.env.MAILD_BROWSER_SPKI || '').split(',')
             .filter(Boolean);
         const args = [
@@ -198,6 +210,47 @@ class Browser {
         return this;
     }
 
+    // Firefox: playwright-core's profile already turns off updates,
+    // telemetry, safe browsing and the connectivity checks, and points
+    // their servers at a dummy host; every other connection it makes goes
+    // to the trap, as chromium's do (loopback is never proxied).  Firefox
+    // has no switch that trusts one key despite errors, so its contexts
+    // accept any certificate: the test servers are on loopback, and
+    // chromium's run checks the certificate.
+    async launchFirefox() {
+        const port = this.trap.address().port;
+        this.browser = await firefox.launch({
+            channel: 'moz-firefox',
+            executablePath: FIREFOX,
+            headless: true,
+            timeout: 60000,
+            handleSIGINT: false,
+            // a release build reads services.settings.server only then
+            env: { ...process.env, MOZ_REMOTE_SETTINGS_DEVTOOLS: '1' },
+            firefoxUserPrefs: {
+                'network.proxy.type': 1,
+                'network.proxy.http': '127.0.0.1',
+                'network.proxy.http_port': port,
+                'network.proxy.ssl': '127.0.0.1',
+                'network.proxy.ssl_port': port,
+                'network.proxy.no_proxies_on': 'localhost, 127.0.0.1',
+                'network.proxy.allow_hijacking_localhost': false,
+                'network.trr.mode': 5,
+                'network.captive-portal-service.enabled': false,
+                'network.dns.disablePrefetch': true,
+                'network.prefetch-next': false,
+                'network.predictor.enabled': false,
+                'media.peerconnection.enabled': false,
+                // remote settings (blocklists and such) and add-on
+                // metadata, asked for at every start
+                'services.settings.server': 'http://127.0.0.1:9/v1',
+                'extensions.getAddons.cache.enabled': false,
+            },
+        });
+        this.context = await this.newContext();
+        return this;
+    }
+
     // A new context (its own cookies and storage).  intercept: false leaves
     // out the route, so only the trap proxy stands between it and the
     // network: for the harness's own test of the trap.
@@ -209,6 +262,7 @@ class Browser {
             timezoneId: 'UTC',
             serviceWorkers: 'block',
             acceptDownloads: false,
+            ignoreHTTPSErrors: KIND === 'firefox',
             ...rest,
         });
         ctx.setDefaultTimeout(STEP_TIMEOUT);
@@ -225,7 +279,14 @@ class Browser {
                 return route.abort('blockedbyclient');
             });
         }
-        ctx.on('weberror', (e) => this.t.diag('page error: ' + e.error()));
+        ctx.on('weberror', (e) => {
+            // playwright's own "body {}" before each screenshot, which the
+            // app's CSP refuses in Firefox (chromium lets playwright past)
+            if (KIND === 'firefox' && String(e.error()).includes(
+                'sha256-' + SCREENSHOT_STYLE_SHA256))
+                return;
+            this.t.diag('page error: ' + e.error());
+        });
         this.contexts.push(ctx);
         return ctx;
     }
@@ -297,7 +358,7 @@ function run(fn) {
         try {
             await b.launch();
         } catch (e) {
-            t.ok(false, 'chromium starts (' + CHROMIUM + ')', e.stack);
+            t.ok(false, KIND + ' starts (' + EXECUTABLE + ')', e.stack);
             emit({ t: 'end', failed: t.failed });
             process.exit(1);
         }
@@ -316,4 +377,4 @@ function run(fn) {
     })();
 }
 
-module.exports = { run, isLoopback, BROWSER_OWN, CHROMIUM, ARTEFACTS };
+module.exports = { run, isLoopback, BROWSER_OWN, CHROMIUM, ARTEFACTS, KIND };

@@ -34,15 +34,20 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 DIR = os.path.join(REPO, "t", "browser")
 CHROMIUM = os.environ.get("MAILD_CHROMIUM", "/usr/bin/chromium")
+# MAILD_BROWSER=firefox: Debian's Firefox ESR instead (see t/browser/lib.js)
+FIREFOX = os.environ.get("MAILD_FIREFOX", "/usr/bin/firefox-esr")
+KIND = "firefox" if os.environ.get("MAILD_BROWSER") == "firefox" \
+    else "chromium"
 ARTEFACTS = os.environ.get("MAILD_ARTEFACTS",
                            os.path.join(REPO, "t", "artefacts"))
 
 
 def unavailable():
     """Why no browser test can run here, or None."""
-    if not os.access(CHROMIUM, os.X_OK):
-        return ("no %s (tools/install-deps installs Debian's chromium)"
-                % CHROMIUM)
+    exe = FIREFOX if KIND == "firefox" else CHROMIUM
+    if not os.access(exe, os.X_OK):
+        return ("no %s (tools/install-deps installs Debian's %s)"
+                % (exe, "firefox-esr" if KIND == "firefox" else "chromium"))
     if shutil.which("node") is None:
         return "no node (tools/install-deps installs it)"
     if not os.path.isfile(os.path.join(DIR, "node_modules", "playwright-core",
@@ -52,7 +57,7 @@ def unavailable():
 
 
 def skip_all_unless_available():
-    """Skip the whole .t, with its reason, when chromium cannot run at all.
+    """Skip the whole .t, with its reason, when the browser cannot run at all.
     A browser that is there but fails is a failure, not a skip."""
     why = unavailable()
     if why:
@@ -89,7 +94,10 @@ class Result:
 
 
 def _test_name():
-    return os.path.splitext(os.path.basename(sys.argv[0] or "browser"))[0]
+    """The .t's name, for its artefacts (MAILD_TEST_NAME when a .t runs
+    another's code, as t/82 runs t/81's)."""
+    return os.environ.get("MAILD_TEST_NAME") or os.path.splitext(
+        os.path.basename(sys.argv[0] or "browser"))[0]
 
 
 def run(t, script, params=None, timeout=60, trust=None):
@@ -113,10 +121,11 @@ def run(t, script, params=None, timeout=60, trust=None):
     env = {k: v for k, v in os.environ.items()
            if k.lower() not in ("http_proxy", "https_proxy", "all_proxy",
                                 "no_proxy", "node_options")}
-    # chromium's profile, caches and crash reports in a throw-away home
+    # the browser's profile, caches and crash reports in a throw-away home
     env.update(HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
                XDG_CACHE_HOME=os.path.join(home, ".cache"),
-               MAILD_CHROMIUM=CHROMIUM, MAILD_ARTEFACTS=ARTEFACTS,
+               MAILD_CHROMIUM=CHROMIUM, MAILD_FIREFOX=FIREFOX,
+               MAILD_BROWSER=KIND, MAILD_ARTEFACTS=ARTEFACTS,
                MAILD_BROWSER_SPKI=",".join(spki(c) for c in trust))
     p = subprocess.Popen(["node", os.path.join(DIR, script),
                           json.dumps(params)], cwd=DIR, env=env,
