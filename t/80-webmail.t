@@ -708,6 +708,20 @@ try:
          'rel="prev" href="/mail?f=INBOX&amp;p=1"' in r2.text,
          "paging: page 2 holds the rest, and links back to page 1",
          re.findall(r'rel="\w+" href="[^"]*"', r2.text))
+    # a whole page selected (the list's "select all"): one action on all
+    rows1 = page_rows(r1)
+    r = b.req("POST", "/act", {"csrf": csrf, "f": "INBOX", "op": "flag",
+                               "uid": rows1})
+    typ, data = c.select("INBOX")
+    typ, data = c.uid("SEARCH", "FLAGGED")
+    t.ok(r.status == 303 and set(data[0].decode().split()) == set(rows1),
+         "a page's 50 rows selected and flagged at once: IMAP sees the 50",
+         (r.status, len(data[0].split())))
+    r = b.req("POST", "/act", {"csrf": csrf, "f": "INBOX", "op": "unflag",
+                               "uid": rows1})
+    typ, data = c.uid("SEARCH", "FLAGGED")
+    t.ok(r.status == 303 and data[0] == b"", "and unflagged at once",
+         (r.status, data))
     r = b.req("GET", "/mail?f=INBOX&p=2&u=%s" % rows2[0]) if rows2 else r2
     close = re.search(r'class="button close-msg" href="([^"]*)"', r.text)
     t.ok(close and "p=2" in close.group(1),

@@ -163,40 +163,55 @@ int
 web_request_build(struct ipc_out *o, int post, const char *path,
     const char *csrf, const struct evkeyvalq *q)
 {
+	static char pairs[IPC_MAX];	/* name NUL value NUL ... */
 	struct evkeyval *kv;
-	size_t n = 0;
+	size_t n = 0, len = 0, klen, vlen;
 
+	TAILQ_FOREACH(kv, q, next) {
+		klen = strlen(kv->key);
+		vlen = strlen(kv->value);
+		if (++n > WEB_MAX_PARAMS || !web_utf8_valid(kv->key, klen) ||
+		    !web_utf8_valid(kv->value, vlen))
+			return 400;
+		if (klen + vlen + 2 > sizeof(pairs) - len)
+			return 413;
+		memcpy(pairs + len, kv->key, klen + 1);
+		len += klen + 1;
+		memcpy(pairs + len, kv->value, vlen + 1);
+		len += vlen + 1;
+	}
 	ipc_begin(o, WB_REQUEST);
 	ipc_put_str(o, post ? "POST" : "GET");
 	ipc_put_str(o, path);
 	ipc_put_str(o, csrf);		/* for the forms of its pages */
-	TAILQ_FOREACH(kv, q, next) {
-		if (++n > WEB_MAX_PARAMS || !web_utf8_valid(kv->key,
-		    strlen(kv->key)) || !web_utf8_valid(kv->value,
-		    strlen(kv->value)))
-			return 400;
-		ipc_put_str(o, kv->key);
-		ipc_put_str(o, kv->value);
-	}
+	ipc_put(o, pairs, len);
 	return o->overflow ? 413 : 0;
 }
 
 int
 web_request_decode(struct ipc_in *in, struct web_request *r)
 {
-	const char *name, *value;
+	const struct ipc_field *f;
+	const char *p, *end, *name, *nul;
 
 	memset(r, 0, sizeof(*r));
 	if (in->type != WB_REQUEST || (r->method = ipc_get_str(in)) == NULL ||
 	    (r->path = ipc_get_str(in)) == NULL ||
-	    (r->csrf = ipc_get_str(in)) == NULL)
+	    (r->csrf = ipc_get_str(in)) == NULL ||
+	    (f = ipc_get(in)) == NULL || ipc_left(in) != 0)
 		return -1;
-	while (ipc_left(in) >= 2 && r->nparams < WEB_MAX_PARAMS) {
-		if ((name = ipc_get_str(in)) == NULL ||
-		    (value = ipc_get_str(in)) == NULL)
+	/* Every string ends in a NUL of its own: the last one too. */
+	for (p = f->data, end = f->data + f->len; p < end; p = nul + 1) {
+		name = p;
+		if ((nul = memchr(name, '\0', (size_t)(end - name))) == NULL ||
+		    nul + 1 == end ||
+		    (nul = memchr(nul + 1, '\0', (size_t)(end - nul - 1))) ==
+		    NULL)
 			return -1;
+		if (r->nparams == WEB_MAX_PARAMS)
+			continue;
 		r->params[r->nparams].name = name;
-		r->params[r->nparams].value = value;
+		r->params[r->nparams].value = name + strlen(name) + 1;
 		r->nparams++;
 	}
 	return 0;

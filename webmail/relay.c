@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -391,19 +392,16 @@ static void
 watch(struct wsess *s, const char *folder)
 {
 	struct ipc_out *o = util_calloc(1, sizeof(*o));
+	struct evkeyvalq q = TAILQ_HEAD_INITIALIZER(q);
 
-	ipc_begin(o, WB_REQUEST);
-	ipc_put_str(o, "POST");
-	ipc_put_str(o, folder != NULL ? "/watch" : "/unwatch");
-	ipc_put_str(o, s->csrf);
-	if (folder != NULL) {
-		ipc_put_str(o, "f");
-		ipc_put_str(o, folder);
-	}
-	if (s->nqueued < MAX_QUEUED)
+	if (folder != NULL)
+		evhttp_add_header(&q, "f", folder);
+	if (web_request_build(o, 1, folder != NULL ? "/watch" : "/unwatch",
+	    s->csrf, &q) == 0 && s->nqueued < MAX_QUEUED)
 		(void)breq_add(s, NULL, o, "-", -1);
 	else
 		free(o);
+	evhttp_clear_headers(&q);
 }
 
 static void

@@ -153,6 +153,23 @@ roundtrip(const struct ipc_out *o, struct web_request *r)
 	return web_request_decode(&in, r);
 }
 
+/* A WB_REQUEST "GET /mail" made by hand: pairs (len octets; NULL: no
+ * such field), then extra if not NULL.  0, -1 if it did not fit. */
+static int
+request3(struct ipc_out *o, const char *pairs, size_t len,
+    const char *extra, size_t elen)
+{
+	ipc_begin(o, WB_REQUEST);
+	ipc_put_str(o, "GET");
+	ipc_put_str(o, "/mail");
+	ipc_put_str(o, CSRF);
+	if (pairs != NULL)
+		ipc_put(o, pairs, len);
+	if (extra != NULL)
+		ipc_put(o, extra, elen);
+	return o->overflow ? -1 : 0;
+}
+
 /* ---- the tests ---- */
 
 static void
@@ -582,32 +599,36 @@ test_message(void)
 	ipc_put_str(&out, "GET");
 	ipc_put_str(&out, "/mail");
 	ok(roundtrip(&out, &r) == -1, "decode: no csrf field refused");
-	ipc_begin(&out, WB_REQUEST);
-	ipc_put_str(&out, "GET");
-	ipc_put_str(&out, "/mail");
-	ipc_put_str(&out, CSRF);
-	ipc_put_str(&out, "f");
-	ipc_put(&out, "IN\0BOX", 6);
-	ok(roundtrip(&out, &r) == -1, "decode: a NUL in a value refused");
-	ipc_begin(&out, WB_REQUEST);
-	ipc_put_str(&out, "GET");
-	ipc_put_str(&out, "/mail");
-	ipc_put_str(&out, CSRF);
-	ipc_put_str(&out, "f");
-	ipc_put_str(&out, "INBOX");
-	ipc_put_str(&out, "odd");
-	ok(roundtrip(&out, &r) == 0 && r.nparams == 1,
-	    "decode: a last name without a value is left out");
-	ipc_begin(&out, WB_REQUEST);
-	ipc_put_str(&out, "GET");
-	ipc_put_str(&out, "/mail");
-	ipc_put_str(&out, CSRF);
-	while (out.nfields + 2 <= IPC_MAX_FIELDS) {
-		ipc_put_str(&out, "uid");
-		ipc_put_str(&out, "1");
+	ok(request3(&out, NULL, 0, NULL, 0) == 0 &&
+	    roundtrip(&out, &r) == -1, "decode: no field of pairs refused");
+	ok(request3(&out, "f\0INBOX", 7, NULL, 0) == 0 &&
+	    roundtrip(&out, &r) == -1, "decode: a value without its NUL "
+	    "refused");
+	ok(request3(&out, "f\0INBOX\0odd\0", 12, NULL, 0) == 0 &&
+	    roundtrip(&out, &r) == -1, "decode: a last name without a value "
+	    "refused");
+	ok(request3(&out, "f\0INBOX\0", 8, "more", 4) == 0 &&
+	    roundtrip(&out, &r) == -1, "decode: a field after the pairs "
+	    "refused");
+	ok(request3(&out, "f\0\0\0x\0", 6, NULL, 0) == 0 &&
+	    roundtrip(&out, &r) == 0 && r.nparams == 2 &&
+	    strcmp(r.params[0].value, "") == 0 &&
+	    strcmp(r.params[1].name, "") == 0 &&
+	    strcmp(r.params[1].value, "x") == 0,
+	    "decode: empty names and values are pairs too");
+	{
+		static char many[(WEB_MAX_PARAMS + 10) * 6];
+		size_t k, len = 0;
+
+		for (k = 0; k < WEB_MAX_PARAMS + 10; k++) {
+			memcpy(many + len, "uid\0" "1\0", 6);
+			len += 6;
+		}
+		ok(request3(&out, many, len, NULL, 0) == 0 &&
+		    roundtrip(&out, &r) == 0 && r.nparams == WEB_MAX_PARAMS,
+		    "decode: pairs beyond WEB_MAX_PARAMS (%d) are left out",
+		    (int)WEB_MAX_PARAMS);
 	}
-	ok(roundtrip(&out, &r) == 0 && r.nparams == WEB_MAX_PARAMS,
-	    "decode: WEB_MAX_PARAMS pairs, all a message holds");
 }
 
 int

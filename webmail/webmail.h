@@ -52,7 +52,7 @@ struct pool_session;
  * front -> session process (SOCK_SEQPACKET, lib/ipc), one request at a
  * time, each answered before the next:
  *
- *	WB_REQUEST	method path csrf (name value)...
+ *	WB_REQUEST	method path csrf pairs
  *
  * session process -> front:
  *
@@ -63,7 +63,9 @@ struct pool_session;
  *
  * The path is one of the routes below; the parameters come from the
  * query and, for a POST, the form, in order, as the front decoded them
- * (valid UTF-8, no NUL).  A form with files (only /send takes one) comes
+ * (valid UTF-8, no NUL), in the one field pairs: name NUL value NUL ...
+ * (one field, not two a parameter, so that a message's 64 fields do not
+ * bound them: a page's 50 rows selected are 50 "uid" parameters).  A form with files (only /send takes one) comes
  * as it is in a memfd passed with the request and a parameter "upload"
  * naming its Content-Type; the session's process parses it (upload.c).  The headers named in a response are only
  * those the front lets a session set (header_allowed()).  The front's
@@ -78,7 +80,7 @@ enum web_msg {
 	WB_EVENT,
 };
 
-#define WEB_MAX_PARAMS	((IPC_MAX_FIELDS - 3) / 2)
+#define WEB_MAX_PARAMS	512	/* of a request (a page has 50 rows) */
 #define WEB_CHUNK	(IPC_MAX - 1024)	/* body octets a message */
 #define WEB_COOKIE	"__Host-maild"
 #define WEB_MAX_FILES	20	/* attachments of one message */
@@ -188,7 +190,8 @@ int	web_request_build(struct ipc_out *o, int post, const char *path,
 /*
  * A WB_REQUEST read back (the session's process's side) into r, whose
  * strings point into in; r->user is left NULL for the caller.  Pairs
- * beyond WEB_MAX_PARAMS, and a last name without a value, are ignored.
+ * beyond WEB_MAX_PARAMS are ignored; a string without its NUL (a last
+ * name without a value) makes it malformed.
  * The session's process reads its requests with it; the fuzzer too.
  * 0, or -1 when in is not a WB_REQUEST.
  */
