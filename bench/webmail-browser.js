@@ -14,6 +14,9 @@ const { run } = require('../t/browser/lib');
 const KINDS = {
     maild: { path: '/login', user: '#user', password: '#password',
         submit: 'button[type=submit]', row: 'ul.messages li[data-uid]' },
+    // maild's pages again from memory (bench/replay.py)
+    replay: { path: '/login', user: '#user', password: '#password',
+        submit: 'button[type=submit]', row: 'ul.messages li[data-uid]' },
     roundcube: { path: '/', user: '#rcmloginuser', password: '#rcmloginpwd',
         submit: '#rcmloginsubmit', row: '#messagelist tr.message' },
 };
