@@ -177,13 +177,60 @@ login_redeem(struct conn *c, struct authc *a, const struct pool_session *post,
 	return 0;
 }
 
-/* Between the TLS session and the post-login process, until one ends. */
-static void
+/*
+ * What the post-login process sent, into buf: the octets, 0 at its end,
+ * -1 on error.  *back is set when the last octet was login_hand_back()'s
+ * mark (left out of the count): the client is the login process's again.
+ */
+static ssize_t
+relay_read(int pair, char *buf, size_t size, int *back)
+{
+	union {
+		struct cmsghdr	h;
+		char		b[CMSG_SPACE(4 * sizeof(int))];
+	} cm;
+	struct iovec iov = { buf, size };
+	struct msghdr m;
+	struct cmsghdr *c;
+	size_t i, nfd;
+	ssize_t n;
+	int fd;
+
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = cm.b;
+	m.msg_controllen = sizeof(cm.b);
+	if ((n = recvmsg(pair, &m, MSG_CMSG_CLOEXEC)) <= 0)
+		return n;
+	/* A stream socket ends a read at the octet descriptors came with:
+	 * the mark is the last one. */
+	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nfd; i++) {
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			close(fd);
+		}
+		*back = 1;
+	}
+	if (m.msg_flags & MSG_CTRUNC)	/* the kernel closed the rest */
+		*back = 1;
+	if (*back)
+		n--;			/* the mark */
+	return n;
+}
+
+/* Between the TLS session and the post-login process, until one ends:
+ * 1 when the post-login process handed the client back, else 0. */
+static int
 login_relay(struct conn *c, int pair)
 {
 	char buf[16384];
 	struct pollfd pfd[2];
 	ssize_t n;
+	int back = 0;
 
 	for (;;) {
 		pfd[0] = (struct pollfd){ c->fd, POLLIN, 0 };
@@ -194,22 +241,55 @@ login_relay(struct conn *c, int pair)
 		    &daemon_term, pfd, 2, -1) == -1) {
 			if (errno == EINTR && !daemon_term)
 				continue;
-			return;
+			return 0;
 		}
 		if (conn_pending(c) > 0 || (pfd[0].revents & (POLLIN |
 		    POLLHUP | POLLERR))) {
 			if ((n = conn_read(c, buf, sizeof(buf))) <= 0 ||
 			    util_write_all(pair, buf, (size_t)n) == -1)
-				return;
+				return 0;
 		}
 		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			if ((n = read(pair, buf, sizeof(buf))) <= 0)
-				return;
+			if ((n = relay_read(pair, buf, sizeof(buf), &back)) <
+			    0 || (n == 0 && !back))
+				return 0;
 			conn_write(c, buf, (size_t)n);
 			if (conn_flush(c) == -1)
-				return;
+				return 0;
+			if (back)
+				return 1;
 		}
 	}
+}
+
+int
+login_hand_back(int fd, const void *last, size_t len)
+{
+	union {
+		struct cmsghdr	h;
+		char		b[CMSG_SPACE(sizeof(int))];
+	} cm;
+	char mark = 'U';
+	struct iovec iov[2] = { { (void *)last, len }, { &mark, 1 } };
+	struct msghdr m;
+	struct cmsghdr *c;
+
+	/* The mark is an octet that carries a descriptor (any: this one),
+	 * which no octet of the client's stream does.  The last reply goes
+	 * in the same message, so the login process has taken the client
+	 * back before the client sees it and can say more. */
+	memset(&m, 0, sizeof(m));
+	memset(&cm, 0, sizeof(cm));
+	m.msg_iov = iov;
+	m.msg_iovlen = 2;
+	m.msg_control = cm.b;
+	m.msg_controllen = sizeof(cm.b);
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+	return sendmsg(fd, &m, MSG_NOSIGNAL) == (ssize_t)len + 1 ? 0 : -1;
 }
 
 int
@@ -257,8 +337,15 @@ login_handoff(struct login *l, struct pool *pool, const char *service,
 	log_info("sid=%s user=%s handed to a post-login process%s", l->sid,
 	    l->user, s.relayed ? " (TLS relayed)" : "");
 	if (s.relayed) {
-		login_relay(l->conn, pair[0]);
+		r = login_relay(l->conn, pair[0]);
 		close(pair[0]);
+		if (r == 1) {
+			log_info("sid=%s user=%s unauthenticated: the client "
+			    "is back at the login", l->sid, l->user);
+			l->user[0] = l->mech[0] = '\0';
+			explicit_bzero(l->token, sizeof(l->token));
+			return 1;
+		}
 	}
 	return 0;
 }

@@ -68,11 +68,20 @@ int	login_exhausted(const struct login *l);
  * client's connection and relays it over a socket pair, returning when
  * either side has closed.  service: where the client came in; tag: the
  * IMAP command's ("" for POP3).  0 when handed over (the connection is
- * no longer this session's to answer or flush), -1 (logged): answer the
- * client yourself.
+ * no longer this session's to answer or flush), 1 when the post-login
+ * process handed a relayed client back (login_hand_back(): the session
+ * is this process's again, not authenticated, l's user and token
+ * forgotten), -1 (logged): answer the client yourself.
  */
 int	login_handoff(struct login *l, struct pool *pool, const char *service,
 	    int client_port, const char *tag);
+/*
+ * A post-login process whose client is relayed (pool_session.relayed)
+ * gives it back to the login process (IMAP's UNAUTHENTICATE, RFC 8437)
+ * with its last reply (len octets, small), then writes nothing more and
+ * ends.  0, or -1 with errno.
+ */
+int	login_hand_back(int fd, const void *last, size_t len);
 
 /*
  * STARTTLS (RFC 3207, RFC 2595) once the protocol's go-ahead is queued:

@@ -41,7 +41,9 @@
  * which redeems the token with the auth service and confines itself to
  * that user's Maildir.  Without TLS the client's socket itself goes;
  * with TLS the login process keeps the TLS session and relays the
- * plaintext over a socket pair until either side closes.
+ * plaintext over a socket pair until either side closes, or until the
+ * post-login process hands the client back (login_hand_back(), IMAP's
+ * UNAUTHENTICATE).
  *
  * Post-login processes are not started with exec(2) each: maild starts
  * one post-login parent per protocol (-M), which loads the program once

@@ -26,6 +26,20 @@ plaintext_ok(const struct imap_session *s)
 	return s->conn.tls != NULL || s->conf->auth.allow_plaintext;
 }
 
+/*
+ * Can this session give its client back to a login process?  Only when
+ * one relays it (TLS, or more pipelined than a handoff holds): a client
+ * whose socket came here has no login process left to go back to, and a
+ * post-login process confined to one Maildir must not take the next
+ * login itself.  Not after COMPRESS either: the login process would not
+ * have the stream's compression state.
+ */
+static int
+unauthenticate_ok(const struct imap_session *s)
+{
+	return s->state != ST_NOTAUTH && s->relayed && s->conn.z == NULL;
+}
+
 void
 imap_capabilities(struct imap_session *s, struct buf *b)
 {
@@ -49,6 +63,9 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 	buf_puts(b, " METADATA METADATA-SERVER");
 	/* RFC 6855: imapd/utf8.c */
 	buf_puts(b, " UTF8=ACCEPT");
+	/* RFC 8437 (cmd_unauthenticate()): a relayed client only */
+	if (unauthenticate_ok(s))
+		buf_puts(b, " UNAUTHENTICATE");
 	/* RFC 4978 (imapd/compress.c): once compressed, no more */
 	if (s->state != ST_NOTAUTH && s->conn.z == NULL)
 		buf_puts(b, " COMPRESS=DEFLATE");
@@ -99,6 +116,44 @@ cmd_logout(struct imap_session *s, const struct imap_arg *args,
 	imap_tagged(s, "OK Logout completed");
 	imap_set_state(s, ST_LOGOUT);
 	imap_unselect(s);
+	return 0;
+}
+
+/*
+ * RFC 8437: back to the not-authenticated state.  login_hand_back()
+ * carries the tagged OK to the login process that relays, which takes
+ * the client again, TLS and all, before passing the OK on; this process
+ * ends as at a LOGOUT (its mailbox closed, its session slot given back).
+ * A command the client pipelined behind UNAUTHENTICATE is lost with this
+ * process.
+ */
+int
+cmd_unauthenticate(struct imap_session *s, const struct imap_arg *args,
+    size_t nargs)
+{
+	(void)args;
+	if (imap_no_args(s, nargs) == -1)
+		return -1;
+	if (!unauthenticate_ok(s)) {
+		imap_tagged(s, "NO [CANNOT] UNAUTHENTICATE is only offered on "
+		    "TLS connections without COMPRESS");
+		return -1;
+	}
+	imap_unselect(s);
+	if (!s->broken && conn_flush(&s->conn) == 0) {
+		imap_tagged(s, "OK Not authenticated any more");
+		imap_tagged_now(s);
+		if (login_hand_back(s->conn.fd, s->conn.out.data,
+		    s->conn.out.len) == -1)
+			s->broken = 1;
+		buf_reset(&s->conn.out);
+	} else
+		s->broken = 1;
+	if (s->broken)
+		log_err("sid=%s unauthenticate: cannot hand the client back: "
+		    "%s", s->id, strerror(errno));
+	s->handed_back = s->broken = 1;	/* nothing more from this process */
+	imap_set_state(s, ST_LOGOUT);
 	return 0;
 }
 
@@ -184,10 +239,17 @@ login_result(struct imap_session *s, enum login_result r)
 	switch (r) {
 	case LOGIN_OK:
 		/* The post-login process answers the command. */
-		if (login_handoff(&s->login, &s->env->pool, s->service,
-		    s->client_port, s->tag) == 0) {
+		switch (login_handoff(&s->login, &s->env->pool, s->service,
+		    s->client_port, s->tag)) {
+		case 0:
 			s->handed_over = s->broken = 1;
 			imap_set_state(s, ST_LOGOUT);
+			return 0;
+		case 1:
+			/* UNAUTHENTICATE: ours again, to log in anew (the
+			 * post-login process answered every command). */
+			s->conn.deadline = util_now_usec() +
+			    (int64_t)s->conf->imapd.login_timeout * 1000000;
 			return 0;
 		}
 		imap_tagged(s, "NO [UNAVAILABLE] Cannot open the mailbox now");

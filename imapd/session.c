@@ -42,6 +42,8 @@ static const struct imap_cmd imap_cmds[] = {
 	{ "AUTHENTICATE",	ST_NOTAUTH,	0,	cmd_authenticate },
 	{ "ENABLE",		ST_AUTH,	0,	cmd_enable },
 	{ "NAMESPACE",		ST_LOGGEDIN,	0,	cmd_namespace },
+	/* RFC 8437 (cmd_any.c) */
+	{ "UNAUTHENTICATE",	ST_LOGGEDIN,	0,	cmd_unauthenticate },
 	{ "IDLE",		ST_LOGGEDIN,	0,	cmd_idle },
 	{ "COMPRESS",		ST_LOGGEDIN,	0,	cmd_compress },
 	{ "SELECT",		ST_LOGGEDIN,	0,	cmd_select },
@@ -518,6 +520,7 @@ session_post_login(struct imap_session *s, const struct pool_session *post)
 
 	s->tag = post->tag;
 	s->cmd_name = "LOGIN";
+	s->relayed = post->relayed;
 	if (login_redeem(&s->conn, s->authc, post, "imap", user,
 	    sizeof(user)) == -1) {
 		imap_tagged(s, "NO [UNAVAILABLE] Temporary authentication "
@@ -603,7 +606,8 @@ imap_session_run(struct pool_ctx *env, int fd, const char *service,
 		conn_flush(&s->conn);
 	log_info("sid=%s %s client=[%s] user=%s fetch=%lu append=%lu "
 	    "expunge=%lu no=%lu bad=%lu in=%llu out=%llu time=%.3fs", s->id,
-	    s->handed_over ? "login done" : "disconnect", s->client_ip,
+	    s->handed_over ? "login done" : s->handed_back ?
+	    "unauthenticated" : "disconnect", s->client_ip,
 	    s->user[0] ? s->user : "-", s->nfetch, s->nappend, s->nexpunge,
 	    s->nno, s->nbad, (unsigned long long)s->conn.bytes_in,
 	    (unsigned long long)s->conn.bytes_out, util_now() - start);

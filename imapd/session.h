@@ -67,6 +67,8 @@ struct imap_session {
 	const char	*service;	/* where the client came in */
 	int		 client_port;
 	int		 handed_over;	/* to a post-login process */
+	int		 relayed;	/* post-login: a login process relays */
+	int		 handed_back;	/* post-login: UNAUTHENTICATE done */
 	struct mstore	*store;
 	int		 userlock;	/* fd holding one session slot */
 	int		 errors;
@@ -225,6 +227,8 @@ int	imap_login(struct imap_session *s, const char *user);
 int	cmd_capability(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_noop(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_logout(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_unauthenticate(struct imap_session *, const struct imap_arg *,
+	    size_t);
 int	cmd_id(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_starttls(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_login(struct imap_session *, const struct imap_arg *, size_t);
