@@ -273,6 +273,37 @@ cmd_mail(struct smtp_session *s, char *arg)
 	return 0;
 }
 
+/* authc_resolve(), or its answer for the same address less than a
+ * second ago. */
+static int
+smtp_resolve(struct smtp_session *s, const char *rcpt,
+    struct rcpt_list *targets)
+{
+	double now = util_now();
+	size_t i;
+	int r;
+
+	if (s->last_rcpt.at > 0 && now - s->last_rcpt.at < 1.0 &&
+	    strcmp(s->last_rcpt.addr, rcpt) == 0) {
+		for (i = 0; i < s->last_rcpt.targets.n; i++)
+			rcpt_list_add(targets, s->last_rcpt.targets.v[i].address,
+			    s->last_rcpt.targets.v[i].local);
+		return s->last_rcpt.r;
+	}
+	rcpt_list_free(&s->last_rcpt.targets);
+	s->last_rcpt.at = 0;
+	if ((r = authc_resolve(s->authc, rcpt, targets)) >= 0 &&
+	    util_strcpy(s->last_rcpt.addr, rcpt,
+	    sizeof(s->last_rcpt.addr)) == 0) {
+		for (i = 0; i < targets->n; i++)
+			rcpt_list_add(&s->last_rcpt.targets,
+			    targets->v[i].address, targets->v[i].local);
+		s->last_rcpt.r = r;
+		s->last_rcpt.at = now;
+	}
+	return r;
+}
+
 static int
 cmd_rcpt(struct smtp_session *s, char *arg)
 {
@@ -317,7 +348,7 @@ cmd_rcpt(struct smtp_session *s, char *arg)
 	addr_format(&a, rcpt, sizeof(rcpt));
 
 	/* One request: the targets, and whether the domain is ours. */
-	if ((r = authc_resolve(s->authc, rcpt, &targets)) == 2 &&
+	if ((r = smtp_resolve(s, rcpt, &targets)) == 2 &&
 	    s->auth_user[0] == '\0') {
 		/* Without AUTH, mail for the local domains only. */
 		log_info("sid=%s rcpt to=<%s> rejected: relay denied", s->id,
@@ -577,6 +608,7 @@ smtp_session_run(int fd, const char *service, const char *client_ip,
 	    (unsigned long long)s->conn.bytes_out, util_now() - start);
 	smtp_txn_reset(s);
 	free(s->spf_headers);
+	rcpt_list_free(&s->last_rcpt.targets);
 	conn_free(&s->conn);
 	close(fd);
 	explicit_bzero(s, sizeof(*s));	/* nothing for the next client */

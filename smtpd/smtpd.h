@@ -68,6 +68,15 @@ struct smtp_session {
 	char		*spf_headers;	/* to prepend, or NULL */
 	long long	 declared_size;
 	long		 nrcpt_cmds;	/* accepted RCPT commands */
+	/* The last recipient the auth service resolved, kept a second: a
+	 * client sending one message after another to an address asks
+	 * once (Postfix's resolve client keeps its last answer too). */
+	struct {
+		char		 addr[ADDR_PATH_MAX + 1];
+		int		 r;	/* authc_resolve()'s */
+		struct rcpt_list targets;
+		double		 at;	/* util_now(); 0: none */
+	} last_rcpt;
 
 	/* Counters for the disconnect log line. */
 	long		 nmessages;

@@ -346,6 +346,22 @@ try:
     t.ok(wait_until(lambda: re.search(r"qid=%s to=<carol@example.test> "
                                       r".*status=sent" % qid, srv.log()), 5),
          "log: delivery line with the same queue id")
+
+    # --- a session remembers its last recipient for a second only ---
+    c = SMTPRaw(HOST, PORT)
+    c.reply()
+    c.cmd("EHLO client.example")
+    c.cmd("MAIL FROM:<x@remote.test>")
+    first = c.cmd("RCPT TO:<bob@example.test>")[0]
+    c.cmd("RSET")
+    srv.mailctl("user", "del", "bob@example.test")
+    time.sleep(1.2)
+    c.cmd("MAIL FROM:<x@remote.test>")
+    code, text = c.cmd("RCPT TO:<bob@example.test>")
+    t.ok(first == 250 and code == 550, "a user deleted: the same session "
+         "refuses him a second later (the last answer is not kept longer)",
+         c.log())
+    c.cmd("QUIT")
 finally:
     srv.cleanup()
 
