@@ -229,6 +229,35 @@ struct mstore *mbox_store(struct mbox *mb);
  */
 int	mbox_watch(struct mbox *mb);
 void	mbox_watch_drain(int fd);
+/*
+ * Watching the whole store (notify.c, for IMAP NOTIFY, RFC 5465): one
+ * inotify descriptor on the Maildir itself (the index, folders made or
+ * removed) and the INBOX's new/ (deliveries; *inbox_wd its watch), -1
+ * on error; a mailbox's new/ and cur/ added to it and taken away again
+ * (keep: a watch not to remove, the INBOX's new/).
+ */
+int	mstore_watch(struct mstore *st, int *inbox_wd);
+int	mbox_watch_add(struct mbox *mb, int fd, int wd[2]);
+void	mbox_watch_remove(int fd, int wd[2], int keep);
+/* Every folder's row as the index has it, in one query: any change to
+ * its messages moves UIDNEXT or HIGHESTMODSEQ.  cb's return stops
+ * (and is returned); 0, or -1 on error. */
+struct mstamp {
+	int64_t		 id;		/* the row: kept by a rename */
+	const char	*name;
+	uint32_t	 uidvalidity, uidnext;
+	uint64_t	 highestmodseq;
+};
+int	mstore_stamps(struct mstore *st,
+	    int (*cb)(const struct mstamp *, void *), void *arg);
+/* Annotations changed (METADATA): start a log of them if there is none
+ * and give its last number; then the entries changed after *seq (set
+ * or removed; mailbox NULL for the server's), *seq moved on.  0; 1 when
+ * changes were lost (the log keeps the last 1000; cb not called); -1. */
+int	mstore_metadata_watch(struct mstore *st, int64_t *seq);
+int	mstore_metadata_changes(struct mstore *st, int64_t *seq,
+	    void (*cb)(const char *mailbox, const char *entry, void *),
+	    void *arg);
 /* Pick up what changed on disk (new/, files renamed or removed by other
  * programs).  Cheap when nothing did: two stat(2) calls. */
 int	mbox_sync(struct mbox *mb);
