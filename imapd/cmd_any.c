@@ -18,6 +18,7 @@
 #include "../lib/daemon.h"
 #include "../lib/log.h"
 #include "../lib/tls.h"
+#include "notify.h"
 #include "session.h"
 
 static int
@@ -61,6 +62,7 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 	buf_puts(b, " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
 	/* RFC 5464: imapd/cmd_metadata.c */
 	buf_puts(b, " METADATA METADATA-SERVER");
+	buf_puts(b, " NOTIFY");		/* RFC 5465: imapd/notify.c */
 	/* RFC 6855: imapd/utf8.c */
 	buf_puts(b, " UTF8=ACCEPT");
 	/* RFC 8437 (cmd_unauthenticate()): a relayed client only */
@@ -383,13 +385,32 @@ cmd_namespace(struct imap_session *s, const struct imap_arg *args,
 	return 0;
 }
 
-/* What changes the selected mailbox (nothing when none is). */
+/* What changes the selected mailbox (nothing when none is); with
+ * NOTIFY (notify.c), whatever it watches. */
 static int
 idle_watch(struct imap_session *s)
 {
+	if (s->notify != NULL)
+		return notify_idle_fd(s);
 	if (s->mb == NULL)
 		return inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	return mbox_watch(s->mb);
+}
+
+/* What changed, as NOTIFY says (RFC 5465 §4) or as RFC 2177 does. */
+static int
+idle_update(struct imap_session *s)
+{
+	if (s->notify != NULL)
+		return notify_push(s, 1);
+	return s->mb != NULL ? imap_view_update(s, 1) : 0;
+}
+
+static void
+idle_unwatch(struct imap_session *s, int ifd)
+{
+	if (s->notify == NULL || ifd != notify_idle_fd(s))
+		close(ifd);
 }
 
 /* RFC 2177: updates as they happen until "DONE". */
@@ -412,7 +433,7 @@ cmd_idle(struct imap_session *s, const struct imap_arg *args,
 	}
 	imap_continue(s, "idling");
 	for (;;) {
-		if (s->mb != NULL && imap_view_update(s, 1) == -1) {
+		if (idle_update(s) == -1) {
 			imap_mailbox_lost(s);
 			break;
 		}
@@ -435,25 +456,27 @@ cmd_idle(struct imap_session *s, const struct imap_arg *args,
 			}
 			if (r <= 0)
 				continue;
-			if (pfd[1].revents)
+			if (pfd[1].revents && s->notify != NULL)
+				notify_drain(s);
+			else if (pfd[1].revents)
 				mbox_watch_drain(ifd);
 			if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 		}
 		st = conn_getline(&s->conn, &line, &len);
 		if (st == CONN_LINE && strcasecmp(line, "DONE") == 0) {
-			close(ifd);
+			idle_unwatch(s, ifd);
 			imap_tagged(s, "OK IDLE terminated");
 			return 0;
 		}
 		if (st == CONN_LINE || st == CONN_TOOLONG) {
-			close(ifd);
+			idle_unwatch(s, ifd);
 			imap_tagged(s, "BAD Expected DONE");
 			return -1;
 		}
 		imap_set_state(s, ST_LOGOUT);
 		break;
 	}
-	close(ifd);
+	idle_unwatch(s, ifd);
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include "../lib/log.h"
 #include "binary.h"
 #include "context.h"
+#include "notify.h"
 #include "session.h"
 
 enum fetch_kind {
@@ -938,4 +939,67 @@ fetch_vanished(struct imap_session *s, struct fetch_req *r,
 	if (imap_vanished_earlier(s, r->changedsince, &set) == -1)
 		log_err("sid=%s vanished: %s", s->id, mstore_error(s->store));
 	seqset_free(&set);
+}
+
+/* ---- NOTIFY's MessageNew attributes (RFC 5465 §5.2, notify.c) ---- */
+
+/* FETCH's arguments for "1 atts". */
+static int
+fetch_parse_atts(struct imap_session *s, struct fetch_req *r,
+    const struct imap_arg *atts)
+{
+	struct imap_arg args[2];
+
+	memset(args, 0, sizeof(args));
+	args[0].type = IMAP_ARG_ATOM;
+	args[0].str = "1";
+	args[0].len = 1;
+	args[1] = *atts;
+	return fetch_parse(s, r, args, 2);
+}
+
+int
+imap_fetch_atts_check(struct imap_session *s, const struct imap_arg *atts)
+{
+	struct fetch_req *req = util_calloc(1, sizeof(*req));
+	int r;
+
+	r = atts->type == IMAP_ARG_LIST ? fetch_parse_atts(s, req, atts) : -1;
+	free(req);
+	return r;
+}
+
+int
+imap_fetch_unsolicited(struct imap_session *s, const struct imap_arg *atts,
+    uint32_t first, uint32_t last)
+{
+	struct fetch_req *req = util_calloc(1, sizeof(*req));
+	struct fetch_run fr;
+	uint32_t *seqs, i;
+	int r = 0;
+
+	if (first == 0 || first > last || last > s->view.n ||
+	    fetch_parse_atts(s, req, atts) == -1) {
+		free(req);
+		return 0;
+	}
+	/* A notification never marks a message \Seen: every section is
+	 * taken as BODY.PEEK (the client SHOULD NOT ask otherwise). */
+	req->sets_seen = 0;
+	seqs = util_calloc(last - first + 1, sizeof(*seqs));
+	for (i = first; i <= last; i++)
+		seqs[i - first] = i;
+	memset(&fr, 0, sizeof(fr));
+	fr.s = s;
+	fr.req = req;
+	fr.seqs = seqs;
+	fr.nseqs = last - first + 1;
+	if (mbox_messages(s->mb, s->view.msgs[first - 1].uid,
+	    s->view.msgs[last - 1].uid, 0, req->need_cache, fetch_cb,
+	    &fr) == -1)
+		r = -1;
+	fetch_cache_flush(&fr);
+	free(seqs);
+	free(req);
+	return r;
 }

@@ -5,7 +5,7 @@
  * ESEARCH, SASL-IR, APPENDLIMIT, STATUS=SIZE, WITHIN, SEARCHRES,
  * CREATE-SPECIAL-USE, SAVEDATE, OBJECTID, PREVIEW, BINARY, MULTIAPPEND,
  * CATENATE, COMPRESS=DEFLATE, UTF8=ACCEPT, CONTEXT=SEARCH, CONTEXT=SORT,
- * PARTIAL, QUOTA, METADATA), on port 143 (STARTTLS) and 993 (implicit
+ * PARTIAL, QUOTA, METADATA, NOTIFY), on port 143 (STARTTLS) and 993 (implicit
  * TLS, RFC 8314),
  * over the store in maildir/.
  *
@@ -32,6 +32,8 @@
  * utf8.c	UTF8=ACCEPT (RFC 6855): mailbox names in UTF-8
  * context.c	search contexts (RFC 5267 §4): PARTIAL, and the searches
  *		RETURN (UPDATE) keeps current
+ * notify.c	NOTIFY (RFC 5465): events sent while idling and between
+ *		commands
  * cmd_*.c	the commands, grouped by state
  */
 #ifndef IMAPD_H

@@ -352,11 +352,13 @@ skip_section(struct cursor *c, const char **why)
 	return -1;
 }
 
-/* Is this FETCH or UID FETCH? */
+/* Is this FETCH or UID FETCH (or NOTIFY, whose MessageNew takes
+ * fetch-atts, RFC 5465 §8)? */
 static int
 in_fetch(const struct imap_parser *p)
 {
-	if (strcmp(p->command, "FETCH") == 0)
+	if (strcmp(p->command, "FETCH") == 0 ||
+	    strcmp(p->command, "NOTIFY") == 0)
 		return 1;
 	return strcmp(p->command, "UID") == 0 && p->level[0].n > 0 &&
 	    imap_arg_atom_is(&p->level[0].v[0], "FETCH");

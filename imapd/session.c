@@ -27,6 +27,7 @@
 #include "../lib/tls.h"
 #include "binary.h"
 #include "context.h"
+#include "notify.h"
 #include "session.h"
 #include "sort.h"
 
@@ -94,6 +95,7 @@ static const struct imap_cmd imap_cmds[] = {
 	{ "UID THREAD",		ST_SELECTED,	CMD_UID | CMD_SYNC_FIRST,
 	    cmd_thread },
 	{ "CANCELUPDATE",	ST_SELECTED,	0,	cmd_cancelupdate }, /* 5267 */
+	{ "NOTIFY",		ST_LOGGEDIN,	0,	cmd_notify },	/* 5465 */
 };
 
 static const struct imap_cmd *
@@ -180,7 +182,7 @@ static void
 session_finish(struct imap_session *s, int allow_expunge)
 {
 	if (s->state == ST_SELECTED &&
-	    imap_view_update(s, allow_expunge) == -1)
+	    imap_view_notify(s, allow_expunge) == -1)
 		imap_mailbox_lost(s);
 	imap_tagged_send(s);
 	s->cmd_name = NULL;
@@ -224,10 +226,12 @@ session_dispatch(struct imap_session *s)
 		 */
 		r = 0;
 		if ((cmd->flags & CMD_SYNC_FIRST) &&
-		    imap_view_update(s, !(cmd->flags & CMD_NO_EXPUNGE)) == -1)
+		    imap_view_notify(s, !(cmd->flags & CMD_NO_EXPUNGE)) == -1)
 			imap_mailbox_lost(s);	/* ends the session */
 		else
 			r = cmd->fn(s, args, nargs);
+		if (s->notify != NULL)
+			notify_own(s, cmd->name, args, nargs);
 	}
 	session_finish(s, cmd == NULL || !(cmd->flags & CMD_NO_EXPUNGE));
 	if (r == -1)
@@ -433,8 +437,13 @@ session_command(struct imap_session *s)
 	int sync, r, skipping = 0;
 
 	imap_parser_reset(s->parser);
+	/* RFC 5465 §5: what happens while no command runs */
+	if (s->notify != NULL && notify_wait(s, 0) == -1)
+		return -1;
 	if (conn_pending(&s->conn) == 0)
 		session_shrink(s);
+	if (s->notify != NULL && notify_wait(s, 1) == -1)
+		return -1;
 	for (;;) {
 		st = conn_getline(&s->conn, &line, &len);
 		if (st == CONN_TOOLONG) {
@@ -612,6 +621,7 @@ imap_session_run(struct pool_ctx *env, int fd, const char *service,
 	    s->nno, s->nbad, (unsigned long long)s->conn.bytes_in,
 	    (unsigned long long)s->conn.bytes_out, util_now() - start);
 	imap_unselect(s);
+	notify_free(s);
 	mstore_close(&s->store);
 	if (s->userlock != -1)
 		close(s->userlock);

@@ -90,6 +90,8 @@ struct imap_session {
 	size_t		 nsaved;
 	/* RFC 5267 §4.3: the searches kept up to date (context.c) */
 	struct search_contexts *contexts;
+	/* RFC 5465 NOTIFY (notify.c): NULL when none is set */
+	struct notify	*notify;
 	/* APPEND's message, written to a file as it arrived. */
 	struct mbox	*append_mb;
 	char		 append_tmp[4096];
