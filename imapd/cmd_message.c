@@ -14,6 +14,7 @@
 #include "../global/mime.h"
 #include "../lib/log.h"
 #include "context.h"
+#include "notify.h"
 #include "session.h"
 
 /* The current flags and keywords of some messages, from the index. */
@@ -557,6 +558,10 @@ imap_return_options(const struct imap_arg *a, unsigned int allowed,
 			    partial_parse(&a->list[i], partial) == -1)
 				return -1;
 		}
+		/* RFC 5465 §7: UPDATE (fetch-att ...), notify.c's */
+		if (names[k].bit == RETURN_UPDATE && i + 1 < a->nlist &&
+		    a->list[i + 1].type == IMAP_ARG_LIST)
+			i++;
 		*opts |= names[k].bit;
 	}
 	/* RFC 5267 §4.4, RFC 9394 §3.1: either PARTIAL or ALL */
@@ -683,6 +688,7 @@ search_common(struct imap_session *s, const struct imap_arg *args,
 	int esearch = 0, r;
 	size_t i = 0;
 	uint32_t max_uid = s->view.n ? s->view.msgs[s->view.n - 1].uid : 0;
+	const struct imap_arg *update_atts = NULL;
 
 	if (nargs >= 2 && imap_arg_atom_is(&args[0], "RETURN")) {
 		if (imap_return_options(&args[1], RETURN_MIN | RETURN_MAX |
@@ -691,6 +697,8 @@ search_common(struct imap_session *s, const struct imap_arg *args,
 			imap_tagged(s, "BAD Invalid RETURN options");
 			return -1;
 		}
+		if (notify_update_atts(s, &args[1], &update_atts) == -1)
+			return -1;
 		esearch = 1;
 		i = 2;
 	}
@@ -740,9 +748,11 @@ search_common(struct imap_session *s, const struct imap_arg *args,
 			search_save(s, &sr, opts, &partial);
 		search_reply(s, &sr, esearch, opts, &partial,
 		    search_uses_modseq(sr.key));
-		if (opts & RETURN_UPDATE)	/* RFC 5267 §4.3 */
+		if (opts & RETURN_UPDATE) {	/* RFC 5267 §4.3 */
 			context_add(s, args + i, nargs - i, NULL,
 			    SORT_NEED_NONE, sr.hits, sr.n);
+			context_fetch_atts(s, update_atts);
+		}
 		imap_tagged(s, "OK SEARCH completed");
 		*ok = 1;
 	}

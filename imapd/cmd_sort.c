@@ -16,6 +16,7 @@
 #include "../global/mime.h"
 #include "../lib/log.h"
 #include "context.h"
+#include "notify.h"
 #include "sort.h"
 
 /* ---- the messages that match, with their keys ---- */
@@ -545,6 +546,7 @@ cmd_sort(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	uint32_t *nums;
 	size_t i = 0;
 	int esort = 0, bad;
+	const struct imap_arg *update_atts = NULL;
 
 	if (nargs >= 1 && imap_arg_atom_is(&args[0], "RETURN")) {
 		if (nargs < 2 || imap_return_options(&args[1], RETURN_MIN |
@@ -553,6 +555,8 @@ cmd_sort(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 			imap_tagged(s, "BAD Invalid RETURN options");
 			return -1;
 		}
+		if (notify_update_atts(s, &args[1], &update_atts) == -1)
+			return -1;
 		esort = 1;
 		i = 2;
 	}
@@ -571,9 +575,11 @@ cmd_sort(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	nums = sort_order_apply(&set, &order);
 	sort_numbers(&set, nums, 0, NULL);
 	sort_reply(s, &set, nums, esort, opts, &partial);
-	if (opts & RETURN_UPDATE)	/* RFC 5267 §4.3 */
+	if (opts & RETURN_UPDATE) {	/* RFC 5267 §4.3 */
 		context_add(s, args + i + 1, nargs - i - 1, &order, need,
 		    nums, set.n);
+		context_fetch_atts(s, update_atts);	/* RFC 5465 §7 */
+	}
 	imap_tagged(s, "OK SORT completed");
 	free(nums);
 	sort_set_free(&set);

@@ -25,6 +25,7 @@
 #include "../global/mime.h"
 #include "../lib/log.h"
 #include "context.h"
+#include "notify.h"
 
 struct search_context {
 	char		 tag[IMAP_TAG_MAX + 1];
@@ -35,6 +36,7 @@ struct search_context {
 	unsigned int	 need;		/* SORT_NEED_* */
 	uint32_t	*uids;		/* the result the client has */
 	size_t		 n;
+	struct imap_arg	*fetch;		/* UPDATE's fetch-atts (RFC 5465 §7) */
 };
 
 struct search_contexts {
@@ -166,8 +168,39 @@ context_free(struct search_context **cp)
 		return;
 	search_free(&c->key);
 	free(c->uids);
+	imap_arg_dup_free(&c->fetch);
 	free(c);
 	*cp = NULL;
+}
+
+void
+context_fetch_atts(struct imap_session *s, const struct imap_arg *atts)
+{
+	struct search_context *c;
+
+	if (atts != NULL && (c = context_find(s, s->tag, NULL)) != NULL &&
+	    c->fetch == NULL)
+		c->fetch = imap_arg_dup(atts);
+}
+
+/*
+ * RFC 5465 §7: the attributes UPDATE asked for, of the new messages
+ * (not those a flag change brings in) that enter c, after their EXISTS
+ * and before the ESEARCH that adds them.
+ */
+static void
+context_fetch_new(struct imap_session *s, const struct search_context *c,
+    const uint32_t *uids, size_t n)
+{
+	uint32_t seq;
+	size_t i;
+
+	for (i = 0; c->fetch != NULL && i < n; i++)
+		if (uids[i] >= s->view.uidnext &&
+		    (seq = view_seq(&s->view, uids[i])) != 0 &&
+		    imap_fetch_unsolicited(s, c->fetch, seq, seq) == -1)
+			log_warn("sid=%s context fetch: %s", s->id,
+			    mstore_error(s->store));
 }
 
 void
@@ -634,6 +667,8 @@ context_refresh(struct imap_session *s)
 		ret = -1;
 	for (k = 0; k < cs->n; k++) {
 		c = cs->c[k];
+		if (ret == 0)
+			context_fetch_new(s, c, r.add[k].uids, r.add[k].n);
 		if (ret == 0 && c->sorted && r.add[k].n > 0)
 			ret = context_rerun(s, c);
 		else if (ret == 0 && (r.add[k].n > 0 || r.rm[k].n > 0))

@@ -38,6 +38,10 @@ int	context_check(struct imap_session *s);
 void	context_add(struct imap_session *s, const struct imap_arg *keys,
 	    size_t nkeys, const struct sort_order *o, unsigned int need,
 	    const uint32_t *nums, size_t n);
+/* RFC 5465 §7: the fetch-atts of its RETURN (UPDATE (...)) (NULL:
+ * none), for the context just added. */
+void	context_fetch_atts(struct imap_session *s,
+	    const struct imap_arg *atts);
 /* view.c: message uid is about to be reported expunged (REMOVEFROM
  * goes first, §4.3.4). */
 void	context_expunge(struct imap_session *s, uint32_t uid);

@@ -143,6 +143,46 @@ arg_copy(struct imap_arg *to, const struct imap_arg *from)
 	}
 }
 
+struct imap_arg *
+imap_arg_dup(const struct imap_arg *a)
+{
+	struct imap_arg *d = util_calloc(1, sizeof(*d));
+
+	arg_copy(d, a);
+	return d;
+}
+
+void
+imap_arg_dup_free(struct imap_arg **a)
+{
+	if (*a != NULL) {
+		arg_free(*a);
+		free(*a);
+	}
+	*a = NULL;
+}
+
+int
+notify_update_atts(struct imap_session *s, const struct imap_arg *ret,
+    const struct imap_arg **atts)
+{
+	size_t i;
+
+	*atts = NULL;
+	for (i = 0; ret->type == IMAP_ARG_LIST && i + 1 < ret->nlist; i++)
+		if (imap_arg_atom_is(&ret->list[i], "UPDATE") &&
+		    ret->list[i + 1].type == IMAP_ARG_LIST) {
+			if (imap_fetch_atts_check(s, &ret->list[i + 1]) ==
+			    -1) {
+				imap_tagged(s, "BAD Invalid fetch attributes "
+				    "after UPDATE");
+				return -1;
+			}
+			*atts = &ret->list[i + 1];
+		}
+	return 0;
+}
+
 static void
 boxes_free(struct notify_box *b, size_t n)
 {

@@ -35,6 +35,17 @@ int	notify_idle_fd(struct imap_session *s);
 int	notify_push(struct imap_session *s, int idle);
 void	notify_drain(struct imap_session *s);	/* after it woke */
 
+/*
+ * SEARCH and SORT's RETURN (...) (ret): the fetch-atts after UPDATE
+ * into *atts (NULL: none; RFC 5465 §7).  0, or -1 after a BAD when
+ * FETCH would not take them.
+ */
+int	notify_update_atts(struct imap_session *s, const struct imap_arg *ret,
+	    const struct imap_arg **atts);
+/* A deep copy of an argument, kept past its command; and its end. */
+struct imap_arg *imap_arg_dup(const struct imap_arg *a);
+void	imap_arg_dup_free(struct imap_arg **a);
+
 /* cmd_fetch.c: MessageNew's fetch attributes (a list): would FETCH
  * take them (0, or -1)?  And their "* n FETCH" for the view's messages
  * first..last, unsolicited, never setting \Seen. */

@@ -352,16 +352,21 @@ skip_section(struct cursor *c, const char **why)
 	return -1;
 }
 
-/* Is this FETCH or UID FETCH (or NOTIFY, whose MessageNew takes
- * fetch-atts, RFC 5465 §8)? */
+/* Is this FETCH or UID FETCH?  Or a command that takes fetch-atts
+ * since RFC 5465 §8: NOTIFY (MessageNew's), SEARCH and SORT (RETURN
+ * (UPDATE (...)), §7); no SEARCH key is an atom with a '['. */
 static int
 in_fetch(const struct imap_parser *p)
 {
 	if (strcmp(p->command, "FETCH") == 0 ||
-	    strcmp(p->command, "NOTIFY") == 0)
+	    strcmp(p->command, "NOTIFY") == 0 ||
+	    strcmp(p->command, "SEARCH") == 0 ||
+	    strcmp(p->command, "SORT") == 0)
 		return 1;
 	return strcmp(p->command, "UID") == 0 && p->level[0].n > 0 &&
-	    imap_arg_atom_is(&p->level[0].v[0], "FETCH");
+	    (imap_arg_atom_is(&p->level[0].v[0], "FETCH") ||
+	    imap_arg_atom_is(&p->level[0].v[0], "SEARCH") ||
+	    imap_arg_atom_is(&p->level[0].v[0], "SORT"));
 }
 
 /*

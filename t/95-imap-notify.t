@@ -378,6 +378,31 @@ try:
     got = a.quiet()
     t.eq(got, [], "own APPEND and CREATE: no STATUS, no LIST")
 
+    # ---- §7: RETURN (UPDATE (fetch-att ...)), the RFC's example ----
+    a.cmd("SELECT INBOX")
+    un, r = a.cmd("SEARCH RETURN (UPDATE (BOGUS)) ALL")
+    t.ok(re.match(rb"^t\d+ BAD", r), "§7: UPDATE with a fetch attribute "
+         "FETCH does not know: BAD", r)
+    un, r = a.cmd('SEARCH RETURN (COUNT UPDATE (UID BODY[HEADER.FIELDS '
+                  '(TO FROM SUBJECT)])) FROM "boss"')
+    t.ok(ok(r) and has(un, rb'^\* ESEARCH \(TAG "t\d+"\) COUNT 0\r\n$'),
+         "§7: SEARCH RETURN (COUNT UPDATE (UID BODY[HEADER.FIELDS "
+         "(TO FROM SUBJECT)])) FROM \"boss\"", un + [r])
+    data = (b"From: boss@example.org\r\nTo: %s\r\nSubject: now\r\n\r\n"
+            b"come\r\n" % U.encode())
+    b.cmd('APPEND INBOX {%d+}\r\n%s' % (len(data), data.decode()))
+    un, r = a.cmd("NOOP")
+    kinds = [re.sub(rb"^\* (\d+ )?(\w+).*", rb"\2", x, flags=re.S)
+             for x in un if not re.search(rb"RECENT", x)]
+    t.ok(kinds == [b"EXISTS", b"FETCH", b"ESEARCH"] and re.search(
+        rb"FETCH \(UID \d+ BODY\[HEADER\.FIELDS \(TO FROM SUBJECT\)\] "
+        rb"\{\d+\}\r\nFrom: boss@example\.org\r\n", un[-2]) and
+        re.search(rb"ADDTO \(0 \d+\)", un[-1]),
+        "§7: a new message enters: EXISTS, its FETCH, then ESEARCH ADDTO",
+        un)
+    un, r = a.cmd("FETCH * FLAGS")
+    t.ok(not has(un, rb"\\Seen"), "§7's FETCH did not set \\Seen", un)
+
     # ---- NOTIFY NONE ----
     un, r = a.cmd("NOTIFY NONE")
     append(b, "Sent", "after none")
