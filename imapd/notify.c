@@ -104,7 +104,8 @@ struct notify {
 	int64_t		 meta_seq;
 	int		 fd, inbox_wd;
 	int		 sel_wd[2];	/* the selected mailbox's watches */
-	struct mbox	*sel_mb;	/* which they are */
+	char		 sel_name[MAILDIR_NAME_MAX + 1];	/* of which
+					   ("": none) */
 	int		 off;		/* overflowed (§5.8): as NONE */
 	int		 inbox_new;	/* the INBOX's new/ changed */
 };
@@ -678,15 +679,16 @@ watch_selected(struct imap_session *s)
 {
 	struct notify *n = s->notify;
 	struct mbox *want = n->sel_events != 0 ? s->mb : NULL;
+	const char *name = want != NULL ? mbox_name(want) : "";
 
-	if (want == n->sel_mb)
+	if (strcmp(name, n->sel_name) == 0)
 		return;
-	if (n->sel_mb != NULL)
+	if (n->sel_name[0] != '\0')
 		mbox_watch_remove(n->fd, n->sel_wd, n->inbox_wd);
-	n->sel_mb = want;
+	util_strcpy(n->sel_name, name, sizeof(n->sel_name));
 	if (want != NULL && mbox_watch_add(want, n->fd, n->sel_wd) == -1)
 		log_warn("sid=%s notify: cannot watch %s", s->id,
-		    log_str(mbox_name(want)));
+		    log_str(name));
 }
 
 static void
