@@ -90,6 +90,7 @@ struct notify_box {
 	uint64_t	 modseq;
 	struct mbox_status st;
 	int		 counted;	/* st holds */
+	double		 norow;		/* on disk without a row since */
 };
 
 struct notify {
@@ -523,6 +524,7 @@ list_changes(struct imap_session *s, struct notify_box *old, size_t nold,
 		if (b != NULL && box_exists(o) && box_exists(b)) {
 			b->st = o->st;
 			b->counted = o->counted;
+			b->norow = o->norow;
 		}
 	}
 	for (k = 0; k < nnow; k++) {
@@ -571,6 +573,19 @@ boxes_refresh(struct imap_session *s, int emit_list, int emit_status)
 		}
 		if (++watched > NOTIFY_MAX_WATCHED)
 			break;
+		/*
+		 * No row yet: a CREATE between its directories and its row
+		 * (store.c makes them one after the other), whose row comes
+		 * with a UIDVALIDITY of its own; opening it now would make
+		 * another.  A folder another program made has none until
+		 * opened: it is, a second later.
+		 */
+		if (b->id == 0) {
+			if (b->norow == 0)
+				b->norow = util_now();
+			if (util_now() - b->norow < 1.0)
+				continue;
+		}
 		if (b->counted && b->uidvalidity == b->st.uidvalidity &&
 		    b->uidnext == b->st.uidnext &&
 		    b->modseq == b->st.highestmodseq)
