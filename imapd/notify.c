@@ -109,6 +109,7 @@ struct notify {
 					   ("": none) */
 	int		 off;		/* overflowed (§5.8): as NONE */
 	int		 inbox_new;	/* the INBOX's new/ changed */
+	int		 dirty;		/* the descriptor woke: look */
 };
 
 /* ---- arguments kept past the command ---- */
@@ -688,8 +689,9 @@ meta_refresh(struct imap_session *s, int emit)
 
 /* ---- the selected mailbox ---- */
 
-/* Keep the selected mailbox's new/ and cur/ in the watch set. */
-static void
+/* Keep the selected mailbox's new/ and cur/ in the watch set; 1 when
+ * another mailbox is selected now. */
+static int
 watch_selected(struct imap_session *s)
 {
 	struct notify *n = s->notify;
@@ -697,13 +699,14 @@ watch_selected(struct imap_session *s)
 	const char *name = want != NULL ? mbox_name(want) : "";
 
 	if (strcmp(name, n->sel_name) == 0)
-		return;
+		return 0;
 	if (n->sel_name[0] != '\0')
 		mbox_watch_remove(n->fd, n->sel_wd, n->inbox_wd);
 	util_strcpy(n->sel_name, name, sizeof(n->sel_name));
 	if (want != NULL && mbox_watch_add(want, n->fd, n->sel_wd) == -1)
 		log_warn("sid=%s notify: cannot watch %s", s->id,
 		    log_str(name));
+	return 1;
 }
 
 static void
@@ -780,6 +783,13 @@ push_selected(struct imap_session *s, int idle)
 
 /* ---- sending ---- */
 
+/*
+ * Nothing is read unless the descriptor woke since the last look (a
+ * command that changed nothing costs nothing), or another mailbox was
+ * selected (the one before is watched now); in IDLE the selected
+ * mailbox is looked at anyway: expunges selected-delayed kept back
+ * may go now.
+ */
 int
 notify_push(struct imap_session *s, int idle)
 {
@@ -787,9 +797,16 @@ notify_push(struct imap_session *s, int idle)
 
 	if (n->off)	/* as NOTIFY NONE: IDLE as without NOTIFY */
 		return idle && s->mb != NULL ? imap_view_update(s, 1) : 0;
-	watch_selected(s);
+	notify_drain(s);
+	if (watch_selected(s))
+		n->dirty = 1;
+	if (!n->dirty && !idle)
+		return 0;
 	if (push_selected(s, idle) == -1)
 		return -1;
+	if (!n->dirty)
+		return 0;
+	n->dirty = 0;
 	if (boxes_refresh(s, 1, 1) == -1 || (!n->off &&
 	    meta_refresh(s, 1) == -1))
 		log_warn("sid=%s notify: %s", s->id, mstore_error(s->store));
@@ -805,13 +822,15 @@ notify_drain(struct imap_session *s)
 	const struct inotify_event *e;
 	ssize_t len, i;
 
-	while ((len = read(n->fd, ev, sizeof(ev))) > 0)
+	while ((len = read(n->fd, ev, sizeof(ev))) > 0) {
+		n->dirty = 1;
 		for (i = 0; i + (ssize_t)sizeof(*e) <= len;
 		    i += (ssize_t)(sizeof(*e) + e->len)) {
 			e = (const struct inotify_event *)(ev + i);
 			if (e->wd == n->inbox_wd || (e->mask & IN_Q_OVERFLOW))
 				n->inbox_new = 1;
 		}
+	}
 }
 
 int
