@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""What NOTIFY (RFC 5465, imapd/notify.c) costs: one session with
+NOTIFY SET (personal (...)) over BENCH_NOTIFY_FOLDERS (70) folders,
+another appending to them and creating folders; the time from the
+second session's command to the first session's STATUS or LIST
+(median and worst of BENCH_NOTIFY_ROUNDS, 30), and a NOOP's round
+trip in a session with and without NOTIFY:
+
+    make programs && MAILD_BINDIR=$PWD/bin bench/imap-notify.py
+
+Not part of make bench: a figure for the README, not a comparison.
+"""
+import os
+import re
+import socket
+import statistics
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "t", "lib"))
+from maildtest import Server  # noqa: E402
+
+FOLDERS = int(os.environ.get("BENCH_NOTIFY_FOLDERS", "70"))
+ROUNDS = int(os.environ.get("BENCH_NOTIFY_ROUNDS", "30"))
+U, PW = "bench@example.test", "bench-pw"
+
+
+class Client:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.buf = b""
+        self.n = 0
+        self.line(10)
+        _, r = self.cmd("LOGIN %s %s" % (U, PW))
+        assert b" OK" in r, r
+
+    def line(self, timeout):
+        deadline = time.time() + timeout
+        while b"\r\n" not in self.buf:
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                return None
+            if not data:
+                raise EOFError
+            self.buf += data
+        i = self.buf.index(b"\r\n") + 2
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    def cmd(self, text):
+        self.n += 1
+        tag = b"b%d" % self.n
+        self.sock.sendall(tag + b" " + text.encode() + b"\r\n")
+        un = []
+        while True:
+            r = self.line(30)
+            if r is None or r.startswith(tag + b" "):
+                return un, r
+            un.append(r)
+
+    def until(self, pattern, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            r = self.line(deadline - time.time())
+            if r is not None and re.search(pattern, r):
+                return True
+        return False
+
+
+def ms(xs):
+    return "median %.2f ms, worst %.1f ms" % (statistics.median(xs) * 1000,
+                                            max(xs) * 1000)
+
+
+srv = Server(services=("imap",), overrides=["auth.allow_plaintext=yes"])
+srv.setup(users=[(U, PW)])
+try:
+    srv.start()
+    a, b = Client(srv.port("imap")), Client(srv.port("imap"))
+    for i in range(FOLDERS - 6):
+        b.cmd("CREATE Box%d" % i)
+    un, r = a.cmd("NOTIFY SET (personal (MessageNew MessageExpunge "
+                  "FlagChange MailboxName SubscriptionChange))")
+    assert b" OK" in r, r
+    data = "Subject: x\r\n\r\nx\r\n"
+    lat = []
+    for i in range(ROUNDS):
+        t0 = time.time()
+        b.cmd("APPEND Box%d {%d+}\r\n%s" % (i % (FOLDERS - 6), len(data),
+                                            data))
+        assert a.until(rb"^\* STATUS Box")
+        lat.append(time.time() - t0)
+        time.sleep(0.2)
+    print("APPEND to STATUS, %d folders watched: %s" % (FOLDERS, ms(lat)))
+    lat = []
+    for i in range(ROUNDS):
+        t0 = time.time()
+        b.cmd("CREATE New%d" % i)
+        assert a.until(rb"^\* LIST ")
+        lat.append(time.time() - t0)
+        time.sleep(0.2)
+    print("CREATE to LIST, %d folders: %s" % (FOLDERS + ROUNDS, ms(lat)))
+    for who, c in (("without NOTIFY", b), ("with NOTIFY", a)):
+        lat = []
+        for i in range(200):
+            t0 = time.time()
+            c.cmd("NOOP")
+            lat.append(time.time() - t0)
+        print("NOOP, a session %s: %s" % (who, ms(lat)))
+finally:
+    srv.stop()
+    srv.cleanup()
