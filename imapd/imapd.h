@@ -5,8 +5,8 @@
  * ESEARCH, SASL-IR, APPENDLIMIT, STATUS=SIZE, WITHIN, SEARCHRES,
  * CREATE-SPECIAL-USE, SAVEDATE, OBJECTID, PREVIEW, BINARY, MULTIAPPEND,
  * CATENATE, COMPRESS=DEFLATE, UTF8=ACCEPT, CONTEXT=SEARCH, CONTEXT=SORT,
- * PARTIAL, QUOTA, METADATA, NOTIFY), on port 143 (STARTTLS) and 993 (implicit
- * TLS, RFC 8314),
+ * PARTIAL, QUOTA, METADATA, NOTIFY), on port 143 (STARTTLS) and 993
+ * (implicit TLS, RFC 8314),
  * over the store in maildir/.
  *
  * imapd.c	main: a login or a post-login process of maild's pools

@@ -772,8 +772,8 @@ push_selected(struct imap_session *s, int idle)
 	if (!(n->sel_events & NE_FLAGS) && uidnext == s->view.uidnext) {
 		/* flags alone are not asked for: only expunges */
 		if (!allow_expunge || mbox_vanished(s->mb,
-		    s->view.expunge_modseq, vanished_count_cb, &vanished) == -1 ||
-		    vanished == 0)
+		    s->view.expunge_modseq, vanished_count_cb,
+		    &vanished) == -1 || vanished == 0)
 			return 0;
 	}
 	s->cmd_name = NULL;

@@ -95,7 +95,7 @@ static const struct imap_cmd imap_cmds[] = {
 	{ "UID THREAD",		ST_SELECTED,	CMD_UID | CMD_SYNC_FIRST,
 	    cmd_thread },
 	{ "CANCELUPDATE",	ST_SELECTED,	0,	cmd_cancelupdate }, /* 5267 */
-	{ "NOTIFY",		ST_LOGGEDIN,	0,	cmd_notify },	/* 5465 */
+	{ "NOTIFY",		ST_LOGGEDIN,	0,	cmd_notify }, /* 5465 */
 };
 
 static const struct imap_cmd *
