@@ -44,7 +44,9 @@ unauthenticate_ok(const struct imap_session *s)
 void
 imap_capabilities(struct imap_session *s, struct buf *b)
 {
-	buf_puts(b, "CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE "
+	/* RFC 9051 Appendix A: both; rev2 after ENABLE IMAP4rev2 (rev2.c) */
+	buf_puts(b, "CAPABILITY IMAP4rev1 IMAP4rev2 "
+	    "LITERAL+ SASL-IR ID ENABLE IDLE "
 	    "NAMESPACE UNSELECT CHILDREN SPECIAL-USE UIDPLUS MOVE CONDSTORE "
 	    "QRESYNC LIST-EXTENDED LIST-STATUS ESEARCH");
 	/* RFC 5256, 5957, 5267 (cmd_sort.c, thread.c) */
@@ -339,7 +341,7 @@ cmd_enable(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
 	struct buf *b = imap_out(s);
-	int condstore = 0, qresync = 0, utf8 = 0;
+	int condstore = 0, qresync = 0, utf8 = 0, rev2 = 0;
 	size_t i;
 
 	if (nargs == 0) {
@@ -357,6 +359,8 @@ cmd_enable(struct imap_session *s, const struct imap_arg *args,
 			qresync = 1;
 		else if (strcasecmp(args[i].str, "UTF8=ACCEPT") == 0)
 			utf8 = 1;	/* RFC 6855 §3 */
+		else if (strcasecmp(args[i].str, "IMAP4rev2") == 0)
+			rev2 = 1;	/* RFC 9051 §6.3.1 */
 	}
 	buf_puts(b, "* ENABLED");
 	if (condstore && !s->condstore)
@@ -365,10 +369,13 @@ cmd_enable(struct imap_session *s, const struct imap_arg *args,
 		buf_puts(b, " QRESYNC");
 	if (utf8 && !s->utf8)
 		buf_puts(b, " UTF8=ACCEPT");
+	if (rev2 && !s->rev2)
+		buf_puts(b, " IMAP4rev2");
 	buf_puts(b, "\r\n");
 	s->condstore |= condstore | qresync;
 	s->qresync |= qresync;
 	s->utf8 |= utf8;
+	s->rev2 |= rev2;
 	imap_tagged(s, "OK Enabled");
 	return 0;
 }

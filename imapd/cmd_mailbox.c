@@ -129,8 +129,6 @@ select_common(struct imap_session *s, const struct imap_arg *args,
 	char name[MAILDIR_NAME_MAX + 1], mbid[MAILDIR_OBJECTID_MAX + 1];
 	struct qresync q;
 	int use_qresync = 0, r = -1;
-	uint32_t unseen = 0;
-	size_t i;
 
 	memset(&q, 0, sizeof(q));
 	if (nargs < 1 || nargs > 2 || (nargs == 2 &&
@@ -141,7 +139,8 @@ select_common(struct imap_session *s, const struct imap_arg *args,
 	/* A SELECT that fails leaves nothing selected (RFC 3501 §6.3.1). */
 	if (s->mb != NULL) {
 		imap_unselect(s);
-		if (s->qresync)		/* RFC 7162 §3.2.11 */
+		/* RFC 7162 §3.2.11, RFC 9051 §6.3.2 */
+		if (s->qresync || s->rev2)
 			imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
 	}
 	if (imap_mailbox_arg(s, &args[0], name, sizeof(name)) == -1)
@@ -165,14 +164,7 @@ select_common(struct imap_session *s, const struct imap_arg *args,
 	}
 	imap_set_state(s, ST_SELECTED);
 	imap_untagged(s, "%zu EXISTS", s->view.n);
-	for (i = 0, unseen = 0; i < s->view.n; i++)
-		if (!(s->view.msgs[i].flags & MF_SEEN)) {
-			unseen = (uint32_t)i + 1;
-			break;
-		}
-	imap_untagged(s, "%u RECENT", view_recent(&s->view));
-	if (unseen > 0)
-		imap_untagged(s, "OK [UNSEEN %u] First unseen", unseen);
+	rev2_select_data(s, name);	/* RECENT, UNSEEN or LIST */
 	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid",
 	    s->view.uidvalidity);
 	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID",
@@ -384,7 +376,8 @@ static const struct {
 #define NSTATUS (sizeof(status_items) / sizeof(status_items[0]))
 
 static int
-status_parse(const struct imap_arg *a, unsigned int *items)
+status_parse(const struct imap_session *s, const struct imap_arg *a,
+    unsigned int *items)
 {
 	size_t i, k;
 
@@ -395,7 +388,9 @@ status_parse(const struct imap_arg *a, unsigned int *items)
 		for (k = 0; k < NSTATUS; k++)
 			if (imap_arg_atom_is(&a->list[i], status_items[k].name))
 				break;
-		if (k == NSTATUS)
+		/* RFC 9051 Appendix E item 12: not in rev2 */
+		if (k == NSTATUS || (s->rev2 && status_items[k].bit ==
+		    STATUS_RECENT))
 			return -1;
 		*items |= status_items[k].bit;
 	}
@@ -461,7 +456,7 @@ cmd_status(struct imap_session *s, const struct imap_arg *args,
 	char name[MAILDIR_NAME_MAX + 1];
 	unsigned int items;
 
-	if (nargs != 2 || status_parse(&args[1], &items) == -1) {
+	if (nargs != 2 || status_parse(s, &args[1], &items) == -1) {
 		imap_tagged(s, "BAD Usage: STATUS mailbox (MESSAGES RECENT "
 		    "UIDNEXT UIDVALIDITY UNSEEN HIGHESTMODSEQ SIZE MAILBOXID "
 		    "DELETED DELETED-STORAGE)");
@@ -724,7 +719,8 @@ list_return(const struct imap_arg *a, struct list_ctx *lc)
 			lc->opts |= RET_SPECIALUSE;
 		else if (imap_arg_atom_is(&a->list[i], "STATUS") &&
 		    i + 1 < a->nlist &&
-		    status_parse(&a->list[i + 1], &lc->status_items) == 0) {
+		    status_parse(lc->s, &a->list[i + 1], &lc->status_items) ==
+		    0) {
 			lc->opts |= RET_STATUS;
 			i++;
 		} else
@@ -842,5 +838,29 @@ cmd_list(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 int
 cmd_lsub(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 {
+	if (rev2_removed(s, "LIST (SUBSCRIBED)"))	/* RFC 9051 */
+		return -1;
 	return list_common(s, args, nargs, 1);
+}
+
+int
+imap_list_one(struct imap_session *s, const char *name)
+{
+	struct list_ctx lc;
+	size_t k;
+	int r = -1;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.s = s;
+	lc.verb = "LIST";
+	if (mstore_list(s->store, list_collect, &lc) == 0)
+		for (k = 0; k < lc.n; k++)
+			if (strcmp(lc.names[k], name) == 0 &&
+			    !(lc.attrs[k] & MFA_NONEXISTENT)) {
+				list_reply(&lc, k, 0);
+				r = 0;
+				break;
+			}
+	list_free(&lc);
+	return r;
 }

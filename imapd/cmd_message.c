@@ -330,6 +330,8 @@ int
 cmd_check(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 {
 	(void)args;
+	if (rev2_removed(s, "NOOP"))		/* RFC 9051 Appendix E */
+		return -1;
 	if (imap_no_args(s, nargs) == -1)
 		return -1;
 	imap_tagged(s, "OK CHECK completed");	/* every change is durable */
@@ -701,6 +703,10 @@ search_common(struct imap_session *s, const struct imap_arg *args,
 			return -1;
 		esearch = 1;
 		i = 2;
+	} else if (s->rev2) {
+		/* RFC 9051 §6.4.4: ESEARCH always, no RETURN meaning ALL */
+		esearch = 1;
+		opts = RETURN_ALL;
 	}
 	if (nargs >= i + 2 && imap_arg_atom_is(&args[i], "CHARSET")) {
 		if (!imap_utf8_charset_ok(s))

@@ -111,6 +111,8 @@ imap_errno_no(struct imap_session *s, const char *what, int err,
 		code = "[SERVERBUG] ";
 		break;
 	}
+	if (rev2_errno_code(s, err) != NULL)
+		code = rev2_errno_code(s, err);
 	/* What the client cannot act on, an administrator must see. */
 	if (err != EEXIST && err != ENOENT && err != EPERM && err != EINVAL &&
 	    err != ENOTEMPTY)

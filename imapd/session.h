@@ -81,6 +81,7 @@ struct imap_session {
 	int		 condstore;	/* also on after a CONDSTORE use */
 	int		 qresync;
 	int		 utf8;		/* UTF8=ACCEPT (RFC 6855, utf8.c) */
+	int		 rev2;		/* IMAP4rev2 (RFC 9051, rev2.c) */
 	/* The selected mailbox. */
 	struct mbox	*mb;
 	int		 readonly;
@@ -253,6 +254,9 @@ int	cmd_unsubscribe(struct imap_session *, const struct imap_arg *,
 int	cmd_list(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_lsub(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_status(struct imap_session *, const struct imap_arg *, size_t);
+/* "* LIST (attributes) "/" name" of one mailbox, as LIST gives it; 0,
+ * or -1 when it is not there. */
+int	imap_list_one(struct imap_session *s, const char *name);
 /* A mailbox name argument, validated and normalised into name[]; -1
  * after a reply when unusable. */
 int	imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a,
@@ -369,6 +373,19 @@ const char *imap_mailbox_for_match(struct imap_session *s, const char *name,
 	    char *buf, size_t size);
 /* May SEARCH name a charset?  1, or 0 after a BAD (RFC 6855 §3). */
 int	imap_utf8_charset_ok(struct imap_session *s);
+
+/* rev2.c: IMAP4rev2 (RFC 9051) beside IMAP4rev1, once ENABLEd */
+/* Are mailbox names UTF-8 on the wire (UTF8=ACCEPT or IMAP4rev2)? */
+int	imap_names_utf8(const struct imap_session *s);
+/* A command RFC 9051 removed (CHECK, LSUB): 1 after a BAD in a rev2
+ * session, else 0 (the command runs as in IMAP4rev1). */
+int	rev2_removed(struct imap_session *s, const char *instead);
+/* SELECT/EXAMINE's untagged data that differs: rev1's RECENT and
+ * [UNSEEN], or rev2's LIST of the mailbox (§6.3.2). */
+void	rev2_select_data(struct imap_session *s, const char *name);
+/* A store error's response code where rev2 has a more precise one
+ * ([HASCHILDREN]), else NULL. */
+const char *rev2_errno_code(const struct imap_session *s, int err);
 
 /* cmd_fetch.c */
 int	cmd_fetch(struct imap_session *, const struct imap_arg *, size_t);

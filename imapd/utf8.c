@@ -27,7 +27,7 @@ imap_utf8_mailbox_in(struct imap_session *s, char *name, size_t size)
 {
 	char mutf7[MAILDIR_NAME_MAX + 1];
 
-	if (!s->utf8)
+	if (!imap_names_utf8(s))
 		return 0;
 	if (!g_utf8_validate(name, -1, NULL)) {
 		/* RFC 6855 §3: malformed UTF-8 is a syntax error. */
@@ -75,7 +75,7 @@ imap_put_mailbox(struct imap_session *s, struct buf *b, const char *name)
 {
 	char utf8[UTF8_NAME_MAX + 1];
 
-	if (s->utf8 && mutf7_to_utf8(name, utf8, sizeof(utf8)) == 0)
+	if (imap_names_utf8(s) && mutf7_to_utf8(name, utf8, sizeof(utf8)) == 0)
 		put_utf8_astring(b, utf8);
 	else
 		imap_put_astring(b, name);
@@ -85,7 +85,7 @@ const char *
 imap_mailbox_for_match(struct imap_session *s, const char *name,
     char *buf, size_t size)
 {
-	if (s->utf8 && mutf7_to_utf8(name, buf, size) == 0)
+	if (imap_names_utf8(s) && mutf7_to_utf8(name, buf, size) == 0)
 		return buf;
 	return name;
 }

@@ -190,6 +190,9 @@ view_claim_recent(struct imap_session *s)
 {
 	uint32_t first, end;
 
+	/* RFC 9051 has no \Recent: leave them to a session of rev1. */
+	if (s->rev2)
+		return;
 	if (s->readonly)
 		first = mbox_peek_recent(s->mb, &end);
 	else
@@ -269,7 +272,8 @@ imap_fetch_flags(struct imap_session *s, uint32_t seq, uint32_t uid,
 	buf_printf(b, "* %u FETCH (", seq);
 	/* Unsolicited ones carry the UID once mod-sequences are in play
 	 * (RFC 7162 §3.2.4); answers to UID commands always do. */
-	if (s->uid_cmd || ((how & FETCH_UNSOLICITED) && s->condstore)) {
+	if (s->uid_cmd || ((how & FETCH_UNSOLICITED) && (s->condstore ||
+	    s->rev2))) {	/* RFC 9051 §7.5.2 */
 		buf_printf(b, "UID %u", uid);
 		sep = " ";
 	}
@@ -346,7 +350,8 @@ imap_view_update(struct imap_session *s, int allow_expunge)
 	if (s->view.n != n_before) {
 		view_claim_recent(s);
 		imap_untagged(s, "%zu EXISTS", s->view.n);
-		imap_untagged(s, "%u RECENT", view_recent(&s->view));
+		if (!s->rev2)	/* RFC 9051 Appendix E item 12 */
+			imap_untagged(s, "%u RECENT", view_recent(&s->view));
 	}
 	/* RFC 5267 §4.3.3: ADDTO after the EXISTS */
 	if (context_refresh(s) == -1)
