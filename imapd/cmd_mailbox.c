@@ -251,6 +251,8 @@ cmd_create(struct imap_session *s, const struct imap_arg *args,
 		imap_tagged(s, "NO [ALREADYEXISTS] INBOX always exists");
 		return 0;
 	}
+	if (!rev2_name_ok(s, name))
+		return 0;
 	if ((uses != 0 ? mstore_create_special(s->store, name, uses) :
 	    mstore_create(s->store, name)) == -1)
 		return imap_store_no(s, "create");
@@ -305,6 +307,8 @@ cmd_rename(struct imap_session *s, const struct imap_arg *args,
 	if (imap_mailbox_arg(s, &args[0], from, sizeof(from)) == -1 ||
 	    imap_mailbox_arg(s, &args[1], to, sizeof(to)) == -1)
 		return -1;
+	if (!rev2_name_ok(s, to))
+		return 0;
 	if (mstore_rename(s->store, from, to) == -1)
 		return imap_store_no(s, "rename");
 	closed_if_selected(s, from);

@@ -30,6 +30,7 @@
  *		CREATE's USE, PREVIEW's text
  * compress.c	COMPRESS=DEFLATE (RFC 4978), over lib/conn's deflate
  * utf8.c	UTF8=ACCEPT (RFC 6855): mailbox names in UTF-8
+ * rev2.c	IMAP4rev2 (RFC 9051) beside IMAP4rev1, once ENABLEd
  * context.c	search contexts (RFC 5267 §4): PARTIAL, and the searches
  *		RETURN (UPDATE) keeps current
  * notify.c	NOTIFY (RFC 5465): events sent while idling and between

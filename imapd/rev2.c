@@ -14,7 +14,8 @@
  * - SEARCH answers with ESEARCH (item 4, §6.4.4): cmd_message.c;
  * - every unsolicited FETCH carries the UID (item 21): view.c;
  * - CHECK and LSUB are gone (items 17, 19): BAD;
- * - DELETE of a mailbox with children says [HASCHILDREN] (§6.3.5).
+ * - DELETE of a mailbox with children says [HASCHILDREN] (§6.3.5);
+ * - CREATE and RENAME make only Net-Unicode names (§5.1).
  *
  * The rest of what rev2 folds in (NAMESPACE, UNSELECT, UIDPLUS, ESEARCH,
  * SEARCHRES, ENABLE, IDLE, SASL-IR, LIST-EXTENDED, LIST-STATUS, MOVE,
@@ -22,6 +23,10 @@
  * codes) is the same in both.
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
 
 #include "session.h"
 
@@ -68,4 +73,31 @@ rev2_errno_code(const struct imap_session *s, int err)
 	if (s->rev2 && err == ENOTEMPTY)
 		return "[HASCHILDREN] ";
 	return NULL;
+}
+
+/*
+ * RFC 5198 §2: Net-Unicode is UTF-8 in Normalization Form C without
+ * control characters.  We do not normalize (SELECT would have to find
+ * the NFC name from any other form, §5.1), so other forms are refused.
+ */
+int
+rev2_name_ok(struct imap_session *s, const char *name)
+{
+	char utf8[MAILDIR_NAME_MAX * 2 + 1], *nfc;
+	const char *p;
+	int r;
+
+	if (!s->rev2 || mutf7_to_utf8(name, utf8, sizeof(utf8)) == -1)
+		return 1;	/* rev1, or the store says what is wrong */
+	for (p = utf8, r = 1; *p != '\0' && r; p = g_utf8_next_char(p))
+		r = !g_unichar_iscntrl(g_utf8_get_char(p));
+	if (r && (nfc = g_utf8_normalize(utf8, -1, G_NORMALIZE_NFC)) !=
+	    NULL) {
+		r = strcmp(nfc, utf8) == 0;
+		g_free(nfc);
+	}
+	if (!r)
+		imap_tagged(s, "NO [CANNOT] Mailbox names are Net-Unicode: "
+		    "NFC, no control characters (RFC 9051 5.1)");
+	return r;
 }

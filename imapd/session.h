@@ -386,6 +386,9 @@ void	rev2_select_data(struct imap_session *s, const char *name);
 /* A store error's response code where rev2 has a more precise one
  * ([HASCHILDREN]), else NULL. */
 const char *rev2_errno_code(const struct imap_session *s, int err);
+/* May a rev2 session create this name (the store's)?  1, or 0 after a
+ * NO: not Net-Unicode (§5.1). */
+int	rev2_name_ok(struct imap_session *s, const char *name);
 
 /* cmd_fetch.c */
 int	cmd_fetch(struct imap_session *, const struct imap_arg *, size_t);

@@ -285,6 +285,16 @@ try:
          "rev2 SELECT of a UTF-8 name: its LIST", un)
     un, r = v2.cmd(b'STATUS "Entw\xff" (MESSAGES)')
     t.ok(bad(r), "rev2: a name that is not UTF-8: BAD", r)
+    # §5.1: only Net-Unicode names (RFC 5198: NFC, no controls) are
+    # made; "u" + U+0308 is the decomposed form of U+00FC.
+    un, r = v2.cmd('CREATE "Entwu\u0308rfe2"')
+    t.like(r, b"NO [CANNOT]", "§5.1: rev2 CREATE of a name not in NFC: NO")
+    un, r = v2.cmd(b"CREATE " + lit(b"Ctl\xc2\x85name"))
+    t.like(r, b"NO [CANNOT]", "§5.1: nor with a control character (U+0085)")
+    un, r = v2.cmd('RENAME "Entw\u00fcrfe/alt" "Entwu\u0308rfe/alt"')
+    t.like(r, b"NO [CANNOT]", "§5.1: nor RENAME to one")
+    un, r = v1.cmd("CREATE Entwu&Awg-rfe2")
+    t.ok(ok(r), "rev1 CREATE of that name in modified UTF-7: as before", r)
 
     # ---- response codes (RFC 5530, §7.1) ----
     un, r = v2.cmd('DELETE "Entw\u00fcrfe"')
