@@ -210,6 +210,10 @@ int	mstore_list(struct mstore *st,
 	    void *arg);
 /* The special-use attribute of a name (MFA_SENT ...), or 0. */
 unsigned int mstore_special_use(const char *name);
+/* What mstore_list() gives one folder that exists (MFA_CHILDREN, its
+ * special uses; not MFA_SUBSCRIBED) without listing the others; -1 if
+ * it does not exist. */
+int	mstore_attrs(struct mstore *st, const char *name, unsigned int *attrs);
 /* Status of a folder (synced first); 0, or -1 if it does not exist. */
 int	mstore_status(struct mstore *st, const char *name,
 	    struct mbox_status *s);

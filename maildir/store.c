@@ -841,6 +841,17 @@ store_has_children(struct mstore *st, const char *name)
 	return found;
 }
 
+int
+mstore_attrs(struct mstore *st, const char *name, unsigned int *attrs)
+{
+	if (!mstore_exists(st, name))
+		return -1;
+	*attrs = mstore_special_use(name) | store_ext_uses(st, name);
+	if (store_has_children(st, name))
+		*attrs |= MFA_CHILDREN;
+	return 0;
+}
+
 /* Remove a folder directory: its messages, then the Maildir itself. */
 static int
 store_rmtree(const char *path)

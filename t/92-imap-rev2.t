@@ -279,6 +279,10 @@ try:
     un, r = v1.cmd('LIST "" "Entw*"')
     t.ok(has(un, rb'^\* LIST \(\\HasChildren\) "/" Entw&APw-rfe\r\n$'),
          "rev1 LIST: the same in modified UTF-7", un)
+    un, r = v2.cmd('SELECT "Entw\u00fcrfe"')
+    t.ok(ok(r) and has(un, '^\\* LIST \\(\\\\HasChildren\\) "/" '
+                           '"Entw\u00fcrfe"\r\n$'.encode()),
+         "rev2 SELECT of a parent: \\HasChildren in its LIST", un)
     un, r = v2.cmd('SELECT "Entw\u00fcrfe/alt"')
     t.ok(ok(r) and has(un, '^\\* LIST \\(\\\\HasNoChildren\\) "/" '
                            '"Entw\u00fcrfe/alt"'.encode()),
