@@ -242,21 +242,15 @@ worker_main(int fd, enum transport t, struct conf *conf)
 			fatalx("worker: TLS: %s", err);
 	}
 	while (more && worker_next(fd, t, 0, &batch[0].job) == 1) {
-		/* A local worker goes on with every job the runner sent
-		 * before it finished the last one (up to WORKER_BATCH):
-		 * one fsync of each Maildir's new/ then makes all their
-		 * deliveries durable.  Under load the batch grows by
-		 * itself; an idle worker never waits for one. */
+		/* A local worker takes every job the runner has sent so
+		 * far (up to WORKER_BATCH): one fsync of each Maildir's
+		 * new/ then makes all their deliveries durable. */
 		n = 1;
-		for (i = 0; ; ) {
-			for (; i < n; i++)
-				worker_deliver(&ctx, &batch[i]);
-			if (t != T_LOCAL || n == WORKER_BATCH ||
-			    worker_next(fd, t, MSG_DONTWAIT,
-			    &batch[n].job) != 1)
-				break;
+		while (t == T_LOCAL && n < WORKER_BATCH &&
+		    worker_next(fd, t, MSG_DONTWAIT, &batch[n].job) == 1)
 			n++;
-		}
+		for (i = 0; i < n; i++)
+			worker_deliver(&ctx, &batch[i]);
 		local_sync(&ctx);
 		ctx.nbatch = 0;
 		for (i = 0; i < n; i++)
