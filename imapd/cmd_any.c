@@ -67,6 +67,7 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 	buf_puts(b, " NOTIFY");		/* RFC 5465: imapd/notify.c */
 	/* RFC 6855: imapd/utf8.c */
 	buf_puts(b, " UTF8=ACCEPT");
+	buf_puts(b, " URLAUTH URLAUTH=BINARY");	/* RFC 4467, 5524: urlauth.c */
 	/* RFC 8437 (cmd_unauthenticate()): a relayed client only */
 	if (unauthenticate_ok(s))
 		buf_puts(b, " UNAUTHENTICATE");

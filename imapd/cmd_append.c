@@ -330,6 +330,10 @@ catenate_url(struct imap_session *s, const char *url, int fd, off_t *total)
 	size_t len;
 	int r = -1;
 
+	/* RFC 4469 §3: a URLAUTH-authorized URL, checked as URLFETCH
+	 * checks it (urlauth.c) */
+	if (strncasecmp(url, "imap://", 7) == 0)
+		return imap_urlauth_catenate(s, url, fd, total);
 	if (url_parse(url, &u) == -1)
 		return -1;
 	/* The store checks the name again before it becomes a path. */

@@ -342,6 +342,17 @@ imap_fetch_bodystructure(struct mime_msg *m, int extensible)
 	return buf_take(&b);
 }
 
+/* One part's structure (RFC 5524 §3.2's BODYPARTSTRUCTURE: urlauth.c). */
+char *
+imap_fetch_part_structure(struct mime_part *p)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	bs_write(&b, p, 1);
+	return buf_take(&b);
+}
+
 /* ---- BODY[section] (RFC 3501 §6.4.5) ---- */
 
 enum sec_text {

@@ -184,6 +184,9 @@ void	seqset_format(struct buf *b, const uint32_t *nums, size_t n);
  * (non-extensible). */
 char	*imap_fetch_envelope(struct mime_msg *m);
 char	*imap_fetch_bodystructure(struct mime_msg *m, int extensible);
+/* The same (extensible) for one part: RFC 5524's BODYPARTSTRUCTURE. */
+struct mime_part;
+char	*imap_fetch_part_structure(struct mime_part *p);
 /*
  * BODY[section]: section is the text between the brackets ("",
  * "HEADER", "1.2.MIME", "HEADER.FIELDS (From To)",

@@ -65,6 +65,10 @@ static const struct imap_cmd imap_cmds[] = {
 	/* RFC 5464 (cmd_metadata.c) */
 	{ "GETMETADATA",	ST_LOGGEDIN,	0,	cmd_getmetadata },
 	{ "SETMETADATA",	ST_LOGGEDIN,	0,	cmd_setmetadata },
+	/* RFC 4467, 5524 (urlauth.c) */
+	{ "GENURLAUTH",		ST_LOGGEDIN,	0,	cmd_genurlauth },
+	{ "RESETKEY",		ST_LOGGEDIN,	0,	cmd_resetkey },
+	{ "URLFETCH",		ST_LOGGEDIN,	0,	cmd_urlfetch },
 	{ "CHECK",		ST_SELECTED,	0,	cmd_check },
 	{ "CLOSE",		ST_SELECTED,	0,	cmd_close },
 	{ "UNSELECT",		ST_SELECTED,	0,	cmd_unselect },

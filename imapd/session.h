@@ -414,4 +414,14 @@ int	cmd_getmetadata(struct imap_session *, const struct imap_arg *,
 int	cmd_setmetadata(struct imap_session *, const struct imap_arg *,
 	    size_t);
 
+/* urlauth.c: URLAUTH (RFC 4467), URLAUTH=BINARY (RFC 5524) */
+int	cmd_genurlauth(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_resetkey(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_urlfetch(struct imap_session *, const struct imap_arg *, size_t);
+/* CATENATE's URL when it is URLAUTH-authorized (RFC 4469 §3), checked
+ * as URLFETCH checks it, written to fd; *total counts the octets
+ * against APPENDLIMIT.  0; -1 BADURL; -2 too big; -3 could not write. */
+int	imap_urlauth_catenate(struct imap_session *s, const char *url, int fd,
+	    off_t *total);
+
 #endif
