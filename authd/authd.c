@@ -194,6 +194,9 @@ auth_request(struct client *c)
 			return;
 		}
 		util_strcpy(c->service, service, sizeof(c->service));
+		/* a new login: the last one proves nothing more */
+		explicit_bzero(c->submit_user, sizeof(c->submit_user));
+		explicit_bzero(c->submit_proof, sizeof(c->submit_proof));
 		/* The key of the address's counters: only a real address. */
 		util_strcpy(c->ip, inet_pton(AF_INET, ip, a) == 1 ||
 		    inet_pton(AF_INET6, ip, a) == 1 ? ip : "?", sizeof(c->ip));
@@ -282,6 +285,12 @@ auth_finish(struct client *c, struct work *w)
 	c->held = util_calloc(1, sizeof(*c->held));
 	if (ok) {
 		lookup_token_new(user, c->service, token);
+		if (strcmp(c->service, "smtp") == 0) {
+			util_strcpy(c->submit_user, user,
+			    sizeof(c->submit_user));
+			util_strcpy(c->submit_proof, token,
+			    sizeof(c->submit_proof));
+		}
 		ipc_begin(c->held, AR_OK);
 		ipc_put_u64(c->held, c->conv);
 		ipc_put_str(c->held, user);

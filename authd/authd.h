@@ -63,6 +63,10 @@ struct client {
 	char		 ip[64];
 	int		 secured;
 	uint64_t	 conv;
+	/* The last "smtp" login on this connection: its user and token,
+	 * the proof AP_SUBMIT_TOKEN asks for (BURL, RFC 4468). */
+	char		 submit_user[320];
+	char		 submit_proof[AUTH_TOKEN_LEN + 1];
 	/* An answer held back until its time (policy_turn()). */
 	struct ipc_out	*held;
 	double		 held_until;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "../lib/log.h"
@@ -214,6 +215,21 @@ lookup_answer(struct ipc_in *in, const struct client *c, struct ipc_out *o)
 		answer(o, r = user != NULL);
 		if (user != NULL)
 			ipc_put_str(o, user);
+		break;
+	case AP_SUBMIT_TOKEN:
+		/* BURL (RFC 4468 §5): only the session that logged the
+		 * user in to submission, and only for that user */
+		r = a1 != NULL && c->submit_user[0] != '\0' &&
+		    strlen(a1) == AUTH_TOKEN_LEN &&
+		    CRYPTO_memcmp(a1, c->submit_proof, AUTH_TOKEN_LEN) == 0;
+		answer(o, r);
+		if (r == 1) {
+			char token[AUTH_TOKEN_LEN + 1];
+
+			lookup_token_new(c->submit_user, "submit", token);
+			ipc_put_str(o, token);
+			explicit_bzero(token, sizeof(token));
+		}
 		break;
 	case AP_FLUSH:
 		if ((r = c->control && a1 != NULL)) {

@@ -450,6 +450,22 @@ authc_redeem(struct authc *a, const char *token, const char *service,
 }
 
 int
+authc_submit_token(struct authc *a, const char *proof, char *token,
+    size_t size)
+{
+	const char *s;
+	int r;
+
+	if ((r = authc_yes_no(authc_ask(a, AP_SUBMIT_TOKEN, proof, NULL))) !=
+	    1)
+		return r;
+	if ((s = ipc_get_str(&a->in)) == NULL ||
+	    util_strcpy(token, s, size) == -1)
+		return -1;
+	return 1;
+}
+
+int
 authc_flush(struct authc *a, const char *user)
 {
 	return authc_yes_no(authc_ask(a, AP_FLUSH, user, NULL)) == 1 ? 0 : -1;

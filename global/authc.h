@@ -98,6 +98,11 @@ int	authc_quota(struct authc *a, const char *address,
 /* Whose login a token proves (once); 1 with user filled, 0, -1. */
 int	authc_redeem(struct authc *a, const char *token, const char *service,
 	    char *user, size_t size);
+/* BURL (RFC 4468): for the user this connection last logged in to
+ * "smtp", proof being that login's token, a "submit" token its IMAP
+ * post-login process redeems.  1 with token filled, 0, -1. */
+int	authc_submit_token(struct authc *a, const char *proof, char *token,
+	    size_t size);
 
 /*
  * The webmail's sessions (authproto.h): a "web" login's token becomes a

@@ -23,6 +23,7 @@
  *   AP_IDENTITIES		user
  *   AP_QUOTA			address
  *   AP_REDEEM			token service
+ *   AP_SUBMIT_TOKEN		proof
  *   AP_WEB_NEW			token client-ip
  *   AP_WEB_CHECK		session-id
  *   AP_WEB_TOKEN		session-id
@@ -52,6 +53,10 @@
  * learns them without any access to users.db; "no" for an unknown or
  * disabled user); AP_REDEEM's and AP_POSTMASTER's
  * value is the user or domain; AP_STATUS's are lines of text.
+ * AP_SUBMIT_TOKEN (BURL, RFC 4468): proof is the token of the last
+ * "smtp" login on this same connection to authd; the value is a new
+ * token, for the service "submit", that the IMAP post-login process
+ * redeems to fetch that user's submit+ URLs for the submission server.
  * The webmail's sessions (authd/websess.c): AP_WEB_NEW turns a "web"
  * login token into a session: "id csrf user"; AP_WEB_CHECK gives a live
  * session's "user csrf", AP_WEB_TOKEN its "user token" (a "web" token
@@ -73,6 +78,7 @@ enum authproto_type {
 	AP_IDENTITIES,
 	AP_QUOTA,
 	AP_REDEEM = 40,
+	AP_SUBMIT_TOKEN,
 	AP_WEB_NEW = 50,
 	AP_WEB_CHECK,
 	AP_WEB_TOKEN,

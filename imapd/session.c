@@ -211,6 +211,10 @@ session_dispatch(struct imap_session *s)
 	if (cmd == NULL) {
 		imap_tagged(s, "BAD Unknown command %s", log_str(name));
 		r = -1;
+	} else if (s->submit && cmd->fn != cmd_urlfetch &&
+	    cmd->fn != cmd_logout) {
+		imap_tagged(s, "BAD Only URLFETCH for the submission server");
+		r = -1;
 	} else if ((cmd->states & s->state) == 0) {
 		imap_tagged(s, "BAD %s not allowed %s", s->cmd_name,
 		    s->state == ST_NOTAUTH ? "before login" :
@@ -534,8 +538,11 @@ session_post_login(struct imap_session *s, const struct pool_session *post)
 	s->tag = post->tag;
 	s->cmd_name = "LOGIN";
 	s->relayed = post->relayed;
-	if (login_redeem(&s->conn, s->authc, post, "imap", user,
-	    sizeof(user)) == -1) {
+	/* smtpd's BURL (RFC 4468, smtpd/burl.c): a "submit" token */
+	s->submit = strcmp(post->service, "submission") == 0 ||
+	    strcmp(post->service, "submissions") == 0;
+	if (login_redeem(&s->conn, s->authc, post, s->submit ? "submit" :
+	    "imap", user, sizeof(user)) == -1) {
 		imap_tagged(s, "NO [UNAVAILABLE] Temporary authentication "
 		    "failure");
 		return -1;

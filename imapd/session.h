@@ -82,6 +82,8 @@ struct imap_session {
 	int		 qresync;
 	int		 utf8;		/* UTF8=ACCEPT (RFC 6855, utf8.c) */
 	int		 rev2;		/* IMAP4rev2 (RFC 9051, rev2.c) */
+	int		 submit;	/* the submission server fetching for
+					   BURL (RFC 4468): URLFETCH only */
 	/* The selected mailbox. */
 	struct mbox	*mb;
 	int		 readonly;

@@ -17,7 +17,9 @@
  * is NIL here even when its access identifier ("authuser", "anonymous")
  * would let this user read it.  "submit+<user>" URLs are for the
  * submission server alone (RFC 4467 §3, RFC 4468 §5): NIL to IMAP
- * clients, the owner included.
+ * clients, the owner included, and given only in a session smtpd's
+ * BURL opened for that user (s->submit: a "submit" token from the auth
+ * service, smtpd/burl.c), which may do nothing but URLFETCH.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -443,8 +445,12 @@ urlauth_may(struct imap_session *s, const struct urlauth_url *u)
 	case URLA_USER:
 		return urlauth_is_user(u->access_user, u->host, s->user) ?
 		    NULL : "for another user";
-	case URLA_SUBMIT:	/* RFC 4468 §5: the submission server's */
-		return "for the submission server";
+	case URLA_SUBMIT:	/* RFC 4468 §5: the submission server's, for
+				   the user it authenticated */
+		if (!s->submit)
+			return "for the submission server";
+		return urlauth_is_user(u->access_user, u->host, s->user) ?
+		    NULL : "for another user's submission";
 	case URLA_NONE:
 		break;
 	}

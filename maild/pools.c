@@ -111,6 +111,20 @@ post_login_protocol(const char *program)
 	return NULL;
 }
 
+/*
+ * Whose post-login processes a member may hand a client to: its
+ * protocol's, and for a submission session the user's IMAP one, which
+ * fetches the URLs of BURL for it (RFC 4468; smtpd/burl.c).
+ */
+static const char *
+handoff_protocol(const struct member *m)
+{
+	if (strcmp(m->pool->program, "smtpd") == 0 &&
+	    strcmp(m->pool->name, "smtp") != 0)
+		return "imap";
+	return post_login_protocol(m->pool->program);
+}
+
 static struct pool_def *
 pool_find(const char *name, int post_login)
 {
@@ -574,8 +588,7 @@ msg_handoff(struct member *m)
 	size_t i;
 
 	if (in.fd == -1 || (m->state != M_BUSY && !m->pool->event_loop) ||
-	    m->pool->post_login ||
-	    post_login_protocol(m->pool->program) == NULL) {
+	    m->pool->post_login || handoff_protocol(m) == NULL) {
 		member_stop(m, "sent a malformed POOL_HANDOFF");
 		return;
 	}
@@ -606,8 +619,7 @@ msg_handoff(struct member *m)
 		return;
 	}
 	h->from = m;
-	util_strcpy(h->protocol, post_login_protocol(m->pool->program),
-	    sizeof(h->protocol));
+	util_strcpy(h->protocol, handoff_protocol(m), sizeof(h->protocol));
 	h->s.fd = in.fd;
 	h->s.client_port = (int)port;
 	h->s.relayed = strcmp(v[4], "1") == 0;

@@ -106,7 +106,7 @@ smtp_spool_open(struct smtp_session *s, struct spool_writer *w)
 	return spool_start(w, fd, id, &s->txn);
 }
 
-static void
+void
 smtp_spool_abort(struct smtp_session *s, struct spool_writer *w)
 {
 	spool_abort(w);
@@ -114,7 +114,7 @@ smtp_spool_abort(struct smtp_session *s, struct spool_writer *w)
 }
 
 /* Durable in the queue when it returns 0. */
-static int
+int
 smtp_spool_commit(struct smtp_session *s, struct spool_writer *w)
 {
 	if (spool_finish(w) == -1) {
@@ -124,6 +124,24 @@ smtp_spool_commit(struct smtp_session *s, struct spool_writer *w)
 		return -1;
 	}
 	return pool_spool_commit(s->env->pool, s->txn.id);
+}
+
+int
+smtp_spool_begin(struct smtp_session *s, struct spool_writer *w)
+{
+	s->txn.arrival = time(NULL);
+	s->txn.client = util_strdup(s->client_ip);
+	s->txn.helo = util_strdup(s->helo);
+	s->txn.protocol = util_strdup(smtp_protocol(s));
+	if (smtp_spool_open(s, w) == -1) {
+		log_err("sid=%s cannot create queue file: %s", s->id,
+		    strerror(errno));
+		return -1;
+	}
+	if (s->spf_headers != NULL)
+		spool_write(w, s->spf_headers, strlen(s->spf_headers));
+	smtp_received(s, w);
+	return 0;
 }
 
 int
@@ -139,19 +157,10 @@ smtp_data(struct smtp_session *s)
 	int64_t session_deadline, data_deadline;
 	double start = util_now();
 
-	s->txn.arrival = time(NULL);
-	s->txn.client = util_strdup(s->client_ip);
-	s->txn.helo = util_strdup(s->helo);
-	s->txn.protocol = util_strdup(smtp_protocol(s));
-	if (smtp_spool_open(s, &w) == -1) {
-		log_err("sid=%s cannot create queue file: %s", s->id,
-		    strerror(errno));
+	if (smtp_spool_begin(s, &w) == -1) {
 		smtp_reply(s, "451 4.3.0 Error: queue file write error");
 		return -1;
 	}
-	if (s->spf_headers != NULL)
-		spool_write(&w, s->spf_headers, strlen(s->spf_headers));
-	smtp_received(s, &w);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 	/* However slowly it trickles, a message has smtpd.max_data_time. */
 	session_deadline = s->conn.deadline;

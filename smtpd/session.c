@@ -60,6 +60,7 @@ static const struct smtp_cmd smtp_cmds[] = {
 	    "503 5.5.1 Error: STARTTLS not allowed during a mail transaction",
 	    smtp_cmd_starttls },
 	{ "AUTH", S_READY, CMD_NEEDS_ARG, NULL, smtp_cmd_auth },
+	{ "BURL", S_RCPT, CMD_NEEDS_ARG, NULL, smtp_cmd_burl },	/* 4468 */
 };
 
 /* Commands of other protocols: a browser or proxy abused to talk SMTP. */
@@ -107,6 +108,7 @@ smtp_reply(struct smtp_session *s, const char *fmt, ...)
 void
 smtp_txn_reset(struct smtp_session *s)
 {
+	smtp_burl_abort(s);
 	spool_env_free(&s->txn);
 	free(s->spf_headers);
 	s->spf_headers = NULL;
@@ -156,6 +158,8 @@ cmd_ehlo(struct smtp_session *s, char *arg)
 		smtp_reply(s, "250-STARTTLS");
 	if (smtp_auth_offered(s))
 		smtp_reply(s, "250-AUTH " AUTH_MECHS);
+	if (smtp_burl_offered(s))	/* RFC 4468 §3: burl.c */
+		smtp_reply(s, "250-BURL imap");
 	smtp_reply(s, "250 ENHANCEDSTATUSCODES");
 	return 0;
 }
@@ -399,6 +403,10 @@ static int
 cmd_data(struct smtp_session *s, char *arg)
 {
 	(void)arg;
+	if (s->burl != NULL) {	/* RFC 4468 §3: BURL ... LAST ends it */
+		smtp_reply(s, "503 5.5.1 Error: BURL without LAST under way");
+		return -1;
+	}
 	return smtp_data(s);
 }
 
@@ -479,6 +487,10 @@ smtp_bad_state_reply(struct smtp_session *s, const struct smtp_cmd *cmd)
 		return s->state == S_CONNECTED ?
 		    "503 5.5.1 Error: send EHLO first" :
 		    "503 5.5.1 Error: AUTH not allowed during a mail transaction";
+	if (cmd->fn == smtp_cmd_burl)	/* RFC 4468 §6 */
+		return s->state == S_MAIL ?
+		    "554 5.5.0 No recipients have been specified" :
+		    "503 5.5.0 Valid RCPT TO required before BURL";
 	if (cmd->fn == cmd_data)
 		return s->state == S_MAIL ?
 		    "554 5.5.1 Error: no valid recipients" :

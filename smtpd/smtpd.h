@@ -6,6 +6,8 @@
  * session.c	one connection: the command table and state machine
  * tls_auth.c	STARTTLS (RFC 3207) and AUTH (RFC 4954)
  * data.c	DATA: the message into the spool
+ * burl.c	BURL (RFC 4468): the message fetched by URLFETCH from the
+ *		user's IMAP post-login process
  * spf.c	SPF on port 25 (RFC 7208) and its headers
  */
 #ifndef SMTPD_H
@@ -68,6 +70,8 @@ struct smtp_session {
 	char		*spf_headers;	/* to prepend, or NULL */
 	long long	 declared_size;
 	long		 nrcpt_cmds;	/* accepted RCPT commands */
+	struct spool_writer *burl;	/* BURL without LAST so far, or NULL */
+	long long	 burl_size;	/* its octets (with CRLF) */
 	/* The last recipient the auth service resolved, kept a second: a
 	 * client sending one message after another to an address asks
 	 * once (Postfix's resolve client keeps its last answer too). */
@@ -93,6 +97,19 @@ void	smtp_txn_reset(struct smtp_session *s);
 
 /* data.c: read the message after "354"; replies itself. -1: drop session */
 int	smtp_data(struct smtp_session *s);
+/* The transaction's spool file from maild, its trace headers written
+ * (DATA's and BURL's); 0, or -1 (logged). */
+int	smtp_spool_begin(struct smtp_session *s, struct spool_writer *w);
+/* Durable in the queue (0), or given up (-1, logged). */
+int	smtp_spool_commit(struct smtp_session *s, struct spool_writer *w);
+void	smtp_spool_abort(struct smtp_session *s, struct spool_writer *w);
+
+/* burl.c: BURL (RFC 4468) on the submission services */
+int	smtp_cmd_burl(struct smtp_session *s, char *arg);
+/* Is BURL offered (EHLO: "BURL imap")? */
+int	smtp_burl_offered(const struct smtp_session *s);
+/* Drop a BURL message begun and not finished (RSET, MAIL, the end). */
+void	smtp_burl_abort(struct smtp_session *s);
 
 /* spf.c: check MAIL FROM on port 25 (replies itself on refusal); 0 go on,
  * -1 refused. */
