@@ -35,6 +35,8 @@
  *		RETURN (UPDATE) keeps current
  * notify.c	NOTIFY (RFC 5465): events sent while idling and between
  *		commands
+ * urlauth.c	URLAUTH, URLAUTH=BINARY (RFC 4467, 5524): GENURLAUTH,
+ *		RESETKEY, URLFETCH, CATENATE's and BURL's URLs
  * cmd_*.c	the commands, grouped by state
  */
 #ifndef IMAPD_H
