@@ -37,338 +37,11 @@
 #include "../global/mime.h"
 #include "../lib/log.h"
 #include "../maildir/urlkey.h"
+#include "imapurl.h"
 #include "session.h"
 
-#define URLAUTH_URL_MAX		2048	/* octets of a URL */
 #define URLFETCH_MAX_URLS	256	/* in one URLFETCH */
 #define GENURLAUTH_MAX_URLS	64	/* in one GENURLAUTH */
-
-enum urlauth_access {
-	URLA_NONE,		/* no ;URLAUTH= */
-	URLA_ANONYMOUS,
-	URLA_AUTHUSER,
-	URLA_USER,		/* user+<name> */
-	URLA_SUBMIT,		/* submit+<name> */
-};
-
-struct urlauth_url {
-	char		 user[320];	/* the URL's owner (enc-user) */
-	char		 host[256];
-	char		 mailbox[MAILDIR_NAME_MAX + 1];
-	uint32_t	 uidvalidity;	/* 0: not given */
-	uint32_t	 uid;
-	char		 section[256];
-	int		 partial;
-	uint64_t	 offset, length;
-	int64_t		 expire;	/* 0: none */
-	enum urlauth_access access;
-	char		 access_user[320];
-	size_t		 rump_len;	/* the URL up to the access */
-	int		 authorized;	/* ":mech:token" follows */
-	char		 mech[32];
-	unsigned char	 token[URLKEY_LEN];
-	size_t		 token_len;
-};
-
-/* ---- parsing (RFC 5092 §11, RFC 4467 §9) ---- */
-
-static const char *
-find_ci(const char *s, const char *e, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (; s + n <= e; s++)
-		if (strncasecmp(s, needle, n) == 0)
-			return s;
-	return NULL;
-}
-
-/* %XX-decode [s, e) (RFC 3986 §2.1); -1 when malformed, too long, or
- * holding a control character. */
-static int
-pct_decode(const char *s, const char *e, char *out, size_t size)
-{
-	size_t n = 0;
-	unsigned char c;
-	int hi, lo;
-
-	for (; s < e; s++) {
-		c = (unsigned char)*s;
-		if (c == '%') {
-			if (e - s < 3 || !isxdigit((unsigned char)s[1]) ||
-			    !isxdigit((unsigned char)s[2]))
-				return -1;
-			hi = isdigit((unsigned char)s[1]) ? s[1] - '0' :
-			    (tolower((unsigned char)s[1]) - 'a' + 10);
-			lo = isdigit((unsigned char)s[2]) ? s[2] - '0' :
-			    (tolower((unsigned char)s[2]) - 'a' + 10);
-			c = (unsigned char)(hi * 16 + lo);
-			s += 2;
-		}
-		if (c < 0x20 || c == 0x7f || n + 1 >= size)
-			return -1;
-		out[n++] = (char)c;
-	}
-	out[n] = '\0';
-	return 0;
-}
-
-static int
-parse_number(const char **p, const char *e, uint64_t max, uint64_t *v)
-{
-	const char *s = *p;
-
-	*v = 0;
-	if (s >= e || *s < '1' || *s > '9')
-		return -1;
-	for (; s < e && *s >= '0' && *s <= '9'; s++)
-		if ((*v = *v * 10 + (uint64_t)(*s - '0')) > max)
-			return -1;
-	*p = s;
-	return 0;
-}
-
-/* RFC 3339 date-time: 2006-05-01T12:00:00[.frac](Z|+hh:mm|-hh:mm). */
-static int64_t
-parse_datetime(const char *s, const char *e)
-{
-	char t[64];
-	struct tm tm;
-	int Y, M, D, h, m, sec, oh, om, n = 0;
-	const char *p;
-	int64_t v;
-
-	if (e - s >= (ptrdiff_t)sizeof(t))
-		return -1;
-	memcpy(t, s, (size_t)(e - s));
-	t[e - s] = '\0';
-	if (sscanf(t, "%4d-%2d-%2d%*1[Tt]%2d:%2d:%2d%n", &Y, &M, &D, &h, &m,
-	    &sec, &n) != 6 || n != 19 || M < 1 || M > 12 || D < 1 || D > 31 ||
-	    h > 23 || m > 59 || sec > 60)
-		return -1;
-	for (p = t + 2; p < t + 19; p++)	/* digits where digits go */
-		if (p - t != 4 && p - t != 7 && p - t != 10 && p - t != 13 &&
-		    p - t != 16 && !isdigit((unsigned char)*p))
-			return -1;
-	p = t + 19;
-	if (*p == '.') {
-		for (p++; isdigit((unsigned char)*p); p++)
-			;
-		if (!isdigit((unsigned char)p[-1]))
-			return -1;
-	}
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = Y - 1900;
-	tm.tm_mon = M - 1;
-	tm.tm_mday = D;
-	tm.tm_hour = h;
-	tm.tm_min = m;
-	tm.tm_sec = sec;
-	v = (int64_t)timegm(&tm);
-	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
-		return v;
-	if ((*p != '+' && *p != '-') || strlen(p) != 6 ||
-	    sscanf(p + 1, "%2d:%2d", &oh, &om) != 2 || oh > 23 || om > 59 ||
-	    !isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
-	    p[3] != ':' || !isdigit((unsigned char)p[4]) ||
-	    !isdigit((unsigned char)p[5]))
-		return -1;
-	return *p == '+' ? v - (oh * 3600 + om * 60) : v + (oh * 3600 +
-	    om * 60);
-}
-
-/* The message part: mailbox [;UIDVALIDITY=n] /;UID=n [/;SECTION=s]
- * [/;PARTIAL=o[.l]], in [p, e). */
-static int
-parse_messagepart(const char *p, const char *e, struct urlauth_url *u)
-{
-	const char *uid, *v, *end;
-	char name[MAILDIR_NAME_MAX + 1];
-	const char *why;
-	uint64_t n;
-	int utf8 = 0;
-	size_t i;
-
-	if ((uid = find_ci(p, e, "/;UID=")) == NULL)
-		return -1;
-	end = uid;
-	if ((v = find_ci(p, uid, ";UIDVALIDITY=")) != NULL) {
-		end = v;
-		v += 13;
-		if (parse_number(&v, e, UINT32_MAX, &n) == -1 || v != uid)
-			return -1;
-		u->uidvalidity = (uint32_t)n;
-	}
-	if (end == p || pct_decode(p, end, name, sizeof(name)) == -1)
-		return -1;
-	for (i = 0; name[i] != '\0'; i++)
-		if ((unsigned char)name[i] >= 0x80)
-			utf8 = 1;
-	/* RFC 5092 §3.2: the name in UTF-8, the store's in modified
-	 * UTF-7. */
-	if (utf8 && utf8_to_mutf7(name, u->mailbox, sizeof(u->mailbox)) == -1)
-		return -1;
-	if (!utf8)
-		util_strcpy(u->mailbox, name, sizeof(u->mailbox));
-	maildir_name_normalize(u->mailbox);
-	if (strcmp(u->mailbox, "INBOX") != 0 &&
-	    maildir_name_valid(u->mailbox, &why) == -1)
-		return -1;
-	p = uid + 6;
-	if (parse_number(&p, e, UINT32_MAX, &n) == -1)
-		return -1;
-	u->uid = (uint32_t)n;
-	if (e - p >= 10 && strncasecmp(p, "/;SECTION=", 10) == 0) {
-		p += 10;
-		if ((end = find_ci(p, e, "/;PARTIAL=")) == NULL)
-			end = e;
-		if (end == p || pct_decode(p, end, u->section,
-		    sizeof(u->section)) == -1)
-			return -1;
-		p = end;
-	}
-	if (e - p >= 10 && strncasecmp(p, "/;PARTIAL=", 10) == 0) {
-		p += 10;
-		u->partial = 1;
-		u->length = UINT64_MAX;
-		if (p >= e || !isdigit((unsigned char)*p))
-			return -1;
-		for (u->offset = 0; p < e && *p >= '0' && *p <= '9'; p++)
-			if ((u->offset = u->offset * 10 + (uint64_t)(*p -
-			    '0')) > UINT32_MAX)
-				return -1;
-		if (p < e && *p == '.') {
-			p++;
-			if (parse_number(&p, e, UINT32_MAX, &u->length) == -1)
-				return -1;
-		}
-	}
-	return p == e ? 0 : -1;
-}
-
-static int
-hex_decode(const char *s, size_t n, unsigned char *out, size_t size)
-{
-	size_t i;
-	int hi, lo;
-
-	if (n % 2 != 0 || n / 2 > size)
-		return -1;
-	for (i = 0; i < n; i += 2) {
-		if (!isxdigit((unsigned char)s[i]) ||
-		    !isxdigit((unsigned char)s[i + 1]))
-			return -1;
-		hi = isdigit((unsigned char)s[i]) ? s[i] - '0' :
-		    tolower((unsigned char)s[i]) - 'a' + 10;
-		lo = isdigit((unsigned char)s[i + 1]) ? s[i + 1] - '0' :
-		    tolower((unsigned char)s[i + 1]) - 'a' + 10;
-		out[i / 2] = (unsigned char)(hi * 16 + lo);
-	}
-	return 0;
-}
-
-/*
- * A full IMAP URL naming a message or a part of one, with ;URLAUTH=
- * (and its ":mech:token" when it is an authorized URL, else a rump).
- * 0, or -1 for anything else.
- */
-static int
-urlauth_parse(const char *url, size_t len, struct urlauth_url *u)
-{
-	const char *p, *e = url + len, *srv, *at, *slash, *ua, *ex, *c, *a,
-	    *colon;
-	char host[256];
-	size_t n;
-
-	memset(u, 0, sizeof(*u));
-	if (len > URLAUTH_URL_MAX || strlen(url) != len ||
-	    strncasecmp(url, "imap://", 7) != 0)
-		return -1;
-	srv = url + 7;
-	if ((slash = memchr(srv, '/', (size_t)(e - srv))) == NULL)
-		return -1;
-	/* iuserinfo "@" host [":" port]: the user is required here */
-	for (at = NULL, p = srv; p < slash; p++)
-		if (*p == '@')
-			at = p;
-	if (at == NULL)
-		return -1;
-	if ((c = find_ci(srv, at, ";AUTH=")) == NULL)
-		c = at;
-	if (c == srv || pct_decode(srv, c, u->user, sizeof(u->user)) == -1)
-		return -1;
-	if ((n = (size_t)(slash - at - 1)) == 0 || n >= sizeof(host))
-		return -1;
-	memcpy(host, at + 1, n);
-	host[n] = '\0';
-	if (host[0] != '[' && (c = strrchr(host, ':')) != NULL)
-		host[c - host] = '\0';	/* the port */
-	else if (host[0] == '[' && (c = strstr(host, "]:")) != NULL)
-		host[c + 1 - host] = '\0';
-	util_strcpy(u->host, host, sizeof(u->host));
-	/* [;EXPIRE=date-time] ;URLAUTH=access [":" mech ":" token] */
-	if ((ua = find_ci(slash, e, ";URLAUTH=")) == NULL)
-		return -1;
-	if ((ex = find_ci(slash, ua, ";EXPIRE=")) != NULL) {
-		if ((u->expire = parse_datetime(ex + 8, ua)) <= 0)
-			return -1;
-	} else
-		ex = ua;
-	if (parse_messagepart(slash + 1, ex, u) == -1)
-		return -1;
-	a = ua + 9;
-	colon = memchr(a, ':', (size_t)(e - a));
-	u->rump_len = (size_t)((colon != NULL ? colon : e) - url);
-	c = colon != NULL ? colon : e;
-	if ((size_t)(c - a) == 9 && strncasecmp(a, "anonymous", 9) == 0)
-		u->access = URLA_ANONYMOUS;
-	else if ((size_t)(c - a) == 8 && strncasecmp(a, "authuser", 8) == 0)
-		u->access = URLA_AUTHUSER;
-	else if (c - a > 5 && strncasecmp(a, "user+", 5) == 0) {
-		u->access = URLA_USER;
-		a += 5;
-	} else if (c - a > 7 && strncasecmp(a, "submit+", 7) == 0) {
-		u->access = URLA_SUBMIT;
-		a += 7;
-	} else
-		return -1;
-	if ((u->access == URLA_USER || u->access == URLA_SUBMIT) &&
-	    pct_decode(a, c, u->access_user, sizeof(u->access_user)) == -1)
-		return -1;
-	if (colon == NULL)
-		return 0;	/* a rump */
-	/* ":" uauth-mechanism ":" enc-urlauth (32*HEXDIG) */
-	p = colon + 1;
-	if ((c = memchr(p, ':', (size_t)(e - p))) == NULL || c == p ||
-	    (size_t)(c - p) >= sizeof(u->mech))
-		return -1;
-	memcpy(u->mech, p, (size_t)(c - p));
-	u->mech[c - p] = '\0';
-	for (p = u->mech; *p != '\0'; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
-			return -1;
-	p = c + 1;
-	if (e - p < 32 || hex_decode(p, (size_t)(e - p), u->token,
-	    sizeof(u->token)) == -1)
-		return -1;
-	u->token_len = (size_t)(e - p) / 2;
-	u->authorized = 1;
-	return 0;
-}
-
-/* Is the name in a URL (its owner, or user+/submit+'s) this login?  The
- * full login, or its local part at the URL's host (RFC 4467 §7 writes
- * imap://joe@example.com/ for joe at example.com). */
-static int
-urlauth_is_user(const char *name, const char *host, const char *login)
-{
-	size_t n = strlen(name);
-
-	if (strcasecmp(name, login) == 0)
-		return 1;
-	return strchr(name, '@') == NULL && strncasecmp(login, name, n) == 0 &&
-	    login[n] == '@' && strcasecmp(login + n + 1, host) == 0;
-}
 
 /* The INTERNAL token of a rump URL, under key. */
 static void
@@ -434,7 +107,7 @@ urlauth_may(struct imap_session *s, const struct urlauth_url *u)
 		return "not an authorized URL";
 	if (strcasecmp(u->mech, "INTERNAL") != 0)
 		return "unknown mechanism";
-	if (!urlauth_is_user(u->user, u->host, s->user))
+	if (!imapurl_is_user(u->user, u->host, s->user))
 		return "another user's mailbox";
 	if (u->expire != 0 && (int64_t)time(NULL) >= u->expire)
 		return "expired";	/* RFC 4467 §3.3 */
@@ -443,13 +116,13 @@ urlauth_may(struct imap_session *s, const struct urlauth_url *u)
 	case URLA_AUTHUSER:
 		return NULL;
 	case URLA_USER:
-		return urlauth_is_user(u->access_user, u->host, s->user) ?
+		return imapurl_is_user(u->access_user, u->host, s->user) ?
 		    NULL : "for another user";
 	case URLA_SUBMIT:	/* RFC 4468 §5: the submission server's, for
 				   the user it authenticated */
 		if (!s->submit)
 			return "for the submission server";
-		return urlauth_is_user(u->access_user, u->host, s->user) ?
+		return imapurl_is_user(u->access_user, u->host, s->user) ?
 		    NULL : "for another user's submission";
 	case URLA_NONE:
 		break;
@@ -507,7 +180,7 @@ urlauth_resolve(struct imap_session *s, const char *url, size_t len,
 	int exists, r = -1;
 
 	memset(d, 0, sizeof(*d));
-	if (urlauth_parse(url, len, &u) == -1) {
+	if (imapurl_parse(url, len, &u) == -1) {
 		why = "malformed";
 		goto out;
 	}
@@ -600,12 +273,12 @@ genurlauth_one(struct imap_session *s, const struct imap_arg *ua,
 		imap_tagged(s, "NO Unsupported URLAUTH mechanism");
 		return -1;
 	}
-	if (url == NULL || urlauth_parse(url, ua->len, &u) == -1 ||
+	if (url == NULL || imapurl_parse(url, ua->len, &u) == -1 ||
 	    u.authorized) {
 		imap_tagged(s, "NO Not a rump URLAUTH URL");
 		return -1;
 	}
-	if (!urlauth_is_user(u.user, u.host, s->user)) {
+	if (!imapurl_is_user(u.user, u.host, s->user)) {
 		imap_tagged(s, "NO URL of another user's mailbox");
 		return -1;
 	}

@@ -1,0 +1,65 @@
+/*
+ * imapurl.h: IMAP URLs as URLAUTH names them (RFC 5092 §11, RFC 4467
+ * §9), imapurl.c; for urlauth.c, its unit test and fuzz target.  The
+ * parser does no I/O.
+ */
+#ifndef IMAP_IMAPURL_H
+#define IMAP_IMAPURL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../maildir/maildir.h"
+#include "../maildir/urlkey.h"
+
+#define URLAUTH_URL_MAX		2048	/* octets of a URL */
+
+enum urlauth_access {
+	URLA_NONE,		/* no ;URLAUTH= */
+	URLA_ANONYMOUS,
+	URLA_AUTHUSER,
+	URLA_USER,		/* user+<name> */
+	URLA_SUBMIT,		/* submit+<name> */
+};
+
+struct urlauth_url {
+	char		 user[320];	/* the URL's owner (enc-user) */
+	char		 host[256];
+	char		 mailbox[MAILDIR_NAME_MAX + 1];
+	uint32_t	 uidvalidity;	/* 0: not given */
+	uint32_t	 uid;
+	char		 section[256];
+	int		 partial;
+	uint64_t	 offset, length;
+	int64_t		 expire;	/* 0: none */
+	enum urlauth_access access;
+	char		 access_user[320];
+	size_t		 rump_len;	/* the URL up to the access */
+	int		 authorized;	/* ":mech:token" follows */
+	char		 mech[32];
+	unsigned char	 token[URLKEY_LEN];
+	size_t		 token_len;
+};
+
+/*
+ * A full IMAP URL naming a message or a part of one, with ;URLAUTH=
+ * (and its ":mech:token" when it is an authorized URL, else a rump):
+ *
+ *	imap://user[;AUTH=x]@host[:port]/mailbox[;UIDVALIDITY=n]/;UID=n
+ *	    [/;SECTION=s][/;PARTIAL=o[.l]][;EXPIRE=date-time]
+ *	    ;URLAUTH=access[:mechanism:token]
+ *
+ * The mailbox is given in the store's form (modified UTF-7, INBOX
+ * normalized) and checked as the store checks names.  0, or -1 for
+ * anything else.
+ */
+int	imapurl_parse(const char *url, size_t len, struct urlauth_url *u);
+/* Is the name in a URL (its owner, or user+/submit+'s) this login?  The
+ * full login, or its local part at the URL's host (RFC 4467 §7 writes
+ * imap://joe@example.com/ for joe at example.com).  1 or 0. */
+int	imapurl_is_user(const char *name, const char *host, const char *login);
+/* RFC 3339 date-time in [s, e): 2006-05-01T12:00:00[.frac](Z|+hh:mm|
+ * -hh:mm) as epoch seconds; -1. */
+int64_t	imapurl_datetime(const char *s, const char *e);
+
+#endif
