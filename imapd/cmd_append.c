@@ -28,6 +28,7 @@
 
 #include "../global/mime.h"
 #include "../lib/log.h"
+#include "imapurl.h"
 #include "session.h"
 
 #define APPEND_MAX_MESSAGES	32	/* in one APPEND (README) */
@@ -169,33 +170,6 @@ struct imap_url {
 	uint64_t	 offset, length;
 };
 
-/* %XX-decode [s, e) into out (RFC 3986 §2.1); -1 when malformed, too
- * long, or holding a NUL or control character. */
-static int
-pct_decode(const char *s, const char *e, char *out, size_t size)
-{
-	size_t n = 0;
-	unsigned int v;
-	unsigned char c;
-
-	for (; s < e; s++) {
-		c = (unsigned char)*s;
-		if (c == '%') {
-			if (e - s < 3 || sscanf(s + 1, "%2x", &v) != 1 ||
-			    !isxdigit((unsigned char)s[1]) ||
-			    !isxdigit((unsigned char)s[2]))
-				return -1;
-			c = (unsigned char)v;
-			s += 2;
-		}
-		if (c < 0x20 || c == 0x7f || n + 1 >= size)
-			return -1;
-		out[n++] = (char)c;
-	}
-	out[n] = '\0';
-	return 0;
-}
-
 /* "name" -> value text up to the next "/" ... */
 static int
 url_number(const char **p, uint64_t max, uint64_t *v)
@@ -251,7 +225,8 @@ url_parse(const char *url, struct imap_url *u)
 			return -1;
 		u->uidvalidity = (uint32_t)n;
 	}
-	if (e == url + 1 || pct_decode(url + 1, e, name, sizeof(name)) == -1)
+	if (e == url + 1 ||
+	    imapurl_pct_decode(url + 1, e, name, sizeof(name)) == -1)
 		return -1;
 	for (i = 0; name[i] != '\0'; i++)
 		if ((unsigned char)name[i] >= 0x80)
@@ -272,7 +247,8 @@ url_parse(const char *url, struct imap_url *u)
 		p += 10;
 		if ((e = strcasestr_n(p, "/;PARTIAL=")) == NULL)
 			e = p + strlen(p);
-		if (pct_decode(p, e, u->section, sizeof(u->section)) == -1)
+		if (imapurl_pct_decode(p, e, u->section,
+		    sizeof(u->section)) == -1)
 			return -1;
 		p = e;
 	}

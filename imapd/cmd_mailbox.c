@@ -558,11 +558,26 @@ list_matches(const struct list_ctx *lc, const char *name)
 	return 0;
 }
 
-static void
-put_attr(struct buf *b, const char **sep, const char *attr)
+void
+imap_put_attr(struct buf *b, const char **sep, const char *attr)
 {
 	buf_printf(b, "%s%s", *sep, attr);
 	*sep = " ";
+}
+
+void
+imap_put_use_attrs(struct buf *b, const char **sep, unsigned int attrs)
+{
+	if (attrs & MFA_SENT)
+		imap_put_attr(b, sep, "\\Sent");
+	if (attrs & MFA_DRAFTS)
+		imap_put_attr(b, sep, "\\Drafts");
+	if (attrs & MFA_TRASH)
+		imap_put_attr(b, sep, "\\Trash");
+	if (attrs & MFA_JUNK)
+		imap_put_attr(b, sep, "\\Junk");
+	if (attrs & MFA_ARCHIVE)
+		imap_put_attr(b, sep, "\\Archive");
 }
 
 /* Every folder, to look at them together (CHILDINFO needs children). */
@@ -650,29 +665,19 @@ list_reply(struct list_ctx *lc, size_t i, int childinfo)
 	 * not there. */
 	if (lc->lsub && ((attrs & (MFA_NONEXISTENT | MFA_NOSELECT)) ||
 	    !(attrs & MFA_SUBSCRIBED)))
-		put_attr(b, &sep, "\\Noselect");
+		imap_put_attr(b, &sep, "\\Noselect");
 	else if (attrs & MFA_NONEXISTENT)
-		put_attr(b, &sep, "\\NonExistent");
+		imap_put_attr(b, &sep, "\\NonExistent");
 	else if (attrs & MFA_NOSELECT)
-		put_attr(b, &sep, "\\Noselect");
+		imap_put_attr(b, &sep, "\\Noselect");
 	if (!lc->lsub && !(attrs & MFA_NONEXISTENT))
-		put_attr(b, &sep, attrs & MFA_CHILDREN ? "\\HasChildren" :
+		imap_put_attr(b, &sep, attrs & MFA_CHILDREN ? "\\HasChildren" :
 		    "\\HasNoChildren");
 	if ((attrs & MFA_SUBSCRIBED) && !lc->lsub &&
 	    (lc->opts & (RET_SUBSCRIBED | SEL_SUBSCRIBED)))
-		put_attr(b, &sep, "\\Subscribed");
-	if (!lc->lsub) {
-		if (attrs & MFA_SENT)
-			put_attr(b, &sep, "\\Sent");
-		if (attrs & MFA_DRAFTS)
-			put_attr(b, &sep, "\\Drafts");
-		if (attrs & MFA_TRASH)
-			put_attr(b, &sep, "\\Trash");
-		if (attrs & MFA_JUNK)
-			put_attr(b, &sep, "\\Junk");
-		if (attrs & MFA_ARCHIVE)
-			put_attr(b, &sep, "\\Archive");
-	}
+		imap_put_attr(b, &sep, "\\Subscribed");
+	if (!lc->lsub)
+		imap_put_use_attrs(b, &sep, attrs);
 	buf_printf(b, ") \"%c\" ", MAILDIR_SEP);
 	imap_put_mailbox(s, b, name);
 	if (childinfo && !lc->lsub)

@@ -23,10 +23,8 @@ find_ci(const char *s, const char *e, const char *needle)
 	return NULL;
 }
 
-/* %XX-decode [s, e) (RFC 3986 §2.1); -1 when malformed, too long, or
- * holding a control character. */
-static int
-pct_decode(const char *s, const char *e, char *out, size_t size)
+int
+imapurl_pct_decode(const char *s, const char *e, char *out, size_t size)
 {
 	size_t n = 0;
 	unsigned char c;
@@ -138,7 +136,8 @@ parse_messagepart(const char *p, const char *e, struct urlauth_url *u)
 			return -1;
 		u->uidvalidity = (uint32_t)n;
 	}
-	if (end == p || pct_decode(p, end, name, sizeof(name)) == -1)
+	if (end == p ||
+	    imapurl_pct_decode(p, end, name, sizeof(name)) == -1)
 		return -1;
 	for (i = 0; name[i] != '\0'; i++)
 		if ((unsigned char)name[i] >= 0x80)
@@ -161,7 +160,7 @@ parse_messagepart(const char *p, const char *e, struct urlauth_url *u)
 		p += 10;
 		if ((end = find_ci(p, e, "/;PARTIAL=")) == NULL)
 			end = e;
-		if (end == p || pct_decode(p, end, u->section,
+		if (end == p || imapurl_pct_decode(p, end, u->section,
 		    sizeof(u->section)) == -1)
 			return -1;
 		p = end;
@@ -232,7 +231,8 @@ imapurl_parse(const char *url, size_t len, struct urlauth_url *u)
 		c = at;
 	else if (find_ci(c, at, ";AUTH=") != c)
 		return -1;
-	if (c == srv || pct_decode(srv, c, u->user, sizeof(u->user)) == -1)
+	if (c == srv ||
+	    imapurl_pct_decode(srv, c, u->user, sizeof(u->user)) == -1)
 		return -1;
 	if ((n = (size_t)(slash - at - 1)) == 0 || n >= sizeof(host))
 		return -1;
@@ -272,7 +272,8 @@ imapurl_parse(const char *url, size_t len, struct urlauth_url *u)
 	} else
 		return -1;
 	if ((u->access == URLA_USER || u->access == URLA_SUBMIT) &&
-	    pct_decode(a, c, u->access_user, sizeof(u->access_user)) == -1)
+	    imapurl_pct_decode(a, c, u->access_user,
+	    sizeof(u->access_user)) == -1)
 		return -1;
 	if (colon == NULL)
 		return 0;	/* a rump */

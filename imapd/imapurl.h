@@ -54,6 +54,11 @@ struct urlauth_url {
  * anything else.
  */
 int	imapurl_parse(const char *url, size_t len, struct urlauth_url *u);
+/* %XX-decode [s, e) into out (RFC 3986 §2.1): 0, or -1 when malformed,
+ * too long, or holding a NUL or control character.  CATENATE's URLs
+ * (cmd_append.c) too. */
+int	imapurl_pct_decode(const char *s, const char *e, char *out,
+	    size_t size);
 /* Is the name in a URL (its owner, or user+/submit+'s) this login?  The
  * full login, or its local part at the URL's host (RFC 4467 §7 writes
  * imap://joe@example.com/ for joe at example.com).  1 or 0. */

@@ -287,13 +287,6 @@ box_watched(struct imap_session *s, const struct notify_box *b)
 
 /* ---- responses ---- */
 
-static void
-put_attr(struct buf *b, const char **sep, const char *attr)
-{
-	buf_printf(b, "%s%s", *sep, attr);
-	*sep = " ";
-}
-
 /* "* LIST (attrs) "/" name", an extended one with OLDNAME for a rename
  * (§5.4, RFC 5258 §3.2); \NonExistent when it is gone. */
 static void
@@ -305,27 +298,17 @@ put_list(struct imap_session *s, const char *name, unsigned int attrs,
 
 	buf_puts(b, "* LIST (");
 	if (!exists)
-		put_attr(b, &sep, "\\NonExistent");
+		imap_put_attr(b, &sep, "\\NonExistent");
 	else {
 		if (attrs & MFA_NOSELECT)
-			put_attr(b, &sep, "\\Noselect");
-		put_attr(b, &sep, attrs & MFA_CHILDREN ? "\\HasChildren" :
+			imap_put_attr(b, &sep, "\\Noselect");
+		imap_put_attr(b, &sep, attrs & MFA_CHILDREN ? "\\HasChildren" :
 		    "\\HasNoChildren");
 	}
 	if (attrs & MFA_SUBSCRIBED)		/* §5.5 */
-		put_attr(b, &sep, "\\Subscribed");
-	if (exists) {
-		if (attrs & MFA_SENT)
-			put_attr(b, &sep, "\\Sent");
-		if (attrs & MFA_DRAFTS)
-			put_attr(b, &sep, "\\Drafts");
-		if (attrs & MFA_TRASH)
-			put_attr(b, &sep, "\\Trash");
-		if (attrs & MFA_JUNK)
-			put_attr(b, &sep, "\\Junk");
-		if (attrs & MFA_ARCHIVE)
-			put_attr(b, &sep, "\\Archive");
-	}
+		imap_put_attr(b, &sep, "\\Subscribed");
+	if (exists)
+		imap_put_use_attrs(b, &sep, attrs);
 	buf_printf(b, ") \"%c\" ", MAILDIR_SEP);
 	imap_put_mailbox(s, b, name);
 	if (oldname != NULL) {

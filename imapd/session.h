@@ -256,6 +256,11 @@ int	cmd_unsubscribe(struct imap_session *, const struct imap_arg *,
 int	cmd_list(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_lsub(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_status(struct imap_session *, const struct imap_arg *, size_t);
+/* One attribute of a LIST reply, after *sep (" " once one is out). */
+void	imap_put_attr(struct buf *b, const char **sep, const char *attr);
+/* The special-use attributes (RFC 6154) of a folder's MFA_ bits. */
+void	imap_put_use_attrs(struct buf *b, const char **sep,
+	    unsigned int attrs);
 /* "* LIST (attributes) "/" name" of one mailbox, as LIST gives it; 0,
  * or -1 when it is not there. */
 int	imap_list_one(struct imap_session *s, const char *name);
