@@ -8,7 +8,9 @@ the same run also times the same click against a Replay: the login page,
 the list page with its rows and the static files, byte for byte as maild
 sent them, with their headers (the Content-Security-Policy too), and the
 POST of the form answered at once with maild's redirect.  What maild
-takes beyond the replay is what its server side costs.
+takes beyond the replay is what its server side costs.  A second
+Replay serves bare_pages(): a form and the rows alone, the floor of
+the browser and the driver for that click on this machine.
 
 HTTPS with the certificate the test maild serves, HTTP/1.1 keep-alive,
 on 127.0.0.1 only; a thread per connection.  Anything not captured is a
@@ -27,11 +29,10 @@ SKIP = {"content-length", "transfer-encoding", "connection", "date",
 
 
 class Replay:
-	name = "replay"
-
-	def __init__(self, pages, cert, key):
+	def __init__(self, pages, cert, key, name="replay"):
 		"""pages: {path: (status, [(header, value)], body)}; "POST
 		/login" is answered with pages["POST /login"]."""
+		self.name = name
 		self.pages = pages
 		replay = self
 
@@ -115,3 +116,21 @@ def capture(http_class, port, user, password, check):
 	finally:
 		h.close()
 	return pages
+
+
+def bare_pages(rows):
+	"""The least a browser can be given for the same click: a login form
+	of two fields and a button, and a list of rows bare (no style, no
+	script, no other request): what the browser and the test driver
+	take by themselves."""
+	html = [("Content-Type", "text/html; charset=utf-8")]
+	login = (b"<!doctype html><title>Log in</title><form method=post "
+	    b"action=/login><input id=user name=user><input id=password "
+	    b"name=password type=password><button type=submit>Log in"
+	    b"</button></form>")
+	page = (b"<!doctype html><title>Inbox</title><ul class=messages>" +
+	    b"".join(b'<li data-uid="%d">Message %d</li>' % (i + 1, i + 1)
+	    for i in range(rows)) + b"</ul>")
+	return {"/login": (200, html, login),
+	    "POST /login": (303, [("Location", "/mail?f=INBOX")], b""),
+	    "/mail": (200, html, page)}

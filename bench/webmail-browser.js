@@ -14,8 +14,11 @@ const { run } = require('../t/browser/lib');
 const KINDS = {
     maild: { path: '/login', user: '#user', password: '#password',
         submit: 'button[type=submit]', row: 'ul.messages li[data-uid]' },
-    // maild's pages again from memory (bench/replay.py)
+    // maild's pages again from memory, and a bare form and bare rows
+    // (bench/replay.py)
     replay: { path: '/login', user: '#user', password: '#password',
+        submit: 'button[type=submit]', row: 'ul.messages li[data-uid]' },
+    bare: { path: '/login', user: '#user', password: '#password',
         submit: 'button[type=submit]', row: 'ul.messages li[data-uid]' },
     roundcube: { path: '/', user: '#rcmloginuser', password: '#rcmloginpwd',
         submit: '#rcmloginsubmit', row: '#messagelist tr.message' },

@@ -86,7 +86,7 @@ sys.path.insert(0, os.path.join(ROOT, "t", "lib"))
 from dovecot import Dovecot, free_port  # noqa: E402
 from roundcube import Roundcube, missing as roundcube_missing  # noqa: E402
 from maildtest import Server, client_tls, test_ca  # noqa: E402
-from replay import Replay, capture  # noqa: E402
+from replay import Replay, bare_pages, capture  # noqa: E402
 import browser  # noqa: E402
 
 N = int(os.environ.get("BENCH_WEBMAIL_MESSAGES", "10000"))
@@ -610,19 +610,24 @@ def main():
 		if BROWSER > 0:
 			# maild's pages served again from memory: the browser's
 			# own share of the figure (bench/replay.py)
-			replay = Replay(capture(Http, srv.port("webmail"), USER,
-			    PASSWORD, check), ca["cert"], ca["key"])
+			replays = [Replay(capture(Http, srv.port("webmail"), USER,
+			    PASSWORD, check), ca["cert"], ca["key"]),
+			    Replay(bare_pages(ROWS), ca["cert"], ca["key"],
+			    "bare")]
 			try:
-				ms = run_browser(sides + [replay])
+				ms = run_browser(sides + replays)
 			finally:
-				replay.stop()
+				for rp in replays:
+					rp.stop()
 			if ms is None:
 				failed.append("browser: no figures")
 			else:
-				res["replay"] = {"browser": [x / 1000 for x in
-				    ms.get("replay", [])]}
-				print("bench: browser replay    login click -> rows "
-				    "visible: %s ms" % ms.get("replay"), flush=True)
+				for rp in replays:
+					res[rp.name] = {"browser": [x / 1000 for x
+					    in ms.get(rp.name, [])]}
+					print("bench: browser %-9s login click -> "
+					    "rows visible: %s ms" % (rp.name,
+					    ms.get(rp.name)), flush=True)
 				for s in sides:
 					res[s.name]["browser"] = [x / 1000 for x in
 					    ms.get(s.name, [])]
@@ -702,6 +707,11 @@ def report(res):
 			    med(r["browser"]) / fl))
 			print("%-46s %8.1fms" % ("  maild's part (maild - replay)",
 			    (med(m["browser"]) - fl) * 1000))
+		if res.get("bare", {}).get("browser"):
+			fl = med(res["bare"]["browser"])
+			print("%-46s %8.1fms %11s %8.1f" % ("  a bare form and "
+			    "50 bare rows (the floor)", fl * 1000, "",
+			    med(r["browser"]) / fl))
 	else:
 		print("%-46s %11s %11s" % ("browser: login click -> rows visible",
 		    "-", "-"))
