@@ -99,15 +99,23 @@ pool_confine_post_login(const struct conf *conf)
 void
 pool_confine_mail(const char *rw_dir)
 {
+	const char *rw[2] = { rw_dir, NULL };
+
+	pool_confine_mail_dirs(rw);
+}
+
+void
+pool_confine_mail_dirs(const char *const *rw_dirs)
+{
 	static const char *const ro[] = { "/usr", NULL };
 	const char *err;
 	int r;
 
-	if ((r = sandbox_landlock(rw_dir, ro, &err)) == -1)
+	if ((r = sandbox_landlock_dirs(rw_dirs, ro, &err)) == -1)
 		fatalx("landlock: %s", err);
 	if (r == 1)
 		log_warn("landlock: %s: this process is not confined to %s",
-		    err, rw_dir);
+		    err, rw_dirs[0]);
 	if (sandbox_seccomp(SANDBOX_MAIL_SESSION, &err) == -1)
 		fatalx("seccomp: %s", err);
 }

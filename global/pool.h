@@ -144,6 +144,10 @@ void	pool_confine_post_login(const struct conf *conf);
 /* rw_dir: the user's Maildir; everything else out of reach, then the
  * seccomp filter of Maildir work.  Exits on any error. */
 void	pool_confine_mail(const char *rw_dir);
+/* The same with several Maildirs (NULL-terminated, the user's first):
+ * the user's and those of the owners who share folders with it (IMAP
+ * ACL, as the auth service says), nothing else. */
+void	pool_confine_mail_dirs(const char *const *rw_dirs);
 /*
  * Answer a client over a limit in its own protocol (inside TLS on an
  * implicit-TLS service: a short handshake first), then close fd.

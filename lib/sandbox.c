@@ -247,6 +247,15 @@ int
 sandbox_landlock(const char *rw_dir, const char *const *ro_paths,
     const char **err)
 {
+	const char *rw[2] = { rw_dir, NULL };
+
+	return sandbox_landlock_dirs(rw, ro_paths, err);
+}
+
+int
+sandbox_landlock_dirs(const char *const *rw_dirs, const char *const *ro_paths,
+    const char **err)
+{
 	static char msg[256];
 	struct sandbox_ll_ruleset attr;
 	size_t size;
@@ -297,8 +306,10 @@ sandbox_landlock(const char *rw_dir, const char *const *ro_paths,
 		*err = msg;
 		return -1;
 	}
-	if (sandbox_ll_allow(fd, rw_dir, LL_RW & attr.handled_fs, err) == -1)
-		goto out;
+	for (; *rw_dirs != NULL; rw_dirs++)
+		if (sandbox_ll_allow(fd, *rw_dirs, LL_RW & attr.handled_fs,
+		    err) == -1)
+			goto out;
 	for (; ro_paths != NULL && *ro_paths != NULL; ro_paths++)
 		if (sandbox_ll_allow(fd, *ro_paths, LL_RO, err) == -1)
 			goto out;

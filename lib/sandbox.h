@@ -77,6 +77,11 @@ int	sandbox_enter(const char *dir, const char *user, const char **err);
  */
 int	sandbox_landlock(const char *rw_dir, const char *const *ro_paths,
 	    const char **err);
+/* The same with several read-write trees (rw_dirs NULL-terminated, at
+ * least one): an IMAP session given other users' shared folders (ACL,
+ * RFC 4314) reaches their Maildirs too, and nothing else. */
+int	sandbox_landlock_dirs(const char *const *rw_dirs,
+	    const char *const *ro_paths, const char **err);
 /* The running kernel's Landlock ABI version; 0 without Landlock. */
 int	sandbox_landlock_abi(void);
 
