@@ -62,6 +62,8 @@ struct client {
 	char		 service[8];
 	char		 ip[64];
 	int		 secured;
+	char		 user[320];	/* whom a redeemed token bound this
+					   connection to (share.c), or "" */
 	uint64_t	 conv;
 	/* The last "smtp" login on this connection: its user and token,
 	 * the proof AP_SUBMIT_TOKEN asks for (BURL, RFC 4468). */
@@ -110,7 +112,7 @@ void	policy_status(struct ipc_out *o);
 double	policy_now(void);
 
 /* lookup.c: answer a lookup request in o (authd_lock taken inside). */
-void	lookup_answer(struct ipc_in *in, const struct client *c,
+void	lookup_answer(struct ipc_in *in, struct client *c,
 	    struct ipc_out *o);
 /* A token proving user logged in to service, for its post-login
  * process to redeem (once, within a minute). */
@@ -123,6 +125,12 @@ void	authd_random_hex(char *out, size_t hexlen, const char *what);
 /* Once, for the service it was given for: whose login it proves (a
  * static buffer), or NULL. */
 const char *lookup_token_redeem(const char *token, const char *service);
+
+/* share.c: AP_SHARE_* and AP_SHARED_WITH for the user c is bound to
+ * (authd_lock held; after AR_ANSWER's begin).  1, 0 or -1 as
+ * answered. */
+int	share_answer(int type, const char *grantee, const struct client *c,
+	    struct ipc_out *o);
 
 /* websess.c: the webmail's sessions (authd_lock held). */
 int	websess_init(const char **err);

@@ -131,7 +131,7 @@ identity_put(const char *address, void *arg)
 }
 
 void
-lookup_answer(struct ipc_in *in, const struct client *c, struct ipc_out *o)
+lookup_answer(struct ipc_in *in, struct client *c, struct ipc_out *o)
 {
 	const char *a1 = ipc_get_str(in), *a2 = ipc_get_str(in), *user;
 	struct rcpt_list l = { 0 };
@@ -210,11 +210,20 @@ lookup_answer(struct ipc_in *in, const struct client *c, struct ipc_out *o)
 			answer(o, r);
 		break;
 	case AP_REDEEM:
-		user = a1 != NULL && a2 != NULL ?
+		/* A connection serves the one user it redeemed a token for
+		 * (share.c trusts that binding). */
+		user = a1 != NULL && a2 != NULL && c->user[0] == '\0' ?
 		    lookup_token_redeem(a1, a2) : NULL;
 		answer(o, r = user != NULL);
-		if (user != NULL)
+		if (user != NULL) {
 			ipc_put_str(o, user);
+			util_strcpy(c->user, user, sizeof(c->user));
+		}
+		break;
+	case AP_SHARE_ADD:
+	case AP_SHARE_DROP:
+	case AP_SHARED_WITH:
+		r = share_answer(in->type, a1, c, o);
 		break;
 	case AP_SUBMIT_TOKEN:
 		/* BURL (RFC 4468 §5): only the session that logged the

@@ -466,6 +466,32 @@ authc_submit_token(struct authc *a, const char *proof, char *token,
 }
 
 int
+authc_share_add(struct authc *a, const char *grantee)
+{
+	return authc_yes_no(authc_ask(a, AP_SHARE_ADD, grantee, NULL));
+}
+
+int
+authc_share_drop(struct authc *a, const char *grantee)
+{
+	return authc_yes_no(authc_ask(a, AP_SHARE_DROP, grantee, NULL));
+}
+
+int
+authc_shared_with(struct authc *a, void (*cb)(const char *owner, void *arg),
+    void *arg)
+{
+	const char *s;
+	int r;
+
+	if ((r = authc_yes_no(authc_ask(a, AP_SHARED_WITH, NULL, NULL))) != 1)
+		return r;
+	while ((s = ipc_get_str(&a->in)) != NULL)
+		cb(s, arg);
+	return 0;
+}
+
+int
 authc_flush(struct authc *a, const char *user)
 {
 	return authc_yes_no(authc_ask(a, AP_FLUSH, user, NULL)) == 1 ? 0 : -1;

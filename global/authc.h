@@ -95,6 +95,14 @@ int	authc_identities(struct authc *a, const char *user,
  * 0 no such user, -1. */
 int	authc_quota(struct authc *a, const char *address,
 	    uint64_t *storage_kib, uint64_t *messages);
+/* IMAP ACL (RFC 4314), for the user this connection redeemed a token
+ * for: the owner shares with grantee ("anyone" or a user of its
+ * domain), or no longer: 1, 0 refused, -1.  The owners who share with
+ * this user (cb each, at most AUTH_SHARES_MAX): 0 or -1. */
+int	authc_share_add(struct authc *a, const char *grantee);
+int	authc_share_drop(struct authc *a, const char *grantee);
+int	authc_shared_with(struct authc *a,
+	    void (*cb)(const char *owner, void *arg), void *arg);
 /* Whose login a token proves (once); 1 with user filled, 0, -1. */
 int	authc_redeem(struct authc *a, const char *token, const char *service,
 	    char *user, size_t size);

@@ -28,6 +28,9 @@
  *   AP_WEB_CHECK		session-id
  *   AP_WEB_TOKEN		session-id
  *   AP_WEB_END			session-id
+ *   AP_SHARE_ADD		grantee
+ *   AP_SHARE_DROP		grantee
+ *   AP_SHARED_WITH		(none)
  *   AP_FLUSH (control)		user
  *   AP_STATUS (control)	(none)
  *
@@ -62,6 +65,14 @@
  * session's "user csrf", AP_WEB_TOKEN its "user token" (a "web" token
  * for a Maildir process); AP_WEB_END ends it.  AP_FLUSH ends the user's
  * sessions as well.
+ * IMAP ACL (RFC 4314, authd/share.c): a connection that redeemed a
+ * token serves that one user (a second AP_REDEEM on it is refused), and
+ * only such a connection may ask these, always for its own user: the
+ * owner's AP_SHARE_ADD (before granting grantee anything; "no" when
+ * grantee is neither "anyone" nor a user of the owner's domain) and
+ * AP_SHARE_DROP (when grantee has no right left); the grantee's
+ * AP_SHARED_WITH, whose values are the owners who share with it (at
+ * most AUTH_SHARES_MAX), asked before it confines itself.
  */
 #ifndef AUTHPROTO_H
 #define AUTHPROTO_H
@@ -83,6 +94,9 @@ enum authproto_type {
 	AP_WEB_CHECK,
 	AP_WEB_TOKEN,
 	AP_WEB_END,
+	AP_SHARE_ADD = 70,
+	AP_SHARE_DROP,
+	AP_SHARED_WITH,
 	AP_FLUSH = 60,
 	AP_STATUS,
 
@@ -104,5 +118,6 @@ enum authproto_type {
 
 #define AUTH_TOKEN_LEN	32	/* hex digits of a login token */
 #define WEB_ID_LEN	64	/* hex digits of a webmail session id */
+#define AUTH_SHARES_MAX	32	/* owners one user's session can reach */
 
 #endif

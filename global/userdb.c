@@ -37,6 +37,13 @@ static const char userdb_schema[] =
 	"  target TEXT NOT NULL,"
 	"  PRIMARY KEY (address, target)"
 	") WITHOUT ROWID;"
+	/* IMAP ACL (RFC 4314): which owners share folders with whom
+	 * (userdb_share_*); the rights are in the owner's own index. */
+	"CREATE TABLE IF NOT EXISTS shares ("
+	"  owner TEXT NOT NULL,"
+	"  grantee TEXT NOT NULL,"		/* an address, or "anyone" */
+	"  PRIMARY KEY (owner, grantee)"
+	") WITHOUT ROWID;"
 	"PRAGMA user_version = 1;";
 
 /*
@@ -170,6 +177,24 @@ userdb_write(struct userdb *db, const char *what, const char *sql, ...)
 	if (r != SQLITE_DONE)
 		return userdb_sqlfail(db, what);
 	return sqlite3_changes(db->db);
+}
+
+/* The count a query with two text arguments gives; -1 on error. */
+static int
+userdb_count2(struct userdb *db, const char *sql, const char *a1,
+    const char *a2)
+{
+	sqlite3_stmt *st;
+	int r, n;
+
+	r = db_run(db->db, &st, sql, a1, a2, (char *)NULL);
+	if (r != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return userdb_sqlfail(db, "query");
+	}
+	n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
 }
 
 /* Count rows of a one-column query; -1 on error. */
@@ -383,6 +408,9 @@ userdb_user_del(struct userdb *db, const char *address)
 	char a[ADDR_PATH_MAX + 1];
 
 	if (userdb_user_lookup(db, address, a, sizeof(a)) == -1)
+		return -1;
+	if (userdb_write(db, "delete user", "DELETE FROM shares WHERE "
+	    "owner = ?1 OR grantee = ?1", a, (char *)NULL) < 0)
 		return -1;
 	return userdb_write(db, "delete user", "DELETE FROM users WHERE "
 	    "address = ?", a, (char *)NULL) < 0 ? -1 : 0;
@@ -803,4 +831,49 @@ userdb_sender_allowed(struct userdb *db, const char *user, const char *sender,
 	    userdb_sqlfail(db, "sender lookup");
 	sqlite3_finalize(st);
 	return r;
+}
+
+/*
+ * The index of shares (IMAP ACL).  The owner's session adds a grantee
+ * before it grants it anything and drops it once it has no right left
+ * anywhere; a grantee's session asks which owners share with it before
+ * it confines itself, and may reach those owners' Maildirs only.  A
+ * grantee is "anyone" (every user of the owner's domain) or a user of
+ * the owner's own domain.
+ */
+int
+userdb_share_add(struct userdb *db, const char *owner, const char *grantee)
+{
+	int n;
+
+	if (strcmp(grantee, USERDB_ANYONE) != 0) {
+		n = userdb_count2(db, "SELECT count(*) FROM users g, users o"
+		    " WHERE g.address = ?1 AND g.enabled = 1 AND"
+		    " o.address = ?2 AND o.domain = g.domain", grantee, owner);
+		if (n <= 0)
+			return n;
+	}
+	return userdb_write(db, "add share", "INSERT OR IGNORE INTO"
+	    " shares(owner, grantee) VALUES (?, ?)", owner, grantee,
+	    (char *)NULL) < 0 ? -1 : 1;
+}
+
+int
+userdb_share_drop(struct userdb *db, const char *owner, const char *grantee)
+{
+	return userdb_write(db, "drop share", "DELETE FROM shares WHERE"
+	    " owner = ? AND grantee = ?", owner, grantee, (char *)NULL) < 0 ?
+	    -1 : 0;
+}
+
+int
+userdb_shared_with(struct userdb *db, const char *grantee,
+    void (*cb)(const char *owner, void *arg), void *arg)
+{
+	return userdb_list(db, "SELECT DISTINCT o.address FROM shares s"
+	    " JOIN users o ON o.address = s.owner AND o.enabled = 1"
+	    " JOIN users g ON g.address = ?1 AND g.enabled = 1"
+	    " WHERE o.address != g.address AND (s.grantee = g.address OR"
+	    " (s.grantee = '" USERDB_ANYONE "' AND o.domain = g.domain))"
+	    " ORDER BY o.address", grantee, cb, NULL, arg);
 }

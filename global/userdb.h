@@ -118,4 +118,20 @@ int	userdb_verify_hash(const char *password, const char *hash);
 int	userdb_normalize(const char *in, char *out, size_t size,
 	    const char **why);
 
+/*
+ * IMAP ACL (RFC 4314): the owners who share folders with a user (the
+ * rights themselves are in each owner's index).  grantee: an address or
+ * USERDB_ANYONE (every user of the owner's domain).  Add: 1, 0 when the
+ * grantee is no enabled user of the owner's domain, -1.  Drop: 0 or -1.
+ * Shared with: the enabled owners (not grantee itself), ordered; 0 or
+ * -1.  Removing a user removes its shares both ways.
+ */
+#define USERDB_ANYONE	"anyone"
+int	userdb_share_add(struct userdb *db, const char *owner,
+	    const char *grantee);
+int	userdb_share_drop(struct userdb *db, const char *owner,
+	    const char *grantee);
+int	userdb_shared_with(struct userdb *db, const char *grantee,
+	    void (*cb)(const char *owner, void *arg), void *arg);
+
 #endif
