@@ -562,4 +562,27 @@ int	maildir_usage(const char *userdir, uint64_t *octets,
 int	mstore_deleted_storage(struct mstore *st, const char *name,
 	    uint64_t *octets);
 
+/*
+ * ---- Access control lists (acl.c; IMAP ACL, RFC 4314) ----
+ *
+ * A folder's entries: identifier -> rights, as the caller gives them
+ * (imapd checks both).  A folder renamed keeps its ACL; deleted, loses
+ * it.  No such folder: -1 with ENOENT.
+ */
+#define MACL_IDENT_MAX	320	/* octets of an identifier ("-" included) */
+#define MACL_RIGHTS_MAX	31
+struct macl {
+	char		 ident[MACL_IDENT_MAX + 1];
+	char		 rights[MACL_RIGHTS_MAX + 1];
+};
+/* Ordered by identifier; *out malloc'd (free()).  0 or -1. */
+int	mstore_acl_get(struct mstore *st, const char *mailbox,
+	    struct macl **out, size_t *n);
+/* Set ident's rights (NULL or "": remove the entry); more than
+ * max_entries left: nothing done, -1 with E2BIG.  0 or -1. */
+int	mstore_acl_set(struct mstore *st, const char *mailbox,
+	    const char *ident, const char *rights, size_t max_entries);
+/* Has ident an entry on any folder?  1, 0, -1. */
+int	mstore_acl_used(struct mstore *st, const char *ident);
+
 #endif

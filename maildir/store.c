@@ -700,7 +700,8 @@ store_open_once(const char *userdir, struct mstore **st_r, const char **err)
 	if (db_exec(st->db, store_schema, err) == -1 ||
 	    store_upgrade(st, err) == -1 || store_ext_open(st, err) == -1 ||
 	    store_quota_open(st, err) == -1 ||
-	    store_metadata_open(st, err) == -1)
+	    store_metadata_open(st, err) == -1 ||
+	    store_acl_open(st, err) == -1)	/* acl.c: IMAP ACL */
 		goto fail;
 	if (store_list_functions(st->db) == -1) {
 		*err = "cannot add SQL functions";

@@ -205,6 +205,8 @@ int	store_ext_open(struct mstore *st, const char **err);
 int	store_quota_open(struct mstore *st, const char **err);
 /* metadata.c: the annotations' table, made when missing.  0 or -1. */
 int	store_metadata_open(struct mstore *st, const char **err);
+/* acl.c: the ACLs' table, made when missing.  0 or -1. */
+int	store_acl_open(struct mstore *st, const char **err);
 void	store_ext_close(struct mstore *st);
 /* A row just added (store_add_row()): saved now, a new EMAILID. */
 int	store_ext_added(struct mbox *mb, uint32_t uid);
