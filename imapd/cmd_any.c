@@ -20,6 +20,7 @@
 #include "../lib/tls.h"
 #include "notify.h"
 #include "session.h"
+#include "acl.h"
 
 static int
 plaintext_ok(const struct imap_session *s)
@@ -65,6 +66,8 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 	/* RFC 5464: imapd/cmd_metadata.c */
 	buf_puts(b, " METADATA METADATA-SERVER");
 	buf_puts(b, " NOTIFY");		/* RFC 5465: imapd/notify.c */
+	/* RFC 4314, RFC 8440: imapd/cmd_acl.c, imapd/acl.c */
+	buf_puts(b, " ACL RIGHTS=texk LIST-MYRIGHTS");
 	/* RFC 6855: imapd/utf8.c */
 	buf_puts(b, " UTF8=ACCEPT");
 	buf_puts(b, " URLAUTH URLAUTH=BINARY");	/* RFC 4467, 5524: urlauth.c */
@@ -388,7 +391,7 @@ cmd_namespace(struct imap_session *s, const struct imap_arg *args,
 	(void)args;
 	if (imap_no_args(s, nargs) == -1)
 		return -1;
-	imap_untagged(s, "NAMESPACE ((\"\" \"/\")) NIL NIL");
+	imap_acl_namespace(s);		/* with the other users' (acl.c) */
 	imap_tagged(s, "OK Namespace completed");
 	return 0;
 }

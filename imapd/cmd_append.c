@@ -29,6 +29,7 @@
 #include "../global/mime.h"
 #include "../lib/log.h"
 #include "imapurl.h"
+#include "acl.h"
 #include "session.h"
 
 #define APPEND_MAX_MESSAGES	32	/* in one APPEND (README) */
@@ -538,6 +539,8 @@ cmd_append(struct imap_session *s, const struct imap_arg *args,
 	uint32_t uids[APPEND_MAX_MESSAGES];
 	char name[MAILDIR_NAME_MAX + 1];
 	struct buf set;
+	const char *no;
+	unsigned int rights;
 	size_t n = 0, i;
 
 	memset(msgs, 0, sizeof(msgs));
@@ -557,13 +560,18 @@ cmd_append(struct imap_session *s, const struct imap_arg *args,
 			append_free(msgs, n);
 			return -1;
 		}
-		if (!mstore_exists(s->store, name) ||
-		    mbox_open(s->store, name, &s->append_mb) == -1) {
+		/* RFC 4314 §4: "i" (acl.c). */
+		if (imap_acl_open(s, name, ACL_I, 1, &s->append_mb, NULL,
+		    &no) == -1) {
 			append_free(msgs, n);
-			imap_tagged(s, "NO [TRYCREATE] No such mailbox");
+			imap_tagged(s, "%s", no);
 			return 0;
 		}
 	}
+	/* §4: flags the user may not set there are dropped, not refused. */
+	rights = mbox_store(s->append_mb) == s->store ? ACL_ALL :
+	    imap_acl_rights(mbox_store(s->append_mb),
+	    mbox_name(s->append_mb), s->user);
 	if (s->append_errno != 0) {	/* writing a literal failed */
 		append_free(msgs, n);
 		return imap_errno_no(s, "append", s->append_errno,
@@ -576,8 +584,9 @@ cmd_append(struct imap_session *s, const struct imap_arg *args,
 		}
 		adds[i].tmppath = msgs[i].catenate ? msgs[i].tmp :
 		    msgs[i].data->str;
-		adds[i].flags = msgs[i].flags;
-		adds[i].keywords = msgs[i].keywords ? msgs[i].keywords : "";
+		adds[i].flags = msgs[i].flags & imap_acl_flag_mask(rights);
+		adds[i].keywords = msgs[i].keywords && (rights & ACL_W) ?
+		    msgs[i].keywords : "";
 		adds[i].internaldate = msgs[i].idate;
 	}
 	if (imap_quota_append(s, adds, n) == -1) {

@@ -20,6 +20,7 @@
 #include "binary.h"
 #include "context.h"
 #include "notify.h"
+#include "acl.h"
 #include "session.h"
 
 enum fetch_kind {
@@ -809,16 +810,16 @@ fetch_cache_flush(struct fetch_run *fr)
 
 	if (fr->nputs == 0 && fr->npvputs == 0)
 		return;
-	if (mstore_begin(fr->s->store) == 0) {
+	if (mstore_begin(mbox_store(fr->s->mb)) == 0) {	/* maybe shared */
 		for (i = 0; i < fr->nputs; i++)
 			mbox_cache_put(fr->s->mb, fr->puts[i].uid,
 			    fr->puts[i].env, fr->puts[i].bs, fr->puts[i].body);
 		for (i = 0; i < fr->npvputs; i++)
 			mbox_preview_put(fr->s->mb, fr->pvputs[i].uid,
 			    fr->pvputs[i].text);
-		if (mstore_commit(fr->s->store) == -1)
+		if (mstore_commit(mbox_store(fr->s->mb)) == -1)
 			log_warn("sid=%s cache: %s", fr->s->id,
-			    mstore_error(fr->s->store));
+			    mstore_error(mbox_store(fr->s->mb)));
 	}
 	for (i = 0; i < fr->nputs; i++) {
 		free(fr->puts[i].env);
@@ -890,7 +891,8 @@ cmd_fetch(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	fr.req = &req;
 	fr.seqs = seqs;
 	fr.nseqs = n;
-	if (req.sets_seen && !s->readonly && n > 0)
+	/* RFC 4314 §4: \Seen is set only with "s". */
+	if (req.sets_seen && !s->readonly && (s->rights & ACL_S) && n > 0)
 		fetch_set_seen(&fr);
 	r = 0;
 	if (n > 0) {

@@ -14,6 +14,7 @@
 
 #include "../lib/log.h"
 #include "session.h"
+#include "acl.h"
 
 int
 imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a,
@@ -128,6 +129,7 @@ select_common(struct imap_session *s, const struct imap_arg *args,
 {
 	char name[MAILDIR_NAME_MAX + 1], mbid[MAILDIR_OBJECTID_MAX + 1];
 	struct qresync q;
+	const char *no;
 	int use_qresync = 0, r = -1;
 
 	memset(&q, 0, sizeof(q));
@@ -147,13 +149,14 @@ select_common(struct imap_session *s, const struct imap_arg *args,
 		return -1;
 	if (nargs == 2 && select_params(s, &args[1], &q, &use_qresync) == -1)
 		goto out;
-	if (!mstore_exists(s->store, name) || mbox_open(s->store, name,
-	    &s->mb) == -1) {
-		imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
+	/* RFC 4314 §4: "r"; §5.2: READ-ONLY without a right to change. */
+	if (imap_acl_open(s, name, ACL_R, 0, &s->mb, &s->rights, &no) ==
+	    -1) {
+		imap_tagged(s, "%s", no);
 		r = 0;
 		goto out;
 	}
-	s->readonly = readonly;
+	s->readonly = readonly || !(s->rights & ACL_WRITE);
 	if (imap_view_load(s) == -1) {
 		log_err("sid=%s select %s: %s", s->id, name,
 		    mstore_error(s->store));
@@ -175,7 +178,7 @@ select_common(struct imap_session *s, const struct imap_arg *args,
 		imap_untagged(s, "OK [MAILBOXID (%s)] Ok", mbid);
 	if (use_qresync && qresync_report(s, &q) == -1)
 		log_err("sid=%s qresync: %s", s->id, mstore_error(s->store));
-	imap_tagged(s, "OK [%s] %s completed", readonly ? "READ-ONLY" :
+	imap_tagged(s, "OK [%s] %s completed", s->readonly ? "READ-ONLY" :
 	    "READ-WRITE", readonly ? "EXAMINE" : "SELECT");
 	r = 0;
 out:
@@ -216,6 +219,7 @@ cmd_create(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
 	char name[MAILDIR_NAME_MAX + 2], mbid[MAILDIR_OBJECTID_MAX + 1];
+	struct imap_mbref ref;
 	unsigned int uses = 0;
 	size_t len;
 	int r;
@@ -253,12 +257,16 @@ cmd_create(struct imap_session *s, const struct imap_arg *args,
 	}
 	if (!rev2_name_ok(s, name))
 		return 0;
-	if ((uses != 0 ? mstore_create_special(s->store, name, uses) :
-	    mstore_create(s->store, name)) == -1)
-		return imap_store_no(s, "create");
+	/* Another user's folder: "k" on the nearest parent (RFC 4314 §4). */
+	if (imap_acl_manage(s, name, ACL_K, &ref) == -1)
+		return 0;
+	if ((uses != 0 ? mstore_create_special(ref.st, ref.name, uses) :
+	    mstore_create(ref.st, ref.name)) == -1)
+		return imap_acl_store_no(s, ref.st, "create");
+	imap_acl_inherit(s, ref.st, ref.name);
 	log_info("sid=%s user=%s create %s", s->id, s->user, log_str(name));
 	/* RFC 8474 §4.1 */
-	if (mstore_mailbox_id(s->store, name, mbid) == 0)
+	if (mstore_mailbox_id(ref.st, ref.name, mbid) == 0)
 		imap_tagged(s, "OK [MAILBOXID (%s)] CREATE completed", mbid);
 	else
 		imap_tagged(s, "OK CREATE completed");
@@ -282,12 +290,15 @@ cmd_delete(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
 	char name[MAILDIR_NAME_MAX + 1];
+	struct imap_mbref ref;
 
 	if (one_mailbox(s, args, nargs, name, sizeof(name),
 	    "DELETE mailbox") == -1)
 		return -1;
-	if (mstore_delete(s->store, name) == -1)
-		return imap_store_no(s, "delete");
+	if (imap_acl_manage(s, name, ACL_X, &ref) == -1)	/* RFC 4314 §4 */
+		return 0;
+	if (mstore_delete(ref.st, ref.name) == -1)
+		return imap_acl_store_no(s, ref.st, "delete");
 	closed_if_selected(s, name);
 	log_info("sid=%s user=%s delete %s", s->id, s->user, log_str(name));
 	imap_tagged(s, "OK DELETE completed");
@@ -299,6 +310,7 @@ cmd_rename(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
 	char from[MAILDIR_NAME_MAX + 1], to[MAILDIR_NAME_MAX + 1];
+	struct imap_mbref rf, rt;
 
 	if (nargs != 2) {
 		imap_tagged(s, "BAD Usage: RENAME from to");
@@ -309,8 +321,18 @@ cmd_rename(struct imap_session *s, const struct imap_arg *args,
 		return -1;
 	if (!rev2_name_ok(s, to))
 		return 0;
-	if (mstore_rename(s->store, from, to) == -1)
-		return imap_store_no(s, "rename");
+	/* RFC 4314 §4: "x" on it, "k" on the new parent; within one
+	 * owner's folders only. */
+	if (imap_acl_manage(s, from, ACL_X, &rf) == -1 ||
+	    imap_acl_manage(s, to, ACL_K, &rt) == -1)
+		return 0;
+	if (rf.st != rt.st) {
+		imap_tagged(s, "NO [CANNOT] Cannot move a mailbox to "
+		    "another user");
+		return 0;
+	}
+	if (mstore_rename(rf.st, rf.name, rt.name) == -1)
+		return imap_acl_store_no(s, rf.st, "rename");
 	closed_if_selected(s, from);
 	log_info("sid=%s user=%s rename %s to %s", s->id, s->user,
 	    log_str(from), log_str(to));
@@ -412,10 +434,16 @@ status_reply(struct imap_session *s, const char *name, unsigned int items)
 	uint64_t deleted_octets = 0;
 	size_t k;
 
-	if (mstore_status(s->store, name, &st) == -1 ||
-	    ((items & STATUS_MAILBOXID) && mstore_mailbox_id(s->store, name,
+	struct imap_mbref ref;
+
+	/* RFC 4314 §4: "r" (and a hidden folder stays hidden). */
+	if (imap_mbref(s, name, &ref) == -1 || (ref.owner != NULL &&
+	    !(ref.rights & ACL_R)))
+		return -1;
+	if (mstore_status(ref.st, ref.name, &st) == -1 ||
+	    ((items & STATUS_MAILBOXID) && mstore_mailbox_id(ref.st, ref.name,
 	    mbid) == -1) || ((items & STATUS_DELETED_STORAGE) &&
-	    mstore_deleted_storage(s->store, name, &deleted_octets) == -1))
+	    mstore_deleted_storage(ref.st, ref.name, &deleted_octets) == -1))
 		return -1;
 	b = imap_out(s);
 	if (items & STATUS_HIGHESTMODSEQ)
@@ -488,6 +516,7 @@ cmd_status(struct imap_session *s, const struct imap_arg *args,
 #define RET_CHILDREN	0x20
 #define RET_SPECIALUSE	0x40
 #define RET_STATUS	0x80
+#define RET_MYRIGHTS	0x100	/* RFC 8440 */
 
 struct list_ctx {
 	struct imap_session *s;
@@ -688,6 +717,9 @@ list_reply(struct list_ctx *lc, size_t i, int childinfo)
 	if ((lc->opts & RET_STATUS) && !(attrs & (MFA_NOSELECT |
 	    MFA_NONEXISTENT)))
 		status_reply(s, name, lc->status_items);
+	if ((lc->opts & RET_MYRIGHTS) && !(attrs & (MFA_NOSELECT |
+	    MFA_NONEXISTENT)))
+		imap_acl_list_myrights(s, name);	/* cmd_acl.c */
 }
 
 static int
@@ -732,7 +764,9 @@ list_return(const struct imap_arg *a, struct list_ctx *lc)
 		    0) {
 			lc->opts |= RET_STATUS;
 			i++;
-		} else
+		} else if (imap_arg_atom_is(&a->list[i], "MYRIGHTS"))
+			lc->opts |= RET_MYRIGHTS;
+		else
 			return -1;
 	}
 	return 0;
@@ -818,7 +852,8 @@ list_common(struct imap_session *s, const struct imap_arg *args,
 	} else if (mstore_list(s->store, list_collect, &lc) == -1) {
 		list_free(&lc);
 		return imap_store_no(s, "list");
-	}
+	} else		/* other users' folders shared with us (acl.c) */
+		imap_acl_list(s, list_collect, &lc);
 	lc.matched = util_calloc(lc.n + 1, 1);
 	for (k = 0; k < lc.n; k++)
 		lc.matched[k] = list_matches(&lc, lc.names[k]);

@@ -16,6 +16,7 @@
 #include "context.h"
 #include "notify.h"
 #include "session.h"
+#include "acl.h"
 
 /* The current flags and keywords of some messages, from the index. */
 struct cur_msg {
@@ -105,7 +106,7 @@ imap_store_flags(struct imap_session *s, const uint32_t *seqs, size_t n,
 	int r;
 
 	if (cur_load(s, seqs, n, &cur, &ncur) == -1 ||
-	    mstore_begin(s->store) == -1)
+	    mstore_begin(mbox_store(s->mb)) == -1)	/* maybe shared */
 		return -1;
 	for (i = 0; i < ncur; i++) {
 		nf = op == '+' ? cur[i].flags | flags : op == '-' ?
@@ -119,7 +120,7 @@ imap_store_flags(struct imap_session *s, const uint32_t *seqs, size_t n,
 		}
 		if (r == -1) {
 			free(nk);
-			mstore_rollback(s->store);
+			mstore_rollback(mbox_store(s->mb));
 			cur_free(cur, ncur);
 			return -1;
 		}
@@ -141,7 +142,7 @@ imap_store_flags(struct imap_session *s, const uint32_t *seqs, size_t n,
 		free(nk);
 	}
 	cur_free(cur, ncur);
-	return mstore_commit(s->store);
+	return mstore_commit(mbox_store(s->mb));
 }
 
 int
@@ -183,6 +184,14 @@ cmd_store(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	if (s->readonly) {
 		free(keywords);
 		imap_tagged(s, "NO [READ-ONLY] Mailbox is read-only");
+		return 0;
+	}
+	/* RFC 4314 §4: "s" for \Seen, "t" for \Deleted, "w" for the rest;
+	 * "=" sets them all, so it needs all three. */
+	if ((op == '=' ? MF_ALL : flags) & ~imap_acl_flag_mask(s->rights) ||
+	    ((op == '=' || keywords[0] != '\0') && !(s->rights & ACL_W))) {
+		free(keywords);
+		imap_tagged(s, "NO [NOPERM] Permission denied");
 		return 0;
 	}
 	if (imap_set_resolve(s, args[0].str, s->uid_cmd, &seqs, &n) == -1) {
@@ -282,6 +291,10 @@ cmd_expunge(struct imap_session *s, const struct imap_arg *args,
 		imap_tagged(s, "NO [READ-ONLY] Mailbox is read-only");
 		return 0;
 	}
+	if (!(s->rights & ACL_E)) {		/* RFC 4314 §4 */
+		imap_tagged(s, "NO [NOPERM] Permission denied");
+		return 0;
+	}
 	if (s->uid_cmd && strcmp(args[0].str, "$") == 0)
 		searchres_uidset(s, &set);	/* RFC 5182 §2.2 */
 	else if (s->uid_cmd) {
@@ -307,8 +320,11 @@ cmd_close(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	if (imap_no_args(s, nargs) == -1)
 		return -1;
 	/* RFC 3501 §6.4.2: expunge silently, unless read-only. */
-	if (!s->readonly && expunge_deleted(s, NULL) == -1)
-		log_err("sid=%s close: %s", s->id, mstore_error(s->store));
+	/* RFC 4314 §4: without "e" the expunge is skipped, silently. */
+	if (!s->readonly && (s->rights & ACL_E) && expunge_deleted(s,
+	    NULL) == -1)
+		log_err("sid=%s close: %s", s->id,
+		    mstore_error(mbox_store(s->mb)));
 	imap_unselect(s);
 	imap_tagged(s, "OK CLOSE completed");
 	return 0;
@@ -350,6 +366,8 @@ copy_common(struct imap_session *s, const struct imap_arg *args,
 	uint32_t *seqs, *src_uids, *dst_uids;
 	size_t n, i, done = 0;
 	struct buf code;
+	const char *no;
+	unsigned int rights;
 	int failed = 0;
 
 	if (nargs != 2 || args[0].type != IMAP_ARG_ATOM) {
@@ -363,12 +381,18 @@ copy_common(struct imap_session *s, const struct imap_arg *args,
 		imap_tagged(s, "NO [READ-ONLY] Mailbox is read-only");
 		return 0;
 	}
+	/* MOVE takes from the source what STORE \Deleted and EXPUNGE would
+	 * (RFC 6851 §3.3, RFC 4314 §4: "t" and "e"). */
+	if (move && (s->rights & (ACL_T | ACL_E)) != (ACL_T | ACL_E)) {
+		imap_tagged(s, "NO [NOPERM] Permission denied");
+		return 0;
+	}
 	if (imap_set_resolve(s, args[0].str, s->uid_cmd, &seqs, &n) == -1)
 		return -1;
-	if (!mstore_exists(s->store, name) ||
-	    mbox_open(s->store, name, &dst) == -1) {
+	/* RFC 4314 §4: "i" on the target (acl.c). */
+	if (imap_acl_open(s, name, ACL_I, 1, &dst, &rights, &no) == -1) {
 		free(seqs);
-		imap_tagged(s, "NO [TRYCREATE] No such mailbox");
+		imap_tagged(s, "%s", no);
 		return 0;
 	}
 	src_uids = util_calloc(n + 1, sizeof(*src_uids));
@@ -384,6 +408,7 @@ copy_common(struct imap_session *s, const struct imap_arg *args,
 			failed = 1;
 			break;
 		}
+		imap_acl_copy_flags(s, dst, rights, uid, dst_uids[done]);
 		src_uids[done++] = uid;
 	}
 	/* RFC 9208 §4.3.1: a COPY that took the user over its quota is

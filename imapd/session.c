@@ -30,6 +30,7 @@
 #include "notify.h"
 #include "session.h"
 #include "sort.h"
+#include "acl.h"
 
 /* ---- commands ---- */
 
@@ -69,6 +70,12 @@ static const struct imap_cmd imap_cmds[] = {
 	{ "GENURLAUTH",		ST_LOGGEDIN,	0,	cmd_genurlauth },
 	{ "RESETKEY",		ST_LOGGEDIN,	0,	cmd_resetkey },
 	{ "URLFETCH",		ST_LOGGEDIN,	0,	cmd_urlfetch },
+	/* RFC 4314 (cmd_acl.c) */
+	{ "SETACL",		ST_LOGGEDIN,	0,	cmd_setacl },
+	{ "DELETEACL",		ST_LOGGEDIN,	0,	cmd_deleteacl },
+	{ "GETACL",		ST_LOGGEDIN,	0,	cmd_getacl },
+	{ "LISTRIGHTS",		ST_LOGGEDIN,	0,	cmd_listrights },
+	{ "MYRIGHTS",		ST_LOGGEDIN,	0,	cmd_myrights },
 	{ "CHECK",		ST_SELECTED,	0,	cmd_check },
 	{ "CLOSE",		ST_SELECTED,	0,	cmd_close },
 	{ "UNSELECT",		ST_SELECTED,	0,	cmd_unselect },
@@ -335,8 +342,9 @@ literal_append(struct imap_session *s, size_t len, int sync)
 	if (why == NULL && s->append_mb == NULL) {
 		if (imap_mailbox_arg(s, &args[0], name, sizeof(name)) == -1)
 			why = "";
-		else if (mbox_open(s->store, name, &s->append_mb) == -1)
-			why = "NO [TRYCREATE] No such mailbox";
+		else	/* RFC 4314 §4: "i" (acl.c) */
+			(void)imap_acl_open(s, name, ACL_I, 1, &s->append_mb,
+			    NULL, &why);
 	}
 	if (why != NULL) {
 		if (why[0] != '\0')
@@ -553,7 +561,10 @@ session_post_login(struct imap_session *s, const struct pool_session *post)
 		imap_tagged(s, "NO [UNAVAILABLE] Mailbox unavailable");
 		return -1;
 	}
-	pool_confine_mail(s->userdir);
+	util_strcpy(s->user, user, sizeof(s->user));
+	/* Landlock over this Maildir and those of the owners who share
+	 * folders with the user (acl.c). */
+	imap_acl_confine(s);
 	if (imap_login(s, user) == -1)
 		return -1;
 	s->conn.deadline = 0;	/* logged in: only the idle timeout now */
@@ -633,6 +644,7 @@ imap_session_run(struct pool_ctx *env, int fd, const char *service,
 	    (unsigned long long)s->conn.bytes_out, util_now() - start);
 	imap_unselect(s);
 	notify_free(s);
+	imap_acl_free(s);		/* shared stores */
 	mstore_close(&s->store);
 	if (s->userlock != -1)
 		close(s->userlock);

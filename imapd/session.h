@@ -87,6 +87,8 @@ struct imap_session {
 	/* The selected mailbox. */
 	struct mbox	*mb;
 	int		 readonly;
+	unsigned int	 rights;	/* ACL_* on it (acl.h), all if own */
+	struct imap_shares *shares;	/* owners sharing with us (acl.c) */
 	struct view	 view;
 	/* RFC 5182 SEARCHRES: the saved result ("$"), UIDs ascending */
 	uint32_t	*saved;
@@ -414,6 +416,14 @@ int	imap_quota_over(struct imap_session *s, uint64_t add_octets,
  * [OVERQUOTA]. */
 int	imap_quota_append(struct imap_session *s,
 	    const struct mbox_append *adds, size_t n);
+
+/* cmd_acl.c: ACL (RFC 4314), LIST-MYRIGHTS (RFC 8440) */
+int	cmd_setacl(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_deleteacl(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_getacl(struct imap_session *, const struct imap_arg *, size_t);
+int	cmd_listrights(struct imap_session *, const struct imap_arg *,
+	    size_t);
+int	cmd_myrights(struct imap_session *, const struct imap_arg *, size_t);
 
 /* cmd_metadata.c: METADATA, METADATA-SERVER (RFC 5464) */
 int	cmd_getmetadata(struct imap_session *, const struct imap_arg *,

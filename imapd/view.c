@@ -10,6 +10,7 @@
 #include "../lib/log.h"
 #include "context.h"
 #include "session.h"
+#include "acl.h"
 
 void
 imap_view_free(struct view *v)
@@ -122,6 +123,8 @@ view_flags_send(struct imap_session *s, char *kw)
 	    "\\Draft%s%s)\r\n", kw[0] ? " " : "", kw);
 	if (s->readonly)
 		buf_puts(b, "* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
+	else if ((s->rights & ACL_FLAG_RIGHTS) != ACL_FLAG_RIGHTS)
+		imap_acl_permanentflags(s, b, kw);	/* RFC 4314 §5.1.1 */
 	else
 		buf_printf(b, "* OK [PERMANENTFLAGS (\\Answered \\Flagged "
 		    "\\Deleted \\Seen \\Draft%s%s \\*)] Flags permitted\r\n",
@@ -406,7 +409,7 @@ imap_vanished_earlier(struct imap_session *s, uint64_t since,
 void
 imap_mailbox_lost(struct imap_session *s)
 {
-	if (!mstore_exists(s->store, mbox_name(s->mb))) {
+	if (!mstore_exists(mbox_store(s->mb), mbox_name(s->mb))) {
 		/* Deleted or renamed by another session: RFC 2180 §3
 		 * lets us end this one. */
 		log_info("sid=%s user=%s mailbox %s gone, disconnecting", s->id,
@@ -415,7 +418,7 @@ imap_mailbox_lost(struct imap_session *s)
 		    "renamed by another session");
 	} else {
 		log_err("sid=%s mailbox update: %s", s->id,
-		    mstore_error(s->store));
+		    mstore_error(mbox_store(s->mb)));
 		imap_untagged(s, "BYE [SERVERBUG] Cannot read the mailbox");
 	}
 	imap_set_state(s, ST_LOGOUT);

@@ -1,0 +1,460 @@
+/*
+ * Shared folders (IMAP ACL, RFC 4314) in the other users' namespace
+ * (RFC 2342): "Other Users/bob@example.test/Projects" is bob's folder
+ * Projects, for a user bob shares it with.
+ *
+ * SECURITY: the post-login process confines itself (Landlock) to its
+ * user's Maildir and to the Maildirs of the owners the auth service
+ * names as sharing with that user (authd/share.c, which only an
+ * owner's own session can change), before it reads a byte of the
+ * client's commands after login.  So a session can open no Maildir of
+ * a user who shares nothing with it, whatever it is made to do.  Within
+ * an owner's Maildir, the owner's ACLs (its index, maildir/acl.c) say
+ * what the user may do in each folder, and each command checks them
+ * here; a grant made after the session started takes effect at its
+ * next login (the Landlock rules of a process cannot grow).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "../global/authc.h"
+#include "../global/authproto.h"
+#include "../global/pool.h"
+#include "../lib/log.h"
+#include "acl.h"
+
+struct imap_share {
+	char		 owner[320];
+	char		 dir[4096];
+	struct mstore	*store;		/* opened on first use */
+	int		 broken;	/* could not be opened */
+};
+
+struct imap_shares {
+	struct imap_share v[AUTH_SHARES_MAX];
+	size_t		 n;
+};
+
+static const char acl_letters[] = "lrswipkxtea";
+
+static void
+share_add(const char *owner, void *arg)
+{
+	struct imap_session *s = arg;
+	struct imap_shares *sh = s->shares;
+	struct imap_share *e;
+	struct stat st;
+
+	if (sh->n >= AUTH_SHARES_MAX)
+		return;
+	e = &sh->v[sh->n];
+	if (util_strcpy(e->owner, owner, sizeof(e->owner)) == -1 ||
+	    maildir_user_path(s->conf->server.data_dir, owner, e->dir,
+	    sizeof(e->dir)) == -1 || stat(e->dir, &st) == -1 ||
+	    !S_ISDIR(st.st_mode)) {
+		log_warn("sid=%s user=%s shared by %s: no Maildir", s->id,
+		    s->user, log_str(owner));
+		return;
+	}
+	sh->n++;
+}
+
+void
+imap_acl_confine(struct imap_session *s)
+{
+	const char *dirs[AUTH_SHARES_MAX + 2];
+	size_t i;
+
+	s->shares = util_calloc(1, sizeof(*s->shares));
+	/* The connection that redeemed the token asks: the auth service
+	 * answers for its user only. */
+	if (authc_shared_with(s->authc, share_add, s) == -1)
+		log_err("sid=%s user=%s shared folders unknown just now",
+		    s->id, s->user);
+	dirs[0] = s->userdir;
+	for (i = 0; i < s->shares->n; i++)
+		dirs[i + 1] = s->shares->v[i].dir;
+	dirs[i + 1] = NULL;
+	if (s->shares->n > 0)
+		log_info("sid=%s user=%s shared with it by %zu users", s->id,
+		    s->user, s->shares->n);
+	pool_confine_mail_dirs(dirs);
+}
+
+void
+imap_acl_free(struct imap_session *s)
+{
+	size_t i;
+
+	if (s->shares == NULL)
+		return;
+	for (i = 0; i < s->shares->n; i++)
+		mstore_close(&s->shares->v[i].store);
+	free(s->shares);
+	s->shares = NULL;
+}
+
+static struct mstore *
+share_store(struct imap_session *s, struct imap_share *e)
+{
+	const char *err;
+
+	if (e->store == NULL && !e->broken && mstore_open(e->dir, &e->store,
+	    &err) == -1) {
+		log_err("sid=%s shared store of %s: %s", s->id,
+		    log_str(e->owner), err);
+		e->broken = 1;
+	}
+	return e->store;
+}
+
+static unsigned int
+rights_of(const char *letters)
+{
+	unsigned int r = 0;
+	const char *p;
+
+	for (; *letters != '\0'; letters++)
+		if ((p = strchr(acl_letters, *letters)) != NULL)
+			r |= 1u << (p - acl_letters);
+	return r;
+}
+
+unsigned int
+imap_acl_rights(struct mstore *st, const char *folder, const char *user)
+{
+	struct macl *v;
+	size_t n, i;
+	unsigned int pos = 0, neg = 0;
+	const char *id;
+
+	if (mstore_acl_get(st, folder, &v, &n) == -1)
+		return 0;
+	/* §2: the union of what user and anyone are granted, less what
+	 * their negative entries take away. */
+	for (i = 0; i < n; i++) {
+		id = v[i].ident[0] == '-' ? v[i].ident + 1 : v[i].ident;
+		if (strcmp(id, user) != 0 && strcmp(id, "anyone") != 0)
+			continue;
+		if (v[i].ident[0] == '-')
+			neg |= rights_of(v[i].rights);
+		else
+			pos |= rights_of(v[i].rights);
+	}
+	free(v);
+	return pos & ~neg & ~ACL_A;
+}
+
+void
+imap_acl_put_rights(struct buf *b, unsigned int rights)
+{
+	size_t i;
+
+	for (i = 0; acl_letters[i] != '\0'; i++)
+		if (rights & (1u << i))
+			buf_putc(b, acl_letters[i]);
+	/* §2.1.1: "c" is k and x here, "d" t and e. */
+	if (rights & (ACL_K | ACL_X))
+		buf_putc(b, 'c');
+	if (rights & (ACL_T | ACL_E))
+		buf_putc(b, 'd');
+}
+
+int
+imap_mbref(struct imap_session *s, const char *name, struct imap_mbref *r)
+{
+	const char *p, *slash;
+	size_t i, len, nslen = strlen(ACL_NS);
+
+	memset(r, 0, sizeof(*r));
+	if (strncmp(name, ACL_NS, nslen) != 0 || (name[nslen] != '\0' &&
+	    name[nslen] != MAILDIR_SEP)) {
+		r->st = s->store;
+		r->rights = ACL_ALL;
+		util_strcpy(r->name, name, sizeof(r->name));
+		return 0;
+	}
+	if (name[nslen] == '\0' || s->shares == NULL)
+		return -1;
+	p = name + nslen + 1;
+	if ((slash = strchr(p, MAILDIR_SEP)) == NULL || slash[1] == '\0')
+		return -1;	/* the namespace, or an owner: \Noselect */
+	len = (size_t)(slash - p);
+	for (i = 0; i < s->shares->n; i++)
+		if (strlen(s->shares->v[i].owner) == len &&
+		    strncasecmp(s->shares->v[i].owner, p, len) == 0)
+			break;
+	if (i == s->shares->n ||
+	    (r->st = share_store(s, &s->shares->v[i])) == NULL)
+		return -1;
+	r->owner = s->shares->v[i].owner;
+	if (util_strcpy(r->name, slash + 1, sizeof(r->name)) == -1)
+		return -1;
+	maildir_name_normalize(r->name);
+	r->rights = mstore_exists(r->st, r->name) ?
+	    imap_acl_rights(r->st, r->name, s->user) : 0;
+	return 1;
+}
+
+int
+imap_acl_open(struct imap_session *s, const char *name, unsigned int need,
+    int trycreate, struct mbox **mb_r, unsigned int *rights_r,
+    const char **no_r)
+{
+	struct imap_mbref r;
+	int k;
+
+	*mb_r = NULL;
+	*no_r = trycreate ? "NO [TRYCREATE] No such mailbox" :
+	    "NO [NONEXISTENT] No such mailbox";
+	if ((k = imap_mbref(s, name, &r)) == -1 ||
+	    !mstore_exists(r.st, r.name))
+		return -1;
+	/* §4: without "l" or "r" the folder stays hidden. */
+	if (k == 1 && !(r.rights & (ACL_L | ACL_R)))
+		return -1;
+	if ((r.rights & need) != need) {
+		*no_r = "NO [NOPERM] Permission denied";
+		return -1;
+	}
+	if (mbox_open(r.st, r.name, mb_r) == -1)
+		return -1;
+	if (rights_r != NULL)
+		*rights_r = r.rights;
+	*no_r = NULL;
+	return 0;
+}
+
+/* ---- LIST ---- */
+
+struct acl_list {
+	char		**names;
+	unsigned int	*attrs;
+	size_t		 n, cap;
+};
+
+static void
+acl_list_collect(const char *name, unsigned int attrs, void *arg)
+{
+	struct acl_list *l = arg;
+
+	if (attrs & (MFA_NONEXISTENT | MFA_NOSELECT))
+		return;		/* subscriptions, parents without a row */
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->names = util_reallocarray(l->names, l->cap,
+		    sizeof(*l->names));
+		l->attrs = util_reallocarray(l->attrs, l->cap,
+		    sizeof(*l->attrs));
+	}
+	l->names[l->n] = util_strdup(name);
+	l->attrs[l->n++] = attrs;
+}
+
+void
+imap_acl_list(struct imap_session *s,
+    void (*cb)(const char *name, unsigned int attrs, void *arg), void *arg)
+{
+	char full[MAILDIR_NAME_MAX * 2 + 2];
+	struct acl_list l;
+	struct mstore *st;
+	unsigned char *shown;
+	size_t i, j, k, len, any = 0;
+	unsigned int attrs;
+
+	for (i = 0; s->shares != NULL && i < s->shares->n; i++) {
+		if ((st = share_store(s, &s->shares->v[i])) == NULL)
+			continue;
+		memset(&l, 0, sizeof(l));
+		if (mstore_list(st, acl_list_collect, &l) == -1)
+			log_err("sid=%s list shared: %s", s->id,
+			    mstore_error(st));
+		shown = util_calloc(l.n + 1, 1);
+		for (j = 0; j < l.n; j++)
+			shown[j] = (imap_acl_rights(st, l.names[j], s->user) &
+			    ACL_L) != 0;
+		for (j = 0; j < l.n; j++)
+			if (shown[j])
+				break;
+		if (j < l.n) {
+			if (any++ == 0)
+				cb(ACL_NS, MFA_NOSELECT | MFA_CHILDREN, arg);
+			snprintf(full, sizeof(full), "%s%c%s", ACL_NS,
+			    MAILDIR_SEP, s->shares->v[i].owner);
+			cb(full, MFA_NOSELECT | MFA_CHILDREN, arg);
+		}
+		for (j = 0; j < l.n; j++) {
+			if (!shown[j])
+				continue;
+			/* Children only as far as this user sees them; no
+			 * owner's subscription or special use. */
+			attrs = 0;
+			len = strlen(l.names[j]);
+			for (k = 0; k < l.n; k++)
+				if (shown[k] && strncmp(l.names[k], l.names[j],
+				    len) == 0 && l.names[k][len] == MAILDIR_SEP)
+					attrs = MFA_CHILDREN;
+			if (snprintf(full, sizeof(full), "%s%c%s%c%s", ACL_NS,
+			    MAILDIR_SEP, s->shares->v[i].owner, MAILDIR_SEP,
+			    l.names[j]) < (int)sizeof(full))
+				cb(full, attrs, arg);
+		}
+		for (j = 0; j < l.n; j++)
+			free(l.names[j]);
+		free(l.names);
+		free(l.attrs);
+		free(shown);
+	}
+}
+
+/* ---- flags ---- */
+
+unsigned int
+imap_acl_flag_mask(unsigned int rights)
+{
+	unsigned int m = 0;
+
+	if (rights & ACL_S)
+		m |= MF_SEEN;
+	if (rights & ACL_T)
+		m |= MF_DELETED;
+	if (rights & ACL_W)
+		m |= MF_ALL & ~(MF_SEEN | MF_DELETED);
+	return m;
+}
+
+struct copy_flags {
+	unsigned int	 flags;
+	char		*keywords;
+};
+
+static int
+copy_flags_cb(const struct mmsg *m, void *arg)
+{
+	struct copy_flags *cf = arg;
+
+	cf->flags = m->flags;
+	cf->keywords = util_strdup(m->keywords);
+	return 1;
+}
+
+void
+imap_acl_copy_flags(struct imap_session *s, struct mbox *dst,
+    unsigned int rights, uint32_t src_uid, uint32_t dst_uid)
+{
+	struct copy_flags cf = { 0, NULL };
+	uint64_t modseq;
+
+	if ((rights & (ACL_S | ACL_W | ACL_T)) == (ACL_S | ACL_W | ACL_T))
+		return;
+	/* §4: a flag the user may not set in the target is not copied;
+	 * the COPY does not fail for it. */
+	if (mbox_messages(s->mb, src_uid, src_uid, 0, 0, copy_flags_cb,
+	    &cf) == -1 || cf.keywords == NULL) {
+		free(cf.keywords);
+		return;
+	}
+	if (mbox_set_flags(dst, dst_uid, cf.flags & imap_acl_flag_mask(rights),
+	    (rights & ACL_W) ? cf.keywords : "", 0, &modseq) == -1)
+		log_err("sid=%s copy flags: %s", s->id,
+		    mstore_error(mbox_store(dst)));
+	free(cf.keywords);
+}
+
+/* ---- CREATE, DELETE, RENAME ---- */
+
+int
+imap_acl_manage(struct imap_session *s, const char *name, unsigned int need,
+    struct imap_mbref *r)
+{
+	char parent[MAILDIR_NAME_MAX + 1], *slash;
+	int k;
+
+	if ((k = imap_mbref(s, name, r)) == 0)
+		return 0;
+	if (k == -1) {
+		imap_tagged(s, need == ACL_K ? "NO [NOPERM] Permission denied" :
+		    "NO [NONEXISTENT] No such mailbox");
+		return -1;
+	}
+	if (need == ACL_K) {
+		/* §4: "k" on the nearest existing parent. */
+		util_strcpy(parent, r->name, sizeof(parent));
+		r->rights = 0;
+		while ((slash = strrchr(parent, MAILDIR_SEP)) != NULL) {
+			*slash = '\0';
+			if (mstore_exists(r->st, parent)) {
+				r->rights = imap_acl_rights(r->st, parent,
+				    s->user);
+				break;
+			}
+		}
+	} else if (!mstore_exists(r->st, r->name) ||
+	    !(r->rights & (ACL_L | ACL_R))) {
+		imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
+		return -1;
+	}
+	if (!(r->rights & need)) {
+		imap_tagged(s, "NO [NOPERM] Permission denied");
+		return -1;
+	}
+	return 0;
+}
+
+int
+imap_acl_store_no(struct imap_session *s, struct mstore *st,
+    const char *what)
+{
+	return imap_errno_no(s, what, mstore_errno(st), mstore_error(st));
+}
+
+void
+imap_acl_inherit(struct imap_session *s, struct mstore *st, const char *name)
+{
+	char parent[MAILDIR_NAME_MAX + 1], *slash;
+	struct macl *v;
+	size_t n, i;
+
+	/* RFC 4314 §4: a new mailbox SHOULD inherit its parent's ACL. */
+	util_strcpy(parent, name, sizeof(parent));
+	if ((slash = strrchr(parent, MAILDIR_SEP)) == NULL)
+		return;
+	*slash = '\0';
+	if (!mstore_exists(st, parent) || mstore_acl_get(st, parent, &v,
+	    &n) == -1)
+		return;
+	for (i = 0; i < n; i++)
+		if (mstore_acl_set(st, name, v[i].ident, v[i].rights,
+		    n) == -1)
+			log_err("sid=%s acl inherit: %s", s->id,
+			    mstore_error(st));
+	free(v);
+}
+
+void
+imap_acl_permanentflags(struct imap_session *s, struct buf *b,
+    const char *kw)
+{
+	const char *sep = "";
+
+	buf_puts(b, "* OK [PERMANENTFLAGS (");
+	if (s->rights & ACL_W) {
+		buf_printf(b, "\\Answered \\Flagged \\Draft%s%s", kw[0] ?
+		    " " : "", kw);
+		sep = " ";
+	}
+	if (s->rights & ACL_T) {
+		buf_printf(b, "%s\\Deleted", sep);
+		sep = " ";
+	}
+	if (s->rights & ACL_S) {
+		buf_printf(b, "%s\\Seen", sep);
+		sep = " ";
+	}
+	if (s->rights & ACL_W)
+		buf_puts(b, " \\*");
+	buf_puts(b, ")] Flags permitted by your rights\r\n");
+}

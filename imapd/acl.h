@@ -1,0 +1,106 @@
+/*
+ * IMAP ACL (RFC 4314) and the other users' namespace (RFC 2342): what
+ * imapd/acl.c and imapd/cmd_acl.c share with the commands that check
+ * rights.  Not for use outside imapd/.
+ */
+#ifndef IMAP_ACL_H
+#define IMAP_ACL_H
+
+#include "session.h"
+
+/* RFC 4314 §2.1, in the order "lrswipkxtea". */
+#define ACL_L	0x001	/* lookup: LIST */
+#define ACL_R	0x002	/* read: SELECT, EXAMINE, STATUS */
+#define ACL_S	0x004	/* \Seen kept */
+#define ACL_W	0x008	/* other flags and keywords */
+#define ACL_I	0x010	/* insert: APPEND, COPY/MOVE into */
+#define ACL_P	0x020	/* post (not enforced by IMAP) */
+#define ACL_K	0x040	/* create below */
+#define ACL_X	0x080	/* delete, rename away */
+#define ACL_T	0x100	/* \Deleted */
+#define ACL_E	0x200	/* expunge */
+#define ACL_A	0x400	/* administer: the owner's alone here */
+#define ACL_ALL	0x7ff
+/* The rights over flags: PERMANENTFLAGS shows what they allow. */
+#define ACL_FLAG_RIGHTS	(ACL_S | ACL_W | ACL_T)
+/* §5.2: a mailbox is READ-WRITE with any of these. */
+#define ACL_WRITE (ACL_S | ACL_W | ACL_I | ACL_T | ACL_E)
+
+/* The other users' namespace: "Other Users/owner@domain/folder". */
+#define ACL_NS		"Other Users"
+
+/* A mailbox name resolved: whose store, the name there, the rights. */
+struct imap_mbref {
+	struct mstore	*st;
+	const char	*owner;		/* NULL: the user's own */
+	char		 name[MAILDIR_NAME_MAX + 1];	/* in st */
+	unsigned int	 rights;
+};
+
+/* The post-login process, before it confines itself: the owners who
+ * share with user (the auth service's index), and Landlock over its own
+ * Maildir and theirs.  Exits on failure to confine. */
+void	imap_acl_confine(struct imap_session *s);
+void	imap_acl_free(struct imap_session *s);
+/*
+ * A mailbox name (normalised, as imap_mailbox_arg() gives it): the
+ * user's own (0, all rights), or a folder of an owner who shares with
+ * it (1, the rights it has there; 0 when the folder does not exist).
+ * -1: a name of the other users' namespace that is no folder this user
+ * can reach (answer as for a mailbox that does not exist).
+ */
+int	imap_mbref(struct imap_session *s, const char *name,
+	    struct imap_mbref *r);
+/* A user's rights on an owner's folder (0 if none or no folder). */
+unsigned int imap_acl_rights(struct mstore *st, const char *folder,
+	    const char *user);
+/* "lrswipkxtea" letters of rights, with the virtual "c" and "d" of
+ * §2.1.1 when a member is there. */
+void	imap_acl_put_rights(struct buf *b, unsigned int rights);
+/*
+ * Open a mailbox for a command that needs the rights need: 0 with *mb_r
+ * (and *rights_r; *no_r NULL), or -1 with *no_r the NO to give: NONEXISTENT (or
+ * TRYCREATE when trycreate) when it is not there or not visible to
+ * this user (neither "l" nor "r": §4's hiding), NOPERM when a right is
+ * missing.
+ */
+int	imap_acl_open(struct imap_session *s, const char *name,
+	    unsigned int need, int trycreate, struct mbox **mb_r,
+	    unsigned int *rights_r, const char **no_r);
+/* LIST: the other users' folders this user may see ("l"), as
+ * mstore_list() gives them (parents "Other Users" and each owner
+ * \Noselect). */
+void	imap_acl_list(struct imap_session *s,
+	    void (*cb)(const char *name, unsigned int attrs, void *arg),
+	    void *arg);
+/* STORE, APPEND, COPY: the flags rights allow to change (§4). */
+unsigned int imap_acl_flag_mask(unsigned int rights);
+/* "* OK [PERMANENTFLAGS (...)]" as the selected mailbox's rights allow
+ * (§5.1.1), kw the mailbox's keywords. */
+void	imap_acl_permanentflags(struct imap_session *s, struct buf *b,
+	    const char *kw);
+/* Keep a copied message's flags to those the target's rights allow. */
+void	imap_acl_copy_flags(struct imap_session *s, struct mbox *dst,
+	    unsigned int rights, uint32_t src_uid, uint32_t dst_uid);
+
+/*
+ * CREATE (need ACL_K: on the nearest existing parent), DELETE and
+ * RENAME's old name (ACL_X): resolve name into r, the user's own or a
+ * shared folder it has the right on.  0, or -1 after a NO.
+ */
+int	imap_acl_manage(struct imap_session *s, const char *name,
+	    unsigned int need, struct imap_mbref *r);
+/* The NO for the last failure of st (a shared store's, or our own). */
+int	imap_acl_store_no(struct imap_session *s, struct mstore *st,
+	    const char *what);
+/* A folder just created takes its parent's ACL (§4's SHOULD). */
+void	imap_acl_inherit(struct imap_session *s, struct mstore *st,
+	    const char *name);
+
+/* cmd_acl.c */
+/* LIST ... RETURN (MYRIGHTS): the MYRIGHTS reply of a listed name. */
+void	imap_acl_list_myrights(struct imap_session *s, const char *name);
+/* The NAMESPACE reply, with the other users' namespace. */
+void	imap_acl_namespace(struct imap_session *s);
+
+#endif
