@@ -97,6 +97,14 @@ int	imap_acl_store_no(struct imap_session *s, struct mstore *st,
 void	imap_acl_inherit(struct imap_session *s, struct mstore *st,
 	    const char *name);
 
+/* DELETE of one of the user's own folders drops its ACL: take it
+ * before (NULL when none, or not the user's own), and after the delete
+ * tell the auth service of the grantees left with no right anywhere
+ * (frees v). */
+struct macl *imap_acl_take(struct imap_session *s,
+	    const struct imap_mbref *r, size_t *n);
+void	imap_acl_forget(struct imap_session *s, struct macl *v, size_t n);
+
 /* cmd_acl.c */
 /* LIST ... RETURN (MYRIGHTS): the MYRIGHTS reply of a listed name. */
 void	imap_acl_list_myrights(struct imap_session *s, const char *name);

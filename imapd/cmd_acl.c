@@ -200,6 +200,30 @@ share_tell(struct imap_session *s, const char *id)
 /* An entry gone: once id has none left anywhere, the auth service
  * forgets the share (best effort: a stale share only lets the
  * grantee's session open a Maildir where the ACLs give it nothing). */
+static void share_forget(struct imap_session *, const char *);
+
+struct macl *
+imap_acl_take(struct imap_session *s, const struct imap_mbref *r, size_t *n)
+{
+	struct macl *v;
+
+	*n = 0;
+	if (r->owner != NULL || mstore_acl_get(s->store, r->name, &v, n) ==
+	    -1)
+		return NULL;
+	return v;
+}
+
+void
+imap_acl_forget(struct imap_session *s, struct macl *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		share_forget(s, v[i].ident);
+	free(v);
+}
+
 static void
 share_forget(struct imap_session *s, const char *id)
 {

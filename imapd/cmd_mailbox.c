@@ -291,14 +291,20 @@ cmd_delete(struct imap_session *s, const struct imap_arg *args,
 {
 	char name[MAILDIR_NAME_MAX + 1];
 	struct imap_mbref ref;
+	struct macl *acl;
+	size_t nacl;
 
 	if (one_mailbox(s, args, nargs, name, sizeof(name),
 	    "DELETE mailbox") == -1)
 		return -1;
 	if (imap_acl_manage(s, name, ACL_X, &ref) == -1)	/* RFC 4314 §4 */
 		return 0;
-	if (mstore_delete(ref.st, ref.name) == -1)
+	acl = imap_acl_take(s, &ref, &nacl);	/* its grantees (acl.c) */
+	if (mstore_delete(ref.st, ref.name) == -1) {
+		free(acl);
 		return imap_acl_store_no(s, ref.st, "delete");
+	}
+	imap_acl_forget(s, acl, nacl);
 	closed_if_selected(s, name);
 	log_info("sid=%s user=%s delete %s", s->id, s->user, log_str(name));
 	imap_tagged(s, "OK DELETE completed");

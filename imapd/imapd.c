@@ -14,7 +14,11 @@
  * token: the post-login process (server.user) learns the user from the
  * auth service, never from the login process, then confines itself to
  * that user's Maildir (Landlock) under a seccomp filter, and exits with
- * the session.  Command lines, commands held in memory and APPEND
+ * the session.  The Maildirs of other users who share folders with the
+ * user (ACL, RFC 4314) are added to that confinement only as the auth
+ * service names them, asked on the connection that redeemed the token
+ * (imapd/acl.c, authd/share.c); what each may do there is the owner's
+ * ACL, checked by each command.  Command lines, commands held in memory and APPEND
  * literals are bounded (imapd.*), login time too (imapd.login_timeout),
  * passwords are accepted only over TLS (unless auth.allow_plaintext), and
  * mailbox names are checked by the store before they become paths.

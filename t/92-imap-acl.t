@@ -372,6 +372,26 @@ try:
     un, r = listed(bob, '"" "*"')
     t.ok(not any(b"cat@" in u for u in un), "nothing of cat listed", un)
 
+    # ---- DELETE drops a folder's ACL, and its grantees' shares ----
+    def shares():
+        users = sqlite3.connect(os.path.join(srv.data_dir, "users.db"))
+        rows = users.execute("SELECT owner, grantee FROM shares"
+                             " ORDER BY 1, 2").fetchall()
+        users.close()
+        return rows
+
+    ann.cmd("CREATE Temp")
+    r = ann.cmd("SETACL Temp cat lr")[1]
+    t.ok(ok(r) and (ANN, CAT) in shares(),
+         "a grant tells the auth service (ann shares with cat)", shares())
+    r = ann.cmd("DELETE Temp")[1]
+    t.ok(ok(r) and (ANN, CAT) not in shares(),
+         "DELETE of the folder: the share is forgotten", shares())
+    ann.cmd("CREATE Temp")
+    un, r = ann.cmd("GETACL Temp")
+    t.eq(un, [b"* ACL Temp ann@example.test lrswipkxteacd\r\n"],
+         "a folder made again under that name has no ACL (§4)")
+
     # ---- revocation ----
     r = ann.cmd("DELETEACL Projects bob")[1]
     t.ok(ok(r), "DELETEACL Projects bob", r)
@@ -383,10 +403,7 @@ try:
     t.ok(not any(b"Projects" in u for u in un), "nor list it", un)
     r = ann.cmd("DELETEACL INBOX -bob")[1]
     r = ann.cmd("DELETEACL INBOX anyone")[1]
-    users = sqlite3.connect(os.path.join(srv.data_dir, "users.db"))
-    rows = users.execute("SELECT owner, grantee FROM shares").fetchall()
-    users.close()
-    t.eq(rows, [], "no grant left: the auth service's index is empty")
+    t.eq(shares(), [], "no grant left: the auth service's index is empty")
     bob.close()
     bob = Imap(BOB)
     un, r = listed(bob, '"" "*"')
