@@ -254,17 +254,65 @@ acl_list_collect(const char *name, unsigned int attrs, void *arg)
 	l->attrs[l->n++] = attrs;
 }
 
+int
+imap_acl_ns_name(const char *name)
+{
+	size_t nslen = strlen(ACL_NS);
+
+	return strncmp(name, ACL_NS, nslen) == 0 && (name[nslen] == '\0' ||
+	    name[nslen] == MAILDIR_SEP);
+}
+
+int
+imap_acl_subscribable(struct imap_session *s, const char *name)
+{
+	struct imap_mbref r;
+	int k;
+
+	/* RFC 4314 §4: "l", as this server checks that it exists. */
+	if ((k = imap_mbref(s, name, &r)) == -1 || !mstore_exists(r.st,
+	    r.name))
+		return 0;
+	return k == 0 || (r.rights & ACL_L) != 0;
+}
+
+/* The user's subscriptions in the other users' namespace. */
+static void
+acl_subs_collect(const char *name, unsigned int attrs, void *arg)
+{
+	if ((attrs & MFA_SUBSCRIBED) && imap_acl_ns_name(name))
+		acl_list_collect(name, 0, arg);
+}
+
+static int
+acl_subscribed(struct acl_list *subs, const char *name, int take)
+{
+	size_t i;
+
+	for (i = 0; i < subs->n; i++)
+		if (subs->attrs[i] != 1 && strcmp(subs->names[i], name) == 0) {
+			if (take)
+				subs->attrs[i] = 1;	/* given */
+			return 1;
+		}
+	return 0;
+}
+
 void
 imap_acl_list(struct imap_session *s,
     void (*cb)(const char *name, unsigned int attrs, void *arg), void *arg)
 {
 	char full[MAILDIR_NAME_MAX * 2 + 2];
-	struct acl_list l;
+	struct acl_list l, subs;
 	struct mstore *st;
 	unsigned char *shown;
 	size_t i, j, k, len, any = 0;
 	unsigned int attrs;
 
+	memset(&subs, 0, sizeof(subs));
+	if (s->shares == NULL || s->shares->n == 0 ||
+	    mstore_list(s->store, acl_subs_collect, &subs) == -1)
+		subs.n = 0;
 	for (i = 0; s->shares != NULL && i < s->shares->n; i++) {
 		if ((st = share_store(s, &s->shares->v[i])) == NULL)
 			continue;
@@ -290,7 +338,8 @@ imap_acl_list(struct imap_session *s,
 			if (!shown[j])
 				continue;
 			/* Children only as far as this user sees them; no
-			 * owner's subscription or special use. */
+			 * owner's subscription or special use: the user's
+			 * own subscriptions instead. */
 			attrs = 0;
 			len = strlen(l.names[j]);
 			for (k = 0; k < l.n; k++)
@@ -299,8 +348,11 @@ imap_acl_list(struct imap_session *s,
 					attrs = MFA_CHILDREN;
 			if (snprintf(full, sizeof(full), "%s%c%s%c%s", ACL_NS,
 			    MAILDIR_SEP, s->shares->v[i].owner, MAILDIR_SEP,
-			    l.names[j]) < (int)sizeof(full))
-				cb(full, attrs, arg);
+			    l.names[j]) >= (int)sizeof(full))
+				continue;
+			if (acl_subscribed(&subs, full, 1))
+				attrs |= MFA_SUBSCRIBED;
+			cb(full, attrs, arg);
 		}
 		for (j = 0; j < l.n; j++)
 			free(l.names[j]);
@@ -308,6 +360,14 @@ imap_acl_list(struct imap_session *s,
 		free(l.attrs);
 		free(shown);
 	}
+	/* Subscribed, and gone or out of reach now (RFC 3501 §6.3.6). */
+	for (j = 0; j < subs.n; j++) {
+		if (subs.attrs[j] != 1)
+			cb(subs.names[j], MFA_SUBSCRIBED | MFA_NONEXISTENT, arg);
+		free(subs.names[j]);
+	}
+	free(subs.names);
+	free(subs.attrs);
 }
 
 /* ---- flags ---- */
@@ -457,4 +517,22 @@ imap_acl_permanentflags(struct imap_session *s, struct buf *b,
 	if (s->rights & ACL_W)
 		buf_puts(b, " \\*");
 	buf_puts(b, ")] Flags permitted by your rights\r\n");
+}
+
+int
+imap_acl_store_filter(struct imap_session *s, char op, unsigned int *flags,
+    char *keywords)
+{
+	unsigned int mask = imap_acl_flag_mask(s->rights);
+
+	if ((s->rights & ACL_FLAG_RIGHTS) == ACL_FLAG_RIGHTS)
+		return 0;
+	if (op == '=')		/* imap_store_flags() keeps the others */
+		return (s->rights & ACL_FLAG_RIGHTS) ? 0 : -1;
+	if (!(s->rights & ACL_W))
+		keywords[0] = '\0';
+	if ((*flags & mask) == 0 && keywords[0] == '\0')
+		return -1;
+	*flags &= mask;
+	return 0;
 }

@@ -67,9 +67,15 @@ void	imap_acl_put_rights(struct buf *b, unsigned int rights);
 int	imap_acl_open(struct imap_session *s, const char *name,
 	    unsigned int need, int trycreate, struct mbox **mb_r,
 	    unsigned int *rights_r, const char **no_r);
+/* Is name in the other users' namespace ("Other Users" or below)? */
+int	imap_acl_ns_name(const char *name);
+/* SUBSCRIBE: the user's own folder, or another's it may see ("l"). */
+int	imap_acl_subscribable(struct imap_session *s, const char *name);
 /* LIST: the other users' folders this user may see ("l"), as
  * mstore_list() gives them (parents "Other Users" and each owner
- * \Noselect). */
+ * \Noselect), with the user's own subscriptions of them (kept in its
+ * own store under their full names); subscribed ones out of reach as
+ * \NonExistent. */
 void	imap_acl_list(struct imap_session *s,
 	    void (*cb)(const char *name, unsigned int attrs, void *arg),
 	    void *arg);
@@ -79,6 +85,14 @@ unsigned int imap_acl_flag_mask(unsigned int rights);
  * (§5.1.1), kw the mailbox's keywords. */
 void	imap_acl_permanentflags(struct imap_session *s, struct buf *b,
 	    const char *kw);
+/*
+ * STORE (§4): drop from flags and keywords (an empty string then) what
+ * the selected mailbox's rights do not allow; for "=" imap_store_flags()
+ * keeps those as they are.  0, or -1 when nothing is left to change
+ * (NO [NOPERM]).
+ */
+int	imap_acl_store_filter(struct imap_session *s, char op,
+	    unsigned int *flags, char *keywords);
 /* Keep a copied message's flags to those the target's rights allow. */
 void	imap_acl_copy_flags(struct imap_session *s, struct mbox *dst,
 	    unsigned int rights, uint32_t src_uid, uint32_t dst_uid);

@@ -357,7 +357,7 @@ subscribe(struct imap_session *s, const struct imap_arg *args,
 		return -1;
 	/* RFC 3501 §6.3.6: subscribing to a name that does not exist is
 	 * allowed; we refuse it as most servers do, it only confuses. */
-	if (on && !mstore_exists(s->store, name)) {
+	if (on && !imap_acl_subscribable(s, name)) {	/* acl.c */
 		imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
 		return 0;
 	}
@@ -629,6 +629,15 @@ list_collect(const char *name, unsigned int attrs, void *arg)
 	lc->attrs[lc->n++] = attrs;
 }
 
+/* The user's own: names in the other users' namespace there are only
+ * subscriptions, which imap_acl_list() gives with those folders. */
+static void
+list_collect_own(const char *name, unsigned int attrs, void *arg)
+{
+	if (!imap_acl_ns_name(name))
+		list_collect(name, attrs, arg);
+}
+
 /*
  * Is names[i] listed?  The selection options pick the names (RFC 5258
  * §3.1); a name picked for its children only (CHILDINFO, or LSUB's
@@ -855,7 +864,7 @@ list_common(struct imap_session *s, const struct imap_arg *args,
 	/* LIST "" "": the hierarchy separator and root (§6.3.8). */
 	if (!lsub && lc.npatterns == 1 && lc.patterns[0][0] == '\0') {
 		imap_untagged(s, "LIST (\\Noselect) \"%c\" \"\"", MAILDIR_SEP);
-	} else if (mstore_list(s->store, list_collect, &lc) == -1) {
+	} else if (mstore_list(s->store, list_collect_own, &lc) == -1) {
 		list_free(&lc);
 		return imap_store_no(s, "list");
 	} else		/* other users' folders shared with us (acl.c) */

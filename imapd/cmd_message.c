@@ -111,7 +111,15 @@ imap_store_flags(struct imap_session *s, const uint32_t *seqs, size_t n,
 	for (i = 0; i < ncur; i++) {
 		nf = op == '+' ? cur[i].flags | flags : op == '-' ?
 		    cur[i].flags & ~flags : flags;
-		nk = keyword_combine(cur[i].keywords, keywords, op);
+		/* RFC 4314 §4: "=" leaves what the rights do not let this
+		 * user change (all rights on one's own folders). */
+		if (op == '=' && (s->rights & ACL_FLAG_RIGHTS) !=
+		    ACL_FLAG_RIGHTS)
+			nf = (cur[i].flags & ~imap_acl_flag_mask(s->rights)) |
+			    (nf & imap_acl_flag_mask(s->rights));
+		nk = op == '=' && !(s->rights & ACL_W) ?
+		    util_strdup(cur[i].keywords) :
+		    keyword_combine(cur[i].keywords, keywords, op);
 		r = mbox_set_flags(s->mb, cur[i].uid, nf, nk, unchangedsince,
 		    &modseq);
 		if (r == -1 && errno == ENOENT) {
@@ -186,10 +194,10 @@ cmd_store(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 		imap_tagged(s, "NO [READ-ONLY] Mailbox is read-only");
 		return 0;
 	}
-	/* RFC 4314 §4: "s" for \Seen, "t" for \Deleted, "w" for the rest;
-	 * "=" sets them all, so it needs all three. */
-	if ((op == '=' ? MF_ALL : flags) & ~imap_acl_flag_mask(s->rights) ||
-	    ((op == '=' || keywords[0] != '\0') && !(s->rights & ACL_W))) {
+	/* RFC 4314 §4: "s" for \Seen, "t" for \Deleted, "w" for the rest
+	 * (acl.c); what the rights do not allow is left as it is, and only
+	 * a STORE that can change nothing fails. */
+	if (imap_acl_store_filter(s, op, &flags, keywords) == -1) {
 		free(keywords);
 		imap_tagged(s, "NO [NOPERM] Permission denied");
 		return 0;

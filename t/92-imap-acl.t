@@ -235,10 +235,12 @@ try:
     t.ok(code(r, rb"NOPERM"), "lrs: \\Flagged needs w: NO [NOPERM]", r)
     r = bob.cmd("STORE 1 +FLAGS (\\Deleted)")[1]
     t.ok(code(r, rb"NOPERM"), "lrs: \\Deleted needs t: NO [NOPERM]", r)
-    r = bob.cmd("STORE 1 +FLAGS (\\Seen)")[1]
-    t.ok(ok(r), "lrs: STORE \\Seen", r)
-    t.ok(b"\\Seen" in flags_of(ann, "Projects", "1"),
-         "ann sees the \\Seen bob set (flags are shared)")
+    r = bob.cmd("STORE 1 +FLAGS (\\Seen \\Flagged)")[1]
+    t.ok(ok(r), "lrs: STORE \\Seen \\Flagged is not refused (§4)", r)
+    fl = flags_of(ann, "Projects", "1")
+    t.ok(b"\\Seen" in fl and b"\\Flagged" not in fl,
+         "ann sees the \\Seen bob set (flags are shared), no \\Flagged",
+         fl)
     bob.cmd("FETCH 2 (BODY[])")
     t.ok(b"\\Seen" in flags_of(ann, "Projects", "2"),
          "lrs: FETCH BODY[] sets \\Seen")
@@ -253,9 +255,31 @@ try:
     r = bob.cmd("STORE 3 -FLAGS (\\Seen)")[1]
     t.ok(code(r, rb"NOPERM"), "lrw: \\Seen needs s", r)
     ann.cmd("SELECT Projects")
-    ann.cmd("STORE 3 +FLAGS (\\Answered)")
+    ann.cmd("STORE 3 +FLAGS (\\Answered \\Seen)")
     un, r = bob.cmd("FETCH 3 (FLAGS)")
     t.ok(b"\\Answered" in b"".join(un), "bob sees ann's \\Answered", un)
+    r = bob.cmd("STORE 3 FLAGS (\\Draft)")[1]
+    t.ok(ok(r), "lrw: STORE FLAGS (replace)", r)
+    fl = flags_of(ann, "Projects", "3")
+    t.ok(b"\\Draft" in fl and b"\\Seen" in fl and b"\\Answered" not in
+         fl and b"$Work" not in fl,
+         "FLAGS replaces what w covers, \\Seen (s) stays (§4)", fl)
+
+    # ---- subscriptions: the user's own, of what it may see ----
+    r = bob.cmd("SUBSCRIBE " + PROJ)[1]
+    t.ok(ok(r), "SUBSCRIBE to ann's Projects (l)", r)
+    un, r = bob.cmd('LSUB "" "*"')
+    t.ok(b'* LSUB () "/" "Other Users/ann@example.test/Projects"\r\n' in un,
+         "LSUB lists it", un)
+    un, r = bob.cmd('LIST (SUBSCRIBED) "" "Other Users/*"')
+    t.eq(un, [b'* LIST (\\HasNoChildren \\Subscribed) "/" '
+              b'"Other Users/ann@example.test/Projects"\r\n'],
+         "LIST (SUBSCRIBED): once, \\Subscribed")
+    un, r = ann.cmd('LSUB "" "Projects"')
+    t.eq(un, [], "ann's own subscriptions are hers (Projects not in them)")
+    r = bob.cmd('SUBSCRIBE "Other Users/cat@example.test/INBOX"')[1]
+    t.ok(code(r, rb"NONEXISTENT"), "SUBSCRIBE to what is not shared: NO",
+         r)
 
     # ---- t and e ----
     grant("lrt")
@@ -401,6 +425,12 @@ try:
          "revoked: at once, bob's session can no longer select it", r)
     un, r = listed(bob, '"" "Other Users/*"')
     t.ok(not any(b"Projects" in u for u in un), "nor list it", un)
+    un, r = bob.cmd('LIST (SUBSCRIBED) "" "Other Users/*"')
+    t.ok(b'* LIST (\\NonExistent \\Subscribed) "/" '
+         b'"Other Users/ann@example.test/Projects"\r\n' in un,
+         "its subscription stays, \\NonExistent (RFC 5258 §3)", un)
+    r = bob.cmd("UNSUBSCRIBE " + PROJ)[1]
+    t.ok(ok(r), "UNSUBSCRIBE needs no right (§4)", r)
     r = ann.cmd("DELETEACL INBOX -bob")[1]
     r = ann.cmd("DELETEACL INBOX anyone")[1]
     t.eq(shares(), [], "no grant left: the auth service's index is empty")
