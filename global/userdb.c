@@ -867,6 +867,15 @@ userdb_share_drop(struct userdb *db, const char *owner, const char *grantee)
 }
 
 int
+userdb_share_list(struct userdb *db, const char *address,
+    void (*cb)(const char *owner, const char *grantee, void *arg), void *arg)
+{
+	return userdb_list(db, "SELECT owner, grantee FROM shares"
+	    " WHERE owner = lower(?1) OR grantee = lower(?1)"
+	    " ORDER BY owner, grantee", address, NULL, cb, arg);
+}
+
+int
 userdb_shared_with(struct userdb *db, const char *grantee,
     void (*cb)(const char *owner, void *arg), void *arg)
 {

@@ -131,6 +131,10 @@ int	userdb_share_add(struct userdb *db, const char *owner,
 	    const char *grantee);
 int	userdb_share_drop(struct userdb *db, const char *owner,
 	    const char *grantee);
+/* The pairs address is in, as owner or grantee (mailctl): 0 or -1. */
+int	userdb_share_list(struct userdb *db, const char *address,
+	    void (*cb)(const char *owner, const char *grantee, void *arg),
+	    void *arg);
 int	userdb_shared_with(struct userdb *db, const char *grantee,
 	    void (*cb)(const char *owner, void *arg), void *arg);
 

@@ -83,6 +83,10 @@ acl_ident(struct imap_session *s, const struct imap_arg *a, char *id,
 			return -1;
 		}
 	neg = v[0] == '-';
+	if (v[neg] == '\0' || v[neg] == '-') {
+		imap_tagged(s, "BAD Malformed identifier");
+		return -1;
+	}
 	dom = strchr(s->user, '@');
 	if (strcasecmp(v + neg, "anyone") == 0) {
 		snprintf(id, size, "%sanyone", neg ? "-" : "");

@@ -277,9 +277,11 @@ cmd_create(struct imap_session *s, const struct imap_arg *args,
  * no longer selected, and the client is told (RFC 7162 §3.2.11's code,
  * harmless to clients that do not know it). */
 static void
-closed_if_selected(struct imap_session *s, const char *name)
+closed_if_selected(struct imap_session *s, const struct imap_mbref *ref)
 {
-	if (s->mb == NULL || strcmp(mbox_name(s->mb), name) != 0)
+	/* The same folder of the same user's store (acl.h). */
+	if (s->mb == NULL || mbox_store(s->mb) != ref->st ||
+	    strcmp(mbox_name(s->mb), ref->name) != 0)
 		return;
 	imap_unselect(s);
 	imap_untagged(s, "OK [CLOSED] The selected mailbox is gone");
@@ -305,7 +307,7 @@ cmd_delete(struct imap_session *s, const struct imap_arg *args,
 		return imap_acl_store_no(s, ref.st, "delete");
 	}
 	imap_acl_forget(s, acl, nacl);
-	closed_if_selected(s, name);
+	closed_if_selected(s, &ref);
 	log_info("sid=%s user=%s delete %s", s->id, s->user, log_str(name));
 	imap_tagged(s, "OK DELETE completed");
 	return 0;
@@ -339,7 +341,7 @@ cmd_rename(struct imap_session *s, const struct imap_arg *args,
 	}
 	if (mstore_rename(rf.st, rf.name, rt.name) == -1)
 		return imap_acl_store_no(s, rf.st, "rename");
-	closed_if_selected(s, from);
+	closed_if_selected(s, &rf);
 	log_info("sid=%s user=%s rename %s to %s", s->id, s->user,
 	    log_str(from), log_str(to));
 	imap_tagged(s, "OK RENAME completed");
@@ -438,9 +440,8 @@ status_reply(struct imap_session *s, const char *name, unsigned int items)
 	const char *sep = "";
 	char mbid[MAILDIR_OBJECTID_MAX + 1];
 	uint64_t deleted_octets = 0;
-	size_t k;
-
 	struct imap_mbref ref;
+	size_t k;
 
 	/* RFC 4314 §4: "r" (and a hidden folder stays hidden). */
 	if (imap_mbref(s, name, &ref) == -1 || (ref.owner != NULL &&

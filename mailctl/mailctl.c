@@ -49,6 +49,8 @@ usage(void)
 	    "  user quota ADDRESS [STORAGE-KIB [MESSAGES]] | quota list "
 	    "[DOMAIN]\n"
 	    "       (a limit 0 or none: no limit)\n"
+	    "  user shares ADDRESS  (whom it shares IMAP folders with, and "
+	    "who with it)\n"
 	    "  alias add ADDRESS TARGET... | del ADDRESS [TARGET] | list\n"
 	    "       (ADDRESS may be @domain: a catch-all for the domain)\n"
 	    "  queue list | flush | delete ID | bounce ID\n"
@@ -276,6 +278,34 @@ cmd_user_quota(int argc, char **argv)
 	return r;
 }
 
+static void
+print_share(const char *owner, const char *grantee, void *arg)
+{
+	(void)arg;
+	printf("%s shares with %s\n", owner, grantee);
+}
+
+/*
+ * user shares ADDRESS: the auth service's index of shared folders (IMAP
+ * ACL, RFC 4314) for a user, as owner and as grantee ("anyone": every
+ * user of the owner's domain).  Which folders and rights: the owner's
+ * GETACL (they are in the owner's index).
+ */
+static int
+cmd_user_shares(int argc, char **argv)
+{
+	struct userdb *db;
+	int r;
+
+	if (argc != 1)
+		return die_usage("user shares ADDRESS");
+	db = open_db();
+	r = db_result(db, userdb_share_list(db, argv[0], print_share, NULL),
+	    NULL);
+	userdb_close(&db);
+	return r;
+}
+
 static int
 cmd_user(int argc, char **argv)
 {
@@ -287,6 +317,8 @@ cmd_user(int argc, char **argv)
 		return die_usage("user: add, del, passwd, quota or list?");
 	if (strcmp(argv[0], "quota") == 0)
 		return cmd_user_quota(argc - 1, argv + 1);
+	if (strcmp(argv[0], "shares") == 0)
+		return cmd_user_shares(argc - 1, argv + 1);
 	if (strcmp(argv[0], "list") == 0 && argc <= 2) {
 		db = open_db();
 		r = db_result(db, userdb_user_list(db, argc == 2 ? argv[1] :

@@ -140,6 +140,10 @@ try:
     t.eq(un, [b"* LISTRIGHTS Projects ann@example.test lrswipkxtea\r\n"],
          "the owner: every right, always")
 
+    rc, out, err = srv.mailctl("user", "shares", BOB)
+    t.ok(rc == 0 and out == "ann@example.test shares with bob@example.test\n",
+         "mailctl user shares: the auth service's index", (rc, out, err))
+
     # ---- grants take effect at the grantee's next login ----
     un, r = listed(bob0)
     t.ok(not any(b"Other Users" in u for u in un),
