@@ -348,7 +348,8 @@ try:
 
     # ---- IDLE, NAMESPACE, ID ----
     un, r = v2.cmd("NAMESPACE")
-    t.eq(un, [b'* NAMESPACE (("" "/")) NIL NIL\r\n'], "NAMESPACE")
+    t.eq(un, [b'* NAMESPACE (("" "/")) (("Other Users/" "/")) NIL\r\n'],
+         "NAMESPACE (the other users' one since ACL)")
     v2.sock.sendall(b"i1 IDLE\r\n")
     t.like(v2.f.readline(), b"+ ", "IDLE: continuation")
     v2.sock.sendall(b"DONE\r\n")
