@@ -907,11 +907,14 @@ int
 imap_list_one(struct imap_session *s, const char *name)
 {
 	struct list_ctx lc;
+	struct imap_mbref ref;
 	unsigned int attrs;
 
 	/* One folder's attributes, not all folders listed: a SELECT of a
-	 * user with 500 folders took 10 ms more with mstore_list(). */
-	if (mstore_attrs(s->store, name, &attrs) == -1)
+	 * user with 500 folders took 10 ms more with mstore_list().  A
+	 * shared folder's are in its owner's store. */
+	if (imap_mbref(s, name, &ref) == -1 ||
+	    mstore_attrs(ref.st, ref.name, &attrs) == -1)
 		return -1;
 	memset(&lc, 0, sizeof(lc));
 	lc.s = s;

@@ -211,6 +211,13 @@ try:
     t.ok(ok(r) and b"[READ-ONLY]" in r,
          "lr: SELECT is READ-ONLY (§5.2)", r)
     t.ok(b"* 3 EXISTS\r\n" in un, "lr: bob sees ann's 3 messages", un)
+    v2 = Imap(BOB)      # IMAP4rev2: SELECT gives the folder's LIST
+    v2.cmd("ENABLE IMAP4rev2")
+    un2, r2 = v2.cmd("SELECT " + PROJ)
+    t.ok(ok(r2) and any(l.startswith(b"* LIST (") and
+                        l.rstrip().endswith(PROJ.encode()) for l in un2),
+         "IMAP4rev2: SELECT of a shared folder has its LIST line", un2)
+    v2.close()
     un, r = bob.cmd("FETCH 1 (BODY[TEXT])")
     t.ok(ok(r) and b"The plan, part 1." in b"".join(un), "lr: FETCH", un)
     un, r = bob.cmd("SEARCH SUBJECT \"plan 2\"")
