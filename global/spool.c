@@ -209,6 +209,11 @@ spool_header(struct spool_writer *w, struct spool_env *env)
 	n = snprintf(line, sizeof(line), "%s\nid %s\narrival %lld\n",
 	    SPOOL_MAGIC, env->id, (long long)env->arrival);
 	spool_put(w, line, (size_t)n);
+	if (env->arrival_usec >= 0) {
+		n = snprintf(line, sizeof(line), "arrival_usec %06ld\n",
+		    env->arrival_usec);
+		spool_put(w, line, (size_t)n);
+	}
 	spool_put_item(w, "sender", env->sender ? env->sender : "");
 	spool_put_item(w, "client", env->client ? env->client : "");
 	spool_put_item(w, "helo", env->helo ? env->helo : "");
@@ -373,6 +378,16 @@ spool_set(char **field, const char *value)
 	*field = util_strdup(value);
 }
 
+void
+spool_env_arrive(struct spool_env *env)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	env->arrival = ts.tv_sec;
+	env->arrival_usec = ts.tv_nsec / 1000;
+}
+
 int
 spool_load(const char *path, struct spool_env *env, int *fd_r)
 {
@@ -385,6 +400,7 @@ spool_load(const char *path, struct spool_env *env, int *fd_r)
 	long long num;
 
 	memset(env, 0, sizeof(*env));
+	env->arrival_usec = -1;		/* unless the file says */
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1)
 		return -1;
 	if ((fp = fdopen(dup(fd), "r")) == NULL)
@@ -423,6 +439,11 @@ spool_load(const char *path, struct spool_env *env, int *fd_r)
 			memcpy(env->id, v, SPOOL_ID_LEN + 1);
 		} else if (strcmp(line, "arrival") == 0)
 			env->arrival = (time_t)atoll(v);
+		else if (strcmp(line, "arrival_usec") == 0) {
+			num = strtoll(v, NULL, 10);
+			env->arrival_usec = num >= 0 && num < 1000000 ?
+			    (long)num : -1;
+		}
 		else if (strcmp(line, "sender") == 0)
 			spool_set(&env->sender, v);
 		else if (strcmp(line, "client") == 0)

@@ -8,6 +8,7 @@
  *	MAILD-SPOOL 1			header: text, one item per line
  *	id 18b3a0c4e5f6a1b2c3
  *	arrival 1795425600
+ *	arrival_usec 250341		(since stop 20: orders one second's)
  *	sender alice@example.org	(empty for the null sender <>)
  *	client 192.0.2.7
  *	helo mx.example.org
@@ -63,6 +64,8 @@ struct spool_rcpt {
 struct spool_env {
 	char		 id[SPOOL_ID_LEN + 1];
 	time_t		 arrival;
+	long		 arrival_usec;	/* within it; -1: not recorded (older
+					   writers) */
 	char		*sender;	/* "" for <> */
 	char		*client;
 	char		*helo;
@@ -81,6 +84,8 @@ void	spool_env_free(struct spool_env *env);
 void	spool_env_add_rcpt(struct spool_env *env, const char *addr,
 	    const char *orcpt);
 
+/* env's arrival: now, to the microsecond. */
+void	spool_env_arrive(struct spool_env *env);
 /* A queue id: sortable by arrival time, unique (random tail). */
 void	spool_id_new(char buf[SPOOL_ID_LEN + 1]);
 /* Is s a well-formed queue id (so it is safe in a path)? */

@@ -48,6 +48,7 @@ main(void)
 
 	memset(&env, 0, sizeof(env));
 	env.arrival = 1700000000;
+	env.arrival_usec = 250341;
 	env.sender = util_strdup("alice@example.org");
 	env.client = util_strdup("192.0.2.1");
 	env.helo = util_strdup("mx\r\nforged: header");	/* must stay on its line */
@@ -62,6 +63,7 @@ main(void)
 
 	ok(spool_load(msgpath, &got, &fd) == 0, "load");
 	ok(strcmp(got.id, env.id) == 0 && got.arrival == 1700000000 &&
+	    got.arrival_usec == 250341 &&
 	    strcmp(got.sender, "alice@example.org") == 0 && got.nrcpts == 2 &&
 	    strcmp(got.rcpts[0].orcpt, "Bob@Example.test") == 0 &&
 	    strcmp(got.rcpts[1].orcpt, "carol@remote.test") == 0 &&

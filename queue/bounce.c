@@ -228,7 +228,7 @@ bounce_queue(const struct conf *conf, int spool_fd,
 		buf_puts(&g.b, "");
 
 	memset(&benv, 0, sizeof(benv));
-	benv.arrival = time(NULL);
+	spool_env_arrive(&benv);
 	benv.sender = util_strdup("");
 	benv.client = util_strdup("127.0.0.1");
 	benv.helo = util_strdup(conf->server.hostname);

@@ -2,9 +2,10 @@
  * Local delivery: a queued message into the Maildirs of local users,
  * with Return-Path: (RFC 5321 §4.4) and Delivered-To: (RFC 9228) on top.
  *
- * Each delivery is named "<arrival>.Q<queue-id>R<index>.<host>", so that
- * a delivery repeated after a crash (the journal line saying "delivered"
- * did not reach the disk) finds the file instead of adding a second one.
+ * Each delivery is named "<arrival>.M<usec>Q<queue-id>R<index>.<host>",
+ * so that a delivery repeated after a crash (the journal line saying
+ * "delivered" did not reach the disk) finds the file instead of adding a
+ * second one, and so that names sort in arrival order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -235,8 +236,17 @@ local_deliver_one(struct worker_ctx *ctx, int spool_fd,
 		return RCPT_FAILED;
 	}
 	maildir_host(ctx->conf->server.hostname, host, sizeof(host));
-	snprintf(base, sizeof(base), "%lld.Q%sR%zu.%s",
-	    (long long)env->arrival, env->id, idx, host);
+	/* Within a second, names sort in the order messages began to
+	 * arrive (the queue id is given out ahead, and a spare file can be
+	 * older than the message after it); a message queued by a writer
+	 * that kept no microseconds keeps the name it had. */
+	if (env->arrival_usec >= 0)
+		snprintf(base, sizeof(base), "%lld.M%06ldQ%sR%zu.%s",
+		    (long long)env->arrival, env->arrival_usec, env->id, idx,
+		    host);
+	else
+		snprintf(base, sizeof(base), "%lld.Q%sR%zu.%s",
+		    (long long)env->arrival, env->id, idx, host);
 	/* Over quota, unless delivered before a crash (then it is done). */
 	b = &ctx->batch[known - 1];
 	if (local_over_quota(ctx, env, rcpt, b, text, textsize, &final) &&

@@ -129,7 +129,7 @@ smtp_spool_commit(struct smtp_session *s, struct spool_writer *w)
 int
 smtp_spool_begin(struct smtp_session *s, struct spool_writer *w)
 {
-	s->txn.arrival = time(NULL);
+	spool_env_arrive(&s->txn);
 	s->txn.client = util_strdup(s->client_ip);
 	s->txn.helo = util_strdup(s->helo);
 	s->txn.protocol = util_strdup(smtp_protocol(s));

@@ -71,9 +71,9 @@ try:
     t.ok(data.endswith(b"\nFrom: x@remote.test\nTo: alice@example.test\n"
                        b"Subject: one\n\nHello Alice.\nSecond line.\n"),
          "message stored exactly (LF line ends)", data)
-    t.ok(re.match(r"^\d+\.Q[0-9a-f]{18}R0\.mail\.example\.test,S=%d,W=\d+$"
-                  % len(data), name), "Maildir name: time, queue id, "
-         "recipient, host, size", name)
+    t.ok(re.match(r"^\d+\.M\d{6}Q[0-9a-f]{18}R0\.mail\.example\.test,"
+                  r"S=%d,W=\d+$" % len(data), name), "Maildir name: time "
+         "(seconds, microseconds), queue id, recipient, host, size", name)
     qfiles_left = wait_until(lambda: srv.queue_files() == [], 5)
     t.ok(qfiles_left, "queue file removed after delivery", srv.queue_files())
 
@@ -346,6 +346,39 @@ try:
     t.ok(wait_until(lambda: re.search(r"qid=%s to=<carol@example.test> "
                                       r".*status=sent" % qid, srv.log()), 5),
          "log: delivery line with the same queue id")
+
+    # --- names in a Maildir sort in arrival order within a second ---
+    # A session keeps the spool file for its next message from its last
+    # commit, so that file's queue id can be older than another
+    # session's message that arrived in between: "late" (on the first
+    # connection, after "middle" on a second one) has the older id.
+    def one(c, subject):
+        c.cmd("MAIL FROM:<x@remote.test>")
+        c.cmd("RCPT TO:<carol@example.test>")
+        c.cmd("DATA")
+        return c.cmd("Subject: %s\r\n\r\nx\r\n." % subject)[0]
+
+    before = len(srv.messages("carol@example.test"))
+    a, b = SMTPRaw(HOST, PORT), SMTPRaw(HOST, PORT)
+    for c in (a, b):
+        c.reply()
+        c.cmd("EHLO client.example")
+    while time.time() % 1 > 0.05:     # all three within one second
+        time.sleep(0.01)
+    codes = [one(a, "order early")]
+    time.sleep(0.25)
+    codes.append(one(b, "order middle"))
+    time.sleep(0.25)
+    codes.append(one(a, "order late"))
+    for c in (a, b):
+        c.cmd("QUIT")
+    got = srv.wait_messages("carol@example.test", before + 3, 10)
+    order = [re.search(rb"Subject: order (\w+)", d).group(1).decode()
+             for _, d in got if b"Subject: order " in d]
+    t.ok(codes == [250, 250, 250] and order == ["early", "middle", "late"],
+         "three messages in one second, the last one's spool file older "
+         "than the second's: their names sort as they arrived", (codes,
+         [n for n, d in got if b"Subject: order " in d]))
 
     # --- a session remembers its last recipient for a second only ---
     c = SMTPRaw(HOST, PORT)

@@ -841,7 +841,7 @@ enqueue(struct backend *be, const char *sender, struct rcpt_list *targets,
 	int fd;
 
 	memset(&env, 0, sizeof(env));
-	env.arrival = time(NULL);
+	spool_env_arrive(&env);
 	env.sender = util_strdup(sender);
 	env.client = util_strdup(be->client_ip);
 	env.helo = util_strdup("webmail");
