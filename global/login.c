@@ -6,6 +6,7 @@
 
 #include "../lib/conn.h"
 #include "../lib/daemon.h"
+#include "../lib/ipc.h"
 #include "../lib/log.h"
 #include "../lib/tls.h"
 #include "../lib/util.h"
@@ -185,37 +186,18 @@ login_redeem(struct conn *c, struct authc *a, const struct pool_session *post,
 static ssize_t
 relay_read(int pair, char *buf, size_t size, int *back)
 {
-	union {
-		struct cmsghdr	h;
-		char		b[CMSG_SPACE(4 * sizeof(int))];
-	} cm;
-	struct iovec iov = { buf, size };
-	struct msghdr m;
-	struct cmsghdr *c;
-	size_t i, nfd;
 	ssize_t n;
-	int fd;
+	int fd, extra, flags;
 
-	memset(&m, 0, sizeof(m));
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
-	m.msg_control = cm.b;
-	m.msg_controllen = sizeof(cm.b);
-	if ((n = recvmsg(pair, &m, MSG_CMSG_CLOEXEC)) <= 0)
+	if ((n = ipc_recvmsg(pair, buf, size, &fd, &extra, &flags)) <= 0)
 		return n;
 	/* A stream socket ends a read at the octet descriptors came with:
 	 * the mark is the last one. */
-	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < nfd; i++) {
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
-			close(fd);
-		}
+	if (fd != -1) {
+		close(fd);
 		*back = 1;
 	}
-	if (m.msg_flags & MSG_CTRUNC)	/* the kernel closed the rest */
+	if (extra)
 		*back = 1;
 	if (*back)
 		n--;			/* the mark */
@@ -265,31 +247,14 @@ login_relay(struct conn *c, int pair)
 int
 login_hand_back(int fd, const void *last, size_t len)
 {
-	union {
-		struct cmsghdr	h;
-		char		b[CMSG_SPACE(sizeof(int))];
-	} cm;
 	char mark = 'U';
 	struct iovec iov[2] = { { (void *)last, len }, { &mark, 1 } };
-	struct msghdr m;
-	struct cmsghdr *c;
 
 	/* The mark is an octet that carries a descriptor (any: this one),
 	 * which no octet of the client's stream does.  The last reply goes
 	 * in the same message, so the login process has taken the client
 	 * back before the client sees it and can say more. */
-	memset(&m, 0, sizeof(m));
-	memset(&cm, 0, sizeof(cm));
-	m.msg_iov = iov;
-	m.msg_iovlen = 2;
-	m.msg_control = cm.b;
-	m.msg_controllen = sizeof(cm.b);
-	c = CMSG_FIRSTHDR(&m);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(fd));
-	return sendmsg(fd, &m, MSG_NOSIGNAL) == (ssize_t)len + 1 ? 0 : -1;
+	return ipc_sendmsg(fd, iov, 2, fd) == (ssize_t)len + 1 ? 0 : -1;
 }
 
 int

@@ -76,31 +76,19 @@ ipc_put_u64(struct ipc_out *o, uint64_t v)
 	    (unsigned long long)v));
 }
 
-int
-ipc_send(int sock, const struct ipc_out *o, int fd)
+ssize_t
+ipc_sendmsg(int sock, struct iovec *iov, int iovcnt, int fd)
 {
-	unsigned char head[4];
 	union {
 		struct cmsghdr	cm;
 		char		buf[CMSG_SPACE(sizeof(int))];
 	} ctl;
-	struct iovec iov[2];
 	struct msghdr mh;
 	ssize_t n;
 
-	if (o->overflow) {
-		errno = EMSGSIZE;
-		return -1;
-	}
-	put16(head, get16(o->buf));
-	put16(head + 2, o->nfields);
-	iov[0].iov_base = head;
-	iov[0].iov_len = 4;
-	iov[1].iov_base = (void *)(o->buf + 4);
-	iov[1].iov_len = o->len - 4;
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = iov;
-	mh.msg_iovlen = 2;
+	mh.msg_iovlen = (size_t)iovcnt;
 	if (fd >= 0) {
 		memset(&ctl, 0, sizeof(ctl));
 		mh.msg_control = ctl.buf;
@@ -113,7 +101,73 @@ ipc_send(int sock, const struct ipc_out *o, int fd)
 	do
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 	while (n == -1 && errno == EINTR);
-	if (n == -1)
+	return n;
+}
+
+ssize_t
+ipc_recvmsg(int sock, void *buf, size_t len, int *fd, int *extra,
+    int *flags)
+{
+	union {
+		struct cmsghdr	cm;
+		char		buf[CMSG_SPACE(sizeof(int) * 4)];
+	} ctl;
+	struct cmsghdr *cm;
+	struct iovec iov = { buf, len };
+	struct msghdr mh;
+	size_t i, nfd;
+	ssize_t n;
+	int fds[4];
+
+	*fd = -1;
+	*extra = 0;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	if ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) <= 0)
+		return n;
+	*flags = mh.msg_flags;
+	if (mh.msg_flags & MSG_CTRUNC)	/* the kernel closed the rest */
+		*extra = 1;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (nfd > 4)
+			nfd = 4;
+		memcpy(fds, CMSG_DATA(cm), nfd * sizeof(int));
+		for (i = 0; i < nfd; i++) {
+			if (*fd == -1 && !*extra)
+				*fd = fds[i];
+			else {
+				close(fds[i]);
+				*extra = 1;
+			}
+		}
+	}
+	return n;
+}
+
+int
+ipc_send(int sock, const struct ipc_out *o, int fd)
+{
+	unsigned char head[4];
+	struct iovec iov[2];
+	ssize_t n;
+
+	if (o->overflow) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	put16(head, get16(o->buf));
+	put16(head + 2, o->nfields);
+	iov[0].iov_base = head;
+	iov[0].iov_len = 4;
+	iov[1].iov_base = (void *)(o->buf + 4);
+	iov[1].iov_len = o->len - 4;
+	if ((n = ipc_sendmsg(sock, iov, 2, fd)) == -1)
 		return -1;
 	if ((size_t)n != o->len) {
 		errno = EMSGSIZE;
@@ -151,17 +205,9 @@ ipc_decode(struct ipc_in *in, size_t len)
 int
 ipc_recv(int sock, struct ipc_in *in, int timeout_ms)
 {
-	union {
-		struct cmsghdr	cm;
-		char		buf[CMSG_SPACE(sizeof(int) * 4)];
-	} ctl;
 	struct pollfd pfd = { sock, POLLIN, 0 };
-	struct cmsghdr *cm;
-	struct iovec iov;
-	struct msghdr mh;
 	ssize_t n;
-	int r, bad = 0;
-	size_t i, nfd;
+	int r, extra, flags = 0;
 
 	in->fd = -1;
 	in->next = 0;
@@ -173,38 +219,13 @@ ipc_recv(int sock, struct ipc_in *in, int timeout_ms)
 			return -1;
 		}
 	}
-	iov.iov_base = in->buf;
-	iov.iov_len = sizeof(in->buf);
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.buf;
-	mh.msg_controllen = sizeof(ctl.buf);
-	if ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) == -1)
+	if ((n = ipc_recvmsg(sock, in->buf, sizeof(in->buf), &in->fd, &extra,
+	    &flags)) == -1)
 		return -1;
 	if (n == 0)
 		return 0;
-	/* Keep at most one descriptor; more than one is a bad message. */
-	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
-		int fds[4];
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (nfd > 4)
-			nfd = 4;
-		memcpy(fds, CMSG_DATA(cm), nfd * sizeof(int));
-		for (i = 0; i < nfd; i++) {
-			if (in->fd == -1 && !bad)
-				in->fd = fds[i];
-			else {
-				close(fds[i]);
-				bad = 1;
-			}
-		}
-	}
-	if (bad || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    ipc_decode(in, (size_t)n) == -1) {
+	/* At most one descriptor; more than one is a bad message. */
+	if (extra || (flags & MSG_TRUNC) || ipc_decode(in, (size_t)n) == -1) {
 		if (in->fd != -1)
 			close(in->fd);
 		in->fd = -1;

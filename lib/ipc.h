@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 
 #define IPC_MAX		65536	/* octets of one message */
 #define IPC_MAX_FIELDS	64
@@ -55,6 +57,18 @@ void	ipc_put_u64(struct ipc_out *o, uint64_t v);
  * (EMSGSIZE when a field did not fit).  Never raises SIGPIPE.
  */
 int	ipc_send(int sock, const struct ipc_out *o, int fd);
+
+/*
+ * The socket calls under them, for a stream that passes a descriptor
+ * beside its octets too (global/login.c's relay): sendmsg(2) of iov with
+ * fd (or -1) passed along, retried on EINTR, never raising SIGPIPE; and
+ * recvmsg(2) into buf, the first descriptor passed in *fd (else -1),
+ * any other closed and *extra set (so too when the kernel dropped some,
+ * MSG_CTRUNC), *flags its msg_flags.  Both return what the call did.
+ */
+ssize_t	ipc_sendmsg(int sock, struct iovec *iov, int iovcnt, int fd);
+ssize_t	ipc_recvmsg(int sock, void *buf, size_t len, int *fd, int *extra,
+	    int *flags);
 
 /*
  * Receive one message, waiting at most timeout_ms (-1: no limit).
