@@ -654,6 +654,15 @@ rcpt_list_free(struct rcpt_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+void
+rcpt_list_append(struct rcpt_list *l, const struct rcpt_list *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->n; i++)
+		rcpt_list_add(l, src->v[i].address, src->v[i].local);
+}
+
 int
 rcpt_list_add(struct rcpt_list *l, const char *address, int local)
 {

@@ -100,6 +100,8 @@ int	userdb_resolve(struct userdb *db, const char *address,
 	    const char *delimiter, struct rcpt_list *out);
 void	rcpt_list_free(struct rcpt_list *l);
 int	rcpt_list_add(struct rcpt_list *l, const char *address, int local);
+/* Add every target of src to l (rcpt_list_add() each). */
+void	rcpt_list_append(struct rcpt_list *l, const struct rcpt_list *src);
 
 /*
  * May the authenticated user send as this envelope sender?  Its own

@@ -284,14 +284,11 @@ smtp_resolve(struct smtp_session *s, const char *rcpt,
     struct rcpt_list *targets)
 {
 	double now = util_now();
-	size_t i;
 	int r;
 
 	if (s->last_rcpt.at > 0 && now - s->last_rcpt.at < 1.0 &&
 	    strcmp(s->last_rcpt.addr, rcpt) == 0) {
-		for (i = 0; i < s->last_rcpt.targets.n; i++)
-			rcpt_list_add(targets, s->last_rcpt.targets.v[i].address,
-			    s->last_rcpt.targets.v[i].local);
+		rcpt_list_append(targets, &s->last_rcpt.targets);
 		return s->last_rcpt.r;
 	}
 	rcpt_list_free(&s->last_rcpt.targets);
@@ -299,9 +296,7 @@ smtp_resolve(struct smtp_session *s, const char *rcpt,
 	if ((r = authc_resolve(s->authc, rcpt, targets)) >= 0 &&
 	    util_strcpy(s->last_rcpt.addr, rcpt,
 	    sizeof(s->last_rcpt.addr)) == 0) {
-		for (i = 0; i < targets->n; i++)
-			rcpt_list_add(&s->last_rcpt.targets,
-			    targets->v[i].address, targets->v[i].local);
+		rcpt_list_append(&s->last_rcpt.targets, targets);
 		s->last_rcpt.r = r;
 		s->last_rcpt.at = now;
 	}

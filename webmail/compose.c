@@ -1019,7 +1019,6 @@ act_send(struct backend *be, const struct web_request *r, struct resp *rs)
 	/* Each recipient as the auth service resolves it (aliases too). */
 	for (i = 0; i < rc.n; i++) {
 		struct rcpt_list one = { 0 };
-		size_t k;
 
 		if (authc_resolve(be->authc, rc.v[i], &one) < 1 ||
 		    one.n == 0) {
@@ -1030,9 +1029,7 @@ act_send(struct backend *be, const struct web_request *r, struct resp *rs)
 			compose_page(be, r, rs, &d, err);
 			goto out;
 		}
-		for (k = 0; k < one.n; k++)
-			rcpt_list_add(&targets, one.v[k].address,
-			    one.v[k].local);
+		rcpt_list_append(&targets, &one);
 		rcpt_list_free(&one);
 	}
 	ok = enqueue(be, d.from, &targets, rc.v[0], msg, len, qid,
