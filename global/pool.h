@@ -119,6 +119,7 @@ struct pool {
 };
 
 struct conf;
+struct spool_writer;
 struct tls_ctx;
 
 /*
@@ -212,7 +213,14 @@ void	pool_idle(struct pool *p);
  * came, within that. */
 #define POOL_SPARE_SECS	1.0
 int	pool_spool_new(struct pool *p, char *id, size_t idsize, int *fd_r);
-int	pool_spool_commit(struct pool *p, const char *id);
+/*
+ * A message written with spool_start() into the queue, durable when it
+ * returns 0: sealed, renamed into queue/msg/ by maild, then fsync'd here
+ * (see the function).  On -1 (logged), w is closed; a failure after the
+ * rename leaves the message queued.
+ */
+int	pool_spool_commit(struct pool *p, struct spool_writer *w,
+	    const char *id);
 void	pool_spool_abort(struct pool *p, const char *id);
 
 /* Give a logged-in client to a post-login process; 0 or -1. */

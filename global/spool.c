@@ -279,7 +279,7 @@ spool_write(struct spool_writer *w, const void *data, size_t len)
 }
 
 int
-spool_finish(struct spool_writer *w)
+spool_seal(struct spool_writer *w)
 {
 	char line[32];
 	int n;
@@ -294,23 +294,49 @@ spool_finish(struct spool_writer *w)
 		goto fail;
 	n = snprintf(line, sizeof(line), "length %0*lld", LENGTH_DIGITS,
 	    (long long)w->written);
-	if (pwrite(w->fd, line, (size_t)n, w->length_off) != n ||
-	    fsync(w->fd) == -1) {
+	if (pwrite(w->fd, line, (size_t)n, w->length_off) != n) {
 		w->error = errno;
 		goto fail;
 	}
-	if (close(w->fd) == -1) {
-		w->fd = -1;
-		w->error = errno;
-		goto fail;
-	}
-	w->fd = -1;
 	return 0;
 fail:
 	n = w->error;
 	spool_abort(w);
 	errno = n;
 	return -1;
+}
+
+int
+spool_sync_close(struct spool_writer *w)
+{
+	int e = 0;
+
+	if (fsync(w->fd) == -1)
+		e = errno;
+	if (close(w->fd) == -1 && e == 0)
+		e = errno;
+	w->fd = -1;
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_finish(struct spool_writer *w)
+{
+	int e;
+
+	if (spool_seal(w) == -1)
+		return -1;
+	if (spool_sync_close(w) == -1) {
+		e = errno;
+		spool_abort(w);
+		errno = e;
+		return -1;
+	}
+	return 0;
 }
 
 int

@@ -123,7 +123,7 @@ int	spool_create(struct spool_writer *w, const char *data_dir,
 /*
  * The same in a file made by someone else (maild, for a session process
  * that cannot open the spool): fd is queue/tmp/<id>, locked.  Finish with
- * spool_finish(), then have its maker rename it into msg/.
+ * pool_spool_commit(), which has its maker rename it into msg/.
  */
 int	spool_start(struct spool_writer *w, int fd, const char *id,
 	    struct spool_env *env);
@@ -146,6 +146,12 @@ int	spool_commit(struct spool_writer *w);
 /* Flush, record the length, fsync and close: all of spool_commit() but
  * the rename.  0, or -1 with errno. */
 int	spool_finish(struct spool_writer *w);
+/* spool_finish() in two steps, for a file renamed in between by its maker
+ * (pool_spool_commit()): everything written out and the length recorded
+ * (0, or -1 with errno and the writer aborted); then fsync and close (0,
+ * or -1 with errno; closed either way). */
+int	spool_seal(struct spool_writer *w);
+int	spool_sync_close(struct spool_writer *w);
 /* Give up on a message being written; removes the temporary file. */
 void	spool_abort(struct spool_writer *w);
 /*

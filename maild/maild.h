@@ -52,8 +52,8 @@ int	pools_tend(void);
 void	pools_poll_fds(struct pollfd *pfd, size_t *n, size_t max);
 /* A channel was readable: handle it. */
 void	pools_channel(int fd);
-/* After a round of channels: fsync the queue for the round's spool
- * commits and answer them; give waiting logins to post-login processes. */
+/* After a round of channels: give waiting logins to post-login
+ * processes. */
 void	pools_round_end(void);
 /* A child exited: 1 if it was a pool's process. */
 int	pools_reaped(pid_t pid, int status);
@@ -63,11 +63,10 @@ size_t	pools_count(void);
 
 /* spool.c: the spool files of session processes (fd r/o in tmp/). */
 int	spool_make(char *id, size_t idsize, int *fd_r, const char **err);
-/* Rename into msg/; the directory is fsync'd by spool_sync(). */
+/* Rename into msg/; the session's fsync of the file that follows makes
+ * the name durable (pool_spool_commit()). */
 int	spool_move(const char *id, const char **err);
 void	spool_drop(const char *id);
-/* fsync queue/msg/ once for every spool_move() since the last call. */
-int	spool_sync(const char **err);
 
 /* maild.c: the argv of a program (its path first), for exec. */
 void	program_argv(const char *name, char **argv, size_t max,

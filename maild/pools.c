@@ -94,9 +94,6 @@ static struct handoff	 handoffs[MAX_HANDOFFS];
 static size_t		 nhandoffs;
 static struct ipc_in	 in;
 static struct ipc_out	 out;
-/* Spool commits waiting for this round's fsync of queue/msg/. */
-static struct member	*committed[1024];
-static size_t		 ncommitted;
 
 /* The protocol of a listening service's post-login processes. */
 static const char *
@@ -567,12 +564,9 @@ msg_spool(struct member *m)
 			m->spare_fd = fd;
 			m->spare_slot = slot;
 		}
-		if (ncommitted < sizeof(committed) / sizeof(committed[0]))
-			committed[ncommitted++] = m;	/* after the fsync */
-		else if (spool_sync(&err) == 0)
-			reply_done(m, "ok");
-		else
-			reply_done(m, err);
+		/* The session fsyncs the file now: that makes the new name
+		 * durable too (pool_spool_commit()). */
+		reply_done(m, "ok");
 		return;
 	}
 	member_stop(m, "named a spool file it was not given");
@@ -754,17 +748,6 @@ pools_channel(int fd)
 void
 pools_round_end(void)
 {
-	const char *err = NULL;
-	size_t i;
-	int r;
-
-	/* One fsync of queue/msg/ for the round's commits. */
-	if (ncommitted > 0) {
-		r = spool_sync(&err);
-		for (i = 0; i < ncommitted; i++)
-			reply_done(committed[i], r == 0 ? "ok" : err);
-		ncommitted = 0;
-	}
 	handoffs_run();
 }
 
@@ -870,9 +853,6 @@ member_gone(struct member *m, int status)
 	for (i = 0; i < nhandoffs; i++)
 		if (handoffs[i].from == m)
 			handoffs[i].from = NULL;
-	for (i = 0; i < ncommitted; i++)
-		if (committed[i] == m)
-			committed[i] = committed[--ncommitted];
 	if (WIFEXITED(status) && WEXITSTATUS(status) == SANDBOX_EXIT_DENIED)
 		log_err("pool %s: %s (pid %ld) made a system call its sandbox "
 		    "does not allow, and was ended", p->name, p->program,

@@ -34,7 +34,6 @@
 #define FREE_KEEP	256	/* files kept in queue/free/; more go */
 #define FREE_BATCH	64	/* names learnt per look */
 
-static int	moved;		/* renames not yet fsync'd */
 static char	freeids[FREE_BATCH][SPOOL_ID_LEN + 1];
 static size_t	nfreeids;
 static time_t	free_none_at;	/* when the last look found none */
@@ -206,7 +205,6 @@ spool_move(const char *id, const char **err)
 		*err = strerror(errno);
 		return -1;
 	}
-	moved++;
 	return 0;
 }
 
@@ -219,18 +217,3 @@ spool_drop(const char *id)
 		unlink(tmp);
 }
 
-int
-spool_sync(const char **err)
-{
-	char dir[PATH_MAX];
-
-	if (moved == 0)
-		return 0;
-	moved = 0;
-	if (layout_path(dir, sizeof(dir), conf->server.data_dir,
-	    LAYOUT_QUEUE_MSG) == -1 || util_fsync_dir(dir) == -1) {
-		*err = strerror(errno);
-		return -1;
-	}
-	return 0;
-}

@@ -14,11 +14,11 @@
  * takes for a line end.
  *
  * "250" is said only after the commit: message and envelope are on disk,
- * fsync'd, file and directory (§6.1).  This process cannot open the
- * spool: maild makes the file and passes it (pool_spool_new()), the
- * message is written and fsync'd here, and maild renames it into
- * queue/msg/ and fsyncs the directory (pool_spool_commit()); the rename
- * is what wakes the queue runner (inotify).
+ * fsync'd, file and name (§6.1).  This process cannot open the spool:
+ * maild makes the file and passes it (pool_spool_new()), the message is
+ * written here, maild renames it into queue/msg/, and then it is fsync'd
+ * here (pool_spool_commit()); the rename is what wakes the queue runner
+ * (inotify).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -117,13 +117,7 @@ smtp_spool_abort(struct smtp_session *s, struct spool_writer *w)
 int
 smtp_spool_commit(struct smtp_session *s, struct spool_writer *w)
 {
-	if (spool_finish(w) == -1) {
-		log_err("sid=%s queue file %s: %s", s->id, s->txn.id,
-		    strerror(errno));
-		pool_spool_abort(s->env->pool, s->txn.id);
-		return -1;
-	}
-	return pool_spool_commit(s->env->pool, s->txn.id);
+	return pool_spool_commit(s->env->pool, w, s->txn.id);
 }
 
 int

@@ -865,7 +865,7 @@ enqueue(struct backend *be, const char *sender, struct rcpt_list *targets,
 	    "(webmail)\n\t(authenticated as %s)\n\tid %s;\n\t%s\n",
 	    be->client_ip, be->conf->server.hostname, be->user, qid, date);
 	if (spool_write(&w, recv.data, recv.len) == -1 ||
-	    spool_write(&w, msg, len) == -1 || spool_finish(&w) == -1) {
+	    spool_write(&w, msg, len) == -1) {
 		buf_release(&recv);
 		spool_abort(&w);
 		pool_spool_abort(be->pool, qid);
@@ -874,7 +874,7 @@ enqueue(struct backend *be, const char *sender, struct rcpt_list *targets,
 	}
 	buf_release(&recv);
 	spool_env_free(&env);
-	return pool_spool_commit(be->pool, qid);
+	return pool_spool_commit(be->pool, &w, qid);
 }
 
 /* A copy into the folder of role (Sent, Drafts): its UID, or 0. */
