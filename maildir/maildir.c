@@ -102,14 +102,48 @@ maildir_sync_new(const char *dir)
 	return util_fsync_dir(newdir);
 }
 
+/*
+ * The file a delivery writes: one without a name (O_TMPFILE, *anon set),
+ * linked into new/ when it is whole and fsync'd, or, where the file
+ * system cannot make one, tmp/<base> as Maildir has it.  A named file's
+ * fsync also writes tmp/ (ext4 without a journal syncs the directory of
+ * a new entry), an entry removed again at once: two writes to the disk a
+ * message for nothing.  -1 with errno.
+ */
+static int
+maildir_open_tmp(const char *dir, const char *tmp, int *anon)
+{
+	char tmpdir[PATH_MAX];
+	int fd;
+
+	static int procfs = -1;		/* the link goes through /proc */
+
+	*anon = 0;
+	if (util_snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", dir) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (procfs == -1)
+		procfs = access("/proc/self/fd", X_OK) == 0;
+	if (procfs &&
+	    (fd = open(tmpdir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600)) != -1) {
+		*anon = 1;
+		return fd;
+	}
+	if (procfs && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return -1;
+	return open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+}
+
 enum maildir_result
 maildir_deliver(const char *dir, const char *base, maildir_producer produce,
     void *arg, int look_in_cur, int sync_new, char *path_r, size_t size)
 {
-	char tmp[PATH_MAX], newdir[PATH_MAX], final[PATH_MAX];
+	char tmp[PATH_MAX], newdir[PATH_MAX], final[PATH_MAX], self[64];
 	struct stat st;
 	off_t vsize = 0;
-	int fd, saved;
+	int fd, saved, anon = 0;
 
 	if (strchr(base, '/') != NULL || base[0] == '.') {
 		errno = EINVAL;
@@ -123,29 +157,41 @@ maildir_deliver(const char *dir, const char *base, maildir_producer produce,
 		errno = ENAMETOOLONG;
 		return MAILDIR_ERROR;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd == -1 && errno == ENOENT) {	/* first delivery: make it */
-		if (maildir_create(dir) == -1)
+	if ((fd = maildir_open_tmp(dir, tmp, &anon)) == -1 && errno == ENOENT) {
+		if (maildir_create(dir) == -1)	/* first delivery: make it */
 			return MAILDIR_ERROR;
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-		    O_NOFOLLOW, 0600);
+		fd = maildir_open_tmp(dir, tmp, &anon);
 	}
 	if (fd == -1)
 		return MAILDIR_ERROR;
 	if (produce(fd, arg, &vsize) == -1 || fstat(fd, &st) == -1 ||
 	    fsync(fd) == -1)
 		goto fail;
-	if (close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
 	if (util_snprintf(final, sizeof(final), "%s/%s,S=%lld,W=%lld", newdir,
 	    base, (long long)st.st_size, (long long)vsize) == -1) {
 		errno = ENAMETOOLONG;
 		goto fail;
 	}
+	if (anon) {
+		/* Its first name; link() never replaces one. */
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, self, AT_FDCWD, final,
+		    AT_SYMLINK_FOLLOW) == -1) {
+			if (errno == EEXIST) {
+				close(fd);
+				goto duplicate;
+			}
+			goto fail;
+		}
+		if (close(fd) == -1)
+			return MAILDIR_ERROR;
+		goto delivered;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
 	/* Never replace: an existing file is the earlier delivery. */
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == -1) {
 		if (errno == EEXIST) {
@@ -161,6 +207,7 @@ maildir_deliver(const char *dir, const char *base, maildir_producer produce,
 		}
 		unlink(tmp);
 	}
+delivered:
 	if (sync_new && util_fsync_dir(newdir) == -1)
 		return MAILDIR_ERROR;	/* rename done but not durable yet */
 	if (path_r != NULL)
@@ -174,7 +221,8 @@ fail:
 	saved = errno;
 	if (fd != -1)
 		close(fd);
-	unlink(tmp);
+	if (!anon)
+		unlink(tmp);
 	errno = saved;
 	return MAILDIR_ERROR;
 }
