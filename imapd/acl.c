@@ -468,7 +468,8 @@ int
 imap_acl_store_no(struct imap_session *s, struct mstore *st,
     const char *what)
 {
-	return imap_errno_no(s, what, mstore_errno(st), mstore_error(st));
+	return imap_errclass_no(s, what, mstore_errclass(st),
+	    mstore_error(st));
 }
 
 void

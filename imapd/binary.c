@@ -500,7 +500,8 @@ imap_binary_open(struct imap_session *s, uint32_t uid, const char *section,
 
 	memset(bp, 0, sizeof(*bp));
 	if ((bp->fd = mbox_msg_open(s->mb, uid)) == -1)
-		return errno == ENOENT ? BINARY_GONE : BINARY_ERROR;
+		return mstore_errclass(mbox_store(s->mb)) ==
+		    MSTORE_ENOTFOUND ? BINARY_GONE : BINARY_ERROR;
 	if (imap_binary_locate(bp->fd, section, bp) == -1)
 		goto fail;
 	if (!bp->exists)	/* no such part: empty, as for BODY */

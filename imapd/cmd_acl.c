@@ -18,7 +18,6 @@
  * serves comes from the auth service, never from the client.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -275,7 +274,7 @@ cmd_setacl(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	rights_letters(rights, letters);
 	if (mstore_acl_set(s->store, name, id, letters, ACL_MAX_ENTRIES) ==
 	    -1) {
-		if (mstore_errno(s->store) == E2BIG) {
+		if (mstore_errclass(s->store) == MSTORE_ELIMIT) {
 			imap_tagged(s, "NO [LIMIT] At most %d identifiers a "
 			    "mailbox", ACL_MAX_ENTRIES);
 			return 0;

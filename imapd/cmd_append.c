@@ -293,7 +293,7 @@ section_part_exists(struct mime_msg *m, const char *section)
 /*
  * What a URL names, written to fd (BODY[section] as FETCH gives it);
  * *total counts the octets against APPENDLIMIT.  0; -1 BADURL; -2 too
- * big; -3 could not write (errno).
+ * big; -3 could not write (the store of s->append_mb says why).
  */
 static int
 catenate_url(struct imap_session *s, const char *url, int fd, off_t *total)
@@ -320,7 +320,7 @@ catenate_url(struct imap_session *s, const char *url, int fd, off_t *total)
 	if (mbox_get_status(mb, &st) == -1 ||
 	    (u.uidvalidity != 0 && u.uidvalidity != st.uidvalidity))
 		goto out;
-	m = imap_msg_load(s, mb, u.uid);
+	m = imap_msg_load(s, mb, u.uid, NULL);
 	if (m == NULL || !section_part_exists(m, u.section) ||
 	    imap_fetch_section(m, u.section, &data, &len, &owned) == -1)
 		goto out;
@@ -339,7 +339,7 @@ catenate_url(struct imap_session *s, const char *url, int fd, off_t *total)
 		goto out;
 	}
 	*total += (off_t)len;
-	r = util_write_all(fd, data, len) == -1 ? -3 : 0;
+	r = mbox_append_write(s->append_mb, fd, data, len) == -1 ? -3 : 0;
 out:
 	free(owned);
 	mime_msg_free(&m);
@@ -347,7 +347,8 @@ out:
 	return r;
 }
 
-/* A TEXT part's file, appended to fd. */
+/* A TEXT part's file, appended to fd: as catenate_url(), -4 when the
+ * literal's file could not be read. */
 static int
 catenate_text(struct imap_session *s, const struct imap_arg *a, int fd,
     off_t *total)
@@ -360,14 +361,15 @@ catenate_text(struct imap_session *s, const struct imap_arg *a, int fd,
 		return -2;
 	*total += (off_t)a->len;
 	if ((in = open(a->str, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return -3;
+		return -4;
 	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (util_write_all(fd, buf, (size_t)n) == -1) {
+		if (mbox_append_write(s->append_mb, fd, buf, (size_t)n) ==
+		    -1) {
 			r = -3;
 			break;
 		}
 	if (n == -1)
-		r = -3;
+		r = -4;
 	close(in);
 	return r;
 }
@@ -402,7 +404,7 @@ catenate_build(struct imap_session *s, struct append_msg *m)
 	if ((fd = mbox_append_begin(s->append_mb, m->tmp,
 	    sizeof(m->tmp))) == -1) {
 		m->tmp[0] = '\0';
-		imap_store_no(s, "catenate");
+		imap_acl_store_no(s, mbox_store(s->append_mb), "catenate");
 		return -1;
 	}
 	for (i = 0; i + 1 < l->nlist && r == 0; i += 2) {
@@ -422,12 +424,15 @@ catenate_build(struct imap_session *s, struct append_msg *m)
 		imap_tagged(s, "NO Empty message");
 		r = -1;
 	}
-	if (close(fd) == -1 && r == 0)
+	if (mbox_append_close(s->append_mb, fd) == -1 && r == 0)
 		r = -3;
 	if (r == -2)
 		imap_tagged(s, "NO [TOOBIG] Message too large");
 	else if (r == -3)
-		imap_errno_no(s, "catenate", errno, strerror(errno));
+		imap_acl_store_no(s, mbox_store(s->append_mb), "catenate");
+	else if (r == -4)	/* our own file: a bug, or our disk */
+		imap_errclass_no(s, "catenate", MSTORE_EINTERNAL,
+		    "Cannot read a literal");
 	return r == 0 ? 0 : -1;
 }
 
@@ -572,10 +577,10 @@ cmd_append(struct imap_session *s, const struct imap_arg *args,
 	rights = mbox_store(s->append_mb) == s->store ? ACL_ALL :
 	    imap_acl_rights(mbox_store(s->append_mb),
 	    mbox_name(s->append_mb), s->user);
-	if (s->append_errno != 0) {	/* writing a literal failed */
+	if (s->append_err != MSTORE_OK) {	/* writing a literal failed */
 		append_free(msgs, n);
-		return imap_errno_no(s, "append", s->append_errno,
-		    strerror(s->append_errno));
+		return imap_errclass_no(s, "append", s->append_err,
+		    mstore_error(mbox_store(s->append_mb)));
 	}
 	for (i = 0; i < n; i++) {
 		if (msgs[i].catenate && catenate_build(s, &msgs[i]) == -1) {
@@ -596,7 +601,9 @@ cmd_append(struct imap_session *s, const struct imap_arg *args,
 	if (mbox_append_commit_n(s->append_mb, adds, n) == -1 ||
 	    mbox_get_status(s->append_mb, &st) == -1) {
 		append_free(msgs, n);
-		return imap_store_no(s, "append");
+		/* the mailbox's store: maybe another user's (acl.c) */
+		return imap_acl_store_no(s, mbox_store(s->append_mb),
+		    "append");
 	}
 	for (i = 0; i < n; i++) {
 		msgs[i].tmp[0] = '\0';	/* in the mailbox now */

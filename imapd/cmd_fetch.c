@@ -397,6 +397,7 @@ struct fetch_run {
 	int		 unknown_cte;	/* a BINARY part's (RFC 3516) */
 	size_t		 answered;	/* messages given a FETCH response */
 	size_t		 gone;		/* of those, ones whose file was gone */
+	int		 load_gone;	/* the last fetch_load() found none */
 	/* cache entries to write when the iteration is over */
 	struct cache_put {
 		uint32_t uid;
@@ -490,13 +491,20 @@ fetch_stream(struct imap_session *s, const struct fetch_item *it, int fd,
 }
 
 struct mime_msg *
-imap_msg_load(struct imap_session *s, struct mbox *mb, uint32_t uid)
+imap_msg_load(struct imap_session *s, struct mbox *mb, uint32_t uid,
+    int *gone)
 {
 	int fd;
 	struct mime_msg *m;
 
-	if ((fd = mbox_msg_open(mb, uid)) == -1)
+	if (gone != NULL)
+		*gone = 0;
+	if ((fd = mbox_msg_open(mb, uid)) == -1) {
+		if (gone != NULL)
+			*gone = mstore_errclass(mbox_store(mb)) ==
+			    MSTORE_ENOTFOUND;
 		return NULL;
+	}
 	m = mime_msg_load(fd, (size_t)s->conf->imapd.append_limit * 2);
 	close(fd);
 	return m;
@@ -505,7 +513,7 @@ imap_msg_load(struct imap_session *s, struct mbox *mb, uint32_t uid)
 static struct mime_msg *
 fetch_load(struct fetch_run *fr, uint32_t uid)
 {
-	return imap_msg_load(fr->s, fr->s->mb, uid);
+	return imap_msg_load(fr->s, fr->s->mb, uid, &fr->load_gone);
 }
 
 /* ENVELOPE, BODYSTRUCTURE, BODY: cached, or made now (and cached). */
@@ -643,7 +651,7 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 	/* Only whole messages asked for: streamed from the file. */
 	if (r->need_text && msg == NULL && !r->part_text && !nocache) {
 		if ((fd = mbox_msg_open(s->mb, m->uid)) == -1 &&
-		    errno != ENOENT) {
+		    mstore_errclass(mbox_store(s->mb)) != MSTORE_ENOTFOUND) {
 			fr->failed = 1;
 			return 0;
 		}
@@ -651,7 +659,7 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 			fr->gone++;
 	} else if ((r->need_text && msg == NULL && (msg = fetch_load(fr,
 	    m->uid)) == NULL) || nocache) {
-		if (errno != ENOENT) {
+		if (!fr->load_gone) {
 			fr->failed = 1;
 			mime_msg_free(&msg);
 			return 0;

@@ -122,7 +122,8 @@ imap_store_flags(struct imap_session *s, const uint32_t *seqs, size_t n,
 		    keyword_combine(cur[i].keywords, keywords, op);
 		r = mbox_set_flags(s->mb, cur[i].uid, nf, nk, unchangedsince,
 		    &modseq);
-		if (r == -1 && errno == ENOENT) {
+		if (r == -1 && mstore_errclass(mbox_store(s->mb)) ==
+		    MSTORE_ENOTFOUND) {
 			free(nk);
 			continue;	/* expunged meanwhile */
 		}
@@ -409,7 +410,8 @@ copy_common(struct imap_session *s, const struct imap_arg *args,
 		uint32_t uid = s->view.msgs[seqs[i] - 1].uid;
 
 		if (mbox_copy(s->mb, uid, dst, &dst_uids[done]) == -1) {
-			if (errno == ENOENT)
+			if (mstore_errclass(mbox_store(s->mb)) ==
+			    MSTORE_ENOTFOUND)
 				continue;	/* expunged meanwhile */
 			log_err("sid=%s copy: %s", s->id,
 			    mstore_error(s->store));
@@ -437,12 +439,12 @@ copy_common(struct imap_session *s, const struct imap_arg *args,
 		imap_tagged(s, "NO [OVERQUOTA] Quota exceeded");
 	} else if (failed) {
 		/* RFC 3501 §6.4.7: COPY is all or nothing. */
-		int e = mstore_errno(s->store);
+		enum mstore_err e = mstore_errclass(s->store);
 		char why[256];
 
 		util_strcpy(why, mstore_error(s->store), sizeof(why));
 		mbox_expunge(dst, dst_uids, done);
-		imap_errno_no(s, move ? "move" : "copy", e, why);
+		imap_errclass_no(s, move ? "move" : "copy", e, why);
 	} else if (move) {
 		/* RFC 6851 §4.3: COPYUID first, then the expunges. */
 		if (code.len > 0)
@@ -495,7 +497,7 @@ search_row_load(void *arg)
 	struct search_row *row = arg;
 
 	if (row->msg == NULL)
-		row->msg = imap_msg_load(row->s, row->s->mb, row->uid);
+		row->msg = imap_msg_load(row->s, row->s->mb, row->uid, NULL);
 	return row->msg;
 }
 

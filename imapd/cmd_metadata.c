@@ -13,7 +13,6 @@
  * [METADATA TOOMANY]), entry names of at most META_NAME_MAX octets.
  * No unsolicited METADATA responses (no NOTIFY).
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -307,11 +306,11 @@ cmd_setmetadata(struct imap_session *s, const struct imap_arg *args,
 	r = 0;
 	if (mstore_metadata_set(s->store, server ? NULL : name, set, n,
 	    META_MAX_ENTRIES) == -1) {
-		if (mstore_errno(s->store) == E2BIG)
+		/* RFC 5464 §4.3's own code for the limit; the rest as
+		 * every store error */
+		if (mstore_errclass(s->store) == MSTORE_ELIMIT)
 			imap_tagged(s, "NO [METADATA TOOMANY] Too many "
 			    "annotations");
-		else if (mstore_errno(s->store) == ENOENT)
-			imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
 		else
 			imap_store_no(s, "setmetadata");
 		goto out;

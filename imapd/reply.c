@@ -81,51 +81,61 @@ imap_out_done(struct imap_session *s)
 	}
 }
 
-int
-imap_errno_no(struct imap_session *s, const char *what, int err,
-    const char *why)
-{
-	const char *code;
+/*
+ * The one place the store's failures become IMAP: the response code
+ * (RFC 5530; IMAP4rev2's [HASCHILDREN], RFC 9051 §6.3.5) and the text,
+ * and whether an administrator must hear of it (what the client can do
+ * nothing about); the NO itself is logged as every NO is.
+ */
+static const struct {
+	const char	*code;
+	const char	*rev2;		/* IMAP4rev2's, when it differs */
+	const char	*text;		/* when the caller has none */
+	int		 fixed;		/* text whatever the caller says */
+	int		 log;
+} errclass_reply[] = {
+	[MSTORE_OK] =		{ "SERVERBUG", NULL, "Server error", 0, 1 },
+	[MSTORE_ENOTFOUND] =	{ "NONEXISTENT", NULL, "No such mailbox or "
+				    "message", 0, 0 },
+	[MSTORE_EEXISTS] =	{ "ALREADYEXISTS", NULL, "Mailbox already "
+				    "exists", 0, 0 },
+	[MSTORE_ENOSPACE] =	{ "OVERQUOTA", NULL, "Not enough disk space",
+				    1, 1 },
+	[MSTORE_EOVERQUOTA] =	{ "OVERQUOTA", NULL, "Quota exceeded", 1, 0 },
+	/* §6.3.4 of RFC 3501 lets us refuse; rev1 has no code of its own */
+	[MSTORE_ECHILDREN] =	{ "CANNOT", "HASCHILDREN", "Mailbox has "
+				    "children", 0, 0 },
+	[MSTORE_EPERM] =	{ "CANNOT", NULL, "Not allowed", 0, 0 },
+	[MSTORE_EINVAL] =	{ "CANNOT", NULL, "Invalid argument", 0, 0 },
+	[MSTORE_ELIMIT] =	{ "LIMIT", NULL, "Too many", 0, 0 },
+	[MSTORE_EINTERNAL] =	{ "SERVERBUG", NULL, "Server error", 0, 1 },
+};
 
-	switch (err) {
-	case EEXIST:
-		code = "[ALREADYEXISTS] ";
-		break;
-	case ENOENT:
-		code = "[NONEXISTENT] ";
-		break;
-	case EPERM:
-	case EINVAL:
-	case ENOTEMPTY:
-		code = "[CANNOT] ";
-		break;
-	case ENOSPC:
-		why = "Not enough disk space";
-		code = "[OVERQUOTA] ";
-		break;
-	case EDQUOT:
-		why = "Quota exceeded";
-		code = "[OVERQUOTA] ";
-		break;
-	default:
-		code = "[SERVERBUG] ";
-		break;
-	}
-	if (rev2_errno_code(s, err) != NULL)
-		code = rev2_errno_code(s, err);
-	/* What the client cannot act on, an administrator must see. */
-	if (err != EEXIST && err != ENOENT && err != EPERM && err != EINVAL &&
-	    err != ENOTEMPTY)
+int
+imap_errclass_no(struct imap_session *s, const char *what,
+    enum mstore_err cls, const char *why)
+{
+	const char *code, *text;
+
+	/* MSTORE_OK: a failure the store gave no class, a bug of ours */
+	if ((size_t)cls >= sizeof(errclass_reply) / sizeof(errclass_reply[0]))
+		cls = MSTORE_OK;
+	code = s->rev2 && errclass_reply[cls].rev2 != NULL ?
+	    errclass_reply[cls].rev2 : errclass_reply[cls].code;
+	text = why == NULL || why[0] == '\0' || errclass_reply[cls].fixed ?
+	    errclass_reply[cls].text : why;
+	/* what is ours; why the store's words (never a path) */
+	if (errclass_reply[cls].log)
 		log_err("sid=%s user=%s %s: %s", s->id, s->user, what,
-		    err == ENOSPC || err == EDQUOT ? strerror(err) : why);
-	imap_tagged(s, "NO %s%s", code, why);
+		    why != NULL ? why : text);
+	imap_tagged(s, "NO [%s] %s", code, text);
 	return 0;
 }
 
 int
 imap_store_no(struct imap_session *s, const char *what)
 {
-	return imap_errno_no(s, what, mstore_errno(s->store),
+	return imap_errclass_no(s, what, mstore_errclass(s->store),
 	    mstore_error(s->store));
 }
 

@@ -14,7 +14,8 @@
  * - SEARCH answers with ESEARCH (item 4, §6.4.4): cmd_message.c;
  * - every unsolicited FETCH carries the UID (item 21): view.c;
  * - CHECK and LSUB are gone (items 17, 19): BAD;
- * - DELETE of a mailbox with children says [HASCHILDREN] (§6.3.5);
+ * - DELETE of a mailbox with children says [HASCHILDREN] (§6.3.5):
+ *   reply.c's table of the store's errors;
  * - CREATE and RENAME make only Net-Unicode names (§5.1).
  *
  * The rest of what rev2 folds in (NAMESPACE, UNSELECT, UIDPLUS, ESEARCH,
@@ -22,7 +23,6 @@
  * LITERAL-, BINARY, SPECIAL-USE, STATUS SIZE and DELETED, the RFC 5530
  * codes) is the same in both.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,16 +63,6 @@ rev2_select_data(struct imap_session *s, const char *name)
 			imap_untagged(s, "OK [UNSEEN %zu] First unseen", i + 1);
 			break;
 		}
-}
-
-const char *
-rev2_errno_code(const struct imap_session *s, int err)
-{
-	/* §6.3.5: a refused DELETE of a name with inferiors "SHOULD
-	 * include the HASCHILDREN response code"; rev1 knows [CANNOT]. */
-	if (s->rev2 && err == ENOTEMPTY)
-		return "[HASCHILDREN] ";
-	return NULL;
 }
 
 /*

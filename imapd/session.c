@@ -262,21 +262,21 @@ append_abandon(struct imap_session *s)
 		unlink(s->append_tmp);
 	s->append_tmp[0] = '\0';
 	imap_append_unlink(s);
-	s->append_errno = 0;
+	s->append_err = MSTORE_OK;
 	if (s->append_mb != NULL)
 		mbox_close(&s->append_mb);
 }
 
-/* Read exactly len octets into dst (memory), fd (file) or, when both
- * are unset, nowhere.  0; -2 all read but the file could not be
- * written; -1 the connection failed. */
+/* Read exactly len octets into dst (memory), fd (APPEND's file) or,
+ * when both are unset, nowhere.  0; -2 all read but the file could not
+ * be written (the store says why); -1 the connection failed. */
 static int
 read_literal(struct imap_session *s, char *dst, int fd, size_t len)
 {
 	char chunk[65536];
 	size_t got = 0, want;
 	ssize_t n;
-	int failed = 0;		/* errno of a failed write */
+	int failed = 0;
 
 	while (got < len) {
 		want = len - got;
@@ -288,11 +288,10 @@ read_literal(struct imap_session *s, char *dst, int fd, size_t len)
 		/* After a failed write (disk full) the rest is still read:
 		 * a literal's octets are never taken as commands. */
 		if (dst == NULL && fd >= 0 && !failed &&
-		    util_write_all(fd, chunk, (size_t)n) == -1)
-			failed = errno;
+		    mbox_append_write(s->append_mb, fd, chunk, (size_t)n) == -1)
+			failed = 1;
 		got += (size_t)n;
 	}
-	errno = failed;
 	return failed ? -2 : 0;
 }
 
@@ -354,8 +353,9 @@ literal_append(struct imap_session *s, size_t len, int sync)
 	}
 	if ((fd = mbox_append_begin(s->append_mb, s->append_tmp,
 	    sizeof(s->append_tmp))) == -1) {
+		/* the mailbox's store: maybe another user's (acl.c) */
+		imap_acl_store_no(s, mbox_store(s->append_mb), "append");
 		mbox_close(&s->append_mb);
-		imap_store_no(s, "append");
 		session_finish(s, 0);
 		return sync ? 1 : literal_discard(s, len);
 	}
@@ -363,9 +363,10 @@ literal_append(struct imap_session *s, size_t len, int sync)
 		imap_continue(s, "Ready for literal data");
 	r = read_literal(s, NULL, fd, len);
 	if (r == -2)		/* disk full: the rest of the command comes */
-		s->append_errno = errno;
-	if (close(fd) == -1 && r == 0)
-		s->append_errno = errno;	/* a write error told late */
+		s->append_err = mstore_errclass(mbox_store(s->append_mb));
+	if (mbox_append_close(s->append_mb, fd) == -1 && r == 0)
+		s->append_err =		/* a write error told late */
+		    mstore_errclass(mbox_store(s->append_mb));
 	if (r == -1) {
 		append_abandon(s);
 		return -1;

@@ -100,7 +100,8 @@ struct imap_session {
 	/* APPEND's message, written to a file as it arrived. */
 	struct mbox	*append_mb;
 	char		 append_tmp[4096];
-	int		 append_errno;	/* writing it failed: why (errno) */
+	enum mstore_err	 append_err;	/* writing it failed: why (the
+					 * store's class; MSTORE_OK: not) */
 	/* Counters for the log. */
 	unsigned long	 nfetch, nappend, nexpunge;
 	unsigned long	 nno, nbad;	/* NO and BAD replies given */
@@ -152,12 +153,14 @@ struct buf *imap_out(struct imap_session *s);
 void	imap_out_done(struct imap_session *s);
 /*
  * A failed operation as a NO with the response code that fits (RFC
- * 5530): the one place errors of the store become IMAP.  err is an
- * errno value (mstore_errno()), why the text; what names the operation
- * in the log.  Returns 0 (the command was answered).
+ * 5530): the one place errors of the store become IMAP.  cls is the
+ * store's class (mstore_errclass()), why the text (NULL: the class's);
+ * what names the operation in the log, where a failure the client
+ * cannot help (MSTORE_EINTERNAL, a full disk) goes as an error.
+ * Returns 0 (the command was answered).
  */
-int	imap_errno_no(struct imap_session *s, const char *what, int err,
-	    const char *why);
+int	imap_errclass_no(struct imap_session *s, const char *what,
+	    enum mstore_err cls, const char *why);
 /* The same for the store's last failure. */
 int	imap_store_no(struct imap_session *s, const char *what);
 /* Sleep, waking early only to stop (failure delays). */
@@ -292,9 +295,10 @@ int	cmd_move(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_uid(struct imap_session *, const struct imap_arg *, size_t);
 
 /* cmd_fetch.c: message uid of mb parsed (bounded as APPEND's limit
- * says), or NULL (gone, unreadable). */
+ * says), or NULL: gone (expunged: *gone set, when not NULL), or
+ * unreadable. */
 struct mime_msg *imap_msg_load(struct imap_session *s, struct mbox *mb,
-	    uint32_t uid);
+	    uint32_t uid, int *gone);
 
 /*
  * cmd_message.c: a row of the selected mailbox as SEARCH matches it (for
@@ -392,9 +396,6 @@ int	rev2_removed(struct imap_session *s, const char *instead);
 /* SELECT/EXAMINE's untagged data that differs: rev1's RECENT and
  * [UNSEEN], or rev2's LIST of the mailbox (§6.3.2). */
 void	rev2_select_data(struct imap_session *s, const char *name);
-/* A store error's response code where rev2 has a more precise one
- * ([HASCHILDREN]), else NULL. */
-const char *rev2_errno_code(const struct imap_session *s, int err);
 /* May a rev2 session create this name (the store's)?  1, or 0 after a
  * NO: not Net-Unicode (§5.1). */
 int	rev2_name_ok(struct imap_session *s, const char *name);
@@ -437,7 +438,8 @@ int	cmd_resetkey(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_urlfetch(struct imap_session *, const struct imap_arg *, size_t);
 /* CATENATE's URL when it is URLAUTH-authorized (RFC 4469 §3), checked
  * as URLFETCH checks it, written to fd; *total counts the octets
- * against APPENDLIMIT.  0; -1 BADURL; -2 too big; -3 could not write. */
+ * against APPENDLIMIT.  0; -1 BADURL; -2 too big; -3 could not write
+ * (the store of s->append_mb says why). */
 int	imap_urlauth_catenate(struct imap_session *s, const char *url, int fd,
 	    off_t *total);
 

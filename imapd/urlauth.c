@@ -22,7 +22,6 @@
  * service, smtpd/burl.c), which may do nothing but URLFETCH.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +175,7 @@ urlauth_resolve(struct imap_session *s, const char *url, size_t len,
 	struct mbox *mb = NULL;
 	struct mbox_status st;
 	unsigned char key[URLKEY_LEN], mac[URLKEY_LEN];
+	enum mstore_err err;
 	const char *why;
 	int exists, r = -1;
 
@@ -195,7 +195,8 @@ urlauth_resolve(struct imap_session *s, const char *url, size_t len,
 	    (u.uidvalidity != 0 && u.uidvalidity != st.uidvalidity))
 		goto out;
 	why = "no key";
-	if (urlkey_get(s->userdir, u.mailbox, st.uidvalidity, 0, key) != 0)
+	if (urlkey_get(s->userdir, u.mailbox, st.uidvalidity, 0, key,
+	    &err) != 0)
 		goto out;
 	urlauth_mac(key, url, u.rump_len, mac);
 	explicit_bzero(key, sizeof(key));
@@ -204,7 +205,7 @@ urlauth_resolve(struct imap_session *s, const char *url, size_t len,
 	    URLKEY_LEN) != 0)
 		goto out;
 	why = "no such message";
-	if ((d->msg = imap_msg_load(s, mb, u.uid)) == NULL)
+	if ((d->msg = imap_msg_load(s, mb, u.uid, NULL)) == NULL)
 		goto out;
 	why = "no such part";
 	d->part = section_part(d->msg, u.section, &exists);
@@ -247,7 +248,8 @@ imap_urlauth_catenate(struct imap_session *s, const char *url, int fd,
 		r = -2;
 	else {
 		*total += (off_t)d.len;
-		r = util_write_all(fd, d.data, d.len) == -1 ? -3 : 0;
+		r = mbox_append_write(s->append_mb, fd, d.data, d.len) ==
+		    -1 ? -3 : 0;
 	}
 	urlauth_data_free(&d);
 	return r;
@@ -265,6 +267,7 @@ genurlauth_one(struct imap_session *s, const struct imap_arg *ua,
 	struct mbox_status st;
 	unsigned char key[URLKEY_LEN], mac[URLKEY_LEN];
 	const char *url = imap_arg_astring(ua), *mech = imap_arg_astring(ma);
+	enum mstore_err err;
 	struct buf full;
 	size_t i;
 	int r;
@@ -297,8 +300,9 @@ genurlauth_one(struct imap_session *s, const struct imap_arg *ua,
 		imap_tagged(s, "NO UIDVALIDITY does not match");
 		return -1;
 	}
-	if (urlkey_get(s->userdir, u.mailbox, st.uidvalidity, 1, key) != 0) {
-		imap_errno_no(s, "genurlauth", errno, strerror(errno));
+	if (urlkey_get(s->userdir, u.mailbox, st.uidvalidity, 1, key,
+	    &err) != 0) {
+		imap_errclass_no(s, "genurlauth", err, "Cannot keep the key");
 		return -1;
 	}
 	urlauth_mac(key, url, u.rump_len, mac);
@@ -352,13 +356,14 @@ cmd_resetkey(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
 	char name[MAILDIR_NAME_MAX + 1];
+	enum mstore_err err;
 	const char *mech;
 	size_t i;
 
 	if (nargs == 0) {
-		if (urlkey_reset(s->userdir, NULL) == -1)
-			return imap_errno_no(s, "resetkey", errno,
-			    strerror(errno));
+		if (urlkey_reset(s->userdir, NULL, &err) == -1)
+			return imap_errclass_no(s, "resetkey", err,
+			    "Cannot remove the keys");
 		log_info("sid=%s user=%s resetkey all", s->id, s->user);
 		imap_tagged(s, "OK All keys removed");
 		return 0;
@@ -381,8 +386,9 @@ cmd_resetkey(struct imap_session *s, const struct imap_arg *args,
 		imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
 		return 0;
 	}
-	if (urlkey_reset(s->userdir, name) == -1)
-		return imap_errno_no(s, "resetkey", errno, strerror(errno));
+	if (urlkey_reset(s->userdir, name, &err) == -1)
+		return imap_errclass_no(s, "resetkey", err,
+		    "Cannot remove the key");
 	log_info("sid=%s user=%s resetkey mailbox=%s", s->id, s->user,
 	    log_str(name));
 	/* RFC 4467 §3.1: the mechanisms the mailbox has now */

@@ -40,7 +40,8 @@ acl_mailbox(struct mstore *st, const char *mailbox, int64_t *id)
 	uint32_t uv;
 
 	if (!mstore_exists(st, mailbox))
-		return store_refuse(st, ENOENT, "Mailbox does not exist");
+		return store_refuse(st, MSTORE_ENOTFOUND,
+		    "Mailbox does not exist");
 	return store_mbox_row(st, mailbox, id, &uv);
 }
 
@@ -93,8 +94,8 @@ mstore_acl_set(struct mstore *st, const char *mailbox, const char *ident,
 
 	if (strlen(ident) > MACL_IDENT_MAX || (rights != NULL &&
 	    strlen(rights) > MACL_RIGHTS_MAX))
-		return store_refuse(st, EINVAL, "Identifier or rights too "
-		    "long");
+		return store_refuse(st, MSTORE_EINVAL,
+		    "Identifier or rights too long");
 	if (acl_mailbox(st, mailbox, &id) == -1 || mstore_begin(st) == -1)
 		return -1;
 	if (rights != NULL && rights[0] != '\0')
@@ -123,7 +124,7 @@ mstore_acl_set(struct mstore *st, const char *mailbox, const char *ident,
 		if (entries < 0)
 			store_fail(st, "acl");
 		mstore_rollback(st);
-		return entries < 0 ? -1 : store_refuse(st, E2BIG,
+		return entries < 0 ? -1 : store_refuse(st, MSTORE_ELIMIT,
 		    "Too many identifiers in this ACL");
 	}
 	return mstore_commit(st);

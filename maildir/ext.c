@@ -215,7 +215,8 @@ mstore_mailbox_id(struct mstore *st, const char *name,
 	uint32_t uv;
 
 	if (!mstore_exists(st, name))
-		return store_refuse(st, ENOENT, "Mailbox does not exist");
+		return store_refuse(st, MSTORE_ENOTFOUND,
+		    "Mailbox does not exist");
 	if (store_mbox_row(st, name, &row, &uv) == -1)
 		return -1;
 	return ext_mbox_row(st, row, id, MAILDIR_OBJECTID_MAX + 1, NULL);
@@ -243,7 +244,7 @@ mstore_create_special(struct mstore *st, const char *name,
 	uint32_t uv;
 
 	if ((uses & ~MFA_SPECIAL) != 0)
-		return store_refuse(st, EINVAL, "Not a special use");
+		return store_refuse(st, MSTORE_EINVAL, "Not a special use");
 	if (mstore_begin(st) == -1)
 		return -1;
 	if (mstore_create(st, name) == -1 ||
@@ -261,12 +262,12 @@ mstore_create_special(struct mstore *st, const char *name,
 fail:
 	/* The directory a failed create may have made goes too. */
 	{
-		int e = mstore_errno(st);
+		enum mstore_err e = mstore_errclass(st);
 		char why[256];
 
 		util_strcpy(why, mstore_error(st), sizeof(why));
 		mstore_rollback(st);
-		if (e != EEXIST && mstore_exists(st, name))
+		if (e != MSTORE_EEXISTS && mstore_exists(st, name))
 			mstore_delete(st, name);
 		return store_refuse(st, e, why);
 	}

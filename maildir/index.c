@@ -316,6 +316,8 @@ store_msg_row(struct mbox *mb, uint32_t uid, char *base, size_t size,
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
 		sqlite3_reset(s);
 		if (rc == SQLITE_DONE) {
+			store_refuse(mb->st, MSTORE_ENOTFOUND,
+			    "No such message");
 			errno = ENOENT;
 			return 0;
 		}
@@ -402,7 +404,7 @@ mbox_msg_open(struct mbox *mb, uint32_t uid)
 {
 	char base[NAME_MAX + 1], letters[STORE_KW_MAX + 1];
 	unsigned int flags;
-	int r;
+	int r, fd;
 
 	if ((r = store_msg_row(mb, uid, base, sizeof(base), &flags, letters,
 	    NULL, 0, NULL, NULL)) != 1) {
@@ -410,7 +412,9 @@ mbox_msg_open(struct mbox *mb, uint32_t uid)
 			errno = ENOENT;
 		return -1;
 	}
-	return store_msg_open_file(mb, base, flags, letters);
+	if ((fd = store_msg_open_file(mb, base, flags, letters)) == -1)
+		store_fail_errno(mb->st, "message");
+	return fd;
 }
 
 int

@@ -171,14 +171,28 @@ typedef int (*mbox_msg_cb)(const struct mmsg *m, void *arg);
 int	mstore_open(const char *userdir, struct mstore **st_r,
 	    const char **err);
 void	mstore_close(struct mstore **st);
-const char *mstore_error(struct mstore *st);
 /*
- * What the last failure was, as an errno value: ENOSPC (or EDQUOT) when
- * the disk or a quota is full, whether a file write or SQLite said so;
- * ENOENT, EEXIST ... as the operation says; EIO for any other failure of
- * the index.
+ * Why the last operation failed, as a class the callers map to their
+ * protocol's replies (imapd to response codes, RFC 5530; the webmail to
+ * HTTP statuses), each in one place; mstore_error() says it in words
+ * (never a path).  The store decides the class where it fails: a full
+ * disk or quota is one whether a file write or SQLite said so.
  */
-int	mstore_errno(struct mstore *st);
+enum mstore_err {
+	MSTORE_OK,
+	MSTORE_ENOTFOUND,	/* no such mailbox, or message (expunged) */
+	MSTORE_EEXISTS,		/* a mailbox of that name exists */
+	MSTORE_ENOSPACE,	/* the disk is full */
+	MSTORE_EOVERQUOTA,	/* the file system's quota (EDQUOT) */
+	MSTORE_ECHILDREN,	/* the mailbox has children (DELETE,
+				 * RFC 3501 §6.3.4 lets us refuse) */
+	MSTORE_EPERM,		/* never allowed (deleting the INBOX) */
+	MSTORE_EINVAL,		/* a bad name or argument */
+	MSTORE_ELIMIT,		/* more entries than the caller's maximum */
+	MSTORE_EINTERNAL,	/* the index or the file system failed */
+};
+const char *mstore_error(struct mstore *st);
+enum mstore_err mstore_errclass(struct mstore *st);
 /* Give back the memory the index holds between uses (its page cache):
  * for a session about to wait for its client. */
 void	mstore_shrink(struct mstore *st);
@@ -449,7 +463,8 @@ int	mbox_uids(struct mbox *mb, uint32_t **uids_r, size_t *n_r);
 /* UIDs expunged after modseq (for QRESYNC's VANISHED), ascending. */
 int	mbox_vanished(struct mbox *mb, uint64_t since, void (*cb)(uint32_t uid,
 	    void *arg), void *arg);
-/* Open a message for reading (O_RDONLY); fd, or -1 (ENOENT: expunged). */
+/* Open a message for reading (O_RDONLY); fd, or -1 (MSTORE_ENOTFOUND:
+ * expunged). */
 int	mbox_msg_open(struct mbox *mb, uint32_t uid);
 /* The POP3 UIDL of a message: stable, and the same IMAP clients see. */
 void	mbox_uidl(const struct mbox *mb, uint32_t uid,
@@ -458,7 +473,7 @@ void	mbox_uidl(const struct mbox *mb, uint32_t uid,
 /*
  * Set flags and keywords of one message.  unchangedsince (RFC 7162
  * §3.1.3): 0 for none.  Returns 1 changed (*modseq_r set), 0 already so,
- * 2 refused by unchangedsince, -1 error (ENOENT: expunged).
+ * 2 refused by unchangedsince, -1 error (MSTORE_ENOTFOUND: expunged).
  */
 int	mbox_set_flags(struct mbox *mb, uint32_t uid, unsigned int flags,
 	    const char *keywords, uint64_t unchangedsince, uint64_t *modseq_r);
@@ -475,6 +490,11 @@ char	*mbox_keywords(struct mbox *mb);
  * then mbox_append_commit() makes it durable, names it, gives it a UID.
  */
 int	mbox_append_begin(struct mbox *mb, char *tmppath, size_t size);
+/* Write to that fd, close it: 0, or -1 with the store's error (a full
+ * disk is MSTORE_ENOSPACE ...). */
+int	mbox_append_write(struct mbox *mb, int fd, const void *data,
+	    size_t len);
+int	mbox_append_close(struct mbox *mb, int fd);
 int	mbox_append_commit(struct mbox *mb, const char *tmppath,
 	    unsigned int flags, const char *keywords, int64_t internaldate,
 	    uint32_t *uid_r);
@@ -517,7 +537,8 @@ int	mbox_preview_put(struct mbox *mb, uint32_t uid, const char *preview);
 int	mbox_mailbox_id(struct mbox *mb, char id[MAILDIR_OBJECTID_MAX + 1]);
 int	mstore_mailbox_id(struct mstore *st, const char *name,
 	    char id[MAILDIR_OBJECTID_MAX + 1]);
-/* Create a folder with special uses (MFA_SENT ...; others: EINVAL). */
+/* Create a folder with special uses (MFA_SENT ...; others:
+ * MSTORE_EINVAL). */
 int	mstore_create_special(struct mstore *st, const char *name,
 	    unsigned int uses);
 
@@ -527,7 +548,7 @@ int	mstore_create_special(struct mstore *st, const char *name,
  * Entries of a folder (mailbox its name) or of the server (mailbox
  * NULL): name -> value, any octets.  Names are kept as given (the
  * caller checks them).  A folder renamed keeps its entries; deleted, it
- * loses them.  No such folder: -1 with ENOENT.
+ * loses them.  No such folder: -1 with MSTORE_ENOTFOUND.
  */
 struct mmeta {
 	char		*name;
@@ -540,7 +561,7 @@ int	mstore_metadata_get(struct mstore *st, const char *mailbox,
 	    const char *name, int depth, struct mmeta **out, size_t *n);
 void	mmeta_free(struct mmeta **m, size_t *n);
 /* Set or remove each, all or none; more than max_entries left for the
- * owner: nothing done, -1 with E2BIG. */
+ * owner: nothing done, -1 with MSTORE_ELIMIT. */
 int	mstore_metadata_set(struct mstore *st, const char *mailbox,
 	    const struct mmeta *set, size_t n, size_t max_entries);
 
@@ -567,7 +588,7 @@ int	mstore_deleted_storage(struct mstore *st, const char *name,
  *
  * A folder's entries: identifier -> rights, as the caller gives them
  * (imapd checks both).  A folder renamed keeps its ACL; deleted, loses
- * it.  No such folder: -1 with ENOENT.
+ * it.  No such folder: -1 with MSTORE_ENOTFOUND.
  */
 #define MACL_IDENT_MAX	320	/* octets of an identifier ("-" included) */
 #define MACL_RIGHTS_MAX	31
@@ -579,7 +600,7 @@ struct macl {
 int	mstore_acl_get(struct mstore *st, const char *mailbox,
 	    struct macl **out, size_t *n);
 /* Set ident's rights (NULL or "": remove the entry); more than
- * max_entries left: nothing done, -1 with E2BIG.  0 or -1. */
+ * max_entries left: nothing done, -1 with MSTORE_ELIMIT.  0 or -1. */
 int	mstore_acl_set(struct mstore *st, const char *mailbox,
 	    const char *ident, const char *rights, size_t max_entries);
 /* Has ident an entry on any folder?  1, 0, -1. */

@@ -47,7 +47,8 @@ metadata_owner(struct mstore *st, const char *mailbox, int64_t *id)
 	if (mailbox == NULL)
 		return 0;
 	if (!mstore_exists(st, mailbox))
-		return store_refuse(st, ENOENT, "Mailbox does not exist");
+		return store_refuse(st, MSTORE_ENOTFOUND,
+		    "Mailbox does not exist");
 	return store_mbox_row(st, mailbox, id, &uv);
 }
 
@@ -149,7 +150,7 @@ mstore_metadata_set(struct mstore *st, const char *mailbox,
 	}
 	entries = sqlite3_column_int64(count, 0);
 	if (entries > (int64_t)max_entries) {
-		store_refuse(st, E2BIG, "Too many annotations");
+		store_refuse(st, MSTORE_ELIMIT, "Too many annotations");
 		goto out;
 	}
 	r = 0;
@@ -158,7 +159,7 @@ out:
 	sqlite3_finalize(del);
 	sqlite3_finalize(count);
 	if (r == -1) {
-		int e = mstore_errno(st);
+		enum mstore_err e = mstore_errclass(st);
 		char why[256];
 
 		util_strcpy(why, mstore_error(st), sizeof(why));

@@ -332,7 +332,7 @@ mbox_summaries(struct mbox *mb, enum msort sort, int reverse,
 	int rc, r = 0, slow;
 
 	if ((unsigned int)sort >= STORE_SORTS)
-		return store_refuse(mb->st, EINVAL, "no such order");
+		return store_refuse(mb->st, MSTORE_EINVAL, "no such order");
 	if ((rc = list_ready(mb, limit > 0, &msgs)) == -1)
 		return -1;
 	slow = rc == 0;
@@ -478,7 +478,7 @@ mbox_summaries_holding(struct mbox *mb, enum msort sort, int reverse,
 	*uids_r = NULL;
 	*n_r = 0;
 	if ((unsigned int)sort >= STORE_SORTS)
-		return store_refuse(mb->st, EINVAL, "no such order");
+		return store_refuse(mb->st, MSTORE_EINVAL, "no such order");
 	if ((rc = list_ready(mb, 1, &msgs)) != 1)
 		return rc;
 	/* The key's index gives the order; the rows are read once. */

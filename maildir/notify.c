@@ -73,7 +73,7 @@ mstore_metadata_watch(struct mstore *st, int64_t *seq)
 
 	if (store_schema_add(st, "trigger", "metadata_change_del",
 	    metadata_log_schema, NULL, &err) == -1)
-		return store_refuse(st, EIO, err);
+		return store_refuse(st, MSTORE_EINTERNAL, err);
 	s = db_prepare(st->db, "SELECT coalesce(max(seq), 0)"
 	    " FROM metadata_change");
 	rc = sqlite3_step(s);

@@ -294,6 +294,25 @@ store_stmt(struct mstore *st, enum store_sql q)
 	return s;
 }
 
+enum mstore_err
+store_errno_class(int e)
+{
+	switch (e) {
+	case 0:
+		return MSTORE_OK;
+	case ENOENT:		/* removed meanwhile (another session) */
+		return MSTORE_ENOTFOUND;
+	case EEXIST:		/* made meanwhile */
+		return MSTORE_EEXISTS;
+	case ENOSPC:
+		return MSTORE_ENOSPACE;
+	case EDQUOT:
+		return MSTORE_EOVERQUOTA;
+	default:		/* EACCES, EIO ...: ours to fix */
+		return MSTORE_EINTERNAL;
+	}
+}
+
 int
 store_fail(struct mstore *st, const char *what)
 {
@@ -311,7 +330,8 @@ store_fail(struct mstore *st, const char *what)
 	} else
 		snprintf(st->err, sizeof(st->err), "%s: %s", what,
 		    strerror(e));
-	st->errnum = e;
+	if ((st->errclass = store_errno_class(e)) == MSTORE_OK)
+		st->errclass = MSTORE_EINTERNAL;	/* no reason given */
 	if (st->txn > 0)
 		st->txn_failed = 1;
 	errno = e;
@@ -324,18 +344,47 @@ mstore_error(struct mstore *st)
 	return st->err;
 }
 
-int
-mstore_errno(struct mstore *st)
+enum mstore_err
+mstore_errclass(struct mstore *st)
 {
-	return st->errnum;
+	return st->errclass;
 }
 
 int
-store_refuse(struct mstore *st, int e, const char *why)
+store_refuse(struct mstore *st, enum mstore_err cls, const char *why)
 {
 	snprintf(st->err, sizeof(st->err), "%s", why);
-	st->errnum = errno = e;
+	st->errclass = cls;
 	return -1;
+}
+
+int
+store_fail_errno(struct mstore *st, const char *what)
+{
+	int e = errno;
+
+	snprintf(st->err, sizeof(st->err), "%s: %s", what, strerror(e));
+	if ((st->errclass = store_errno_class(e)) == MSTORE_OK)
+		st->errclass = MSTORE_EINTERNAL;
+	errno = e;
+	return -1;
+}
+
+int
+mbox_append_write(struct mbox *mb, int fd, const void *data, size_t len)
+{
+	if (util_write_all(fd, data, len) == -1)
+		return store_fail_errno(mb->st, "write");
+	return 0;
+}
+
+int
+mbox_append_close(struct mbox *mb, int fd)
+{
+	/* A quota or NFS may tell of a failed write only now. */
+	if (close(fd) == -1)
+		return store_fail_errno(mb->st, "close");
+	return 0;
 }
 
 int
@@ -755,7 +804,7 @@ store_check_name(struct mstore *st, const char *name)
 	const char *why;
 
 	if (maildir_name_valid(name, &why) == -1)
-		return store_refuse(st, EINVAL, why);
+		return store_refuse(st, MSTORE_EINVAL, why);
 	return 0;
 }
 
@@ -782,7 +831,8 @@ mstore_create(struct mstore *st, const char *name)
 	if (store_check_name(st, name) == -1)
 		return -1;
 	if (mstore_exists(st, name)) {
-		return store_refuse(st, EEXIST, "Mailbox already exists");
+		return store_refuse(st, MSTORE_EEXISTS,
+		    "Mailbox already exists");
 	}
 	/* RFC 3501 §6.3.3: create the parents too. */
 	util_strcpy(parent, name, sizeof(parent));
@@ -895,16 +945,18 @@ mstore_delete(struct mstore *st, const char *name)
 	sqlite3_stmt *s;
 
 	if (strcmp(name, "INBOX") == 0) {
-		return store_refuse(st, EPERM, "INBOX cannot be deleted");
+		return store_refuse(st, MSTORE_EPERM,
+		    "INBOX cannot be deleted");
 	}
 	if (store_check_name(st, name) == -1)
 		return -1;
 	if (!mstore_exists(st, name)) {
-		return store_refuse(st, ENOENT, "Mailbox does not exist");
+		return store_refuse(st, MSTORE_ENOTFOUND,
+		    "Mailbox does not exist");
 	}
 	if (store_has_children(st, name)) {
 		/* RFC 3501 §6.3.4 lets us refuse; Dovecot does the same. */
-		return store_refuse(st, ENOTEMPTY,
+		return store_refuse(st, MSTORE_ECHILDREN,
 		    "Mailbox has children, delete them first");
 	}
 	if (store_folder_dir(st, name, path, sizeof(path)) == -1 ||
@@ -966,16 +1018,18 @@ mstore_rename(struct mstore *st, const char *from, const char *to)
 	if (strcmp(from, "INBOX") != 0 && store_check_name(st, from) == -1)
 		return -1;
 	if (!mstore_exists(st, from)) {
-		return store_refuse(st, ENOENT, "Mailbox does not exist");
+		return store_refuse(st, MSTORE_ENOTFOUND,
+		    "Mailbox does not exist");
 	}
 	if (mstore_exists(st, to) || strcmp(to, "INBOX") == 0) {
-		return store_refuse(st, EEXIST, "Mailbox already exists");
+		return store_refuse(st, MSTORE_EEXISTS,
+		    "Mailbox already exists");
 	}
 	if (strcmp(from, "INBOX") == 0)
 		return store_rename_inbox(st, to);
 	nfrom = strlen(from);
 	if (strncmp(to, from, nfrom) == 0 && to[nfrom] == MAILDIR_SEP) {
-		return store_refuse(st, EINVAL,
+		return store_refuse(st, MSTORE_EINVAL,
 		    "Cannot rename a mailbox into itself");
 	}
 	util_strcpy(parent, to, sizeof(parent));
@@ -1326,7 +1380,8 @@ mbox_open(struct mstore *st, const char *name, struct mbox **mb_r)
 
 	*mb_r = NULL;
 	if (!mstore_exists(st, name)) {
-		return store_refuse(st, ENOENT, "Mailbox does not exist");
+		return store_refuse(st, MSTORE_ENOTFOUND,
+		    "Mailbox does not exist");
 	}
 	mb = util_calloc(1, sizeof(*mb));
 	mb->st = st;

@@ -76,7 +76,7 @@ struct mstore {
 	int		 txn;			/* nesting depth */
 	int		 txn_failed;
 	char		 err[256];
-	int		 errnum;		/* see mstore_errno() */
+	enum mstore_err	 errclass;		/* see mstore_errclass() */
 };
 
 /*
@@ -111,11 +111,17 @@ void	store_status_read(sqlite3_stmt *s, struct mbox_status *out);
 void	store_counts_save(struct mbox *mb);
 /* msglist.c: the SQL functions its statements use.  0 or -1. */
 int	store_list_functions(sqlite3 *db);
-/* Set st->err and st->errnum from errno or SQLite, return -1. */
+/* Set st->err and st->errclass from errno or SQLite, return -1. */
 int	store_fail(struct mstore *st, const char *what);
-/* Refuse an operation for a reason of ours (EEXIST ...): set st->err to
- * why and errno and st->errnum to e, return -1. */
-int	store_refuse(struct mstore *st, int e, const char *why);
+/* Refuse an operation for a reason of ours (MSTORE_EEXISTS ...): set
+ * st->err to why and st->errclass to cls, return -1. */
+int	store_refuse(struct mstore *st, enum mstore_err cls, const char *why);
+/* Set them from errno alone (a file's failure: a transaction goes on),
+ * return -1. */
+int	store_fail_errno(struct mstore *st, const char *what);
+/* The class of a system call's errno: the one place the store turns
+ * one into the other. */
+enum mstore_err store_errno_class(int e);
 /* The mailbox row for a name, created if the folder exists on disk. */
 int	store_mbox_row(struct mstore *st, const char *name, int64_t *id_r,
 	    uint32_t *uidvalidity_r);

@@ -413,7 +413,8 @@ mbox_sync(struct mbox *mb)
 	mnew = sync_mtime(mb->dir, "new");
 	mcur = sync_mtime(mb->dir, "cur");
 	if (mnew < 0 || mcur < 0)
-		return store_refuse(mb->st, ENOENT, "Mailbox does not exist");
+		return store_refuse(mb->st, MSTORE_ENOTFOUND,
+		    "Mailbox does not exist");
 	if (sync_trusted(mnew, rec[0], rec[1]) &&
 	    sync_trusted(mcur, rec[2], rec[3]))
 		return 0;

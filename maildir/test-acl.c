@@ -56,12 +56,14 @@ main(void)
 	    strcmp(acl(st, "INBOX"), "b@x.test lrs") == 0,
 	    "NULL removes an entry");
 	ok(mstore_acl_set(st, "Nowhere", "b@x.test", "l", 10) == -1 &&
+	    mstore_errclass(st) == MSTORE_ENOTFOUND &&
 	    strcmp(acl(st, "Nowhere"), "-1") == 0, "no such folder");
 	for (i = 0, r = 0; i < 3 && r == 0; i++) {
 		snprintf(id, sizeof(id), "u%d@x.test", i);
 		r = mstore_acl_set(st, "Sent", id, "l", 2);
 	}
-	ok(r == -1 && strcmp(acl(st, "Sent"), "u0@x.test l u1@x.test l") ==
+	ok(r == -1 && mstore_errclass(st) == MSTORE_ELIMIT &&
+	    strcmp(acl(st, "Sent"), "u0@x.test l u1@x.test l") ==
 	    0, "the entry over the limit is refused, nothing of it kept");
 	ok(mstore_create(st, "A") == 0 && mstore_create(st, "A/B") == 0 &&
 	    mstore_acl_set(st, "A/B", "b@x.test", "lrk", 10) == 0 &&

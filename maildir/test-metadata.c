@@ -72,16 +72,16 @@ main(void)
 	set[0].value = NULL;		/* remove /private/a ... */
 	set[1].name = "/private/new";	/* ... add one: 4 > 3 */
 	ok(mstore_metadata_set(st, "INBOX", set, 2, 2) == -1 &&
-	    mstore_errno(st) == E2BIG && strcmp(names(st, "INBOX",
+	    mstore_errclass(st) == MSTORE_ELIMIT && strcmp(names(st, "INBOX",
 	    "/private", -1), "/private/a /private/a/b /private/a/b/c") == 0,
-	    "over the limit: E2BIG, nothing changed");
+	    "over the limit: MSTORE_ELIMIT, nothing changed");
 	ok(mstore_metadata_set(st, "INBOX", set, 2, 3) == 0 &&
 	    strcmp(names(st, "INBOX", "/private", -1),
 	    "/private/a/b /private/a/b/c /private/new") == 0,
 	    "at the limit: removed and added");
 	ok(mstore_metadata_set(st, "Nowhere", set, 1, 3) == -1 &&
-	    mstore_errno(st) == ENOENT && strcmp(names(st, "Nowhere", "/p",
-	    0), "-1") == 0, "no such folder: ENOENT");
+	    mstore_errclass(st) == MSTORE_ENOTFOUND && strcmp(names(st,
+	    "Nowhere", "/p", 0), "-1") == 0, "no such folder: ENOTFOUND");
 	ok(mstore_create(st, "A") == 0 && mstore_create(st, "A/B") == 0 &&
 	    mstore_metadata_set(st, "A/B", &set[1], 1, 3) == 0 &&
 	    mstore_rename(st, "A", "C") == 0 &&

@@ -341,7 +341,7 @@ int
 main(void)
 {
 	struct mstore *st, *st2;
-	struct mbox *in, *in2, *sent;
+	struct mbox *in, *in2, *sent, *other = NULL;
 	struct mbox_status ms;
 	uint32_t before_uv;
 	const char *err;
@@ -479,15 +479,36 @@ main(void)
 	ok(mstore_create(st, "Work/Projects/2026") == 0 &&
 	    mstore_exists(st, "Work"), "create makes parents");
 	ok(mstore_create(st, "../x") == -1 && mstore_create(st, "a/./b") ==
-	    -1, "names that would escape are refused");
+	    -1 && mstore_errclass(st) == MSTORE_EINVAL,
+	    "names that would escape are refused (EINVAL)");
+	ok(mstore_create(st, "Work") == -1 &&
+	    mstore_errclass(st) == MSTORE_EEXISTS, "create again: EEXISTS");
+	ok(mstore_delete(st, "Nothing") == -1 &&
+	    mstore_errclass(st) == MSTORE_ENOTFOUND &&
+	    mstore_rename(st, "Nothing", "Else") == -1 &&
+	    mstore_errclass(st) == MSTORE_ENOTFOUND &&
+	    mbox_open(st, "Nothing", &other) == -1 &&
+	    mstore_errclass(st) == MSTORE_ENOTFOUND,
+	    "delete, rename, open of no such mailbox: ENOTFOUND");
+	ok(mstore_rename(st, "Work", "Work/Projects") == -1 &&
+	    mstore_errclass(st) == MSTORE_EEXISTS &&
+	    mstore_rename(st, "Work", "Work/In") == -1 &&
+	    mstore_errclass(st) == MSTORE_EINVAL,
+	    "rename onto a name that exists, into itself");
+	ok(mbox_msg_open(in, 999) == -1 &&
+	    mstore_errclass(st) == MSTORE_ENOTFOUND,
+	    "no such message: ENOTFOUND");
 	ok(mstore_rename(st, "Work", "Jobs") == 0 &&
 	    mstore_exists(st, "Jobs/Projects/2026") &&
 	    !mstore_exists(st, "Work/Projects"), "rename moves children");
-	ok(mstore_delete(st, "Jobs") == -1, "delete with children refused");
+	ok(mstore_delete(st, "Jobs") == -1 &&
+	    mstore_errclass(st) == MSTORE_ECHILDREN,
+	    "delete with children refused (ECHILDREN)");
 	ok(mstore_delete(st, "Jobs/Projects/2026") == 0 &&
 	    mstore_delete(st, "Jobs/Projects") == 0 &&
 	    mstore_delete(st, "Jobs") == 0, "delete leaf to root");
-	ok(mstore_delete(st, "INBOX") == -1, "INBOX cannot be deleted");
+	ok(mstore_delete(st, "INBOX") == -1 &&
+	    mstore_errclass(st) == MSTORE_EPERM, "INBOX cannot be deleted");
 	ok(mstore_rename(st, "INBOX", "Old") == 0 &&
 	    mstore_status(st, "Old", &ms) == 0 && ms.messages == 1,
 	    "RENAME INBOX moves its messages");

@@ -28,6 +28,7 @@
 
 #include "../lib/buf.h"
 #include "../lib/util.h"
+#include "store_int.h"
 #include "urlkey.h"
 
 #define URLKEY_FILE_MAX	(1024 * 1024)	/* octets of the file */
@@ -187,7 +188,7 @@ urlkey_update(const char *userdir, const char *mailbox, uint32_t uidvalidity,
 		found = changed = 1;
 	}
 	if (out.len > URLKEY_FILE_MAX) {
-		errno = EDQUOT;		/* keys of some 10,000 mailboxes */
+		errno = E2BIG;		/* keys of some 10,000 mailboxes */
 		goto out;
 	}
 	if (changed && urlkey_write(userdir, &out) == -1)
@@ -205,15 +206,33 @@ out:
 	return r;
 }
 
-int
-urlkey_get(const char *userdir, const char *mailbox, uint32_t uidvalidity,
-    int create, unsigned char key[URLKEY_LEN])
+/* What failed, as the store's classes say it. */
+static int
+urlkey_fail(enum mstore_err *err_r)
 {
-	return urlkey_update(userdir, mailbox, uidvalidity, create, key);
+	*err_r = errno == E2BIG ? MSTORE_ELIMIT : store_errno_class(errno);
+	if (*err_r == MSTORE_OK)
+		*err_r = MSTORE_EINTERNAL;
+	return -1;
 }
 
 int
-urlkey_reset(const char *userdir, const char *mailbox)
+urlkey_get(const char *userdir, const char *mailbox, uint32_t uidvalidity,
+    int create, unsigned char key[URLKEY_LEN], enum mstore_err *err_r)
 {
-	return urlkey_update(userdir, mailbox, 0, 0, NULL) == -1 ? -1 : 0;
+	int r;
+
+	if ((r = urlkey_update(userdir, mailbox, uidvalidity, create,
+	    key)) == -1)
+		return urlkey_fail(err_r);
+	return r;
+}
+
+int
+urlkey_reset(const char *userdir, const char *mailbox,
+    enum mstore_err *err_r)
+{
+	if (urlkey_update(userdir, mailbox, 0, 0, NULL) == -1)
+		return urlkey_fail(err_r);
+	return 0;
 }

@@ -118,8 +118,8 @@ try:
     m.logout()
     srv.stop()
     log = srv.log()
-    t.like(log, "append: No space left on device", "the log says why "
-           "APPEND failed")
+    t.like(log, "append: write: No space left on device", "the log says "
+           "why APPEND failed")
     t.ok("append: Success" not in log and "disk I/O error" not in log,
          "no misleading reason in the log")
 finally:
