@@ -271,6 +271,12 @@ act_folder(struct backend *be, const struct web_request *r, struct resp *rs)
 		resp_text(rs, 400, "That name cannot be a folder's\n");
 		return;
 	}
+	if (strcmp(op, "rename") == 0 && f != NULL &&
+	    strcmp(f, "INBOX") == 0) {
+		/* as IMAP's RENAME INBOX would, it would empty it */
+		resp_text(rs, 403, "The INBOX keeps its name\n");
+		return;
+	}
 	if (strcmp(op, "create") == 0 && name != NULL)
 		rc = mstore_create(be->st, imap);
 	else if (strcmp(op, "rename") == 0 && name != NULL && f != NULL) {
@@ -283,16 +289,17 @@ act_folder(struct backend *be, const struct web_request *r, struct resp *rs)
 			util_strcpy(imap, parent, sizeof(imap));
 		}
 		mbox_close(&be->mb);
-		rc = strcmp(f, "INBOX") == 0 ? -1 :
-		    mstore_rename(be->st, f, imap);
+		rc = mstore_rename(be->st, f, imap);
 	} else if (strcmp(op, "delete") == 0 && f != NULL) {
 		mbox_close(&be->mb);
 		util_strcpy(imap, "INBOX", sizeof(imap));
-		rc = strcmp(f, "INBOX") == 0 ? -1 : mstore_delete(be->st, f);
+		rc = mstore_delete(be->st, f);	/* never the INBOX */
+	} else {
+		resp_text(rs, 400, "Bad request: no such folder action\n");
+		return;
 	}
 	if (rc == -1) {
-		resp_text(rs, 409, "The folder could not be changed (does the "
-		    "name exist already?)\n");
+		resp_store_fail(be, rs, "folder");
 		return;
 	}
 	buf_init(&b, 0);

@@ -113,6 +113,51 @@ resp_text(struct resp *rs, int status, const char *text)
 	buf_puts(&rs->body, text);
 }
 
+/*
+ * The one place the store's failures become HTTP: a status and words
+ * the user can act on.  What the user cannot help (the index or the
+ * disk failed) goes to the log for the administrator: what is ours, the
+ * store's words name no path.
+ */
+static const struct {
+	int		 status;
+	const char	*text;
+	int		 log;
+} store_fail_reply[] = {
+	[MSTORE_OK] = { 500, "The server failed; its log says why\n", 1 },
+	[MSTORE_ENOTFOUND] = { 404, "No such folder or message (gone "
+	    "already?); reload the page\n", 0 },
+	[MSTORE_EEXISTS] = { 409, "A folder of that name exists already\n",
+	    0 },
+	[MSTORE_ENOSPACE] = { 503, "The server's disk is full; try again "
+	    "later\n", 1 },
+	[MSTORE_EOVERQUOTA] = { 409, "Your mailbox is full: delete some "
+	    "mail first\n", 0 },
+	[MSTORE_ECHILDREN] = { 409, "The folder has folders inside: delete "
+	    "them first\n", 0 },
+	[MSTORE_EPERM] = { 403, "That cannot be done to this folder\n", 0 },
+	[MSTORE_EINVAL] = { 400, "That name cannot be a folder's\n", 0 },
+	[MSTORE_ELIMIT] = { 409, "Too many of those already\n", 0 },
+	[MSTORE_EINTERNAL] = { 500, "The server failed; its log says why\n",
+	    1 },
+};
+
+void
+resp_store_fail(struct backend *be, struct resp *rs, const char *what)
+{
+	enum mstore_err cls = mstore_errclass(be->st);
+
+	/* MSTORE_OK: a failure the store gave no class, a bug of ours */
+	if ((size_t)cls >= sizeof(store_fail_reply) /
+	    sizeof(store_fail_reply[0]))
+		cls = MSTORE_OK;
+	if (store_fail_reply[cls].log)
+		log_err("sid=%s user=%s %s: %s", be->sid, log_str(be->user),
+		    what, mstore_error(be->st));
+	resp_text(rs, store_fail_reply[cls].status,
+	    store_fail_reply[cls].text);
+}
+
 /* ---- requests ---- */
 
 /* ---- live updates ---- */

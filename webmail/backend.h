@@ -58,6 +58,11 @@ void	resp_init(struct resp *rs, int status, const char *type);
 void	resp_header(struct resp *rs, const char *name, const char *value);
 void	resp_redirect(struct resp *rs, const char *to);
 void	resp_text(struct resp *rs, int status, const char *text);
+/* The store's last failure (mstore_errclass()) as the reply: the one
+ * place its classes become HTTP statuses; what names the operation in
+ * the log. */
+void	resp_store_fail(struct backend *be, struct resp *rs,
+	    const char *what);
 
 /* view.c: the mail page (GET) */
 

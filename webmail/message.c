@@ -535,8 +535,12 @@ view_raw(struct backend *be, const struct web_request *r, struct resp *rs)
 
 	if (view_folder(be, r, rs) == -1)
 		return;
-	if (uid == 0 || (fd = mbox_msg_open(be->mb, uid)) == -1) {
+	if (uid == 0) {
 		resp_text(rs, 404, "No such message\n");
+		return;
+	}
+	if ((fd = mbox_msg_open(be->mb, uid)) == -1) {
+		resp_store_fail(be, rs, "message");
 		return;
 	}
 	data = util_read_fd(fd, (size_t)be->conf->smtpd.max_message_size * 2,

@@ -143,7 +143,7 @@ view_folder(struct backend *be, const struct web_request *r,
 	}
 	mbox_close(&be->mb);
 	if (mbox_open(be->st, name, &be->mb) == -1) {
-		resp_text(rs, 404, "No such folder\n");
+		resp_store_fail(be, rs, "open");
 		return -1;
 	}
 	return 0;
