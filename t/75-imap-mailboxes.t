@@ -555,12 +555,49 @@ def recursivematch_patterns(port):
     c.close()
 
 
+def error_codes(srv, port):
+    """A refused mailbox command says why with the RFC 5530 code the
+    store's error class maps to (imapd/reply.c); none of these is the
+    server's fault, so none is logged as an error."""
+    c = Conn(port, "codes@example.test")
+    start = len(srv.log())
+
+    def no(command, code, what):
+        st, line, _ = c.cmd(command)
+        t.ok(st == "NO" and (" NO [%s] " % code) in line,
+             "%s: NO [%s]" % (what, code), c.log())
+
+    c.ok('CREATE "Work/Sub"')
+    c.ok('CREATE "Other"')
+    no('CREATE "Work"', "ALREADYEXISTS", "CREATE of a name that exists")
+    no('SELECT "Nowhere"', "NONEXISTENT", "SELECT of no such mailbox")
+    no('DELETE "Nowhere"', "NONEXISTENT", "DELETE of no such mailbox")
+    no('RENAME "Nowhere" "Else"', "NONEXISTENT",
+       "RENAME of no such mailbox")
+    no('RENAME "Work" "Other"', "ALREADYEXISTS",
+       "RENAME onto a name that exists")
+    no('RENAME "Other" "INBOX"', "ALREADYEXISTS", "RENAME onto INBOX")
+    no('RENAME "Work" "Work/Sub/Deeper"', "CANNOT",
+       "RENAME of a mailbox into itself")
+    no('DELETE "INBOX"', "CANNOT", "DELETE INBOX")
+    no('DELETE "Work"', "CANNOT", "DELETE of a mailbox with children "
+       "(IMAP4rev1)")
+    t.ok(sorted(names(c.ok('LIST "" "*"'))) ==
+         ["Archive", "Drafts", "INBOX", "Junk", "Other", "Sent", "Trash",
+          "Work", "Work/Sub"], "and nothing changed", c.log())
+    c.close()
+    errors = [line for line in srv.log()[start:].splitlines()
+              if "error: " in line and "codes@" in line]
+    t.ok(errors == [], "the refusals are not logged as errors", errors)
+
+
 def main():
     srv = Server(services=("smtp", "imap"),
                  overrides=["auth.allow_plaintext=yes",
                             "auth.failure_delay_max=1s"])
     srv.setup(users=[(u + "@example.test", PW) for u in (
-        "pat", "lee", "fruit", "sent", "foo", "two", "ten", "ext")])
+        "pat", "lee", "fruit", "sent", "foo", "two", "ten", "ext",
+        "codes")])
     try:
         srv.start()
         port = srv.port("imap")
@@ -569,6 +606,7 @@ def main():
         for fn in (rfc5258_fruit, rfc5258_patterns, rfc5258_foo,
                    rfc5258_two, rfc5258_ten, recursivematch_patterns):
             check(fn.__name__, lambda: fn(port))
+        check("error codes", lambda: error_codes(srv, port))
     finally:
         srv.stop()
         srv.cleanup()

@@ -375,6 +375,36 @@ try:
     t.ok(data[0] == b"", "and no longer in INBOX", data)
     c.logout()
 
+    # ---- folders: a refusal says why (the store's error class) ----
+    def folder(**form):
+        form["csrf"] = csrf
+        return b.req("POST", "/folder", form)
+    r = folder(op="create", name="Errs")
+    t.ok(r.status == 303, "create a folder", r.status)
+    r = folder(op="create", name="Errs")
+    t.ok(r.status == 409 and "exists already" in r.text,
+         "create it again: 409, the name exists", (r.status, r.text))
+    r = folder(op="create", name="Errs/Inner")
+    r = folder(op="delete", f="Errs")
+    t.ok(r.status == 409 and "folders inside" in r.text,
+         "delete of a folder with folders inside: 409, says so",
+         (r.status, r.text))
+    r = folder(op="delete", f="Nowhere")
+    t.ok(r.status == 404, "delete of no such folder: 404",
+         (r.status, r.text))
+    r = folder(op="delete", f="INBOX")
+    t.ok(r.status == 403, "delete of the INBOX: 403", (r.status, r.text))
+    r = folder(op="rename", f="Errs/Inner", name="Errs")
+    t.ok(r.status == 303, "rename beside the old name", r.status)
+    r = folder(op="rename", f="Errs/Errs", name="Inner")
+    r = folder(op="create", name="Errs/Other")
+    r = folder(op="rename", f="Errs/Other", name="Inner")
+    t.ok(r.status == 409 and "exists already" in r.text,
+         "rename onto a folder that exists: 409", (r.status, r.text))
+    r = b.req("GET", "/mail?f=Nowhere")
+    t.ok(r.status == 404, "the list of no such folder: 404", r.status)
+    t.ok(" error: " not in srv.log(), "none of it logged as an error")
+
     # ---- writing: new, reply, draft; through the queue ----
     r = b.req("GET", "/compose")
     t.ok(r.status == 200 and 'name="to"' in r.text and
