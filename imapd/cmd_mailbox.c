@@ -158,10 +158,12 @@ select_common(struct imap_session *s, const struct imap_arg *args,
 	}
 	s->readonly = readonly || !(s->rights & ACL_WRITE);
 	if (imap_view_load(s) == -1) {
-		log_err("sid=%s select %s: %s", s->id, name,
-		    mstore_error(s->store));
+		/* the mailbox's store (maybe shared): gone meanwhile is
+		 * [NONEXISTENT], the rest logged as the store's failure */
+		struct mstore *st = mbox_store(s->mb);
+
 		imap_unselect(s);
-		imap_tagged(s, "NO [SERVERBUG] Cannot open the mailbox");
+		imap_acl_store_no(s, st, "select");
 		r = 0;
 		goto out;
 	}
