@@ -282,6 +282,8 @@ int
 spool_seal(struct spool_writer *w)
 {
 	char line[32];
+	struct stat st;
+	off_t end;
 	int n;
 
 	if (w->cr) {			/* the message ended in a CR */
@@ -294,7 +296,11 @@ spool_seal(struct spool_writer *w)
 		goto fail;
 	n = snprintf(line, sizeof(line), "length %0*lld", LENGTH_DIGITS,
 	    (long long)w->written);
-	if (pwrite(w->fd, line, (size_t)n, w->length_off) != n) {
+	/* A reused file (spool_start()) may hold more than this message. */
+	end = w->body_off + w->written;
+	if (pwrite(w->fd, line, (size_t)n, w->length_off) != n ||
+	    fstat(w->fd, &st) == -1 ||
+	    (st.st_size > end && ftruncate(w->fd, end) == -1)) {
 		w->error = errno;
 		goto fail;
 	}

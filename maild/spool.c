@@ -124,14 +124,19 @@ spool_reuse(const char *tmp, int *ready)
 		    O_NONBLOCK)) == -1)
 			continue;
 		/*
-		 * free/ is the queue's user's: we, root, empty only a plain
-		 * file with no other name (not a FIFO, not a hard link to a
-		 * file elsewhere).  Locked and emptied while still in free/,
-		 * where the clean-up of tmp/ never looks.
+		 * free/ is the queue's user's: we, root, hand out only a
+		 * plain file with no other name (not a FIFO, not a hard link
+		 * to a file elsewhere).  Locked while still in free/, where
+		 * the clean-up of tmp/ never looks.  Not emptied: freeing its
+		 * blocks costs a synchronous discard on a file system mounted
+		 * with "discard" and a new allocation when the next message
+		 * is written.  The session writes over the old octets and
+		 * cuts the file at its own end (spool_seal()); its
+		 * descriptor is write-only, so it cannot read them.
 		 */
 		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 		    st.st_nlink == 1 && fcntl(fd, F_SETFL, 0) == 0 &&
-		    flock(fd, LOCK_EX | LOCK_NB) == 0 && ftruncate(fd, 0) == 0 &&
+		    flock(fd, LOCK_EX | LOCK_NB) == 0 &&
 		    renameat2(AT_FDCWD, path, AT_FDCWD, tmp,
 		    RENAME_NOREPLACE) == 0) {
 			/* As made last time: no fchown, fchmod (each a

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # Delivered spool files are reused: a small one goes to queue/free/ once
-# every recipient has it, maild empties it and makes it the next message's
-# spool file, and nothing of the old message is left in the new one; a
+# every recipient has it, maild makes it the next message's spool file
+# (the session writes over it and cuts it at its own end), and nothing of
+# the old message is left in the new one; a
 # big one is removed; queue/free/ never keeps more than 256.
 import os
 import smtplib
