@@ -156,7 +156,7 @@ int	spool_sync_close(struct spool_writer *w);
 void	spool_abort(struct spool_writer *w);
 /*
  * A committed spool file all of whose recipients are done goes: a small
- * one into queue/free/ (maild empties and reuses it for a new message:
+ * one into queue/free/ (maild reuses it for a new message:
  * on a file system that scans recently deleted inodes when it allocates
  * one, as ext4 without a journal does, a create after many deletes costs
  * more than the whole rest of the message), a big one away.  0, or -1

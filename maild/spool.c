@@ -3,12 +3,11 @@
  * themselves (they are chrooted into an empty directory): maild makes
  * each in queue/tmp/ (server.user's, locked so that the runner's clean-up
  * leaves it alone while it is written), passes it, and once the process
- * has written and fsync'd it, renames it into queue/msg/.  The renames of
- * one round of the event loop share one fsync of the directory: under
- * load, many sessions commit at once and pay for one.
+ * has written it, renames it into queue/msg/; the process then fsyncs it,
+ * which makes the new name durable too (pool_spool_commit()).
  *
  * A new spool file is, when there is one, a delivered one from
- * queue/free/ (spool_retire()), emptied: making a file is the dearest
+ * queue/free/ (spool_retire()), written over: making a file is the dearest
  * step of accepting a message where the file system scans recently
  * deleted inodes for each new one (ext4 without a journal: a fifth of
  * all the CPU of a persistent-connection benchmark went there), and only
@@ -96,7 +95,8 @@ spool_owner(uid_t *uid, gid_t *gid, const char **err)
 	return 0;
 }
 
-/* A delivered spool file as tmp (new): open, locked, empty; or -1.
+/* A delivered spool file as tmp (new): open (write-only), locked, with
+ * its old octets (spool_seal() cuts them); or -1.
  * *ready: it is already server.user's and 0600. */
 static int
 spool_reuse(const char *tmp, int *ready)
