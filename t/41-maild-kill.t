@@ -14,6 +14,7 @@ import signal
 import smtplib
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
@@ -141,9 +142,18 @@ try:
                          text=True)
     runner = [p for p, c in ours(srv).items()
               if c == "queued" and p != q.pid]
-    time.sleep(1.5)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(q.stdout))
+    reader.start()
+    # Until it says it waits (a fixed 1.5 s was too short for a loaded
+    # machine: the SIGTERM came before it had even looked at the lock),
+    # then a little longer, in which it must not start.
+    wait_until(lambda: any("waiting up to" in ln for ln in lines), 30)
+    time.sleep(0.5)
     q.send_signal(signal.SIGTERM)
-    out = q.communicate(timeout=10)[0]
+    q.wait(10)
+    reader.join(10)
+    out = "".join(lines)
     t.ok("waiting up to" in out and "queue runner" in out and
          "ready:" not in out, "a second queue runner on the same spool "
          "waits for the first instead of running", out)
