@@ -31,7 +31,8 @@ endif
 OBJDIR	 = build/$(VARIANT)
 CFLAGS	+= $(BASE) $(OPT)
 LDFLAGS	+= $(OPT)
-LDLIBS	 = $(PKG_LIBS) -lspf2 -lresolv -lpthread
+# libunistring (lib/casemap.c) ships no pkg-config file
+LDLIBS	 = $(PKG_LIBS) -lspf2 -lunistring -lresolv -lpthread
 
 # Shared code as one static library: lib/ (knows no mail), global/ (the
 # mail system's shared knowledge) and maildir/ (the store).
