@@ -228,15 +228,7 @@ char	*mime_header(struct mime_msg *m, const char *part_id,
 char	*mime_header_raw(struct mime_msg *m, const char *part_id,
 	    const char *name);
 
-/* ---- for SEARCH (RFC 3501 §6.4.4) ---- */
-
-/*
- * s folded for case-insensitive substring matching (IMAP SEARCH, the
- * webmail's search): ASCII lowered, anything else through Unicode case
- * folding and NFKC normalisation; invalid UTF-8 made valid.  Both sides
- * of a match go through it.  malloc'd.
- */
-char	*mime_fold(const char *s);
+/* ---- for SEARCH (RFC 3501 §6.4.4; compared through lib/casemap.h) ---- */
 
 /* Every field called name, unfolded and decoded (RFC 2047), joined by
  * CRLF; "" if absent; malloc'd. */

@@ -245,33 +245,3 @@ mime_msg_body_text(struct mime_msg *m)
 	body_text_append(&b, mime_msg_root(m));
 	return buf_take(&b);
 }
-
-static int
-mime_is_ascii(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return 0;
-	return 1;
-}
-
-char *
-mime_fold(const char *s)
-{
-	char *valid, *folded, *norm, *out;
-
-	if (mime_is_ascii(s)) {
-		out = util_strdup(s);
-		for (folded = out; *folded != '\0'; folded++)
-			*folded = g_ascii_tolower(*folded);
-		return out;
-	}
-	valid = g_utf8_make_valid(s, -1);
-	folded = g_utf8_casefold(valid, -1);
-	g_free(valid);
-	norm = g_utf8_normalize(folded, -1, G_NORMALIZE_ALL);
-	g_free(folded);
-	out = util_strdup(norm != NULL ? norm : "");
-	g_free(norm);
-	return out;
-}

@@ -371,8 +371,8 @@ sort_int(int64_t a, int64_t b)
 	return a < b ? -1 : a > b;
 }
 
-/* Strings as prepared by the store (ASCII lower-cased or case-folded
- * UTF-8): by octets, which is code point order; "" first. */
+/* Strings as prepared by the store, in their i;unicode-casemap form:
+ * by octets (RFC 5051 §2's ordering; RFC 5255 §4.1); "" first. */
 static int
 sort_strcmp(const char *a, const char *b)
 {

@@ -10,8 +10,11 @@
  * the message text; AND and OR try the cheap keys first, so a search
  * such as "UNSEEN BODY x" reads only the unseen messages.
  *
- * Strings match as case-insensitive substrings of UTF-8 text, both sides
- * folded by mime_fold() (the webmail's search folds the same way).
+ * Strings match as substrings under i;unicode-casemap (RFC 5051), the
+ * comparator of I18NLEVEL=1 (RFC 5255 §4.1): the needle is folded once
+ * when parsed, each text when first read (casemap_fold(); the webmail's
+ * search folds the same way).  HEADER's field name and KEYWORD are not
+ * strings of the message and compare as before.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -22,6 +25,7 @@
 #include <time.h>
 
 #include "../global/mime.h"
+#include "../lib/casemap.h"
 #include "../maildir/maildir.h"
 #include "imapd.h"
 
@@ -57,7 +61,7 @@ struct search_key {
 	int64_t		 day;		/* dates: days since 1970 */
 	int64_t		 when;		/* OLDER, YOUNGER: now - interval */
 	char		*name;		/* HEADER field; KEYWORD */
-	char		*str;		/* folded string (mime_fold) */
+	char		*str;		/* folded string (casemap_fold) */
 	struct seqset	 set;		/* SEQ, UID */
 	struct search_key *kids;	/* AND, OR, NOT */
 	struct search_key *next;	/* sibling */
@@ -271,7 +275,7 @@ sk_parse_args(struct sk_parser *p, const struct sk_def *d,
 			return -1;
 		if (d->header != NULL)
 			k->name = util_strdup(d->header);
-		k->str = mime_fold(s);
+		k->str = casemap_fold(s);
 		return 0;
 	case A_KEYWORD:
 		if ((s = sk_arg_string(p, args, n, i, d->name)) == NULL)
@@ -517,7 +521,7 @@ struct sk_ctx {
 	const struct search_msg *m;
 	struct mime_msg	*msg;		/* owned by the caller */
 	int		 failed;	/* load() gave nothing */
-	char		*headers;	/* folded (mime_fold) */
+	char		*headers;	/* folded (casemap_fold) */
 	char		*body;
 	int		 sent_done;
 	int		 has_sent;	/* a usable Date: */
@@ -537,7 +541,7 @@ sk_load(struct sk_ctx *c)
 	return c->msg;
 }
 
-/* Fold a malloc'd text from global/mime.h; NULL stays NULL. */
+/* A malloc'd text from global/mime.h folded; NULL stays NULL. */
 static char *
 sk_fold_owned(char *s)
 {
@@ -545,7 +549,7 @@ sk_fold_owned(char *s)
 
 	if (s == NULL)
 		return NULL;
-	f = mime_fold(s);
+	f = casemap_fold(s);
 	free(s);
 	return f;
 }

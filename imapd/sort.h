@@ -25,9 +25,10 @@ struct sort_msg {
 
 /* The strings a message may have in its set (sort_msg_str()). */
 enum sort_str {
-	SS_FROM, SS_TO, SS_CC,		/* addr-mailbox, ASCII lower case */
-	SS_DISPFROM, SS_DISPTO,		/* RFC 5957, case-folded */
-	SS_SUBJECT,			/* base subject, case-folded */
+	/* the strings in their i;unicode-casemap form (RFC 5051) */
+	SS_FROM, SS_TO, SS_CC,		/* addr-mailbox */
+	SS_DISPFROM, SS_DISPTO,		/* RFC 5957 */
+	SS_SUBJECT,			/* base subject */
 	SS_MSGID, SS_IRT, SS_REFS,	/* THREAD's links */
 	SS_COUNT
 };

@@ -332,9 +332,9 @@ struct msummary {
 /*
  * Orders of a list; ties by UID.  DATE is the sent date, as IMAP SORT's
  * (RFC 5256); FROM the first From's display name, else its address, as
- * a list shows it (RFC 5957's DISPLAYFROM) and case-folded; SUBJECT the
- * base subject (RFC 5256 §2.1: "Re:", "Fwd:", "[list]", "(fwd)" gone),
- * case-folded; SIZE as RFC822.SIZE.
+ * a list shows it (RFC 5957's DISPLAYFROM); SUBJECT the base subject
+ * (RFC 5256 §2.1: "Re:", "Fwd:", "[list]", "(fwd)" gone); both in their
+ * i;unicode-casemap form (lib/casemap.h); SIZE as RFC822.SIZE.
  */
 enum msort { MSORT_ARRIVAL, MSORT_DATE, MSORT_FROM, MSORT_SUBJECT,
 	MSORT_SIZE };
@@ -351,7 +351,7 @@ int	mbox_summaries(struct mbox *mb, enum msort sort, int reverse,
 	    uint32_t *total_r);
 /*
  * The UIDs of mb in the order of sort whose decoded subject, or first
- * sender's name or address, holds folded (a mime_fold()ed string), from
+ * sender's name or address, holds folded (a casemap_fold()ed string), from
  * the summaries alone: 1 (*uids_r malloc'd), 0 when some rows have no
  * summary (the index cannot answer), -1 error.
  */
@@ -380,12 +380,13 @@ struct msortkeys {
 	int64_t		 size;		/* RFC822.SIZE */
 	int64_t		 internaldate;
 	int64_t		 sent;		/* Date: in UTC, else INTERNALDATE */
-	const char	*from_mbox;	/* first address's addr-mailbox, */
-	const char	*to_mbox;	/* ASCII lower-cased */
+	/* the strings in their i;unicode-casemap form (lib/casemap.h) */
+	const char	*from_mbox;	/* first address's addr-mailbox */
+	const char	*to_mbox;
 	const char	*cc_mbox;
 	const char	*from_display;	/* DISPLAYFROM, DISPLAYTO: name, */
-	const char	*to_display;	/* else addr-spec, case-folded */
-	const char	*base_subject;	/* RFC 5256 §2.1, case-folded */
+	const char	*to_display;	/* else addr-spec */
+	const char	*base_subject;	/* RFC 5256 §2.1 */
 	int		 reply;		/* the subject was a reply/forward */
 	const char	*message_id;
 	const char	*in_reply_to;
@@ -420,7 +421,7 @@ int	mbox_sort_keys(struct mbox *mb, unsigned int need,
 struct mthread_msg {
 	int64_t		 sent;		/* RFC 5256 §2.2 */
 	uint32_t	 seq;		/* ties: the lower first */
-	const char	*subject;	/* base subject, case-folded */
+	const char	*subject;	/* base subject, casemap'd */
 	int		 reply;		/* the subject was a reply/forward */
 	const char	*message_id;	/* NULL: none */
 	char		*in_reply_to;	/* NULL: none (cut in place) */

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../global/mime.h"
+#include "../lib/casemap.h"
 #include "../lib/util.h"
 #include "store_int.h"
 #include "summary.h"
@@ -411,10 +411,10 @@ mbox_summary(struct mbox *mb, uint32_t uid,
 }
 
 /*
- * SQL fold_has(text, needle): whether text, folded as mime_fold() folds
- * (i;unicode-casemap), holds needle, folded already.  ASCII text needs
- * no copy: its folding is tolower(3), and a needle with other octets
- * cannot be in it.
+ * SQL fold_has(text, needle): whether text, folded as casemap_fold()
+ * folds (i;unicode-casemap), holds needle, folded already.  ASCII text
+ * needs no copy: its form is its upper case, and a needle with other
+ * octets cannot be in it.
  */
 static void
 fold_has(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -432,7 +432,7 @@ fold_has(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	for (p = t; *p != '\0' && ascii; p++)
 		ascii = *p < 0x80;
 	if (!ascii) {
-		folded = mime_fold((const char *)t);
+		folded = casemap_fold((const char *)t);
 		sqlite3_result_int(ctx, strstr(folded, (const char *)n) !=
 		    NULL);
 		free(folded);
@@ -440,7 +440,7 @@ fold_has(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 	for (; *t != '\0'; t++) {
 		for (p = t, q = n; *q != '\0' && *p != '\0' &&
-		    (*p >= 'A' && *p <= 'Z' ? *p + 32 : *p) == *q; p++, q++)
+		    (*p >= 'a' && *p <= 'z' ? *p - 32 : *p) == *q; p++, q++)
 			;
 		if (*q == '\0') {
 			sqlite3_result_int(ctx, 1);

@@ -705,6 +705,36 @@ store_upgrade(struct mstore *st, const char **err)
 	return db_exec(st->db, "COMMIT", err);
 }
 
+/*
+ * The summaries' sort keys in their i;unicode-casemap form (RFC 5051;
+ * summary.c) where an index made before has them case-folded: its
+ * summaries are dropped as above, once (meta "casemap_keys").
+ */
+static int
+store_upgrade_casemap(struct mstore *st, const char **err)
+{
+	const char *ignored;
+
+	if (meta_get(st, "casemap_keys") != 0)
+		return 0;
+	if (db_exec(st->db, "BEGIN IMMEDIATE", err) == -1)
+		return -1;
+	/* Another process may have done it while we waited for the lock. */
+	if (meta_get(st, "casemap_keys") != 0)
+		return db_exec(st->db, "COMMIT", err);
+	if (db_exec(st->db, "DELETE FROM summary; DELETE FROM counts",
+	    err) == -1)
+		goto fail;
+	if (meta_set(st, "casemap_keys", 1) == -1) {
+		*err = "cannot mark the index";
+		goto fail;
+	}
+	return db_exec(st->db, "COMMIT", err);
+fail:
+	db_exec(st->db, "ROLLBACK", &ignored);
+	return -1;
+}
+
 int
 mstore_open(const char *userdir, struct mstore **st_r, const char **err)
 {
@@ -747,7 +777,9 @@ store_open_once(const char *userdir, struct mstore **st_r, const char **err)
 		return -1;
 	}
 	if (db_exec(st->db, store_schema, err) == -1 ||
-	    store_upgrade(st, err) == -1 || store_ext_open(st, err) == -1 ||
+	    store_upgrade(st, err) == -1 ||
+	    store_upgrade_casemap(st, err) == -1 ||
+	    store_ext_open(st, err) == -1 ||
 	    store_quota_open(st, err) == -1 ||
 	    store_metadata_open(st, err) == -1 ||
 	    store_acl_open(st, err) == -1)	/* acl.c: IMAP ACL */

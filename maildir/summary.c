@@ -18,6 +18,7 @@
 
 #include "../global/mime.h"
 #include "../lib/buf.h"
+#include "../lib/casemap.h"
 #include "../lib/util.h"
 #include "summary.h"
 
@@ -82,11 +83,19 @@ sum_clean(char *g, size_t max)
 	return sum_trim(s);
 }
 
-/* Case-folded (i;unicode-casemap, RFC 5051, less its normalisation). */
+/*
+ * A sort key: a clean string (sum_clean()) in its i;unicode-casemap form
+ * (RFC 5051), which SORT and THREAD compare as octets under I18NLEVEL=1
+ * (RFC 5255 §4.1), at most max octets.  Not twice: the form of a form
+ * differs where NFKD gives small letters ("ﬁ" -> "fi" -> "FI").
+ */
 static char *
 sum_fold(const char *s, size_t max)
 {
-	return sum_clean(g_utf8_casefold(s, -1), max);
+	char *f = casemap_fold(s);
+
+	sum_bound(f, max);
+	return f;
 }
 
 /* A field's text RFC 2047-decoded, as a GLib string for sum_clean(). */
@@ -186,24 +195,14 @@ sum_addr_spec(const struct mime_addr *a)
 /*
  * The sort keys of an address field (RFC 5256 §3, RFC 5957 §3.1): the
  * addr-mailbox of its first address as ENVELOPE gives it (a group's
- * start has the group's name there), i;ascii-casemap'd; and its display
- * name (its first mailbox's name, else its addr-spec), case-folded.
+ * start has the group's name there), and its display name (its first
+ * mailbox's name, else its addr-spec); both in their i;unicode-casemap
+ * form (sum_fold()).
  */
 struct sum_key_acc {
 	char	*mbox;		/* GLib strings, NULL until found */
 	char	*display;
 };
-
-static char *
-sum_ascii_lower(char *s)
-{
-	char *p;
-
-	for (p = s; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p += 'a' - 'A';
-	return s;
-}
 
 static void
 sum_key_cb(const struct mime_addr *a, void *arg)
@@ -236,17 +235,20 @@ static void
 sum_keys_finish(struct sum_key_acc *acc, const char *raw, char **mbox_r,
     char **display_r)
 {
-	char *f;
+	char *m, *f;
 
-	*mbox_r = sum_ascii_lower(sum_clean(acc->mbox, SUMMARY_ADDR_MAX));
+	m = sum_clean(acc->mbox, SUMMARY_ADDR_MAX);
+	*mbox_r = sum_fold(m, SUMMARY_ADDR_MAX);
 	if (display_r == NULL) {
 		g_free(acc->display);
+		free(m);
 		return;
 	}
 	if (acc->display == NULL && acc->mbox == NULL && raw != NULL)
 		acc->display = sum_decoded(raw);	/* not an address */
 	else if (acc->display == NULL)
-		acc->display = g_strdup(*mbox_r);
+		acc->display = g_strdup(m);
+	free(m);
 	f = sum_clean(acc->display, SUMMARY_NAME_MAX);
 	*display_r = sum_fold(f, SUMMARY_NAME_MAX);
 	free(f);
@@ -599,7 +601,7 @@ sum_leader(const char *p, const char *end, int *refwd)
 char *
 summary_base_subject(const char *subject, int *reply_r)
 {
-	char *t = util_calloc(1, strlen(subject) + 1), *r;
+	char *t = util_calloc(1, strlen(subject) + 1), *r, *clean;
 	const char *start, *end;
 	size_t n = 0, k;
 	int found, reply = 0;
@@ -651,8 +653,9 @@ summary_base_subject(const char *subject, int *reply_r)
 		}
 		break;
 	}
-	r = sum_clean(g_utf8_casefold(start, end - start),
-	    SUMMARY_SUBJECT_MAX);
+	clean = sum_clean(g_strndup(start, end - start), SUMMARY_FIELD_MAX);
+	r = sum_fold(clean, SUMMARY_SUBJECT_MAX);
+	free(clean);
 	free(t);
 	if (reply_r != NULL)
 		*reply_r = reply;

@@ -32,17 +32,17 @@ struct summary {
 	int64_t	 sent;		/* Date:, or SUMMARY_NO_DATE */
 	char	*from_name;	/* "" when none */
 	char	*from_addr;	/* "local@domain", or "" */
-	char	*from_key;	/* how FROM sorts: case-folded name or addr */
+	char	*from_key;	/* how FROM sorts: name or addr, casemap'd */
 	char	*to_text;	/* "Ann, bob@example.org, …", or "" */
 	char	*subject;	/* decoded, unfolded, or "" */
-	char	*base_subject;	/* RFC 5256 §2.1, case-folded */
+	char	*base_subject;	/* RFC 5256 §2.1, casemap'd */
 	char	*message_id;	/* "<id>", or NULL */
 	char	*in_reply_to;	/* its first "<id>", or NULL */
 	char	*references;	/* "<a> <b> ...", or NULL */
 	int	 has_attachment;
 	/* IMAP SORT's keys (RFC 5256 §3, RFC 5957), "" when none: */
-	char	*from_mbox;	/* the first From's addr-mailbox, ASCII */
-	char	*to_mbox;	/* lower-cased (i;ascii-casemap) */
+	char	*from_mbox;	/* the first From's addr-mailbox, */
+	char	*to_mbox;	/* casemap'd (RFC 5051) */
 	char	*cc_mbox;
 	char	*to_key;	/* DISPLAYTO, as from_key is DISPLAYFROM */
 	int	 reply;		/* the subject says reply or forward */
@@ -57,8 +57,9 @@ void	summary_parse(const char *hdr, size_t len, struct summary *s);
 /* An empty summary (no header at all): what a vanished file gets. */
 void	summary_empty(struct summary *s);
 void	summary_free(struct summary *s);
-/* The RFC 5256 §2.1 base subject of a decoded subject, case-folded
- * (i;unicode-casemap compares them so); malloc'd.  *reply_r (unless
+/* The RFC 5256 §2.1 base subject of a decoded subject in its
+ * i;unicode-casemap form (lib/casemap.h), as SORT and THREAD compare
+ * them; malloc'd.  *reply_r (unless
  * NULL): whether a "Re:"/"Fwd:" leader, a "(fwd)" trailer or a "[fwd:
  * ...]" wrapper was taken off, which makes the message a reply or a
  * forward for THREAD=REFERENCES (RFC 5256 §2.1, §3 step 5). */

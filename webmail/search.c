@@ -2,8 +2,8 @@
  * The webmail's search: messages of a folder whose sender, recipients,
  * subject or text hold the words, as IMAP's
  * SEARCH OR FROM q OR TO q OR CC q OR SUBJECT q BODY q matches them (the
- * same decoding of the shared MIME module, the same folding,
- * mime_fold()).  The index's summaries answer most messages without
+ * same decoding of the shared MIME module, the same comparator,
+ * i;unicode-casemap: casemap_fold()).  The index's summaries answer most messages without
  * opening them; the others are read.  Hits come in the list's order.
  *
  * The narrower search of sender and subject (Roundcube's default) is
@@ -17,6 +17,7 @@
 
 #include "../global/conf.h"
 #include "../global/mime.h"
+#include "../lib/casemap.h"
 #include "../lib/util.h"
 #include "../maildir/maildir.h"
 #include "backend.h"
@@ -39,7 +40,7 @@ contains(const char *text, const char *q)
 
 	if (text == NULL || text[0] == '\0')
 		return 0;
-	f = mime_fold(text);
+	f = casemap_fold(text);
 	r = strstr(f, q) != NULL;
 	free(f);
 	return r;
@@ -103,7 +104,7 @@ web_search(struct backend *be, struct mbox *mb, const char *words,
 	struct scan sc;
 	uint32_t total = 0;
 	size_t i, n = 0;
-	char *q = mime_fold(words);
+	char *q = casemap_fold(words);
 
 	if (head) {
 		/* the index answers, unless some rows lack a summary */
