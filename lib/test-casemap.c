@@ -133,6 +133,9 @@ test_client_cases(void)
 	ok(is("\xc4\xb1", "I") && is("\xc4\xb0", "I\xcc\x87") &&
 	    is("\xc5\xbf", "S") && is("\xe2\x84\xaa", "K"),
 	    "ı -> I, İ -> I U+0307, ſ -> S, Kelvin -> K");
+	/* titlecase mappings of characters that are not letters */
+	ok(is("\xe2\x93\x90", "A") && is("\xe2\x85\xb0", "I"),
+	    "circled a -> Ⓐ -> A, small Roman numeral one -> Ⅰ -> I");
 	ok(is("\xed\x95\x9c", "\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab"),
 	    "Hangul 한 -> its jamo");
 }
