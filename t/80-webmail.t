@@ -635,11 +635,19 @@ try:
          "Question for Wendy" in found("SENDER@example.ORG", head),
          "search of sender and subject: the same hits, but not the text",
          [found("can you COME", head), found("QUESTION for", head)])
+    # i;unicode-casemap (RFC 5051), as IMAP's SEARCH: Ü is U and a mark
+    # in any case, ß has no titlecase (ss is not ß)
     r = b.req("GET", "/mail?f=Sent&in=head&q=" + urllib.parse.quote(
-              "GRÜSSE FROM"))
-    t.ok("Grüße from the web" in r.text, "sender and subject: Unicode "
-         "case folding (ß is ss)", r.text.split('<ul class="messages">')[-1]
-         [:300])
+              "GRU\u0308\u00dfE FROM"))
+    r2 = b.req("GET", "/mail?f=Sent&in=head&q=" + urllib.parse.quote(
+               "GRÜSSE FROM"))
+    t.ok("Grüße from the web" in r.text and
+         "Grüße from the web" not in r2.text, "sender and subject: "
+         "i;unicode-casemap (GRU+U+0308ßE finds Grüße, GRÜSSE does not)",
+         r.text.split('<ul class="messages">')[-1][:300])
+    r = b.req("GET", "/mail?f=Sent&q=" + urllib.parse.quote("grüße FROM"))
+    t.ok("Grüße from the web" in r.text, "the full search: the same "
+         "comparator", r.text.split('<ul class="messages">')[-1][:300])
     r = b.req("GET", "/mail?f=INBOX&in=head&q=" + urllib.parse.quote(
               "QUESTION for"))
     t.ok('<option value="head" selected>' in r.text and
