@@ -36,6 +36,15 @@ def ppid_of(pid):
         return None
 
 
+def alive(pid):
+    """Running, not a zombie; a process may end between any two reads."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def pids_named(srv, name):
     """maild's direct children of that name (not their sessions)."""
     return [p for p, c in srv.process_names().items()
@@ -110,10 +119,7 @@ try:
     kids = srv.descendants()
     os.kill(srv.proc.pid, signal.SIGKILL)
     srv.proc.wait(5)
-    t.ok(wait_until(lambda: not any(os.path.exists("/proc/%d" % p) and
-                                    open("/proc/%d/stat" % p).read()
-                                    .split(") ")[1][0] != "Z"
-                                    for p in kids), 15),
+    t.ok(wait_until(lambda: not any(alive(p) for p in kids), 15),
          "services stop when maild is killed (no orphans left serving)")
     srv.proc = None
     srv.logf.close()
