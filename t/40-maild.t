@@ -67,9 +67,11 @@ try:
         t.eq(uid_of(srv.proc.pid)[0], 0, "maild keeps root (to bind and "
              "fork)")
         # (who runs as which user and where: t/43-privsep.t)
-        t.ok(wait_until(lambda: all(uid_of(p) in (None, [uid_of(p)[0]] * 4)
-                                    and uid_of(p)[0] != 0
-                                    for p in srv.descendants()), 10),
+        def dropped(pid):
+            u = uid_of(pid)     # read once: the process may end meanwhile
+            return u is None or (u == [u[0]] * 4 and u[0] != 0)
+        t.ok(wait_until(lambda: all(dropped(p) for p in srv.descendants()),
+                        10),
              "once set up, no process but maild runs as root",
              {p: uid_of(p) for p in srv.descendants()})
     else:
