@@ -33,8 +33,9 @@
  * rev2.c	IMAP4rev2 (RFC 9051) beside IMAP4rev1, once ENABLEd
  * context.c	search contexts (RFC 5267 §4): PARTIAL, and the searches
  *		RETURN (UPDATE) keeps current
- * notify.c	NOTIFY (RFC 5465): events sent while idling and between
- *		commands
+ * notify*.c	NOTIFY (RFC 5465): events sent while idling and between
+ *		commands (notify_int.h says which file does what)
+ * argcopy.c	arguments kept past their command
  * urlauth.c	URLAUTH, URLAUTH=BINARY (RFC 4467, 5524): GENURLAUTH,
  *		RESETKEY, URLFETCH, CATENATE's and BURL's URLs
  * cmd_*.c	the commands, grouped by state

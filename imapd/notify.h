@@ -1,5 +1,5 @@
 /*
- * NOTIFY (RFC 5465, notify.c): what the session's files call.  A
+ * NOTIFY (RFC 5465, notify*.c): what the session's files call.  A
  * session that never sends NOTIFY has s->notify NULL and pays one test
  * of it per command.
  */
@@ -42,7 +42,8 @@ void	notify_drain(struct imap_session *s);	/* after it woke */
  */
 int	notify_update_atts(struct imap_session *s, const struct imap_arg *ret,
 	    const struct imap_arg **atts);
-/* A deep copy of an argument, kept past its command; and its end. */
+/* argcopy.c: a deep copy of an argument, kept past its command; and
+ * its end. */
 struct imap_arg *imap_arg_dup(const struct imap_arg *a);
 void	imap_arg_dup_free(struct imap_arg **a);
 
