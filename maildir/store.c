@@ -853,8 +853,8 @@ mstore_exists(struct mstore *st, const char *name)
 	return store_is_folder(path);
 }
 
-int
-mstore_create(struct mstore *st, const char *name)
+static int
+store_create(struct mstore *st, const char *name)
 {
 	char path[PATH_MAX], parent[MAILDIR_NAME_MAX + 1], *slash;
 	int64_t id;
@@ -898,6 +898,25 @@ mstore_create(struct mstore *st, const char *name)
 		sqlite3_finalize(s);
 	}
 	return store_mbox_row(st, name, &id, &uv);
+}
+
+/*
+ * The directories and the row in one transaction, as RENAME and DELETE
+ * do: whoever reads the folders and the rows under the lock (a NOTIFY
+ * session, imapd/notify_watch.c) never sees a folder without its row,
+ * which would leave it no way to tell a RENAME that follows from a
+ * DELETE and a CREATE (RFC 5465 §5.4 wants LIST with OLDNAME).
+ */
+int
+mstore_create(struct mstore *st, const char *name)
+{
+	if (mstore_begin(st) == -1)
+		return -1;
+	if (store_create(st, name) == -1) {
+		mstore_rollback(st);
+		return -1;
+	}
+	return mstore_commit(st);
 }
 
 /* Does any folder (on disk) lie below name? */
