@@ -93,23 +93,38 @@ store_name_flags(const char *name)
 }
 
 int64_t
-store_count_vsize(int fd, int64_t size)
+store_count_bare_lf(const char *p, size_t n, char *prev)
+{
+	const char *nl, *end = p + n;
+	int64_t bare = 0;
+
+	if (n == 0)
+		return 0;
+	for (nl = p; (nl = memchr(nl, '\n', end - nl)) != NULL; nl++)
+		if ((nl > p ? nl[-1] : *prev) != '\r')
+			bare++;
+	*prev = end[-1];
+	return bare;
+}
+
+int64_t
+store_count_vsize_from(int fd, int64_t size, off_t off, int64_t bare,
+    char prev)
 {
 	char buf[65536];
-	ssize_t n, i;
-	int64_t bare = 0;
-	off_t off = 0;
-	char prev = '\0';
+	ssize_t n;
 
 	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
-		for (i = 0; i < n; i++) {
-			if (buf[i] == '\n' && prev != '\r')
-				bare++;
-			prev = buf[i];
-		}
+		bare += store_count_bare_lf(buf, (size_t)n, &prev);
 		off += n;
 	}
 	return n < 0 ? -1 : size + bare;
+}
+
+int64_t
+store_count_vsize(int fd, int64_t size)
+{
+	return store_count_vsize_from(fd, size, 0, 0, '\0');
 }
 
 /*
@@ -674,6 +689,22 @@ store_add_row(struct mbox *mb, const char *base, unsigned int flags,
 	sqlite3_reset(s);
 	if (store_next_modseq(mb->st, mb->id, &modseq) == -1)
 		return -1;
+	if (store_add_row_as(mb, uid, modseq, base, flags, keywords, letters,
+	    size, vsize, idate, sum) == -1)
+		return -1;
+	if (uid_r != NULL)
+		*uid_r = uid;
+	return 0;
+}
+
+int
+store_add_row_as(struct mbox *mb, uint32_t uid, uint64_t modseq,
+    const char *base, unsigned int flags, const char *keywords,
+    const char *letters, int64_t size, int64_t vsize, int64_t idate,
+    const struct summary *sum)
+{
+	sqlite3_stmt *s;
+
 	s = store_stmt(mb->st, Q_MSG_ADD);
 	sqlite3_bind_int64(s, 1, mb->id);
 	sqlite3_bind_int64(s, 2, uid);
@@ -693,8 +724,18 @@ store_add_row(struct mbox *mb, const char *base, unsigned int flags,
 		return -1;
 	if (sum != NULL && store_summary_put(mb, uid, sum) == -1)
 		return -1;
-	if (uid_r != NULL)
-		*uid_r = uid;
+	return 0;
+}
+
+int
+store_set_uidnext(struct mbox *mb, uint32_t uidnext)
+{
+	sqlite3_stmt *s = store_stmt(mb->st, Q_MBOX_SET_UIDNEXT);
+
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, uidnext);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return store_fail(mb->st, "uidnext");
 	return 0;
 }
 

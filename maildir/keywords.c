@@ -255,6 +255,10 @@ store_kw_names(struct mbox *mb, uint32_t bits, const char *old)
 	size_t n;
 	int i;
 
+	/* No letter and no keyword (most mail): nothing to look up, and
+	 * no stat(2) of the file per message of a sync. */
+	if (bits == 0 && (old == NULL || *old == '\0'))
+		return util_strdup("");
 	/* Unreadable: no letter stands for anything (never a lock-out). */
 	kw_load(mb, 0);
 	buf_init(&out, 0);

@@ -218,6 +218,8 @@ static const char *store_sql_text[Q_COUNT] = {
 	    " WHERE id = ? RETURNING highestmodseq",
 	[Q_MBOX_UIDNEXT] = "UPDATE mailbox SET uidnext = uidnext + 1"
 	    " WHERE id = ? RETURNING uidnext - 1",
+	[Q_MBOX_SET_UIDNEXT] = "UPDATE mailbox SET uidnext = max(uidnext, ?2)"
+	    " WHERE id = ?1",
 	[Q_MBOX_MODSEQ] = "SELECT uidnext, highestmodseq, first_recent,"
 	    " uidvalidity FROM mailbox WHERE id = ?",
 	/* The counts in one pass over the mailbox's messages (five

@@ -35,7 +35,7 @@ enum store_sql {
 	Q_SUM_SLOW = Q_SUM_PAGE + STORE_SORTS * 2,
 	Q_SUM_COUNT = Q_SUM_SLOW + STORE_SORTS * 2, Q_SUM_MISSING, Q_SUM_ADD,
 	Q_SUM_ONE, Q_SORT_KEYS, Q_SORT_SUMMARY, Q_SORT_DATES,
-	Q_COUNTS_GET, Q_COUNTS_PUT,
+	Q_COUNTS_GET, Q_COUNTS_PUT, Q_MBOX_SET_UIDNEXT,
 	Q_COUNT
 };
 
@@ -158,6 +158,14 @@ int	store_add_row(struct mbox *mb, const char *base, unsigned int flags,
 	    const char *keywords, const char *letters, int64_t size,
 	    int64_t vsize, int64_t idate, const struct summary *sum,
 	    uint32_t *uid_r);
+/* The same with the UID and mod-sequence given: a sync adding many
+ * rows takes UIDs from UIDNEXT itself and gives them one mod-sequence
+ * (store_set_uidnext() after the last). */
+int	store_add_row_as(struct mbox *mb, uint32_t uid, uint64_t modseq,
+	    const char *base, unsigned int flags, const char *keywords,
+	    const char *letters, int64_t size, int64_t vsize, int64_t idate,
+	    const struct summary *sum);
+int	store_set_uidnext(struct mbox *mb, uint32_t uidnext);
 /* Open the file of a row (its base, flags and keyword letters), found
  * by its name or, renamed by another program, by its base; -1 with
  * errno (ENOENT: gone). */
@@ -192,6 +200,13 @@ int64_t	store_cur_mtime(struct mbox *mb);
 void	store_cur_changed(struct mbox *mb, int64_t before);
 /* Octets with CRLF line ends of a file (counts bare LFs); -1 on error. */
 int64_t	store_count_vsize(int fd, int64_t size);
+/* The same from offset off on, bare LFs before it and the octet before
+ * it (prev) given: for a caller that read the beginning already. */
+int64_t	store_count_vsize_from(int fd, int64_t size, off_t off, int64_t bare,
+	    char prev);
+/* The bare LFs of p[0..n); *prev is the octet before p ('\0' at the
+ * start), then p's last. */
+int64_t	store_count_bare_lf(const char *p, size_t n, char *prev);
 
 /*
  * Schema a later version added (ext.c, quota.c, metadata.c): made when

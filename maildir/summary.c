@@ -784,7 +784,8 @@ summary_parse(const char *hdr, size_t len, struct summary *s)
 int
 summary_read(int fd, struct summary *s)
 {
-	char *buf = util_calloc(1, SUMMARY_HEADER_MAX);
+	/* Not zeroed: only the len octets read are looked at. */
+	char *buf = util_reallocarray(NULL, SUMMARY_HEADER_MAX, 1);
 	size_t len = 0, want;
 	ssize_t n;
 

@@ -34,6 +34,8 @@
 #include "summary.h"
 
 #define SYNC_MARGIN_NS	100000000LL	/* 0.1 s: many coarse clock ticks */
+#define SYNC_MANY	1000		/* new files that get a larger cache */
+#define SYNC_MANY_CACHE	"-65536"	/* KiB: 64 MiB at most, while adopting */
 
 struct sync_file {
 	char		*name;		/* full name in cur/ */
@@ -234,13 +236,54 @@ sync_read_cur(struct mbox *mb, struct sync_file **files_r, size_t *n_r)
 }
 
 /*
+ * A file read once for its row: the first read (at most
+ * SUMMARY_HEADER_MAX octets, the whole of most messages) gives the
+ * summary and the beginning of the vsize, the rest of a larger file is
+ * only counted.  vsize >= 0 (from the name): not counted again.
+ * 0, or -1 with errno.
+ */
+static int
+sync_read_file(int fd, int64_t size, char *buf, int64_t *vsize,
+    struct summary *sum)
+{
+	size_t len = 0, want = size < SUMMARY_HEADER_MAX ? (size_t)size :
+	    SUMMARY_HEADER_MAX;
+	ssize_t n;
+	char prev = '\0';
+	int64_t bare;
+
+	while (len < want) {
+		if ((n = pread(fd, buf + len, want - len, (off_t)len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;		/* shorter than it was */
+		len += (size_t)n;
+	}
+	if (*vsize < 0) {
+		bare = store_count_bare_lf(buf, len, &prev);
+		*vsize = (int64_t)len < size ? store_count_vsize_from(fd, size,
+		    (off_t)len, bare, prev) : size + bare;
+		if (*vsize < 0)
+			return -1;
+	}
+	summary_parse(buf, len, sum);
+	return 0;
+}
+
+/*
  * A file the index does not know: size, vsize, date, its summary (the
  * header: read while the file is open anyway), then a UID.  Its
  * keywords are what its letters stand for in dovecot-keywords: this is
- * how they come back when the index is rebuilt.
+ * how they come back when the index is rebuilt.  buf: room for
+ * SUMMARY_HEADER_MAX octets.  1 when it got uid, 0 when it is gone (or
+ * unreadable), -1 on error.
  */
 static int
-sync_adopt(struct mbox *mb, const struct sync_file *f)
+sync_adopt(struct mbox *mb, const struct sync_file *f, char *buf,
+    uint32_t uid, uint64_t modseq)
 {
 	char path[PATH_MAX], base[NAME_MAX + 1], letters[STORE_KW_MAX + 1];
 	char *kw;
@@ -265,9 +308,7 @@ sync_adopt(struct mbox *mb, const struct sync_file *f)
 	if ((sz = strstr(base, ",S=")) != NULL &&
 	    sscanf(sz, ",S=%lld,W=%lld", &a, &b) == 2 && a == sb.st_size)
 		vsize = b;
-	if (vsize < 0)
-		vsize = store_count_vsize(fd, sb.st_size);
-	if (vsize < 0 || summary_read(fd, &sum) == -1) {
+	if (sync_read_file(fd, sb.st_size, buf, &vsize, &sum) == -1) {
 		close(fd);
 		return 0;
 	}
@@ -283,11 +324,60 @@ sync_adopt(struct mbox *mb, const struct sync_file *f)
 	 * the name (the index records the name as it is). */
 	store_kw_bits_letters(f->kwbits, letters);
 	kw = store_kw_names(mb, f->kwbits, "");
-	r = store_add_row(mb, base, f->flags, kw, letters, sb.st_size, vsize,
-	    sb.st_mtim.tv_sec, &sum, NULL);
+	r = store_add_row_as(mb, uid, modseq, base, f->flags, kw, letters,
+	    sb.st_size, vsize, sb.st_mtim.tv_sec, &sum);
 	summary_free(&sum);
 	free(kw);
-	return r;
+	return r == -1 ? -1 : 1;
+}
+
+/*
+ * Files the index does not know, in this order (arrival order): each
+ * its row, UIDs from UIDNEXT on, all with the sync's one mod-sequence
+ * (*modseq, taken now if 0), UIDNEXT written once after the last.
+ * Many files (a Maildir opened for the first time) get a larger page
+ * cache for the while: 10,000 rows with their summaries and indexes
+ * are some 5 MB, which SQLite's default of 2 MB would write out to the
+ * WAL and read back again within the transaction.
+ */
+static int
+sync_adopt_all(struct mbox *mb, struct sync_file **files, size_t n,
+    uint64_t *modseq)
+{
+	char sql[64], *buf;
+	const char *err;
+	sqlite3_stmt *s;
+	uint64_t highest;
+	uint32_t uid;
+	size_t i;
+	int cache = 0, r = 0;
+
+	if (n == 0)
+		return 0;
+	if ((*modseq == 0 && store_next_modseq(mb->st, mb->id, modseq) ==
+	    -1) || mbox_get_modseq(mb, &uid, &highest) == -1)
+		return -1;
+	if (n >= SYNC_MANY) {
+		s = db_prepare(mb->st->db, "PRAGMA cache_size");
+		if (sqlite3_step(s) == SQLITE_ROW)
+			cache = sqlite3_column_int(s, 0);
+		sqlite3_finalize(s);
+		if (cache != 0)
+			db_exec(mb->st->db, "PRAGMA cache_size = "
+			    SYNC_MANY_CACHE, &err);
+	}
+	buf = util_reallocarray(NULL, SUMMARY_HEADER_MAX, 1);
+	for (i = 0; i < n && r != -1; i++)
+		if ((r = sync_adopt(mb, files[i], buf, uid, *modseq)) == 1)
+			uid++;
+	free(buf);
+	if (r != -1)
+		r = store_set_uidnext(mb, uid);
+	if (cache != 0) {
+		snprintf(sql, sizeof(sql), "PRAGMA cache_size = %d", cache);
+		db_exec(mb->st->db, sql, &err);
+	}
+	return r == -1 ? -1 : 0;
 }
 
 /* A known file renamed by another program: its letters win. */
@@ -385,9 +475,8 @@ sync_cur(struct mbox *mb)
 		}
 	}
 	/* New files get UIDs in name order: arrival order. */
-	for (k = 0; k < nfresh; k++)
-		if (sync_adopt(mb, fresh[k]) == -1)
-			goto out;
+	if (sync_adopt_all(mb, fresh, nfresh, &modseq) == -1)
+		goto out;
 	r = 0;
 out:
 	if (r == -1)
@@ -406,6 +495,7 @@ mbox_sync(struct mbox *mb)
 	struct sync_file *moved = NULL;
 	int64_t rec[4], mnew, mcur, start;
 	size_t nmoved = 0, i;
+	struct sync_file **pmoved = NULL;
 	int cur_ok, r = -1;
 
 	if (sync_get_record(mb, rec) == -1)
@@ -434,9 +524,13 @@ mbox_sync(struct mbox *mb)
 	}
 	if (cur_ok) {
 		/* cur/ was up to date: only what we moved is new there. */
+		uint64_t modseq = 0;
+
+		pmoved = util_calloc(nmoved + 1, sizeof(*pmoved));
 		for (i = 0; i < nmoved; i++)
-			if (sync_adopt(mb, &moved[i]) == -1)
-				goto out;
+			pmoved[i] = &moved[i];
+		if (sync_adopt_all(mb, pmoved, nmoved, &modseq) == -1)
+			goto out;
 	} else if (sync_cur(mb) == -1)
 		goto out;
 	rec[0] = sync_mtime(mb->dir, "new");
@@ -450,6 +544,7 @@ out:
 	for (i = 0; i < nmoved; i++)
 		free(moved[i].name);
 	free(moved);
+	free(pmoved);
 	if (r == -1) {
 		mstore_rollback(mb->st);
 		return -1;
