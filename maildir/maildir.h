@@ -196,6 +196,13 @@ enum mstore_err mstore_errclass(struct mstore *st);
 /* Give back the memory the index holds between uses (its page cache):
  * for a session about to wait for its client. */
 void	mstore_shrink(struct mstore *st);
+/* A stamp of what a reader of the store could see (stamp.c): equal
+ * stamps, the first begun well after *newest (the newest directory
+ * mtime in it, ns), mean nothing changed between them.  *own moves with
+ * this connection's own changes only (compare it too).  0 or -1. */
+struct buf;
+int	mstore_stamp(struct mstore *st, struct buf *out, int64_t *own,
+	    int64_t *newest);
 /* Group changes in one transaction (nests); 0 or -1. */
 int	mstore_begin(struct mstore *st);
 int	mstore_commit(struct mstore *st);

@@ -844,6 +844,93 @@ try:
     b = Browser()
     b.cookie = sid
 
+    # ---- the list page kept (webmail/pagecache.c): every change shows
+    # at once, whoever made it ----
+    def warm():
+        """The list made twice, well after the last change, so that the
+        second is the page kept (the cache trusts a directory's mtime
+        only 0.1 s after it)."""
+        time.sleep(0.3)
+        first = b.req("GET", "/mail").text
+        time.sleep(0.3)
+        return first, b.req("GET", "/mail").text
+
+    def row_of(text, subject):
+        m = re.search(r'<li data-uid="\d+" class="([^"]*)"(?:(?!</li>).)*?'
+                      r'%s(?:(?!</li>).)*</li>' % re.escape(subject), text,
+                      re.S)
+        return m and m.group(0)
+
+    def count_of(text, folder):
+        m = re.search(r'data-folder="%s"(?:(?!</li>).)*?class="count">'
+                      r'(\d*)<' % re.escape(folder), text, re.S)
+        return m and m.group(1)
+
+    send("Cache probe message")
+    wait_until(lambda: "Cache probe message" in b.req("GET", "/mail").text,
+               15)
+    a, k = warm()
+    t.ok(a == k and row_of(k, "Cache probe message") is not None,
+         "the list asked twice: the same page")
+    cuid = uid_of(b, "Cache probe message")
+    c = imap()
+    c.select("INBOX")
+    a, k = warm()
+    c.uid("STORE", str(cuid), "+FLAGS", "(\\Flagged)")
+    r = b.req("GET", "/mail")
+    t.ok('class="flagged"' in (row_of(r.text, "Cache probe message") or "")
+         and 'class="flagged"' not in row_of(k, "Cache probe message"),
+         "after the page was kept, a flag set by IMAP shows at once")
+    a, k = warm()
+    c.uid("STORE", str(cuid), "-FLAGS", "(\\Flagged)")
+    r = b.req("GET", "/mail")
+    t.ok('class="flagged"' not in (row_of(r.text, "Cache probe message")
+                                   or "x class=\"flagged\""),
+         "and one taken away by IMAP too")
+    # no IMAP session open now: one would sync the change into the
+    # index itself, and the page's stamp must see the files alone
+    c.logout()
+    a, k = warm()
+    send("Cache probe delivered")
+    wait_until(lambda: any(b"Cache probe delivered" in data
+                           for _, data in srv.messages(U)), 15)
+    r = b.req("GET", "/mail")
+    t.ok(row_of(r.text, "Cache probe delivered") is not None and
+         row_of(k, "Cache probe delivered") is None,
+         "after the page was kept, a delivery shows at once")
+    # a Maildir client marks it read by renaming its file in cur/
+    a, k = warm()
+    t.ok("unread" in row_of(k, "Cache probe message"),
+         "the probe is unread in the page kept")
+    cur = os.path.join(srv.maildir(U), "cur")
+    for n in os.listdir(cur):
+        with open(os.path.join(cur, n), "rb") as f:
+            if b"Cache probe message" in f.read():
+                base, _, fl = n.partition(":2,")
+                os.rename(os.path.join(cur, n), os.path.join(
+                    cur, base + ":2," + "".join(sorted(fl + "S"))))
+    r = b.req("GET", "/mail")
+    t.ok("unread" not in (row_of(r.text, "Cache probe message") or
+                          "unread"),
+         "a flag a Maildir client set in a file's name shows at once")
+    # another folder's unread count, and a new folder, in the pane
+    c = imap()
+    a, k = warm()
+    before = count_of(k, "Junk")
+    c.append("Junk", None, None, b"Subject: junk probe\r\n\r\nx\r\n")
+    r = b.req("GET", "/mail")
+    t.ok(before == "" and count_of(r.text, "Junk") == "1",
+         "an IMAP APPEND to another folder: its unread count at once",
+         (before, count_of(r.text, "Junk")))
+    a, k = warm()
+    c.create("CacheProbe")
+    r = b.req("GET", "/mail")
+    t.ok('data-folder="CacheProbe"' in r.text and
+         'data-folder="CacheProbe"' not in k,
+         "a folder IMAP created shows at once")
+    c.delete("CacheProbe")
+    c.logout()
+
     # ---- another user's session cannot reach this one's mail ----
     b2 = Browser()
     b2.login(U2, PW2)

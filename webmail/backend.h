@@ -103,6 +103,19 @@ uint32_t web_param_uid(const struct web_request *r, const char *name);
 
 void	view_mail(struct backend *be, const struct web_request *r,
 	    struct resp *rs);
+/* pagecache.c: the list page kept under everything it is made from,
+ * the store's stamp among them.  pagecache_get(): 1, rs is the page
+ * kept; 0, make it, then pagecache_put() it; pagecache_done() always. */
+struct pagecache_try {
+	struct buf	 key, stamp;
+	int64_t		 own, newest, start;
+	int		 ok;
+};
+int	pagecache_get(struct backend *be, const struct web_request *r,
+	    struct pagecache_try *t, struct resp *rs);
+void	pagecache_put(struct backend *be, struct pagecache_try *t,
+	    const struct resp *rs);
+void	pagecache_done(struct pagecache_try *t);
 /* The folder named by parameter "f" (INBOX when absent), open and
  * synced in be->mb; 0, or -1 (rs answered). */
 int	view_folder(struct backend *be, const struct web_request *r,

@@ -489,8 +489,9 @@ all_hits_free(struct all_hits *ah)
 
 /* The open message: headers, actions, attachments, its frame. */
 
-void
-view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
+static void
+view_mail_make(struct backend *be, const struct web_request *r,
+    struct resp *rs)
 {
 	struct folders_arg fa;
 	struct folder_list *fl;
@@ -737,3 +738,14 @@ view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
 	buf_release(&back);
 }
 
+void
+view_mail(struct backend *be, const struct web_request *r, struct resp *rs)
+{
+	struct pagecache_try pt;
+
+	if (pagecache_get(be, r, &pt, rs) == 0) {
+		view_mail_make(be, r, rs);
+		pagecache_put(be, &pt, rs);
+	}
+	pagecache_done(&pt);
+}
