@@ -16,6 +16,7 @@
  * newest mtime in it (*newest), as sync.c trusts its records.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -24,16 +25,15 @@
 #include "../lib/util.h"
 #include "store_int.h"
 
+/* The mtime of sub, below the Maildir open as dfd (a path of one or two
+ * names: no walk down the data directory's path each time). */
 static void
-stamp_mtime(struct buf *out, const char *dir, const char *sub,
-    int64_t *newest)
+stamp_mtime(struct buf *out, int dfd, const char *sub, int64_t *newest)
 {
-	char p[PATH_MAX];
 	struct stat sb;
 	int64_t t = -1;
 
-	if (util_snprintf(p, sizeof(p), "%s/%s", dir, sub) != -1 &&
-	    stat(p, &sb) == 0)
+	if (fstatat(dfd, sub, &sb, 0) == 0)
 		t = (int64_t)sb.st_mtim.tv_sec * 1000000000LL +
 		    sb.st_mtim.tv_nsec;
 	if (t > *newest)
@@ -50,6 +50,7 @@ mstore_stamp(struct mstore *st, struct buf *out, int64_t *own,
 	int64_t dv = -1;
 	char sub[NAME_MAX + 8];
 	DIR *d;
+	int dfd;
 
 	buf_reset(out);
 	*newest = -1;
@@ -62,22 +63,23 @@ mstore_stamp(struct mstore *st, struct buf *out, int64_t *own,
 		return -1;
 	*own = (int64_t)sqlite3_total_changes64(st->db);
 	buf_append(out, &dv, sizeof(dv));
-	stamp_mtime(out, st->dir, ".", newest);
-	stamp_mtime(out, st->dir, "new", newest);
-	stamp_mtime(out, st->dir, "cur", newest);
 	if ((d = opendir(st->dir)) == NULL)
 		return -1;
+	dfd = dirfd(d);
+	stamp_mtime(out, dfd, ".", newest);
+	stamp_mtime(out, dfd, "new", newest);
+	stamp_mtime(out, dfd, "cur", newest);
 	while ((de = readdir(d)) != NULL) {
 		/* folders are ".Name" (Maildir++); others change nothing */
 		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
 		buf_append(out, de->d_name, strlen(de->d_name) + 1);
-		stamp_mtime(out, st->dir, de->d_name, newest);
+		stamp_mtime(out, dfd, de->d_name, newest);
 		util_snprintf(sub, sizeof(sub), "%s/new", de->d_name);
-		stamp_mtime(out, st->dir, sub, newest);
+		stamp_mtime(out, dfd, sub, newest);
 		util_snprintf(sub, sizeof(sub), "%s/cur", de->d_name);
-		stamp_mtime(out, st->dir, sub, newest);
+		stamp_mtime(out, dfd, sub, newest);
 	}
 	closedir(d);
 	return 0;
