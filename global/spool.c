@@ -103,6 +103,7 @@ spool_flush(struct spool_writer *w)
 		w->error = errno;
 		return -1;
 	}
+	w->flushed += (off_t)w->buflen;
 	w->buflen = 0;
 	return 0;
 }
@@ -120,6 +121,7 @@ spool_put(struct spool_writer *w, const void *data, size_t len)
 				w->error = errno;
 				return -1;
 			}
+			w->flushed += (off_t)len;
 			return 0;
 		}
 	}
@@ -233,18 +235,18 @@ spool_header(struct spool_writer *w, struct spool_env *env)
 		}
 		spool_put(w, line, (size_t)n);
 	}
-	if (spool_flush(w) == -1)
-		goto fail;
-	if ((w->length_off = lseek(w->fd, 0, SEEK_CUR)) == -1)
-		goto fail;
+	/* Where "length" goes; patched in the buffer when the message
+	 * fits in it (one write a message), else in the file. */
+	w->length_off = w->flushed + (off_t)w->buflen;
 	n = snprintf(line, sizeof(line), "length %0*d\n\n", LENGTH_DIGITS, 0);
 	spool_put(w, line, (size_t)n);
 	w->body_off = w->length_off + n;
-	return w->error ? (errno = w->error, spool_abort(w), -1) : 0;
-fail:
-	errno = w->error ? w->error : errno;
-	spool_abort(w);
-	return -1;
+	if (w->error) {
+		errno = w->error;
+		spool_abort(w);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -292,14 +294,20 @@ spool_seal(struct spool_writer *w)
 		if (spool_put(w, "\n", 1) == -1)
 			goto fail;
 	}
-	if (spool_flush(w) == -1)
-		goto fail;
 	n = snprintf(line, sizeof(line), "length %0*lld", LENGTH_DIGITS,
 	    (long long)w->written);
+	if (w->length_off >= w->flushed) {
+		memcpy(w->buf + (w->length_off - w->flushed), line, (size_t)n);
+		if (spool_flush(w) == -1)
+			goto fail;
+	} else if (spool_flush(w) == -1 ||
+	    pwrite(w->fd, line, (size_t)n, w->length_off) != n) {
+		w->error = w->error ? w->error : errno;
+		goto fail;
+	}
 	/* A reused file (spool_start()) may hold more than this message. */
 	end = w->body_off + w->written;
-	if (pwrite(w->fd, line, (size_t)n, w->length_off) != n ||
-	    fstat(w->fd, &st) == -1 ||
+	if (fstat(w->fd, &st) == -1 ||
 	    (st.st_size > end && ftruncate(w->fd, end) == -1)) {
 		w->error = errno;
 		goto fail;

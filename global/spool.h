@@ -111,6 +111,7 @@ struct spool_writer {
 	int		 cr;		/* the last octet given was a CR */
 	char		 buf[65536];
 	size_t		 buflen;
+	off_t		 flushed;	/* octets written before buf */
 	int		 error;		/* errno of the first failure */
 };
 
