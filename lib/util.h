@@ -16,6 +16,8 @@ void	util_session_id(char buf[SESSION_ID_LEN + 1]);
 uint32_t util_random(void);
 
 int64_t	util_now_usec(void);
+/* The wall clock in nanoseconds, as file times are kept (CLOCK_REALTIME). */
+int64_t	util_now_nsec(void);
 double	util_now(void);		/* seconds, with fraction */
 
 /* write(2) until done; 0 or -1 with errno. */

@@ -45,15 +45,6 @@ struct sync_file {
 };
 
 static int64_t
-sync_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int64_t
 sync_mtime(const char *dir, const char *sub)
 {
 	char p[PATH_MAX];
@@ -513,7 +504,7 @@ mbox_sync(struct mbox *mb)
 	/* Another session may have synced while we waited for the lock. */
 	if (sync_get_record(mb, rec) == -1)
 		goto out;
-	start = sync_now_ns();
+	start = util_now_nsec();
 	mnew = sync_mtime(mb->dir, "new");
 	mcur = sync_mtime(mb->dir, "cur");
 	cur_ok = sync_trusted(mcur, rec[2], rec[3]);

@@ -40,15 +40,6 @@ static struct {
 }			 slots[PAGECACHE_SLOTS];	/* one session's */
 static unsigned int	 slot_next;
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static int
 buf_same(const struct buf *a, const struct buf *b)
 {
@@ -87,7 +78,7 @@ pagecache_get(struct backend *be, const struct web_request *r,
 		key_str(&t->key, r->params[i].name);
 		key_str(&t->key, r->params[i].value);
 	}
-	t->start = now_ns();
+	t->start = util_now_nsec();
 	if (mstore_stamp(be->st, &t->stamp, &t->own, &t->newest) == -1)
 		return 0;
 	t->ok = 1;
