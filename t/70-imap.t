@@ -609,15 +609,7 @@ def parse_internaldate(v):
 t = TAP()
 
 
-def check(name, fn):
-    """Run one group of checks; an exception is one failed test with the
-    traceback, and the run goes on."""
-    try:
-        fn()
-    except Exception as e:
-        import traceback
-        t.ok(False, name + ": raised " + type(e).__name__,
-             traceback.format_exc()[-3000:])
+check = t.check
 
 
 def imap_ssl(port, user=U, pw=PW):

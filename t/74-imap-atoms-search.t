@@ -213,13 +213,7 @@ def main():
     try:
         srv.start()
         for fn in (atoms, address_search):
-            try:
-                fn(srv.port("imap"))
-            except Exception as e:
-                import traceback
-                t.ok(False, "%s: raised %s" % (fn.__name__,
-                                                type(e).__name__),
-                     traceback.format_exc()[-3000:])
+            t.check(fn.__name__, fn, srv.port("imap"))
         srv.stop()
     finally:
         srv.cleanup()

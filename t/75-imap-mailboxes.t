@@ -197,15 +197,7 @@ def gone_but_subscribed(c, name, parents=True):
             break
 
 
-def check(name, fn):
-    """Run one group of checks; an exception is one failed test with the
-    traceback, and the run goes on."""
-    try:
-        fn()
-    except Exception as e:
-        import traceback
-        t.ok(False, name + ": raised " + type(e).__name__,
-             traceback.format_exc()[-3000:])
+check = t.check
 
 
 # ---------------------------------------------------------------------------

@@ -394,14 +394,9 @@ def main():
     srv.setup(users=[(U, PW)])
     try:
         srv.start()
-        for fn in (sorting, threading, lambda p: deep(srv, p)):
-            try:
-                fn(srv.port("imap"))
-            except Exception as e:
-                import traceback
-                t.ok(False, "%s: raised %s" % (getattr(fn, "__name__", "?"),
-                                                type(e).__name__),
-                     traceback.format_exc()[-3000:])
+        for name, fn in (("sorting", sorting), ("threading", threading),
+                         ("deep", lambda p: deep(srv, p))):
+            t.check(name, fn, srv.port("imap"))
         srv.stop()
     finally:
         srv.cleanup()

@@ -60,6 +60,16 @@ class TAP:
         for line in str(msg).splitlines():
             print("# " + line)
 
+    def check(self, name, fn, *args):
+        """Run one group of checks, fn(*args); an exception is one failed
+        test with its traceback, and the run goes on."""
+        try:
+            fn(*args)
+        except Exception as e:      # noqa: BLE001 - reported as a failure
+            import traceback
+            self.ok(False, "%s: raised %s" % (name, type(e).__name__),
+                    traceback.format_exc()[-3000:])
+
     def done(self):
         print("1..%d" % self.n)
         sys.exit(1 if self.failed else 0)
