@@ -179,32 +179,16 @@ userdb_write(struct userdb *db, const char *what, const char *sql, ...)
 	return sqlite3_changes(db->db);
 }
 
-/* The count a query with two text arguments gives; -1 on error. */
+/* The count a query gives, with one or two text arguments (a2 NULL for
+ * one: db_run()'s list ends at the first NULL); -1 on error. */
 static int
-userdb_count2(struct userdb *db, const char *sql, const char *a1,
+userdb_count(struct userdb *db, const char *sql, const char *a1,
     const char *a2)
 {
 	sqlite3_stmt *st;
 	int r, n;
 
 	r = db_run(db->db, &st, sql, a1, a2, (char *)NULL);
-	if (r != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return userdb_sqlfail(db, "query");
-	}
-	n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
-
-/* Count rows of a one-column query; -1 on error. */
-static int
-userdb_count(struct userdb *db, const char *sql, const char *arg)
-{
-	sqlite3_stmt *st;
-	int r, n;
-
-	r = db_run(db->db, &st, sql, arg, (char *)NULL);
 	if (r != SQLITE_ROW) {
 		sqlite3_finalize(st);
 		return userdb_sqlfail(db, "query");
@@ -243,11 +227,11 @@ userdb_domain_del(struct userdb *db, const char *domain)
 	if (userdb_domain_is_local(db, d) != 1)
 		return userdb_fail(db, "no such domain: %s", log_str(d));
 	if ((n = userdb_count(db, "SELECT count(*) FROM users WHERE "
-	    "domain = ?", d)) != 0)
+	    "domain = ?", d, NULL)) != 0)
 		return n < 0 ? -1 : userdb_fail(db, "domain %s still has %d "
 		    "user(s); delete them first", d, n);
 	if ((n = userdb_count(db, "SELECT count(*) FROM aliases WHERE "
-	    "domain = ?", d)) != 0)
+	    "domain = ?", d, NULL)) != 0)
 		return n < 0 ? -1 : userdb_fail(db, "domain %s still has %d "
 		    "alias(es); delete them first", d, n);
 	return userdb_write(db, "delete domain", "DELETE FROM domains WHERE "
@@ -258,7 +242,7 @@ int
 userdb_domain_is_local(struct userdb *db, const char *domain)
 {
 	int n = userdb_count(db, "SELECT count(*) FROM domains WHERE name = ?",
-	    domain);
+	    domain, NULL);
 
 	return n < 0 ? -1 : n > 0;
 }
@@ -376,7 +360,7 @@ userdb_user_add(struct userdb *db, const char *address, const char *password)
 	    userdb_check_password(db, password) == -1)
 		return -1;
 	if ((n = userdb_count(db, "SELECT count(*) FROM users WHERE "
-	    "address = ?", a)) != 0)
+	    "address = ?", a, NULL)) != 0)
 		return n < 0 ? -1 : userdb_fail(db, "user %s already exists", a);
 	if (userdb_hash_password(password, hash, sizeof(hash)) == -1)
 		return userdb_fail(db, "crypt(3) failed: %s", strerror(errno));
@@ -397,7 +381,7 @@ userdb_user_lookup(struct userdb *db, const char *address, char *out,
 		return userdb_fail(db, "invalid address '%s': %s",
 		    log_str(address), why);
 	if ((n = userdb_count(db, "SELECT count(*) FROM users WHERE "
-	    "address = ?", out)) != 1)
+	    "address = ?", out, NULL)) != 1)
 		return n < 0 ? -1 : userdb_fail(db, "no such user: %s", out);
 	return 0;
 }
@@ -435,7 +419,7 @@ int
 userdb_user_exists(struct userdb *db, const char *address)
 {
 	int n = userdb_count(db, "SELECT count(*) FROM users WHERE "
-	    "address = ? AND enabled = 1", address);
+	    "address = ? AND enabled = 1", address, NULL);
 
 	return n < 0 ? -1 : n > 0;
 }
@@ -856,7 +840,7 @@ userdb_share_add(struct userdb *db, const char *owner, const char *grantee)
 	int n;
 
 	if (strcmp(grantee, USERDB_ANYONE) != 0) {
-		n = userdb_count2(db, "SELECT count(*) FROM users g, users o"
+		n = userdb_count(db, "SELECT count(*) FROM users g, users o"
 		    " WHERE g.address = ?1 AND g.enabled = 1 AND"
 		    " o.address = ?2 AND o.domain = g.domain", grantee, owner);
 		if (n <= 0)
