@@ -113,10 +113,9 @@ maildir_sync_new(const char *dir)
 static int
 maildir_open_tmp(const char *dir, const char *tmp, int *anon)
 {
+	static int procfs = -1;		/* the link goes through /proc */
 	char tmpdir[PATH_MAX];
 	int fd;
-
-	static int procfs = -1;		/* the link goes through /proc */
 
 	*anon = 0;
 	if (util_snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", dir) == -1) {
