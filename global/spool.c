@@ -635,7 +635,7 @@ spool_read_body(int fd, const struct spool_env *env,
 }
 
 /* Delivered spool files up to this size are kept for reuse. */
-#define SPOOL_REUSE_MAX		(256 * 1024)
+#define SPOOL_REUSE_MAX		(128 * 1024)
 
 int
 spool_retire(const char *data_dir, const char *id)

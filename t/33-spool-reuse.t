@@ -3,7 +3,7 @@
 # every recipient has it, maild makes it the next message's spool file
 # (the session writes over it and cuts it at its own end), and nothing of
 # the old message is left in the new one; a
-# big one is removed; queue/free/ never keeps more than 256.
+# big one is removed; queue/free/ never keeps more than 2,048.
 import os
 import smtplib
 import sys
@@ -16,7 +16,7 @@ t = TAP()
 srv = Server()
 srv.setup(users=[("u@example.test", "pw")])
 free = os.path.join(srv.data_dir, "queue", "free")
-ids = ["%018x" % (0xf00000000000 + i) for i in range(300)]
+ids = ["%018x" % (0xf00000000000 + i) for i in range(2100)]
 
 
 def send(subject, body):
@@ -74,7 +74,7 @@ try:
     t.ok(len(third) == 1 and b"junk" not in third[0],
          "a message on a kept file of another's holds only its own text",
          third)
-    t.ok(len(free_files()) <= 256, "queue/free/ keeps at most 256 files",
+    t.ok(len(free_files()) <= 2048, "queue/free/ keeps at most 2,048 files",
          len(free_files()))
 
     # What the queue's user could put there: hard links to a file of its
