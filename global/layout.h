@@ -39,6 +39,7 @@
 #define LAYOUT_QUEUE_MSG	"queue/msg"
 #define LAYOUT_QUEUE_TMP	"queue/tmp"
 #define LAYOUT_QUEUE_FREE	"queue/free"
+#define LAYOUT_QUEUE_CORRUPT	"queue/corrupt"
 #define LAYOUT_QUEUE_CONTROL	"queue/control"
 #define LAYOUT_QUEUED_PID	"queue/queued.pid"
 #define LAYOUT_MAIL		"mail"

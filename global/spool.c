@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include "../lib/log.h"
 #include "../lib/util.h"
@@ -16,6 +17,7 @@
 #include "spool.h"
 
 #define LENGTH_DIGITS	13
+#define CHECK_DIGITS	8
 
 void
 spool_env_free(struct spool_env *env)
@@ -94,11 +96,22 @@ spool_dirs(const char *data_dir, char *msgdir, char *tmpdir, size_t size)
 	return 0;
 }
 
+/* The buffer's octets not yet in the check. */
+static void
+spool_crc_buf(struct spool_writer *w)
+{
+	w->crc = (uint32_t)crc32(w->crc, (const Bytef *)w->buf + w->crc_len,
+	    (uInt)(w->buflen - w->crc_len));
+	w->crc_len = w->buflen;
+}
+
 static int
 spool_flush(struct spool_writer *w)
 {
 	if (w->error)
 		return -1;
+	spool_crc_buf(w);
+	w->crc_len = 0;
 	if (w->buflen > 0 && util_write_all(w->fd, w->buf, w->buflen) == -1) {
 		w->error = errno;
 		return -1;
@@ -117,6 +130,7 @@ spool_put(struct spool_writer *w, const void *data, size_t len)
 		if (spool_flush(w) == -1)
 			return -1;
 		if (len > sizeof(w->buf)) {
+			w->crc = (uint32_t)crc32(w->crc, data, (uInt)len);
 			if (util_write_all(w->fd, data, len) == -1) {
 				w->error = errno;
 				return -1;
@@ -238,7 +252,8 @@ spool_header(struct spool_writer *w, struct spool_env *env)
 	/* Where "length" goes; patched in the buffer when the message
 	 * fits in it (one write a message), else in the file. */
 	w->length_off = w->flushed + (off_t)w->buflen;
-	n = snprintf(line, sizeof(line), "length %0*d\n\n", LENGTH_DIGITS, 0);
+	n = snprintf(line, sizeof(line), "length %0*d\ncheck %0*d\n\n",
+	    LENGTH_DIGITS, 0, CHECK_DIGITS, 0);
 	spool_put(w, line, (size_t)n);
 	w->body_off = w->length_off + n;
 	if (w->error) {
@@ -283,7 +298,7 @@ spool_write(struct spool_writer *w, const void *data, size_t len)
 int
 spool_seal(struct spool_writer *w)
 {
-	char line[32];
+	char line[64];
 	struct stat st;
 	off_t end;
 	int n;
@@ -294,8 +309,10 @@ spool_seal(struct spool_writer *w)
 		if (spool_put(w, "\n", 1) == -1)
 			goto fail;
 	}
-	n = snprintf(line, sizeof(line), "length %0*lld", LENGTH_DIGITS,
-	    (long long)w->written);
+	spool_crc_buf(w);	/* the check covers the zeros */
+	n = snprintf(line, sizeof(line), "length %0*lld\ncheck %0*x",
+	    LENGTH_DIGITS, (long long)w->written, CHECK_DIGITS,
+	    (unsigned int)w->crc);
 	if (w->length_off >= w->flushed) {
 		memcpy(w->buf + (w->length_off - w->flushed), line, (size_t)n);
 		if (spool_flush(w) == -1)
@@ -503,7 +520,17 @@ spool_load(const char *path, struct spool_env *env, int *fd_r)
 				goto bad;
 			num = strtoll(v, NULL, 10);
 			env->body_len = (off_t)num;
+			env->length_at = pos - n + (off_t)strlen("length ");
 			env->body_off = pos + 1;	/* after the empty line */
+		} else if (strcmp(line, "check") == 0) {
+			/* Right after "length", exactly as written. */
+			if (env->body_off != pos - n + 1 ||
+			    strlen(v) != CHECK_DIGITS ||
+			    strspn(v, "0123456789abcdef") != CHECK_DIGITS)
+				goto bad;
+			env->check = (uint32_t)strtoul(v, NULL, 16);
+			env->check_at = pos - n + (off_t)strlen("check ");
+			env->body_off = pos + 1;
 		}
 		/* Unknown items are ignored: newer writers may add some. */
 	}
@@ -606,6 +633,45 @@ spool_all_final(const struct spool_env *env)
 	return 1;
 }
 
+/* Put zeros where [at, at + len) meets the chunk buf at off. */
+static void
+spool_zero_digits(char *buf, off_t off, size_t n, off_t at, size_t len)
+{
+	off_t from = at > off ? at : off;
+	off_t to = at + (off_t)len < off + (off_t)n ? at + (off_t)len :
+	    off + (off_t)n;
+
+	if (from < to)
+		memset(buf + (from - off), '0', (size_t)(to - from));
+}
+
+int
+spool_verify(int fd, const struct spool_env *env)
+{
+	char buf[65536];
+	off_t off = 0, end = env->body_off + env->body_len;
+	uint32_t crc = 0;
+	ssize_t n;
+
+	if (env->check_at == 0)
+		return 1;
+	while (off < end) {
+		n = pread(fd, buf, end - off < (off_t)sizeof(buf) ?
+		    (size_t)(end - off) : sizeof(buf), off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? 0 : -1;
+		spool_zero_digits(buf, off, (size_t)n, env->length_at,
+		    LENGTH_DIGITS);
+		spool_zero_digits(buf, off, (size_t)n, env->check_at,
+		    CHECK_DIGITS);
+		crc = (uint32_t)crc32(crc, (const Bytef *)buf, (uInt)n);
+		off += n;
+	}
+	return crc == env->check;
+}
+
 int
 spool_read_body(int fd, const struct spool_env *env,
     int (*cb)(const char *, size_t, void *), void *arg)
@@ -651,6 +717,20 @@ spool_retire(const char *data_dir, const char *id)
 	    rename(path, freepath) == 0)
 		return 0;
 	return unlink(path);
+}
+
+int
+spool_quarantine(const char *data_dir, const char *id)
+{
+	char path[4096], dir[4096], to[4200];
+
+	if (spool_path(path, sizeof(path), data_dir, id) == -1 ||
+	    layout_path(dir, sizeof(dir), data_dir, LAYOUT_QUEUE_CORRUPT) == -1 ||
+	    layout_path(to, sizeof(to), dir, id) == -1)
+		return -1;
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return -1;
+	return rename(path, to);
 }
 
 int

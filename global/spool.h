@@ -17,6 +17,7 @@
  *	auth alice@example.org		(only for authenticated submission)
  *	rcpt<TAB>final<TAB>original	one per recipient, index 0, 1, ...
  *	length 0000000004242		message octets, fixed width
+ *	check 5d1a3f07			CRC-32 (since stop 22), see below
  *	<empty line>
  *	<message, LF line ends>		exactly "length" octets, no CR, no NUL
  *	status 0 D 1 0 1795425601 delivered to maildir	journal, appended
@@ -77,6 +78,10 @@ struct spool_env {
 	time_t		 warned;	/* delay DSN sent at (0: not yet) */
 	off_t		 body_off;	/* where the message starts */
 	off_t		 body_len;
+	off_t		 length_at;	/* offset of length's digits */
+	off_t		 check_at;	/* of check's digits; 0: none (a file
+					   written before checks) */
+	uint32_t	 check;
 };
 
 void	spool_env_free(struct spool_env *env);
@@ -107,6 +112,8 @@ struct spool_writer {
 	char		 msgdir[4096];
 	off_t		 length_off;	/* where "length" is patched */
 	off_t		 body_off;
+	uint32_t	 crc;		/* of the octets before buf + crc_len */
+	size_t		 crc_len;	/* of buf already in crc */
 	off_t		 written;	/* message octets so far */
 	int		 cr;		/* the last octet given was a CR */
 	char		 buf[65536];
@@ -165,6 +172,12 @@ void	spool_abort(struct spool_writer *w);
  */
 int	spool_retire(const char *data_dir, const char *id);
 /*
+ * A committed spool file whose check failed (spool_verify()) goes into
+ * queue/corrupt/, out of the queue, for the administrator to look at.
+ * 0, or -1 with errno.
+ */
+int	spool_quarantine(const char *data_dir, const char *id);
+/*
  * Remove what writers that died left in queue/tmp/ (a session killed
  * during DATA): a file being written is locked (flock) by its writer
  * until commit or abort, so a file at least min_age seconds old that
@@ -191,6 +204,12 @@ int	spool_journal(int fd, struct spool_env *env, size_t idx, char state,
 int	spool_journal_warned(int fd, struct spool_env *env, time_t when);
 /* Is every recipient in a final state (delivered or bounced)? */
 int	spool_all_final(const struct spool_env *env);
+/*
+ * Does the file hold what its writer wrote (see "check" above)?  1 yes
+ * (also for a file without a check), 0 no, -1 with errno when it cannot
+ * be read.
+ */
+int	spool_verify(int fd, const struct spool_env *env);
 /* Read the message into a caller-supplied function, in chunks. */
 int	spool_read_body(int fd, const struct spool_env *env,
 	    int (*cb)(const char *data, size_t len, void *arg), void *arg);

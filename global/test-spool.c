@@ -30,6 +30,18 @@ load_text(const char *text, struct spool_env *env)
 	return spool_load(path, env, NULL);
 }
 
+/* Change one octet at off (twice: as it was). */
+static int
+flip(int fd, off_t off)
+{
+	char c;
+
+	if (pread(fd, &c, 1, off) != 1)
+		return -1;
+	c ^= 0x20;
+	return (int)pwrite(fd, &c, 1, off);
+}
+
 int
 main(void)
 {
@@ -72,6 +84,13 @@ main(void)
 	    "CR LF in a header value are escaped: %s", got.helo);
 	ok(spool_read_body(fd, &got, collect, body) == 0 &&
 	    strcmp(body, "Subject: x\n\nhello\n") == 0, "message bytes");
+	ok(got.check_at != 0 && spool_verify(fd, &got) == 1,
+	    "its check holds");
+	ok(flip(fd, got.body_off) == 1 && spool_verify(fd, &got) == 0 &&
+	    flip(fd, got.body_off) == 1 && spool_verify(fd, &got) == 1,
+	    "one octet of the message changed: it fails");
+	ok(flip(fd, 20) == 1 && spool_verify(fd, &got) == 0 &&
+	    flip(fd, 20) == 1, "one of the header: it fails too");
 	ok(got.rcpts[0].state == RCPT_PENDING && !spool_all_final(&got),
 	    "recipients start pending");
 	ok(spool_journal(fd, &got, 0, RCPT_DELIVERED, 0, "2.0.0 done", 1) == 0,

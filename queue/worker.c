@@ -166,12 +166,33 @@ struct pending {
 static void
 worker_deliver(struct worker_ctx *ctx, struct pending *p)
 {
+	int r;
+
 	p->fd = -1;
 	p->res = NULL;
 	if (spool_path(p->path, sizeof(p->path), queue_data_dir,
 	    p->job.id) == -1 || spool_load(p->path, &p->env, &p->fd) == -1) {
 		log_warn("qid=%s cannot read queue file: %s", p->job.id,
 		    strerror(errno));
+		p->fd = -1;
+		return;
+	}
+	/* Found after a restart: does it hold what was written?  (The
+	 * runner saw every other file arrive whole in the page cache.) */
+	if (p->job.recovered && (r = spool_verify(p->fd, &p->env)) != 1) {
+		if (r == -1)
+			log_warn("qid=%s cannot read queue file: %s",
+			    p->job.id, strerror(errno));
+		else if (spool_quarantine(queue_data_dir, p->job.id) == -1)
+			log_err("qid=%s queue file fails its check, and "
+			    "cannot be moved to queue/corrupt/: %s",
+			    p->job.id, strerror(errno));
+		else
+			log_err("qid=%s queue file fails its check (written "
+			    "over, never confirmed, before a crash): moved to "
+			    "queue/corrupt/, not delivered", p->job.id);
+		close(p->fd);
+		spool_env_free(&p->env);
 		p->fd = -1;
 		return;
 	}
