@@ -25,6 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (spool_load(path, &env, &fd) == 0) {
 		(void)spool_all_final(&env);
 		(void)spool_read_body(fd, &env, sink, &total);
+		(void)spool_verify(fd, &env);
 		close(fd);
 		spool_env_free(&env);
 	}
