@@ -1,4 +1,5 @@
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -158,6 +159,16 @@ spool_put_item(struct spool_writer *w, const char *key, const char *value)
 
 static int	spool_header(struct spool_writer *, struct spool_env *);
 
+/* Everything before the paths and the buffer: clearing those, 80 KB, for
+ * each message was a twentieth of an SMTP session's CPU. */
+static void
+spool_writer_init(struct spool_writer *w, int fd)
+{
+	memset(w, 0, offsetof(struct spool_writer, tmppath));
+	w->fd = fd;
+	w->tmppath[0] = w->path[0] = w->msgdir[0] = '\0';
+}
+
 int
 spool_create(struct spool_writer *w, const char *data_dir,
     struct spool_env *env)
@@ -165,8 +176,7 @@ spool_create(struct spool_writer *w, const char *data_dir,
 	char tmpdir[4096];
 	int tries;
 
-	memset(w, 0, sizeof(*w));
-	w->fd = -1;
+	spool_writer_init(w, -1);
 	if (spool_dirs(data_dir, w->msgdir, tmpdir, sizeof(tmpdir)) == -1)
 		return -1;
 	for (tries = 0; tries < 10; tries++) {
@@ -202,8 +212,7 @@ int
 spool_start(struct spool_writer *w, int fd, const char *id,
     struct spool_env *env)
 {
-	memset(w, 0, sizeof(*w));
-	w->fd = fd;
+	spool_writer_init(w, fd);
 	if (util_strcpy(env->id, id, sizeof(env->id)) == -1 ||
 	    !spool_id_valid(id)) {
 		close(fd);

@@ -107,19 +107,20 @@ int	spool_dirs(const char *data_dir, char *msgdir, char *tmpdir,
 
 struct spool_writer {
 	int		 fd;
-	char		 tmppath[4096];
-	char		 path[4096];
-	char		 msgdir[4096];
 	off_t		 length_off;	/* where "length" is patched */
 	off_t		 body_off;
 	uint32_t	 crc;		/* of the octets before buf + crc_len */
 	size_t		 crc_len;	/* of buf already in crc */
 	off_t		 written;	/* message octets so far */
 	int		 cr;		/* the last octet given was a CR */
-	char		 buf[65536];
 	size_t		 buflen;
 	off_t		 flushed;	/* octets written before buf */
 	int		 error;		/* errno of the first failure */
+	/* Not cleared for each message (80 KB): */
+	char		 tmppath[4096];
+	char		 path[4096];
+	char		 msgdir[4096];
+	char		 buf[65536];
 };
 
 /*
