@@ -6,151 +6,44 @@
  * SECURITY: the post-login process confines itself (Landlock) to its
  * user's Maildir and to the Maildirs of the owners the auth service
  * names as sharing with that user (authd/share.c, which only an
- * owner's own session can change), before it reads a byte of the
- * client's commands after login.  So a session can open no Maildir of
+ * owner's own session can change; global/sharing.c asks), before it
+ * reads a byte of the client's commands after login.  So a session can open no Maildir of
  * a user who shares nothing with it, whatever it is made to do.  Within
  * an owner's Maildir, the owner's ACLs (its index, maildir/acl.c) say
  * what the user may do in each folder, and each command checks them
  * here; a grant made after the session started takes effect at its
  * next login (the Landlock rules of a process cannot grow).
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 
-#include "../global/authc.h"
-#include "../global/authproto.h"
-#include "../global/pool.h"
 #include "../lib/log.h"
 #include "acl.h"
-
-struct imap_share {
-	char		 owner[320];
-	char		 dir[4096];
-	struct mstore	*store;		/* opened on first use */
-	int		 broken;	/* could not be opened */
-};
-
-struct imap_shares {
-	struct imap_share v[AUTH_SHARES_MAX];
-	size_t		 n;
-};
-
-static const char acl_letters[] = "lrswipkxtea";
-
-static void
-share_add(const char *owner, void *arg)
-{
-	struct imap_session *s = arg;
-	struct imap_shares *sh = s->shares;
-	struct imap_share *e;
-	struct stat st;
-
-	if (sh->n >= AUTH_SHARES_MAX)
-		return;
-	e = &sh->v[sh->n];
-	if (util_strcpy(e->owner, owner, sizeof(e->owner)) == -1 ||
-	    maildir_user_path(s->conf->server.data_dir, owner, e->dir,
-	    sizeof(e->dir)) == -1 || stat(e->dir, &st) == -1 ||
-	    !S_ISDIR(st.st_mode)) {
-		log_warn("sid=%s user=%s shared by %s: no Maildir", s->id,
-		    s->user, log_str(owner));
-		return;
-	}
-	sh->n++;
-}
 
 void
 imap_acl_confine(struct imap_session *s)
 {
-	const char *dirs[AUTH_SHARES_MAX + 2];
-	size_t i;
-
-	s->shares = util_calloc(1, sizeof(*s->shares));
-	/* The connection that redeemed the token asks: the auth service
-	 * answers for its user only. */
-	if (authc_shared_with(s->authc, share_add, s) == -1)
-		log_err("sid=%s user=%s shared folders unknown just now",
-		    s->id, s->user);
-	dirs[0] = s->userdir;
-	for (i = 0; i < s->shares->n; i++)
-		dirs[i + 1] = s->shares->v[i].dir;
-	dirs[i + 1] = NULL;
-	if (s->shares->n > 0)
-		log_info("sid=%s user=%s shared with it by %zu users", s->id,
-		    s->user, s->shares->n);
-	pool_confine_mail_dirs(dirs);
+	s->shares = shares_load(s->authc, s->conf->server.data_dir, s->user,
+	    s->id);
+	shares_confine(s->shares, s->userdir);
 }
 
 void
 imap_acl_free(struct imap_session *s)
 {
-	size_t i;
-
-	if (s->shares == NULL)
-		return;
-	for (i = 0; i < s->shares->n; i++)
-		mstore_close(&s->shares->v[i].store);
-	free(s->shares);
-	s->shares = NULL;
-}
-
-static struct mstore *
-share_store(struct imap_session *s, struct imap_share *e)
-{
-	const char *err;
-
-	if (e->store == NULL && !e->broken && mstore_open(e->dir, &e->store,
-	    &err) == -1) {
-		log_err("sid=%s shared store of %s: %s", s->id,
-		    log_str(e->owner), err);
-		e->broken = 1;
-	}
-	return e->store;
-}
-
-static unsigned int
-rights_of(const char *letters)
-{
-	unsigned int r = 0;
-	const char *p;
-
-	for (; *letters != '\0'; letters++)
-		if ((p = strchr(acl_letters, *letters)) != NULL)
-			r |= 1u << (p - acl_letters);
-	return r;
+	shares_free(&s->shares);
 }
 
 unsigned int
 imap_acl_rights(struct mstore *st, const char *folder, const char *user)
 {
-	struct macl *v;
-	size_t n, i;
-	unsigned int pos = 0, neg = 0;
-	const char *id;
-
-	if (mstore_acl_get(st, folder, &v, &n) == -1)
-		return 0;
-	/* §2: the union of what user and anyone are granted, less what
-	 * their negative entries take away. */
-	for (i = 0; i < n; i++) {
-		id = v[i].ident[0] == '-' ? v[i].ident + 1 : v[i].ident;
-		if (strcmp(id, user) != 0 && strcmp(id, "anyone") != 0)
-			continue;
-		if (v[i].ident[0] == '-')
-			neg |= rights_of(v[i].rights);
-		else
-			pos |= rights_of(v[i].rights);
-	}
-	free(v);
-	return pos & ~neg & ~ACL_A;
+	return acl_user_rights(st, folder, user);
 }
 
 void
 imap_acl_put_rights(struct buf *b, unsigned int rights)
 {
+	static const char acl_letters[] = "lrswipkxtea";
 	size_t i;
 
 	for (i = 0; acl_letters[i] != '\0'; i++)
@@ -166,37 +59,16 @@ imap_acl_put_rights(struct buf *b, unsigned int rights)
 int
 imap_mbref(struct imap_session *s, const char *name, struct imap_mbref *r)
 {
-	const char *p, *slash;
-	size_t i, len, nslen = strlen(ACL_NS);
+	int k;
 
 	memset(r, 0, sizeof(*r));
-	if (strncmp(name, ACL_NS, nslen) != 0 || (name[nslen] != '\0' &&
-	    name[nslen] != MAILDIR_SEP)) {
-		r->st = s->store;
-		r->rights = ACL_ALL;
-		util_strcpy(r->name, name, sizeof(r->name));
-		return 0;
-	}
-	if (name[nslen] == '\0' || s->shares == NULL)
-		return -1;
-	p = name + nslen + 1;
-	if ((slash = strchr(p, MAILDIR_SEP)) == NULL || slash[1] == '\0')
-		return -1;	/* the namespace, or an owner: \Noselect */
-	len = (size_t)(slash - p);
-	for (i = 0; i < s->shares->n; i++)
-		if (strlen(s->shares->v[i].owner) == len &&
-		    strncasecmp(s->shares->v[i].owner, p, len) == 0)
-			break;
-	if (i == s->shares->n ||
-	    (r->st = share_store(s, &s->shares->v[i])) == NULL)
-		return -1;
-	r->owner = s->shares->v[i].owner;
-	if (util_strcpy(r->name, slash + 1, sizeof(r->name)) == -1)
-		return -1;
-	maildir_name_normalize(r->name);
-	r->rights = mstore_exists(r->st, r->name) ?
-	    imap_acl_rights(r->st, r->name, s->user) : 0;
-	return 1;
+	if ((k = shares_resolve(s->shares, s->user, name, &r->st, &r->owner,
+	    r->name, sizeof(r->name), &r->rights)) != 0)
+		return k;
+	r->st = s->store;
+	r->rights = ACL_ALL;
+	util_strcpy(r->name, name, sizeof(r->name));
+	return 0;
 }
 
 int
@@ -257,10 +129,7 @@ acl_list_collect(const char *name, unsigned int attrs, void *arg)
 int
 imap_acl_ns_name(const char *name)
 {
-	size_t nslen = strlen(ACL_NS);
-
-	return strncmp(name, ACL_NS, nslen) == 0 && (name[nslen] == '\0' ||
-	    name[nslen] == MAILDIR_SEP);
+	return acl_ns_name(name);
 }
 
 int
@@ -310,11 +179,11 @@ imap_acl_list(struct imap_session *s,
 	unsigned int attrs;
 
 	memset(&subs, 0, sizeof(subs));
-	if (s->shares == NULL || s->shares->n == 0 ||
+	if (shares_count(s->shares) == 0 ||
 	    mstore_list(s->store, acl_subs_collect, &subs) == -1)
 		subs.n = 0;
-	for (i = 0; s->shares != NULL && i < s->shares->n; i++) {
-		if ((st = share_store(s, &s->shares->v[i])) == NULL)
+	for (i = 0; i < shares_count(s->shares); i++) {
+		if ((st = shares_store(s->shares, i)) == NULL)
 			continue;
 		memset(&l, 0, sizeof(l));
 		if (mstore_list(st, acl_list_collect, &l) == -1)
@@ -331,7 +200,7 @@ imap_acl_list(struct imap_session *s,
 			if (any++ == 0)
 				cb(ACL_NS, MFA_NOSELECT | MFA_CHILDREN, arg);
 			snprintf(full, sizeof(full), "%s%c%s", ACL_NS,
-			    MAILDIR_SEP, s->shares->v[i].owner);
+			    MAILDIR_SEP, shares_owner(s->shares, i));
 			cb(full, MFA_NOSELECT | MFA_CHILDREN, arg);
 		}
 		for (j = 0; j < l.n; j++) {
@@ -347,7 +216,7 @@ imap_acl_list(struct imap_session *s,
 				    len) == 0 && l.names[k][len] == MAILDIR_SEP)
 					attrs = MFA_CHILDREN;
 			if (snprintf(full, sizeof(full), "%s%c%s%c%s", ACL_NS,
-			    MAILDIR_SEP, s->shares->v[i].owner, MAILDIR_SEP,
+			    MAILDIR_SEP, shares_owner(s->shares, i), MAILDIR_SEP,
 			    l.names[j]) >= (int)sizeof(full))
 				continue;
 			if (acl_subscribed(&subs, full, 1))

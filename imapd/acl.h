@@ -6,28 +6,13 @@
 #ifndef IMAP_ACL_H
 #define IMAP_ACL_H
 
+#include "../global/sharing.h"
 #include "session.h"
 
-/* RFC 4314 §2.1, in the order "lrswipkxtea". */
-#define ACL_L	0x001	/* lookup: LIST */
-#define ACL_R	0x002	/* read: SELECT, EXAMINE, STATUS */
-#define ACL_S	0x004	/* \Seen kept */
-#define ACL_W	0x008	/* other flags and keywords */
-#define ACL_I	0x010	/* insert: APPEND, COPY/MOVE into */
-#define ACL_P	0x020	/* post (not enforced by IMAP) */
-#define ACL_K	0x040	/* create below */
-#define ACL_X	0x080	/* delete, rename away */
-#define ACL_T	0x100	/* \Deleted */
-#define ACL_E	0x200	/* expunge */
-#define ACL_A	0x400	/* administer: the owner's alone here */
-#define ACL_ALL	0x7ff
 /* The rights over flags: PERMANENTFLAGS shows what they allow. */
 #define ACL_FLAG_RIGHTS	(ACL_S | ACL_W | ACL_T)
 /* §5.2: a mailbox is READ-WRITE with any of these. */
 #define ACL_WRITE (ACL_S | ACL_W | ACL_I | ACL_T | ACL_E)
-
-/* The other users' namespace: "Other Users/owner@domain/folder". */
-#define ACL_NS		"Other Users"
 
 /* A mailbox name resolved: whose store, the name there, the rights. */
 struct imap_mbref {

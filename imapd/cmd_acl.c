@@ -26,13 +26,6 @@
 #include "../lib/log.h"
 #include "acl.h"
 
-/* Entries an owner may give one folder (SETACL beyond: NO [LIMIT]). */
-#define ACL_MAX_ENTRIES	100
-
-/* The rights an identifier can be given: "a" is the owner's (see
- * above). */
-#define ACL_GRANTABLE	(ACL_ALL & ~ACL_A)
-
 /* ---- arguments ---- */
 
 /* A mailbox of the user's own (ACL commands other than MYRIGHTS): 0,
@@ -60,54 +53,25 @@ own_mailbox(struct imap_session *s, const struct imap_arg *a, char *name,
 }
 
 /*
- * The identifier in canonical form into id: "anyone", or an address of
- * the owner's domain, lower case, "-" kept in front.  1 the owner, 0
- * another, -1 after a reply.
+ * The identifier in canonical form into id (global/sharing.c).  1 the
+ * owner, 0 another, -1 after a reply.
  */
 static int
 acl_ident(struct imap_session *s, const struct imap_arg *a, char *id,
     size_t size)
 {
-	const char *v = imap_arg_astring(a), *at, *dom, *p;
-	size_t neg;
+	const char *v = imap_arg_astring(a), *why;
+	int k;
 
-	if (v == NULL || a->len != strlen(v) || v[0] == '\0' ||
-	    strlen(v) > MACL_IDENT_MAX - 1) {
+	if (v == NULL || a->len != strlen(v) || v[0] == '\0') {
 		imap_tagged(s, "BAD Missing or malformed identifier");
 		return -1;
 	}
-	for (p = v; *p != '\0'; p++)
-		if (*p <= ' ' || *p >= 0x7f || strchr("\"\\/()%*", *p)) {
-			imap_tagged(s, "BAD Malformed identifier");
-			return -1;
-		}
-	neg = v[0] == '-';
-	if (v[neg] == '\0' || v[neg] == '-') {
-		imap_tagged(s, "BAD Malformed identifier");
-		return -1;
-	}
-	dom = strchr(s->user, '@');
-	if (strcasecmp(v + neg, "anyone") == 0) {
-		snprintf(id, size, "%sanyone", neg ? "-" : "");
-		return 0;
-	}
-	if ((at = strchr(v + neg, '@')) == NULL) {
-		if (snprintf(id, size, "%s%s", v, dom != NULL ? dom : "") >=
-		    (int)size)
-			goto bad;
-	} else if (at == v + neg || dom == NULL || strchr(at + 1, '@') !=
-	    NULL || strcasecmp(at, dom) != 0) {
-		imap_tagged(s, "NO [CANNOT] Identifiers are users of %s, or "
-		    "anyone", dom != NULL ? dom + 1 : "this domain");
-		return -1;
-	} else if (util_strcpy(id, v, size) == -1)
-		goto bad;
-	for (p = id; *p != '\0'; p++)
-		id[p - id] = (char)tolower((unsigned char)*p);
-	return strcasecmp(id + neg, s->user) == 0;
-bad:
-	imap_tagged(s, "BAD Identifier too long");
-	return -1;
+	if ((k = acl_ident_canon(s->user, v, id, size, &why)) == -2)
+		imap_tagged(s, "NO [CANNOT] %s", why);
+	else if (k == -1)
+		imap_tagged(s, "BAD %s", why);
+	return k < 0 ? -1 : k;
 }
 
 /* §3.1: "[+-]rights"; 0 with the bits and op, or -1 after a BAD. */
@@ -115,95 +79,46 @@ static int
 acl_rights_arg(struct imap_session *s, const struct imap_arg *a,
     unsigned int *rights, char *op)
 {
-	static const char letters[] = "lrswipkxtea";
-	const char *v = imap_arg_astring(a), *p, *q;
+	const char *v = imap_arg_astring(a), *why;
 
-	*rights = 0;
-	*op = '=';
-	if (v == NULL || a->len != strlen(v) || strlen(v) > 64) {
+	if (v == NULL || a->len != strlen(v)) {
 		imap_tagged(s, "BAD Missing or malformed rights");
 		return -1;
 	}
-	if (*v == '+' || *v == '-')
-		*op = *v++;
-	for (p = v; *p != '\0'; p++) {
-		if (*p == 'c')
-			*rights |= ACL_K | ACL_X;	/* §2.1.1 */
-		else if (*p == 'd')
-			*rights |= ACL_T | ACL_E;
-		else if ((q = strchr(letters, *p)) != NULL)
-			*rights |= 1u << (q - letters);
-		else {
-			if (isupper((unsigned char)*p))
-				imap_tagged(s, "BAD Uppercase rights are not "
-				    "allowed");
-			else if (*p > ' ' && *p < 0x7f)
-				imap_tagged(s, "BAD The %c right is not "
-				    "supported", *p);
-			else
-				imap_tagged(s, "BAD Malformed rights");
-			return -1;
-		}
+	if (acl_rights_parse(v, rights, op, &why) == -1) {
+		imap_tagged(s, "BAD %s", why);
+		return -1;
 	}
 	return 0;
 }
 
-static unsigned int
-entry_rights(struct mstore *st, const char *mailbox, const char *id)
-{
-	static const char letters[] = "lrswipkxtea";
-	struct macl *v;
-	size_t n, i;
-	unsigned int r = 0;
-	const char *p, *q;
-
-	if (mstore_acl_get(st, mailbox, &v, &n) == -1)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i].ident, id) == 0)
-			for (p = v[i].rights; *p != '\0'; p++)
-				if ((q = strchr(letters, *p)) != NULL)
-					r |= 1u << (q - letters);
-	free(v);
-	return r;
-}
-
-/* As stored: the letters alone, without the virtual "c" and "d". */
-static void
-rights_letters(unsigned int rights, char *out)
-{
-	static const char letters[] = "lrswipkxtea";
-	size_t i, n = 0;
-
-	for (i = 0; letters[i] != '\0'; i++)
-		if (rights & (1u << i))
-			out[n++] = letters[i];
-	out[n] = '\0';
-}
-
-/* A grant to a user or anyone: the auth service learns of it first, so
- * that the grantee's next session can open this Maildir.  1, or 0 after
- * a NO. */
+/* The index of shares through the auth service: a connection bound to
+ * the owner's login answers for the owner only (authd/share.c). */
 static int
-share_tell(struct imap_session *s, const char *id)
+sharer_add(void *arg, const char *grantee)
 {
-	int r;
-
-	if (id[0] == '-')
-		return 1;	/* a negative entry grants nothing */
-	if ((r = authc_share_add(s->authc, id)) == 1)
-		return 1;
-	if (r == 0)
-		imap_tagged(s, "NO [NONEXISTENT] No such user in your domain");
-	else
-		imap_tagged(s, "NO [UNAVAILABLE] Cannot share just now");
-	return 0;
+	return authc_share_add(((struct imap_session *)arg)->authc, grantee);
 }
 
-/* An entry gone: once id has none left anywhere, the auth service
- * forgets the share (best effort: a stale share only lets the
- * grantee's session open a Maildir where the ACLs give it nothing). */
-static void share_forget(struct imap_session *, const char *);
+static int
+sharer_drop(void *arg, const char *grantee)
+{
+	struct imap_session *s = arg;
+
+	if (authc_share_drop(s->authc, grantee) == 1)
+		return 0;
+	log_warn("sid=%s user=%s could not unshare with %s", s->id,
+	    s->user, log_str(grantee));
+	return -1;
+}
+
+static void
+share_forget(struct imap_session *s, const char *id)
+{
+	struct acl_sharer sh = { sharer_add, sharer_drop, s };
+
+	acl_share_forget(s->store, id, &sh);
+}
 
 struct macl *
 imap_acl_take(struct imap_session *s, const struct imap_mbref *r, size_t *n)
@@ -227,24 +142,47 @@ imap_acl_forget(struct imap_session *s, struct macl *v, size_t n)
 	free(v);
 }
 
-static void
-share_forget(struct imap_session *s, const char *id)
-{
-	if (id[0] == '-' || mstore_acl_used(s->store, id) != 0)
-		return;
-	if (authc_share_drop(s->authc, id) != 1)
-		log_warn("sid=%s user=%s could not unshare with %s", s->id,
-		    s->user, log_str(id));
-}
-
 /* ---- commands ---- */
+
+/* acl_entry_set()'s answer as the tagged reply; 0. */
+static int
+set_reply(struct imap_session *s, enum acl_set_result r, const char *cmd)
+{
+	switch (r) {
+	case ACL_SET_OK:
+		imap_tagged(s, "OK %s completed", cmd);
+		break;
+	case ACL_SET_OWNER:
+		imap_tagged(s, "NO [CANNOT] The owner always has every right");
+		break;
+	case ACL_SET_ADMIN:
+		imap_tagged(s, "NO [CANNOT] The a right stays with the owner");
+		break;
+	case ACL_SET_NOUSER:
+		imap_tagged(s, "NO [NONEXISTENT] No such user in your domain");
+		break;
+	case ACL_SET_TEMPFAIL:
+		imap_tagged(s, "NO [UNAVAILABLE] Cannot share just now");
+		break;
+	case ACL_SET_STORE:
+		if (mstore_errclass(s->store) == MSTORE_ELIMIT) {
+			imap_tagged(s, "NO [LIMIT] At most %d identifiers a "
+			    "mailbox", ACL_MAX_ENTRIES);
+			break;
+		}
+		return imap_store_no(s, cmd);
+	}
+	return 0;
+}
 
 int
 cmd_setacl(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 {
 	char name[MAILDIR_NAME_MAX + 1], id[MACL_IDENT_MAX + 1];
 	char letters[16];
-	unsigned int rights, cur;
+	struct acl_sharer sh = { sharer_add, sharer_drop, s };
+	enum acl_set_result r;
+	unsigned int rights;
 	char op;
 	int owner;
 
@@ -257,36 +195,12 @@ cmd_setacl(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	if ((owner = acl_ident(s, &args[1], id, sizeof(id))) == -1 ||
 	    own_mailbox(s, &args[0], name, sizeof(name)) == -1)
 		return 0;
-	if (owner) {
-		imap_tagged(s, "NO [CANNOT] The owner always has every right");
-		return 0;
-	}
-	if ((rights & ~ACL_GRANTABLE) && op != '-') {
-		imap_tagged(s, "NO [CANNOT] The a right stays with the owner");
-		return 0;
-	}
-	cur = entry_rights(s->store, name, id);
-	rights = op == '+' ? cur | rights : op == '-' ? cur & ~rights :
-	    rights;
-	rights &= ACL_GRANTABLE;
-	if (rights != 0 && !share_tell(s, id))
-		return 0;
-	rights_letters(rights, letters);
-	if (mstore_acl_set(s->store, name, id, letters, ACL_MAX_ENTRIES) ==
-	    -1) {
-		if (mstore_errclass(s->store) == MSTORE_ELIMIT) {
-			imap_tagged(s, "NO [LIMIT] At most %d identifiers a "
-			    "mailbox", ACL_MAX_ENTRIES);
-			return 0;
-		}
-		return imap_store_no(s, "setacl");
-	}
-	if (rights == 0)
-		share_forget(s, id);
-	log_info("sid=%s user=%s setacl %s %s %s", s->id, s->user,
-	    log_str(name), id, letters);
-	imap_tagged(s, "OK SETACL completed");
-	return 0;
+	r = acl_entry_set(s->store, name, id, owner, op, &rights, &sh,
+	    letters);
+	if (r == ACL_SET_OK)
+		log_info("sid=%s user=%s setacl %s %s %s", s->id, s->user,
+		    log_str(name), id, letters);
+	return set_reply(s, r, "SETACL");
 }
 
 int
@@ -294,6 +208,8 @@ cmd_deleteacl(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
 	char name[MAILDIR_NAME_MAX + 1], id[MACL_IDENT_MAX + 1];
+	struct acl_sharer sh = { sharer_add, sharer_drop, s };
+	enum acl_set_result r;
 	int owner;
 
 	if (nargs != 2) {
@@ -303,20 +219,12 @@ cmd_deleteacl(struct imap_session *s, const struct imap_arg *args,
 	if ((owner = acl_ident(s, &args[1], id, sizeof(id))) == -1 ||
 	    own_mailbox(s, &args[0], name, sizeof(name)) == -1)
 		return 0;
-	if (owner) {
-		imap_tagged(s, "NO [CANNOT] The owner always has every right");
-		return 0;
-	}
-	if (mstore_acl_set(s->store, name, id, NULL, ACL_MAX_ENTRIES) == -1)
-		return imap_store_no(s, "deleteacl");
-	share_forget(s, id);
-	log_info("sid=%s user=%s deleteacl %s %s", s->id, s->user,
-	    log_str(name), id);
-	imap_tagged(s, "OK DELETEACL completed");
-	return 0;
+	r = acl_entry_set(s->store, name, id, owner, '=', NULL, &sh, NULL);
+	if (r == ACL_SET_OK)
+		log_info("sid=%s user=%s deleteacl %s %s", s->id, s->user,
+		    log_str(name), id);
+	return set_reply(s, r, "DELETEACL");
 }
-
-static const char rights_order[] = "lrswipkxtea";
 
 int
 cmd_getacl(struct imap_session *s, const struct imap_arg *args, size_t nargs)
@@ -326,7 +234,6 @@ cmd_getacl(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	struct buf *b;
 	size_t n, i;
 	unsigned int r;
-	const char *p, *q;
 
 	if (nargs != 1) {
 		imap_tagged(s, "BAD Usage: GETACL mailbox");
@@ -344,9 +251,7 @@ cmd_getacl(struct imap_session *s, const struct imap_arg *args, size_t nargs)
 	buf_putc(b, ' ');
 	imap_acl_put_rights(b, ACL_ALL);
 	for (i = 0; i < n; i++) {
-		for (r = 0, p = v[i].rights; *p != '\0'; p++)
-			if ((q = strchr(rights_order, *p)) != NULL)
-				r |= 1u << (q - rights_order);
+		r = acl_bits(v[i].rights);
 		buf_putc(b, ' ');
 		imap_put_astring(b, v[i].ident);
 		buf_putc(b, ' ');

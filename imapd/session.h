@@ -88,7 +88,7 @@ struct imap_session {
 	struct mbox	*mb;
 	int		 readonly;
 	unsigned int	 rights;	/* ACL_* on it (acl.h), all if own */
-	struct imap_shares *shares;	/* owners sharing with us (acl.c) */
+	struct shares	*shares;	/* owners sharing with us */
 	struct view	 view;
 	/* RFC 5182 SEARCHRES: the saved result ("$"), UIDs ascending */
 	uint32_t	*saved;
