@@ -32,6 +32,7 @@
 #include "../lib/log.h"
 #include "../lib/privsep.h"
 #include "../lib/util.h"
+#include "mailctl.h"
 
 static struct conf *conf;
 
@@ -51,6 +52,11 @@ usage(void)
 	    "       (a limit 0 or none: no limit)\n"
 	    "  user shares ADDRESS  (whom it shares IMAP folders with, and "
 	    "who with it)\n"
+	    "  acl list OWNER [FOLDER] | set OWNER FOLDER GRANTEE RIGHTS |\n"
+	    "      del OWNER FOLDER GRANTEE\n"
+	    "       (IMAP ACL rights, RFC 4314: lrswipkxtea, c, d; GRANTEE a\n"
+	    "       user of OWNER's domain or anyone; RIGHTS +x adds, -x "
+	    "removes)\n"
 	    "  alias add ADDRESS TARGET... | del ADDRESS [TARGET] | list\n"
 	    "       (ADDRESS may be @domain: a catch-all for the domain)\n"
 	    "  queue list | flush | delete ID | bounce ID\n"
@@ -70,8 +76,8 @@ die_usage(const char *msg)
 	return 2;
 }
 
-static struct userdb *
-open_db(void)
+struct userdb *
+mailctl_open_db(void)
 {
 	struct userdb *db;
 	const char *err;
@@ -83,6 +89,8 @@ open_db(void)
 	}
 	return db;
 }
+
+#define open_db mailctl_open_db
 
 static int
 db_result(struct userdb *db, int r, const char *done)
@@ -654,6 +662,12 @@ main(int argc, char **argv)
 		return cmd_user(argc - 1, argv + 1);
 	if (strcmp(argv[0], "alias") == 0)
 		return cmd_alias(argc - 1, argv + 1);
+	if (strcmp(argv[0], "acl") == 0) {
+		int r = mailctl_acl(conf, argc - 1, argv + 1);
+
+		return r != -1 ? r : die_usage("acl list OWNER [FOLDER] | "
+		    "set OWNER FOLDER GRANTEE RIGHTS | del OWNER FOLDER GRANTEE");
+	}
 	if (strcmp(argv[0], "queue") == 0)
 		return cmd_queue(argc - 1, argv + 1);
 	if (strcmp(argv[0], "auth") == 0)
