@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../global/addr.h"
+#include "../global/sharing.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "../maildir/maildir.h"
@@ -53,7 +54,32 @@ set_flag(struct mbox *mb, uint32_t uid, unsigned int flag, int on)
 	return r < 0 ? -1 : 0;
 }
 
-/* Move uids into folder to (copy, then expunge here, as IMAP's MOVE). */
+/* The flags of a message copied into another user's folder: only those
+ * the rights there allow (RFC 4314 §4, as IMAP's COPY). */
+static void
+copy_flags_allowed(struct mbox *dst, uint32_t uid, unsigned int rights)
+{
+	struct cur_flags cf = { 0, NULL };
+	unsigned int mask = 0;
+	uint64_t modseq;
+
+	if ((rights & (ACL_S | ACL_W | ACL_T)) == (ACL_S | ACL_W | ACL_T))
+		return;
+	if (rights & ACL_S)
+		mask |= MF_SEEN;
+	if (rights & ACL_T)
+		mask |= MF_DELETED;
+	if (rights & ACL_W)
+		mask |= MF_ALL & ~(MF_SEEN | MF_DELETED);
+	if (mbox_messages(dst, uid, uid, 0, 0, cur_flags_cb, &cf) == 0 &&
+	    cf.keywords != NULL)
+		(void)mbox_set_flags(dst, uid, cf.flags & mask, (rights &
+		    ACL_W) ? cf.keywords : "", 0, &modseq);
+	free(cf.keywords);
+}
+
+/* Move uids into folder to (copy, then expunge here, as IMAP's MOVE):
+ * 0, -1, or WEB_FOLDER_NOPERM (another user's folder without "i"). */
 static int
 move_to(struct backend *be, const uint32_t *uids, size_t n, const char *to)
 {
@@ -61,14 +87,18 @@ move_to(struct backend *be, const uint32_t *uids, size_t n, const char *to)
 	uint32_t newuid;
 	size_t i, done = 0;
 	uint32_t moved[MAX_UIDS];
+	unsigned int rights;
+	int k;
 
-	if (strcmp(to, mbox_name(be->mb)) == 0)
+	if (strcmp(to, be->mb_name) == 0)
 		return 0;
-	if (mbox_open(be->st, to, &dst) == -1)
-		return -1;
+	if ((k = web_folder_open(be, to, ACL_I, &dst, &rights)) != 0)
+		return k == WEB_FOLDER_NOPERM ? k : -1;
 	for (i = 0; i < n; i++)
-		if (mbox_copy(be->mb, uids[i], dst, &newuid) == 0)
+		if (mbox_copy(be->mb, uids[i], dst, &newuid) == 0) {
 			moved[done++] = uids[i];
+			copy_flags_allowed(dst, newuid, rights);
+		}
 	mbox_close(&dst);
 	if (done > 0 && mbox_expunge(be->mb, moved, done) == -1)
 		return -1;
@@ -113,7 +143,8 @@ act_mark(struct backend *be, const char *folder, uint32_t uid,
 {
 	struct mbox *mb = NULL;
 
-	if (mbox_open(be->st, folder, &mb) == -1)
+	if (web_folder_open(be, folder, flag == MF_SEEN ? ACL_S :
+	    flag == MF_DELETED ? ACL_T : ACL_W, &mb, NULL) != 0)
 		return;
 	(void)set_flag(mb, uid, flag, 1);
 	mbox_close(&mb);
@@ -155,6 +186,44 @@ go_back(const struct web_request *r, struct resp *rs, const char *folder)
 	buf_release(&b);
 }
 
+/*
+ * In another user's folder, what the rights there allow (RFC 4314 §4,
+ * as IMAP's STORE and MOVE check them): 0, or -1 with rs a refusal
+ * that says which right is missing.  The page offers only what is
+ * allowed; this is for a page made before a right was taken away.
+ */
+static int
+act_allowed(struct backend *be, const char *op, struct resp *rs)
+{
+	static const struct {
+		const char	*op;
+		unsigned int	 need;
+		const char	*text;
+	} rules[] = {
+		{ "read", ACL_S, "mark messages read or unread (s)" },
+		{ "unread", ACL_S, "mark messages read or unread (s)" },
+		{ "flag", ACL_W, "flag messages (w)" },
+		{ "unflag", ACL_W, "flag messages (w)" },
+		{ "move", ACL_T | ACL_E, "move messages out (t, e)" },
+		{ "junk", ACL_T | ACL_E, "move messages out (t, e)" },
+		{ "delete", ACL_T | ACL_E, "delete messages (t, e)" },
+		{ "empty", ACL_ALL, "empty it" },
+	};
+	char text[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (strcmp(op, rules[i].op) == 0 &&
+		    (be->rights & rules[i].need) != rules[i].need) {
+			snprintf(text, sizeof(text), "You may not %s in this "
+			    "shared folder: its owner has not given you that "
+			    "right\n", rules[i].text);
+			resp_text(rs, 403, text);
+			return -1;
+		}
+	return 0;
+}
+
 void
 act_messages(struct backend *be, const struct web_request *r,
     struct resp *rs)
@@ -164,7 +233,7 @@ act_messages(struct backend *be, const struct web_request *r,
 	char role_name[1024], *end;
 	unsigned long v;
 	size_t i, n = 0;
-	int failed = 0;
+	int failed = 0, k = 0;
 	unsigned int role;
 
 	if (op == NULL || view_folder(be, r, rs) == -1) {
@@ -182,6 +251,8 @@ act_messages(struct backend *be, const struct web_request *r,
 		}
 		uids[n++] = (uint32_t)v;
 	}
+	if (act_allowed(be, op, rs) == -1)
+		return;
 	if (strcmp(op, "trust") == 0 || strcmp(op, "untrust") == 0) {
 		/* A sender whose remote images are shown, or no longer. */
 		const char *sender = web_param(r, "sender"), *rest;
@@ -204,7 +275,7 @@ act_messages(struct backend *be, const struct web_request *r,
 		uint32_t *all = NULL;
 		size_t nall = 0;
 
-		if (!(mstore_special_use(mbox_name(be->mb)) & MFA_TRASH) ||
+		if (!(mstore_special_use(be->mb_name) & MFA_TRASH) ||
 		    mbox_uids(be->mb, &all, &nall) == -1 ||
 		    (nall > 0 && mbox_expunge(be->mb, all, nall) == -1))
 			failed = 1;
@@ -225,19 +296,26 @@ act_messages(struct backend *be, const struct web_request *r,
 			to = to != NULL && maildir_name_valid(to, &why) == 0 ?
 			    to : NULL;
 		else if (op[0] == 'd' && (mstore_special_use(
-		    mbox_name(be->mb)) & MFA_TRASH)) {
+		    be->mb_name) & MFA_TRASH)) {
 			/* Deleting in the trash: gone for good. */
 			to = NULL;
 			if (n > 0 && mbox_expunge(be->mb, uids, n) == -1)
 				failed = 1;
-			go_back(r, rs, mbox_name(be->mb));
+			go_back(r, rs, be->mb_name);
 			if (failed)
 				resp_text(rs, 500, "Could not delete\n");
 			return;
 		} else
 			to = view_role_folder(be, role, role_name,
 			    sizeof(role_name)) == 0 ? role_name : NULL;
-		if (to == NULL || move_to(be, uids, n, to) == -1)
+		if (to != NULL && (k = move_to(be, uids, n, to)) ==
+		    WEB_FOLDER_NOPERM) {
+			resp_text(rs, 403, "You may not put messages into that "
+			    "shared folder: its owner has not given you the "
+			    "right (i)\n");
+			return;
+		}
+		if (to == NULL || k == -1)
 			failed = 1;
 	} else {
 		resp_text(rs, 400, "Bad request: unknown action\n");
@@ -250,7 +328,7 @@ act_messages(struct backend *be, const struct web_request *r,
 		    "already?); reload the page\n");
 		return;
 	}
-	go_back(r, rs, mbox_name(be->mb));
+	go_back(r, rs, be->mb_name);
 }
 
 void
@@ -269,6 +347,14 @@ act_folder(struct backend *be, const struct web_request *r, struct resp *rs)
 	if (name != NULL && (utf8_to_mutf7(name, imap, sizeof(imap)) == -1 ||
 	    maildir_name_valid(imap, &why) == -1)) {
 		resp_text(rs, 400, "That name cannot be a folder's\n");
+		return;
+	}
+	if ((f != NULL && web_shared_name(f)) || (name != NULL &&
+	    web_shared_name(imap))) {
+		/* RFC 4314's k and x stay with IMAP: the webmail manages
+		 * one's own folders only. */
+		resp_text(rs, 403, "Folders of other users are managed by "
+		    "their owners\n");
 		return;
 	}
 	if (strcmp(op, "rename") == 0 && f != NULL &&

@@ -3,8 +3,9 @@
  * front passes on (webmail.h), one at a time.  maild forks it (from the
  * webmail's post-login parent) when a session makes its first request;
  * it learns its user from the auth service by the token the front got
- * for the session, confines itself to that user's Maildir (Landlock,
- * seccomp) and exits after webmail.backend_idle without a request, or
+ * for the session, confines itself to that user's Maildir and those of
+ * the owners who share folders with it, as IMAP does (Landlock,
+ * seccomp), and exits after webmail.backend_idle without a request, or
  * when the front closes its socket.  Reads and writes go through the
  * store (maildir/), so IMAP clients see every change at once and the
  * other way round.
@@ -20,6 +21,7 @@
 #include "../global/authc.h"
 #include "../global/conf.h"
 #include "../global/pool.h"
+#include "../global/sharing.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "../maildir/maildir.h"
@@ -206,7 +208,7 @@ watch_report(struct backend *be)
 		snprintf(modseq, sizeof(modseq), "%llu",
 		    (unsigned long long)st.highestmodseq);
 		ipc_begin(&be->out, WB_EVENT);
-		ipc_put_str(&be->out, mbox_name(w->mb));
+		ipc_put_str(&be->out, w->name);
 		ipc_put_str(&be->out, unseen);
 		ipc_put_str(&be->out, messages);
 		ipc_put_str(&be->out, modseq);
@@ -229,9 +231,11 @@ watch_start(struct backend *be, const struct web_request *r,
 	names[1] = f != NULL && strcmp(f, "INBOX") != 0 &&
 	    maildir_name_valid(f, &why) == 0 ? f : NULL;
 	for (i = 0; i < 2; i++) {
-		if (names[i] == NULL || mbox_open(be->st, names[i],
-		    &be->watch[i].mb) == -1)
+		if (names[i] == NULL || web_folder_open(be, names[i], ACL_R,
+		    &be->watch[i].mb, NULL) != 0)
 			continue;
+		util_strcpy(be->watch[i].name, names[i],
+		    sizeof(be->watch[i].name));
 		be->watch[i].fd = mbox_watch(be->watch[i].mb);
 		memset(&st, 0, sizeof(st));
 		(void)mbox_get_status(be->watch[i].mb, &st);
@@ -373,7 +377,11 @@ backend_serve(struct pool_ctx *ctx, int fd, const char *service,
 		    log_str(be->user));
 		goto out;
 	}
-	pool_confine_mail(be->userdir);
+	/* Landlock over this Maildir and those of the owners who share
+	 * folders with the user, as an IMAP session's (imapd/acl.c). */
+	be->shares = shares_load(ctx->authc, ctx->conf->server.data_dir,
+	    be->user, be->sid);
+	shares_confine(be->shares, be->userdir);
 	if (mstore_open(be->userdir, &be->st, &err) == -1) {
 		log_err("sid=%s user=%s store: %s", be->sid,
 		    log_str(be->user), err);
@@ -435,6 +443,7 @@ out:
 	watch_stop(be);
 	mbox_close(&be->mb);
 	mstore_close(&be->st);
+	shares_free(&be->shares);
 	close(fd);
 	free(be);
 }

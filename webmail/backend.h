@@ -27,10 +27,14 @@ struct backend {
 	char		 user[320];
 	char		 userdir[PATH_MAX];
 	struct mstore	*st;
+	struct shares	*shares;	/* owners sharing with the user */
 	struct mbox	*mb;		/* the folder last opened */
+	char		 mb_name[MAILDIR_NAME_MAX * 2 + 2];	/* as shown */
+	unsigned int	 rights;	/* ACL_* on it (all: the user's) */
 	/* live updates: INBOX and the folder a page shows */
 	struct watched {
 		struct mbox	*mb;
+		char		 name[MAILDIR_NAME_MAX * 2 + 2];
 		int		 fd;	/* mbox_watch() */
 		uint32_t	 unseen, messages;
 		uint64_t	 modseq;
@@ -164,6 +168,33 @@ int	web_search(struct backend *be, struct mbox *mb, const char *words,
  * it in its thread (malloc'd); 0 or -1. */
 int	web_threads(struct backend *be, uint32_t **uids_r,
 	    unsigned char **child_r, size_t *n_r);
+
+/* shared.c: folders other users share with this one (IMAP ACL) */
+#define WEB_FOLDER_NONE		(-1)	/* not there, or not visible */
+#define WEB_FOLDER_NOPERM	(-2)	/* there, a right of need missing */
+/* Folder name (the user's own, or "Other Users/owner/folder") opened
+ * into *mb_r if the user has the rights need (ACL_*) there: 0 with
+ * *rights_r (may be NULL), or WEB_FOLDER_NONE, WEB_FOLDER_NOPERM. */
+int	web_folder_open(struct backend *be, const char *name,
+	    unsigned int need, struct mbox **mb_r, unsigned int *rights_r);
+/* Is name in the other users' namespace? */
+int	web_shared_name(const char *name);
+/* Each folder shared with the user that it may see (ACL_L), by owner:
+ * its name here, the owner's store, its name there, the rights. */
+void	web_shared_each(struct backend *be, void (*cb)(const char *name,
+	    struct mstore *st, const char *folder, unsigned int rights,
+	    void *arg), void *arg);
+/* The owners' stamps (mstore_stamp()) after out's, their own counts
+ * added, the newest kept; 0 or -1. */
+int	web_shared_stamp(struct backend *be, struct buf *out, int64_t *own,
+	    int64_t *newest);
+/* Folder names of a store (mstore_list()'s callback). */
+struct web_names {
+	char	**v;
+	size_t	 n;
+};
+void	web_names_collect(const char *name, unsigned int attrs, void *arg);
+void	web_names_free(struct web_names *l);
 
 /* compose.c: writing mail */
 void	view_compose(struct backend *be, const struct web_request *r,

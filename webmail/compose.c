@@ -23,6 +23,7 @@
 #include "../global/authc.h"
 #include "../global/conf.h"
 #include "../global/mime.h"
+#include "../global/sharing.h"
 #include "../global/pool.h"
 #include "../global/spool.h"
 #include "../lib/log.h"
@@ -175,7 +176,7 @@ load(struct backend *be, const char *folder, uint32_t uid,
 {
 	struct mime_msg *m;
 
-	if (mbox_open(be->st, folder, mb_r) == -1)
+	if (web_folder_open(be, folder, ACL_R, mb_r, NULL) != 0)
 		return NULL;
 	if ((m = web_msg_load(be, *mb_r, uid)) == NULL)
 		mbox_close(mb_r);
@@ -565,7 +566,8 @@ attach_original(struct backend *be, const struct draft *d,
 	char *data;
 	int fd;
 
-	if (d->ref_u == 0 || mbox_open(be->st, d->ref_f, &mb) == -1)
+	if (d->ref_u == 0 || web_folder_open(be, d->ref_f, ACL_R, &mb,
+	    NULL) != 0)
 		return -1;
 	if ((fd = mbox_msg_open(mb, d->ref_u)) == -1) {
 		mbox_close(&mb);

@@ -16,6 +16,7 @@
 #include "../global/addr.h"
 #include "../global/conf.h"
 #include "../global/mime.h"
+#include "../global/sharing.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "../maildir/maildir.h"
@@ -176,9 +177,11 @@ view_reader(struct backend *be, struct buf *b, struct list_arg *la)
 		return;
 	}
 	snprintf(uid, sizeof(uid), "%u", la->open_uid);
+	/* data-unread: the page's script marks it read, if it may (s). */
 	buf_printf(b, "<article class=\"reader\" data-uid=\"%s\" "
 	    "data-unread=\"%d\" aria-label=\"Message\"><header><h2>", uid,
-	    la->open_seen && !(la->open_flags & MF_SEEN));
+	    la->open_seen && !(la->open_flags & MF_SEEN) &&
+	    (be->rights & ACL_S));
 	subject = mime_header(m, NULL, "Subject");
 	html_escape_str(b, subject != NULL && subject[0] != '\0' ? subject :
 	    "(no subject)");
@@ -205,14 +208,18 @@ view_reader(struct backend *be, struct buf *b, struct list_arg *la)
 		html_hidden(b, "back", next.data);
 		buf_release(&next);
 	}
-	buf_puts(b, "<button name=\"op\" value=\"delete\" title=\"Delete "
-	    "(Del)\">Delete</button><button name=\"op\" value=\"junk\">"
-	    "Junk</button><button name=\"op\" value=\"unread\" title=\""
-	    "Mark unread (u)\">Mark unread</button>");
-	if (la->open_flags & MF_FLAGGED)
+	/* What the rights on the folder allow (a shared one's). */
+	if ((be->rights & (ACL_T | ACL_E)) == (ACL_T | ACL_E))
+		buf_puts(b, "<button name=\"op\" value=\"delete\" title=\""
+		    "Delete (Del)\">Delete</button><button name=\"op\" "
+		    "value=\"junk\">Junk</button>");
+	if (be->rights & ACL_S)
+		buf_puts(b, "<button name=\"op\" value=\"unread\" title=\""
+		    "Mark unread (u)\">Mark unread</button>");
+	if ((be->rights & ACL_W) && (la->open_flags & MF_FLAGGED))
 		buf_puts(b, "<button name=\"op\" value=\"unflag\">Unflag"
 		    "</button>");
-	else
+	else if (be->rights & ACL_W)
 		buf_puts(b, "<button name=\"op\" value=\"flag\" title=\"Flag "
 		    "(s)\">Flag</button>");
 	buf_puts(b, "</form>");

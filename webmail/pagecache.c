@@ -12,7 +12,8 @@
  * this year's date), and the store's stamp, which moves with every
  * commit to the index, by this process or another (an IMAP client's
  * flag, expunge or APPEND), and with every directory a delivery or a
- * Maildir client changes.  So a change shows at once, as without the
+ * Maildir client changes; the stamps of the stores of the owners who
+ * share folders with the user after it (the pane shows their counts).  So a change shows at once, as without the
  * cache.  A page is kept only when the stamp taken after it was made is
  * the stamp taken before (nothing changed while it was made; what the
  * page's own sync wrote is this process's and counted apart) and the
@@ -79,14 +80,15 @@ pagecache_get(struct backend *be, const struct web_request *r,
 		key_str(&t->key, r->params[i].value);
 	}
 	t->start = util_now_nsec();
-	if (mstore_stamp(be->st, &t->stamp, &t->own, &t->newest) == -1)
+	if (mstore_stamp(be->st, &t->stamp, &t->own, &t->newest) == -1 ||
+	    web_shared_stamp(be, &t->stamp, &t->own, &t->newest) == -1)
 		return 0;
 	t->ok = 1;
 	/* A hit leaves be->mb as a page made would: the folder shown. */
 	util_strcpy(name, f != NULL && f[0] != '\0' ? f : "INBOX",
 	    sizeof(name));
 	maildir_name_normalize(name);
-	if (be->mb == NULL || strcmp(mbox_name(be->mb), name) != 0)
+	if (be->mb == NULL || strcmp(be->mb_name, name) != 0)
 		return 0;
 	for (i = 0; i < PAGECACHE_SLOTS; i++)
 		if (slots[i].used && slots[i].own == t->own &&
@@ -124,6 +126,7 @@ pagecache_put(struct backend *be, struct pagecache_try *t,
 		}
 	buf_init(&after, 0);
 	if (mstore_stamp(be->st, &after, &own, &newest) == 0 &&
+	    web_shared_stamp(be, &after, &own, &newest) == 0 &&
 	    buf_same(&after, &t->stamp)) {
 		for (i = 0; i < PAGECACHE_SLOTS; i++)
 			if (slots[i].used && buf_same(&slots[i].key, &t->key))

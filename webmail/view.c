@@ -17,6 +17,7 @@
 #include "../global/addr.h"
 #include "../global/conf.h"
 #include "../global/mime.h"
+#include "../global/sharing.h"
 #include "../lib/log.h"
 #include "../lib/util.h"
 #include "../maildir/maildir.h"
@@ -128,6 +129,7 @@ view_folder(struct backend *be, const struct web_request *r,
 {
 	const char *f = web_param(r, "f"), *why;
 	char name[1024];
+	int k;
 
 	util_strcpy(name, f != NULL && f[0] != '\0' ? f : "INBOX",
 	    sizeof(name));
@@ -136,7 +138,24 @@ view_folder(struct backend *be, const struct web_request *r,
 		resp_text(rs, 404, "No such folder\n");
 		return -1;
 	}
-	if (be->mb != NULL && strcmp(mbox_name(be->mb), name) == 0) {
+	if (web_shared_name(name)) {
+		/* Another user's: its rights read again at each request (a
+		 * revocation is at once), the folder opened anew. */
+		mbox_close(&be->mb);
+		be->rights = 0;
+		if ((k = web_folder_open(be, name, ACL_R, &be->mb,
+		    &be->rights)) == 0) {
+			util_strcpy(be->mb_name, name, sizeof(be->mb_name));
+			return 0;
+		}
+		resp_text(rs, k == WEB_FOLDER_NOPERM ? 403 : 404, k ==
+		    WEB_FOLDER_NOPERM ? "You may see this shared folder but "
+		    "not read it: its owner has not given you the right (r)\n" :
+		    "No such folder\n");
+		return -1;
+	}
+	be->rights = ACL_ALL;
+	if (be->mb != NULL && strcmp(be->mb_name, name) == 0) {
 		if (mbox_sync(be->mb) == 0)
 			return 0;
 		mbox_close(&be->mb);
@@ -146,6 +165,7 @@ view_folder(struct backend *be, const struct web_request *r,
 		resp_store_fail(be, rs, "open");
 		return -1;
 	}
+	util_strcpy(be->mb_name, name, sizeof(be->mb_name));
 	return 0;
 }
 
@@ -184,6 +204,8 @@ struct folders_arg {
 	struct buf	*b;
 	const char	*current;
 	const struct mbox_status *current_status;	/* read already */
+	const char	*owner;		/* of the shared folders shown */
+	size_t		 owner_len;
 };
 
 /* The folders as a mail client shows them: Inbox, the special ones in
@@ -191,9 +213,14 @@ struct folders_arg {
 #define MAX_FOLDERS	1000
 
 struct folder_ent {
-	char		*name;
+	char		*name;		/* as shown: "Other Users/..." */
 	unsigned int	 attrs;
 	int		 rank;
+	/* Another user's (IMAP ACL): its store, its name there, the
+	 * user's rights; st NULL for the user's own. */
+	struct mstore	*st;
+	char		*folder;
+	unsigned int	 rights;
 };
 
 struct folder_list {
@@ -222,6 +249,24 @@ folder_collect(const char *name, unsigned int attrs, void *arg)
 			e->rank = 1 + (int)i;
 }
 
+/* Another user's folder the user may see: after its own. */
+static void
+folder_collect_shared(const char *name, struct mstore *st,
+    const char *folder, unsigned int rights, void *arg)
+{
+	struct folder_list *fl = arg;
+	struct folder_ent *e;
+
+	if (fl->n == MAX_FOLDERS)
+		return;
+	e = &fl->v[fl->n++];
+	e->name = util_strdup(name);
+	e->rank = 100;
+	e->st = st;
+	e->folder = util_strdup(folder);
+	e->rights = rights;
+}
+
 static int
 folder_cmp(const void *a, const void *b)
 {
@@ -239,18 +284,19 @@ folders_get(struct backend *be)
 	struct folder_list *fl = util_calloc(1, sizeof(*fl));
 
 	(void)mstore_list(be->st, folder_collect, fl);
+	web_shared_each(be, folder_collect_shared, fl);
 	qsort(fl->v, fl->n, sizeof(fl->v[0]), folder_cmp);
 	return fl;
 }
 
 static void
-folders_each(const struct folder_list *fl, void (*cb)(const char *,
-    unsigned int, void *), void *arg)
+folders_each(const struct folder_list *fl,
+    void (*cb)(const struct folder_ent *, void *), void *arg)
 {
 	size_t i;
 
 	for (i = 0; i < fl->n; i++)
-		cb(fl->v[i].name, fl->v[i].attrs, arg);
+		cb(&fl->v[i], arg);
 }
 
 static void
@@ -258,34 +304,71 @@ folders_free(struct folder_list **fl)
 {
 	size_t i;
 
-	for (i = 0; i < (*fl)->n; i++)
+	for (i = 0; i < (*fl)->n; i++) {
 		free((*fl)->v[i].name);
+		free((*fl)->v[i].folder);
+	}
 	free(*fl);
 	*fl = NULL;
 }
 
+/* Before the first folder of each owner who shares with the user, its
+ * heading, under one for the other users (as Roundcube shows its
+ * "Other Users" namespace). */
 static void
-folder_row(const char *name, unsigned int attrs, void *arg)
+owner_heading(struct folders_arg *fa, const struct folder_ent *e)
+{
+	const char *owner = e->name + strlen(ACL_NS) + 1, *end;
+	size_t len;
+
+	if ((end = strchr(owner, '/')) == NULL)
+		return;
+	len = (size_t)(end - owner);
+	if (fa->owner != NULL && fa->owner_len == len &&
+	    strncmp(fa->owner, owner, len) == 0)
+		return;
+	if (fa->owner == NULL)
+		buf_puts(fa->b, "<li class=\"heading others\">Other users</li>");
+	fa->owner = owner;
+	fa->owner_len = len;
+	buf_puts(fa->b, "<li class=\"heading owner\">");
+	html_escape(fa->b, owner, len);
+	buf_puts(fa->b, "</li>");
+}
+
+static void
+folder_row(const struct folder_ent *e, void *arg)
 {
 	struct folders_arg *fa = arg;
 	struct mbox_status st;
 	char label[1024];
-	const char *role = role_name(attrs), *slash;
+	const char *name = e->name, *own = e->st != NULL ? e->folder : name;
+	const char *role = e->st != NULL ? NULL : role_name(e->attrs), *slash;
 	int current = strcmp(name, fa->current) == 0;
 
 	memset(&st, 0, sizeof(st));
 	if (current)
 		st = *fa->current_status;
-	else
+	else if (e->st == NULL)
 		(void)mstore_status(fa->be->st, name, &st);
-	slash = strrchr(name, '/');
-	folder_label(slash != NULL ? slash + 1 : name, label, sizeof(label));
-	if (strcmp(name, "INBOX") == 0)
+	else if (e->rights & ACL_R)
+		(void)mstore_status(e->st, e->folder, &st);
+	if (e->st != NULL)
+		owner_heading(fa, e);
+	slash = strrchr(own, '/');
+	folder_label(slash != NULL ? slash + 1 : own, label, sizeof(label));
+	if (strcmp(own, "INBOX") == 0)
 		util_strcpy(label, "Inbox", sizeof(label));
-	buf_puts(fa->b, "<li data-folder=\"");
-	html_escape_str(fa->b, name);
-	buf_printf(fa->b, "\"%s><a class=\"%s\" href=\"",
-	    current ? " class=\"current\"" : "", slash != NULL ? "child" : "");
+	/* data-folder: a folder a message may be dropped on */
+	buf_puts(fa->b, "<li");
+	if (e->st == NULL || (e->rights & ACL_I)) {
+		buf_puts(fa->b, " data-folder=\"");
+		html_escape_str(fa->b, name);
+		buf_puts(fa->b, "\"");
+	}
+	buf_printf(fa->b, "%s><a class=\"%s%s\" href=\"",
+	    current ? " class=\"current\"" : "", slash != NULL ? "child" : "",
+	    e->st != NULL ? " shared" : "");
 	html_url_attr(fa->b, "/mail", "f", name, NULL);
 	buf_puts(fa->b, "\"><span>");
 	html_escape_str(fa->b, label);
@@ -297,21 +380,23 @@ folder_row(const char *name, unsigned int attrs, void *arg)
 	buf_puts(fa->b, "</span></a></li>");
 }
 
+/* A folder messages may be moved into: the user's own, or another's
+ * with the right to insert (i). */
 static void
-folder_option(const char *name, unsigned int attrs, void *arg)
+folder_option(const struct folder_ent *e, void *arg)
 {
 	struct buf *b = arg;
 	char label[1024];
 
-	(void)attrs;
-	folder_label(name, label, sizeof(label));
+	if (e->st != NULL && !(e->rights & ACL_I))
+		return;
+	folder_label(e->name, label, sizeof(label));
 	buf_puts(b, "<option value=\"");
-	html_escape_str(b, name);
+	html_escape_str(b, e->name);
 	buf_puts(b, "\">");
 	html_escape_str(b, label);
 	buf_puts(b, "</option>");
 }
-
 
 static const char *
 sender(const struct msummary *m)
@@ -428,15 +513,16 @@ struct all_hits {
 };
 
 static void
-all_search_cb(const char *name, unsigned int attrs, void *arg)
+all_search_cb(const struct folder_ent *e, void *arg)
 {
 	struct all_hits *ah = arg;
 	struct mbox *mb = NULL;
+	const char *name = e->name;
 	uint32_t *uids = NULL;
 	size_t n = 0, i;
 
-	(void)attrs;
-	if (ah->n >= MAX_ALL_HITS || mbox_open(ah->be->st, name, &mb) == -1)
+	if (ah->n >= MAX_ALL_HITS || web_folder_open(ah->be, name, ACL_R,
+	    &mb, NULL) != 0)
 		return;
 	if (web_search(ah->be, mb, ah->q, ah->head, MSORT_DATE, 1, &uids,
 	    &n) == 0)
@@ -460,14 +546,17 @@ all_hits_rows(struct backend *be, struct all_hits *ah, struct list_arg *la,
     uint32_t pageno)
 {
 	struct mbox *mb = NULL;
+	const char *open = NULL;
 	size_t i;
 
 	for (i = (size_t)(pageno - 1) * PAGE_ROWS; i < ah->n &&
 	    i < (size_t)pageno * PAGE_ROWS; i++) {
-		if (mb == NULL || strcmp(mbox_name(mb), ah->folder[i]) != 0) {
+		if (mb == NULL || strcmp(open, ah->folder[i]) != 0) {
 			mbox_close(&mb);
-			if (mbox_open(be->st, ah->folder[i], &mb) == -1)
+			if (web_folder_open(be, ah->folder[i], ACL_R, &mb,
+			    NULL) != 0)
 				continue;
+			open = ah->folder[i];
 		}
 		la->row_folder = ah->folder[i];
 		(void)mbox_summary(mb, ah->uid[i], list_row, la);
@@ -506,7 +595,7 @@ view_mail_make(struct backend *be, const struct web_request *r,
 
 	if (view_folder(be, r, rs) == -1)
 		return;
-	folder = mbox_name(be->mb);
+	folder = be->mb_name;
 	memset(&la, 0, sizeof(la));
 	la.folder = folder;
 	la.sort = web_param(r, "s");
@@ -602,7 +691,7 @@ view_mail_make(struct backend *be, const struct web_request *r,
 	buf_puts(b, "<input name=\"name\" aria-label=\"New folder\" "
 	    "placeholder=\"New folder\" required><button type=\"submit\">"
 	    "Create</button></form>");
-	if (strcmp(folder, "INBOX") != 0) {
+	if (strcmp(folder, "INBOX") != 0 && !web_shared_name(folder)) {
 		buf_puts(b, "<form method=\"post\" action=\"/folder\">");
 		html_hidden(b, "csrf", r->csrf);
 		html_hidden(b, "op", "rename");
@@ -626,16 +715,23 @@ view_mail_make(struct backend *be, const struct web_request *r,
 	html_hidden(b, "csrf", r->csrf);
 	html_hidden(b, "f", folder);
 	html_hidden(b, "back", la.back);
+	/* Only what the user's rights on the folder allow (a shared one's,
+	 * RFC 4314 §4; act.c checks again). */
 	buf_puts(b, "<div class=\"toolbar\"><input type=\"checkbox\" "
-	    "class=\"select-all\" aria-label=\"Select all\">"
-	    "<button name=\"op\" value=\"read\">Read</button>"
-	    "<button name=\"op\" value=\"unread\">Unread</button>"
-	    "<button name=\"op\" value=\"flag\">Flag</button>"
-	    "<button name=\"op\" value=\"delete\">Delete</button>"
-	    "<button name=\"op\" value=\"junk\">Junk</button>"
-	    "<select name=\"to\" aria-label=\"Move to\">");
-	folders_each(fl, folder_option, b);
-	buf_puts(b, "</select><button name=\"op\" value=\"move\">Move</button>");
+	    "class=\"select-all\" aria-label=\"Select all\">");
+	if (be->rights & ACL_S)
+		buf_puts(b, "<button name=\"op\" value=\"read\">Read</button>"
+		    "<button name=\"op\" value=\"unread\">Unread</button>");
+	if (be->rights & ACL_W)
+		buf_puts(b, "<button name=\"op\" value=\"flag\">Flag</button>");
+	if ((be->rights & (ACL_T | ACL_E)) == (ACL_T | ACL_E)) {
+		buf_puts(b, "<button name=\"op\" value=\"delete\">Delete"
+		    "</button><button name=\"op\" value=\"junk\">Junk</button>"
+		    "<select name=\"to\" aria-label=\"Move to\">");
+		folders_each(fl, folder_option, b);
+		buf_puts(b, "</select><button name=\"op\" value=\"move\">Move"
+		    "</button>");
+	}
 	if (mstore_special_use(folder) & MFA_TRASH)
 		buf_puts(b, "<button name=\"op\" value=\"empty\">Empty trash"
 		    "</button>");
