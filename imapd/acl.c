@@ -7,8 +7,9 @@
  * user's Maildir and to the Maildirs of the owners the auth service
  * names as sharing with that user (authd/share.c, which only an
  * owner's own session can change; global/sharing.c asks), before it
- * reads a byte of the client's commands after login.  So a session can open no Maildir of
- * a user who shares nothing with it, whatever it is made to do.  Within
+ * reads a byte of the client's commands after login.  So a session can
+ * open no Maildir of a user who shares nothing with it, whatever it is
+ * made to do.  Within
  * an owner's Maildir, the owner's ACLs (its index, maildir/acl.c) say
  * what the user may do in each folder, and each command checks them
  * here; a grant made after the session started takes effect at its

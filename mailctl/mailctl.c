@@ -666,7 +666,8 @@ main(int argc, char **argv)
 		int r = mailctl_acl(conf, argc - 1, argv + 1);
 
 		return r != -1 ? r : die_usage("acl list OWNER [FOLDER] | "
-		    "set OWNER FOLDER GRANTEE RIGHTS | del OWNER FOLDER GRANTEE");
+		    "set OWNER FOLDER GRANTEE RIGHTS | "
+		    "del OWNER FOLDER GRANTEE");
 	}
 	if (strcmp(argv[0], "queue") == 0)
 		return cmd_queue(argc - 1, argv + 1);

@@ -13,8 +13,8 @@
  * commit to the index, by this process or another (an IMAP client's
  * flag, expunge or APPEND), and with every directory a delivery or a
  * Maildir client changes; the stamps of the stores of the owners who
- * share folders with the user after it (the pane shows their counts).  So a change shows at once, as without the
- * cache.  A page is kept only when the stamp taken after it was made is
+ * share folders with the user after it (the pane shows their counts).
+ * So a change shows at once, as without the cache.  A page is kept only when the stamp taken after it was made is
  * the stamp taken before (nothing changed while it was made; what the
  * page's own sync wrote is this process's and counted apart) and the
  * directories' mtimes were older than the coarse clock could hide a

@@ -328,7 +328,8 @@ owner_heading(struct folders_arg *fa, const struct folder_ent *e)
 	    strncmp(fa->owner, owner, len) == 0)
 		return;
 	if (fa->owner == NULL)
-		buf_puts(fa->b, "<li class=\"heading others\">Other users</li>");
+		buf_puts(fa->b, "<li class=\"heading others\">Other users"
+		    "</li>");
 	fa->owner = owner;
 	fa->owner_len = len;
 	buf_puts(fa->b, "<li class=\"heading owner\">");
