@@ -312,6 +312,17 @@ shares_owner(const struct shares *sh, size_t i)
 	return sh->v[i].owner;
 }
 
+const char *
+shares_owner_of(const struct shares *sh, const struct mstore *st)
+{
+	size_t i;
+
+	for (i = 0; sh != NULL && i < sh->n; i++)
+		if (sh->v[i].store == st)
+			return sh->v[i].owner;
+	return NULL;
+}
+
 struct mstore *
 shares_store(struct shares *sh, size_t i)
 {

@@ -123,6 +123,9 @@ void	shares_confine(const struct shares *sh, const char *userdir);
 void	shares_free(struct shares **sh);
 size_t	shares_count(const struct shares *sh);
 const char *shares_owner(const struct shares *sh, size_t i);
+/* The owner whose opened store st is, or NULL. */
+const char *shares_owner_of(const struct shares *sh,
+	    const struct mstore *st);
 /* Owner i's store, opened on first use; NULL if it cannot be. */
 struct mstore *shares_store(struct shares *sh, size_t i);
 /*

@@ -17,6 +17,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../lib/log.h"
 #include "acl.h"
@@ -33,6 +34,53 @@ void
 imap_acl_free(struct imap_session *s)
 {
 	shares_free(&s->shares);
+}
+
+const char *
+imap_acl_store_owner(struct imap_session *s, struct mstore *st)
+{
+	if (st == s->store)
+		return s->user;
+	return shares_owner_of(s->shares, st);
+}
+
+/* The folder names of st, for imap_acl_owner_store(). */
+static void
+owner_folder(const char *name, unsigned int attrs, void *arg)
+{
+	void **a = arg;
+	struct imap_session *s = a[0];
+	struct mstore *st = a[1];
+	int *found = a[2];
+
+	if (!*found && !(attrs & (MFA_NONEXISTENT | MFA_NOSELECT)) &&
+	    (imap_acl_rights(st, name, s->user) & ACL_I))
+		*found = 1;
+}
+
+struct mstore *
+imap_acl_owner_store(struct imap_session *s, const char *owner,
+    const char **owner_r)
+{
+	struct mstore *st;
+	void *a[3];
+	size_t i, n = shares_count(s->shares);
+	int found = 0;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(shares_owner(s->shares, i), owner) == 0)
+			break;
+	if (i == n || (st = shares_store(s->shares, i)) == NULL)
+		return NULL;
+	/* Only to a user who may add to one of the owner's folders
+	 * (cmd_quota.c says why). */
+	a[0] = s;
+	a[1] = st;
+	a[2] = &found;
+	if (mstore_list(st, owner_folder, a) == -1 || !found)
+		return NULL;
+	*owner_r = shares_owner(s->shares, i);
+	return st;
 }
 
 unsigned int

@@ -36,6 +36,14 @@ void	imap_acl_free(struct imap_session *s);
  */
 int	imap_mbref(struct imap_session *s, const char *name,
 	    struct imap_mbref *r);
+/* Whose is st: the user's own store (s->user) or a sharing owner's;
+ * NULL for a store of neither. */
+const char *imap_acl_store_owner(struct imap_session *s, struct mstore *st);
+/* The store of owner (one who shares with the user), when the user has
+ * "i" on one of its folders at least; NULL otherwise.  *owner_r: the
+ * owner's address as the auth service gave it. */
+struct mstore *imap_acl_owner_store(struct imap_session *s,
+	    const char *owner, const char **owner_r);
 /* A user's rights on an owner's folder (0 if none or no folder). */
 unsigned int imap_acl_rights(struct mstore *st, const char *folder,
 	    const char *user);

@@ -6,13 +6,15 @@
  *	message = literal / literal8 / CATENATE ( 1*part ) /
  *	    UTF8 ( literal8 )
  *	part = TEXT literal / URL "/mailbox;UIDVALIDITY=n/;UID=n/;SECTION=s"
+ *	    / URL ";UID=n/;SECTION=s" (the selected mailbox)
  *
  * Each message literal and each TEXT literal goes, as it arrives, into
  * a file of its own in the target mailbox's tmp/ (session.c reads it;
  * here is said which literals and within which limits).  Once the
  * command is whole, CATENATE's messages are put together (its URLs
- * name messages of the user's own mailboxes on this server, nothing
- * else), and every message is added in one transaction of the store:
+ * name messages of mailboxes on this server the user may read: its
+ * own, others' shared with it with "r", the selected one for a
+ * relative URL; nothing else), and every message is added in one transaction of the store:
  * all of them or none (RFC 3502 §6.3.11).  A binary message (literal8)
  * is stored as it came, and so is one in RFC 6855 §4's UTF8 ( ... ).
  */
@@ -123,14 +125,32 @@ imap_append_check(struct imap_session *s, size_t len)
 		return "NO Empty message";
 	else if (messages_so_far(args, n) >= APPEND_MAX_MESSAGES)
 		return "NO [LIMIT] Too many messages in one APPEND";
+	return NULL;
+}
+
+const char *
+imap_append_quota_check(struct imap_session *s, size_t len)
+{
+	const struct imap_arg *args, *l;
+	size_t n, i;
+	uint64_t sum = len;
+
 	/* RFC 9208 §4.3.1, before the client sends what cannot be kept:
 	 * this literal with the messages before it (checked again at the
-	 * end, with CATENATE's URLs). */
+	 * end, with CATENATE's URLs), against the quota root of the
+	 * target: its owner's when it is a shared folder. */
+	args = imap_parser_args(s->parser, &n);
+	if (catenate_pending(args, n) != NULL) {
+		l = &args[n - 1];
+		for (i = 0; i < l->nlist; i++)
+			if (l->list[i].type == IMAP_ARG_LITERAL_FILE)
+				sum += l->list[i].len;
+	}
 	for (i = 0; i < n; i++)
 		if (args[i].type == IMAP_ARG_LITERAL_FILE)
-			sum += (off_t)args[i].len;
-	if (imap_quota_over(s, (uint64_t)sum, messages_so_far(args, n) +
-	    (catenate_pending(args, n) == NULL)))
+			sum += args[i].len;
+	if (imap_quota_over(s, mbox_store(s->append_mb), sum,
+	    messages_so_far(args, n) + (catenate_pending(args, n) == NULL)))
 		return "NO [OVERQUOTA] Quota exceeded";
 	return NULL;
 }
@@ -187,6 +207,8 @@ url_number(const char **p, uint64_t max, uint64_t *v)
 	return 0;
 }
 
+static int url_parse_msg(const char *, struct imap_url *);
+
 static const char *
 strcasestr_n(const char *hay, const char *needle)
 {
@@ -240,7 +262,23 @@ url_parse(const char *url, struct imap_url *u)
 	if (maildir_name_valid(u->mailbox, &why) == -1)
 		return -1;
 	maildir_name_normalize(u->mailbox);
-	p = uid + 6;
+	return url_parse_msg(uid + 1, u);
+}
+
+/*
+ * The message part of a URL, from ";UID=": ";UID=" n ["/;SECTION=" s]
+ * ["/;PARTIAL=" o ["." l]].  Alone, it is a relative URL (RFC 5092 §7.1,
+ * RFC 3986 §5.2), resolved against the selected mailbox (RFC 4469 §3).
+ */
+static int
+url_parse_msg(const char *p, struct imap_url *u)
+{
+	const char *e;
+	uint64_t n;
+
+	if (strncasecmp(p, ";UID=", 5) != 0 || strlen(p) > URL_MAX)
+		return -1;
+	p += 5;
 	if (url_number(&p, UINT32_MAX, &n) == -1)
 		return -1;
 	u->uid = (uint32_t)n;
@@ -302,7 +340,7 @@ catenate_url(struct imap_session *s, const char *url, int fd, off_t *total)
 	struct mbox *mb = NULL;
 	struct mbox_status st;
 	struct mime_msg *m = NULL;
-	const char *data;
+	const char *data, *no;
 	char *owned = NULL;
 	size_t len;
 	int r = -1;
@@ -311,12 +349,22 @@ catenate_url(struct imap_session *s, const char *url, int fd, off_t *total)
 	 * checks it (urlauth.c) */
 	if (strncasecmp(url, "imap://", 7) == 0)
 		return imap_urlauth_catenate(s, url, fd, total);
-	if (url_parse(url, &u) == -1)
-		return -1;
-	/* The store checks the name again before it becomes a path. */
-	if (!mstore_exists(s->store, u.mailbox) ||
-	    mbox_open(s->store, u.mailbox, &mb) == -1)
-		return -1;
+	memset(&u, 0, sizeof(u));
+	if (url[0] == ';') {
+		/* RFC 4469 §3: relative to the selected mailbox, which the
+		 * user may read (SELECT and EXAMINE needed "r"). */
+		if (s->mb == NULL || !(s->rights & ACL_R) ||
+		    url_parse_msg(url, &u) == -1 ||
+		    mbox_open(mbox_store(s->mb), mbox_name(s->mb), &mb) == -1)
+			return -1;
+	} else {
+		/* The user's own folder, or another user's it may read
+		 * (RFC 4314 §4: "r"; acl.c); the store checks the name
+		 * again before it becomes a path. */
+		if (url_parse(url, &u) == -1 || imap_acl_open(s, u.mailbox,
+		    ACL_R, 0, &mb, NULL, &no) == -1)
+			return -1;
+	}
 	if (mbox_get_status(mb, &st) == -1 ||
 	    (u.uidvalidity != 0 && u.uidvalidity != st.uidvalidity))
 		goto out;
@@ -594,7 +642,7 @@ cmd_append(struct imap_session *s, const struct imap_arg *args,
 		    msgs[i].keywords : "";
 		adds[i].internaldate = msgs[i].idate;
 	}
-	if (imap_quota_append(s, adds, n) == -1) {
+	if (imap_quota_append(s, mbox_store(s->append_mb), adds, n) == -1) {
 		append_free(msgs, n);
 		return 0;
 	}

@@ -421,9 +421,11 @@ copy_common(struct imap_session *s, const struct imap_arg *args,
 		imap_acl_copy_flags(s, dst, rights, uid, dst_uids[done]);
 		src_uids[done++] = uid;
 	}
-	/* RFC 9208 §4.3.1: a COPY that took the user over its quota is
-	 * undone (a MOVE adds nothing to the user's usage). */
-	if (!failed && !move && done > 0 && imap_quota_over(s, 0, 0))
+	/* RFC 9208 §4.3.1: a COPY that took the target's quota root (its
+	 * owner's, for a shared folder) over its limits is undone; a MOVE
+	 * within one owner's folders adds nothing to its usage. */
+	if (!failed && done > 0 && (!move || mbox_store(dst) !=
+	    mbox_store(s->mb)) && imap_quota_over(s, mbox_store(dst), 0, 0))
 		failed = 2;
 	buf_init(&code, 0);
 	buf_puts(&code, "");

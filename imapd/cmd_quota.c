@@ -14,13 +14,27 @@
  *
  * SETQUOTA is refused: users do not set their own limits, and RFC 9208
  * §4.1.3 lets a server say NO (no QUOTASET capability is offered).
+ *
+ * A folder another user shares (imapd/acl.c) is in its owner's quota
+ * root, not the user's (§3: a mailbox's resources count against its
+ * root's limits), named as the owner is in the other users' namespace:
+ * "Other Users/ann@example.test".  APPEND, COPY and MOVE into it are
+ * checked against the owner's limits and usage, asked as for the
+ * user's own.  The figures are the owner's: GETQUOTAROOT and GETQUOTA
+ * give them only to a user who may add to the owner's folders (RFC 4314
+ * "i", the right whose commands the quota can refuse; on that folder
+ * for GETQUOTAROOT, on one at least for GETQUOTA), else NO [NOPERM]
+ * (GETQUOTAROOT, §4.1.2's "permission denied") or as for a root that
+ * does not exist (GETQUOTA).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "../lib/buf.h"
 #include "../lib/log.h"
+#include "acl.h"
 #include "session.h"
 
 #define QUOTA_ROOT	""
@@ -30,39 +44,56 @@ struct quota {
 	uint64_t	 octets, msgs;			/* in use */
 };
 
-/* The user's limits and usage: 1 (q filled), 0 no limit, -1 unknown
- * (logged). */
+/* The limits and usage of the root of st (the user's own store or a
+ * sharing owner's): 1 (q filled), 0 no limit, -1 unknown (logged). */
 static int
-quota_get(struct imap_session *s, struct quota *q)
+quota_get(struct imap_session *s, struct mstore *st, struct quota *q)
 {
+	const char *owner;
 	int r;
 
 	memset(q, 0, sizeof(*q));
-	if ((r = authc_quota(s->authc, s->user, &q->limit_kib,
+	if ((owner = imap_acl_store_owner(s, st)) == NULL)
+		return -1;
+	if ((r = authc_quota(s->authc, owner, &q->limit_kib,
 	    &q->limit_msgs)) != 1) {
-		log_warn("sid=%s user=%s quota lookup failed", s->id,
-		    s->user);
+		log_warn("sid=%s user=%s quota lookup of %s failed", s->id,
+		    s->user, log_str(owner));
 		return -1;
 	}
 	if (q->limit_kib == 0 && q->limit_msgs == 0)
 		return 0;
-	if (mstore_usage(s->store, &q->octets, &q->msgs) == -1) {
-		log_err("sid=%s user=%s quota usage: %s", s->id, s->user,
-		    mstore_error(s->store));
+	if (mstore_usage(st, &q->octets, &q->msgs) == -1) {
+		log_err("sid=%s user=%s quota usage of %s: %s", s->id, s->user,
+		    log_str(owner), mstore_error(st));
 		return -1;
 	}
 	return 1;
 }
 
+/* The root's name: "" for the user's own, else the owner's in the other
+ * users' namespace. */
+static void
+quota_root_name(struct imap_session *s, struct mstore *st, char *out,
+    size_t size)
+{
+	const char *owner = imap_acl_store_owner(s, st);
+
+	if (st == s->store || owner == NULL)
+		util_strcpy(out, QUOTA_ROOT, size);
+	else
+		snprintf(out, size, "%s%c%s", ACL_NS, MAILDIR_SEP, owner);
+}
+
 /* "* QUOTA "" (STORAGE used limit MESSAGE used limit)" */
 static void
-quota_reply(struct imap_session *s, const struct quota *q)
+quota_reply(struct imap_session *s, const char *root, const struct quota *q)
 {
 	struct buf *b = imap_out(s);
 	const char *sep = "";
 
 	buf_puts(b, "* QUOTA ");
-	imap_put_astring(b, QUOTA_ROOT);
+	imap_put_astring(b, root);
 	buf_puts(b, " (");
 	if (q->limit_kib != 0) {
 		buf_printf(b, "STORAGE %llu %llu",
@@ -82,15 +113,22 @@ int
 cmd_getquota(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
-	const char *root;
+	const char *root, *owner;
+	struct mstore *st = NULL;
 	struct quota q;
-	int r;
+	size_t nslen = strlen(ACL_NS);
+	int r = 0;
 
 	if (nargs != 1 || (root = imap_arg_astring(&args[0])) == NULL) {
 		imap_tagged(s, "BAD Usage: GETQUOTA quota-root");
 		return -1;
 	}
-	if (strcmp(root, QUOTA_ROOT) != 0 || (r = quota_get(s, &q)) == 0) {
+	if (strcmp(root, QUOTA_ROOT) == 0)
+		st = s->store;
+	else if (strncmp(root, ACL_NS, nslen) == 0 &&
+	    root[nslen] == MAILDIR_SEP)
+		st = imap_acl_owner_store(s, root + nslen + 1, &owner);
+	if (st == NULL || (r = quota_get(s, st, &q)) == 0) {
 		imap_tagged(s, "NO [NONEXISTENT] No such quota root");
 		return 0;
 	}
@@ -98,7 +136,7 @@ cmd_getquota(struct imap_session *s, const struct imap_arg *args,
 		imap_tagged(s, "NO [UNAVAILABLE] Quota unknown just now");
 		return 0;
 	}
-	quota_reply(s, &q);
+	quota_reply(s, root, &q);
 	imap_tagged(s, "OK GETQUOTA completed");
 	return 0;
 }
@@ -107,10 +145,11 @@ int
 cmd_getquotaroot(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
-	char name[MAILDIR_NAME_MAX + 1];
+	char name[MAILDIR_NAME_MAX + 1], root[MAILDIR_NAME_MAX + 16];
+	struct imap_mbref ref;
 	struct quota q;
 	struct buf *b;
-	int r;
+	int k, r;
 
 	if (nargs != 1) {
 		imap_tagged(s, "BAD Usage: GETQUOTAROOT mailbox");
@@ -118,26 +157,34 @@ cmd_getquotaroot(struct imap_session *s, const struct imap_arg *args,
 	}
 	if (imap_mailbox_arg(s, &args[0], name, sizeof(name)) == -1)
 		return -1;
-	if (!mstore_exists(s->store, name)) {
+	/* RFC 4314 §4: a folder without "l" or "r" stays hidden. */
+	if ((k = imap_mbref(s, name, &ref)) == -1 ||
+	    !mstore_exists(ref.st, ref.name) ||
+	    (k == 1 && !(ref.rights & (ACL_L | ACL_R)))) {
 		imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
 		return 0;
 	}
-	if ((r = quota_get(s, &q)) == -1) {
+	if (k == 1 && !(ref.rights & ACL_I)) {
+		imap_tagged(s, "NO [NOPERM] Permission denied");
+		return 0;
+	}
+	if ((r = quota_get(s, ref.st, &q)) == -1) {
 		imap_tagged(s, "NO [UNAVAILABLE] Quota unknown just now");
 		return 0;
 	}
+	quota_root_name(s, ref.st, root, sizeof(root));
 	/* §4.1.2: the roots, then a QUOTA response for each. */
 	b = imap_out(s);
 	buf_puts(b, "* QUOTAROOT ");
 	imap_put_astring(b, name);
 	if (r == 1) {
 		buf_putc(b, ' ');
-		imap_put_astring(b, QUOTA_ROOT);
+		imap_put_astring(b, root);
 	}
 	buf_puts(b, "\r\n");
 	imap_out_done(s);
 	if (r == 1)
-		quota_reply(s, &q);
+		quota_reply(s, root, &q);
 	imap_tagged(s, "OK GETQUOTAROOT completed");
 	return 0;
 }
@@ -167,17 +214,18 @@ bad:
 }
 
 int
-imap_quota_over(struct imap_session *s, uint64_t add_octets,
-    uint64_t add_msgs)
+imap_quota_over(struct imap_session *s, struct mstore *st,
+    uint64_t add_octets, uint64_t add_msgs)
 {
 	struct quota q;
 
-	if (quota_get(s, &q) != 1)
+	if (quota_get(s, st, &q) != 1)
 		return 0;	/* none, or unknown: as without a quota */
 	if ((q.limit_kib != 0 && q.octets + add_octets > q.limit_kib * 1024) ||
 	    (q.limit_msgs != 0 && q.msgs + add_msgs > q.limit_msgs)) {
-		log_info("sid=%s user=%s over quota: %llu+%llu octets of %llu "
-		    "KiB, %llu+%llu messages of %llu", s->id, s->user,
+		log_info("sid=%s user=%s over quota of %s: %llu+%llu octets "
+		    "of %llu KiB, %llu+%llu messages of %llu", s->id, s->user,
+		    log_str(imap_acl_store_owner(s, st)),
 		    (unsigned long long)q.octets,
 		    (unsigned long long)add_octets,
 		    (unsigned long long)q.limit_kib,
@@ -189,8 +237,8 @@ imap_quota_over(struct imap_session *s, uint64_t add_octets,
 }
 
 int
-imap_quota_append(struct imap_session *s, const struct mbox_append *adds,
-    size_t n)
+imap_quota_append(struct imap_session *s, struct mstore *st,
+    const struct mbox_append *adds, size_t n)
 {
 	uint64_t octets = 0;
 	struct stat sb;
@@ -200,7 +248,7 @@ imap_quota_append(struct imap_session *s, const struct mbox_append *adds,
 	for (i = 0; i < n; i++)
 		if (stat(adds[i].tmppath, &sb) == 0)
 			octets += (uint64_t)sb.st_size;
-	if (!imap_quota_over(s, octets, n))
+	if (!imap_quota_over(s, st, octets, n))
 		return 0;
 	imap_tagged(s, "NO [OVERQUOTA] Quota exceeded");	/* §4.3.1 */
 	return -1;

@@ -345,6 +345,8 @@ literal_append(struct imap_session *s, size_t len, int sync)
 			(void)imap_acl_open(s, name, ACL_I, 1, &s->append_mb,
 			    NULL, &why);
 	}
+	if (why == NULL)	/* the target's quota root (cmd_quota.c) */
+		why = imap_append_quota_check(s, len);
 	if (why != NULL) {
 		if (why[0] != '\0')
 			imap_tagged(s, "%s", why);

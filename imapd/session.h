@@ -281,6 +281,9 @@ int	cmd_append(struct imap_session *, const struct imap_arg *, size_t);
  * remove the files of a command that was refused or is over. */
 int	imap_append_to_file(struct imap_session *s);
 const char *imap_append_check(struct imap_session *s, size_t len);
+/* Once the target is open: would this literal, with the command's
+ * before it, pass the target's quota?  NULL, or the NO [OVERQUOTA]. */
+const char *imap_append_quota_check(struct imap_session *s, size_t len);
 void	imap_append_unlink(struct imap_session *s);
 
 /* cmd_message.c (selected state) */
@@ -403,19 +406,21 @@ int	rev2_name_ok(struct imap_session *s, const char *name);
 /* cmd_fetch.c */
 int	cmd_fetch(struct imap_session *, const struct imap_arg *, size_t);
 
-/* cmd_quota.c: QUOTA (RFC 9208), one root "" per user */
+/* cmd_quota.c: QUOTA (RFC 9208), one root "" per user (a shared
+ * folder is in its owner's) */
 int	cmd_getquota(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_getquotaroot(struct imap_session *, const struct imap_arg *,
 	    size_t);
 int	cmd_setquota(struct imap_session *, const struct imap_arg *, size_t);
-/* Would adding these octets (RFC822.SIZE) and messages put the user
- * over its quota?  1 (logged) or 0 (also when the limits or the usage
- * cannot be read just now). */
-int	imap_quota_over(struct imap_session *s, uint64_t add_octets,
-	    uint64_t add_msgs);
-/* APPEND's messages, before they are committed: 0, or -1 after a NO
- * [OVERQUOTA]. */
-int	imap_quota_append(struct imap_session *s,
+/* Would adding these octets (RFC822.SIZE) and messages to st (the
+ * user's store or a sharing owner's) put its owner over its quota?  1
+ * (logged) or 0 (also when the limits or the usage cannot be read just
+ * now). */
+int	imap_quota_over(struct imap_session *s, struct mstore *st,
+	    uint64_t add_octets, uint64_t add_msgs);
+/* APPEND's messages into st, before they are committed: 0, or -1 after
+ * a NO [OVERQUOTA]. */
+int	imap_quota_append(struct imap_session *s, struct mstore *st,
 	    const struct mbox_append *adds, size_t n);
 
 /* cmd_acl.c: ACL (RFC 4314), LIST-MYRIGHTS (RFC 8440) */
