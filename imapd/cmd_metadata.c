@@ -7,23 +7,39 @@
  * apart by their names (/private/comment is not /shared/comment).
  * Entry names are case-insensitive (§3.2): kept in lower case.
  *
+ * A folder another user shares (imapd/acl.c) has its annotations in
+ * its owner's index: its /shared entries are the owner's and every
+ * grantee's, its /private entries each user's own: a grantee's are
+ * kept there under "/user/<address>/private/..." (MSTORE_META_USER,
+ * which no entry name a client gives can start with), so the owner's
+ * and each grantee's stay apart and go with the folder when it is
+ * renamed or deleted.  RFC 5464 §3.3: with ACL, a user gets and sets
+ * either kind only on a folder where it has "l" and one of "r", "s",
+ * "w", "i", "p"; else NO [NOPERM] (NONEXISTENT without "l" or "r", as
+ * for every command, RFC 4314 §4).  The folder's entry limit counts
+ * everybody's entries.
+ *
  * Limits, all of them client-controlled input: a value of at most
  * META_MAXSIZE octets (NO [METADATA MAXSIZE n], §4.3), at most
  * META_MAX_ENTRIES entries for the server and for each folder (NO
  * [METADATA TOOMANY]), entry names of at most META_NAME_MAX octets.
  * No unsolicited METADATA responses (no NOTIFY).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "../lib/buf.h"
 #include "../lib/log.h"
+#include "acl.h"
 #include "session.h"
 
 #define META_MAXSIZE		65536	/* octets of one value */
 #define META_MAX_ENTRIES	200	/* of the server, of each folder */
 #define META_NAME_MAX		1024	/* octets of an entry name */
+/* A stored name: a grantee's /private entry has its prefix. */
+#define META_KEY_MAX		(META_NAME_MAX + 400)
 
 /*
  * An entry name (§3.2 and the entry ABNF of §5): "/private" or
@@ -76,6 +92,59 @@ meta_mailbox(struct imap_session *s, const struct imap_arg *a, char *name,
 		return 0;
 	}
 	return imap_mailbox_arg(s, a, name, size);
+}
+
+/* Where a folder's annotations are, for this user. */
+struct meta_target {
+	struct mstore	*st;
+	const char	*mailbox;	/* in st; NULL: the server */
+	char		 name[MAILDIR_NAME_MAX + 1];
+	char		 prefix[400];	/* of this user's /private names */
+};
+
+/* The target of a folder name (see the top): 0, or -1 after a NO. */
+static int
+meta_target(struct imap_session *s, const char *name, int server,
+    struct meta_target *t)
+{
+	struct imap_mbref r;
+	int k;
+
+	memset(t, 0, sizeof(*t));
+	t->st = s->store;
+	if (server)
+		return 0;
+	if ((k = imap_mbref(s, name, &r)) == -1 ||
+	    !mstore_exists(r.st, r.name) ||
+	    (k == 1 && !(r.rights & (ACL_L | ACL_R)))) {
+		imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
+		return -1;
+	}
+	if (k == 1 && (!(r.rights & ACL_L) || !(r.rights & (ACL_R | ACL_S |
+	    ACL_W | ACL_I | ACL_P)))) {
+		imap_tagged(s, "NO [NOPERM] Permission denied");
+		return -1;
+	}
+	t->st = r.st;
+	util_strcpy(t->name, r.name, sizeof(t->name));
+	t->mailbox = t->name;
+	if (k == 1 && snprintf(t->prefix, sizeof(t->prefix), "%s%s",
+	    MSTORE_META_USER, s->user) >= (int)sizeof(t->prefix)) {
+		imap_tagged(s, "NO [CANNOT] Address too long");
+		return -1;
+	}
+	return 0;
+}
+
+/* The stored name of an entry (lower case, checked) for the target. */
+static void
+meta_key(const struct meta_target *t, const char *entry, char *out,
+    size_t size)
+{
+	if (t->prefix[0] != '\0' && strncmp(entry, "/private", 8) == 0)
+		snprintf(out, size, "%s%s", t->prefix, entry);
+	else
+		util_strcpy(out, entry, size);
 }
 
 /* A value as RFC 5464 §5 has it: nstring, or literal8 when it holds a
@@ -163,11 +232,13 @@ cmd_getmetadata(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
 	char name[MAILDIR_NAME_MAX + 1], entry[META_NAME_MAX + 1];
+	char key[META_KEY_MAX + 1];
 	const struct imap_arg *entries, *opts = NULL, *mbox;
+	struct meta_target t;
 	struct mmeta *m;
 	struct buf *b = NULL;
 	uint64_t maxsize = UINT64_MAX;
-	size_t nentries, i, j, n, longest = 0;
+	size_t nentries, i, j, n, longest = 0, skip;
 	int depth = 0, server;
 
 	if (nargs == 3 && args[0].type == IMAP_ARG_LIST) {
@@ -208,17 +279,18 @@ cmd_getmetadata(struct imap_session *s, const struct imap_arg *args,
 		}
 	if (meta_mailbox(s, mbox, name, sizeof(name), &server) == -1)
 		return -1;
-	if (!server && !mstore_exists(s->store, name)) {
-		imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
+	if (meta_target(s, name, server, &t) == -1)
 		return 0;
-	}
 	for (i = 0; i < nentries; i++) {
 		meta_entry_name(&entries[i], 1, entry, sizeof(entry));
-		if (mstore_metadata_get(s->store, server ? NULL : name, entry,
-		    depth, &m, &n) == -1) {
+		meta_key(&t, entry, key, sizeof(key));
+		/* what is stored under the key, named as the client did */
+		skip = strlen(key) - strlen(entry);
+		if (mstore_metadata_get(t.st, t.mailbox, key, depth, &m,
+		    &n) == -1) {
 			if (b != NULL)
 				buf_puts(b, ")\r\n");
-			return imap_store_no(s, "getmetadata");
+			return imap_acl_store_no(s, t.st, "getmetadata");
 		}
 		/* An entry asked for by name that does not exist is NIL;
 		 * under DEPTH, only what exists (the example of §4.2.2). */
@@ -230,7 +302,7 @@ cmd_getmetadata(struct imap_session *s, const struct imap_arg *args,
 					longest = m[j].len;
 				continue;
 			}
-			meta_put_entry(s, &b, name, server, m[j].name,
+			meta_put_entry(s, &b, name, server, m[j].name + skip,
 			    m[j].value, m[j].len);
 		}
 		mmeta_free(&m, &n);
@@ -255,8 +327,9 @@ int
 cmd_setmetadata(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
-	char name[MAILDIR_NAME_MAX + 1];
+	char name[MAILDIR_NAME_MAX + 1], key[META_KEY_MAX + 1];
 	const struct imap_arg *l, *v;
+	struct meta_target t;
 	struct mmeta *set = NULL;
 	size_t i, n = 0;
 	int server, r = -1;
@@ -270,7 +343,7 @@ cmd_setmetadata(struct imap_session *s, const struct imap_arg *args,
 	l = &args[1];
 	set = util_calloc(l->nlist / 2, sizeof(*set));
 	for (i = 0; i < l->nlist; i += 2, n++) {
-		set[n].name = util_calloc(1, META_NAME_MAX + 1);
+		set[n].name = util_calloc(1, META_KEY_MAX + 1);
 		if (meta_entry_name(&l->list[i], 0, set[n].name,
 		    META_NAME_MAX + 1) == -1) {
 			imap_tagged(s, "BAD Invalid entry name");
@@ -296,6 +369,13 @@ cmd_setmetadata(struct imap_session *s, const struct imap_arg *args,
 	}
 	if (meta_mailbox(s, &args[0], name, sizeof(name), &server) == -1)
 		goto out;
+	r = 0;
+	if (meta_target(s, name, server, &t) == -1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		meta_key(&t, set[i].name, key, sizeof(key));
+		util_strcpy(set[i].name, key, META_KEY_MAX + 1);
+	}
 	for (i = 0; i < n; i++)
 		if (set[i].value != NULL && set[i].len > META_MAXSIZE) {
 			imap_tagged(s, "NO [METADATA MAXSIZE %d] Value too "
@@ -303,16 +383,15 @@ cmd_setmetadata(struct imap_session *s, const struct imap_arg *args,
 			r = 0;
 			goto out;
 		}
-	r = 0;
-	if (mstore_metadata_set(s->store, server ? NULL : name, set, n,
+	if (mstore_metadata_set(t.st, t.mailbox, set, n,
 	    META_MAX_ENTRIES) == -1) {
 		/* RFC 5464 §4.3's own code for the limit; the rest as
 		 * every store error */
-		if (mstore_errclass(s->store) == MSTORE_ELIMIT)
+		if (mstore_errclass(t.st) == MSTORE_ELIMIT)
 			imap_tagged(s, "NO [METADATA TOOMANY] Too many "
 			    "annotations");
 		else
-			imap_store_no(s, "setmetadata");
+			imap_acl_store_no(s, t.st, "setmetadata");
 		goto out;
 	}
 	imap_tagged(s, "OK SETMETADATA completed");

@@ -558,6 +558,10 @@ int	mstore_create_special(struct mstore *st, const char *name,
  * caller checks them).  A folder renamed keeps its entries; deleted, it
  * loses them.  No such folder: -1 with MSTORE_ENOTFOUND.
  */
+/* Names under this are one user's entries in another user's folder
+ * (imapd/cmd_metadata.c): never a client's entry name, never told as a
+ * change (mstore_metadata_changes()). */
+#define MSTORE_META_USER	"/user/"
 struct mmeta {
 	char		*name;
 	char		*value;		/* NUL-terminated too; NULL: remove */

@@ -107,6 +107,10 @@ mstore_metadata_changes(struct mstore *st, int64_t *seq,
 		if (sqlite3_column_int64(s, 1) != 0 &&
 		    sqlite3_column_type(s, 2) == SQLITE_NULL)
 			continue;
+		/* Another user's private entry: not the owner's news. */
+		if (strncmp((const char *)sqlite3_column_text(s, 3),
+		    MSTORE_META_USER, strlen(MSTORE_META_USER)) == 0)
+			continue;
 		if (!lost)
 			cb(sqlite3_column_int64(s, 1) == 0 ? NULL :
 			    (const char *)sqlite3_column_text(s, 2),
