@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "casemap.h"
 #include "log.h"
+#include "util.h"
 
 struct cm_out {
 	struct buf	 b;
@@ -115,4 +116,86 @@ char *
 casemap_fold(const char *s)
 {
 	return casemap_fold_n(s, strlen(s), NULL);
+}
+
+/* ---- the comparators of RFC 5255 §4.7 ---- */
+
+static const char *const cmp_names[CMP_COUNT] = {
+	[CMP_UNICODE_CASEMAP] = "i;unicode-casemap",	/* RFC 5051 */
+	[CMP_ASCII_CASEMAP] = "i;ascii-casemap",	/* RFC 4790 §9.2 */
+	[CMP_OCTET] = "i;octet",			/* RFC 4790 §9.3 */
+};
+
+const char *
+comparator_name(enum comparator c)
+{
+	return (unsigned int)c < CMP_COUNT ? cmp_names[c] : cmp_names[0];
+}
+
+static int
+cmp_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* Glob of p against n, '*' any run: iterative, one backtrack point, so
+ * a pattern of many '*' costs len(p) * len(n) at worst. */
+static int
+cmp_glob(const char *p, const char *n)
+{
+	const char *star = NULL, *mark = NULL;
+
+	while (*n != '\0') {
+		if (*p == '*') {
+			star = p++;
+			mark = n;
+		} else if (*p != '\0' && cmp_lower((unsigned char)*p) ==
+		    cmp_lower((unsigned char)*n)) {
+			p++;
+			n++;
+		} else if (star != NULL) {
+			p = star + 1;
+			n = ++mark;
+		} else
+			return 0;
+	}
+	while (*p == '*')
+		p++;
+	return *p == '\0';
+}
+
+int
+comparator_match(const char *pattern, enum comparator c)
+{
+	if ((unsigned int)c >= CMP_COUNT ||
+	    strlen(pattern) > COMPARATOR_PATTERN_MAX)
+		return 0;
+	return cmp_glob(pattern, cmp_names[c]);
+}
+
+char *
+comparator_fold_n(enum comparator c, const char *s, size_t len,
+    size_t *outlen)
+{
+	char *d;
+	size_t i;
+
+	if (c == CMP_UNICODE_CASEMAP || (unsigned int)c >= CMP_COUNT)
+		return casemap_fold_n(s, len, outlen);
+	d = util_reallocarray(NULL, len + 1, 1);
+	memcpy(d, s, len);
+	d[len] = '\0';
+	if (c == CMP_ASCII_CASEMAP)
+		for (i = 0; i < len; i++)
+			if (d[i] >= 'a' && d[i] <= 'z')
+				d[i] -= 'a' - 'A';
+	if (outlen != NULL)
+		*outlen = len;
+	return d;
+}
+
+char *
+comparator_fold(enum comparator c, const char *s)
+{
+	return comparator_fold_n(c, s, strlen(s), NULL);
 }

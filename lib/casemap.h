@@ -39,4 +39,36 @@ char	*casemap_fold_n(const char *s, size_t len, size_t *outlen);
 /* The same for a C string. */
 char	*casemap_fold(const char *s);
 
+/*
+ * The comparators IMAP's COMPARATOR command chooses between (RFC 5255
+ * §4.7), all of which compare two strings as the octets of their forms
+ * (substring for SEARCH, order for SORT and THREAD):
+ * i;unicode-casemap (RFC 5051) as above, the default; i;ascii-casemap
+ * (RFC 4790 §9.2: a-z as A-Z, every other octet as itself); i;octet
+ * (RFC 4790 §9.3: the octets themselves).
+ */
+enum comparator {
+	CMP_UNICODE_CASEMAP = 0,
+	CMP_ASCII_CASEMAP,
+	CMP_OCTET,
+	CMP_COUNT
+};
+#define CMP_DEFAULT	CMP_UNICODE_CASEMAP
+
+/* "i;unicode-casemap", ... */
+const char *comparator_name(enum comparator c);
+/*
+ * Whether name (an RFC 4790 §3.1 collation name) is c: case-insensitive,
+ * each '*' of pattern (RFC 4790 §3.2's wildcard) standing for any
+ * run of characters.  Bounded: a pattern of more than
+ * COMPARATOR_PATTERN_MAX octets matches nothing.
+ */
+#define COMPARATOR_PATTERN_MAX	255
+int	comparator_match(const char *pattern, enum comparator c);
+/* s (len octets) in c's form, as casemap_fold_n() does for
+ * i;unicode-casemap. */
+char	*comparator_fold_n(enum comparator c, const char *s, size_t len,
+	    size_t *outlen);
+char	*comparator_fold(enum comparator c, const char *s);
+
 #endif

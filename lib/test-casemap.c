@@ -184,10 +184,41 @@ test_bound(void)
 	free(s);
 }
 
+/* The comparators of RFC 5255 §4.7 and their names (RFC 4790 §3). */
+static void
+test_comparators(void)
+{
+	char *f;
+
+	f = comparator_fold(CMP_ASCII_CASEMAP, "Stra\xc3\x9f""e caf\xc3\xa9");
+	ok(strcmp(f, "STRA\xc3\x9f""E CAF\xc3\xa9") == 0,
+	    "i;ascii-casemap: a-z upper-cased, UTF-8 kept");
+	free(f);
+	f = comparator_fold(CMP_OCTET, "Stra\xc3\x9f""e");
+	ok(strcmp(f, "Stra\xc3\x9f""e") == 0, "i;octet: the octets");
+	free(f);
+	f = comparator_fold(CMP_UNICODE_CASEMAP, "caf\xc3\xa9");
+	ok(strcmp(f, "CAFE\xcc\x81") == 0, "i;unicode-casemap: casemap_fold");
+	free(f);
+	ok(comparator_match("i;octet", CMP_OCTET) &&
+	    comparator_match("I;OCTET", CMP_OCTET) &&
+	    !comparator_match("i;octe", CMP_OCTET), "names, case-insensitive");
+	ok(comparator_match("i;*", CMP_OCTET) &&
+	    comparator_match("*casemap", CMP_ASCII_CASEMAP) &&
+	    comparator_match("*casemap", CMP_UNICODE_CASEMAP) &&
+	    !comparator_match("*casemap", CMP_OCTET) &&
+	    comparator_match("i;*-*map", CMP_ASCII_CASEMAP) &&
+	    comparator_match("**", CMP_OCTET) &&
+	    !comparator_match("cz;*", CMP_OCTET), "wildcards (RFC 4790 §3.2)");
+	ok(strcmp(comparator_name(CMP_DEFAULT), "i;unicode-casemap") == 0,
+	    "the default");
+}
+
 int
 main(void)
 {
 	test_rfc();
+	test_comparators();
 	test_client_cases();
 	test_invalid();
 	test_bound();
