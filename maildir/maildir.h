@@ -387,7 +387,8 @@ struct msortkeys {
 	int64_t		 size;		/* RFC822.SIZE */
 	int64_t		 internaldate;
 	int64_t		 sent;		/* Date: in UTC, else INTERNALDATE */
-	/* the strings in their i;unicode-casemap form (lib/casemap.h) */
+	/* the strings in their i;unicode-casemap form (lib/casemap.h);
+	 * unfolded with MSK_RAW */
 	const char	*from_mbox;	/* first address's addr-mailbox */
 	const char	*to_mbox;
 	const char	*cc_mbox;
@@ -412,6 +413,9 @@ struct msortkeys {
 #define MSK_TEXT	0x02	/* size, *_mbox, *_display, base_subject */
 #define MSK_LINKS	0x04	/* reply, message_id, in_reply_to, references */
 #define MSK_ORDERED	0x08	/* in UID order */
+/* The strings of MSK_TEXT unfolded, as the message has them (cleaned),
+ * for a comparator other than i;unicode-casemap (RFC 5255 §4.7). */
+#define MSK_RAW		0x10
 /* cb as mbox_msg_cb (not 0 stops; it must not change the store).  0 or
  * -1. */
 int	mbox_sort_keys(struct mbox *mb, unsigned int need,

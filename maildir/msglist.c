@@ -51,6 +51,12 @@ store_summary_put(struct mbox *mb, uint32_t uid, const struct summary *sum)
 	sqlite3_bind_text(s, 16, sum->cc_mbox, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 17, sum->to_key, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 18, sum->reply != 0);
+	sqlite3_bind_text(s, 19, sum->raw_from_mbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 20, sum->raw_to_mbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 21, sum->raw_cc_mbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 22, sum->raw_from_key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 23, sum->raw_to_key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 24, sum->raw_base_subject, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		store_fail(mb->st, "summary");
 		sqlite3_reset(s);
@@ -79,9 +85,11 @@ store_summary_get(struct mbox *mb, uint32_t uid, struct summary *sum)
 		sqlite3_reset(s);
 		return rc == SQLITE_DONE ? 0 : store_fail(mb->st, "summary");
 	}
-	/* None, or one an older program wrote without SORT's keys. */
+	/* None, or one an older program wrote without SORT's keys, or
+	 * without them unfolded. */
 	if (!sqlite3_column_int(s, 16) ||
-	    sqlite3_column_type(s, 24) == SQLITE_NULL) {
+	    sqlite3_column_type(s, 24) == SQLITE_NULL ||
+	    sqlite3_column_type(s, 30) == SQLITE_NULL) {
 		sqlite3_reset(s);
 		return 0;
 	}
@@ -101,6 +109,12 @@ store_summary_get(struct mbox *mb, uint32_t uid, struct summary *sum)
 	sum->cc_mbox = list_text(s, 22);
 	sum->to_key = list_text(s, 23);
 	sum->reply = sqlite3_column_int(s, 24);
+	sum->raw_from_mbox = list_text(s, 25);
+	sum->raw_to_mbox = list_text(s, 26);
+	sum->raw_cc_mbox = list_text(s, 27);
+	sum->raw_from_key = list_text(s, 28);
+	sum->raw_to_key = list_text(s, 29);
+	sum->raw_base_subject = list_text(s, 30);
 	sqlite3_reset(s);
 	return 1;
 }

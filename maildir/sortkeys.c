@@ -25,7 +25,7 @@ sk_text(sqlite3_stmt *s, int col)
 /* A row whose keys come from its file (base, keyword letters, flags:
  * what names it). */
 static int
-sk_slow_row(struct mbox *mb, sqlite3_stmt *s, unsigned int flags,
+sk_slow_row(struct mbox *mb, sqlite3_stmt *s, unsigned int flags, int raw,
     struct msortkeys *k, int (*cb)(const struct msortkeys *, void *),
     void *arg)
 {
@@ -43,6 +43,14 @@ sk_slow_row(struct mbox *mb, sqlite3_stmt *s, unsigned int flags,
 	k->from_display = sum.from_key;
 	k->to_display = sum.to_key;
 	k->base_subject = sum.base_subject;
+	if (raw) {
+		k->from_mbox = sum.raw_from_mbox;
+		k->to_mbox = sum.raw_to_mbox;
+		k->cc_mbox = sum.raw_cc_mbox;
+		k->from_display = sum.raw_from_key;
+		k->to_display = sum.raw_to_key;
+		k->base_subject = sum.raw_base_subject;
+	}
 	k->reply = sum.reply;
 	k->message_id = sum.message_id;
 	k->in_reply_to = sum.in_reply_to;
@@ -84,7 +92,7 @@ mbox_sort_keys(struct mbox *mb, unsigned int need,
 	struct msortkeys k;
 	sqlite3_stmt *s;
 	int64_t msgs, sums;
-	int rc, r = 0, whole, narrow;
+	int rc, r = 0, whole, narrow, raw = (need & MSK_RAW) != 0;
 
 	/* A summary is made for every row that has none; one that cannot
 	 * be stored (a full disk) is read below instead, from msg's
@@ -99,7 +107,11 @@ mbox_sort_keys(struct mbox *mb, unsigned int need,
 	    MSK_ORDERED)) == 0)
 		return sk_dates(mb, cb, arg);
 	narrow = whole && !(need & MSK_MSG);
-	s = store_stmt(mb->st, narrow ? Q_SORT_SUMMARY : Q_SORT_KEYS);
+	if (raw)
+		s = store_stmt(mb->st, narrow ? Q_SORT_SUMMARY_RAW :
+		    Q_SORT_KEYS_RAW);
+	else
+		s = store_stmt(mb->st, narrow ? Q_SORT_SUMMARY : Q_SORT_KEYS);
 	sqlite3_bind_int64(s, 1, mb->id);
 	memset(&k, 0, sizeof(k));
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -113,7 +125,8 @@ mbox_sort_keys(struct mbox *mb, unsigned int need,
 		    k.internaldate : sqlite3_column_int64(s, 6);
 		if (sqlite3_column_type(s, 13) == SQLITE_NULL) {
 			r = sk_slow_row(mb, s, narrow ? (unsigned int)
-			    sqlite3_column_int(s, 19) : k.flags, &k, cb, arg);
+			    sqlite3_column_int(s, 19) : k.flags, raw, &k, cb,
+			    arg);
 			if (r != 0)
 				break;
 			continue;

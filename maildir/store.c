@@ -84,7 +84,11 @@ static const char *store_schema =
     /* IMAP SORT's and THREAD's (sortkeys.c); NULL in a row an older
      * program wrote: such a row's keys are read from its file. */
     "  from_mbox TEXT, to_mbox TEXT, cc_mbox TEXT, to_key TEXT,"
-    "  reply INTEGER);"
+    "  reply INTEGER,"
+    /* The same keys unfolded, for the comparators other than
+     * i;unicode-casemap (RFC 5255 §4.7; sortkeys.c); NULL likewise. */
+    "  raw_from_mbox TEXT, raw_to_mbox TEXT, raw_cc_mbox TEXT,"
+    "  raw_from_key TEXT, raw_to_key TEXT, raw_subject TEXT);"
     "CREATE INDEX IF NOT EXISTS summary_uid ON summary(mailbox, uid);"
     "CREATE INDEX IF NOT EXISTS summary_sent ON summary(mailbox, sent, uid);"
     "CREATE INDEX IF NOT EXISTS summary_from"
@@ -168,9 +172,11 @@ static const char *store_sql_text[Q_COUNT] = {
 	[Q_SUM_ADD] = "INSERT OR REPLACE INTO summary(msg, mailbox, uid, size,"
 	    " sent, from_name, from_addr, from_key, to_text, subject,"
 	    " base_subject, message_id, in_reply_to, refs, attachment,"
-	    " from_mbox, to_mbox, cc_mbox, to_key, reply)"
+	    " from_mbox, to_mbox, cc_mbox, to_key, reply, raw_from_mbox,"
+	    " raw_to_mbox, raw_cc_mbox, raw_from_key, raw_to_key, raw_subject)"
 	    " SELECT id, mailbox, uid, vsize, coalesce(?3, internaldate), ?4,"
-	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18"
+	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+	    " ?19, ?20, ?21, ?22, ?23, ?24"
 	    " FROM msg WHERE mailbox = ?1 AND uid = ?2",
 	/* sortkeys.c: every message in UID order, with what SEARCH and
 	 * SORT/THREAD need; the summary's key columns NULL when missing. */
@@ -198,6 +204,26 @@ static const char *store_sql_text[Q_COUNT] = {
 	    " CASE WHEN s.reply IS NULL THEN (SELECT flags FROM msg"
 	    " WHERE id = s.msg) END"
 	    " FROM summary s WHERE s.mailbox = ?1 ORDER BY s.uid",
+	/* Q_SORT_KEYS and Q_SORT_SUMMARY with the keys unfolded (other
+	 * comparators than i;unicode-casemap): a row without them is read
+	 * from its file, as one without reply is above. */
+	[Q_SORT_KEYS_RAW] = "SELECT m.uid, m.flags, m.keywords, m.modseq,"
+	    " m.vsize, m.internaldate, s.sent, s.raw_from_mbox,"
+	    " s.raw_to_mbox, s.raw_cc_mbox, s.raw_from_key, s.raw_to_key,"
+	    " s.raw_subject, CASE WHEN s.raw_subject IS NOT NULL THEN"
+	    " s.reply END, s.message_id, s.in_reply_to, s.refs, m.file,"
+	    " m.kwletters FROM msg m LEFT JOIN summary s ON s.msg = m.id"
+	    " WHERE m.mailbox = ?1 ORDER BY m.uid",
+	[Q_SORT_SUMMARY_RAW] = "SELECT s.uid, 0, '', 0, s.size, 0, s.sent,"
+	    " s.raw_from_mbox, s.raw_to_mbox, s.raw_cc_mbox, s.raw_from_key,"
+	    " s.raw_to_key, s.raw_subject, CASE WHEN s.raw_subject IS NOT"
+	    " NULL THEN s.reply END, s.message_id, s.in_reply_to, s.refs,"
+	    " CASE WHEN s.raw_subject IS NULL THEN (SELECT file FROM msg"
+	    " WHERE id = s.msg) END, CASE WHEN s.raw_subject IS NULL THEN"
+	    " (SELECT kwletters FROM msg WHERE id = s.msg) END,"
+	    " CASE WHEN s.raw_subject IS NULL THEN (SELECT flags FROM msg"
+	    " WHERE id = s.msg) END"
+	    " FROM summary s WHERE s.mailbox = ?1 ORDER BY s.uid",
 	/* And the sent dates alone: from the index summary_sent. */
 	[Q_SORT_DATES] = "SELECT uid, sent FROM summary WHERE mailbox = ?1",
 	[Q_SUM_ONE] = "SELECT m.uid, m.flags, m.keywords, s.sent,"
@@ -205,7 +231,9 @@ static const char *store_sql_text[Q_COUNT] = {
 	    " s.subject, s.message_id, s.in_reply_to, s.refs, s.attachment,"
 	    " s.from_key, s.base_subject, s.msg IS NOT NULL, m.file, m.flags,"
 	    " m.kwletters, s.from_mbox, s.to_mbox, s.cc_mbox, s.to_key,"
-	    " s.reply FROM msg m LEFT JOIN summary s ON s.msg = m.id"
+	    " s.reply, s.raw_from_mbox, s.raw_to_mbox, s.raw_cc_mbox,"
+	    " s.raw_from_key, s.raw_to_key, s.raw_subject"
+	    " FROM msg m LEFT JOIN summary s ON s.msg = m.id"
 	    " WHERE m.mailbox = ?1 AND m.uid = ?2",
 	[Q_MBOX_GET] = "SELECT id, uidvalidity FROM mailbox WHERE name = ?",
 	[Q_MBOX_ADD] = "INSERT INTO mailbox(name, uidvalidity) VALUES (?, ?)",
@@ -737,6 +765,35 @@ fail:
 	return -1;
 }
 
+/*
+ * The summaries' keys unfolded beside the folded ones (RFC 5255 §4.7's
+ * comparators; sortkeys.c): an index made before gains the columns and
+ * drops its summaries once, as above, to make them again with them.
+ */
+static int
+store_upgrade_raw_keys(struct mstore *st, const char **err)
+{
+	const char *ignored;
+
+	if (db_compiles(st->db, "SELECT raw_subject FROM summary LIMIT 0"))
+		return 0;
+	if (db_exec(st->db, "BEGIN IMMEDIATE", err) == -1)
+		return -1;
+	/* Another process may have done it while we waited for the lock. */
+	if (!db_compiles(st->db, "SELECT raw_subject FROM summary LIMIT 0") &&
+	    db_exec(st->db, "ALTER TABLE summary ADD COLUMN raw_from_mbox TEXT;"
+	    "ALTER TABLE summary ADD COLUMN raw_to_mbox TEXT;"
+	    "ALTER TABLE summary ADD COLUMN raw_cc_mbox TEXT;"
+	    "ALTER TABLE summary ADD COLUMN raw_from_key TEXT;"
+	    "ALTER TABLE summary ADD COLUMN raw_to_key TEXT;"
+	    "ALTER TABLE summary ADD COLUMN raw_subject TEXT;"
+	    "DELETE FROM summary; DELETE FROM counts", err) == -1) {
+		db_exec(st->db, "ROLLBACK", &ignored);
+		return -1;
+	}
+	return db_exec(st->db, "COMMIT", err);
+}
+
 int
 mstore_open(const char *userdir, struct mstore **st_r, const char **err)
 {
@@ -781,6 +838,7 @@ store_open_once(const char *userdir, struct mstore **st_r, const char **err)
 	if (db_exec(st->db, store_schema, err) == -1 ||
 	    store_upgrade(st, err) == -1 ||
 	    store_upgrade_casemap(st, err) == -1 ||
+	    store_upgrade_raw_keys(st, err) == -1 ||
 	    store_ext_open(st, err) == -1 ||
 	    store_quota_open(st, err) == -1 ||
 	    store_metadata_open(st, err) == -1 ||

@@ -230,33 +230,33 @@ sum_key_cb(const struct mime_addr *a, void *arg)
 }
 
 /* The keys from what the callbacks saw (raw: the field, NULL if none;
- * display_r NULL: not wanted); acc's strings are used up. */
+ * display_r NULL: not wanted), each folded and as it is (*_raw_r);
+ * acc's strings are used up. */
 static void
 sum_keys_finish(struct sum_key_acc *acc, const char *raw, char **mbox_r,
-    char **display_r)
+    char **mbox_raw_r, char **display_r, char **display_raw_r)
 {
 	char *m, *f;
 
 	m = sum_clean(acc->mbox, SUMMARY_ADDR_MAX);
 	*mbox_r = sum_fold(m, SUMMARY_ADDR_MAX);
+	*mbox_raw_r = m;
 	if (display_r == NULL) {
 		g_free(acc->display);
-		free(m);
 		return;
 	}
 	if (acc->display == NULL && acc->mbox == NULL && raw != NULL)
 		acc->display = sum_decoded(raw);	/* not an address */
 	else if (acc->display == NULL)
 		acc->display = g_strdup(m);
-	free(m);
 	f = sum_clean(acc->display, SUMMARY_NAME_MAX);
 	*display_r = sum_fold(f, SUMMARY_NAME_MAX);
-	free(f);
+	*display_raw_r = f;
 }
 
 /* Cc's, which nothing else parses. */
 static void
-sum_keys(const char *raw, char **mbox_r)
+sum_keys(const char *raw, char **mbox_r, char **mbox_raw_r)
 {
 	struct sum_key_acc acc = { NULL, NULL };
 	char *prefix;
@@ -266,7 +266,7 @@ sum_keys(const char *raw, char **mbox_r)
 		mime_addr_parse(prefix, sum_key_cb, &acc);
 		g_free(prefix);
 	}
-	sum_keys_finish(&acc, raw, mbox_r, NULL);
+	sum_keys_finish(&acc, raw, mbox_r, mbox_raw_r, NULL, NULL);
 }
 
 struct sum_from_acc {
@@ -298,7 +298,9 @@ sum_from(const char *raw, struct summary *s)
 	mime_addr_parse(prefix, sum_from_cb, &acc);
 	g_free(prefix);
 	free(s->from_mbox);
-	sum_keys_finish(&acc.keys, raw, &s->from_mbox, NULL);
+	free(s->raw_from_mbox);
+	sum_keys_finish(&acc.keys, raw, &s->from_mbox, &s->raw_from_mbox,
+	    NULL, NULL);
 	if (!acc.done) {
 		/* Not an address: show what it says. */
 		s->from_name = sum_clean(sum_decoded(raw), SUMMARY_NAME_MAX);
@@ -397,7 +399,10 @@ sum_to(const char *raw, struct summary *s)
 	g_free(prefix);
 	free(s->to_mbox);
 	free(s->to_key);
-	sum_keys_finish(&acc.keys, raw, &s->to_mbox, &s->to_key);
+	free(s->raw_to_mbox);
+	free(s->raw_to_key);
+	sum_keys_finish(&acc.keys, raw, &s->to_mbox, &s->raw_to_mbox,
+	    &s->to_key, &s->raw_to_key);
 	if (b.len == 0)
 		s->to_text = sum_clean(sum_decoded(raw), SUMMARY_TO_MAX);
 	else
@@ -598,10 +603,11 @@ sum_leader(const char *p, const char *end, int *refwd)
 	return 0;
 }
 
-char *
-summary_base_subject(const char *subject, int *reply_r)
+/* The base subject, clean, before folding (at most SUMMARY_FIELD_MAX). */
+static char *
+sum_base_subject(const char *subject, int *reply_r)
 {
-	char *t = util_calloc(1, strlen(subject) + 1), *r, *clean;
+	char *t = util_calloc(1, strlen(subject) + 1), *clean;
 	const char *start, *end;
 	size_t n = 0, k;
 	int found, reply = 0;
@@ -654,12 +660,29 @@ summary_base_subject(const char *subject, int *reply_r)
 		break;
 	}
 	clean = sum_clean(g_strndup(start, end - start), SUMMARY_FIELD_MAX);
-	r = sum_fold(clean, SUMMARY_SUBJECT_MAX);
-	free(clean);
 	free(t);
 	if (reply_r != NULL)
 		*reply_r = reply;
+	return clean;
+}
+
+char *
+summary_base_subject(const char *subject, int *reply_r)
+{
+	char *clean = sum_base_subject(subject, reply_r), *r;
+
+	r = sum_fold(clean, SUMMARY_SUBJECT_MAX);
+	free(clean);
 	return r;
+}
+
+char *
+summary_base_subject_raw(const char *subject, int *reply_r)
+{
+	char *clean = sum_base_subject(subject, reply_r);
+
+	sum_bound(clean, SUMMARY_SUBJECT_MAX);
+	return clean;
 }
 
 /* ---- the whole ---- */
@@ -679,6 +702,12 @@ summary_empty(struct summary *s)
 	s->to_mbox = util_strdup("");
 	s->cc_mbox = util_strdup("");
 	s->to_key = util_strdup("");
+	s->raw_from_mbox = util_strdup("");
+	s->raw_to_mbox = util_strdup("");
+	s->raw_cc_mbox = util_strdup("");
+	s->raw_from_key = util_strdup("");
+	s->raw_to_key = util_strdup("");
+	s->raw_base_subject = util_strdup("");
 }
 
 void
@@ -697,6 +726,12 @@ summary_free(struct summary *s)
 	free(s->to_mbox);
 	free(s->cc_mbox);
 	free(s->to_key);
+	free(s->raw_from_mbox);
+	free(s->raw_to_mbox);
+	free(s->raw_cc_mbox);
+	free(s->raw_from_key);
+	free(s->raw_to_key);
+	free(s->raw_base_subject);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -750,6 +785,10 @@ summary_parse(const char *hdr, size_t len, struct summary *s)
 		sum_from(raw[H_FROM], s);
 		s->from_key = sum_fold(s->from_name[0] != '\0' ? s->from_name :
 		    s->from_addr, SUMMARY_ADDR_MAX);
+		free(s->raw_from_key);
+		s->raw_from_key = util_strdup(s->from_name[0] != '\0' ?
+		    s->from_name : s->from_addr);
+		sum_bound(s->raw_from_key, SUMMARY_ADDR_MAX);
 	}
 	if (raw[H_TO] != NULL) {
 		free(s->to_text);
@@ -757,7 +796,8 @@ summary_parse(const char *hdr, size_t len, struct summary *s)
 	}
 	if (raw[H_CC] != NULL) {
 		free(s->cc_mbox);
-		sum_keys(raw[H_CC], &s->cc_mbox);
+		free(s->raw_cc_mbox);
+		sum_keys(raw[H_CC], &s->cc_mbox, &s->raw_cc_mbox);
 	}
 	if (raw[H_SUBJECT] != NULL) {
 		/* The base subject from all of it: a long subject's
@@ -765,7 +805,11 @@ summary_parse(const char *hdr, size_t len, struct summary *s)
 		dec = sum_clean(sum_decoded(raw[H_SUBJECT]),
 		    SUMMARY_FIELD_MAX);
 		free(s->base_subject);
-		s->base_subject = summary_base_subject(dec, &s->reply);
+		free(s->raw_base_subject);
+		s->raw_base_subject = sum_base_subject(dec, &s->reply);
+		s->base_subject = sum_fold(s->raw_base_subject,
+		    SUMMARY_SUBJECT_MAX);
+		sum_bound(s->raw_base_subject, SUMMARY_SUBJECT_MAX);
 		sum_bound(dec, SUMMARY_SUBJECT_MAX);
 		free(s->subject);
 		s->subject = sum_trim(dec);

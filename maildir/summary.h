@@ -46,6 +46,14 @@ struct summary {
 	char	*cc_mbox;
 	char	*to_key;	/* DISPLAYTO, as from_key is DISPLAYFROM */
 	int	 reply;		/* the subject says reply or forward */
+	/*
+	 * The same six keys unfolded (clean, bounded alike), for the
+	 * comparators a session may choose instead of i;unicode-casemap,
+	 * i;ascii-casemap and i;octet (RFC 5255 §4.7): a key folded by one
+	 * comparator cannot be folded by another.
+	 */
+	char	*raw_from_mbox, *raw_to_mbox, *raw_cc_mbox;
+	char	*raw_from_key, *raw_to_key, *raw_base_subject;
 };
 
 /* The header block at the start of fd (read with pread(2), so the
@@ -64,5 +72,7 @@ void	summary_free(struct summary *s);
  * ...]" wrapper was taken off, which makes the message a reply or a
  * forward for THREAD=REFERENCES (RFC 5256 §2.1, §3 step 5). */
 char	*summary_base_subject(const char *subject, int *reply_r);
+/* The same base subject unfolded (clean, at most SUMMARY_SUBJECT_MAX). */
+char	*summary_base_subject_raw(const char *subject, int *reply_r);
 
 #endif

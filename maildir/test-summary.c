@@ -268,6 +268,16 @@ test_sort_keys(void)
 	    "DISPLAYFROM, DISPLAYTO: the names, casemap'd: %s, %s", s->from_key,
 	    s->to_key);
 	ok(s->reply == 1, "Re: is a reply");
+	/* RFC 5255 §4.7: the other comparators fold the keys themselves */
+	ok(strcmp(s->raw_from_mbox, "John.Doe") == 0 &&
+	    strcmp(s->raw_to_mbox, "EMILE") == 0 &&
+	    strcmp(s->raw_cc_mbox, "Quoted Local") == 0 &&
+	    strcmp(s->raw_from_key, "Doe, John") == 0 &&
+	    strcmp(s->raw_to_key, "\xc3\x89mile") == 0 &&
+	    strcmp(s->raw_base_subject, "hi") == 0,
+	    "the keys unfolded: %s %s %s, %s, %s, %s", s->raw_from_mbox,
+	    s->raw_to_mbox, s->raw_cc_mbox, s->raw_from_key, s->raw_to_key,
+	    s->raw_base_subject);
 	s = parse("To: undisclosed-recipients:;\nCc: <Bob@Example.org>\n");
 	ok(strcmp(s->to_mbox, "UNDISCLOSED-RECIPIENTS") == 0 &&
 	    strcmp(s->to_key, "UNDISCLOSED-RECIPIENTS") == 0 &&
@@ -897,6 +907,29 @@ test_sort_upgrade(void)
 	ok(mstore_open(root, &st, &err) == 0 &&
 	    db_count("SELECT count(*) FROM summary") == 2,
 	    "keys: the next open keeps them");
+	/* MSK_RAW: the keys as the message has them, for COMPARATOR's
+	 * i;octet and i;ascii-casemap (RFC 5255 §4.7) */
+	ok(mbox_open(st, "INBOX", &in) == 0, "keys: INBOX again");
+	keys_seen[0] = '\0';
+	ok(mbox_sort_keys(in, MSK_TEXT | MSK_LINKS | MSK_RAW, keys_cb, NULL)
+	    == 0 && strcmp(keys_seen, "1:ANN,bob,Ann,one,<1@x>,1,1700000001|"
+	    "2:,,,two,(null),0,1700000002|") == 0,
+	    "keys: unfolded: %s", keys_seen);
+	keys_seen[0] = '\0';
+	ok(mbox_sort_keys(in, MSK_MSG | MSK_TEXT | MSK_RAW, keys_cb, NULL)
+	    == 0 && strncmp(keys_seen, "1:ANN,bob,Ann,one,<1@x>,1,1700000001|",
+	    37) == 0, "keys: unfolded, with the rows: %s", keys_seen);
+	ok(db_do("UPDATE summary SET raw_subject = NULL WHERE uid = 1") == 0,
+	    "keys: a row without them unfolded");
+	keys_seen[0] = '\0';
+	ok(mbox_sort_keys(in, MSK_TEXT | MSK_LINKS | MSK_RAW, keys_cb, NULL)
+	    == 0 && strncmp(keys_seen, "1:ANN,bob,Ann,one,<1@x>,1,1700000001|",
+	    37) == 0, "keys: unfolded from the file: %s", keys_seen);
+	keys_seen[0] = '\0';
+	ok(mbox_sort_keys(in, MSK_TEXT | MSK_LINKS, keys_cb, NULL) == 0 &&
+	    strncmp(keys_seen, "1:ANN,BOB,ANN,ONE,<1@x>,1,1700000001|", 37)
+	    == 0, "keys: the folded ones still from the index: %s", keys_seen);
+	mbox_close(&in);
 	mstore_close(&st);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	if (system(cmd) != 0)
