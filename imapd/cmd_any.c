@@ -53,9 +53,10 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 	/* RFC 5256, 5957, 5267 (cmd_sort.c, thread.c) */
 	buf_puts(b, " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
 	    "THREAD=REFERENCES THREAD=REFS");
-	/* RFC 5255 §4.1: i;unicode-casemap (lib/casemap.h) for SEARCH, SORT
-	 * and THREAD; no COMPARATOR command (I18NLEVEL=2) */
-	buf_puts(b, " I18NLEVEL=1");
+	/* RFC 5255 §4.3: the session's comparator (COMPARATOR,
+	 * imapd/comparator.c; i;unicode-casemap unless chosen) for SEARCH,
+	 * SORT and THREAD */
+	buf_puts(b, " I18NLEVEL=2");
 	/* RFC 5267 §4, RFC 9394: imapd/context.c */
 	buf_puts(b, " CONTEXT=SEARCH CONTEXT=SORT PARTIAL");
 	buf_printf(b, " APPENDLIMIT=%lld", s->conf->imapd.append_limit);

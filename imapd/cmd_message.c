@@ -766,8 +766,8 @@ search_common(struct imap_session *s, const struct imap_arg *args,
 	}
 	memset(&sr, 0, sizeof(sr));
 	sr.s = s;
-	if ((sr.key = search_parse(args + i, nargs - i, (uint32_t)s->view.n,
-	    max_uid, &why)) == NULL) {
+	if ((sr.key = search_parse_cmp(args + i, nargs - i,
+	    (uint32_t)s->view.n, max_uid, s->comparator, &why)) == NULL) {
 		imap_tagged(s, "BAD %s", why);
 		return -1;
 	}

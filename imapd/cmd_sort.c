@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../global/mime.h"
+#include "../lib/casemap.h"
 #include "../lib/log.h"
 #include "context.h"
 #include "notify.h"
@@ -31,6 +32,7 @@ struct collect {
 	uint8_t		*hit;
 	int64_t		*arrival;
 	size_t		 cursor;	/* where the last UID was in the view */
+	enum comparator	 cmp;		/* RFC 5255 §4.2 */
 };
 
 /*
@@ -55,12 +57,13 @@ collect_seq(struct collect *c, uint32_t uid)
 #define SORT_CHUNK	(64 * 1024)
 
 /* A copy of s in the set's blocks (one malloc per 64 KiB, not one per
- * string: 10,000 messages' keys in a few). */
+ * string: 10,000 messages' keys in a few); i;ascii-casemap's a-z
+ * upper-cased there when fold says so. */
 static char *
-collect_copy(struct sort_set *set, const char *s)
+collect_copy(struct sort_set *set, const char *s, int fold)
 {
 	struct sort_chunk *c = set->strings;
-	size_t len = strlen(s) + 1, cap;
+	size_t len = strlen(s) + 1, cap, i;
 	char *p;
 
 	if (c == NULL || c->cap - c->used < len) {
@@ -74,10 +77,19 @@ collect_copy(struct sort_set *set, const char *s)
 	p = c->data + c->used;
 	memcpy(p, s, len);
 	c->used += len;
+	if (fold)			/* RFC 4790 §9.2 */
+		for (i = 0; i < len; i++)
+			if (p[i] >= 'a' && p[i] <= 'z')
+				p[i] -= 'a' - 'A';
 	return p;
 }
 
-/* A string key the command needs into message i's slot. */
+/*
+ * A string key the command needs into message i's slot.  The store
+ * gives them in i;unicode-casemap's form, or unfolded (MSK_RAW) for the
+ * other comparators: i;octet's form as it is, i;ascii-casemap's once its
+ * a-z are upper-cased.  THREAD's message ids are never folded.
+ */
 static void
 collect_str(struct collect *c, size_t i, enum sort_str k, const char *s)
 {
@@ -85,7 +97,8 @@ collect_str(struct collect *c, size_t i, enum sort_str k, const char *s)
 
 	if (set->slot[k] >= 0)
 		set->str[i * set->nstr + (size_t)set->slot[k]] = s != NULL ?
-		    collect_copy(set, s) : NULL;
+		    collect_copy(set, s, c->cmp == CMP_ASCII_CASEMAP &&
+		    k <= SS_SUBJECT) : NULL;
 }
 
 /* The first pass: the search over the messages' rows (as SEARCH's),
@@ -159,7 +172,8 @@ collect_cb(const struct msortkeys *k, void *arg)
  */
 static int
 collect_run(struct imap_session *s, const struct search_key *key,
-    unsigned int need, struct sort_set *set, uint8_t *present)
+    unsigned int need, struct sort_set *set, uint8_t *present,
+    enum comparator cmp)
 {
 	struct collect c;
 	unsigned int mneed = 0;
@@ -170,6 +184,10 @@ collect_run(struct imap_session *s, const struct search_key *key,
 	    SORT_NEED_DISPFROM | SORT_NEED_DISPTO | SORT_NEED_SUBJECT |
 	    SORT_NEED_SIZE))
 		mneed |= MSK_TEXT;
+	/* The index's keys are i;unicode-casemap's: another comparator
+	 * folds them itself from the keys as they are. */
+	if (cmp != CMP_UNICODE_CASEMAP)
+		mneed |= MSK_RAW;
 	if ((need & SORT_NEED_LINKS) == SORT_NEED_LINKS)
 		mneed |= MSK_LINKS;
 	if (need & SORT_NEED_ORDER)
@@ -179,6 +197,7 @@ collect_run(struct imap_session *s, const struct search_key *key,
 	c.key = key;
 	c.set = set;
 	c.present = present;
+	c.cmp = cmp;
 	set->v = util_reallocarray(NULL, s->view.n + 1, sizeof(*set->v));
 	for (i = 0; i < SS_COUNT; i++)
 		set->slot[i] = (need & (1U << i)) ? (int)set->nstr++ : -1;
@@ -251,8 +270,8 @@ sort_collect(struct imap_session *s, const struct imap_arg *args,
 		    "Unsupported charset");
 		return -1;
 	}
-	if ((key = search_parse(args + 1, nargs - 1, (uint32_t)s->view.n,
-	    max_uid, &why)) == NULL) {
+	if ((key = search_parse_cmp(args + 1, nargs - 1, (uint32_t)s->view.n,
+	    max_uid, s->comparator, &why)) == NULL) {
 		imap_tagged(s, "BAD %s", why);
 		return -1;
 	}
@@ -268,7 +287,7 @@ sort_collect(struct imap_session *s, const struct imap_arg *args,
 	 */
 	if (nargs == 2 && imap_arg_atom_is(&args[1], "ALL"))
 		search_free(&key);
-	r = collect_run(s, key, need, set, NULL);
+	r = collect_run(s, key, need, set, NULL, s->comparator);
 	search_free(&key);
 	if (r == -1) {
 		log_err("sid=%s sort: %s", s->id, mstore_error(s->store));
@@ -371,8 +390,9 @@ sort_int(int64_t a, int64_t b)
 	return a < b ? -1 : a > b;
 }
 
-/* Strings as prepared by the store, in their i;unicode-casemap form:
- * by octets (RFC 5051 §2's ordering; RFC 5255 §4.1); "" first. */
+/* Strings in their form under the session's comparator (collect_str()):
+ * by octets, which is each comparator's ordering (RFC 5051 §2, RFC 4790
+ * §9.2, §9.3; RFC 5255 §4.2); "" first. */
 static int
 sort_strcmp(const char *a, const char *b)
 {
@@ -523,7 +543,9 @@ sort_context_run(struct imap_session *s, const struct search_key *key,
 	uint32_t *perm;
 
 	memset(&set, 0, sizeof(set));
-	if (collect_run(s, key, need, &set, present) == -1) {
+	/* The comparator of the command that made the context. */
+	if (collect_run(s, key, need, &set, present, key != NULL ?
+	    search_comparator(key) : s->comparator) == -1) {
 		sort_set_free(&set);
 		return -1;
 	}

@@ -260,8 +260,8 @@ context_add(struct imap_session *s, const struct imap_arg *keys,
 	size_t i;
 
 	/* The command parsed them already: this cannot fail. */
-	if ((key = search_parse(keys, nkeys, (uint32_t)s->view.n, max_uid,
-	    &why)) == NULL) {
+	if ((key = search_parse_cmp(keys, nkeys, (uint32_t)s->view.n, max_uid,
+	    s->comparator, &why)) == NULL) {
 		log_err("sid=%s context %s: %s", s->id, log_str(s->tag), why);
 		return;
 	}

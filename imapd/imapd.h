@@ -231,6 +231,12 @@ struct search_msg {
  */
 struct search_key *search_parse(const struct imap_arg *args, size_t n,
 	    uint32_t max_seq, uint32_t max_uid, const char **why);
+/* The same with strings compared under cmp (enum comparator,
+ * lib/casemap.h: RFC 5255 §4.2) instead of i;unicode-casemap. */
+struct search_key *search_parse_cmp(const struct imap_arg *args, size_t n,
+	    uint32_t max_seq, uint32_t max_uid, int cmp, const char **why);
+/* The comparator k was parsed with. */
+int	search_comparator(const struct search_key *k);
 void	search_free(struct search_key **k);
 /* 1 match, 0 no match, -1 error (message could not be read). */
 int	search_match(const struct search_key *k, const struct search_msg *m);

@@ -10,10 +10,11 @@
  * the message text; AND and OR try the cheap keys first, so a search
  * such as "UNSEEN BODY x" reads only the unseen messages.
  *
- * Strings match as substrings under i;unicode-casemap (RFC 5051), the
- * comparator of I18NLEVEL=1 (RFC 5255 §4.1): the needle is folded once
- * when parsed, each text when first read (casemap_fold(); the webmail's
- * search folds the same way).  HEADER's field name and KEYWORD are not
+ * Strings match as substrings under the session's comparator (RFC 5255
+ * §4.2; i;unicode-casemap, RFC 5051, unless COMPARATOR chose
+ * i;ascii-casemap or i;octet): the needle is folded once when parsed,
+ * each text when first read (comparator_fold(); the webmail's search
+ * folds as i;unicode-casemap does).  HEADER's field name and KEYWORD are not
  * strings of the message and compare as before.
  */
 #include <ctype.h>
@@ -61,7 +62,8 @@ struct search_key {
 	int64_t		 day;		/* dates: days since 1970 */
 	int64_t		 when;		/* OLDER, YOUNGER: now - interval */
 	char		*name;		/* HEADER field; KEYWORD */
-	char		*str;		/* folded string (casemap_fold) */
+	char		*str;		/* folded string (comparator_fold) */
+	int		 cmp;		/* the root's: enum comparator */
 	struct seqset	 set;		/* SEQ, UID */
 	struct search_key *kids;	/* AND, OR, NOT */
 	struct search_key *next;	/* sibling */
@@ -125,6 +127,7 @@ struct sk_parser {
 	uint32_t	 max_seq, max_uid;
 	size_t		 nkeys;
 	const char	*why;
+	enum comparator	 cmp;
 };
 
 /* The text of a "why", valid until the next search_parse(). */
@@ -275,7 +278,7 @@ sk_parse_args(struct sk_parser *p, const struct sk_def *d,
 			return -1;
 		if (d->header != NULL)
 			k->name = util_strdup(d->header);
-		k->str = casemap_fold(s);
+		k->str = comparator_fold(p->cmp, s);
 		return 0;
 	case A_KEYWORD:
 		if ((s = sk_arg_string(p, args, n, i, d->name)) == NULL)
@@ -447,15 +450,32 @@ sk_parse_key(struct sk_parser *p, const struct imap_arg *args, size_t n,
 }
 
 struct search_key *
+search_parse_cmp(const struct imap_arg *args, size_t n, uint32_t max_seq,
+    uint32_t max_uid, int cmp, const char **why)
+{
+	struct sk_parser p = { max_seq, max_uid, 0, NULL, cmp };
+	struct search_key *k;
+
+	if ((unsigned int)cmp >= CMP_COUNT)
+		p.cmp = CMP_DEFAULT;
+	if ((k = sk_parse_list(&p, args, n, 0)) == NULL)
+		*why = p.why;
+	else
+		k->cmp = p.cmp;
+	return k;
+}
+
+struct search_key *
 search_parse(const struct imap_arg *args, size_t n, uint32_t max_seq,
     uint32_t max_uid, const char **why)
 {
-	struct sk_parser p = { max_seq, max_uid, 0, NULL };
-	struct search_key *k;
+	return search_parse_cmp(args, n, max_seq, max_uid, CMP_DEFAULT, why);
+}
 
-	if ((k = sk_parse_list(&p, args, n, 0)) == NULL)
-		*why = p.why;
-	return k;
+int
+search_comparator(const struct search_key *k)
+{
+	return k->cmp;
 }
 
 void
@@ -521,7 +541,8 @@ struct sk_ctx {
 	const struct search_msg *m;
 	struct mime_msg	*msg;		/* owned by the caller */
 	int		 failed;	/* load() gave nothing */
-	char		*headers;	/* folded (casemap_fold) */
+	enum comparator	 cmp;		/* the command's */
+	char		*headers;	/* folded (comparator_fold) */
 	char		*body;
 	int		 sent_done;
 	int		 has_sent;	/* a usable Date: */
@@ -543,13 +564,13 @@ sk_load(struct sk_ctx *c)
 
 /* A malloc'd text from global/mime.h folded; NULL stays NULL. */
 static char *
-sk_fold_owned(char *s)
+sk_fold_owned(const struct sk_ctx *c, char *s)
 {
 	char *f;
 
 	if (s == NULL)
 		return NULL;
-	f = casemap_fold(s);
+	f = comparator_fold(c->cmp, s);
 	free(s);
 	return f;
 }
@@ -681,7 +702,7 @@ sk_match_header(const struct search_key *k, struct sk_ctx *c)
 		return -1;
 	if (k->str[0] == '\0')			/* RFC 3501 §6.4.4 */
 		return sk_header_exists(msg, k->name);
-	if ((v = sk_fold_owned(k->type == SK_ADDRESS ?
+	if ((v = sk_fold_owned(c, k->type == SK_ADDRESS ?
 	    mime_msg_address_text(msg, k->name) :
 	    mime_msg_header_text(msg, k->name))) == NULL)
 		return -1;
@@ -700,14 +721,14 @@ sk_match_text(const struct search_key *k, struct sk_ctx *c)
 		return -1;
 	if (k->type == SK_TEXT) {
 		if (c->headers == NULL &&
-		    (c->headers = sk_fold_owned(mime_msg_headers_text(msg)))
+		    (c->headers = sk_fold_owned(c, mime_msg_headers_text(msg)))
 		    == NULL)
 			return -1;
 		if (strstr(c->headers, k->str) != NULL)
 			return 1;
 	}
 	if (c->body == NULL &&
-	    (c->body = sk_fold_owned(mime_msg_body_text(msg))) == NULL)
+	    (c->body = sk_fold_owned(c, mime_msg_body_text(msg))) == NULL)
 		return -1;
 	return strstr(c->body, k->str) != NULL;
 }
@@ -880,6 +901,7 @@ search_match(const struct search_key *k, const struct search_msg *m)
 
 	memset(&c, 0, sizeof(c));
 	c.m = m;
+	c.cmp = k->cmp;
 	r = sk_match(k, &c);
 	free(c.headers);
 	free(c.body);

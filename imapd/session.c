@@ -105,6 +105,7 @@ static const struct imap_cmd imap_cmds[] = {
 	    cmd_sort },
 	{ "UID THREAD",		ST_SELECTED,	CMD_UID | CMD_SYNC_FIRST,
 	    cmd_thread },
+	{ "COMPARATOR",		ST_LOGGEDIN,	0,	cmd_comparator }, /* 5255 */
 	{ "CANCELUPDATE",	ST_SELECTED,	0,	cmd_cancelupdate }, /* 5267 */
 	{ "NOTIFY",		ST_LOGGEDIN,	0,	cmd_notify }, /* 5465 */
 };

@@ -82,6 +82,8 @@ struct imap_session {
 	int		 qresync;
 	int		 utf8;		/* UTF8=ACCEPT (RFC 6855, utf8.c) */
 	int		 rev2;		/* IMAP4rev2 (RFC 9051, rev2.c) */
+	int		 comparator;	/* RFC 5255 §4.7: enum comparator
+					   (lib/casemap.h), 0 the default */
 	int		 submit;	/* the submission server fetching for
 					   BURL (RFC 4468): URLFETCH only */
 	/* The selected mailbox. */

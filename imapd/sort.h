@@ -25,7 +25,8 @@ struct sort_msg {
 
 /* The strings a message may have in its set (sort_msg_str()). */
 enum sort_str {
-	/* the strings in their i;unicode-casemap form (RFC 5051) */
+	/* the strings in their form under the session's comparator
+	 * (lib/casemap.h; the links as they are) */
 	SS_FROM, SS_TO, SS_CC,		/* addr-mailbox */
 	SS_DISPFROM, SS_DISPTO,		/* RFC 5957 */
 	SS_SUBJECT,			/* base subject */
@@ -113,6 +114,9 @@ int	sort_context_run(struct imap_session *s, const struct search_key *key,
 /* The commands (session.c's table). */
 int	cmd_sort(struct imap_session *, const struct imap_arg *, size_t);
 int	cmd_thread(struct imap_session *, const struct imap_arg *, size_t);
+/* comparator.c: COMPARATOR (RFC 5255 §4.7), the comparator that
+ * SEARCH, SORT and THREAD compare strings with */
+int	cmd_comparator(struct imap_session *, const struct imap_arg *, size_t);
 
 /* " 123": a number as SORT and THREAD answer with thousands of them
  * (printf costs a tenth of a SORT of 10,000). */
