@@ -66,6 +66,7 @@ notify_destroy(struct notify *n)
 	free(n->groups);
 	imap_arg_dup_free(&n->fetch);
 	notify_boxes_free(n->boxes, n->nboxes);
+	notify_newdirs_free(n);
 	if (n->fd != -1)
 		close(n->fd);
 	free(n);

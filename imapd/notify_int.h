@@ -41,6 +41,15 @@
 #define NOTIFY_MAX_NAMES	100
 #define NOTIFY_MAX_GROUPS	32
 #define NOTIFY_MAX_WATCHED	100
+/*
+ * inotify watches on other folders' new/ (files other programs drop
+ * there), each session at most this many: every post-login process
+ * runs as one user, whose inotify watches the kernel bounds
+ * (fs.inotify.max_user_watches) for all of them together.  A folder
+ * beyond it, or whose watch the kernel refuses, is seen when a session
+ * syncs it, as before.
+ */
+#define NOTIFY_MAX_NEW_WATCHES	NOTIFY_MAX_WATCHED
 
 /* Events (RFC 5465 §5) */
 #define NE_NEW		0x01
@@ -63,6 +72,13 @@ struct notify_group {
 	unsigned int	 events;
 	char		**names;	/* F_SUBTREE, F_MAILBOXES */
 	size_t		 nnames;
+};
+
+/* A folder's new/ watched (notify_watch.c). */
+struct notify_newdir {
+	char		*name;
+	int		 wd;		/* -1: the kernel dropped it */
+	int		 pending;	/* woke: sync it before looking */
 };
 
 /* A folder as last told (or, for its messages, as last counted). */
@@ -93,6 +109,9 @@ struct notify {
 					   ("": none) */
 	int		 off;		/* overflowed (§5.8): as NONE */
 	int		 inbox_new;	/* the INBOX's new/ changed */
+	struct notify_newdir *newdirs;	/* other folders' new/ */
+	size_t		 nnewdirs;
+	int		 newdirs_full;	/* NOTIFY_MAX_NEW_WATCHES logged */
 	int		 dirty;		/* the descriptor woke: look */
 };
 
@@ -114,6 +133,7 @@ void	notify_boxes_free(struct notify_box *b, size_t n);
  * (emit_status) for what changed.  0 or -1 (store error). */
 int	notify_boxes_refresh(struct imap_session *s, int emit_list,
 	    int emit_status);
+void	notify_newdirs_free(struct notify *n);
 
 /* notify_send.c: the untagged responses. */
 void	notify_put_list(struct imap_session *s, const char *name,

@@ -204,6 +204,120 @@ list_changes(struct imap_session *s, struct notify_box *old, size_t nold,
 	free(renamed);
 }
 
+/* ---- other folders' new/ ---- */
+
+/*
+ * Files another program drops into a folder's new/ (procmail, a sieve
+ * filter: not through the store) reach the index only when a process
+ * syncs that folder.  The INBOX's new/ is watched from the start
+ * (mstore_watch()); so is every other folder whose messages a filter
+ * watches for MessageNew, and the folder is synced when its new/ wakes
+ * (RFC 5465 §5.1: STATUS, as for a message APPENDed there).
+ */
+
+void
+notify_newdirs_free(struct notify *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->nnewdirs; i++)
+		free(n->newdirs[i].name);
+	free(n->newdirs);
+	n->newdirs = NULL;
+	n->nnewdirs = 0;
+}
+
+static struct notify_newdir *
+newdir_by_wd(struct notify_newdir *d, size_t n, int wd)
+{
+	size_t i;
+
+	for (i = 0; wd != -1 && i < n; i++)
+		if (d[i].wd == wd)
+			return &d[i];
+	return NULL;
+}
+
+/* Sync the folders whose new/ woke: what was dropped there enters the
+ * index, and moves the folder's stamps. */
+static void
+newdirs_sync(struct imap_session *s)
+{
+	struct notify *n = s->notify;
+	struct mbox_status st;
+	size_t i;
+
+	for (i = 0; i < n->nnewdirs; i++)
+		if (n->newdirs[i].pending) {
+			n->newdirs[i].pending = 0;
+			(void)mstore_status(s->store, n->newdirs[i].name, &st);
+		}
+}
+
+/*
+ * Watch the new/ of each folder of now[] whose messages are watched for
+ * MessageNew (the INBOX's is already), at most NOTIFY_MAX_NEW_WATCHES;
+ * stop watching those of folders gone, renamed or out of the filters.
+ * A directory watched twice is one watch: one the INBOX's, the selected
+ * mailbox's or another entry's shares is left in place.
+ */
+static void
+newdirs_update(struct imap_session *s, struct notify_box *now, size_t nnow)
+{
+	struct notify *n = s->notify;
+	struct notify_newdir *keep, *d;
+	struct notify_box *b;
+	size_t i, k, nkeep = 0;
+	int wd;
+
+	keep = util_calloc(NOTIFY_MAX_NEW_WATCHES + 1, sizeof(*keep));
+	for (i = 0; i < nnow; i++) {
+		b = &now[i];
+		if (!notify_box_exists(b) || strcmp(b->name, "INBOX") == 0 ||
+		    !notify_box_watched(s, b) ||
+		    !(notify_box_events(n, b->name, b->attrs) & NE_NEW))
+			continue;
+		if (nkeep == NOTIFY_MAX_NEW_WATCHES) {
+			if (!n->newdirs_full++)
+				log_info("sid=%s notify: more than %d folders'"
+				    " new/ to watch", s->id,
+				    NOTIFY_MAX_NEW_WATCHES);
+			break;
+		}
+		for (k = 0; k < n->nnewdirs; k++)
+			if (n->newdirs[k].name != NULL &&
+			    n->newdirs[k].wd != -1 &&
+			    strcmp(n->newdirs[k].name, b->name) == 0)
+				break;
+		if (k < n->nnewdirs) {		/* watched already */
+			keep[nkeep++] = n->newdirs[k];
+			n->newdirs[k].name = NULL;
+			continue;
+		}
+		if ((wd = mstore_watch_new(s->store, n->fd, b->name)) == -1) {
+			log_warn("sid=%s notify: cannot watch %s/new: %s",
+			    s->id, log_str(b->name), strerror(errno));
+			continue;
+		}
+		keep[nkeep].name = util_strdup(b->name);
+		keep[nkeep].wd = wd;
+		keep[nkeep++].pending = 0;
+	}
+	for (k = 0; k < n->nnewdirs; k++) {
+		d = &n->newdirs[k];
+		if (d->name == NULL)
+			continue;
+		if (d->wd != -1 && d->wd != n->inbox_wd &&
+		    d->wd != n->sel_wd[0] &&
+		    newdir_by_wd(keep, nkeep, d->wd) == NULL)
+			inotify_rm_watch(n->fd, d->wd);
+		free(d->name);
+	}
+	free(n->newdirs);
+	n->newdirs = keep;
+	n->nnewdirs = nkeep;
+}
+
 /*
  * Look at every folder: emit_list says whether changes of the list are
  * news (not after this session's own CREATE ...); folders watched for
@@ -227,10 +341,13 @@ notify_boxes_refresh(struct imap_session *s, int emit_list, int emit_status)
 		(void)mstore_status(s->store, "INBOX", &st);
 	}
 	n->inbox_new = 0;
+	newdirs_sync(s);
 	if (boxes_read(s, &c) == -1)
 		return -1;
 	list_changes(s, n->boxes, n->nboxes, c.b, c.n, emit_list &&
 	    (n->events & (NE_NAME | NE_SUBSCRIPTION)));
+	/* Before counting: a file dropped after the count wakes us. */
+	newdirs_update(s, c.b, c.n);
 	for (i = 0; i < c.n; i++) {
 		b = &c.b[i];
 		if (!notify_box_watched(s, b)) {
@@ -282,6 +399,10 @@ watch_selected(struct imap_session *s)
 
 	if (strcmp(name, n->sel_name) == 0)
 		return 0;
+	/* (a folder's new/ watched for another program's files too is
+	 * one watch, which that goes on using) */
+	if (newdir_by_wd(n->newdirs, n->nnewdirs, n->sel_wd[0]) != NULL)
+		n->sel_wd[0] = -1;
 	if (n->sel_name[0] != '\0')
 		mbox_watch_remove(n->fd, n->sel_wd, n->inbox_wd);
 	util_strcpy(n->sel_name, name, sizeof(n->sel_name));
@@ -368,7 +489,9 @@ notify_drain(struct imap_session *s)
 	char ev[4096] __attribute__((aligned(__alignof__(struct
 	    inotify_event))));
 	const struct inotify_event *e;
+	struct notify_newdir *d;
 	ssize_t len, i;
+	size_t k;
 
 	while ((len = read(n->fd, ev, sizeof(ev))) > 0) {
 		n->dirty = 1;
@@ -377,6 +500,16 @@ notify_drain(struct imap_session *s)
 			e = (const struct inotify_event *)(ev + i);
 			if (e->wd == n->inbox_wd || (e->mask & IN_Q_OVERFLOW))
 				n->inbox_new = 1;
+			if ((d = newdir_by_wd(n->newdirs, n->nnewdirs,
+			    e->wd)) != NULL) {
+				if (e->mask & IN_IGNORED)
+					d->wd = -1;	/* the folder went */
+				else
+					d->pending = 1;
+			}
+			if (e->mask & IN_Q_OVERFLOW)
+				for (k = 0; k < n->nnewdirs; k++)
+					n->newdirs[k].pending = 1;
 		}
 	}
 }

@@ -262,6 +262,9 @@ void	mbox_watch_drain(int fd);
  * (keep: a watch not to remove, the INBOX's new/).
  */
 int	mstore_watch(struct mstore *st, int *inbox_wd);
+/* The new/ of the folder name added to fd: files other programs drop
+ * there (procmail, a sieve filter) wake it.  The watch, or -1. */
+int	mstore_watch_new(struct mstore *st, int fd, const char *name);
 int	mbox_watch_add(struct mbox *mb, int fd, int wd[2]);
 void	mbox_watch_remove(int fd, int wd[2], int keep);
 /* Every folder's row as the index has it, in one query: any change to

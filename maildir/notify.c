@@ -145,6 +145,21 @@ mstore_watch(struct mstore *st, int *inbox_wd)
 }
 
 int
+mstore_watch_new(struct mstore *st, int fd, const char *name)
+{
+	char sub[PATH_MAX], path[PATH_MAX];
+
+	if (maildir_name_to_dir(name, sub, sizeof(sub)) == -1 ||
+	    util_snprintf(path, sizeof(path), "%s%s%s/new", st->dir,
+	    sub[0] ? "/" : "", sub) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return inotify_add_watch(fd, path, IN_CREATE | IN_MOVED_TO |
+	    IN_ONLYDIR);
+}
+
+int
 mbox_watch_add(struct mbox *mb, int fd, int wd[2])
 {
 	char path[PATH_MAX + 8];
