@@ -14,8 +14,8 @@
  * §4.2; i;unicode-casemap, RFC 5051, unless COMPARATOR chose
  * i;ascii-casemap or i;octet): the needle is folded once when parsed,
  * each text when first read (comparator_fold(); the webmail's search
- * folds as i;unicode-casemap does).  HEADER's field name and KEYWORD are not
- * strings of the message and compare as before.
+ * folds as i;unicode-casemap does).  HEADER's field name and KEYWORD
+ * are not strings of the message and compare as before.
  */
 #include <ctype.h>
 #include <stdarg.h>

@@ -6,7 +6,10 @@
  * index and no message file.  A row without a summary, or with one an older
  * program wrote without SORT's keys, has its file read (nothing is
  * stored then: the statement is open; the summaries are made first, so
- * that is a store that cannot write).
+ * that is a store that cannot write).  MSK_RAW reads the keys as the
+ * message has them, for IMAP's comparators other than
+ * i;unicode-casemap (RFC 5255 §4.7), from columns of their own: a row
+ * without them has its file read as well.
  */
 #include <string.h>
 
