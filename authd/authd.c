@@ -346,6 +346,21 @@ client_request(struct client *c)
 		pthread_mutex_unlock(&authd_lock);
 		reply_error(c, AUTH_ERR_BADPROTO);
 		break;
+	case AP_USAGE_SERVE:
+		/* The queue's usage process: from now on authd asks on
+		 * this connection (quota.c); it is no client's any more. */
+		if (!quota_serve_allowed(c)) {
+			client_close(c);
+			return;
+		}
+		ipc_begin(&rep, AR_ANSWER);
+		ipc_put_str(&rep, AA_YES);
+		if (ipc_send(c->fd, &rep, -1) == 0) {
+			quota_serve_take(c->fd);
+			c->fd = -1;
+		}
+		client_close(c);
+		break;
 	default:
 		lookup_answer(&req, c, &rep);
 		client_send(c, &rep);
@@ -410,7 +425,9 @@ main(int argc, char **argv)
 		    &err) == -1 || privsep_lookup(authd_conf->server.user,
 		    &mail_uid, &mail_gid, &err) == -1)
 			fatalx("%s", err);
-	}
+		authd_mail_uid = mail_uid;
+	} else
+		authd_mail_uid = geteuid();	/* tests: one user for all */
 	/* Sessions (and server.user's group: delivery, post-login) may
 	 * connect to one; only root (mailctl) to the other. */
 	lfd = authd_listen(LAYOUT_AUTHD_SOCK, uid, mail_gid, 0660);

@@ -9,6 +9,8 @@
  *	lookup.c	what an address means (users.db's domains, users and
  *			aliases), and login tokens
  *	websess.c	the webmail's sessions (cookies) and their tokens
+ *	quota.c		what a mailbox holds, from the queue's usage
+ *			process, for smtpd's RCPT (452 4.2.2)
  *
  * One lock (authd_lock) covers the SASL library, users.db and the cache:
  * the main thread takes it for lookups, a worker thread for an exchange
@@ -20,6 +22,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include "../global/authc.h"
 #include "../global/authproto.h"
@@ -131,6 +134,15 @@ const char *lookup_token_redeem(const char *token, const char *service);
  * answered. */
 int	share_answer(int type, const char *grantee, const struct client *c,
 	    struct ipc_out *o);
+
+/* quota.c: quotas at RCPT time.  server.user's uid (offers from it
+ * only); may c offer to serve usage (logged if not)?; take its
+ * descriptor; what mailbox holds (kept a second): 0, or -1 unknown. */
+extern uid_t	authd_mail_uid;
+int	quota_serve_allowed(const struct client *c);
+void	quota_serve_take(int fd);
+int	quota_usage(const char *mailbox, uint64_t *octets,
+	    uint64_t *messages);
 
 /* websess.c: the webmail's sessions (authd_lock held). */
 int	websess_init(const char **err);

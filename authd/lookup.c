@@ -20,6 +20,9 @@
 
 #define TOKEN_LIFETIME	60	/* seconds to redeem a token */
 #define TOKEN_MAX	4096	/* waiting at once */
+/* Mailboxes of one recipient (an alias) whose usage is asked at RCPT;
+ * the others are left to delivery. */
+#define RESOLVE_QUOTA_MAX	16
 
 struct token {
 	char	 token[AUTH_TOKEN_LEN + 1];
@@ -130,12 +133,38 @@ identity_put(const char *address, void *arg)
 	ipc_put_str(ids->o, address);
 }
 
+/*
+ * AP_RESOLVE "quota": a mailbox with a limit and a known usage as
+ * "Q kib messages octets count address" (authd_lock held; let go of
+ * while the usage process answers, which may take a disk read).  0, or
+ * -1: no limit, or the usage unknown ("L address" then).
+ */
+static int
+resolve_quota(const char *mailbox, char *line, size_t size)
+{
+	uint64_t kib, msgs, octets, count;
+	int r;
+
+	if (userdb_user_quota(authd_db, mailbox, &kib, &msgs) != 1 ||
+	    (kib == 0 && msgs == 0))
+		return -1;
+	pthread_mutex_unlock(&authd_lock);
+	r = quota_usage(mailbox, &octets, &count);
+	pthread_mutex_lock(&authd_lock);
+	if (r == -1)
+		return -1;
+	snprintf(line, size, "Q %llu %llu %llu %llu %s",
+	    (unsigned long long)kib, (unsigned long long)msgs,
+	    (unsigned long long)octets, (unsigned long long)count, mailbox);
+	return 0;
+}
+
 void
 lookup_answer(struct ipc_in *in, struct client *c, struct ipc_out *o)
 {
 	const char *a1 = ipc_get_str(in), *a2 = ipc_get_str(in), *user;
 	struct rcpt_list l = { 0 };
-	char domain[256] = "", line[400];
+	char domain[256] = "", line[512];
 	size_t i;
 	int r = -1;
 
@@ -156,8 +185,14 @@ lookup_answer(struct ipc_in *in, struct client *c, struct ipc_out *o)
 		else
 			answer(o, r);
 		for (i = 0; r >= 1 && i < l.n; i++) {
-			snprintf(line, sizeof(line), "%c %s",
-			    l.v[i].local ? 'L' : 'R', l.v[i].address);
+			if (l.v[i].local && a2 != NULL &&
+			    strcmp(a2, "quota") == 0 && i < RESOLVE_QUOTA_MAX &&
+			    resolve_quota(l.v[i].address, line,
+			    sizeof(line)) == 0)
+				;	/* "Q ..." */
+			else
+				snprintf(line, sizeof(line), "%c %s",
+				    l.v[i].local ? 'L' : 'R', l.v[i].address);
 			ipc_put_str(o, line);
 		}
 		rcpt_list_free(&l);

@@ -348,24 +348,128 @@ authc_domain_is_local(struct authc *a, const char *domain)
 	return authc_yes_no(authc_ask(a, AP_DOMAIN_LOCAL, domain, NULL));
 }
 
-int
-authc_resolve(struct authc *a, const char *address, struct rcpt_list *out)
+/* "Q kib messages octets count address" (AP_RESOLVE "quota"). */
+static int
+authc_quota_target(const char *s, struct rcpt_list *out)
+{
+	uint64_t v[4];
+	unsigned long long n;
+	struct rcpt_target *t;
+	char *end;
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		errno = 0;
+		n = strtoull(s, &end, 10);
+		if (errno != 0 || *end != ' ')
+			return -1;
+		v[i] = n;
+		s = end + 1;
+	}
+	if (*s == '\0')
+		return -1;
+	if (rcpt_list_add(out, s, 1) == 1) {
+		t = &out->v[out->n - 1];
+		t->quota_known = 1;
+		t->quota_kib = v[0];
+		t->quota_messages = v[1];
+		t->used_octets = v[2];
+		t->used_messages = v[3];
+	}
+	return 0;
+}
+
+static int
+authc_resolve_ask(struct authc *a, const char *address, const char *flag,
+    struct rcpt_list *out)
 {
 	const char *s;
 	int r;
 
-	if ((s = authc_ask(a, AP_RESOLVE, address, NULL)) != NULL &&
+	if ((s = authc_ask(a, AP_RESOLVE, address, flag)) != NULL &&
 	    strcmp(s, AA_REMOTE) == 0)
 		r = 2;
 	else if ((r = authc_yes_no(s)) != 1)
 		return r;
 	while (ipc_left(&a->in) > 0) {
-		if ((s = ipc_get_str(&a->in)) == NULL ||
-		    (s[0] != 'L' && s[0] != 'R') || s[1] != ' ')
+		if ((s = ipc_get_str(&a->in)) == NULL || s[1] != ' ')
+			return -1;
+		if (s[0] == 'Q' && flag != NULL) {
+			if (authc_quota_target(s + 2, out) == -1)
+				return -1;
+			continue;
+		}
+		if (s[0] != 'L' && s[0] != 'R')
 			return -1;
 		rcpt_list_add(out, s + 2, s[0] == 'L');
 	}
 	return r;
+}
+
+int
+authc_resolve(struct authc *a, const char *address, struct rcpt_list *out)
+{
+	return authc_resolve_ask(a, address, NULL, out);
+}
+
+int
+authc_resolve_quota(struct authc *a, const char *address,
+    struct rcpt_list *out)
+{
+	return authc_resolve_ask(a, address, "quota", out);
+}
+
+int
+authc_usage_serve(struct authc *a)
+{
+	return authc_yes_no(authc_ask(a, AP_USAGE_SERVE, NULL, NULL)) == 1 ?
+	    1 : -1;
+}
+
+int
+authc_usage_next(struct authc *a, int timeout_ms, char *mailbox,
+    size_t size)
+{
+	const char *s;
+	int r;
+
+	if (a->broken)
+		return -1;
+	if ((r = ipc_recv(a->fd, &a->in, timeout_ms)) != 1) {
+		if (r == 0 || errno != ETIMEDOUT)
+			a->broken = 1;
+		return r;
+	}
+	if (a->in.fd != -1) {
+		close(a->in.fd);
+		a->in.fd = -1;
+	}
+	if (a->in.type != AP_USAGE || (s = ipc_get_str(&a->in)) == NULL ||
+	    util_strcpy(mailbox, s, size) == -1) {
+		log_err("authd: a usage question that does not decode");
+		a->broken = 1;
+		return -1;
+	}
+	return 1;
+}
+
+int
+authc_usage_answer(struct authc *a, int r, uint64_t octets,
+    uint64_t messages)
+{
+	char n[24];
+
+	ipc_begin(&a->out, AR_ANSWER);
+	ipc_put_str(&a->out, r == 0 ? AA_YES : AA_NO);
+	if (r == 0) {
+		snprintf(n, sizeof(n), "%llu", (unsigned long long)octets);
+		ipc_put_str(&a->out, n);
+		snprintf(n, sizeof(n), "%llu", (unsigned long long)messages);
+		ipc_put_str(&a->out, n);
+	}
+	return authc_send(a);
 }
 
 int

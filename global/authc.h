@@ -83,6 +83,19 @@ int	authc_domain_is_local(struct authc *a, const char *domain);
 /* authc_resolve: 2 as well, for an address of another domain. */
 int	authc_resolve(struct authc *a, const char *address,
 	    struct rcpt_list *out);
+/* The same, with each local mailbox's limits and usage where it has a
+ * limit and the usage is known (quota_known; smtpd's RCPT). */
+int	authc_resolve_quota(struct authc *a, const char *address,
+	    struct rcpt_list *out);
+/* The queue's usage process (authd/quota.c): offer this connection
+ * (1 accepted, else -1); then the next address authd asks about into
+ * mailbox (1, 0 closed, -1; timeout_ms as ipc_recv's), and the answer
+ * (r: 0 with the figures, -1 unknown).  0 or -1. */
+int	authc_usage_serve(struct authc *a);
+int	authc_usage_next(struct authc *a, int timeout_ms, char *mailbox,
+	    size_t size);
+int	authc_usage_answer(struct authc *a, int r, uint64_t octets,
+	    uint64_t messages);
 /* The domain whose postmaster a bare RCPT TO:<postmaster> means. */
 int	authc_postmaster(struct authc *a, char *domain, size_t size);
 int	authc_sender_allowed(struct authc *a, const char *user,

@@ -17,11 +17,12 @@
  *   AP_PASSWORD		conv service client-ip secured user password
  *   AP_CANCEL			conv
  *   AP_DOMAIN_LOCAL		domain
- *   AP_RESOLVE			address
+ *   AP_RESOLVE			address ["quota"]
  *   AP_POSTMASTER		(none)
  *   AP_SENDER_ALLOWED		user sender
  *   AP_IDENTITIES		user
  *   AP_QUOTA			address
+ *   AP_USAGE_SERVE		(none)
  *   AP_REDEEM			token service
  *   AP_SUBMIT_TOKEN		proof
  *   AP_WEB_NEW			token client-ip
@@ -56,6 +57,17 @@
  * learns them without any access to users.db; "no" for an unknown or
  * disabled user); AP_REDEEM's and AP_POSTMASTER's
  * value is the user or domain; AP_STATUS's are lines of text.
+ * Quotas at RCPT time (authd/quota.c): with "quota", AP_RESOLVE gives
+ * a mailbox with a limit whose usage is known as "Q storage-kib messages
+ * octets count address" (limits, 0 for none, then what it holds) instead
+ * of "L address", so that smtpd can refuse it (452 4.2.2) without any
+ * access to the store; a mailbox without a limit, or whose usage is not
+ * known just now, stays "L".  The usage comes from the queue's usage
+ * process (server.user's, which reads the store): it sends
+ * AP_USAGE_SERVE once ("yes" only from server.user's uid on a connection
+ * bound to no user), and from then on that connection runs the other
+ * way: authd sends AP_USAGE address, the process answers AR_ANSWER
+ * "yes octets count" (decimal) or "no".
  * AP_SUBMIT_TOKEN (BURL, RFC 4468): proof is the token of the last
  * "smtp" login on this same connection to authd; the value is a new
  * token, for the service "submit", that the IMAP post-login process
@@ -88,6 +100,8 @@ enum authproto_type {
 	AP_SENDER_ALLOWED,
 	AP_IDENTITIES,
 	AP_QUOTA,
+	AP_USAGE_SERVE,
+	AP_USAGE,		/* authd -> the usage process */
 	AP_REDEEM = 40,
 	AP_SUBMIT_TOKEN,
 	AP_WEB_NEW = 50,

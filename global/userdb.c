@@ -644,7 +644,15 @@ rcpt_list_append(struct rcpt_list *l, const struct rcpt_list *src)
 	size_t i;
 
 	for (i = 0; i < src->n; i++)
-		rcpt_list_add(l, src->v[i].address, src->v[i].local);
+		if (rcpt_list_add(l, src->v[i].address, src->v[i].local) == 1) {
+			struct rcpt_target *t = &l->v[l->n - 1];
+
+			t->quota_known = src->v[i].quota_known;
+			t->quota_kib = src->v[i].quota_kib;
+			t->quota_messages = src->v[i].quota_messages;
+			t->used_octets = src->v[i].used_octets;
+			t->used_messages = src->v[i].used_messages;
+		}
 }
 
 int
@@ -660,6 +668,7 @@ rcpt_list_add(struct rcpt_list *l, const char *address, int local)
 		if ((l->v = realloc(l->v, l->cap * sizeof(*l->v))) == NULL)
 			fatal("realloc");
 	}
+	memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
 	l->v[l->n].address = util_strdup(address);
 	l->v[l->n].local = local;
 	l->n++;

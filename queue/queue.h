@@ -134,6 +134,10 @@ int	worker_send_job(struct worker *w, const struct job *job);
 /* In a worker: the job loop, never returns. */
 void	worker_main(int fd, enum transport t, struct conf *conf)
 	    __attribute__((noreturn));
+/* usage.c: fork the usage process (what a mailbox holds, for authd's
+ * answers to smtpd's RCPT); its pid and *fd, the socket whose closing
+ * ends it; -1. */
+pid_t	usage_start(struct conf *conf, int *fd);
 /* Encode / decode a job message. */
 int	job_encode(const struct job *job, char *buf, size_t size);
 int	job_decode(char *buf, struct job *job);

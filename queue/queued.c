@@ -58,6 +58,9 @@ static struct worker	*workers;
 static size_t		 nworkers;
 static int		 control_fd = -1;
 static int		 lock_fd = -1;	/* queue/queued.pid */
+static pid_t		 usage_pid;	/* the usage process (usage.c) */
+static int		 usage_fd = -1;	/* its socket: closed, it exits */
+static time_t		 usage_started;
 static int		 inotify_fd = -1;
 
 /*
@@ -545,7 +548,16 @@ queue_reap(void)
 	int status;
 	size_t i;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == usage_pid) {
+			if (!daemon_term)
+				log_err("usage process %ld ended (status %d)",
+				    (long)pid, status);
+			if (usage_fd != -1)
+				close(usage_fd);
+			usage_fd = -1;
+			usage_pid = 0;
+		}
 		for (i = 0; i < nworkers; i++) {
 			struct worker *w = &workers[i];
 
@@ -566,6 +578,7 @@ queue_reap(void)
 			w->fd = -1;
 			w->pid = 0;
 		}
+	}
 }
 
 static void
@@ -579,6 +592,15 @@ queue_start_workers(void)
 		    i < (size_t)conf->queue.local_workers ? T_LOCAL : T_REMOTE,
 		    conf, lock_fd) == -1)
 			log_err("cannot start a worker: %s", strerror(errno));
+	/* Once a second at most, should it keep failing. */
+	if (usage_pid == 0 && time(NULL) != usage_started) {
+		usage_started = time(NULL);
+		if ((usage_pid = usage_start(conf, &usage_fd)) == -1) {
+			log_err("cannot start the usage process: %s",
+			    strerror(errno));
+			usage_pid = 0;
+		}
+	}
 }
 
 static void
@@ -587,7 +609,12 @@ queue_shutdown(void)
 	time_t deadline = time(NULL) + SHUTDOWN_GRACE;
 	size_t i, alive;
 
-	/* Closing the sockets tells each worker to stop after its job. */
+	/* Closing the sockets tells each worker to stop after its job,
+	 * and the usage process to stop. */
+	if (usage_fd != -1) {
+		close(usage_fd);
+		usage_fd = -1;
+	}
 	for (i = 0; i < nworkers; i++)
 		if (workers[i].fd != -1) {
 			close(workers[i].fd);

@@ -277,8 +277,8 @@ cmd_mail(struct smtp_session *s, char *arg)
 	return 0;
 }
 
-/* authc_resolve(), or its answer for the same address less than a
- * second ago. */
+/* authc_resolve_quota(), or its answer for the same address less than
+ * a second ago (with the mailboxes' usage as it was then). */
 static int
 smtp_resolve(struct smtp_session *s, const char *rcpt,
     struct rcpt_list *targets)
@@ -293,7 +293,7 @@ smtp_resolve(struct smtp_session *s, const char *rcpt,
 	}
 	rcpt_list_free(&s->last_rcpt.targets);
 	s->last_rcpt.at = 0;
-	if ((r = authc_resolve(s->authc, rcpt, targets)) >= 0 &&
+	if ((r = authc_resolve_quota(s->authc, rcpt, targets)) >= 0 &&
 	    util_strcpy(s->last_rcpt.addr, rcpt,
 	    sizeof(s->last_rcpt.addr)) == 0) {
 		rcpt_list_append(&s->last_rcpt.targets, targets);
@@ -301,6 +301,46 @@ smtp_resolve(struct smtp_session *s, const char *rcpt,
 		s->last_rcpt.at = now;
 	}
 	return r;
+}
+
+/*
+ * Is every mailbox this recipient means full (RFC 3463 4.2.2)?  Only
+ * when each is local with a known usage (authd/quota.c) over a limit:
+ * one more message would pass MESSAGES, or its size (MAIL FROM's SIZE=,
+ * RFC 1870; else at least an octet) STORAGE.  An alias with room left
+ * in one of its mailboxes is accepted, and the full ones are left to
+ * delivery, as is whatever is not known; so is a message whose size
+ * shows only after DATA.  Logs the first full mailbox with its figures.
+ */
+static int
+smtp_rcpt_full(struct smtp_session *s, const char *rcpt,
+    const struct rcpt_list *targets)
+{
+	const struct rcpt_target *t;
+	uint64_t size = s->declared_size > 0 ?
+	    (uint64_t)s->declared_size : 1;
+	size_t i;
+
+	for (i = 0; i < targets->n; i++) {
+		t = &targets->v[i];
+		if (!t->local || !t->quota_known)
+			return 0;
+		if ((t->quota_kib == 0 || t->used_octets + size <=
+		    t->quota_kib * 1024) && (t->quota_messages == 0 ||
+		    t->used_messages + 1 <= t->quota_messages))
+			return 0;
+	}
+	if (targets->n == 0)
+		return 0;
+	t = &targets->v[0];
+	log_info("sid=%s rcpt to=<%s> rejected: mailbox full: user=%s "
+	    "storage=%llu/%llu KiB messages=%llu/%llu size=%lld", s->id,
+	    log_str(rcpt), log_str(t->address),
+	    (unsigned long long)(t->used_octets / 1024),
+	    (unsigned long long)t->quota_kib,
+	    (unsigned long long)t->used_messages,
+	    (unsigned long long)t->quota_messages, s->declared_size);
+	return 1;
 }
 
 static int
@@ -368,6 +408,15 @@ cmd_rcpt(struct smtp_session *s, char *arg)
 		    log_str(rcpt));
 		smtp_reply(s, "550 5.1.1 <%s>: Recipient address rejected: "
 		    "User unknown", rcpt);
+		rcpt_list_free(&targets);
+		return -1;
+	}
+	if (smtp_rcpt_full(s, rcpt, &targets)) {
+		/* RFC 5321 §4.2.3's 452 with RFC 3463's 4.2.2: this
+		 * recipient only, for now; the transaction goes on for
+		 * the others. */
+		smtp_reply(s, "452 4.2.2 <%s>: Recipient address rejected: "
+		    "Mailbox full", rcpt);
 		rcpt_list_free(&targets);
 		return -1;
 	}
