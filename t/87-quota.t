@@ -5,8 +5,10 @@
 # SETQUOTA refused, STATUS DELETED DELETED-STORAGE), APPEND and COPY over
 # the quota answered NO [OVERQUOTA] (MOVE still allowed), usage right
 # after other sessions' changes, and local delivery over the quota
-# deferred with 4.2.2, then returned to its sender with 5.2.2; with the
-# quota removed, the mail goes through.
+# deferred with 4.2.2 (a message whose size SMTP did not know: what it
+# can see is full is refused at RCPT, t/87-quota-rcpt.t), then returned
+# to its sender with 5.2.2; with the quota removed, the mail goes
+# through.
 import email
 import email.policy
 import os
@@ -35,10 +37,16 @@ def Imap(user=U, pw=PW):
     return IMAPRaw("127.0.0.1", srv.port("imap")).login(user, pw)
 
 
-def deliver(to, subject, body, sender="a@remote.test"):
+def deliver(to, subject, body, sender="a@remote.test", size=True):
+    """size=False: no SIZE= on MAIL FROM, so that only delivery learns
+    that the message does not fit (t/87-quota-rcpt.t: SMTP refuses at
+    RCPT what it can see will not)."""
     msg = "From: %s\r\nTo: %s\r\nSubject: %s\r\n\r\n%s\r\n" % (
         sender, to, subject, body)
     with smtplib.SMTP("127.0.0.1", srv.port("smtp"), timeout=30) as c:
+        c.ehlo()
+        if not size:
+            c.esmtp_features.pop("size", None)
         c.sendmail(sender, [to], msg.encode())
 
 
@@ -211,9 +219,12 @@ try:
          "(MESSAGE not shown without a limit)", q)
 
     # --- delivery over the quota: 4.2.2, then 5.2.2 to the sender ---
-    srv.mailctl("user", "quota", U, "1")
+    # under the limit by a few octets, so that SMTP accepts at RCPT a
+    # message it does not know the size of, which then does not fit
+    room = usage(c)["STORAGE"][0] + 1
+    srv.mailctl("user", "quota", U, str(room))
     start = time.time()
-    deliver(U, "no room", "v" * 300, sender=S)
+    deliver(U, "no room", "v\r\n" * 1000, sender=S, size=False)
     deferred = wait_until(lambda: "4.2.2" in srv.mailctl("queue",
                                                          "list")[1], 10)
     t.ok(deferred and len(srv.messages(U)) == 2,
@@ -240,7 +251,7 @@ try:
          "the log says why it waited")
 
     # --- with the quota removed, delivery goes through ---
-    deliver(U, "later", "u" * 300, sender=S)
+    deliver(U, "later", "u\r\n" * 1000, sender=S, size=False)
     wait_until(lambda: "4.2.2" in srv.mailctl("queue", "list")[1], 10)
     rc, out, err = mailctl_quota(U, "none")
     t.ok(rc == 0 and "no quota" in out, "mailctl user quota ADDRESS none",
