@@ -43,7 +43,7 @@ static int	usage_fd = -1;
 static struct usage_entry {
 	char		 mailbox[320];
 	uint64_t	 octets, messages;
-	double		 at;		/* util_now(); 0: free */
+	double		 at;		/* policy_now(); 0: free */
 } cache[USAGE_CACHE];
 
 int
@@ -144,7 +144,7 @@ int
 quota_usage(const char *mailbox, uint64_t *octets, uint64_t *messages)
 {
 	struct usage_entry *e, *oldest = &cache[0];
-	double now = util_now();
+	double now = policy_now();
 	size_t i;
 
 	for (i = 0; i < USAGE_CACHE; i++) {
