@@ -134,28 +134,29 @@ identity_put(const char *address, void *arg)
 }
 
 /*
- * AP_RESOLVE "quota": a mailbox with a limit and a known usage as
- * "Q kib messages octets count address" (authd_lock held; let go of
- * while the usage process answers, which may take a disk read).  0, or
- * -1: no limit, or the usage unknown ("L address" then).
+ * AP_RESOLVE "quota": a mailbox with a limit (userdb_resolve() gave it)
+ * and a known usage as "Q kib messages octets count address" (authd_lock
+ * held; let go of while the usage process answers, which may take a
+ * disk read).  0, or -1: no limit, or the usage unknown ("L address").
  */
 static int
-resolve_quota(const char *mailbox, char *line, size_t size)
+resolve_quota(const struct rcpt_target *t, char *line, size_t size)
 {
-	uint64_t kib, msgs, octets, count;
+	uint64_t octets, count;
 	int r;
 
-	if (userdb_user_quota(authd_db, mailbox, &kib, &msgs) != 1 ||
-	    (kib == 0 && msgs == 0))
+	if (t->quota_kib == 0 && t->quota_messages == 0)
 		return -1;
 	pthread_mutex_unlock(&authd_lock);
-	r = quota_usage(mailbox, &octets, &count);
+	r = quota_usage(t->address, &octets, &count);
 	pthread_mutex_lock(&authd_lock);
 	if (r == -1)
 		return -1;
 	snprintf(line, size, "Q %llu %llu %llu %llu %s",
-	    (unsigned long long)kib, (unsigned long long)msgs,
-	    (unsigned long long)octets, (unsigned long long)count, mailbox);
+	    (unsigned long long)t->quota_kib,
+	    (unsigned long long)t->quota_messages,
+	    (unsigned long long)octets, (unsigned long long)count,
+	    t->address);
 	return 0;
 }
 
@@ -187,8 +188,7 @@ lookup_answer(struct ipc_in *in, struct client *c, struct ipc_out *o)
 		for (i = 0; r >= 1 && i < l.n; i++) {
 			if (l.v[i].local && a2 != NULL &&
 			    strcmp(a2, "quota") == 0 && i < RESOLVE_QUOTA_MAX &&
-			    resolve_quota(l.v[i].address, line,
-			    sizeof(line)) == 0)
+			    resolve_quota(&l.v[i], line, sizeof(line)) == 0)
 				;	/* "Q ..." */
 			else
 				snprintf(line, sizeof(line), "%c %s",

@@ -745,6 +745,36 @@ resolve_add(struct resolve_ctx *c, const char *address, int local)
 	return 1;
 }
 
+/* A mailbox of ours, added with its limits (smtpd's quota check at
+ * RCPT needs them: one query for both).  1, 0 no such enabled user,
+ * -1. */
+static int
+resolve_mailbox(struct resolve_ctx *c, const char *norm)
+{
+	sqlite3_stmt *st;
+	uint64_t kib = 0, msgs = 0;
+	size_t n = c->out->n;
+	int r;
+
+	r = db_run(c->db->db, &st, "SELECT max(quota, 0),"
+	    " max(quota_messages, 0) FROM users WHERE address = ?"
+	    " AND enabled = 1", norm, (char *)NULL);
+	if (r == SQLITE_ROW) {
+		kib = (uint64_t)sqlite3_column_int64(st, 0);
+		msgs = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (r == SQLITE_DONE)
+		return 0;
+	if (r != SQLITE_ROW)
+		return userdb_sqlfail(c->db, "user lookup");
+	if ((r = resolve_add(c, norm, 1)) == 1 && c->out->n > n) {
+		c->out->v[n].quota_kib = kib;
+		c->out->v[n].quota_messages = msgs;
+	}
+	return r;
+}
+
 static int
 resolve_addr(struct resolve_ctx *c, const char *address, int depth)
 {
@@ -772,17 +802,14 @@ resolve_addr(struct resolve_ctx *c, const char *address, int depth)
 
 	/* Seen before on this path: "a -> a, b" means a's own mailbox. */
 	for (size_t i = 0; i < c->visited.n; i++)
-		if (strcmp(c->visited.v[i].address, norm) == 0) {
-			if ((r = userdb_user_exists(c->db, norm)) != 1)
-				return r;
-			return resolve_add(c, norm, 1);
-		}
+		if (strcmp(c->visited.v[i].address, norm) == 0)
+			return resolve_mailbox(c, norm);
 	rcpt_list_add(&c->visited, norm, 1);
 
 	if ((r = resolve_targets(c, norm, depth)) != 0)
 		return r;
-	if ((r = userdb_user_exists(c->db, norm)) != 0)
-		return r < 0 ? -1 : resolve_add(c, norm, 1);
+	if ((r = resolve_mailbox(c, norm)) != 0)
+		return r;
 	if (c->delimiter[0] != '\0' &&
 	    (delim = strchr(a.local, c->delimiter[0])) != NULL &&
 	    delim != a.local) {

@@ -25,10 +25,11 @@ struct userdb;
 struct rcpt_target {
 	char	*address;	/* final recipient */
 	int	 local;		/* a mailbox here (else: remote) */
-	/* Asked by smtpd (AP_RESOLVE "quota"): the mailbox's limits and
-	 * what it holds, when it has a limit and that is known. */
+	/* A mailbox's limits (userdb_resolve(); 0: none), and for smtpd
+	 * (AP_RESOLVE "quota") what it holds, when it has a limit and
+	 * that is known (quota_known). */
+	uint64_t quota_kib, quota_messages;
 	int	 quota_known;
-	uint64_t quota_kib, quota_messages;	/* 0: none */
 	uint64_t used_octets, used_messages;
 };
 
