@@ -394,7 +394,8 @@ authc_resolve_ask(struct authc *a, const char *address, const char *flag,
 	else if ((r = authc_yes_no(s)) != 1)
 		return r;
 	while (ipc_left(&a->in) > 0) {
-		if ((s = ipc_get_str(&a->in)) == NULL || s[1] != ' ')
+		if ((s = ipc_get_str(&a->in)) == NULL || s[0] == '\0' ||
+		    s[1] != ' ')
 			return -1;
 		if (s[0] == 'Q' && flag != NULL) {
 			if (authc_quota_target(s + 2, out) == -1)
