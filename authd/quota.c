@@ -86,17 +86,9 @@ usage_drop(const char *why)
 static int
 usage_number(const char *s, uint64_t *v)
 {
-	unsigned long long n;
-	char *end;
+	const char *end = util_decimal(s, v);
 
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	*v = n;
-	return 0;
+	return end != NULL && *end == '\0' ? 0 : -1;
 }
 
 /* Ask the usage process.  0, or -1 (unknown). */

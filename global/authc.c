@@ -353,19 +353,13 @@ static int
 authc_quota_target(const char *s, struct rcpt_list *out)
 {
 	uint64_t v[4];
-	unsigned long long n;
 	struct rcpt_target *t;
-	char *end;
+	const char *end;
 	size_t i;
 
 	for (i = 0; i < 4; i++) {
-		if (*s < '0' || *s > '9')
+		if ((end = util_decimal(s, &v[i])) == NULL || *end != ' ')
 			return -1;
-		errno = 0;
-		n = strtoull(s, &end, 10);
-		if (errno != 0 || *end != ' ')
-			return -1;
-		v[i] = n;
 		s = end + 1;
 	}
 	if (*s == '\0')
@@ -496,18 +490,9 @@ authc_sender_allowed(struct authc *a, const char *user, const char *sender)
 static int
 authc_number(struct authc *a, uint64_t *v)
 {
-	const char *s = ipc_get_str(&a->in);
-	unsigned long long n;
-	char *end;
+	const char *end = util_decimal(ipc_get_str(&a->in), v);
 
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	n = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	*v = n;
-	return 0;
+	return end != NULL && *end == '\0' ? 0 : -1;
 }
 
 int

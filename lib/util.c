@@ -186,6 +186,22 @@ util_snprintf(char *dst, size_t size, const char *fmt, ...)
 	return (n < 0 || (size_t)n >= size) ? -1 : 0;
 }
 
+const char *
+util_decimal(const char *s, uint64_t *v)
+{
+	unsigned long long n;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return NULL;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno != 0)
+		return NULL;
+	*v = n;
+	return end;
+}
+
 int
 util_strcpy(char *dst, const char *src, size_t size)
 {

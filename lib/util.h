@@ -37,6 +37,9 @@ int	util_snprintf(char *dst, size_t size, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 /* Copy with truncation check (strlcpy semantics, -1 when cut). */
 int	util_strcpy(char *dst, const char *src, size_t size);
+/* A decimal number at the start of s (a digit first, no sign, no
+ * space): where it ends, or NULL (none, or over 2^64 - 1). */
+const char *util_decimal(const char *s, uint64_t *v);
 void	util_lower(char *s);
 void	util_upper(char *s);
 char	*util_strdup(const char *s);	/* fatal on ENOMEM */

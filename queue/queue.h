@@ -124,6 +124,14 @@ struct worker {
 };
 
 /*
+ * A child of the runner on a socket pair.  In the child (0): the socket
+ * is fd 3, the runner's lock (unless lock_fd is -1) fd 4, nothing else
+ * is open, SIGTERM and SIGINT are ignored (a child ends when the runner's
+ * end of the socket closes).  In the runner: the child's pid and *fd_r,
+ * the runner's end; -1 on failure.
+ */
+pid_t	queue_fork(int lock_fd, int *fd_r);
+/*
  * Start a worker process for a transport. 0 or -1.  lock_fd: the
  * runner's lock on the spool, which the worker keeps, so that a new
  * runner waits for the old runner's workers too.

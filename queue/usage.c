@@ -86,29 +86,9 @@ usage_main(int runner, struct conf *conf)
 pid_t
 usage_start(struct conf *conf, int *fd)
 {
-	int sv[2];
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
-		return -1;
-	if ((pid = fork()) == -1) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		int sock = fcntl(sv[1], F_DUPFD, 4);
-
-		if (sock == -1 || dup2(sock, 3) == -1)
-			_exit(1);
-		close_range(4, ~0U, 0);
-		daemon_signals_reset();
-		/* It ends when the runner's end of the socket closes. */
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGINT, SIG_IGN);
+	if ((pid = queue_fork(-1, fd)) == 0)
 		usage_main(3, conf);
-	}
-	close(sv[1]);
-	*fd = sv[0];
 	return pid;
 }

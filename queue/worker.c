@@ -285,9 +285,8 @@ worker_main(int fd, enum transport t, struct conf *conf)
 	exit(0);
 }
 
-int
-worker_start(struct worker *w, enum transport t, struct conf *conf,
-    int lock_fd)
+pid_t
+queue_fork(int lock_fd, int *fd_r)
 {
 	int sv[2];
 	pid_t pid;
@@ -300,28 +299,43 @@ worker_start(struct worker *w, enum transport t, struct conf *conf,
 		return -1;
 	}
 	if (pid == 0) {
-		/* Keep only the socket to the runner (a worker holding
-		 * another worker's end would hide the runner's exit) and
+		/* Keep only the socket to the runner (a child holding
+		 * another child's end would hide the runner's exit) and
 		 * the runner's lock, as 3 and 4. */
 		int sock = fcntl(sv[1], F_DUPFD, 5);
-		int lock = fcntl(lock_fd, F_DUPFD, 5);
+		int lock = lock_fd == -1 ? -1 : fcntl(lock_fd, F_DUPFD, 5);
 
-		if (sock == -1 || lock == -1 || dup2(sock, 3) == -1 ||
-		    dup2(lock, 4) == -1)
+		if (sock == -1 || (lock_fd != -1 && lock == -1) ||
+		    dup2(sock, 3) == -1 || (lock != -1 && dup2(lock, 4) == -1))
 			_exit(1);
-		close_range(5, ~0U, 0);
+		close_range(lock != -1 ? 5 : 4, ~0U, 0);
 		daemon_signals_reset();
-		/* SIGTERM is the runner's to handle: a worker finishes its
-		 * job and exits when the runner's end of the socket closes
-		 * (also when the runner is killed). */
+		/* SIGTERM is the runner's to handle: a child finishes what
+		 * it does and exits when the runner's end of the socket
+		 * closes (also when the runner is killed). */
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
-		worker_main(3, t, conf);
+		return 0;
 	}
 	close(sv[1]);
+	*fd_r = sv[0];
+	return pid;
+}
+
+int
+worker_start(struct worker *w, enum transport t, struct conf *conf,
+    int lock_fd)
+{
+	pid_t pid;
+	int fd;
+
+	if ((pid = queue_fork(lock_fd, &fd)) == -1)
+		return -1;
+	if (pid == 0)
+		worker_main(3, t, conf);
 	memset(w, 0, sizeof(*w));
 	w->pid = pid;
-	w->fd = sv[0];
+	w->fd = fd;
 	w->transport = t;
 	return 0;
 }
