@@ -51,10 +51,10 @@ store_summary_put(struct mbox *mb, uint32_t uid, const struct summary *sum)
 	sqlite3_bind_text(s, 16, sum->cc_mbox, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 17, sum->to_key, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 18, sum->reply != 0);
-	/* ?19-?24, the keys unfolded, stay NULL: COMPARATOR's other
-	 * comparators are rare, and six more columns a row made a fresh
-	 * index's build a fifth slower (bench/imap.py, cold); such a row's
-	 * keys are read from its file (sortkeys.c). */
+	/* ?19-?24, the keys unfolded, stay NULL until COMPARATOR's other
+	 * comparators first need them (store_summary_fill(mb, 1)): six
+	 * more columns a row made a fresh index's build a fifth slower
+	 * (bench/imap.py, cold). */
 	if (sqlite3_step(s) != SQLITE_DONE) {
 		store_fail(mb->st, "summary");
 		sqlite3_reset(s);
@@ -144,9 +144,33 @@ struct list_row {
 	struct summary	 sum;
 };
 
-/* Store a batch's summaries in one transaction.  0 or -1. */
+/* A row's keys unfolded (MSK_RAW).  0 or -1. */
 static int
-list_store(struct mbox *mb, const struct list_row *rows, size_t n)
+list_put_raw(struct mbox *mb, uint32_t uid, const struct summary *sum)
+{
+	sqlite3_stmt *s = store_stmt(mb->st, Q_SUM_RAW_SET);
+
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_text(s, 3, sum->raw_from_mbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, sum->raw_to_mbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, sum->raw_cc_mbox, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, sum->raw_from_key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, sum->raw_to_key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, sum->raw_base_subject, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		store_fail(mb->st, "summary");
+		sqlite3_reset(s);
+		return -1;
+	}
+	sqlite3_reset(s);
+	return 0;
+}
+
+/* Store a batch's summaries (raw: their keys unfolded) in one
+ * transaction.  0 or -1. */
+static int
+list_store(struct mbox *mb, const struct list_row *rows, size_t n, int raw)
 {
 	size_t i;
 
@@ -156,7 +180,8 @@ list_store(struct mbox *mb, const struct list_row *rows, size_t n)
 	 * from msg); one another session filled meanwhile gets the same
 	 * again. */
 	for (i = 0; i < n; i++)
-		if (store_summary_put(mb, rows[i].uid, &rows[i].sum) == -1) {
+		if ((raw ? list_put_raw(mb, rows[i].uid, &rows[i].sum) :
+		    store_summary_put(mb, rows[i].uid, &rows[i].sum)) == -1) {
 			mstore_rollback(mb->st);
 			return -1;
 		}
@@ -164,7 +189,7 @@ list_store(struct mbox *mb, const struct list_row *rows, size_t n)
 }
 
 int
-store_summary_fill(struct mbox *mb)
+store_summary_fill(struct mbox *mb, int raw)
 {
 	struct list_row *rows = util_calloc(LIST_FILL_BATCH, sizeof(*rows));
 	uint32_t last = 0;
@@ -173,7 +198,7 @@ store_summary_fill(struct mbox *mb)
 	int rc = SQLITE_DONE, r = -1;
 
 	do {
-		s = store_stmt(mb->st, Q_SUM_MISSING);
+		s = store_stmt(mb->st, raw ? Q_SUM_RAW_MISSING : Q_SUM_MISSING);
 		sqlite3_bind_int64(s, 1, mb->id);
 		sqlite3_bind_int64(s, 2, last);
 		sqlite3_bind_int(s, 3, LIST_FILL_BATCH);
@@ -203,7 +228,7 @@ store_summary_fill(struct mbox *mb)
 				store_fail(mb->st, "summaries");
 				break;
 			}
-		rc = parsed == n ? list_store(mb, rows, n) : -1;
+		rc = parsed == n ? list_store(mb, rows, n, raw) : -1;
 		for (i = 0; i < parsed; i++)
 			summary_free(&rows[i].sum);
 		if (rc == -1)
@@ -316,7 +341,7 @@ list_ready(struct mbox *mb, int fill, int64_t *msgs_r)
 	if (store_summary_count(mb, &msgs, &sums) == -1)
 		return -1;
 	/* as many summaries as rows: every row has one */
-	if (sums < msgs && fill && (store_summary_fill(mb) == -1 ||
+	if (sums < msgs && fill && (store_summary_fill(mb, 0) == -1 ||
 	    store_summary_count(mb, &msgs, &sums) == -1))
 		sums = -1;		/* serve the page anyway */
 	*msgs_r = msgs;

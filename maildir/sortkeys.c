@@ -8,8 +8,8 @@
  * stored then: the statement is open; the summaries are made first, so
  * that is a store that cannot write).  MSK_RAW reads the keys as the
  * message has them, for IMAP's comparators other than
- * i;unicode-casemap (RFC 5255 §4.7), from columns of their own: a row
- * without them has its file read as well.
+ * i;unicode-casemap (RFC 5255 §4.7), from columns of their own, filled
+ * on its first use: a row without them has its file read as well.
  */
 #include <string.h>
 
@@ -102,9 +102,13 @@ mbox_sort_keys(struct mbox *mb, unsigned int need,
 	 * rows. */
 	if (store_summary_count(mb, &msgs, &sums) == -1)
 		return -1;
-	if (sums < msgs && (store_summary_fill(mb) == -1 ||
+	if (sums < msgs && (store_summary_fill(mb, 0) == -1 ||
 	    store_summary_count(mb, &msgs, &sums) == -1))
 		sums = -1;
+	/* The keys unfolded are stored on first use (failing that, the
+	 * rows without them are read from their files below). */
+	if (raw && sums == msgs)
+		(void)store_summary_fill(mb, 1);
 	whole = sums == msgs;
 	if (whole && (need & (MSK_MSG | MSK_TEXT | MSK_LINKS |
 	    MSK_ORDERED)) == 0)

@@ -169,6 +169,16 @@ static const char *store_sql_text[Q_COUNT] = {
 	[Q_SUM_MISSING] = "SELECT uid, file, flags, kwletters FROM msg m"
 	    " WHERE mailbox = ?1 AND uid > ?2 AND NOT EXISTS (SELECT 1"
 	    " FROM summary WHERE msg = m.id) ORDER BY uid LIMIT ?3",
+	/* Summaries without the keys unfolded, and those keys added (an
+	 * empty subject marks the row as done). */
+	[Q_SUM_RAW_MISSING] = "SELECT m.uid, m.file, m.flags, m.kwletters"
+	    " FROM msg m JOIN summary s ON s.msg = m.id WHERE m.mailbox = ?1"
+	    " AND m.uid > ?2 AND s.raw_subject IS NULL ORDER BY m.uid"
+	    " LIMIT ?3",
+	[Q_SUM_RAW_SET] = "UPDATE summary SET raw_from_mbox = ?3,"
+	    " raw_to_mbox = ?4, raw_cc_mbox = ?5, raw_from_key = ?6,"
+	    " raw_to_key = ?7, raw_subject = coalesce(?8, '')"
+	    " WHERE mailbox = ?1 AND uid = ?2",
 	[Q_SUM_ADD] = "INSERT OR REPLACE INTO summary(msg, mailbox, uid, size,"
 	    " sent, from_name, from_addr, from_key, to_text, subject,"
 	    " base_subject, message_id, in_reply_to, refs, attachment,"

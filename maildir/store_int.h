@@ -33,7 +33,7 @@ enum store_sql {
 	 * rows have none */
 	Q_SUM_PAGE,
 	Q_SUM_SLOW = Q_SUM_PAGE + STORE_SORTS * 2,
-	Q_SUM_COUNT = Q_SUM_SLOW + STORE_SORTS * 2, Q_SUM_MISSING, Q_SUM_ADD,
+	Q_SUM_COUNT = Q_SUM_SLOW + STORE_SORTS * 2, Q_SUM_MISSING, Q_SUM_RAW_MISSING, Q_SUM_RAW_SET, Q_SUM_ADD,
 	Q_SUM_ONE, Q_SORT_KEYS, Q_SORT_SUMMARY, Q_SORT_DATES,
 	Q_SORT_KEYS_RAW, Q_SORT_SUMMARY_RAW,	/* sortkeys.c: MSK_RAW */
 	Q_COUNTS_GET, Q_COUNTS_PUT, Q_MBOX_SET_UIDNEXT,
@@ -179,8 +179,9 @@ int	store_msg_open_file(struct mbox *mb, const char *base,
 int	store_summary_put(struct mbox *mb, uint32_t uid,
 	    const struct summary *sum);
 /* Give every row of the mailbox without a summary one (read from its
- * file, outside the lock).  0 or -1. */
-int	store_summary_fill(struct mbox *mb);
+ * file, outside the lock); raw: every summary without the keys unfolded
+ * those (MSK_RAW, filled on first use).  0 or -1. */
+int	store_summary_fill(struct mbox *mb, int raw);
 /* Count the mailbox's rows and their summaries.  0 or -1. */
 int	store_summary_count(struct mbox *mb, int64_t *msgs, int64_t *sums);
 /* The summary of a row's file (an empty one if the file is gone).  0 or
