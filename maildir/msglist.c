@@ -27,6 +27,18 @@
  * held for the inserts only, a few milliseconds. */
 #define LIST_FILL_BATCH	256
 
+/* Run a statement that writes a summary.  0 or -1. */
+static int
+list_done(struct mbox *mb, sqlite3_stmt *s)
+{
+	int r = 0;
+
+	if (sqlite3_step(s) != SQLITE_DONE)
+		r = store_fail(mb->st, "summary");	/* before the reset */
+	sqlite3_reset(s);
+	return r;
+}
+
 int
 store_summary_put(struct mbox *mb, uint32_t uid, const struct summary *sum)
 {
@@ -55,13 +67,7 @@ store_summary_put(struct mbox *mb, uint32_t uid, const struct summary *sum)
 	 * comparators first need them (store_summary_fill(mb, 1)): six
 	 * more columns a row made a fresh index's build a fifth slower
 	 * (bench/imap.py, cold). */
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		store_fail(mb->st, "summary");
-		sqlite3_reset(s);
-		return -1;
-	}
-	sqlite3_reset(s);
-	return 0;
+	return list_done(mb, s);
 }
 
 static char *
@@ -158,13 +164,7 @@ list_put_raw(struct mbox *mb, uint32_t uid, const struct summary *sum)
 	sqlite3_bind_text(s, 6, sum->raw_from_key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 7, sum->raw_to_key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 8, sum->raw_base_subject, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		store_fail(mb->st, "summary");
-		sqlite3_reset(s);
-		return -1;
-	}
-	sqlite3_reset(s);
-	return 0;
+	return list_done(mb, s);
 }
 
 /* Store a batch's summaries (raw: their keys unfolded) in one
