@@ -89,11 +89,11 @@ store_summary_get(struct mbox *mb, uint32_t uid, struct summary *sum)
 		sqlite3_reset(s);
 		return rc == SQLITE_DONE ? 0 : store_fail(mb->st, "summary");
 	}
-	/* None, or one an older program wrote without SORT's keys, or
-	 * without them unfolded. */
+	/* None, or one an older program wrote without SORT's keys (the
+	 * keys unfolded are not copied: store_summary_put() leaves them
+	 * to be filled on first use). */
 	if (!sqlite3_column_int(s, 16) ||
-	    sqlite3_column_type(s, 24) == SQLITE_NULL ||
-	    sqlite3_column_type(s, 30) == SQLITE_NULL) {
+	    sqlite3_column_type(s, 24) == SQLITE_NULL) {
 		sqlite3_reset(s);
 		return 0;
 	}
@@ -113,12 +113,6 @@ store_summary_get(struct mbox *mb, uint32_t uid, struct summary *sum)
 	sum->cc_mbox = list_text(s, 22);
 	sum->to_key = list_text(s, 23);
 	sum->reply = sqlite3_column_int(s, 24);
-	sum->raw_from_mbox = list_text(s, 25);
-	sum->raw_to_mbox = list_text(s, 26);
-	sum->raw_cc_mbox = list_text(s, 27);
-	sum->raw_from_key = list_text(s, 28);
-	sum->raw_to_key = list_text(s, 29);
-	sum->raw_base_subject = list_text(s, 30);
 	sqlite3_reset(s);
 	return 1;
 }

@@ -241,9 +241,7 @@ static const char *store_sql_text[Q_COUNT] = {
 	    " s.subject, s.message_id, s.in_reply_to, s.refs, s.attachment,"
 	    " s.from_key, s.base_subject, s.msg IS NOT NULL, m.file, m.flags,"
 	    " m.kwletters, s.from_mbox, s.to_mbox, s.cc_mbox, s.to_key,"
-	    " s.reply, s.raw_from_mbox, s.raw_to_mbox, s.raw_cc_mbox,"
-	    " s.raw_from_key, s.raw_to_key, s.raw_subject"
-	    " FROM msg m LEFT JOIN summary s ON s.msg = m.id"
+	    " s.reply FROM msg m LEFT JOIN summary s ON s.msg = m.id"
 	    " WHERE m.mailbox = ?1 AND m.uid = ?2",
 	[Q_MBOX_GET] = "SELECT id, uidvalidity FROM mailbox WHERE name = ?",
 	[Q_MBOX_ADD] = "INSERT INTO mailbox(name, uidvalidity) VALUES (?, ?)",
