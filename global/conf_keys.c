@@ -252,8 +252,9 @@ const struct conf_key conf_keys[] = {
 	{ "webmail", "max_header", CONF_SIZE, "16k", OFF(web.max_header),
 	  4096, 1048576, NULL, "largest request header block" },
 
-	{ "queue", "local_workers", CONF_INT, "2", OFF(queue.local_workers),
-	  1, 64, NULL, "processes delivering into Maildirs in parallel" },
+	{ "queue", "local_workers", CONF_INT, "8", OFF(queue.local_workers),
+	  1, 64, NULL, "processes delivering into Maildirs in parallel (each "
+	  "waits on an fsync a message: more of them keep the disk busy)" },
 	{ "queue", "remote_workers", CONF_INT, "8", OFF(queue.remote_workers),
 	  1, 256, NULL, "processes delivering to other mail servers in "
 	  "parallel (one SMTP connection each)" },
