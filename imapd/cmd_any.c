@@ -68,7 +68,7 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 	/* RFC 9208: imapd/cmd_quota.c */
 	buf_puts(b, " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
 	/* RFC 5464: imapd/cmd_metadata.c */
-	buf_puts(b, " METADATA METADATA-SERVER");
+	buf_puts(b, " METADATA METADATA-SERVER LIST-METADATA");
 	buf_puts(b, " NOTIFY");		/* RFC 5465: imapd/notify.c */
 	/* RFC 4314, RFC 8440: imapd/cmd_acl.c, imapd/acl.c */
 	buf_puts(b, " ACL RIGHTS=texk LIST-MYRIGHTS");

@@ -2,7 +2,7 @@
  * Commands of the authenticated state (RFC 3501 §6.3): mailboxes, with
  * CONDSTORE/QRESYNC at SELECT (RFC 7162), LIST-EXTENDED (RFC 5258),
  * LIST-STATUS (RFC 5819), SPECIAL-USE (RFC 6154), CHILDREN (RFC 3348),
- * UIDPLUS's APPENDUID (RFC 4315).
+ * UIDPLUS's APPENDUID (RFC 4315), LIST-METADATA (RFC 9590; cmd_metadata.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include "../lib/log.h"
 #include "session.h"
 #include "acl.h"
+#include "listmeta.h"
 
 int
 imap_mailbox_arg(struct imap_session *s, const struct imap_arg *a,
@@ -530,6 +531,7 @@ cmd_status(struct imap_session *s, const struct imap_arg *args,
 #define RET_SPECIALUSE	0x40
 #define RET_STATUS	0x80
 #define RET_MYRIGHTS	0x100	/* RFC 8440 */
+#define RET_METADATA	0x200	/* RFC 9590 (cmd_metadata.c) */
 
 struct list_ctx {
 	struct imap_session *s;
@@ -538,6 +540,7 @@ struct list_ctx {
 	size_t		 npatterns;
 	unsigned int	 opts;
 	unsigned int	 status_items;
+	struct imap_listmeta *meta;	/* RET_METADATA's entries */
 	int		 lsub;
 	char		**names;	/* every folder, sorted */
 	unsigned int	*attrs;
@@ -742,6 +745,9 @@ list_reply(struct list_ctx *lc, size_t i, int childinfo)
 	if ((lc->opts & RET_MYRIGHTS) && !(attrs & (MFA_NOSELECT |
 	    MFA_NONEXISTENT)))
 		imap_acl_list_myrights(s, name);	/* cmd_acl.c */
+	if ((lc->opts & RET_METADATA) && !(attrs & (MFA_NOSELECT |
+	    MFA_NONEXISTENT)))
+		imap_listmeta_reply(s, lc->meta, name);
 }
 
 static int
@@ -788,7 +794,12 @@ list_return(const struct imap_arg *a, struct list_ctx *lc)
 			i++;
 		} else if (imap_arg_atom_is(&a->list[i], "MYRIGHTS"))
 			lc->opts |= RET_MYRIGHTS;
-		else
+		else if (imap_arg_atom_is(&a->list[i], "METADATA") &&
+		    !(lc->opts & RET_METADATA) && i + 1 < a->nlist &&
+		    imap_listmeta_parse(&a->list[i + 1], &lc->meta) == 0) {
+			lc->opts |= RET_METADATA;
+			i++;
+		} else
 			return -1;
 	}
 	return 0;
@@ -807,6 +818,8 @@ list_free(struct list_ctx *lc)
 	free(lc->names);
 	free(lc->attrs);
 	free(lc->matched);
+	if (lc->meta != NULL)
+		imap_listmeta_free(&lc->meta);
 }
 
 /* ref + pattern, as RFC 3501 §6.3.8 joins them. */
@@ -885,8 +898,11 @@ list_common(struct imap_session *s, const struct imap_arg *args,
 		if (list_listed(&lc, k, childinfo))
 			list_reply(&lc, k, childinfo);
 	}
+	if (lc.meta != NULL)
+		imap_listmeta_tagged(s, lc.meta);
+	else
+		imap_tagged(s, "OK %s completed", lc.verb);
 	list_free(&lc);
-	imap_tagged(s, "OK %s completed", lc.verb);
 	return 0;
 bad:
 	list_free(&lc);

@@ -23,7 +23,8 @@
  * META_MAXSIZE octets (NO [METADATA MAXSIZE n], §4.3), at most
  * META_MAX_ENTRIES entries for the server and for each folder (NO
  * [METADATA TOOMANY]), entry names of at most META_NAME_MAX octets.
- * No unsolicited METADATA responses (no NOTIFY).
+ * No unsolicited METADATA responses (no NOTIFY).  LIST-METADATA at the
+ * end.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include "../lib/buf.h"
 #include "../lib/log.h"
 #include "acl.h"
+#include "listmeta.h"
 #include "session.h"
 
 #define META_MAXSIZE		65536	/* octets of one value */
@@ -102,9 +104,15 @@ struct meta_target {
 	char		 prefix[400];	/* of this user's /private names */
 };
 
-/* The target of a folder name (see the top): 0, or -1 after a NO. */
+/* What meta_target_find() found. */
+#define META_T_OK	0
+#define META_T_NONE	1	/* no such folder, or neither l nor r */
+#define META_T_NOPERM	2	/* l, but none of r s w i p */
+#define META_T_LONG	3	/* the user's address too long a prefix */
+
+/* The target of a folder name (see the top), without a reply. */
 static int
-meta_target(struct imap_session *s, const char *name, int server,
+meta_target_find(struct imap_session *s, const char *name, int server,
     struct meta_target *t)
 {
 	struct imap_mbref r;
@@ -113,27 +121,42 @@ meta_target(struct imap_session *s, const char *name, int server,
 	memset(t, 0, sizeof(*t));
 	t->st = s->store;
 	if (server)
-		return 0;
+		return META_T_OK;
 	if ((k = imap_mbref(s, name, &r)) == -1 ||
 	    !mstore_exists(r.st, r.name) ||
-	    (k == 1 && !(r.rights & (ACL_L | ACL_R)))) {
-		imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
-		return -1;
-	}
+	    (k == 1 && !(r.rights & (ACL_L | ACL_R))))
+		return META_T_NONE;
 	if (k == 1 && (!(r.rights & ACL_L) || !(r.rights & (ACL_R | ACL_S |
-	    ACL_W | ACL_I | ACL_P)))) {
-		imap_tagged(s, "NO [NOPERM] Permission denied");
-		return -1;
-	}
+	    ACL_W | ACL_I | ACL_P))))
+		return META_T_NOPERM;
 	t->st = r.st;
 	util_strcpy(t->name, r.name, sizeof(t->name));
 	t->mailbox = t->name;
 	if (k == 1 && snprintf(t->prefix, sizeof(t->prefix), "%s%s",
-	    MSTORE_META_USER, s->user) >= (int)sizeof(t->prefix)) {
+	    MSTORE_META_USER, s->user) >= (int)sizeof(t->prefix))
+		return META_T_LONG;
+	return META_T_OK;
+}
+
+/* The target of a folder name: 0, or -1 after a NO. */
+static int
+meta_target(struct imap_session *s, const char *name, int server,
+    struct meta_target *t)
+{
+	switch (meta_target_find(s, name, server, t)) {
+	case META_T_OK:
+		return 0;
+	case META_T_NONE:
+		imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
+		break;
+	case META_T_NOPERM:
+		imap_tagged(s, "NO [NOPERM] Permission denied");
+		break;
+	default:
 		imap_tagged(s, "NO [CANNOT] Address too long");
-		return -1;
+		break;
 	}
-	return 0;
+	return -1;
 }
 
 /* The stored name of an entry (lower case, checked) for the target. */
@@ -191,6 +214,58 @@ meta_put_entry(struct imap_session *s, struct buf **b, const char *name,
 	imap_out_done(s);
 }
 
+/* How one command gets entries: its options and what it left out. */
+struct meta_get {
+	uint64_t	 maxsize;	/* MAXSIZE, or UINT64_MAX */
+	int		 depth;		/* DEPTH: 0, 1, -1 infinity */
+	size_t		 longest;	/* the largest left out for MAXSIZE */
+	size_t		 budget;	/* octets of values still allowed */
+	int		 over;		/* a value left out for the budget */
+};
+
+/*
+ * One entry name (checked, lower case) of a target into the METADATA
+ * response *b starts: NIL when it does not exist (not so under DEPTH,
+ * as in §4.2.2's example), values over MAXSIZE left out (§4.2.1), and
+ * once the command's budget of octets is spent every value.  0, or -1
+ * (a store error; *b open).
+ */
+static int
+meta_get_entry(struct imap_session *s, const struct meta_target *t,
+    const char *name, int server, const char *entry, struct meta_get *g,
+    struct buf **b)
+{
+	char key[META_KEY_MAX + 1];
+	struct mmeta *m;
+	size_t j, n, skip;
+
+	meta_key(t, entry, key, sizeof(key));
+	/* what is stored under the key, named as the client did */
+	skip = strlen(key) - strlen(entry);
+	if (mstore_metadata_get(t->st, t->mailbox, key, g->depth, &m,
+	    &n) == -1)
+		return -1;
+	if (g->depth == 0 && n == 0)
+		meta_put_entry(s, b, name, server, entry, NULL, 0);
+	for (j = 0; j < n; j++) {
+		if (m[j].len > g->maxsize) {
+			if (m[j].len > g->longest)
+				g->longest = m[j].len;
+			continue;
+		}
+		if (m[j].len > g->budget) {
+			g->over = 1;
+			g->budget = 0;
+			continue;
+		}
+		g->budget -= m[j].len;
+		meta_put_entry(s, b, name, server, m[j].name + skip,
+		    m[j].value, m[j].len);
+	}
+	mmeta_free(&m, &n);
+	return 0;
+}
+
 /* GETMETADATA's options (§4.2.1, §4.2.2): 0, or -1 (malformed). */
 static int
 meta_options(const struct imap_arg *l, uint64_t *maxsize, int *depth)
@@ -232,13 +307,12 @@ cmd_getmetadata(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
 	char name[MAILDIR_NAME_MAX + 1], entry[META_NAME_MAX + 1];
-	char key[META_KEY_MAX + 1];
 	const struct imap_arg *entries, *opts = NULL, *mbox;
 	struct meta_target t;
-	struct mmeta *m;
+	struct meta_get g;
 	struct buf *b = NULL;
 	uint64_t maxsize = UINT64_MAX;
-	size_t nentries, i, j, n, longest = 0, skip;
+	size_t nentries, i, longest;
 	int depth = 0, server;
 
 	if (nargs == 3 && args[0].type == IMAP_ARG_LIST) {
@@ -260,6 +334,10 @@ cmd_getmetadata(struct imap_session *s, const struct imap_arg *args,
 		imap_tagged(s, "BAD Malformed GETMETADATA options");
 		return -1;
 	}
+	memset(&g, 0, sizeof(g));
+	g.maxsize = maxsize;
+	g.depth = depth;
+	g.budget = SIZE_MAX;
 	if (args[nargs - 1].type == IMAP_ARG_LIST) {
 		entries = args[nargs - 1].list;
 		nentries = args[nargs - 1].nlist;
@@ -283,34 +361,17 @@ cmd_getmetadata(struct imap_session *s, const struct imap_arg *args,
 		return 0;
 	for (i = 0; i < nentries; i++) {
 		meta_entry_name(&entries[i], 1, entry, sizeof(entry));
-		meta_key(&t, entry, key, sizeof(key));
-		/* what is stored under the key, named as the client did */
-		skip = strlen(key) - strlen(entry);
-		if (mstore_metadata_get(t.st, t.mailbox, key, depth, &m,
-		    &n) == -1) {
+		if (meta_get_entry(s, &t, name, server, entry, &g, &b) == -1) {
 			if (b != NULL)
 				buf_puts(b, ")\r\n");
 			return imap_acl_store_no(s, t.st, "getmetadata");
 		}
-		/* An entry asked for by name that does not exist is NIL;
-		 * under DEPTH, only what exists (the example of §4.2.2). */
-		if (depth == 0 && n == 0)
-			meta_put_entry(s, &b, name, server, entry, NULL, 0);
-		for (j = 0; j < n; j++) {
-			if (m[j].len > maxsize) {
-				if (m[j].len > longest)
-					longest = m[j].len;
-				continue;
-			}
-			meta_put_entry(s, &b, name, server, m[j].name + skip,
-			    m[j].value, m[j].len);
-		}
-		mmeta_free(&m, &n);
 	}
 	if (b != NULL) {
 		buf_puts(b, ")\r\n");
 		imap_out_done(s);
 	}
+	longest = g.longest;
 	if (longest > 0)
 		imap_tagged(s, "OK [METADATA LONGENTRIES %zu] GETMETADATA "
 		    "completed", longest);
@@ -400,4 +461,138 @@ out:
 		free(set[i].name);
 	free(set);
 	return r;
+}
+
+/*
+ * ---- LIST-METADATA (RFC 9590) ----
+ *
+ * LIST ... RETURN (METADATA (entry ...)): after each listed mailbox's
+ * LIST, its METADATA response as GETMETADATA would give it (§3),
+ * nothing for a mailbox that is not there (\NonExistent, \Noselect) or
+ * whose annotations the user may not read (§3.3 of RFC 5464: a shared
+ * folder without "l" and one of "r s w i p"), for a LIST must not fail
+ * for one folder.  Options as GETMETADATA's, MAXSIZE and DEPTH, either
+ * as a list "(MAXSIZE n)" or bare before the entries; the entries
+ * bare or as a list.
+ *
+ * Limits: LISTMETA_MAX_ENTRIES entry names a command (BAD beyond), and
+ * LISTMETA_BUDGET octets of values a command: values past it are left
+ * out and the command ends NO [LIMIT] (RFC 5530), so that a client is
+ * not told a partial answer is whole.
+ */
+#define LISTMETA_MAX_ENTRIES	50
+#define LISTMETA_BUDGET		(4 * 1024 * 1024)
+
+struct imap_listmeta {
+	char		 entries[LISTMETA_MAX_ENTRIES][META_NAME_MAX + 1];
+	size_t		 nentries;
+	struct meta_get	 g;
+};
+
+static int
+listmeta_add(struct imap_listmeta *lm, const struct imap_arg *a)
+{
+	if (lm->nentries >= LISTMETA_MAX_ENTRIES ||
+	    meta_entry_name(a, 1, lm->entries[lm->nentries],
+	    sizeof(lm->entries[0])) == -1)
+		return -1;
+	lm->nentries++;
+	return 0;
+}
+
+static int
+listmeta_is_option(const struct imap_arg *a)
+{
+	return imap_arg_atom_is(a, "MAXSIZE") || imap_arg_atom_is(a, "DEPTH");
+}
+
+int
+imap_listmeta_parse(const struct imap_arg *a, struct imap_listmeta **lm_r)
+{
+	struct imap_listmeta *lm;
+	struct imap_arg pair;
+	size_t i, k;
+
+	*lm_r = NULL;
+	if (a->type != IMAP_ARG_LIST)
+		return -1;
+	lm = util_calloc(1, sizeof(*lm));
+	lm->g.maxsize = UINT64_MAX;
+	lm->g.budget = LISTMETA_BUDGET;
+	for (i = 0; i < a->nlist; i++) {
+		const struct imap_arg *x = &a->list[i];
+
+		if (x->type == IMAP_ARG_LIST && x->nlist > 0 &&
+		    listmeta_is_option(&x->list[0])) {
+			if (meta_options(x, &lm->g.maxsize, &lm->g.depth) == -1)
+				goto bad;
+		} else if (x->type == IMAP_ARG_LIST) {
+			for (k = 0; k < x->nlist; k++)
+				if (listmeta_add(lm, &x->list[k]) == -1)
+					goto bad;
+		} else if (listmeta_is_option(x)) {
+			if (i + 1 >= a->nlist)
+				goto bad;
+			/* "MAXSIZE n" bare: as the list "(MAXSIZE n)" */
+			memset(&pair, 0, sizeof(pair));
+			pair.type = IMAP_ARG_LIST;
+			pair.list = (struct imap_arg *)x;
+			pair.nlist = 2;
+			if (meta_options(&pair, &lm->g.maxsize,
+			    &lm->g.depth) == -1)
+				goto bad;
+			i++;
+		} else if (listmeta_add(lm, x) == -1)
+			goto bad;
+	}
+	if (lm->nentries == 0)
+		goto bad;
+	*lm_r = lm;
+	return 0;
+bad:
+	free(lm);
+	return -1;
+}
+
+void
+imap_listmeta_reply(struct imap_session *s, struct imap_listmeta *lm,
+    const char *name)
+{
+	struct meta_target t;
+	struct buf *b = NULL;
+	size_t i;
+
+	if (meta_target_find(s, name, 0, &t) != META_T_OK)
+		return;
+	for (i = 0; i < lm->nentries; i++)
+		if (meta_get_entry(s, &t, name, 0, lm->entries[i], &lm->g,
+		    &b) == -1) {
+			log_warn("sid=%s list-metadata of %.100s: %s",
+			    s->id, name, mstore_error(t.st));
+			break;
+		}
+	if (b != NULL) {
+		buf_puts(b, ")\r\n");
+		imap_out_done(s);
+	}
+}
+
+void
+imap_listmeta_tagged(struct imap_session *s, const struct imap_listmeta *lm)
+{
+	if (lm->g.over)
+		imap_tagged(s, "NO [LIMIT] LIST-METADATA answers at most %d "
+		    "octets of values: ask for fewer", LISTMETA_BUDGET);
+	else if (lm->g.longest > 0)
+		imap_tagged(s, "OK [METADATA LONGENTRIES %zu] LIST completed",
+		    lm->g.longest);
+	else
+		imap_tagged(s, "OK LIST completed");
+}
+
+void
+imap_listmeta_free(struct imap_listmeta **lm)
+{
+	free(*lm);
+	*lm = NULL;
 }
