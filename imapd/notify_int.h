@@ -50,6 +50,9 @@
  * syncs it, as before.
  */
 #define NOTIFY_MAX_NEW_WATCHES	NOTIFY_MAX_WATCHED
+/* And on their cur/, for folders watched for FlagChange (another
+ * program renaming a file there changes its flags), as many. */
+#define NOTIFY_MAX_CUR_WATCHES	NOTIFY_MAX_WATCHED
 
 /* Events (RFC 5465 §5) */
 #define NE_NEW		0x01
@@ -74,7 +77,7 @@ struct notify_group {
 	size_t		 nnames;
 };
 
-/* A folder's new/ watched (notify_watch.c). */
+/* A folder's new/ or cur/ watched (notify_watch.c). */
 struct notify_newdir {
 	char		*name;
 	int		 wd;		/* -1: the kernel dropped it */
@@ -112,6 +115,9 @@ struct notify {
 	struct notify_newdir *newdirs;	/* other folders' new/ */
 	size_t		 nnewdirs;
 	int		 newdirs_full;	/* NOTIFY_MAX_NEW_WATCHES logged */
+	struct notify_newdir *curdirs;	/* folders' cur/ (FlagChange) */
+	size_t		 ncurdirs;
+	int		 curdirs_full;	/* NOTIFY_MAX_CUR_WATCHES logged */
 	int		 dirty;		/* the descriptor woke: look */
 };
 

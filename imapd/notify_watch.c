@@ -204,7 +204,7 @@ list_changes(struct imap_session *s, struct notify_box *old, size_t nold,
 	free(renamed);
 }
 
-/* ---- other folders' new/ ---- */
+/* ---- other folders' new/ and cur/ ---- */
 
 /*
  * Files another program drops into a folder's new/ (procmail, a sieve
@@ -213,18 +213,34 @@ list_changes(struct imap_session *s, struct notify_box *old, size_t nold,
  * (mstore_watch()); so is every other folder whose messages a filter
  * watches for MessageNew, and the folder is synced when its new/ wakes
  * (RFC 5465 §5.1: STATUS, as for a message APPENDed there).
+ *
+ * So too cur/, for a folder watched for FlagChange (§5.2): a program
+ * that changes a message's flags renames its file there (mutt: ":2,S"
+ * to ":2,SF"); the sync sees the new name and moves the folder's
+ * HIGHESTMODSEQ, which gives its STATUS.  Our own renames (a STORE of
+ * this session or another) wake it too, but the store marks cur/ up to
+ * date after them (store_cur_changed()), so that sync is two stat()s
+ * and a row; a sync's own renames (new/ into cur/) wake it once more
+ * and find it up to date: no loop.
  */
+
+static void
+dirs_free(struct notify_newdir **d, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		free((*d)[i].name);
+	free(*d);
+	*d = NULL;
+	*n = 0;
+}
 
 void
 notify_newdirs_free(struct notify *n)
 {
-	size_t i;
-
-	for (i = 0; i < n->nnewdirs; i++)
-		free(n->newdirs[i].name);
-	free(n->newdirs);
-	n->newdirs = NULL;
-	n->nnewdirs = 0;
+	dirs_free(&n->newdirs, &n->nnewdirs);
+	dirs_free(&n->curdirs, &n->ncurdirs);
 }
 
 static struct notify_newdir *
@@ -238,84 +254,105 @@ newdir_by_wd(struct notify_newdir *d, size_t n, int wd)
 	return NULL;
 }
 
-/* Sync the folders whose new/ woke: what was dropped there enters the
- * index, and moves the folder's stamps. */
+/* Sync the folders whose new/ or cur/ woke: what was dropped there
+ * enters the index, and moves the folder's stamps. */
 static void
 newdirs_sync(struct imap_session *s)
 {
 	struct notify *n = s->notify;
 	struct mbox_status st;
-	size_t i;
+	size_t i, k;
 
 	for (i = 0; i < n->nnewdirs; i++)
 		if (n->newdirs[i].pending) {
 			n->newdirs[i].pending = 0;
 			(void)mstore_status(s->store, n->newdirs[i].name, &st);
+			/* one sync does both */
+			for (k = 0; k < n->ncurdirs; k++)
+				if (strcmp(n->curdirs[k].name,
+				    n->newdirs[i].name) == 0)
+					n->curdirs[k].pending = 0;
+		}
+	for (i = 0; i < n->ncurdirs; i++)
+		if (n->curdirs[i].pending) {
+			n->curdirs[i].pending = 0;
+			(void)mstore_status(s->store, n->curdirs[i].name, &st);
 		}
 }
 
 /*
- * Watch the new/ of each folder of now[] whose messages are watched for
- * MessageNew (the INBOX's is already), at most NOTIFY_MAX_NEW_WATCHES;
- * stop watching those of folders gone, renamed or out of the filters.
- * A directory watched twice is one watch: one the INBOX's, the selected
- * mailbox's or another entry's shares is left in place.
+ * Watch the new/ (cur 0) or the cur/ (cur 1) of each folder of now[]
+ * whose messages are watched for MessageNew (new/; the INBOX's is
+ * already) or FlagChange (cur/), at most NOTIFY_MAX_NEW_WATCHES
+ * (NOTIFY_MAX_CUR_WATCHES); stop watching those of folders gone,
+ * renamed or out of the filters.  A directory watched twice is one
+ * watch: one the INBOX's, the selected mailbox's or another entry's
+ * shares is left in place.
  */
 static void
-newdirs_update(struct imap_session *s, struct notify_box *now, size_t nnow)
+dirs_update(struct imap_session *s, struct notify_box *now, size_t nnow,
+    int cur)
 {
 	struct notify *n = s->notify;
-	struct notify_newdir *keep, *d;
+	struct notify_newdir *keep, *d, **dirs;
 	struct notify_box *b;
-	size_t i, k, nkeep = 0;
-	int wd;
+	size_t i, k, nkeep = 0, *ndirs, max;
+	unsigned int want;
+	int wd, *full, sel_wd;
 
-	keep = util_calloc(NOTIFY_MAX_NEW_WATCHES + 1, sizeof(*keep));
+	dirs = cur ? &n->curdirs : &n->newdirs;
+	ndirs = cur ? &n->ncurdirs : &n->nnewdirs;
+	full = cur ? &n->curdirs_full : &n->newdirs_full;
+	max = cur ? NOTIFY_MAX_CUR_WATCHES : NOTIFY_MAX_NEW_WATCHES;
+	want = cur ? NE_FLAGS : NE_NEW;
+	sel_wd = n->sel_wd[cur ? 1 : 0];
+	keep = util_calloc(max + 1, sizeof(*keep));
 	for (i = 0; i < nnow; i++) {
 		b = &now[i];
-		if (!notify_box_exists(b) || strcmp(b->name, "INBOX") == 0 ||
-		    !notify_box_watched(s, b) ||
-		    !(notify_box_events(n, b->name, b->attrs) & NE_NEW))
+		if (!notify_box_exists(b) || (!cur && strcmp(b->name,
+		    "INBOX") == 0) || !notify_box_watched(s, b) ||
+		    !(notify_box_events(n, b->name, b->attrs) & want))
 			continue;
-		if (nkeep == NOTIFY_MAX_NEW_WATCHES) {
-			if (!n->newdirs_full++)
-				log_info("sid=%s notify: more than %d folders'"
-				    " new/ to watch", s->id,
-				    NOTIFY_MAX_NEW_WATCHES);
+		if (nkeep == max) {
+			if (!(*full)++)
+				log_info("sid=%s notify: more than %zu folders'"
+				    " %s/ to watch", s->id, max,
+				    cur ? "cur" : "new");
 			break;
 		}
-		for (k = 0; k < n->nnewdirs; k++)
-			if (n->newdirs[k].name != NULL &&
-			    n->newdirs[k].wd != -1 &&
-			    strcmp(n->newdirs[k].name, b->name) == 0)
+		for (k = 0; k < *ndirs; k++)
+			if ((*dirs)[k].name != NULL && (*dirs)[k].wd != -1 &&
+			    strcmp((*dirs)[k].name, b->name) == 0)
 				break;
-		if (k < n->nnewdirs) {		/* watched already */
-			keep[nkeep++] = n->newdirs[k];
-			n->newdirs[k].name = NULL;
+		if (k < *ndirs) {		/* watched already */
+			keep[nkeep++] = (*dirs)[k];
+			(*dirs)[k].name = NULL;
 			continue;
 		}
-		if ((wd = mstore_watch_new(s->store, n->fd, b->name)) == -1) {
-			log_warn("sid=%s notify: cannot watch %s/new: %s",
-			    s->id, log_str(b->name), strerror(errno));
+		wd = cur ? mstore_watch_cur(s->store, n->fd, b->name) :
+		    mstore_watch_new(s->store, n->fd, b->name);
+		if (wd == -1) {
+			log_warn("sid=%s notify: cannot watch %s/%s: %s",
+			    s->id, log_str(b->name), cur ? "cur" : "new",
+			    strerror(errno));
 			continue;
 		}
 		keep[nkeep].name = util_strdup(b->name);
 		keep[nkeep].wd = wd;
 		keep[nkeep++].pending = 0;
 	}
-	for (k = 0; k < n->nnewdirs; k++) {
-		d = &n->newdirs[k];
+	for (k = 0; k < *ndirs; k++) {
+		d = &(*dirs)[k];
 		if (d->name == NULL)
 			continue;
-		if (d->wd != -1 && d->wd != n->inbox_wd &&
-		    d->wd != n->sel_wd[0] &&
+		if (d->wd != -1 && d->wd != n->inbox_wd && d->wd != sel_wd &&
 		    newdir_by_wd(keep, nkeep, d->wd) == NULL)
 			inotify_rm_watch(n->fd, d->wd);
 		free(d->name);
 	}
-	free(n->newdirs);
-	n->newdirs = keep;
-	n->nnewdirs = nkeep;
+	free(*dirs);
+	*dirs = keep;
+	*ndirs = nkeep;
 }
 
 /*
@@ -347,7 +384,8 @@ notify_boxes_refresh(struct imap_session *s, int emit_list, int emit_status)
 	list_changes(s, n->boxes, n->nboxes, c.b, c.n, emit_list &&
 	    (n->events & (NE_NAME | NE_SUBSCRIPTION)));
 	/* Before counting: a file dropped after the count wakes us. */
-	newdirs_update(s, c.b, c.n);
+	dirs_update(s, c.b, c.n, 0);
+	dirs_update(s, c.b, c.n, 1);
 	for (i = 0; i < c.n; i++) {
 		b = &c.b[i];
 		if (!notify_box_watched(s, b)) {
@@ -403,6 +441,8 @@ watch_selected(struct imap_session *s)
 	 * one watch, which that goes on using) */
 	if (newdir_by_wd(n->newdirs, n->nnewdirs, n->sel_wd[0]) != NULL)
 		n->sel_wd[0] = -1;
+	if (newdir_by_wd(n->curdirs, n->ncurdirs, n->sel_wd[1]) != NULL)
+		n->sel_wd[1] = -1;
 	if (n->sel_name[0] != '\0')
 		mbox_watch_remove(n->fd, n->sel_wd, n->inbox_wd);
 	util_strcpy(n->sel_name, name, sizeof(n->sel_name));
@@ -501,15 +541,20 @@ notify_drain(struct imap_session *s)
 			if (e->wd == n->inbox_wd || (e->mask & IN_Q_OVERFLOW))
 				n->inbox_new = 1;
 			if ((d = newdir_by_wd(n->newdirs, n->nnewdirs,
+			    e->wd)) != NULL ||
+			    (d = newdir_by_wd(n->curdirs, n->ncurdirs,
 			    e->wd)) != NULL) {
 				if (e->mask & IN_IGNORED)
 					d->wd = -1;	/* the folder went */
 				else
 					d->pending = 1;
 			}
-			if (e->mask & IN_Q_OVERFLOW)
+			if (e->mask & IN_Q_OVERFLOW) {
 				for (k = 0; k < n->nnewdirs; k++)
 					n->newdirs[k].pending = 1;
+				for (k = 0; k < n->ncurdirs; k++)
+					n->curdirs[k].pending = 1;
+			}
 		}
 	}
 }

@@ -265,6 +265,9 @@ int	mstore_watch(struct mstore *st, int *inbox_wd);
 /* The new/ of the folder name added to fd: files other programs drop
  * there (procmail, a sieve filter) wake it.  The watch, or -1. */
 int	mstore_watch_new(struct mstore *st, int fd, const char *name);
+/* Its cur/ (the same mask as mbox_watch_add()'s, so that one watch
+ * serves both): a file renamed there (flags), moved out or removed. */
+int	mstore_watch_cur(struct mstore *st, int fd, const char *name);
 int	mbox_watch_add(struct mbox *mb, int fd, int wd[2]);
 void	mbox_watch_remove(int fd, int wd[2], int keep);
 /* Every folder's row as the index has it, in one query: any change to

@@ -24,6 +24,12 @@
 #include "../lib/util.h"
 #include "store_int.h"
 
+/* cur/: one mask for the selected mailbox's watch and NOTIFY's, which
+ * share one watch when they name the same directory (inotify keeps one
+ * watch a path, and a second inotify_add_watch() replaces its mask). */
+#define WATCH_CUR_MASK	(IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | \
+			    IN_DELETE)
+
 static const char metadata_log_schema[] =
     "CREATE TABLE IF NOT EXISTS metadata_change("
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -144,19 +150,31 @@ mstore_watch(struct mstore *st, int *inbox_wd)
 	return fd;
 }
 
-int
-mstore_watch_new(struct mstore *st, int fd, const char *name)
+static int
+watch_sub(struct mstore *st, int fd, const char *name, const char *leaf,
+    uint32_t mask)
 {
 	char sub[PATH_MAX], path[PATH_MAX];
 
 	if (maildir_name_to_dir(name, sub, sizeof(sub)) == -1 ||
-	    util_snprintf(path, sizeof(path), "%s%s%s/new", st->dir,
-	    sub[0] ? "/" : "", sub) == -1) {
+	    util_snprintf(path, sizeof(path), "%s%s%s/%s", st->dir,
+	    sub[0] ? "/" : "", sub, leaf) == -1) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return inotify_add_watch(fd, path, IN_CREATE | IN_MOVED_TO |
-	    IN_ONLYDIR);
+	return inotify_add_watch(fd, path, mask | IN_ONLYDIR);
+}
+
+int
+mstore_watch_new(struct mstore *st, int fd, const char *name)
+{
+	return watch_sub(st, fd, name, "new", IN_CREATE | IN_MOVED_TO);
+}
+
+int
+mstore_watch_cur(struct mstore *st, int fd, const char *name)
+{
+	return watch_sub(st, fd, name, "cur", WATCH_CUR_MASK);
 }
 
 int
@@ -167,8 +185,7 @@ mbox_watch_add(struct mbox *mb, int fd, int wd[2])
 	snprintf(path, sizeof(path), "%s/new", mbox_dir(mb));
 	wd[0] = inotify_add_watch(fd, path, IN_CREATE | IN_MOVED_TO);
 	snprintf(path, sizeof(path), "%s/cur", mbox_dir(mb));
-	wd[1] = inotify_add_watch(fd, path, IN_CREATE | IN_MOVED_TO |
-	    IN_MOVED_FROM | IN_DELETE);
+	wd[1] = inotify_add_watch(fd, path, WATCH_CUR_MASK);
 	return wd[0] == -1 || wd[1] == -1 ? -1 : 0;
 }
 
