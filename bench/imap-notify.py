@@ -3,8 +3,10 @@
 NOTIFY SET (personal (...)) over BENCH_NOTIFY_FOLDERS (70) folders,
 another appending to them and creating folders; the time from the
 second session's command to the first session's STATUS or LIST
-(median and worst of BENCH_NOTIFY_ROUNDS, 30), and a NOOP's round
-trip in a session with and without NOTIFY:
+(median and worst of BENCH_NOTIFY_ROUNDS, 30); the same from another
+session's STORE (a flag change: cur/ renamed) to the STATUS; a NOOP's
+round trip in a session with and without NOTIFY, and a STORE's in the
+NOTIFY session:
 
     make programs && MAILD_BINDIR=$PWD/bin bench/imap-notify.py
 
@@ -106,6 +108,25 @@ try:
         lat.append(time.time() - t0)
         time.sleep(0.2)
     print("CREATE to LIST, %d folders: %s" % (FOLDERS + ROUNDS, ms(lat)))
+    lat = []
+    for i in range(ROUNDS):
+        box = "Box%d" % (i % (FOLDERS - 6))
+        b.cmd("SELECT %s" % box)
+        t0 = time.time()
+        b.cmd("STORE 1 %sFLAGS (\\Flagged)" % "+-"[i // (FOLDERS - 6) % 2])
+        assert a.until(rb"^\* STATUS " + box.encode())
+        lat.append(time.time() - t0)
+        time.sleep(0.2)
+    b.cmd("UNSELECT")
+    print("STORE to STATUS, %d folders watched: %s" % (FOLDERS, ms(lat)))
+    a.cmd("SELECT Box1")
+    lat = []
+    for i in range(200):
+        t0 = time.time()
+        a.cmd("STORE 1 %sFLAGS (\\Seen)" % "+-"[i % 2])
+        lat.append(time.time() - t0)
+    a.cmd("UNSELECT")
+    print("STORE, a session with NOTIFY: %s" % ms(lat))
     for who, c in (("without NOTIFY", b), ("with NOTIFY", a)):
         lat = []
         for i in range(200):
