@@ -75,6 +75,7 @@ imap_capabilities(struct imap_session *s, struct buf *b)
 	/* RFC 6855: imapd/utf8.c */
 	buf_puts(b, " UTF8=ACCEPT");
 	buf_puts(b, " URLAUTH URLAUTH=BINARY");	/* RFC 4467, 5524: urlauth.c */
+	buf_puts(b, " URL-PARTIAL");	/* RFC 5550 §5: imapurl.c */
 	/* RFC 8437 (cmd_unauthenticate()): a relayed client only */
 	if (unauthenticate_ok(s))
 		buf_puts(b, " UNAUTHENTICATE");

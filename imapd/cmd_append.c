@@ -294,16 +294,9 @@ url_parse_msg(const char *p, struct imap_url *u)
 	if (strncasecmp(p, "/;PARTIAL=", 10) == 0) {
 		p += 10;
 		u->partial = 1;
-		u->length = UINT64_MAX;
-		for (u->offset = 0; *p >= '0' && *p <= '9'; p++)
-			if ((u->offset = u->offset * 10 + (uint64_t)(*p -
-			    '0')) > UINT32_MAX)
-				return -1;
-		if (*p == '.') {
-			p++;
-			if (url_number(&p, UINT32_MAX, &u->length) == -1)
-				return -1;
-		}
+		if (imapurl_partial_parse(&p, p + strlen(p), &u->offset,
+		    &u->length) == -1)
+			return -1;
 	}
 	return *p == '\0' ? 0 : -1;
 }
@@ -372,16 +365,8 @@ catenate_url(struct imap_session *s, const char *url, int fd, off_t *total)
 	if (m == NULL || !section_part_exists(m, u.section) ||
 	    imap_fetch_section(m, u.section, &data, &len, &owned) == -1)
 		goto out;
-	if (u.partial) {	/* RFC 5092 §6: as FETCH's <partial> */
-		if (u.offset >= len)
-			len = 0;
-		else {
-			data += u.offset;
-			len -= (size_t)u.offset;
-			if (len > u.length)
-				len = (size_t)u.length;
-		}
-	}
+	if (u.partial)		/* URL-PARTIAL (RFC 5550 §5) */
+		imapurl_partial_apply(u.offset, u.length, &data, &len);
 	if ((off_t)len > s->conf->imapd.append_limit - *total) {
 		r = -2;
 		goto out;

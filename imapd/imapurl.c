@@ -114,6 +114,45 @@ imapurl_datetime(const char *s, const char *e)
 	    om * 60);
 }
 
+int
+imapurl_partial_parse(const char **p, const char *e, uint64_t *offset,
+    uint64_t *length)
+{
+	const char *s = *p;
+
+	/* offset: "number", leading zeros allowed, at most 2^32-1 as every
+	 * IMAP number (RFC 3501 §4.2) */
+	if (s >= e || !isdigit((unsigned char)*s))
+		return -1;
+	for (*offset = 0; s < e && isdigit((unsigned char)*s); s++)
+		if ((*offset = *offset * 10 + (uint64_t)(*s - '0')) >
+		    UINT32_MAX)
+			return -1;
+	*length = UINT64_MAX;
+	/* "." length: "nz-number", so a range of 0 octets is malformed */
+	if (s < e && *s == '.') {
+		s++;
+		if (parse_number(&s, e, UINT32_MAX, length) == -1)
+			return -1;
+	}
+	*p = s;
+	return 0;
+}
+
+void
+imapurl_partial_apply(uint64_t offset, uint64_t length, const char **data,
+    size_t *len)
+{
+	if (offset >= *len) {	/* RFC 3501 §6.4.5: an empty string */
+		*len = 0;
+		return;
+	}
+	*data += offset;
+	*len -= (size_t)offset;
+	if (*len > length)
+		*len = (size_t)length;
+}
+
 /* The message part: mailbox [;UIDVALIDITY=n] /;UID=n [/;SECTION=s]
  * [/;PARTIAL=o[.l]], in [p, e). */
 static int
@@ -168,18 +207,8 @@ parse_messagepart(const char *p, const char *e, struct urlauth_url *u)
 	if (e - p >= 10 && strncasecmp(p, "/;PARTIAL=", 10) == 0) {
 		p += 10;
 		u->partial = 1;
-		u->length = UINT64_MAX;
-		if (p >= e || !isdigit((unsigned char)*p))
+		if (imapurl_partial_parse(&p, e, &u->offset, &u->length) == -1)
 			return -1;
-		for (u->offset = 0; p < e && *p >= '0' && *p <= '9'; p++)
-			if ((u->offset = u->offset * 10 + (uint64_t)(*p -
-			    '0')) > UINT32_MAX)
-				return -1;
-		if (p < e && *p == '.') {
-			p++;
-			if (parse_number(&p, e, UINT32_MAX, &u->length) == -1)
-				return -1;
-		}
 	}
 	return p == e ? 0 : -1;
 }

@@ -59,6 +59,20 @@ int	imapurl_parse(const char *url, size_t len, struct urlauth_url *u);
  * (cmd_append.c) too. */
 int	imapurl_pct_decode(const char *s, const char *e, char *out,
 	    size_t size);
+/*
+ * URL-PARTIAL (RFC 5550 §5): the partial-range of "/;PARTIAL=" (RFC 5092
+ * §11: number ["." nz-number]) from *p, at most up to e: the offset, and
+ * the length (UINT64_MAX when none is given), each at most 2^32-1; *p
+ * moved past it.  0, or -1 when malformed (a length of 0 included).
+ * URLAUTH's URLs and CATENATE's (cmd_append.c).
+ */
+int	imapurl_partial_parse(const char **p, const char *e, uint64_t *offset,
+	    uint64_t *length);
+/* The range of [*data, *data + *len) the partial names: as FETCH's
+ * BODY[]<offset.length> (RFC 5092 §6, RFC 3501 §6.4.5), empty when the
+ * offset is at or beyond the end. */
+void	imapurl_partial_apply(uint64_t offset, uint64_t length,
+	    const char **data, size_t *len);
 /* Is the name in a URL (its owner, or user+/submit+'s) this login?  The
  * full login, or its local part at the URL's host (RFC 4467 §7 writes
  * imap://joe@example.com/ for joe at example.com).  1 or 0. */

@@ -84,10 +84,20 @@ struct urlauth_data {
 	struct mime_part *part;		/* numbered part (or the whole
 					   message): else NULL */
 	int		 whole;		/* the whole message (section "") */
-	const char	*data;		/* BODY[section]<partial> */
+	const char	*data;		/* BODY[section], all of it */
 	size_t		 len;
 	char		*owned;
+	int		 partial;	/* ;PARTIAL=offset.length */
+	uint64_t	 offset, length;
 };
+
+/* What the URL gives of data: all of it, or its ;PARTIAL= range. */
+static void
+urlauth_slice(const struct urlauth_data *d, const char **data, size_t *len)
+{
+	if (d->partial)		/* URL-PARTIAL (RFC 5550 §5) */
+		imapurl_partial_apply(d->offset, d->length, data, len);
+}
 
 static void
 urlauth_data_free(struct urlauth_data *d)
@@ -213,17 +223,9 @@ urlauth_resolve(struct imap_session *s, const char *url, size_t len,
 	    &d->len, &d->owned) == -1)
 		goto out;
 	d->whole = u.section[0] == '\0';
-	if (u.partial) {	/* RFC 5092 §6: as FETCH's <partial> */
-		d->part = NULL;	/* a slice is no part */
-		if (u.offset >= d->len)
-			d->len = 0;
-		else {
-			d->data += u.offset;
-			d->len -= (size_t)u.offset;
-			if (d->len > u.length)
-				d->len = (size_t)u.length;
-		}
-	}
+	d->partial = u.partial;
+	d->offset = u.offset;
+	d->length = u.length;
 	r = 0;
 out:
 	mbox_close(&mb);
@@ -240,16 +242,21 @@ imap_urlauth_catenate(struct imap_session *s, const char *url, int fd,
     off_t *total)
 {
 	struct urlauth_data d;
+	const char *data;
+	size_t len;
 	int r;
 
 	if (urlauth_resolve(s, url, strlen(url), &d) == -1)
 		return -1;
-	if ((off_t)d.len > s->conf->imapd.append_limit - *total)
+	data = d.data;
+	len = d.len;
+	urlauth_slice(&d, &data, &len);
+	if ((off_t)len > s->conf->imapd.append_limit - *total)
 		r = -2;
 	else {
-		*total += (off_t)d.len;
-		r = mbox_append_write(s->append_mb, fd, d.data, d.len) ==
-		    -1 ? -3 : 0;
+		*total += (off_t)len;
+		r = mbox_append_write(s->append_mb, fd, data, len) == -1 ?
+		    -3 : 0;
 	}
 	urlauth_data_free(&d);
 	return r;
@@ -276,8 +283,11 @@ genurlauth_one(struct imap_session *s, const struct imap_arg *ua,
 		imap_tagged(s, "NO Unsupported URLAUTH mechanism");
 		return -1;
 	}
-	if (url == NULL || imapurl_parse(url, ua->len, &u) == -1 ||
-	    u.authorized) {
+	if (url == NULL || imapurl_parse(url, ua->len, &u) == -1) {
+		imap_tagged(s, "NO Malformed URLAUTH URL");
+		return -1;
+	}
+	if (u.authorized) {
 		imap_tagged(s, "NO Not a rump URLAUTH URL");
 		return -1;
 	}
@@ -491,8 +501,9 @@ urlfetch_one(struct imap_session *s, const struct imap_arg *url,
 {
 	struct buf *b = imap_out(s);
 	struct urlauth_data d;
+	const char *data, *bdata;
 	char *bs, *bin;
-	size_t blen;
+	size_t len, blen;
 
 	buf_puts(b, "* URLFETCH ");
 	put_url(b, url->str, url->len);
@@ -501,11 +512,18 @@ urlfetch_one(struct imap_session *s, const struct imap_arg *url,
 		imap_out_done(s);
 		return;
 	}
+	data = d.data;
+	len = d.len;
+	urlauth_slice(&d, &data, &len);
 	if (!ext) {
 		buf_putc(b, ' ');
-		put_literal(b, d.data, d.len, 0);
+		put_literal(b, data, len, 0);
 	}
-	/* RFC 5524 §3.2: each item in parentheses of its own */
+	/* RFC 5524 §3.2: each item in parentheses of its own.  With
+	 * ;PARTIAL= the structure is still the part's (the range is of its
+	 * content, the part what it is), BODY the range of the part as
+	 * stored, and BINARY the range of its decoded content, as FETCH's
+	 * BINARY[section]<partial> (RFC 3516 §4.2). */
 	if (params & UF_BODYPARTSTRUCTURE) {
 		bs = d.part != NULL ? imap_fetch_part_structure(d.part) : NULL;
 		buf_printf(b, " (BODYPARTSTRUCTURE %s)", bs != NULL ? bs :
@@ -514,7 +532,7 @@ urlfetch_one(struct imap_session *s, const struct imap_arg *url,
 	}
 	if (params & UF_BODY) {
 		buf_puts(b, " (BODY ");
-		put_literal(b, d.data, d.len, 0);
+		put_literal(b, data, len, 0);
 		buf_putc(b, ')');
 	}
 	if (params & UF_BINARY) {
@@ -523,8 +541,11 @@ urlfetch_one(struct imap_session *s, const struct imap_arg *url,
 		    d.data, d.len, &blen) : NULL;
 		if (bin == NULL)
 			buf_puts(b, "NIL");
-		else
-			put_literal(b, bin, blen, 1);
+		else {
+			bdata = bin;
+			urlauth_slice(&d, &bdata, &blen);
+			put_literal(b, bdata, blen, 1);
+		}
 		free(bin);
 		buf_putc(b, ')');
 	}
