@@ -179,10 +179,9 @@ select_common(struct imap_session *s, const struct imap_arg *args,
 	    (unsigned long long)s->view.modseq);
 	if (mbox_mailbox_id(s->mb, mbid) == 0)		/* RFC 8474 §4.2 */
 		imap_untagged(s, "OK [MAILBOXID (%s)] Ok", mbid);
-	/* RFC 4467 §3's SHOULD: what GENURLAUTH takes for this mailbox;
-	 * URLs of a shared one cannot be made (urlauth.c). */
-	if (mbox_store(s->mb) == s->store)
-		imap_untagged(s, "OK [URLMECH INTERNAL] URLAUTH mechanisms");
+	/* RFC 4467 §3's SHOULD: what GENURLAUTH takes for this mailbox,
+	 * the user's own or a shared one it may read (urlauth.c) */
+	imap_untagged(s, "OK [URLMECH INTERNAL] URLAUTH mechanisms");
 	if (use_qresync && qresync_report(s, &q) == -1)
 		log_err("sid=%s qresync: %s", s->id, mstore_error(s->store));
 	imap_tagged(s, "OK [%s] %s completed", s->readonly ? "READ-ONLY" :

@@ -13,10 +13,13 @@
  * Maildir, bound to the mailbox's UIDVALIDITY.
  *
  * What a URL may name: a post-login process reaches its own user's
- * Maildir and no other (Landlock), so a URL of another user's mailbox
- * is NIL here even when its access identifier ("authuser", "anonymous")
- * would let this user read it.  "submit+<user>" URLs are for the
- * submission server alone (RFC 4467 §3, RFC 4468 §5): NIL to IMAP
+ * Maildir and those of the owners who share folders with it (Landlock,
+ * acl.c), so a URL is its user's, naming one of that user's folders or
+ * a folder shared with it that it may read ("r" at the time of the
+ * fetch; see urlauth_may() for whose key signs it); another user's URL
+ * is NIL here even when its access identifier ("authuser",
+ * "anonymous") would let this user read it.  "submit+<user>" URLs are
+ * for the submission server alone (RFC 4467 §3, RFC 4468 §5): NIL to IMAP
  * clients, the owner included, and given only in a session smtpd's
  * BURL opened for that user (s->submit: a "submit" token from the auth
  * service, smtpd/burl.c), which may do nothing but URLFETCH.
@@ -36,6 +39,7 @@
 #include "../global/mime.h"
 #include "../lib/log.h"
 #include "../maildir/urlkey.h"
+#include "acl.h"
 #include "imapurl.h"
 #include "session.h"
 
@@ -107,6 +111,20 @@ urlauth_data_free(struct urlauth_data *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/*
+ * Whose URL, whose key.  RFC 4467 §1 and RFC 5092 §3.1: the URL's user
+ * is the authorization identity under whose rights the URL is fetched,
+ * and its mailbox is named in that user's namespace; RFC 4467's
+ * RESETKEY keeps the keys in "the user's mailbox access key table".  So a URL is
+ * its maker's: imap://ann@host/Other%20Users/bob@example.test/Projects/
+ * ;UID=5... is ann's URL of bob's folder Projects, signed with ann's key
+ * for that name (in ann's Maildir; bob's RESETKEY does not touch it, nor
+ * can ann's session write bob's keys) and fetched under ann's rights
+ * there as they are at the time of the fetch: without "r" (RFC 4314)
+ * it is NIL.  A URL whose user is the folder's owner (imap://bob@...)
+ * is bob's, and NIL to ann's session as every other user's URL.
+ */
+
 /* May this session read what u names (apart from the key)?  NULL, or
  * why not (for the log). */
 static const char *
@@ -117,7 +135,7 @@ urlauth_may(struct imap_session *s, const struct urlauth_url *u)
 	if (strcasecmp(u->mech, "INTERNAL") != 0)
 		return "unknown mechanism";
 	if (!imapurl_is_user(u->user, u->host, s->user))
-		return "another user's mailbox";
+		return "another user's URL";
 	if (u->expire != 0 && (int64_t)time(NULL) >= u->expire)
 		return "expired";	/* RFC 4467 §3.3 */
 	switch (u->access) {
@@ -137,6 +155,48 @@ urlauth_may(struct imap_session *s, const struct urlauth_url *u)
 		break;
 	}
 	return "no access identifier";
+}
+
+/*
+ * The name the key of mailbox name (normalised) has in the user's table:
+ * the name of one of its own folders, or "Other Users/<owner as the
+ * auth service names it>/<folder>" for a shared one, so that a folder
+ * has one key whatever case its owner's name was written in.  0, or -1
+ * when it is no folder this user can see (RFC 4314 §4: "l" or "r").
+ */
+static int
+urlauth_keyname(struct imap_session *s, const char *name, char *keyname,
+    size_t size)
+{
+	struct imap_mbref r;
+	int k, n;
+
+	if ((k = imap_mbref(s, name, &r)) == -1 ||
+	    !mstore_exists(r.st, r.name) ||
+	    (k == 1 && !(r.rights & (ACL_L | ACL_R))))
+		return -1;
+	if (k == 0)
+		return util_strcpy(keyname, r.name, size);
+	n = snprintf(keyname, size, "%s%c%s%c%s", ACL_NS, MAILDIR_SEP,
+	    r.owner, MAILDIR_SEP, r.name);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* The mailbox of a URL of this user, opened for reading when the user
+ * may read it now (its own, or a shared one with "r": acl.c), and its
+ * key's name.  0, or -1 with *no_r the NO to give. */
+static int
+urlauth_open(struct imap_session *s, const char *name, struct mbox **mb,
+    char *keyname, size_t size, const char **no_r)
+{
+	if (imap_acl_open(s, name, ACL_R, 0, mb, NULL, no_r) == -1)
+		return -1;
+	if (urlauth_keyname(s, name, keyname, size) == -1) {
+		*no_r = "NO [NONEXISTENT] No such mailbox";
+		mbox_close(mb);
+		return -1;
+	}
+	return 0;
 }
 
 /* The section's part (its leading numbers), or the whole message for a
@@ -185,8 +245,9 @@ urlauth_resolve(struct imap_session *s, const char *url, size_t len,
 	struct mbox *mb = NULL;
 	struct mbox_status st;
 	unsigned char key[URLKEY_LEN], mac[URLKEY_LEN];
+	char keyname[MAILDIR_NAME_MAX + 1];
 	enum mstore_err err;
-	const char *why;
+	const char *why, *no;
 	int exists, r = -1;
 
 	memset(d, 0, sizeof(*d));
@@ -196,16 +257,16 @@ urlauth_resolve(struct imap_session *s, const char *url, size_t len,
 	}
 	if ((why = urlauth_may(s, &u)) != NULL)
 		goto out;
-	why = "no such mailbox";
-	if (!mstore_exists(s->store, u.mailbox) ||
-	    mbox_open(s->store, u.mailbox, &mb) == -1)
+	why = "no such mailbox, or no right to read it";
+	if (urlauth_open(s, u.mailbox, &mb, keyname, sizeof(keyname),
+	    &no) == -1)
 		goto out;
 	why = "UIDVALIDITY changed";
 	if (mbox_get_status(mb, &st) == -1 ||
 	    (u.uidvalidity != 0 && u.uidvalidity != st.uidvalidity))
 		goto out;
 	why = "no key";
-	if (urlkey_get(s->userdir, u.mailbox, st.uidvalidity, 0, key,
+	if (urlkey_get(s->userdir, keyname, st.uidvalidity, 0, key,
 	    &err) != 0)
 		goto out;
 	urlauth_mac(key, url, u.rump_len, mac);
@@ -273,7 +334,9 @@ genurlauth_one(struct imap_session *s, const struct imap_arg *ua,
 	struct mbox *mb = NULL;
 	struct mbox_status st;
 	unsigned char key[URLKEY_LEN], mac[URLKEY_LEN];
+	char keyname[MAILDIR_NAME_MAX + 1];
 	const char *url = imap_arg_astring(ua), *mech = imap_arg_astring(ma);
+	const char *no;
 	enum mstore_err err;
 	struct buf full;
 	size_t i;
@@ -295,22 +358,22 @@ genurlauth_one(struct imap_session *s, const struct imap_arg *ua,
 		imap_tagged(s, "NO URL of another user's mailbox");
 		return -1;
 	}
-	if (!mstore_exists(s->store, u.mailbox) ||
-	    mbox_open(s->store, u.mailbox, &mb) == -1) {
-		imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
+	/* only a URL the user may fetch itself ("r", RFC 4314) */
+	if (urlauth_open(s, u.mailbox, &mb, keyname, sizeof(keyname),
+	    &no) == -1) {
+		imap_tagged(s, "%s", no);
 		return -1;
 	}
-	r = mbox_get_status(mb, &st);
+	if ((r = mbox_get_status(mb, &st)) == -1)
+		imap_acl_store_no(s, mbox_store(mb), "genurlauth");
 	mbox_close(&mb);
-	if (r == -1) {
-		imap_store_no(s, "genurlauth");
+	if (r == -1)
 		return -1;
-	}
 	if (u.uidvalidity != 0 && u.uidvalidity != st.uidvalidity) {
 		imap_tagged(s, "NO UIDVALIDITY does not match");
 		return -1;
 	}
-	if (urlkey_get(s->userdir, u.mailbox, st.uidvalidity, 1, key,
+	if (urlkey_get(s->userdir, keyname, st.uidvalidity, 1, key,
 	    &err) != 0) {
 		imap_errclass_no(s, "genurlauth", err, "Cannot keep the key");
 		return -1;
@@ -365,7 +428,7 @@ int
 cmd_resetkey(struct imap_session *s, const struct imap_arg *args,
     size_t nargs)
 {
-	char name[MAILDIR_NAME_MAX + 1];
+	char name[MAILDIR_NAME_MAX + 1], keyname[MAILDIR_NAME_MAX + 1];
 	enum mstore_err err;
 	const char *mech;
 	size_t i;
@@ -392,11 +455,13 @@ cmd_resetkey(struct imap_session *s, const struct imap_arg *args,
 			return 0;
 		}
 	}
-	if (!mstore_exists(s->store, name)) {
+	/* the user's key of that name: of its own folder or of one shared
+	 * with it (the key is the user's, whatever its rights there now) */
+	if (urlauth_keyname(s, name, keyname, sizeof(keyname)) == -1) {
 		imap_tagged(s, "NO [NONEXISTENT] No such mailbox");
 		return 0;
 	}
-	if (urlkey_reset(s->userdir, name, &err) == -1)
+	if (urlkey_reset(s->userdir, keyname, &err) == -1)
 		return imap_errclass_no(s, "resetkey", err,
 		    "Cannot remove the key");
 	log_info("sid=%s user=%s resetkey mailbox=%s", s->id, s->user,
