@@ -2,8 +2,9 @@
  * The IMAP URLs of URLAUTH (imapurl.c, RFC 5092 §11, RFC 4467 §9):
  * RFC 4467 §7's own URL, its rump and its authorized form, each part
  * (user, host and port, mailbox in UTF-8, UIDVALIDITY, SECTION,
- * PARTIAL, EXPIRE with its time zones, the four access identifiers),
- * and what must be refused; every prefix of a good URL fed alone.
+ * PARTIAL and its ranges alone, EXPIRE with its time zones, the four
+ * access identifiers), and what must be refused; every prefix of a good
+ * URL fed alone.
  */
 #include <string.h>
 
@@ -137,6 +138,53 @@ main(void)
 		}
 	}
 	ok(good, "every prefix of §7's URL is refused but the rumps in it");
+	{
+		/* URL-PARTIAL (RFC 5550 §5): the range alone */
+		static const struct {
+			const char *s;
+			int r;
+			uint64_t off, len;
+		} pr[] = {
+			{ "0.1024", 0, 0, 1024 },
+			{ "007", 0, 7, UINT64_MAX },
+			{ "4294967295.4294967295", 0, 4294967295u, 4294967295u },
+			{ "4294967296", -1, 0, 0 },
+			{ "0.4294967296", -1, 0, 0 },
+			{ "99999999999999999999999", -1, 0, 0 },
+			{ "1.0", -1, 0, 0 }, { "1.00", -1, 0, 0 },
+			{ "1.", -1, 0, 0 }, { ".1", -1, 0, 0 }, { "", -1, 0, 0 },
+			{ "-1", -1, 0, 0 },
+		};
+		const char *p, *d;
+		uint64_t off, len;
+		size_t dl;
+
+		for (i = 0, good = 1; i < sizeof(pr) / sizeof(pr[0]); i++) {
+			p = pr[i].s;
+			if (imapurl_partial_parse(&p, p + strlen(p), &off,
+			    &len) != pr[i].r || (pr[i].r == 0 &&
+			    (off != pr[i].off || len != pr[i].len ||
+			    *p != '\0'))) {
+				diag("partial %s", pr[i].s);
+				good = 0;
+			}
+		}
+		ok(good, "%zu ranges: numbers up to 2^32-1, no length 0", i);
+		d = "0123456789";
+		dl = 10;
+		imapurl_partial_apply(3, 4, &d, &dl);
+		good = dl == 4 && memcmp(d, "3456", 4) == 0;
+		d = "0123456789";
+		dl = 10;
+		imapurl_partial_apply(8, UINT64_MAX, &d, &dl);
+		good = good && dl == 2 && memcmp(d, "89", 2) == 0;
+		dl = 10;
+		imapurl_partial_apply(10, 1, &d, &dl);
+		good = good && dl == 0;
+		dl = 10;
+		imapurl_partial_apply(UINT32_MAX, UINT32_MAX, &d, &dl);
+		ok(good && dl == 0, "a range, to the end, at and past the end");
+	}
 	ok(parse(full) == 0 && imapurl_is_user(u.user, u.host,
 	    "joe@example.com") && !imapurl_is_user(u.user, u.host,
 	    "joe@example.org") && imapurl_is_user("JOE@example.com", "x",
