@@ -230,11 +230,7 @@ static int
 url_parse(const char *url, struct imap_url *u)
 {
 	const char *p, *uid, *v, *e;
-	char name[MAILDIR_NAME_MAX + 1];
-	const char *why;
 	uint64_t n;
-	int utf8 = 0;
-	size_t i;
 
 	memset(u, 0, sizeof(u[0]));
 	if (url[0] != '/' || strlen(url) > URL_MAX ||
@@ -248,20 +244,9 @@ url_parse(const char *url, struct imap_url *u)
 			return -1;
 		u->uidvalidity = (uint32_t)n;
 	}
-	if (e == url + 1 ||
-	    imapurl_pct_decode(url + 1, e, name, sizeof(name)) == -1)
+	if (imapurl_mailbox(url + 1, e, u->mailbox, sizeof(u->mailbox)) ==
+	    -1)
 		return -1;
-	for (i = 0; name[i] != '\0'; i++)
-		if ((unsigned char)name[i] >= 0x80)
-			utf8 = 1;
-	/* RFC 5092 §3.2: the name in UTF-8, IMAP's in modified UTF-7. */
-	if (utf8 && utf8_to_mutf7(name, u->mailbox, sizeof(u->mailbox)) == -1)
-		return -1;
-	if (!utf8)
-		util_strcpy(u->mailbox, name, sizeof(u->mailbox));
-	if (maildir_name_valid(u->mailbox, &why) == -1)
-		return -1;
-	maildir_name_normalize(u->mailbox);
 	return url_parse_msg(uid + 1, u);
 }
 

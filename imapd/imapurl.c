@@ -153,17 +153,44 @@ imapurl_partial_apply(uint64_t offset, uint64_t length, const char **data,
 		*len = (size_t)length;
 }
 
+int
+imapurl_mailbox(const char *s, const char *e, char *out, size_t size)
+{
+	char name[MAILDIR_NAME_MAX + 1];
+	const char *why;
+
+	/* RFC 5092 §3.2 (enc-mailbox): the name in UTF-8, %-encoded; the
+	 * store's is IMAP's modified UTF-7, so every name is converted,
+	 * ASCII ones too ("a%26b" is the folder IMAP calls "a&-b"; a
+	 * modified UTF-7 "&AMQ-" in a URL is those five characters). */
+	if (s == e || imapurl_pct_decode(s, e, name, sizeof(name)) == -1 ||
+	    utf8_to_mutf7(name, out, size) == -1)
+		return -1;
+	maildir_name_normalize(out);
+	if (strcmp(out, "INBOX") != 0 && maildir_name_valid(out, &why) == -1)
+		return -1;
+	return 0;
+}
+
+int
+imapurl_host_ours(const char *host, const char *hostname, const char *login)
+{
+	const char *at = strrchr(login, '@');
+
+	/* this server's configured name (server.hostname), or the domain
+	 * of the login, the one other name RFC 4467 §7's example gives a
+	 * server (imap://joe@example.com/) */
+	return strcasecmp(host, hostname) == 0 ||
+	    (at != NULL && strcasecmp(host, at + 1) == 0);
+}
+
 /* The message part: mailbox [;UIDVALIDITY=n] /;UID=n [/;SECTION=s]
  * [/;PARTIAL=o[.l]], in [p, e). */
 static int
 parse_messagepart(const char *p, const char *e, struct urlauth_url *u)
 {
 	const char *uid, *v, *end;
-	char name[MAILDIR_NAME_MAX + 1];
-	const char *why;
 	uint64_t n;
-	int utf8 = 0;
-	size_t i;
 
 	if ((uid = find_ci(p, e, "/;UID=")) == NULL)
 		return -1;
@@ -175,21 +202,7 @@ parse_messagepart(const char *p, const char *e, struct urlauth_url *u)
 			return -1;
 		u->uidvalidity = (uint32_t)n;
 	}
-	if (end == p ||
-	    imapurl_pct_decode(p, end, name, sizeof(name)) == -1)
-		return -1;
-	for (i = 0; name[i] != '\0'; i++)
-		if ((unsigned char)name[i] >= 0x80)
-			utf8 = 1;
-	/* RFC 5092 §3.2: the name in UTF-8, the store's in modified
-	 * UTF-7. */
-	if (utf8 && utf8_to_mutf7(name, u->mailbox, sizeof(u->mailbox)) == -1)
-		return -1;
-	if (!utf8)
-		util_strcpy(u->mailbox, name, sizeof(u->mailbox));
-	maildir_name_normalize(u->mailbox);
-	if (strcmp(u->mailbox, "INBOX") != 0 &&
-	    maildir_name_valid(u->mailbox, &why) == -1)
+	if (imapurl_mailbox(p, end, u->mailbox, sizeof(u->mailbox)) == -1)
 		return -1;
 	p = uid + 6;
 	if (parse_number(&p, e, UINT32_MAX, &n) == -1)

@@ -49,9 +49,8 @@ struct urlauth_url {
  *	    [/;SECTION=s][/;PARTIAL=o[.l]][;EXPIRE=date-time]
  *	    ;URLAUTH=access[:mechanism:token]
  *
- * The mailbox is given in the store's form (modified UTF-7, INBOX
- * normalized) and checked as the store checks names.  0, or -1 for
- * anything else.
+ * The mailbox is given in the store's form (imapurl_mailbox()).  0, or
+ * -1 for anything else.
  */
 int	imapurl_parse(const char *url, size_t len, struct urlauth_url *u);
 /* %XX-decode [s, e) into out (RFC 3986 §2.1): 0, or -1 when malformed,
@@ -59,6 +58,16 @@ int	imapurl_parse(const char *url, size_t len, struct urlauth_url *u);
  * (cmd_append.c) too. */
 int	imapurl_pct_decode(const char *s, const char *e, char *out,
 	    size_t size);
+/* The mailbox of a URL, [s, e): %-decoded UTF-8 (RFC 5092 §3.2) into
+ * the store's name (modified UTF-7, INBOX normalised), checked as the
+ * store checks names.  0 or -1.  CATENATE's URLs (cmd_append.c) too. */
+int	imapurl_mailbox(const char *s, const char *e, char *out, size_t size);
+/* Is host (a URL's) one of this server's names: hostname (the config's
+ * server.hostname) or the domain of login?  1 or 0.  IP literals and
+ * ports are not taken as names (behind a port mapping or NAT a server
+ * does not know the ones its clients see). */
+int	imapurl_host_ours(const char *host, const char *hostname,
+	    const char *login);
 /*
  * URL-PARTIAL (RFC 5550 §5): the partial-range of "/;PARTIAL=" (RFC 5092
  * §11: number ["." nz-number]) from *p, at most up to e: the offset, and

@@ -138,6 +138,22 @@ main(void)
 		}
 	}
 	ok(good, "every prefix of §7's URL is refused but the rumps in it");
+	ok(parse("imap://joe@example.com/R&D%20%26%20%C3%84/;uid=1;"
+	    "urlauth=anonymous") == 0 &&
+	    strcmp(u.mailbox, "R&-D &- &AMQ-") == 0 &&
+	    parse("imap://joe@example.com/%26AMQ-/;uid=1;urlauth=anonymous") ==
+	    0 && strcmp(u.mailbox, "&-AMQ-") == 0 &&
+	    parse("imap://joe@example.com/%C3/;uid=1;urlauth=anonymous") == -1,
+	    "every name is UTF-8: \"&\" is \"&-\", \"&AMQ-\" is no \"\\xc4\", "
+	    "bad UTF-8 refused");
+	ok(imapurl_host_ours("mail.example.test", "mail.example.test",
+	    "joe@example.com") && imapurl_host_ours("EXAMPLE.com",
+	    "mail.example.test", "joe@example.com") &&
+	    !imapurl_host_ours("example.org", "mail.example.test",
+	    "joe@example.com") && !imapurl_host_ours("127.0.0.1",
+	    "mail.example.test", "joe@example.com") &&
+	    !imapurl_host_ours("example.com", "mail.example.test", "joe"),
+	    "the host: server.hostname or the login's domain");
 	{
 		/* URL-PARTIAL (RFC 5550 §5): the range alone */
 		static const struct {

@@ -136,6 +136,8 @@ urlauth_may(struct imap_session *s, const struct urlauth_url *u)
 		return "unknown mechanism";
 	if (!imapurl_is_user(u->user, u->host, s->user))
 		return "another user's URL";
+	if (!imapurl_host_ours(u->host, s->conf->server.hostname, s->user))
+		return "another server's URL";
 	if (u->expire != 0 && (int64_t)time(NULL) >= u->expire)
 		return "expired";	/* RFC 4467 §3.3 */
 	switch (u->access) {
@@ -356,6 +358,10 @@ genurlauth_one(struct imap_session *s, const struct imap_arg *ua,
 	}
 	if (!imapurl_is_user(u.user, u.host, s->user)) {
 		imap_tagged(s, "NO URL of another user's mailbox");
+		return -1;
+	}
+	if (!imapurl_host_ours(u.host, s->conf->server.hostname, s->user)) {
+		imap_tagged(s, "NO URL of another server");
 		return -1;
 	}
 	/* only a URL the user may fetch itself ("r", RFC 4314) */

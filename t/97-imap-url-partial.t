@@ -6,8 +6,13 @@
 # URLAUTH URLs of folders shared with the user (RFC 4314): made and
 # fetched by the grantee under its own key and rights, NIL once the right
 # to read is taken away, never fetched through the owner's name; BURL
-# (RFC 4468) of such a URL on submission.
+# (RFC 4468) of such a URL on submission.  The URL's host: this server's
+# name or the user's domain, else NO and NIL (a token made with the key
+# from the Maildir shows the NIL is the host's); mailbox names in URLs
+# as UTF-8 (RFC 5092 §3.2), "&" included, never as modified UTF-7.
 import base64
+import hashlib
+import hmac
 import os
 import re
 import sys
@@ -248,6 +253,59 @@ try:
         un, r = c.cmd(b'APPEND Drafts CATENATE (TEXT ' + lit(b"X: y\r\n\r\n")
                       + b' URL "' + url.encode() + b'")')
         t.ok(no(r, rb"\[BADURL"), "CATENATE, %s: NO [BADURL]" % why, r)
+
+    # ---- the URL's host ----
+    full = ("imap://joe%40example.com@{}/gray-council/;UID=2/;PARTIAL=0.5;"
+            "URLAUTH=user+joe%40example.com")
+    for host in ("mail.example.test", "MAIL.Example.TEST", "example.com",
+                 "mail.example.test:143"):
+        u, r = gen(c, full.format(host))
+        t.ok(u is not None and fetch(c, u) == MSG2[:5],
+             "host %s: this server's (server.hostname, the user's "
+             "domain; a port is not checked)" % host, r)
+    for host in ("evil.example", "127.0.0.1", "[::1]:143",
+                 "mail.example.test.evil.example"):
+        u, r = gen(c, full.format(host))
+        t.ok(u is None and no(r), "GENURLAUTH with host %s: NO" % host, r)
+    kf = os.path.join(srv.maildir(JOE), "urlauth-keys")
+    keys = dict((ln.split(" ", 2)[2], ln.split(" ", 2)[1])
+                for ln in open(kf).read().splitlines())
+    key = bytes.fromhex(keys.get("gray-council", "00"))
+
+    def sign(rump):
+        return rump + ":INTERNAL:" + hmac.new(key, rump.encode(),
+                                              hashlib.sha256).hexdigest()
+    t.eq(fetch(c, sign(full.format("example.com"))), MSG2[:5],
+         "a token made here with the key from the Maildir works")
+    t.eq(fetch(c, sign(full.format("evil.example"))), None,
+         "the same for host evil.example: NIL (the host, not the token)")
+
+    # ---- mailbox names: UTF-8 in URLs, modified UTF-7 in IMAP ----
+    for box in ("&AMQ-pfel &- Birnen", "R&-D"):
+        c.cmd('CREATE "%s"' % box)
+        c.cmd(b'APPEND "' + box.encode() + b'" ' + lit(b"Subject: " +
+                                                       box.encode() +
+                                                       b"\r\n\r\nx\r\n"))
+    for name, box in (("%C3%84pfel%20%26%20Birnen", "&AMQ-pfel &- Birnen"),
+                      ("%C3%84pfel &%20Birnen", "&AMQ-pfel &- Birnen"),
+                      ("R&D", "R&-D"), ("R%26D", "R&-D")):
+        u, r = gen(c, "imap://joe@example.com/%s/;UID=1;URLAUTH=user+joe" %
+                   name)
+        t.ok(u is not None and fetch(c, u) ==
+             b"Subject: " + box.encode() + b"\r\n\r\nx\r\n",
+             "the URL's %s is IMAP's %s" % (name, box), r)
+    for name in ("%26AMQ-pfel%20%26-%20Birnen", "R%26-D", "%C3%84pfel%ff"):
+        u, r = gen(c, "imap://joe@example.com/%s/;UID=1;URLAUTH=user+joe" %
+                   name)
+        t.ok(u is None and no(r),
+             "%s (modified UTF-7, or not UTF-8) names no folder: NO" % name,
+             r)
+    un, r = c.cmd(b'APPEND Drafts CATENATE (URL "/%C3%84pfel%20%26%20Birnen'
+                  b'/;UID=1/;SECTION=HEADER")')
+    t.ok(ok(r), "CATENATE's absolute-path URL in UTF-8 too", r)
+    un, r = c.cmd(b'APPEND Drafts CATENATE (URL "/%26AMQ-pfel%20%26-%20'
+                  b'Birnen/;UID=1")')
+    t.ok(no(r, rb"\[BADURL"), "and the modified UTF-7 one: BADURL", r)
     c.close()
 
     # ---- URLs of a shared folder (RFC 4314) ----
