@@ -114,15 +114,16 @@ urlauth_data_free(struct urlauth_data *d)
 /*
  * Whose URL, whose key.  RFC 4467 §1 and RFC 5092 §3.1: the URL's user
  * is the authorization identity under whose rights the URL is fetched,
- * and its mailbox is named in that user's namespace; RFC 4467's
- * RESETKEY keeps the keys in "the user's mailbox access key table".  So a URL is
- * its maker's: imap://ann@host/Other%20Users/bob@example.test/Projects/
- * ;UID=5... is ann's URL of bob's folder Projects, signed with ann's key
- * for that name (in ann's Maildir; bob's RESETKEY does not touch it, nor
- * can ann's session write bob's keys) and fetched under ann's rights
- * there as they are at the time of the fetch: without "r" (RFC 4314)
- * it is NIL.  A URL whose user is the folder's owner (imap://bob@...)
- * is bob's, and NIL to ann's session as every other user's URL.
+ * and its mailbox is named in that user's namespace; RFC 4467's RESETKEY
+ * keeps the keys in "the user's mailbox access key table".  So a URL is
+ * its maker's: imap://bob@host/Other%20Users/ann@example.com/Projects/
+ * ;UID=5... is bob's URL of ann's folder Projects (named as bob's LIST
+ * shows it), signed with bob's key for that name (in bob's Maildir;
+ * ann's RESETKEY does not touch it, nor does bob's session write ann's
+ * keys) and fetched under bob's rights there as they are at the time
+ * of the fetch: without "r" (RFC 4314) it is NIL.  A URL whose user is
+ * the folder's owner (imap://ann@...) is ann's, and NIL to bob's
+ * session as every other user's URL.
  */
 
 /* May this session read what u names (apart from the key)?  NULL, or
