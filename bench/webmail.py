@@ -67,6 +67,7 @@ import base64
 import email.utils
 import http.client
 import imaplib
+import json
 import os
 import pwd
 import random
@@ -96,6 +97,9 @@ REPEAT = int(os.environ.get("BENCH_WEBMAIL_REPEAT", "20"))
 OPEN = int(os.environ.get("BENCH_WEBMAIL_OPEN", "10"))
 WRK_SECONDS = int(os.environ.get("BENCH_WEBMAIL_WRK_SECONDS", "10"))
 BROWSER = int(os.environ.get("BENCH_WEBMAIL_BROWSER", "5"))
+# a file to write the browser's per-login details to (bench/webmail-
+# browser.js: the final page's Navigation and Resource Timing)
+BROWSER_DETAIL = os.environ.get("BENCH_WEBMAIL_BROWSER_DETAIL", "")
 ROWS = 50
 DOMAIN = "bench.test"
 USER, PASSWORD = "bench@" + DOMAIN, "bench-pw-1"
@@ -493,22 +497,34 @@ class QuietTAP:
 
 
 def run_browser(sides):
-	"""{side name: [ms]} of login click -> rows visible."""
+	"""({mode: {side name: [ms]}} of login click -> rows visible by the
+	driver's clock, {mode: {side name: {"dom"|"painted"|"element":
+	[ms]}}} the same in the page, from the click event to the rows in
+	the DOM and painted), for the modes "route" (the harness's route,
+	the HTTP cache off) and "cache" (no route, the cache on)."""
 	why = browser.unavailable()
 	if why:
 		print("bench: no browser figures: " + why)
-		return None
+		return None, None
 	t = QuietTAP()
 	r = browser.run(t, "../../bench/webmail-browser.js", {
 	    "name": "bench-webmail", "rounds": BROWSER, "rows": ROWS,
+	    "detail": bool(BROWSER_DETAIL), "modes": ["route", "cache"],
 	    "sides": [{"name": s.name, "url": "https://127.0.0.1:%d" %
 	    s.port, "user": USER, "password": PASSWORD} for s in sides]},
 	    timeout=60 + 40 * BROWSER)
 	for f in t.failures:
 		print("bench: browser: FAIL: " + f.strip())
 	if t.failures:
-		return None
-	return r.data.get("login_to_rows_ms")
+		return None, None
+	if BROWSER_DETAIL:
+		with open(BROWSER_DETAIL, "w") as f:
+			json.dump(r.data.get("detail"), f, indent=1)
+	return r.data.get("login_to_rows_ms"), r.data.get("inpage_ms")
+
+
+def fmt(xs):
+	return "[" + ", ".join("%.1f" % (x * 1000) for x in xs) + "]"
 
 
 def med(xs):
@@ -615,25 +631,32 @@ def main():
 			    Replay(bare_pages(ROWS), ca["cert"], ca["key"],
 			    "bare")]
 			try:
-				ms = run_browser(sides + replays)
+				ms, ip = run_browser(sides + replays)
 			finally:
 				for rp in replays:
 					rp.stop()
 			if ms is None:
 				failed.append("browser: no figures")
 			else:
-				for rp in replays:
-					res[rp.name] = {"browser": [x / 1000 for x
-					    in ms.get(rp.name, [])]}
-					print("bench: browser %-9s login click -> "
-					    "rows visible: %s ms" % (rp.name,
-					    ms.get(rp.name)), flush=True)
-				for s in sides:
-					res[s.name]["browser"] = [x / 1000 for x in
-					    ms.get(s.name, [])]
-					print("bench: browser %-9s login click -> rows "
-					    "visible: %s ms" % (s.name, ms.get(s.name)),
-					    flush=True)
+				for mode in ("route", "cache"):
+					sfx = "" if mode == "route" else "_cache"
+					for s in replays + sides:
+						r = res.setdefault(s.name, {})
+						r["browser" + sfx] = [x / 1000 for x in
+						    ms[mode].get(s.name, [])]
+						for k in ("dom", "painted", "element"):
+							r["inpage_" + k + sfx] = [x / 1000
+							    for x in ip[mode].get(s.name,
+							    {}).get(k, [])]
+						print("bench: browser (%s) %-9s login click "
+						    "-> rows visible: %s ms; in the page, "
+						    "click -> rows in the DOM %s, painted "
+						    "%s, Element Timing %s ms" % (mode,
+						    s.name, ms[mode].get(s.name),
+						    fmt(r["inpage_dom" + sfx]),
+						    fmt(r["inpage_painted" + sfx]),
+						    fmt(r["inpage_element" + sfx])),
+						    flush=True)
 
 		for s in sides:
 			h = sess[s.name]
@@ -699,23 +722,29 @@ def report(res):
 	rps = row("list requests/s, 8 connections (wrk)", "rps", rate=True)
 	row("list p50 under wrk, 8 connections", "p50")
 	if m["browser"] and r["browser"]:
-		row("browser: login click -> rows visible", "browser")
-		if res.get("replay", {}).get("browser"):
-			fl = med(res["replay"]["browser"])
-			print("%-46s %8.1fms %11s %8.1f" % ("  the same pages "
-			    "from memory (bench/replay.py)", fl * 1000, "",
-			    med(r["browser"]) / fl))
-			print("%-46s %8.1fms" % ("  maild's part (maild - replay)",
-			    (med(m["browser"]) - fl) * 1000))
-		if res.get("bare", {}).get("browser"):
-			fl = med(res["bare"]["browser"])
-			print("%-46s %8.1fms %11s %8.1f" % ("  a bare form and "
-			    "50 bare rows (the floor)", fl * 1000, "",
-			    med(r["browser"]) / fl))
-	else:
-		print("%-46s %11s %11s" % ("browser: login click -> rows visible",
-		    "-", "-"))
-		goals.append("browser: no figures")
+		for sfx, what in (("", "route, cache off"), ("_cache",
+		    "no route, cache on")):
+			print("browser, headless Chromium, %s:" % what)
+			row("  login click -> rows visible (driver)",
+			    "browser" + sfx)
+			row("  in the page: click -> rows painted",
+			    "inpage_painted" + sfx)
+			if m["inpage_element" + sfx] and \
+			    r["inpage_element" + sfx]:
+				row("  in the page: Element Timing's renderTime",
+				    "inpage_element" + sfx, goal=None)
+			rb, rp = med(r["browser" + sfx]), med(
+			    r["inpage_painted" + sfx])
+			for name, label in (("replay", "maild's pages from "
+			    "memory"), ("bare", "a bare form, 50 bare rows")):
+				if not res.get(name, {}).get("browser" + sfx):
+					continue
+				fl, fp = med(res[name]["browser" + sfx]), med(
+				    res[name]["inpage_painted" + sfx])
+				print("%-46s %8.1fms %11s %8.1f" % ("  " + label +
+				    " (driver)", fl * 1000, "", rb / fl))
+				print("%-46s %8.1fms %11s %8.1f" % ("  " + label +
+				    " (in the page)", fp * 1000, "", rp / fp))
 	row("search (sender, subject), 5 words", "search")
 	print("(ratio = Roundcube / maild for times, maild / Roundcube for "
 	    "requests/s: above 1, maild is faster)")
