@@ -38,6 +38,11 @@ class Replay:
 
 		class Handler(http.server.BaseHTTPRequestHandler):
 			protocol_version = "HTTP/1.1"
+			# the headers and the body are two writes: without
+			# TCP_NODELAY the body waits for the client's delayed
+			# ACK of the headers (40 ms on Linux), as maild's
+			# front (which sets it) never does
+			disable_nagle_algorithm = True
 
 			def log_message(self, *args):
 				pass
