@@ -802,7 +802,8 @@ try:
     duid = data[0].split()[-1].decode() if data[0] else "0"
     c.logout()
     r = b.req("GET", "/compose?mode=draft&f=Drafts&u=" + duid)
-    m = re.search(r'name="keep" checked value="([^"]+)"> &#128206; plan.txt',
+    m = re.search(r'name="keep" checked value="([^"]+)"> <span class="clip" '
+                  r'aria-hidden="true"></span> plan.txt',
                   r.text)
     t.ok(m is not None, "the reopened draft offers its file, kept",
          r.text[-900:])

@@ -315,7 +315,8 @@ draft_file_cb(const struct mime_part_info *p, void *arg)
 		buf_puts(df->b, "<span></span><label class=\"check\"><input "
 		    "type=\"checkbox\" name=\"keep\" checked value=\"");
 		html_escape_str(df->b, p->id);
-		buf_puts(df->b, "\"> &#128206; ");
+		buf_puts(df->b, "\"> <span class=\"clip\" "
+		    "aria-hidden=\"true\"></span> ");
 		html_escape_str(df->b, name);
 		buf_puts(df->b, "</label>");
 		return 0;

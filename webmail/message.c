@@ -51,7 +51,8 @@ attachment_row(const struct mime_part_info *p, void *arg)
 	buf_puts(pa->b, "<li><a href=\"");
 	html_url_attr(pa->b, "/msg/part", "f", pa->folder, "u", pa->uid, "part",
 	    p->id, NULL);
-	buf_puts(pa->b, "\" download>&#128206; ");
+	buf_puts(pa->b, "\" download><span class=\"clip\" "
+	    "aria-hidden=\"true\"></span> ");
 	html_escape_str(pa->b, name != NULL ? name : "attachment");
 	buf_printf(pa->b, " <small>(%zu KB)</small></a></li>",
 	    (p->size * 3 / 4 + 1023) / 1024);

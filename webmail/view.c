@@ -455,7 +455,8 @@ list_row(const struct msummary *m, void *arg)
 		buf_puts(b, "<span class=\"flagged\" title=\"Flagged\">"
 		    "&#9733;</span>");
 	if (m->has_attachment)
-		buf_puts(b, "<span title=\"Attachment\">&#128206;</span>");
+		buf_puts(b, "<span class=\"clip\" role=\"img\" "
+		    "aria-label=\"Attachment\" title=\"Attachment\"></span>");
 	if (m->flags & MF_ANSWERED)
 		buf_puts(b, "<span title=\"Answered\">&#8617;</span>");
 	buf_puts(b, "</span><span class=\"subject\"><a href=\"");
