@@ -37,7 +37,10 @@ Figures (medians; rounds alternate which server goes first):
   browser       headless Chromium (bench/webmail-browser.js through
 		t/browser/lib.js, kept on loopback): click on the login
 		button -> the first rows visible, a new context (no cookies,
-		no cache) each time, BENCH_WEBMAIL_BROWSER logins each;
+		no cache) each time, BENCH_WEBMAIL_BROWSER logins each,
+		timed by the driver and in the page (the click event to
+		the rows painted), through the harness's route (the HTTP
+		cache off) and without it (the cache on, as a user's);
   search        the same 5 words on both, each matching hundreds of
 		messages (50 rows back), in sender and subject: maild,
 		GET /mail?f=INBOX&in=head&q= (the whole page with the
@@ -61,7 +64,8 @@ default).
 Settings: BENCH_WEBMAIL_MESSAGES (10000), BENCH_ROUNDS (3),
 BENCH_WEBMAIL_LOGINS (5), BENCH_WEBMAIL_REPEAT (20), BENCH_WEBMAIL_OPEN
 (10), BENCH_WEBMAIL_WRK_SECONDS (10), BENCH_WEBMAIL_BROWSER (5, 0: no
-browser); MAILD_BINDIR (bin/).
+browser), BENCH_WEBMAIL_BROWSER_DETAIL (a file for each browser login's
+Navigation and Resource Timing); MAILD_BINDIR (bin/).
 """
 import base64
 import email.utils
