@@ -17,7 +17,8 @@
 //    the next requestAnimationFrame, and the paint the task after that
 //    frame, as the user sees it; Element Timing's renderTime of the rows,
 //    when Chromium gives it, is the time the frame with them was
-//    presented).  Roundcube's rows come from its own request after its
+//    presented: none when the first row was painted before the last one
+//    arrived, as it marks only what is not painted yet).  Roundcube's rows come from its own request after its
 //    page is loaded: the observer is on every document, so on that one.
 // Each in two modes (params.modes): "route", every request through the
 // harness's route, which makes Playwright turn Chromium's HTTP cache off
