@@ -13,8 +13,6 @@ NOTIFY session:
 Not part of make bench: a figure for the README, not a comparison.
 """
 import os
-import re
-import socket
 import statistics
 import sys
 import time
@@ -22,57 +20,15 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "t", "lib"))
 from maildtest import Server  # noqa: E402
+from rawimap import RawImap  # noqa: E402
 
 FOLDERS = int(os.environ.get("BENCH_NOTIFY_FOLDERS", "70"))
 ROUNDS = int(os.environ.get("BENCH_NOTIFY_ROUNDS", "30"))
 U, PW = "bench@example.test", "bench-pw"
 
 
-class Client:
-    def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.buf = b""
-        self.n = 0
-        self.line(10)
-        _, r = self.cmd("LOGIN %s %s" % (U, PW))
-        assert b" OK" in r, r
-
-    def line(self, timeout):
-        deadline = time.time() + timeout
-        while b"\r\n" not in self.buf:
-            left = deadline - time.time()
-            if left <= 0:
-                return None
-            self.sock.settimeout(left)
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                return None
-            if not data:
-                raise EOFError
-            self.buf += data
-        i = self.buf.index(b"\r\n") + 2
-        out, self.buf = self.buf[:i], self.buf[i:]
-        return out
-
-    def cmd(self, text):
-        self.n += 1
-        tag = b"b%d" % self.n
-        self.sock.sendall(tag + b" " + text.encode() + b"\r\n")
-        un = []
-        while True:
-            r = self.line(30)
-            if r is None or r.startswith(tag + b" "):
-                return un, r
-            un.append(r)
-
-    def until(self, pattern, timeout=10):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            r = self.line(deadline - time.time())
-            if r is not None and re.search(pattern, r):
-                return True
-        return False
+def Client(port):
+    return RawImap(port, U, PW, prefix="b")
 
 
 def ms(xs):
@@ -96,7 +52,7 @@ try:
         t0 = time.time()
         b.cmd("APPEND Box%d {%d+}\r\n%s" % (i % (FOLDERS - 6), len(data),
                                             data))
-        assert a.until(rb"^\* STATUS Box")
+        assert a.until(rb"^\* STATUS Box", 10)[1]
         lat.append(time.time() - t0)
         time.sleep(0.2)
     print("APPEND to STATUS, %d folders watched: %s" % (FOLDERS, ms(lat)))
@@ -104,7 +60,7 @@ try:
     for i in range(ROUNDS):
         t0 = time.time()
         b.cmd("CREATE New%d" % i)
-        assert a.until(rb"^\* LIST ")
+        assert a.until(rb"^\* LIST ", 10)[1]
         lat.append(time.time() - t0)
         time.sleep(0.2)
     print("CREATE to LIST, %d folders: %s" % (FOLDERS + ROUNDS, ms(lat)))
@@ -114,7 +70,7 @@ try:
         b.cmd("SELECT %s" % box)
         t0 = time.time()
         b.cmd("STORE 1 %sFLAGS (\\Flagged)" % "+-"[i // (FOLDERS - 6) % 2])
-        assert a.until(rb"^\* STATUS " + box.encode())
+        assert a.until(rb"^\* STATUS " + box.encode(), 10)[1]
         lat.append(time.time() - t0)
         time.sleep(0.2)
     b.cmd("UNSELECT")

@@ -10,12 +10,11 @@
 import os
 import re
 import smtplib
-import socket
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from maildtest import TAP, Server  # noqa: E402
+from rawimap import RawImap  # noqa: E402
 
 U, PW = "note@example.test", "note-pw"
 HOST = "127.0.0.1"
@@ -27,92 +26,9 @@ srv = Server(services=("smtp", "imap"),
 srv.setup(users=[(U, PW)])
 
 
-class Client:
-    """A raw IMAP connection that also reads what comes unasked."""
-
+class Client(RawImap):
     def __init__(self):
-        self.sock = socket.create_connection((HOST, srv.port("imap")),
-                                             timeout=30)
-        self.buf = b""
-        self.n = 0
-        self.line(10)
-        tag, r = self.cmd("LOGIN %s %s" % (U, PW))
-        assert b" OK" in r, r
-
-    def _fill(self, deadline):
-        left = deadline - time.time()
-        if left <= 0:
-            return False
-        self.sock.settimeout(left)
-        try:
-            data = self.sock.recv(65536)
-        except socket.timeout:
-            return False
-        if not data:
-            raise EOFError("server closed")
-        self.buf += data
-        return True
-
-    def line(self, timeout):
-        """One response (its literals inline), or None at the timeout."""
-        deadline = time.time() + timeout
-        out = b""
-        while True:
-            while b"\r\n" not in self.buf:
-                if not self._fill(deadline):
-                    return None
-            i = self.buf.index(b"\r\n") + 2
-            part, self.buf = self.buf[:i], self.buf[i:]
-            out += part
-            m = re.search(rb"\{(\d+)\}\r\n$", part)
-            if not m:
-                return out
-            want = int(m.group(1))
-            while len(self.buf) < want:
-                if not self._fill(deadline):
-                    return None
-            out += self.buf[:want]
-            self.buf = self.buf[want:]
-
-    def send(self, text):
-        self.n += 1
-        tag = b"t%d" % self.n
-        self.sock.sendall(tag + b" " + text.encode() + b"\r\n")
-        return tag
-
-    def cmd(self, text, timeout=20):
-        tag = self.send(text)
-        un = []
-        while True:
-            r = self.line(timeout)
-            if r is None:
-                return un, b"(timeout)"
-            if r.startswith(tag + b" "):
-                return un, r
-            un.append(r)
-
-    def until(self, pattern, timeout=5):
-        """Unsolicited responses up to one matching pattern."""
-        got = []
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            r = self.line(deadline - time.time())
-            if r is None:
-                break
-            got.append(r)
-            if re.search(pattern, r):
-                return got, True
-        return got, False
-
-    def quiet(self, seconds=1.0):
-        """What comes unasked within seconds (should be nothing)."""
-        got = []
-        deadline = time.time() + seconds
-        while True:
-            r = self.line(max(0.0, deadline - time.time()))
-            if r is None:
-                return got
-            got.append(r)
+        super().__init__(srv.port("imap"), U, PW)
 
 
 def ok(r):
