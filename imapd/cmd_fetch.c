@@ -596,6 +596,44 @@ fetch_wants(const struct fetch_req *r, enum fetch_kind kind)
 	return 0;
 }
 
+/*
+ * RFC 6855 §7: a session that did not ENABLE UTF8=ACCEPT (nor
+ * IMAP4rev2) gets no 8-bit octets in ENVELOPE, BODYSTRUCTURE or BODY.
+ * The cache holds them as they are, for everyone; one that holds 8-bit
+ * octets (one scan, which is all an all-ASCII one costs) is made again
+ * from the message, downgraded (downgrade.c), into own[], not cached.
+ * NIL if the message is gone meanwhile.
+ */
+static void
+fetch_downgrade(struct fetch_run *fr, const struct mmsg *m,
+    struct mime_msg **msg, const char **env, const char **bs,
+    const char **body, char *own[3])
+{
+	const struct fetch_req *r = fr->req;
+	const char **item[3] = { env, bs, body };
+	static const enum fetch_kind kind[3] = {
+		FI_ENVELOPE, FI_BODYSTRUCTURE, FI_BODY
+	};
+	size_t i;
+
+	if (imap_names_utf8(fr->s))
+		return;
+	for (i = 0; i < 3; i++) {
+		if (*item[i] == NULL || !fetch_wants(r, kind[i]) ||
+		    !imap_8bit(*item[i]))
+			continue;
+		if (*msg == NULL && (*msg = fetch_load(fr, m->uid)) == NULL) {
+			*item[i] = NULL;
+			continue;
+		}
+		if (i == 0)
+			own[i] = imap_fetch_envelope_dg(*msg, 1);
+		else
+			own[i] = imap_fetch_bodystructure_dg(*msg, i == 1, 1);
+		*item[i] = own[i];
+	}
+}
+
 /* PREVIEW (RFC 8970 §3): the one kept, else made now and kept (with
  * LAZY: NIL, it costs reading the message); NIL when it cannot be. */
 static void
@@ -630,6 +668,7 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 	struct buf *b = imap_out(s);
 	struct mime_msg *msg = NULL;
 	const char *env = NULL, *bs = NULL, *body = NULL, *sep = "";
+	char *own[3] = { NULL, NULL, NULL };
 	char date[32];
 	int flags_done = 0, uid_done = 0, modseq_done = 0, fd = -1, nocache;
 	struct mmsg_ext ext;
@@ -675,6 +714,8 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 			close(fd);
 		return 0;
 	}
+	if (r->need_cache && !nocache)
+		fetch_downgrade(fr, m, &msg, &env, &bs, &body, own);
 	fr->answered++;
 	buf_printf(b, "* %u FETCH (", seq);
 	if (s->uid_cmd) {
@@ -790,6 +831,8 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 	if (have_ext)
 		mmsg_ext_free(&ext);
 	mime_msg_free(&msg);
+	for (i = 0; i < 3; i++)
+		free(own[i]);
 	if (fd != -1)
 		close(fd);
 	for (i = 0; i < r->n; i++)

@@ -18,7 +18,7 @@
 
 #define SECTION_MAX_PATH	64	/* numbers in a section-part */
 
-static void	bs_write(struct buf *, struct mime_part *, int);
+static void	bs_write(struct buf *, struct mime_part *, int, int);
 
 /* Write s upper-cased as an IMAP string. */
 static void
@@ -34,22 +34,61 @@ put_upper(struct buf *b, const char *s)
 	free(u);
 }
 
+/* An nstring; with dg (the session did not ENABLE UTF8=ACCEPT), 8-bit
+ * octets go as encoded-words (downgrade.c). */
+static void
+put_nstring(struct buf *b, const char *s, int dg)
+{
+	if (dg)
+		imap_put_nstring_7bit(b, s);
+	else
+		imap_put_nstring(b, s);
+}
+
 /* ---- ENVELOPE (RFC 3501 §7.4.2, addresses RFC 5322 §3.4) ---- */
+
+struct env_out {
+	struct buf	*b;
+	int		 dg;
+};
 
 /* An address structure: (name adl mailbox host). */
 static void
 env_put_addr(struct buf *out, const char *name, const char *adl,
-    const char *mailbox, const char *host)
+    const char *mailbox, const char *host, int dg)
 {
 	buf_putc(out, '(');
-	imap_put_nstring(out, name);
+	put_nstring(out, name, dg);
 	buf_putc(out, ' ');
-	imap_put_nstring(out, adl);
+	put_nstring(out, adl, dg);
 	buf_putc(out, ' ');
-	imap_put_nstring(out, mailbox);
+	put_nstring(out, mailbox, dg);
 	buf_putc(out, ' ');
-	imap_put_nstring(out, host);
+	put_nstring(out, host, dg);
 	buf_putc(out, ')');
+}
+
+/*
+ * Downgraded, an address whose local part or domain is not ASCII cannot
+ * be written as one (an encoded-word is no addr-spec, RFC 2047 §5): as
+ * RFC 6858 §2.1 does, it becomes an empty group named by the encoded
+ * form of "name <address>", which a reader sees and a reply cannot use.
+ */
+static void
+env_put_intl(struct buf *out, const struct mime_addr *a)
+{
+	struct buf n;
+
+	buf_init(&n, 0);
+	if (a->name != NULL && *a->name != '\0')
+		buf_printf(&n, "%s <", a->name);
+	buf_printf(&n, "%s@%s", a->local, a->domain);
+	if (a->name != NULL && *a->name != '\0')
+		buf_putc(&n, '>');
+	buf_putc(&n, '\0');
+	env_put_addr(out, NULL, NULL, n.data, NULL, 1);
+	env_put_addr(out, NULL, NULL, NULL, NULL, 1);
+	buf_release(&n);
 }
 
 /*
@@ -61,19 +100,25 @@ env_put_addr(struct buf *out, const char *name, const char *adl,
 static void
 env_put_mailbox(const struct mime_addr *a, void *arg)
 {
-	struct buf *out = arg;
+	struct env_out *o = arg;
+	struct buf *out = o->b;
 
 	switch (a->kind) {
 	case MIME_ADDR_MAILBOX:
-		env_put_addr(out, a->name, a->route,
-		    a->local != NULL ? a->local : "MISSING_MAILBOX",
-		    a->domain != NULL ? a->domain : "MISSING_DOMAIN");
+		if (o->dg && a->local != NULL && a->domain != NULL &&
+		    (imap_8bit(a->local) || imap_8bit(a->domain)))
+			env_put_intl(out, a);
+		else
+			env_put_addr(out, a->name, a->route,
+			    a->local != NULL ? a->local : "MISSING_MAILBOX",
+			    a->domain != NULL ? a->domain : "MISSING_DOMAIN",
+			    o->dg);
 		break;
 	case MIME_ADDR_GROUP:
-		env_put_addr(out, NULL, NULL, a->name, NULL);
+		env_put_addr(out, NULL, NULL, a->name, NULL, o->dg);
 		break;
 	case MIME_ADDR_GROUP_END:
-		env_put_addr(out, NULL, NULL, NULL, NULL);
+		env_put_addr(out, NULL, NULL, NULL, NULL, o->dg);
 		break;
 	}
 }
@@ -82,12 +127,13 @@ env_put_mailbox(const struct mime_addr *a, void *arg)
  * without the outer parentheses (empty if none). */
 static void
 env_addresses(const struct mime_part *msg, const char *name,
-    struct buf *list)
+    struct buf *list, int dg)
 {
+	struct env_out o = { list, dg };
 	char *v;
 
 	if ((v = mime_part_field(msg, name)) != NULL) {
-		mime_addr_parse(v, env_put_mailbox, list);
+		mime_addr_parse(v, env_put_mailbox, &o);
 		free(v);
 	}
 }
@@ -106,12 +152,13 @@ env_put_list(struct buf *b, const struct buf *list)
 
 /* A field's raw value (RFC 3501 sends encoded words as they are). */
 static void
-env_put_field(struct buf *b, const struct mime_part *msg, const char *name)
+env_put_field(struct buf *b, const struct mime_part *msg, const char *name,
+    int dg)
 {
 	char *v;
 
 	v = mime_part_field(msg, name);
-	imap_put_nstring(b, v);
+	put_nstring(b, v, dg);
 	free(v);
 }
 
@@ -120,7 +167,7 @@ env_put_field(struct buf *b, const struct mime_part *msg, const char *name)
  * message-id); sender and reply-to are from when absent or empty.
  */
 static void
-env_write(struct buf *b, const struct mime_part *msg)
+env_write(struct buf *b, const struct mime_part *msg, int dg)
 {
 	static const char *const lists[] = { "To", "Cc", "Bcc" };
 	struct buf from, other;
@@ -129,29 +176,29 @@ env_write(struct buf *b, const struct mime_part *msg)
 	buf_init(&from, 0);
 	buf_init(&other, 0);
 	buf_putc(b, '(');
-	env_put_field(b, msg, "Date");
+	env_put_field(b, msg, "Date", dg);
 	buf_putc(b, ' ');
-	env_put_field(b, msg, "Subject");
+	env_put_field(b, msg, "Subject", dg);
 	buf_putc(b, ' ');
-	env_addresses(msg, "From", &from);
+	env_addresses(msg, "From", &from, dg);
 	env_put_list(b, &from);
 	buf_putc(b, ' ');
-	env_addresses(msg, "Sender", &other);
+	env_addresses(msg, "Sender", &other, dg);
 	env_put_list(b, other.len > 0 ? &other : &from);
 	buf_putc(b, ' ');
 	buf_reset(&other);
-	env_addresses(msg, "Reply-To", &other);
+	env_addresses(msg, "Reply-To", &other, dg);
 	env_put_list(b, other.len > 0 ? &other : &from);
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		buf_putc(b, ' ');
 		buf_reset(&other);
-		env_addresses(msg, lists[i], &other);
+		env_addresses(msg, lists[i], &other, dg);
 		env_put_list(b, &other);
 	}
 	buf_putc(b, ' ');
-	env_put_field(b, msg, "In-Reply-To");
+	env_put_field(b, msg, "In-Reply-To", dg);
 	buf_putc(b, ' ');
-	env_put_field(b, msg, "Message-ID");
+	env_put_field(b, msg, "Message-ID", dg);
 	buf_putc(b, ')');
 	buf_release(&from);
 	buf_release(&other);
@@ -160,10 +207,16 @@ env_write(struct buf *b, const struct mime_part *msg)
 char *
 imap_fetch_envelope(struct mime_msg *m)
 {
+	return imap_fetch_envelope_dg(m, 0);
+}
+
+char *
+imap_fetch_envelope_dg(struct mime_msg *m, int dg)
+{
 	struct buf b;
 
 	buf_init(&b, 0);
-	env_write(&b, mime_msg_root(m));
+	env_write(&b, mime_msg_root(m), dg);
 	return buf_take(&b);
 }
 
@@ -175,7 +228,8 @@ imap_fetch_envelope(struct mime_msg *m)
  * has already joined and decoded RFC 2231 continuations).
  */
 static void
-bs_put_params(struct buf *b, struct mime_part *p, enum mime_params which)
+bs_put_params(struct buf *b, struct mime_part *p, enum mime_params which,
+    int dg)
 {
 	const char *name, *value;
 	size_t i;
@@ -184,14 +238,14 @@ bs_put_params(struct buf *b, struct mime_part *p, enum mime_params which)
 		buf_putc(b, i == 0 ? '(' : ' ');
 		put_upper(b, name);
 		buf_putc(b, ' ');
-		imap_put_string(b, value, strlen(value));
+		put_nstring(b, value, dg);
 	}
 	buf_puts(b, i == 0 ? "NIL" : ")");
 }
 
 /* body-fld-dsp: ("ATTACHMENT" ("FILENAME" "x")) or NIL (RFC 2183). */
 static void
-bs_put_disposition(struct buf *b, struct mime_part *p)
+bs_put_disposition(struct buf *b, struct mime_part *p, int dg)
 {
 	const char *d;
 
@@ -202,13 +256,13 @@ bs_put_disposition(struct buf *b, struct mime_part *p)
 	buf_putc(b, '(');
 	put_upper(b, d);
 	buf_putc(b, ' ');
-	bs_put_params(b, p, MIME_PARAMS_DISPOSITION);
+	bs_put_params(b, p, MIME_PARAMS_DISPOSITION, dg);
 	buf_putc(b, ')');
 }
 
 /* body-fld-lang: one tag as a string, several as a list (RFC 3282). */
 static void
-bs_put_language(struct buf *b, const struct mime_part *p)
+bs_put_language(struct buf *b, const struct mime_part *p, int dg)
 {
 	struct buf tags;
 	char *v, *tag, *save = NULL;
@@ -220,7 +274,7 @@ bs_put_language(struct buf *b, const struct mime_part *p)
 		    tag = strtok_r(NULL, ", \t", &save)) {
 			if (n++ > 0)
 				buf_putc(&tags, ' ');
-			imap_put_string(&tags, tag, strlen(tag));
+			put_nstring(&tags, tag, dg);
 		}
 	if (n == 0)
 		buf_puts(b, "NIL");
@@ -236,12 +290,13 @@ bs_put_language(struct buf *b, const struct mime_part *p)
 }
 
 static void
-bs_put_field(struct buf *b, const struct mime_part *p, const char *name)
+bs_put_field(struct buf *b, const struct mime_part *p, const char *name,
+    int dg)
 {
 	char *v;
 
 	v = mime_part_field(p, name);
-	imap_put_nstring(b, v);
+	put_nstring(b, v, dg);
 	free(v);
 }
 
@@ -253,26 +308,26 @@ bs_put_field(struct buf *b, const struct mime_part *p, const char *name)
 /* body-type-mpart: the parts, the subtype, then for BODYSTRUCTURE
  * params disposition language location (body-ext-mpart). */
 static void
-bs_write_multipart(struct buf *b, struct mime_part *p, int ext)
+bs_write_multipart(struct buf *b, struct mime_part *p, int ext, int dg)
 {
 	size_t i, n = mime_part_nchildren(p);
 
 	buf_putc(b, '(');
 	for (i = 0; i < n; i++)
-		bs_write(b, mime_part_child(p, i), ext);
+		bs_write(b, mime_part_child(p, i), ext, dg);
 	if (n == 0)
 		buf_puts(b, BS_EMPTY_PART);
 	buf_putc(b, ' ');
 	put_upper(b, mime_part_subtype(p));
 	if (ext) {
 		buf_putc(b, ' ');
-		bs_put_params(b, p, MIME_PARAMS_TYPE);
+		bs_put_params(b, p, MIME_PARAMS_TYPE, dg);
 		buf_putc(b, ' ');
-		bs_put_disposition(b, p);
+		bs_put_disposition(b, p, dg);
 		buf_putc(b, ' ');
-		bs_put_language(b, p);
+		bs_put_language(b, p, dg);
 		buf_putc(b, ' ');
-		bs_put_field(b, p, "Content-Location");
+		bs_put_field(b, p, "Content-Location", dg);
 	}
 	buf_putc(b, ')');
 }
@@ -284,14 +339,14 @@ bs_write_multipart(struct buf *b, struct mime_part *p, int ext)
  * location (body-ext-1part).
  */
 static void
-bs_write(struct buf *b, struct mime_part *p, int ext)
+bs_write(struct buf *b, struct mime_part *p, int ext, int dg)
 {
 	struct mime_part *msg;
 	char *enc;
 	size_t len;
 
 	if (mime_part_is(p, "multipart", "*")) {
-		bs_write_multipart(b, p, ext);
+		bs_write_multipart(b, p, ext, dg);
 		return;
 	}
 	buf_putc(b, '(');
@@ -299,11 +354,11 @@ bs_write(struct buf *b, struct mime_part *p, int ext)
 	buf_putc(b, ' ');
 	put_upper(b, mime_part_subtype(p));
 	buf_putc(b, ' ');
-	bs_put_params(b, p, MIME_PARAMS_TYPE);
+	bs_put_params(b, p, MIME_PARAMS_TYPE, dg);
 	buf_putc(b, ' ');
-	bs_put_field(b, p, "Content-ID");
+	bs_put_field(b, p, "Content-ID", dg);
 	buf_putc(b, ' ');
-	bs_put_field(b, p, "Content-Description");
+	bs_put_field(b, p, "Content-Description", dg);
 	buf_putc(b, ' ');
 	enc = mime_part_field(p, "Content-Transfer-Encoding");
 	put_upper(b, enc != NULL && *enc != '\0' ? enc : "7BIT");
@@ -314,20 +369,20 @@ bs_write(struct buf *b, struct mime_part *p, int ext)
 		buf_printf(b, " %zu", mime_part_lines(p));
 	else if ((msg = mime_part_message(p)) != NULL) {
 		buf_putc(b, ' ');
-		env_write(b, msg);
+		env_write(b, msg, dg);
 		buf_putc(b, ' ');
-		bs_write(b, msg, ext);
+		bs_write(b, msg, ext, dg);
 		buf_printf(b, " %zu", mime_part_lines(p));
 	}
 	if (ext) {
 		buf_putc(b, ' ');
-		bs_put_field(b, p, "Content-MD5");
+		bs_put_field(b, p, "Content-MD5", dg);
 		buf_putc(b, ' ');
-		bs_put_disposition(b, p);
+		bs_put_disposition(b, p, dg);
 		buf_putc(b, ' ');
-		bs_put_language(b, p);
+		bs_put_language(b, p, dg);
 		buf_putc(b, ' ');
-		bs_put_field(b, p, "Content-Location");
+		bs_put_field(b, p, "Content-Location", dg);
 	}
 	buf_putc(b, ')');
 }
@@ -335,10 +390,16 @@ bs_write(struct buf *b, struct mime_part *p, int ext)
 char *
 imap_fetch_bodystructure(struct mime_msg *m, int extensible)
 {
+	return imap_fetch_bodystructure_dg(m, extensible, 0);
+}
+
+char *
+imap_fetch_bodystructure_dg(struct mime_msg *m, int extensible, int dg)
+{
 	struct buf b;
 
 	buf_init(&b, 0);
-	bs_write(&b, mime_msg_root(m), extensible);
+	bs_write(&b, mime_msg_root(m), extensible, dg);
 	return buf_take(&b);
 }
 
@@ -349,7 +410,7 @@ imap_fetch_part_structure(struct mime_part *p)
 	struct buf b;
 
 	buf_init(&b, 0);
-	bs_write(&b, p, 1);
+	bs_write(&b, p, 1, 0);
 	return buf_take(&b);
 }
 

@@ -157,6 +157,12 @@ void	imap_put_nstring(struct buf *b, const char *s);	/* NULL: NIL */
 /* A mailbox name (astring, quoted when needed). */
 void	imap_put_astring(struct buf *b, const char *s);
 
+/* downgrade.c: any octet >= 0x80 in s?  s as RFC 2047 encoded-words;
+ * an nstring with 8-bit octets as encoded-words. */
+int	imap_8bit(const char *s);
+void	imap_encoded_words(struct buf *b, const char *s);
+void	imap_put_nstring_7bit(struct buf *b, const char *s);
+
 /* ==== seqset.c: sequence sets ==== */
 
 struct seq_range {
@@ -187,6 +193,11 @@ void	seqset_format(struct buf *b, const uint32_t *nums, size_t n);
  * (non-extensible). */
 char	*imap_fetch_envelope(struct mime_msg *m);
 char	*imap_fetch_bodystructure(struct mime_msg *m, int extensible);
+/* The same with dg set for a session without UTF8=ACCEPT: 8-bit strings
+ * as encoded-words (RFC 6855 §7, downgrade.c). */
+char	*imap_fetch_envelope_dg(struct mime_msg *m, int dg);
+char	*imap_fetch_bodystructure_dg(struct mime_msg *m, int extensible,
+	    int dg);
 /* The same (extensible) for one part: RFC 5524's BODYPARTSTRUCTURE. */
 struct mime_part;
 char	*imap_fetch_part_structure(struct mime_part *p);
