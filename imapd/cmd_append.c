@@ -7,6 +7,11 @@
  *	    UTF8 ( literal8 )
  *	part = TEXT literal / URL "/mailbox;UIDVALIDITY=n/;UID=n/;SECTION=s"
  *	    / URL ";UID=n/;SECTION=s" (the selected mailbox)
+ *	    / UTF8 ( literal8 )
+ *
+ * The UTF8 forms (RFC 6855 §4: utf8-literal = "UTF8" SP "(" literal8
+ * ")", append-data =/ utf8-literal, cat-part =/ utf8-literal) are taken
+ * after ENABLE UTF8=ACCEPT only (§3), and hold a plain literal too.
  *
  * Each message literal and each TEXT literal goes, as it arrives, into
  * a file of its own in the target mailbox's tmp/ (session.c reads it;
@@ -51,11 +56,12 @@ struct append_msg {
 /* ---- while the literals arrive (session.c) ---- */
 
 /* Is the list the part list of a CATENATE, open and waiting for the
- * value after TEXT or URL?  Then its last element is that word. */
+ * value after TEXT or URL?  Then its last element is that word ("TEXT"
+ * too for the literal of a UTF8 ( ) part, whose list is open, empty). */
 static const char *
 catenate_pending(const struct imap_arg *args, size_t n)
 {
-	const struct imap_arg *l;
+	const struct imap_arg *l, *last;
 
 	if (n < 2 || args[n - 1].type != IMAP_ARG_LIST ||
 	    !imap_arg_atom_is(&args[n - 2], "CATENATE"))
@@ -67,7 +73,30 @@ catenate_pending(const struct imap_arg *args, size_t n)
 		return "TEXT";
 	if (imap_arg_atom_is(&l->list[l->nlist - 1], "URL"))
 		return "URL";
+	last = &l->list[l->nlist - 1];
+	if (l->nlist >= 2 && last->type == IMAP_ARG_LIST &&
+	    last->nlist == 0 && imap_arg_atom_is(&l->list[l->nlist - 2],
+	    "UTF8"))
+		return "TEXT";
 	return NULL;
+}
+
+/* The octets of a CATENATE's literals so far, UTF8 ( ) parts' too. */
+static off_t
+catenate_literals(const struct imap_arg *l)
+{
+	const struct imap_arg *a;
+	off_t sum = 0;
+	size_t i;
+
+	for (i = 0; i < l->nlist; i++) {
+		a = &l->list[i];
+		if (a->type == IMAP_ARG_LIST && a->nlist == 1)
+			a = &a->list[0];
+		if (a->type == IMAP_ARG_LITERAL_FILE)
+			sum += (off_t)a->len;
+	}
+	return sum;
 }
 
 int
@@ -104,7 +133,7 @@ const char *
 imap_append_check(struct imap_session *s, size_t len)
 {
 	const struct imap_arg *args, *l;
-	size_t n, i;
+	size_t n;
 	off_t sum = (off_t)len;
 
 	args = imap_parser_args(s->parser, &n);
@@ -114,9 +143,7 @@ imap_append_check(struct imap_session *s, size_t len)
 		/* The TEXT parts of one message are within its limit
 		 * together (RFC 4469 §3: APPENDLIMIT is the whole's). */
 		l = &args[n - 1];
-		for (i = 0; i < l->nlist; i++)
-			if (l->list[i].type == IMAP_ARG_LITERAL_FILE)
-				sum += (off_t)l->list[i].len;
+		sum += catenate_literals(l);
 		if (sum > s->conf->imapd.append_limit)
 			return "NO [TOOBIG] Message too large";
 		if (l->nlist / 2 >= CATENATE_MAX_PARTS)
@@ -142,9 +169,7 @@ imap_append_quota_check(struct imap_session *s, size_t len)
 	args = imap_parser_args(s->parser, &n);
 	if (catenate_pending(args, n) != NULL) {
 		l = &args[n - 1];
-		for (i = 0; i < l->nlist; i++)
-			if (l->list[i].type == IMAP_ARG_LITERAL_FILE)
-				sum += l->list[i].len;
+		sum += (uint64_t)catenate_literals(l);
 	}
 	for (i = 0; i < n; i++)
 		if (args[i].type == IMAP_ARG_LITERAL_FILE)
@@ -428,6 +453,9 @@ catenate_build(struct imap_session *s, struct append_msg *m)
 	for (i = 0; i + 1 < l->nlist && r == 0; i += 2) {
 		if (imap_arg_atom_is(&l->list[i], "TEXT"))
 			r = catenate_text(s, &l->list[i + 1], fd, &total);
+		else if (imap_arg_atom_is(&l->list[i], "UTF8"))
+			r = catenate_text(s, &l->list[i + 1].list[0], fd,
+			    &total);
 		else {
 			url = imap_arg_astring(&l->list[i + 1]);
 			r = catenate_url(s, url, fd, &total);
@@ -456,7 +484,28 @@ catenate_build(struct imap_session *s, struct append_msg *m)
 
 /* ---- the command ---- */
 
-/* CATENATE ( TEXT literal / URL astring ... ): well formed? */
+/* UTF8 ( literal8 ), with a plain literal taken too. */
+static int
+utf8_literal(const struct imap_arg *a)
+{
+	return a->type == IMAP_ARG_LIST && a->nlist == 1 &&
+	    a->list[0].type == IMAP_ARG_LITERAL_FILE;
+}
+
+/* Has a CATENATE a UTF8 ( ) part? */
+static int
+catenate_utf8(const struct imap_arg *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nlist; i += 2)
+		if (imap_arg_atom_is(&l->list[i], "UTF8"))
+			return 1;
+	return 0;
+}
+
+/* CATENATE ( TEXT literal / URL astring / UTF8 ( literal8 ) ... ): well
+ * formed? */
 static int
 catenate_valid(const struct imap_arg *l)
 {
@@ -468,6 +517,9 @@ catenate_valid(const struct imap_arg *l)
 	for (i = 0; i < l->nlist; i += 2) {
 		if (imap_arg_atom_is(&l->list[i], "TEXT")) {
 			if (l->list[i + 1].type != IMAP_ARG_LITERAL_FILE)
+				return 0;
+		} else if (imap_arg_atom_is(&l->list[i], "UTF8")) {
+			if (!utf8_literal(&l->list[i + 1]))
 				return 0;
 		} else if (!imap_arg_atom_is(&l->list[i], "URL") ||
 		    imap_arg_astring(&l->list[i + 1]) == NULL)
@@ -513,13 +565,15 @@ append_parse(struct imap_session *s, const struct imap_arg *args,
 		else if (i + 1 < nargs &&
 		    imap_arg_atom_is(&args[i], "CATENATE") &&
 		    catenate_valid(&args[i + 1])) {
+			if (!s->utf8 && catenate_utf8(&args[i + 1]))
+				goto not_enabled;
 			m->data = &args[i + 1];
 			m->catenate = 1;
 			i += 2;
 		} else if (i + 1 < nargs && imap_arg_atom_is(&args[i], "UTF8") &&
-		    args[i + 1].type == IMAP_ARG_LIST &&
-		    args[i + 1].nlist == 1 &&
-		    args[i + 1].list[0].type == IMAP_ARG_LITERAL_FILE) {
+		    utf8_literal(&args[i + 1])) {
+			if (!s->utf8)
+				goto not_enabled;
 			/* RFC 6855 §4: a message with UTF-8 headers, kept
 			 * as it came (a plain literal is taken too) */
 			m->data = &args[i + 1].list[0];
@@ -535,6 +589,11 @@ append_parse(struct imap_session *s, const struct imap_arg *args,
 		return 0;
 	imap_tagged(s, "BAD Usage: APPEND mailbox [(flags)] [date-time] "
 	    "{size} ...");
+	goto bad;
+not_enabled:
+	/* RFC 6855 §3: the extension's syntax is for clients that ENABLEd
+	 * it. */
+	imap_tagged(s, "BAD UTF8 ( ) needs ENABLE UTF8=ACCEPT");
 bad:
 	*n_r = n;
 	return -1;
