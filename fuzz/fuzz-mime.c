@@ -17,6 +17,17 @@ static const char *const sections[] = {
 	"1.1.1.1.1", "3.TEXT", "2.1.MIME",
 };
 
+/* A downgraded item (RFC 6855 §7) has no 8-bit octet. */
+static void
+check_7bit(char *s)
+{
+	if (imap_8bit(s)) {
+		fprintf(stderr, "8BIT: %s\n", s);
+		abort();
+	}
+	free(s);
+}
+
 static void
 check_section(struct mime_msg *m, const char *section)
 {
@@ -96,6 +107,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(imap_fetch_envelope(m));
 	free(imap_fetch_bodystructure(m, 1));
 	free(imap_fetch_bodystructure(m, 0));
+	check_7bit(imap_fetch_envelope_dg(m, 1));
+	check_7bit(imap_fetch_bodystructure_dg(m, 1, 1));
+	check_7bit(imap_fetch_bodystructure_dg(m, 0, 1));
 	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		check_section(m, sections[i]);
 	free(mime_msg_header_text(m, "Subject"));

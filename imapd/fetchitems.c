@@ -20,9 +20,10 @@
 
 static void	bs_write(struct buf *, struct mime_part *, int, int);
 
-/* Write s upper-cased as an IMAP string. */
+/* Write s upper-cased as an IMAP string (with dg, 8-bit octets as
+ * encoded-words, as put_nstring() below). */
 static void
-put_upper(struct buf *b, const char *s)
+put_upper(struct buf *b, const char *s, int dg)
 {
 	char *u;
 	size_t i;
@@ -30,7 +31,10 @@ put_upper(struct buf *b, const char *s)
 	u = util_strdup(s != NULL ? s : "");
 	for (i = 0; u[i] != '\0'; i++)
 		u[i] = toupper((unsigned char)u[i]);
-	imap_put_string(b, u, i);
+	if (dg)
+		imap_put_nstring_7bit(b, u);
+	else
+		imap_put_string(b, u, i);
 	free(u);
 }
 
@@ -236,7 +240,7 @@ bs_put_params(struct buf *b, struct mime_part *p, enum mime_params which,
 
 	for (i = 0; mime_part_param(p, which, i, &name, &value) == 0; i++) {
 		buf_putc(b, i == 0 ? '(' : ' ');
-		put_upper(b, name);
+		put_upper(b, name, dg);
 		buf_putc(b, ' ');
 		put_nstring(b, value, dg);
 	}
@@ -254,7 +258,7 @@ bs_put_disposition(struct buf *b, struct mime_part *p, int dg)
 		return;
 	}
 	buf_putc(b, '(');
-	put_upper(b, d);
+	put_upper(b, d, dg);
 	buf_putc(b, ' ');
 	bs_put_params(b, p, MIME_PARAMS_DISPOSITION, dg);
 	buf_putc(b, ')');
@@ -318,7 +322,7 @@ bs_write_multipart(struct buf *b, struct mime_part *p, int ext, int dg)
 	if (n == 0)
 		buf_puts(b, BS_EMPTY_PART);
 	buf_putc(b, ' ');
-	put_upper(b, mime_part_subtype(p));
+	put_upper(b, mime_part_subtype(p), dg);
 	if (ext) {
 		buf_putc(b, ' ');
 		bs_put_params(b, p, MIME_PARAMS_TYPE, dg);
@@ -350,9 +354,9 @@ bs_write(struct buf *b, struct mime_part *p, int ext, int dg)
 		return;
 	}
 	buf_putc(b, '(');
-	put_upper(b, mime_part_type(p));
+	put_upper(b, mime_part_type(p), dg);
 	buf_putc(b, ' ');
-	put_upper(b, mime_part_subtype(p));
+	put_upper(b, mime_part_subtype(p), dg);
 	buf_putc(b, ' ');
 	bs_put_params(b, p, MIME_PARAMS_TYPE, dg);
 	buf_putc(b, ' ');
@@ -361,7 +365,7 @@ bs_write(struct buf *b, struct mime_part *p, int ext, int dg)
 	bs_put_field(b, p, "Content-Description", dg);
 	buf_putc(b, ' ');
 	enc = mime_part_field(p, "Content-Transfer-Encoding");
-	put_upper(b, enc != NULL && *enc != '\0' ? enc : "7BIT");
+	put_upper(b, enc != NULL && *enc != '\0' ? enc : "7BIT", dg);
 	free(enc);
 	(void)mime_part_body(p, &len);
 	buf_printf(b, " %zu", len);

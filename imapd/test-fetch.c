@@ -353,9 +353,45 @@ test_robust(void)
 	buf_release(&b);
 }
 
+/* downgrade.c: RFC 2047 encoded-words, 75 octets at most, whole
+ * characters in each. */
+static void
+test_encoded_words(void)
+{
+	struct buf b;
+	const char *p, *q;
+	size_t n = 0;
+	int ok_len = 1;
+
+	buf_init(&b, 0);
+	imap_encoded_words(&b, "caf\xc3\xa9");
+	buf_putc(&b, '\0');
+	is_str(util_strdup(b.data), "=?UTF-8?B?Y2Fmw6k=?=", "one word");
+	buf_reset(&b);
+	imap_encoded_words(&b, "caf\xe9");
+	buf_putc(&b, '\0');
+	is_str(util_strdup(b.data), "=?UNKNOWN-8BIT?B?Y2Fm6Q==?=",
+	    "not UTF-8: UNKNOWN-8BIT");
+	buf_reset(&b);
+	/* 44 ASCII octets, then a 2-octet character that would straddle
+	 * the 45-octet boundary: it starts the second word. */
+	imap_encoded_words(&b,
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9x");
+	buf_putc(&b, '\0');
+	for (p = b.data; (q = strstr(p, "?=")) != NULL; p = q + 2, n++)
+		if (q + 2 - p > 75 + (n > 0))
+			ok_len = 0;
+	ok(n == 2 && ok_len, "two words of at most 75 octets: %s", b.data);
+	ok(strstr(b.data, " =?UTF-8?B?w6l4?=") != NULL,
+	    "a character is not split between words");
+	buf_release(&b);
+	ok(!imap_8bit("plain") && imap_8bit("\xc3\xa9"), "imap_8bit");
+}
+
 int
 main(void)
 {
+	test_encoded_words();
 	test_simple();
 	test_mixed();
 	test_nested();
