@@ -5,10 +5,9 @@
  * (maildir/mutf7.c), so a name is converted where it comes in and
  * where it goes out, and nowhere else.
  *
- * Messages with UTF-8 headers (RFC 6532) are given as they are, to every
- * client: ENVELOPE and BODYSTRUCTURE strings with 8-bit octets go out as
- * literals, which any client reads (as Dovecot does; the downgrade of
- * RFC 6855 §7 is not done).
+ * Messages with UTF-8 headers (RFC 6532) are given as they are after
+ * ENABLE; to other sessions ENVELOPE and BODYSTRUCTURE go downgraded
+ * (RFC 6855 §7: downgrade.c, cmd_fetch.c).
  */
 #include <stdlib.h>
 #include <string.h>
