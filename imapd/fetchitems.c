@@ -74,8 +74,8 @@ env_put_addr(struct buf *out, const char *name, const char *adl,
 
 /*
  * Downgraded, an address whose local part or domain is not ASCII cannot
- * be written as one (an encoded-word is no addr-spec, RFC 2047 §5): as
- * RFC 6858 §2.1 does, it becomes an empty group named by the encoded
+ * be written as one (an encoded-word is no addr-spec, RFC 2047 §5): in
+ * the spirit of RFC 6858, it becomes an empty group named by the encoded
  * form of "name <address>", which a reader sees and a reply cannot use.
  */
 static void
