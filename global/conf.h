@@ -90,6 +90,7 @@ struct conf {
 		long long	 max_sessions_per_ip;
 		long long	 max_sessions_per_user;
 		long long	 max_errors;
+		char		*admin_uri;
 	} imapd;
 
 	/* [webmail]: besides its listen key (the service row) */

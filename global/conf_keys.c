@@ -3,6 +3,7 @@
  * "mailctl config describe" prints this table; the README points there
  * instead of copying it, so the documentation cannot drift.
  */
+#include <ctype.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -70,6 +71,45 @@ check_defer_accept(const char *v, const char **why)
 	static const char *const w[] = { "defer", "accept", NULL };
 
 	return check_word(v, w, why, "must be defer or accept");
+}
+
+/*
+ * A URI (RFC 3986 §3: a scheme, ":", then URI characters, a "%" only
+ * before two hex digits), as RFC 5464 §3.2.1.1 wants /shared/admin;
+ * empty: none.  Not a full parse: what a client is given is printable
+ * and has a scheme ("mailto:", "tel:", "https:").
+ */
+#define ADMIN_URI_MAX	512
+
+static int
+check_admin_uri(const char *v, const char **why)
+{
+	static const char uric[] = "-._~:/?#[]@!$&'()*+,;=";
+	const char *p = v;
+
+	if (*v == '\0')
+		return 0;
+	*why = "must be a URI such as mailto:postmaster@example.org "
+	    "(RFC 3986), at most 512 octets";
+	if (strlen(v) > ADMIN_URI_MAX || !isalpha((unsigned char)*p))
+		return -1;
+	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
+	    *p == '.')	/* the scheme */
+		p++;
+	if (*p++ != ':' || *p == '\0')
+		return -1;
+	for (; *p != '\0'; p++) {
+		if (*p == '%') {
+			if (!isxdigit((unsigned char)p[1]) ||
+			    !isxdigit((unsigned char)p[2]))
+				return -1;
+			p += 2;
+		} else if (!(*p >= 'a' && *p <= 'z') &&
+		    !(*p >= 'A' && *p <= 'Z') && !(*p >= '0' && *p <= '9') &&
+		    strchr(uric, *p) == NULL)
+			return -1;
+	}
+	return 0;
 }
 
 /* Every row of the service table is a section with a listen key. */
@@ -222,6 +262,11 @@ const struct conf_key conf_keys[] = {
 	  "[LIMIT])" },
 	{ "imapd", "max_errors", CONF_INT, "20", OFF(imapd.max_errors), 1,
 	  1000, NULL, "bad commands in a session before it is closed" },
+	{ "imapd", "admin_uri", CONF_STR, "", OFF(imapd.admin_uri), 0, 0,
+	  check_admin_uri, "how to reach the server's administrator, a URI "
+	  "(mailto:postmaster@example.org), given to clients as the "
+	  "read-only METADATA server entry /shared/admin (RFC 5464 "
+	  "§3.2.1.1); empty: the entry is NIL" },
 
 	{ "webmail", "max_connections", CONF_INT, "1000",
 	  OFF(web.max_connections), 1, 100000, NULL, "concurrent HTTPS "

@@ -153,6 +153,45 @@ main(void)
 	ok(c == NULL && strstr(err, "bad duration") != NULL,
 	    "override value checked");
 
+	/* imapd.admin_uri: a URI (RFC 5464 §3.2.1.1), or empty */
+	c = load("[imapd]\nadmin_uri = mailto:postmaster@example.org\n", NULL,
+	    0, err, sizeof(err));
+	ok(c != NULL && strcmp(c->imapd.admin_uri,
+	    "mailto:postmaster@example.org") == 0, "admin_uri: mailto: %s",
+	    err);
+	conf_free(&c);
+	c = load("[imapd]\nadmin_uri = https://example.org/help?a=1%20b#x\n",
+	    NULL, 0, err, sizeof(err));
+	ok(c != NULL, "admin_uri: https with query, %%-escape, fragment: %s",
+	    err);
+	conf_free(&c);
+	c = load("", NULL, 0, err, sizeof(err));
+	ok(c != NULL && c->imapd.admin_uri[0] == '\0',
+	    "admin_uri: empty by default");
+	conf_free(&c);
+	ok(fails_with("[imapd]\nadmin_uri = postmaster@example.org\n",
+	    "must be a URI"), "admin_uri: no scheme");
+	ok(fails_with("[imapd]\nadmin_uri = mailto:\n", "must be a URI"),
+	    "admin_uri: nothing after the scheme");
+	ok(fails_with("[imapd]\nadmin_uri = 1tel:+1\n", "must be a URI"),
+	    "admin_uri: a scheme starts with a letter");
+	ok(fails_with("[imapd]\nadmin_uri = mailto:a\"b@example.org\n",
+	    "must be a URI"), "admin_uri: a quote");
+	ok(fails_with("[imapd]\nadmin_uri = mailto:a%2@example.org\n",
+	    "must be a URI"), "admin_uri: a short %%-escape");
+	ok(fails_with("[imapd]\nadmin_uri = mailto:\xc3\xa9@example.org\n",
+	    "must be a URI"), "admin_uri: 8-bit");
+	{
+		char big[700];
+
+		memset(big, 'a', sizeof(big));
+		memcpy(big, "[imapd]\nadmin_uri = mailto:", 27);
+		memcpy(big + sizeof(big) - 2, "\n", 2);
+		big[sizeof(big) - 1] = '\0';
+		ok(fails_with(big, "at most 512"), "admin_uri: over 512 "
+		    "octets");
+	}
+
 	c = conf_load("/nonexistent/maild.conf", NULL, 0, err, sizeof(err));
 	ok(c == NULL && strstr(err, "/nonexistent/maild.conf: No such file")
 	    != NULL, "missing file: %s", err);

@@ -25,6 +25,14 @@
  * [METADATA TOOMANY]), entry names of at most META_NAME_MAX octets.
  * No unsolicited METADATA responses (no NOTIFY).  LIST-METADATA at the
  * end.
+ *
+ * The server's /shared/admin (§3.2.1.1: a URI for reaching the
+ * administrator, read-only) is imapd.admin_uri, checked a URI when the
+ * configuration is read, never stored: GETMETADATA "" gives it (NIL
+ * when unset), SETMETADATA "" refuses it and what is under it with NO
+ * [NOPERM] (RFC 5530; RFC 5464 has no code of its own for a read-only
+ * entry, §3.3 asks for a NO).  A folder's /shared/admin is an entry as
+ * any other.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +222,36 @@ meta_put_entry(struct imap_session *s, struct buf **b, const char *name,
 	imap_out_done(s);
 }
 
+#define META_ADMIN	"/shared/admin"
+
+/* The server's /shared/admin, or NULL (imapd.admin_uri empty). */
+static const char *
+meta_admin(const struct imap_session *s)
+{
+	const char *v = s->conf->imapd.admin_uri;
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* Is a (server) entry name /shared/admin or under it? */
+static int
+meta_is_admin(const char *entry)
+{
+	size_t n = sizeof(META_ADMIN) - 1;
+
+	return strncmp(entry, META_ADMIN, n) == 0 &&
+	    (entry[n] == '\0' || entry[n] == '/');
+}
+
+/* Does GETMETADATA "" of entry at depth give /shared/admin?  It is
+ * itself, or its parent /shared under DEPTH 1 or infinity. */
+static int
+meta_admin_asked(const char *entry, int depth)
+{
+	return strcmp(entry, META_ADMIN) == 0 ||
+	    (depth != 0 && strcmp(entry, "/shared") == 0);
+}
+
 /* How one command gets entries: its options and what it left out. */
 struct meta_get {
 	uint64_t	 maxsize;	/* MAXSIZE, or UINT64_MAX */
@@ -223,12 +261,34 @@ struct meta_get {
 	int		 over;		/* a value left out for the budget */
 };
 
+/* One value found into the response, unless over MAXSIZE (§4.2.1) or
+ * past the command's budget of octets. */
+static void
+meta_get_put(struct imap_session *s, struct buf **b, const char *name,
+    int server, const char *entry, const char *value, size_t len,
+    struct meta_get *g)
+{
+	if (len > g->maxsize) {
+		if (len > g->longest)
+			g->longest = len;
+		return;
+	}
+	if (len > g->budget) {
+		g->over = 1;
+		g->budget = 0;
+		return;
+	}
+	g->budget -= len;
+	meta_put_entry(s, b, name, server, entry, value, len);
+}
+
 /*
  * One entry name (checked, lower case) of a target into the METADATA
  * response *b starts: NIL when it does not exist (not so under DEPTH,
  * as in §4.2.2's example), values over MAXSIZE left out (§4.2.1), and
- * once the command's budget of octets is spent every value.  0, or -1
- * (a store error; *b open).
+ * once the command's budget of octets is spent every value.  The
+ * server's /shared/admin from the configuration, not the store.  0, or
+ * -1 (a store error; *b open).
  */
 static int
 meta_get_entry(struct imap_session *s, const struct meta_target *t,
@@ -237,7 +297,9 @@ meta_get_entry(struct imap_session *s, const struct meta_target *t,
 {
 	char key[META_KEY_MAX + 1];
 	struct mmeta *m;
+	const char *admin = NULL;
 	size_t j, n, skip;
+	int asked = server && meta_admin_asked(entry, g->depth);
 
 	meta_key(t, entry, key, sizeof(key));
 	/* what is stored under the key, named as the client did */
@@ -245,23 +307,20 @@ meta_get_entry(struct imap_session *s, const struct meta_target *t,
 	if (mstore_metadata_get(t->st, t->mailbox, key, g->depth, &m,
 	    &n) == -1)
 		return -1;
-	if (g->depth == 0 && n == 0)
+	if (asked && (admin = meta_admin(s)) != NULL)
+		meta_get_put(s, b, name, server, META_ADMIN, admin,
+		    strlen(admin), g);
+	/* (one stored before the entry was the server's is not it) */
+	for (j = 0; server && j < n; j++)
+		if (strcmp(m[j].name, META_ADMIN) == 0)
+			m[j].name[0] = '\0';
+	if (g->depth == 0 && admin == NULL && (n == 0 || m[0].name[0] ==
+	    '\0'))
 		meta_put_entry(s, b, name, server, entry, NULL, 0);
-	for (j = 0; j < n; j++) {
-		if (m[j].len > g->maxsize) {
-			if (m[j].len > g->longest)
-				g->longest = m[j].len;
-			continue;
-		}
-		if (m[j].len > g->budget) {
-			g->over = 1;
-			g->budget = 0;
-			continue;
-		}
-		g->budget -= m[j].len;
-		meta_put_entry(s, b, name, server, m[j].name + skip,
-		    m[j].value, m[j].len);
-	}
+	for (j = 0; j < n; j++)
+		if (m[j].name[0] != '\0')
+			meta_get_put(s, b, name, server, m[j].name + skip,
+			    m[j].value, m[j].len, g);
 	mmeta_free(&m, &n);
 	return 0;
 }
@@ -433,6 +492,12 @@ cmd_setmetadata(struct imap_session *s, const struct imap_arg *args,
 	r = 0;
 	if (meta_target(s, name, server, &t) == -1)
 		goto out;
+	for (i = 0; server && i < n; i++)
+		if (meta_is_admin(set[i].name)) {
+			imap_tagged(s, "NO [NOPERM] %s is the server's, "
+			    "read-only (RFC 5464 §3.2.1.1)", META_ADMIN);
+			goto out;
+		}
 	for (i = 0; i < n; i++) {
 		meta_key(&t, set[i].name, key, sizeof(key));
 		util_strcpy(set[i].name, key, META_KEY_MAX + 1);
