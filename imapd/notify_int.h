@@ -51,7 +51,8 @@
  */
 #define NOTIFY_MAX_NEW_WATCHES	NOTIFY_MAX_WATCHED
 /* And on their cur/, for folders watched for FlagChange (another
- * program renaming a file there changes its flags), as many. */
+ * program renaming a file there changes its flags) or MessageExpunge
+ * (removing one expunges it), as many. */
 #define NOTIFY_MAX_CUR_WATCHES	NOTIFY_MAX_WATCHED
 
 /* Events (RFC 5465 §5) */
@@ -115,7 +116,8 @@ struct notify {
 	struct notify_newdir *newdirs;	/* other folders' new/ */
 	size_t		 nnewdirs;
 	int		 newdirs_full;	/* NOTIFY_MAX_NEW_WATCHES logged */
-	struct notify_newdir *curdirs;	/* folders' cur/ (FlagChange) */
+	struct notify_newdir *curdirs;	/* folders' cur/ (FlagChange,
+					   MessageExpunge) */
 	size_t		 ncurdirs;
 	int		 curdirs_full;	/* NOTIFY_MAX_CUR_WATCHES logged */
 	int		 dirty;		/* the descriptor woke: look */

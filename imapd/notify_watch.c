@@ -222,6 +222,14 @@ list_changes(struct imap_session *s, struct notify_box *old, size_t nold,
  * date after them (store_cur_changed()), so that sync is two stat()s
  * and a row; a sync's own renames (new/ into cur/) wake it once more
  * and find it up to date: no loop.
+ *
+ * And for MessageExpunge (§5.3), which every filter with message events
+ * has (§5: MessageNew goes with it, FlagChange needs both): a program
+ * that deletes a message removes its file from cur/ (or moves it out),
+ * and the sync counts one fewer: STATUS.  Such a folder watched without
+ * FlagChange wakes for flag renames too (inotify cannot tell a rename
+ * within cur/ from a move out until the pair is read), is synced, and
+ * tells nothing: box_count() says "flags", which it does not want.
  */
 
 static void
@@ -283,7 +291,8 @@ newdirs_sync(struct imap_session *s)
 /*
  * Watch the new/ (cur 0) or the cur/ (cur 1) of each folder of now[]
  * whose messages are watched for MessageNew (new/; the INBOX's is
- * already) or FlagChange (cur/), at most NOTIFY_MAX_NEW_WATCHES
+ * already) or FlagChange or MessageExpunge (cur/), at most
+ * NOTIFY_MAX_NEW_WATCHES
  * (NOTIFY_MAX_CUR_WATCHES); stop watching those of folders gone,
  * renamed or out of the filters.  A directory watched twice is one
  * watch: one the INBOX's, the selected mailbox's or another entry's
@@ -304,7 +313,7 @@ dirs_update(struct imap_session *s, struct notify_box *now, size_t nnow,
 	ndirs = cur ? &n->ncurdirs : &n->nnewdirs;
 	full = cur ? &n->curdirs_full : &n->newdirs_full;
 	max = cur ? NOTIFY_MAX_CUR_WATCHES : NOTIFY_MAX_NEW_WATCHES;
-	want = cur ? NE_FLAGS : NE_NEW;
+	want = cur ? NE_FLAGS | NE_EXPUNGE : NE_NEW;
 	sel_wd = n->sel_wd[cur ? 1 : 0];
 	keep = util_calloc(max + 1, sizeof(*keep));
 	for (i = 0; i < nnow; i++) {

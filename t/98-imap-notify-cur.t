@@ -8,6 +8,11 @@
 # give one STATUS (another session's) or none (the session's own), no
 # storm; the selected folder's FETCH; a folder left again watched again;
 # a file removed from cur/ an expunge; nothing after NOTIFY NONE.
+# And RFC 5465 section 5.3, MessageExpunge without FlagChange: a file
+# another program removes from (or moves out of) a folder's cur/ gives
+# its STATUS, between commands and in IDLE, the selected folder's
+# EXPUNGE; a flag rename there and another session's STORE nothing,
+# another session's EXPUNGE one STATUS.
 import os
 import re
 import socket
@@ -116,6 +121,11 @@ def cur_file(folder):
     return d, names[0]
 
 
+def cur_files(folder):
+    d = os.path.join(srv.maildir(U), "." + folder, "cur")
+    return d, sorted(os.listdir(d))
+
+
 def rename_flags(folder, flags):
     """What mutt does to change a message's flags: rename its file in
     cur/ to the same base with other flag letters."""
@@ -137,8 +147,17 @@ try:
         t.ok(ok(r), "APPEND a \\Seen message to %s" % box, r)
         t.ok(cur_file(box)[1].endswith(":2,S"), "its file ends :2,S")
 
+    for box, n in (("Exp", 4), ("Sel", 2)):
+        un, r = b.cmd("CREATE %s" % box)
+        for i in range(n):
+            un, r = b.cmd("APPEND %s (\\Seen) {%d+}\r\n%s"
+                          % (box, len(MSG), MSG))
+        t.ok(ok(r) and len(cur_files(box)[1]) == n,
+             "%s: %d messages in cur/" % (box, n), r)
+
     un, r = a.cmd("NOTIFY SET STATUS (mailboxes Sub (MessageNew "
                   "MessageExpunge FlagChange)) (mailboxes Other (MessageNew "
+                  "MessageExpunge)) (mailboxes Exp (MessageNew "
                   "MessageExpunge))")
     st0 = status_of(un, "Sub")
     t.ok(ok(r) and st0 is not None and b"HIGHESTMODSEQ" in st0,
@@ -180,6 +199,48 @@ try:
     got, found = a.until(rb"^t\d+ OK")
     t.ok(found, "IDLE ends", got)
 
+    # ---- §5.3 MessageExpunge without FlagChange ----
+    d, names = cur_files("Exp")
+    base = names[0].split(":2,")[0]
+    os.rename(os.path.join(d, names[0]), os.path.join(d, base + ":2,FS"))
+    got = a.quiet()
+    t.eq(got, [], "a rename in Exp, watched for MessageNew and "
+         "MessageExpunge (no FlagChange): nothing")
+    t0 = time.time()
+    os.unlink(os.path.join(d, names[1]))
+    got, found = a.until(rb"^\* STATUS")
+    st = status_of(got, "Exp")
+    t.ok(found and st is not None and st[b"MESSAGES"] == b"3",
+         "a file removed from .Exp/cur/ (MessageExpunge, no FlagChange): "
+         "STATUS Exp (MESSAGES 3) between commands, in %.2f s"
+         % (time.time() - t0), got)
+    a.send("IDLE")
+    got, found = a.until(rb"^\+ ")
+    t0 = time.time()
+    os.rename(os.path.join(d, names[2]),
+              os.path.join(srv.maildir(U), ".Exp", "tmp", names[2]))
+    got, found = a.until(rb"^\* STATUS")
+    st = status_of(got, "Exp")
+    t.ok(found and st is not None and st[b"MESSAGES"] == b"2",
+         "in IDLE: a file moved out of .Exp/cur/: STATUS Exp (MESSAGES 2) "
+         "in %.2f s" % (time.time() - t0), got)
+    a.sock.sendall(b"DONE\r\n")
+    got, found = a.until(rb"^t\d+ OK")
+    t.ok(found, "IDLE ends", got)
+    un, r = b.cmd("SELECT Exp")
+    un, r = b.cmd("STORE 1 +FLAGS (\\Answered)")
+    t.ok(ok(r), "another session STOREs in Exp", r)
+    got = a.quiet(2.0)
+    t.eq(got, [], "no STATUS for it (no FlagChange), nor a storm")
+    un, r = b.cmd("STORE 1 +FLAGS (\\Deleted)")
+    un, r = b.cmd("EXPUNGE")
+    t.ok(ok(r), "another session EXPUNGEs in Exp", r)
+    got = a.quiet(2.0)
+    sts = [x for x in got if x.startswith(b"* STATUS")]
+    t.ok(len(sts) == 1 and status_of(sts, "Exp")[b"MESSAGES"] == b"1",
+         "one STATUS Exp (MESSAGES 1), no more", got)
+    b.cmd("UNSELECT")
+
     # ---- our own changes: one STATUS each, no loop ----
     un, r = b.cmd("SELECT Sub")
     un, r = b.cmd("STORE 1 +FLAGS (\\Answered)")
@@ -195,6 +256,28 @@ try:
     got = a.quiet()
     t.eq(got, [], "and nothing after it")
     un, r = a.cmd("UNSELECT")
+
+    # ---- the selected mailbox without FlagChange (§5.3: EXPUNGE) ----
+    un, r = a.cmd("NOTIFY SET (selected (MessageNew MessageExpunge)) "
+                  "(personal (MessageNew MessageExpunge))")
+    t.ok(ok(r), "NOTIFY SET selected, personal without FlagChange", r)
+    un, r = a.cmd("SELECT Sel")
+    t.ok(ok(r), "SELECT Sel", r)
+    d, names = cur_files("Sel")
+    t0 = time.time()
+    os.unlink(os.path.join(d, names[1]))
+    got, found = a.until(rb"EXPUNGE")
+    t.ok(found and got[-1] == b"* 2 EXPUNGE\r\n",
+         "selected: a file removed from its cur/ gives * 2 EXPUNGE in "
+         "%.2f s" % (time.time() - t0), got)
+    un, r = a.cmd("UNSELECT")
+    t0 = time.time()
+    os.unlink(os.path.join(d, names[0]))
+    got, found = a.until(rb"^\* STATUS")
+    st = status_of(got, "Sel")
+    t.ok(found and st is not None and st[b"MESSAGES"] == b"0",
+         "left again: personal without FlagChange watches its cur/, STATUS "
+         "Sel (MESSAGES 0) in %.2f s" % (time.time() - t0), got)
 
     # ---- the selected mailbox (§5.2: FETCH) ----
     un, r = a.cmd("NOTIFY SET (selected (MessageNew MessageExpunge "
