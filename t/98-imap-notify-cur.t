@@ -267,9 +267,13 @@ try:
     t0 = time.time()
     os.unlink(os.path.join(d, names[1]))
     got, found = a.until(rb"EXPUNGE")
-    t.ok(found and got[-1] == b"* 2 EXPUNGE\r\n",
-         "selected: a file removed from its cur/ gives * 2 EXPUNGE in "
-         "%.2f s" % (time.time() - t0), got)
+    # (which message: file names do not sort as UIDs do)
+    t.ok(found and re.match(rb"^\* [12] EXPUNGE\r\n$", got[-1]),
+         "selected: a file removed from its cur/ gives EXPUNGE in %.2f s"
+         % (time.time() - t0), got)
+    un, r = a.cmd("FETCH 1:* UID")
+    t.ok(ok(r) and len([x for x in un if b"FETCH" in x]) == 1,
+         "one message left in the view", (un, r))
     un, r = a.cmd("UNSELECT")
     t0 = time.time()
     os.unlink(os.path.join(d, names[0]))
