@@ -15,12 +15,12 @@
 # another session's EXPUNGE one STATUS.
 import os
 import re
-import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "lib"))
 from maildtest import TAP, Server  # noqa: E402
+from rawimap import RawImap  # noqa: E402
 
 U, PW = "flags@example.test", "flags-pw"
 HOST = "127.0.0.1"
@@ -32,73 +32,15 @@ srv = Server(services=("imap",),
 srv.setup(users=[(U, PW)])
 
 
-class Client:
-    """A raw IMAP connection that also reads what comes unasked."""
-
+class Client(RawImap):
     def __init__(self):
-        self.sock = socket.create_connection((HOST, srv.port("imap")),
-                                             timeout=30)
-        self.buf = b""
-        self.n = 0
-        self.line(10)
-        un, r = self.cmd("LOGIN %s %s" % (U, PW))
-        assert b" OK" in r, r
-
-    def line(self, timeout):
-        deadline = time.time() + timeout
-        while b"\r\n" not in self.buf:
-            left = deadline - time.time()
-            if left <= 0:
-                return None
-            self.sock.settimeout(left)
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                return None
-            if not data:
-                raise EOFError("server closed")
-            self.buf += data
-        i = self.buf.index(b"\r\n") + 2
-        out, self.buf = self.buf[:i], self.buf[i:]
-        return out
-
-    def send(self, text):
-        self.n += 1
-        tag = b"t%d" % self.n
-        self.sock.sendall(tag + b" " + text.encode() + b"\r\n")
-        return tag
-
-    def cmd(self, text, timeout=20):
-        tag = self.send(text)
-        un = []
-        while True:
-            r = self.line(timeout)
-            if r is None:
-                return un, b"(timeout)"
-            if r.startswith(tag + b" "):
-                return un, r
-            un.append(r)
+        super().__init__(srv.port("imap"), U, PW)
 
     def until(self, pattern, timeout=WAIT):
-        got = []
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            r = self.line(deadline - time.time())
-            if r is None:
-                break
-            got.append(r)
-            if re.search(pattern, r):
-                return got, True
-        return got, False
+        return super().until(pattern, timeout)
 
     def quiet(self, seconds=1.5):
-        got = []
-        deadline = time.time() + seconds
-        while True:
-            r = self.line(max(0.0, deadline - time.time()))
-            if r is None:
-                return got
-            got.append(r)
+        return super().quiet(seconds)
 
 
 def ok(r):
