@@ -15,9 +15,6 @@
 /* RFC 2047 §2: an encoded-word is at most 75 octets. */
 #define EW_MAX		75
 
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 int
 imap_8bit(const char *s)
 {
@@ -30,30 +27,6 @@ imap_8bit(const char *s)
 	return 0;
 }
 
-static void
-put_base64(struct buf *b, const unsigned char *s, size_t len)
-{
-	unsigned long v;
-	size_t i;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (unsigned long)s[i] << 16 | s[i + 1] << 8 | s[i + 2];
-		buf_putc(b, b64[v >> 18 & 63]);
-		buf_putc(b, b64[v >> 12 & 63]);
-		buf_putc(b, b64[v >> 6 & 63]);
-		buf_putc(b, b64[v & 63]);
-	}
-	if (i < len) {
-		v = (unsigned long)s[i] << 16;
-		if (i + 1 < len)
-			v |= s[i + 1] << 8;
-		buf_putc(b, b64[v >> 18 & 63]);
-		buf_putc(b, b64[v >> 12 & 63]);
-		buf_putc(b, i + 1 < len ? b64[v >> 6 & 63] : '=');
-		buf_putc(b, '=');
-	}
-}
-
 /*
  * s as encoded-words separated by single spaces (which a decoder drops
  * between adjacent encoded-words, RFC 2047 §6.2), each at most EW_MAX
@@ -63,6 +36,7 @@ void
 imap_encoded_words(struct buf *b, const char *s)
 {
 	const char *charset;
+	char *b64;
 	size_t len = strlen(s), max, n, pos = 0;
 	int utf8;
 
@@ -78,9 +52,9 @@ imap_encoded_words(struct buf *b, const char *s)
 				n--;	/* not within a character */
 		if (pos > 0)
 			buf_putc(b, ' ');
-		buf_printf(b, "=?%s?B?", charset);
-		put_base64(b, (const unsigned char *)s + pos, n);
-		buf_puts(b, "?=");
+		b64 = g_base64_encode((const guchar *)s + pos, n);
+		buf_printf(b, "=?%s?B?%s?=", charset, b64);
+		g_free(b64);
 		pos += n;
 	}
 }
