@@ -591,9 +591,13 @@ append_parse(struct imap_session *s, const struct imap_arg *args,
 	    "{size} ...");
 	goto bad;
 not_enabled:
-	/* RFC 6855 §3: the extension's syntax is for clients that ENABLEd
-	 * it. */
-	imap_tagged(s, "BAD UTF8 ( ) needs ENABLE UTF8=ACCEPT");
+	/* RFC 6855 §4: "If an IMAP server supports UTF8=ACCEPT and the
+	 * IMAP client has not issued the ENABLE UTF8=ACCEPT command, the
+	 * server MUST reject, with a NO response, an APPEND command that
+	 * includes any 8-bit character in message header fields."  A UTF8
+	 * ( ) message is one the client says has them (§3: the client
+	 * MUST ENABLE first), so NO, not BAD: the command is well formed. */
+	imap_tagged(s, "NO UTF8 ( ) needs ENABLE UTF8=ACCEPT");
 bad:
 	*n_r = n;
 	return -1;

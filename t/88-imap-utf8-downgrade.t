@@ -8,8 +8,8 @@
 # group named by it (in the spirit of RFC 6858); raw Latin-1 as
 # UNKNOWN-8BIT.  The same session after ENABLE UTF8=ACCEPT, and another
 # one, get the raw UTF-8, and an all-ASCII message is the same for both.  CATENATE's
-# UTF8 ( literal8 ) part (RFC 6855 §4) after ENABLE, BAD before, as the
-# plain UTF8 ( ) form; APPEND of 8-bit headers without ENABLE is taken
+# UTF8 ( literal8 ) part (RFC 6855 §4) after ENABLE, NO before (§4), as
+# the plain UTF8 ( ) form; APPEND of 8-bit headers without ENABLE is taken
 # (README "IMAP" says why).
 import os
 import re
@@ -276,13 +276,23 @@ try:
          "with the TEXT before it (64k here)", r)
     _, r = u.cmd("NOOP")
     t.ok(b" OK" in r, "... and the session goes on", r)
+    # RFC 6855 §4: before ENABLE, an APPEND of a message with 8-bit
+    # header octets is refused with NO (not BAD: the command is well
+    # formed), and nothing is stored.
+    before, _ = old.cmd("STATUS INBOX (MESSAGES)")
     _, r = old.cmd(b"APPEND INBOX CATENATE (TEXT {%d+}\r\n" % len(head) +
                    head + b" UTF8 (~{%d+}\r\n" % len(rest) + rest + b"))")
-    t.ok(b" BAD" in r and b"ENABLE" in r,
-         "CATENATE's UTF8 ( ) before ENABLE is BAD", r)
+    t.ok(re.search(rb"^t\d+ NO .*ENABLE", r, re.M) is not None,
+         "CATENATE's UTF8 ( ) before ENABLE is NO (RFC 6855 §4)", r)
     _, r = old.cmd(b"APPEND INBOX UTF8 (~{%d+}\r\n" % len(rest) + rest +
                    b")")
-    t.ok(b" BAD" in r, "so is APPEND's plain UTF8 ( ) form", r)
+    t.ok(re.search(rb"^t\d+ NO .*ENABLE", r, re.M) is not None,
+         "so is APPEND's plain UTF8 ( ) form", r)
+    after, _ = old.cmd("STATUS INBOX (MESSAGES)")
+    before = [x for x in before if x.startswith(b"* STATUS")]
+    after = [x for x in after if x.startswith(b"* STATUS")]
+    t.ok(before == after and len(after) == 1,
+         "neither was stored", (before, after))
     _, r = old.cmd("NOOP")
     t.ok(b" OK" in r, "the session goes on", r)
     old.close()
