@@ -46,6 +46,9 @@ static const char *ext_sql[EXT_Q_COUNT] = {
 	[EXT_ADD] = "INSERT OR REPLACE INTO msg_ext(msg, savedate, emailid)"
 	    " SELECT id, ?3, coalesce(?4, " EXT_NEW_ID("M") ") FROM msg"
 	    " WHERE mailbox = ?1 AND uid = ?2",
+	/* A row just inserted: without a statement journal (Q_SUM_NEW). */
+	[EXT_NEW] = "INSERT INTO msg_ext(msg, savedate, emailid)"
+	    " VALUES (?1, ?2, " EXT_NEW_ID("M") ")",
 	[EXT_COPY] = "UPDATE msg_ext SET (emailid, preview) = (SELECT"
 	    " e.emailid, e.preview FROM msg m JOIN msg_ext e ON e.msg = m.id"
 	    " WHERE m.mailbox = ?3 AND m.uid = ?4)"
@@ -103,10 +106,20 @@ store_ext_close(struct mstore *st)
 }
 
 int
-store_ext_added(struct mbox *mb, uint32_t uid)
+store_ext_added(struct mbox *mb, int64_t msg, uint32_t uid)
 {
-	sqlite3_stmt *s = ext_stmt(mb->st, EXT_ADD);
+	sqlite3_stmt *s = ext_stmt(mb->st, EXT_NEW);
+	int rc;
 
+	sqlite3_bind_int64(s, 1, msg);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)time(NULL));
+	if ((rc = sqlite3_step(s)) == SQLITE_DONE)
+		return 0;
+	if (sqlite3_extended_errcode(mb->st->db) !=
+	    SQLITE_CONSTRAINT_PRIMARYKEY)
+		return store_fail(mb->st, "add message");
+	/* A row of that id left over: replaced. */
+	s = ext_stmt(mb->st, EXT_ADD);
 	sqlite3_bind_int64(s, 1, mb->id);
 	sqlite3_bind_int64(s, 2, uid);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)time(NULL));

@@ -704,6 +704,7 @@ store_add_row_as(struct mbox *mb, uint32_t uid, uint64_t modseq,
     const struct summary *sum)
 {
 	sqlite3_stmt *s;
+	int64_t msg;
 
 	s = store_stmt(mb->st, Q_MSG_ADD);
 	sqlite3_bind_int64(s, 1, mb->id);
@@ -720,9 +721,12 @@ store_add_row_as(struct mbox *mb, uint32_t uid, uint64_t modseq,
 	    SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		return store_fail(mb->st, "add message");
-	if (store_ext_added(mb, uid) == -1)
+	/* The row's id, as the quota trigger leaves it. */
+	msg = sqlite3_last_insert_rowid(mb->st->db);
+	if (store_ext_added(mb, msg, uid) == -1)
 		return -1;
-	if (sum != NULL && store_summary_put(mb, uid, sum) == -1)
+	if (sum != NULL && store_summary_put_new(mb, msg, uid, vsize, idate,
+	    sum) == -1)
 		return -1;
 	return 0;
 }

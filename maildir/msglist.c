@@ -39,11 +39,11 @@ list_done(struct mbox *mb, sqlite3_stmt *s)
 	return r;
 }
 
-int
-store_summary_put(struct mbox *mb, uint32_t uid, const struct summary *sum)
+/* ?1-?18 of Q_SUM_ADD and Q_SUM_NEW. */
+static void
+list_bind(struct mbox *mb, sqlite3_stmt *s, uint32_t uid,
+    const struct summary *sum)
 {
-	sqlite3_stmt *s = store_stmt(mb->st, Q_SUM_ADD);
-
 	sqlite3_bind_int64(s, 1, mb->id);
 	sqlite3_bind_int64(s, 2, uid);
 	if (sum->sent != SUMMARY_NO_DATE)
@@ -67,7 +67,39 @@ store_summary_put(struct mbox *mb, uint32_t uid, const struct summary *sum)
 	 * comparators first need them (store_summary_fill(mb, 1)): six
 	 * more columns a row made a fresh index's build a fifth slower
 	 * (bench/imap.py, cold). */
+}
+
+int
+store_summary_put(struct mbox *mb, uint32_t uid, const struct summary *sum)
+{
+	sqlite3_stmt *s = store_stmt(mb->st, Q_SUM_ADD);
+
+	list_bind(mb, s, uid, sum);
 	return list_done(mb, s);
+}
+
+int
+store_summary_put_new(struct mbox *mb, int64_t msg, uint32_t uid,
+    int64_t vsize, int64_t idate, const struct summary *sum)
+{
+	sqlite3_stmt *s = store_stmt(mb->st, Q_SUM_NEW);
+	int rc;
+
+	list_bind(mb, s, uid, sum);
+	sqlite3_bind_int64(s, 25, msg);
+	sqlite3_bind_int64(s, 26, vsize);
+	sqlite3_bind_int64(s, 27, idate);
+	if ((rc = sqlite3_step(s)) != SQLITE_DONE)
+		rc = sqlite3_extended_errcode(mb->st->db);
+	if (rc != SQLITE_DONE && rc != SQLITE_CONSTRAINT_PRIMARYKEY)
+		store_fail(mb->st, "summary");	/* before the reset */
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_CONSTRAINT_PRIMARYKEY)
+		return -1;
+	/* A summary of that id left over: replaced. */
+	return store_summary_put(mb, uid, sum);
 }
 
 static char *

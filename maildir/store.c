@@ -188,6 +188,21 @@ static const char *store_sql_text[Q_COUNT] = {
 	    " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
 	    " ?19, ?20, ?21, ?22, ?23, ?24"
 	    " FROM msg WHERE mailbox = ?1 AND uid = ?2",
+	/*
+	 * The same for a row just inserted, its values given: no SELECT
+	 * and no REPLACE, so SQLite runs it without a statement journal
+	 * (a copy of every page it first touches, kept to undo the
+	 * statement alone: a third of a fresh index's build).  A
+	 * conflict (a row left by a program that did not enforce the
+	 * foreign keys) fails before anything is written; Q_SUM_ADD
+	 * then replaces it.
+	 */
+	[Q_SUM_NEW] = "INSERT INTO summary(msg, mailbox, uid, size, sent,"
+	    " from_name, from_addr, from_key, to_text, subject, base_subject,"
+	    " message_id, in_reply_to, refs, attachment, from_mbox, to_mbox,"
+	    " cc_mbox, to_key, reply) VALUES (?25, ?1, ?2, ?26,"
+	    " coalesce(?3, ?27), ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+	    " ?14, ?15, ?16, ?17, ?18)",
 	/* sortkeys.c: every message in UID order, with what SEARCH and
 	 * SORT/THREAD need; the summary's key columns NULL when missing. */
 	[Q_SORT_KEYS] = "SELECT m.uid, m.flags, m.keywords, m.modseq, m.vsize,"

@@ -33,7 +33,8 @@ enum store_sql {
 	 * rows have none */
 	Q_SUM_PAGE,
 	Q_SUM_SLOW = Q_SUM_PAGE + STORE_SORTS * 2,
-	Q_SUM_COUNT = Q_SUM_SLOW + STORE_SORTS * 2, Q_SUM_MISSING, Q_SUM_RAW_MISSING, Q_SUM_RAW_SET, Q_SUM_ADD,
+	Q_SUM_COUNT = Q_SUM_SLOW + STORE_SORTS * 2, Q_SUM_MISSING,
+	Q_SUM_RAW_MISSING, Q_SUM_RAW_SET, Q_SUM_ADD, Q_SUM_NEW,
 	Q_SUM_ONE, Q_SORT_KEYS, Q_SORT_SUMMARY, Q_SORT_DATES,
 	Q_SORT_KEYS_RAW, Q_SORT_SUMMARY_RAW,	/* sortkeys.c: MSK_RAW */
 	Q_COUNTS_GET, Q_COUNTS_PUT, Q_MBOX_SET_UIDNEXT,
@@ -60,7 +61,7 @@ struct mbox_counts {
 /* ext.c's statements (issue 14: SAVEDATE, OBJECTID, PREVIEW,
  * CREATE-SPECIAL-USE). */
 enum ext_sql {
-	EXT_ADD, EXT_COPY, EXT_GET, EXT_PREVIEW, EXT_MBOX_ADD, EXT_MBOX_GET,
+	EXT_ADD, EXT_NEW, EXT_COPY, EXT_GET, EXT_PREVIEW, EXT_MBOX_ADD, EXT_MBOX_GET,
 	EXT_MBOX_USES, EXT_USES_BY_NAME, EXT_Q_COUNT
 };
 
@@ -178,6 +179,10 @@ int	store_msg_open_file(struct mbox *mb, const char *base,
  * header had none, is the row's INTERNALDATE.  0 or -1. */
 int	store_summary_put(struct mbox *mb, uint32_t uid,
 	    const struct summary *sum);
+/* The same for a row just inserted: msg (its rowid), uid, vsize and
+ * INTERNALDATE as given (store_add_row_as()).  0 or -1. */
+int	store_summary_put_new(struct mbox *mb, int64_t msg, uint32_t uid,
+	    int64_t vsize, int64_t idate, const struct summary *sum);
 /* Give every row of the mailbox without a summary one (read from its
  * file, outside the lock); raw: every summary without the keys unfolded
  * those (MSK_RAW, filled on first use).  0 or -1. */
@@ -231,8 +236,9 @@ int	store_metadata_open(struct mstore *st, const char **err);
 /* acl.c: the ACLs' table, made when missing.  0 or -1. */
 int	store_acl_open(struct mstore *st, const char **err);
 void	store_ext_close(struct mstore *st);
-/* A row just added (store_add_row()): saved now, a new EMAILID. */
-int	store_ext_added(struct mbox *mb, uint32_t uid);
+/* A row just added (store_add_row()), msg its rowid: saved now, a
+ * new EMAILID. */
+int	store_ext_added(struct mbox *mb, int64_t msg, uint32_t uid);
 /* A copy (dst, nuid) of (src, uid): the same EMAILID and PREVIEW. */
 int	store_ext_copied(struct mbox *src, uint32_t uid, struct mbox *dst,
 	    uint32_t nuid);

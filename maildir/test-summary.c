@@ -654,6 +654,27 @@ test_index(void)
 		    ms.unseen == (uint32_t)unseen + 1, "a new message: counted "
 		    "again (%u messages, %u unseen)", ms.messages, ms.unseen);
 		mbox_close(&in);
+		/* Rows of the next message's id left by a program that did
+		 * not enforce the foreign keys: the next message's replace
+		 * them. */
+		ok(db_do("INSERT INTO summary(msg, mailbox, uid, size, sent,"
+		    " from_name, from_addr, from_key, to_text, subject,"
+		    " base_subject, attachment) SELECT max(id) + 1, 0, 0, 0, 0,"
+		    " '', '', '', '', 'stale', 'stale', 0 FROM msg;"
+		    "INSERT INTO msg_ext(msg, savedate, emailid)"
+		    " SELECT max(id) + 1, 0, 'Mstale' FROM msg;") == 0,
+		    "rows left over for the next message");
+		put_file("", "new", "1000000011.g.host",
+		    "Subject: fresh\n\nx\n", 1700000011);
+		ok(mbox_open(st, "INBOX", &in) == 0 &&
+		    strcmp(page(in, MSORT_ARRIVAL, 1, 0, 1, &total),
+		    "7:fresh|") == 0 && total == 7 &&
+		    db_count("SELECT count(*) FROM summary"
+		    " WHERE subject = 'stale'") == 0 &&
+		    db_count("SELECT count(*) FROM msg_ext"
+		    " WHERE emailid = 'Mstale'") == 0,
+		    "the next message replaced them: %s", listed);
+		mbox_close(&in);
 		mstore_close(&st);
 	}
 }
