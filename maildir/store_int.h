@@ -231,6 +231,12 @@ int	store_schema_add(struct mstore *st, const char *type,
 int	store_ext_open(struct mstore *st, const char **err);
 /* quota.c: the usage row and its triggers, made when missing.  0 or -1. */
 int	store_quota_open(struct mstore *st, const char **err);
+/* quota.c: many msg rows about to be added in this transaction: the
+ * triggers are off until store_quota_bulk_end() adds their sums (to be
+ * called whatever happened in between).  0 or -1. */
+void	store_quota_bulk_begin(struct mstore *st);
+int	store_quota_bulk_end(struct mstore *st, int64_t octets,
+	    int64_t messages);
 /* metadata.c: the annotations' table, made when missing.  0 or -1. */
 int	store_metadata_open(struct mstore *st, const char **err);
 /* acl.c: the ACLs' table, made when missing.  0 or -1. */

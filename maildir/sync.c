@@ -274,7 +274,7 @@ sync_read_file(int fd, int64_t size, char *buf, int64_t *vsize,
  */
 static int
 sync_adopt(struct mbox *mb, const struct sync_file *f, char *buf,
-    uint32_t uid, uint64_t modseq)
+    uint32_t uid, uint64_t modseq, int64_t *octets)
 {
 	char path[PATH_MAX], base[NAME_MAX + 1], letters[STORE_KW_MAX + 1];
 	char *kw;
@@ -319,7 +319,10 @@ sync_adopt(struct mbox *mb, const struct sync_file *f, char *buf,
 	    sb.st_size, vsize, sb.st_mtim.tv_sec, &sum);
 	summary_free(&sum);
 	free(kw);
-	return r == -1 ? -1 : 1;
+	if (r == -1)
+		return -1;
+	*octets += vsize;
+	return 1;
 }
 
 /*
@@ -329,7 +332,8 @@ sync_adopt(struct mbox *mb, const struct sync_file *f, char *buf,
  * Many files (a Maildir opened for the first time) get a larger page
  * cache for the while: 10,000 rows with their summaries and indexes
  * are some 5 MB, which SQLite's default of 2 MB would write out to the
- * WAL and read back again within the transaction.
+ * WAL and read back again within the transaction; and the quota's sums
+ * are added once (store_quota_bulk_begin()).
  */
 static int
 sync_adopt_all(struct mbox *mb, struct sync_file **files, size_t n,
@@ -339,9 +343,10 @@ sync_adopt_all(struct mbox *mb, struct sync_file **files, size_t n,
 	const char *err;
 	sqlite3_stmt *s;
 	uint64_t highest;
-	uint32_t uid;
+	uint32_t uid, first;
+	int64_t octets = 0;
 	size_t i;
-	int cache = 0, r = 0;
+	int cache = 0, bulk = 0, r = 0;
 
 	if (n == 0)
 		return 0;
@@ -349,6 +354,8 @@ sync_adopt_all(struct mbox *mb, struct sync_file **files, size_t n,
 	    -1) || mbox_get_modseq(mb, &uid, &highest) == -1)
 		return -1;
 	if (n >= SYNC_MANY) {
+		store_quota_bulk_begin(mb->st);
+		bulk = 1;
 		s = db_prepare(mb->st->db, "PRAGMA cache_size");
 		if (sqlite3_step(s) == SQLITE_ROW)
 			cache = sqlite3_column_int(s, 0);
@@ -358,10 +365,16 @@ sync_adopt_all(struct mbox *mb, struct sync_file **files, size_t n,
 			    SYNC_MANY_CACHE, &err);
 	}
 	buf = util_reallocarray(NULL, SUMMARY_HEADER_MAX, 1);
+	first = uid;
 	for (i = 0; i < n && r != -1; i++)
-		if ((r = sync_adopt(mb, files[i], buf, uid, *modseq)) == 1)
+		if ((r = sync_adopt(mb, files[i], buf, uid, *modseq,
+		    &octets)) == 1)
 			uid++;
 	free(buf);
+	/* The triggers back on in any case; the sums of rows added. */
+	if (bulk && store_quota_bulk_end(mb->st, r == -1 ? 0 : octets,
+	    r == -1 ? 0 : uid - first) == -1)
+		r = -1;
 	if (r != -1)
 		r = store_set_uidnext(mb, uid);
 	if (cache != 0) {

@@ -63,7 +63,7 @@ main(void)
 	char path[512];
 	uint32_t uid, uid2;
 	const char *err;
-	int fd;
+	int fd, i;
 
 	log_init("test-quota", LOG_LVL_ERR, 0);
 	snprintf(root, sizeof(root), "/tmp/test-quota.%ld", (long)getpid());
@@ -111,6 +111,22 @@ main(void)
 	    msgs == 3, "an index of before: summed from its messages");
 	ok(mstore_open(root, &st, &err) == 0 && usage_is(st, 66, 3),
 	    "opened: the row is made with the sums");
+	/* A thousand deliveries adopted at once, the triggers off
+	 * meanwhile (sync.c): their sums added; then a trigger again. */
+	for (i = 0; i < 1000; i++) {
+		snprintf(path, sizeof(path), "%d.bulk%d.host",
+		    1700001000 + i, i);
+		deliver(path, a);
+	}
+	ok(mbox_open(st, "INBOX", &in) == 0 && usage_is(st, 22066, 1003),
+	    "a thousand deliveries adopted at once: counted");
+	deliver("1700003000.after.host", a);
+	ok(mbox_sync(in) == 0 && usage_is(st, 22088, 1004),
+	    "the next delivery: counted by the trigger");
+	ok(mbox_set_flags(in, 2, MF_DELETED, "", 0, &modseq) == 1 &&
+	    mbox_expunge(in, (uint32_t[]){ 2 }, 1) == 0 &&
+	    usage_is(st, 22066, 1003), "an expunge: counted by the trigger");
+	mbox_close(&in);
 	mstore_close(&st);
 	tap_remove_tree(root);
 	return done_testing();
