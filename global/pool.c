@@ -303,14 +303,12 @@ pool_done(struct pool *p, const char *what)
 }
 
 /*
- * The file is renamed into queue/msg/ before it is fsync'd: fsync() of
- * a file after its rename makes the new name durable with it (ext4 syncs
- * the directory of a new entry when it has no journal, and commits the
- * rename with the file when it has one; XFS logs them in order), so the
- * message costs one fsync and one wait instead of the file's and then
- * queue/msg/'s.  Postfix's queue relies on the same.  The queue runner
- * may see the message before the fsync: if that fails, the client hears
- * 4xx for a message that can still be delivered, a duplicate at worst.
+ * The file is a slot of queue/msg/ (global/spool_slot.c) whose name is
+ * durable already: its fsync writes the message and its inode, and no
+ * directory.  Sealed, fsync'd and closed before maild hears of it: the
+ * close is what tells the queue runner (inotify), and a process that
+ * dies after the fsync leaves a message that is delivered, a duplicate
+ * at worst (its client heard no "250").
  */
 int
 pool_spool_commit(struct pool *p, struct spool_writer *w, const char *id)
@@ -323,14 +321,18 @@ pool_spool_commit(struct pool *p, struct spool_writer *w, const char *id)
 		pool_spool_abort(p, id);
 		return -1;
 	}
+	if (spool_sync_close(w) == -1) {
+		log_err("qid=%s queue file fsync: %s (queued, not confirmed)",
+		    id, strerror(errno));
+		pool_spool_abort(p, id);
+		return -1;
+	}
 	ipc_begin(&p->out, POOL_SPOOL_COMMIT);
 	ipc_put_str(&p->out, id);
 	if (p->keep_spare && p->spare_fd == -1)
 		ipc_put_str(&p->out, "next");
-	if (pool_call(p, -1, POOL_DONE, 0) == -1) {
-		spool_abort(w);
+	if (pool_call(p, -1, POOL_DONE, 0) == -1)
 		return -1;
-	}
 	r = pool_done(p, "spool commit");
 	if (p->in.fd != -1) {
 		if ((next = ipc_get_str(&p->in)) != NULL && p->spare_fd == -1 &&
@@ -341,16 +343,7 @@ pool_spool_commit(struct pool *p, struct spool_writer *w, const char *id)
 			close(p->in.fd);
 		p->in.fd = -1;
 	}
-	if (r == -1) {
-		spool_abort(w);
-		return -1;
-	}
-	if (spool_sync_close(w) == -1) {
-		log_err("qid=%s queue file fsync: %s (queued, not confirmed)",
-		    id, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return r;
 }
 
 void

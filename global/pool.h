@@ -28,12 +28,12 @@
  *	POOL_REAPED pid status
  *
  * Spool files: a process that reads a client's bytes before login runs
- * chrooted and cannot open the spool, so maild makes each new spool file
- * in queue/tmp/ and passes it (POOL_SPOOL); the process writes and fsyncs
- * the message, and maild renames it into queue/msg/ and fsyncs the
- * directory (POOL_SPOOL_COMMIT, POOL_DONE "ok"); only then may "250" be
- * said.  The process never names a path, and can reach no spool file but
- * the one it holds.
+ * chrooted and cannot open the spool, so maild hands it a slot of
+ * queue/msg/ (global/spool_slot.c), locked and write-only (POOL_SPOOL);
+ * the process writes the message, fsyncs and closes the file, and tells
+ * maild (POOL_SPOOL_COMMIT, POOL_DONE "ok", with the next message's file
+ * when asked); then "250" may be said.  The process never names a path,
+ * and can reach no spool file but the one it holds.
  *
  * Handoff: once a client has logged in to IMAP or POP3, the login
  * process hands it, with the auth service's token and what the client
@@ -215,9 +215,9 @@ void	pool_idle(struct pool *p);
 int	pool_spool_new(struct pool *p, char *id, size_t idsize, int *fd_r);
 /*
  * A message written with spool_start() into the queue, durable when it
- * returns 0: sealed, renamed into queue/msg/ by maild, then fsync'd here
- * (see the function).  On -1 (logged), w is closed; a failure after the
- * rename leaves the message queued.
+ * returns 0: sealed, fsync'd and closed here, then maild told (see the
+ * function).  On -1 (logged), w is closed; a failure after the fsync
+ * leaves the message queued.
  */
 int	pool_spool_commit(struct pool *p, struct spool_writer *w,
 	    const char *id);

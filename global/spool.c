@@ -353,6 +353,10 @@ spool_sync_close(struct spool_writer *w)
 
 	if (fsync(w->fd) == -1)
 		e = errno;
+	/* Unlocked before the close: the close is the queue runner's
+	 * event (spool_slot.c), and the kernel tells it before it drops
+	 * the lock of a file closed locked. */
+	(void)flock(w->fd, LOCK_UN);
 	if (close(w->fd) == -1 && e == 0)
 		e = errno;
 	w->fd = -1;
@@ -454,6 +458,22 @@ spool_env_arrive(struct spool_env *env)
 	env->arrival_usec = ts.tv_nsec / 1000;
 }
 
+/* Cut the file at pos: through fd if it is writable, else through a
+ * descriptor of its own. */
+static int
+spool_cut(const char *path, int fd, int writable, off_t pos)
+{
+	int wfd, r;
+
+	if (writable)
+		return ftruncate(fd, pos);
+	if ((wfd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -1;
+	r = ftruncate(wfd, pos);
+	close(wfd);
+	return r;
+}
+
 int
 spool_load(const char *path, struct spool_env *env, int *fd_r)
 {
@@ -467,8 +487,18 @@ spool_load(const char *path, struct spool_env *env, int *fd_r)
 
 	memset(env, 0, sizeof(*env));
 	env->arrival_usec = -1;		/* unless the file says */
-	if ((fd = open(path, O_RDWR | O_CLOEXEC)) == -1)
+	/* Read-only unless the caller writes (a delivery's journal): the
+	 * close of a file opened to write is the queue runner's event. */
+	if ((fd = open(path, (fd_r != NULL ? O_RDWR : O_RDONLY) |
+	    O_CLOEXEC)) == -1)
 		return -1;
+	/* A slot being written is its writer's (spool_slot.c). */
+	if (flock(fd, LOCK_SH | LOCK_NB) == -1) {
+		saved = errno == EWOULDBLOCK ? EBUSY : errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
 	if ((fp = fdopen(dup(fd), "r")) == NULL)
 		goto fail;
 	while ((n = getline(&line, &cap, fp)) > 0) {
@@ -477,6 +507,8 @@ spool_load(const char *path, struct spool_env *env, int *fd_r)
 		line[n - 1] = '\0';
 		pos += n;
 		if (pos == n) {
+			if (strcmp(line, SPOOL_FREE_MAGIC) == 0)
+				goto nomsg;
 			if (strcmp(line, SPOOL_MAGIC) != 0)
 				goto bad;
 			continue;
@@ -543,6 +575,11 @@ spool_load(const char *path, struct spool_env *env, int *fd_r)
 		}
 		/* Unknown items are ignored: newer writers may add some. */
 	}
+	if (pos == 0)
+		goto nomsg;		/* a slot just made */
+	/* Never sealed: every message has at least its Received: line. */
+	if (!header && env->body_off != 0 && env->body_len == 0)
+		goto nomsg;
 	if (header || env->id[0] == '\0' || env->sender == NULL ||
 	    env->nrcpts == 0)
 		goto bad;
@@ -562,7 +599,7 @@ spool_load(const char *path, struct spool_env *env, int *fd_r)
 			log_warn("%s: bad journal line ignored", path);
 		pos += n;
 	}
-	if (pos != end && ftruncate(fd, pos) == -1)
+	if (pos != end && spool_cut(path, fd, fd_r != NULL, pos) == -1)
 		log_warn("%s: cannot cut a torn journal line: %s", path,
 		    strerror(errno));
 	free(line);
@@ -572,6 +609,9 @@ spool_load(const char *path, struct spool_env *env, int *fd_r)
 	else
 		close(fd);
 	return 0;
+nomsg:
+	errno = ENOMSG;
+	goto fail;
 bad:
 	errno = EINVAL;
 fail:
@@ -707,25 +747,6 @@ spool_read_body(int fd, const struct spool_env *env,
 		pos += n;
 	}
 	return 0;
-}
-
-/* Delivered spool files up to this size are kept for reuse. */
-#define SPOOL_REUSE_MAX		(128 * 1024)
-
-int
-spool_retire(const char *data_dir, const char *id)
-{
-	char path[4096], dir[4096], freepath[4200];
-	struct stat st;
-
-	if (spool_path(path, sizeof(path), data_dir, id) == -1)
-		return -1;
-	if (stat(path, &st) == 0 && st.st_size <= SPOOL_REUSE_MAX &&
-	    layout_path(dir, sizeof(dir), data_dir, LAYOUT_QUEUE_FREE) == 0 &&
-	    layout_path(freepath, sizeof(freepath), dir, id) == 0 &&
-	    rename(path, freepath) == 0)
-		return 0;
-	return unlink(path);
 }
 
 int

@@ -1,9 +1,11 @@
 /*
  * spool: the queue file, the single source of truth for a message.
  *
- * <data_dir>/queue/msg/<queue-id>, written by smtpd (and by the queue for
- * bounces) through queue/tmp/ and renamed into msg/ after fsync, so a file
- * in msg/ is always complete.  Layout:
+ * <data_dir>/queue/msg/<name>: a slot (spool_slot.c) that holds one
+ * message at a time, whose queue id is its "id" line; its name is the id
+ * of the first message written into it.  smtpd writes a message into a
+ * slot maild hands it (locked while written); the queue writes bounces
+ * through queue/tmp/ and renames them in, new slots.  Layout:
  *
  *	MAILD-SPOOL 1			header: text, one item per line
  *	id 18b3a0c4e5f6a1b2c3
@@ -40,6 +42,8 @@
 
 
 #define SPOOL_MAGIC		"MAILD-SPOOL 1"
+/* A slot whose message is gone (spool_slot.c): the same length. */
+#define SPOOL_FREE_MAGIC	"MAILD-FREED 1"
 #define SPOOL_ID_LEN		18	/* 13 hex digits of µs time + 5 random */
 #define SPOOL_MAX_LINE		4096
 #define SPOOL_MAX_RCPTS		100000
@@ -131,8 +135,8 @@ int	spool_create(struct spool_writer *w, const char *data_dir,
 	    struct spool_env *env);
 /*
  * The same in a file made by someone else (maild, for a session process
- * that cannot open the spool): fd is queue/tmp/<id>, locked.  Finish with
- * pool_spool_commit(), which has its maker rename it into msg/.
+ * that cannot open the spool): fd is a slot of queue/msg/, locked, for
+ * the message id.  Finish with pool_spool_commit().
  */
 int	spool_start(struct spool_writer *w, int fd, const char *id,
 	    struct spool_env *env);
@@ -155,23 +159,43 @@ int	spool_commit(struct spool_writer *w);
 /* Flush, record the length, fsync and close: all of spool_commit() but
  * the rename.  0, or -1 with errno. */
 int	spool_finish(struct spool_writer *w);
-/* spool_finish() in two steps, for a file renamed in between by its maker
- * (pool_spool_commit()): everything written out and the length recorded
- * (0, or -1 with errno and the writer aborted); then fsync and close (0,
- * or -1 with errno; closed either way). */
+/* spool_finish() in two steps (pool_spool_commit()): everything written
+ * out and the length recorded (0, or -1 with errno and the writer
+ * aborted); then fsync and close (0, or -1 with errno; closed either
+ * way). */
 int	spool_seal(struct spool_writer *w);
 int	spool_sync_close(struct spool_writer *w);
 /* Give up on a message being written; removes the temporary file. */
 void	spool_abort(struct spool_writer *w);
 /*
- * A committed spool file all of whose recipients are done goes: a small
- * one into queue/free/ (maild reuses it for a new message:
- * on a file system that scans recently deleted inodes when it allocates
- * one, as ext4 without a journal does, a create after many deletes costs
- * more than the whole rest of the message), a big one away.  0, or -1
- * with errno.
+ * Slots (spool_slot.c): a spool file keeps its name in queue/msg/ for
+ * many messages in turn; a free one also has a name in queue/free/.
+ *
+ * What the open file fd (readable) holds: a message, nothing yet (being
+ * written, or abandoned unsealed), nothing any more; -1 with errno.
  */
-int	spool_retire(const char *data_dir, const char *id);
+enum { SLOT_MESSAGE = 1, SLOT_EMPTY, SLOT_FREE };
+int	spool_slot_holds(int fd);
+/* Write SPOOL_FREE_MAGIC over the first line of fd (writable).  0/-1. */
+int	spool_slot_mark_free(int fd);
+/*
+ * Free the slot msg/<name>: mark it (unless it is already) and name it
+ * in free/, or remove it if it is too big to keep.  retire: its message
+ * is done (a slot somebody still holds is then removed, never reused);
+ * else only a slot that holds no message is freed (-1 EBUSY if somebody
+ * holds it: try later).  0, or -1 with errno.
+ */
+int	spool_slot_free(const char *data_dir, const char *name, int retire);
+/* A delivery process's end of a done message (fd, the slot msg/<name>,
+ * writable): marked free, or removed if too big to keep.  0/-1. */
+int	spool_slot_done(int fd, const char *data_dir, const char *name);
+/* Name msg/<name> in free/ (after spool_slot_done(); a removed slot is
+ * not an error).  0/-1. */
+int	spool_slot_link_free(const char *data_dir, const char *name);
+/* Remove a free slot, both names (too many kept); a name in free/ whose
+ * slot holds a message (a crash undid its take) goes alone.  0, or -1
+ * (EBUSY: held). */
+int	spool_slot_discard(const char *data_dir, const char *name);
 /*
  * A committed spool file whose check failed (spool_verify()) goes into
  * queue/corrupt/, out of the queue, for the administrator to look at.
@@ -192,7 +216,8 @@ int	spool_tmp_clean(const char *data_dir, time_t min_age,
  * Read a spool file's header and journal (not the message).  Returns 0
  * and the open file (O_RDWR, for appending and reading the message) in
  * *fd_r if fd_r is not NULL; -1 with errno (ENOENT: gone; EINVAL: not a
- * valid spool file).
+ * valid spool file; ENOMSG: a slot that holds no message; EBUSY: a
+ * writer holds it).
  */
 int	spool_load(const char *path, struct spool_env *env, int *fd_r);
 /*

@@ -453,11 +453,13 @@ cmd_queue_list(void)
 	while ((de = readdir(d)) != NULL) {
 		if (!spool_id_valid(de->d_name))
 			continue;
+		/* Free slots and those being written hold no message. */
 		if (spool_path(path, sizeof(path), conf->server.data_dir,
 		    de->d_name) == -1 || spool_load(path, &env, NULL) == -1) {
-			if (errno != ENOENT)
-				printf("%s  (unreadable: %s)\n", de->d_name,
-				    strerror(errno));
+			if (errno != ENOENT && errno != ENOMSG &&
+			    errno != EBUSY)
+				printf("queue file %s  (unreadable: %s)\n",
+				    de->d_name, strerror(errno));
 			continue;
 		}
 		printf("%s  %lld octets  %s  from <%s>\n", env.id,
@@ -486,6 +488,43 @@ cmd_queue_list(void)
 	closedir(d);
 	printf("%zu message(s) in the queue\n", n);
 	return 0;
+}
+
+/* The slot of queue/msg/ that holds message id: its path and name; 0,
+ * or -1 if no slot does.  A slot's name is the id of its first message,
+ * so that one is looked at first. */
+static int
+queue_find(const char *id, char *path, size_t size, char *name)
+{
+	char msgdir[PATH_MAX], tmpdir[PATH_MAX];
+	struct spool_env env;
+	struct dirent *de;
+	DIR *d;
+	int found = 0;
+
+	if (spool_path(path, size, conf->server.data_dir, id) == 0 &&
+	    spool_load(path, &env, NULL) == 0) {
+		found = strcmp(env.id, id) == 0;
+		spool_env_free(&env);
+		if (found) {
+			util_strcpy(name, id, SPOOL_ID_LEN + 1);
+			return 0;
+		}
+	}
+	if (spool_dirs(conf->server.data_dir, msgdir, tmpdir,
+	    sizeof(msgdir)) == -1 || (d = opendir(msgdir)) == NULL)
+		return -1;
+	while (!found && (de = readdir(d)) != NULL) {
+		if (!spool_id_valid(de->d_name) || spool_path(path, size,
+		    conf->server.data_dir, de->d_name) == -1 ||
+		    spool_load(path, &env, NULL) == -1)
+			continue;
+		if ((found = strcmp(env.id, id) == 0))
+			util_strcpy(name, de->d_name, SPOOL_ID_LEN + 1);
+		spool_env_free(&env);
+	}
+	closedir(d);
+	return found ? 0 : -1;
 }
 
 /* A command for the queue runner's control socket. */
@@ -520,7 +559,7 @@ queue_control(const char *cmd)
 static int
 cmd_queue_admin(const char *what, const char *id)
 {
-	char path[PATH_MAX], cmd[64];
+	char path[PATH_MAX], cmd[64], name[SPOOL_ID_LEN + 1];
 	struct spool_env env;
 	int i, done = 0;
 	size_t r;
@@ -529,23 +568,27 @@ cmd_queue_admin(const char *what, const char *id)
 		fprintf(stderr, "mailctl: %s: not a queue id\n", id);
 		return 1;
 	}
-	if (spool_path(path, sizeof(path), conf->server.data_dir, id) == -1 ||
-	    access(path, F_OK) == -1) {
+	if (queue_find(id, path, sizeof(path), name) == -1) {
 		fprintf(stderr, "mailctl: %s: no such message in the queue\n",
 		    id);
 		return 1;
 	}
-	snprintf(cmd, sizeof(cmd), "%s %s", what, id);
+	/* The runner knows messages by their file. */
+	snprintf(cmd, sizeof(cmd), "%s %s", what, name);
 	if (queue_control(cmd) == -1)
 		return 1;
 	for (i = 0; i < 100 && !done; i++) {		/* 10 seconds */
 		if (spool_load(path, &env, NULL) == -1) {
-			done = errno == ENOENT;
+			done = errno == ENOENT || errno == ENOMSG;
 			break;
 		}
-		for (done = 1, r = 0; r < env.nrcpts; r++)
+		/* The slot may hold the next message already. */
+		for (done = strcmp(env.id, id) != 0, r = 0;
+		    !done && r < env.nrcpts; r++)
 			if (env.rcpts[r].state == RCPT_PENDING)
-				done = 0;
+				break;
+		if (!done && r == env.nrcpts)
+			done = 1;
 		spool_env_free(&env);
 		if (!done)
 			usleep(100000);

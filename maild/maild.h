@@ -61,12 +61,16 @@ int	pools_reaped(pid_t pid, int status);
 int	pools_signal(int sig);
 size_t	pools_count(void);
 
-/* spool.c: the spool files of session processes (fd r/o in tmp/). */
-int	spool_make(char *id, size_t idsize, int *fd_r, const char **err);
-/* Rename into msg/; the session's fsync of the file that follows makes
- * the name durable (pool_spool_commit()). */
-int	spool_move(const char *id, const char **err);
-void	spool_drop(const char *id);
+/* spool.c: the spool files of session processes.  A slot of msg/ for a
+ * new message: its queue id in id, its file name in name, the file
+ * (write-only, locked) in *fd_r; 0, or -1 with *err. */
+int	spool_make(char *id, char *name, size_t size, int *fd_r,
+	    const char **err);
+/* A slot given out and not committed (abort, the process died): free
+ * it, now or, if it is still held, in a later spool_tend(). */
+void	spool_drop(const char *name);
+/* Once a second: the slots spool_drop() could not free yet. */
+void	spool_tend(void);
 
 /* maild.c: the argv of a program (its path first), for exec. */
 void	program_argv(const char *name, char **argv, size_t max,

@@ -73,7 +73,9 @@ struct member {
 	/* The client it serves, in the limits of its service. */
 	struct pool_def	*counted;
 	char		 ip[64];
+	/* Slots given out, not committed: queue id and file name. */
 	char		 spool[MEMBER_SPOOLS][SPOOL_ID_LEN + 1];
+	char		 slot[MEMBER_SPOOLS][SPOOL_ID_LEN + 1];
 	int		 spare_fd;	/* made with a commit, for its reply */
 	int		 spare_slot;
 	struct member	*next;
@@ -412,7 +414,7 @@ member_spool_make(struct member *m, int *fd)
 	for (slot = 0; slot < MEMBER_SPOOLS && m->spool[slot][0]; slot++)
 		;
 	if (slot == MEMBER_SPOOLS || spool_make(m->spool[slot],
-	    sizeof(m->spool[slot]), fd, &err) == -1) {
+	    m->slot[slot], sizeof(m->spool[slot]), fd, &err) == -1) {
 		log_err("pool %s: cannot make a spool file: %s",
 		    m->pool->name, err != NULL ? err : "too many held");
 		if (slot < MEMBER_SPOOLS)
@@ -520,7 +522,7 @@ msg_conn(struct member *m)
 static void
 msg_spool(struct member *m)
 {
-	const char *id, *next, *err = NULL;
+	const char *id, *next;
 	int fd = -1, slot;
 
 	switch (in.type) {
@@ -547,25 +549,18 @@ msg_spool(struct member *m)
 			break;
 		m->spool[slot][0] = '\0';
 		if (in.type == POOL_SPOOL_ABORT) {
-			spool_drop(id);
+			spool_drop(m->slot[slot]);
 			reply_done(m, "ok");
 			return;
 		}
-		if (spool_move(id, &err) == -1) {
-			log_err("qid=%s into the queue: %s", id, err);
-			spool_drop(id);
-			reply_done(m, err);
-			return;
-		}
-		/* The next message's file goes with the reply: one round
-		 * trip a message instead of two. */
+		/* Committed: written, fsync'd and closed by the session (the
+		 * close told the queue runner).  The next message's file
+		 * goes with the reply: one round trip a message, not two. */
 		if (next != NULL && strcmp(next, "next") == 0 &&
 		    (slot = member_spool_make(m, &fd)) != -1) {
 			m->spare_fd = fd;
 			m->spare_slot = slot;
 		}
-		/* The session fsyncs the file now: that makes the new name
-		 * durable too (pool_spool_commit()). */
 		reply_done(m, "ok");
 		return;
 	}
@@ -771,6 +766,8 @@ pools_tend(void)
 	size_t i;
 	int wait = -1, starting;
 
+	spool_tend();
+
 	for (i = 0; i < npools; i++) {
 		p = &pools[i];
 		if (!p->active || !program_built(p->program))
@@ -846,9 +843,9 @@ member_gone(struct member *m, int status)
 	}
 	for (i = 0; i < MEMBER_SPOOLS; i++)	/* never committed */
 		if (m->spool[i][0] != '\0') {
-			spool_drop(m->spool[i]);
-			log_info("qid=%s removed from queue/tmp: its writer "
-			    "(pid %ld) died", m->spool[i], (long)pid);
+			spool_drop(m->slot[i]);
+			log_info("qid=%s not confirmed: its writer (pid %ld) "
+			    "died", m->spool[i], (long)pid);
 		}
 	for (i = 0; i < nhandoffs; i++)
 		if (handoffs[i].from == m)

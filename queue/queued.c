@@ -9,8 +9,9 @@
  *
  * One long-lived process keeps the index of the spool in memory and
  * hands jobs to a pool of delivery processes.  It learns of new mail
- * through inotify on queue/msg/ (the rename that commits a spool file
- * is the event), so local delivery starts within milliseconds and no
+ * through inotify on queue/msg/ (the close of a slot written by a
+ * session, the rename of a bounce into msg/: global/spool_slot.c), so
+ * local delivery starts within milliseconds and no
  * wake-up can be lost: the kernel queues the events, and if that queue
  * ever overflows it says so and the runner rescans the spool.  (A
  * datagram from smtpd per message was the first design; a burst of
@@ -99,22 +100,22 @@ queue_bounce(struct qentry *e, int fd, const size_t *idx, size_t n)
 
 	if (e->env.sender[0] == '\0') {
 		log_info("qid=%s %zu recipient(s) failed; no DSN to the null "
-		    "sender", e->id, n);
+		    "sender", e->env.id, n);
 		if (queue_journal_all(fd, e, idx, n, RCPT_BOUNCED, NULL,
 		    " (no DSN: null sender)") == -1)
-			log_err("qid=%s journal: %s", e->id, strerror(errno));
+			log_err("qid=%s journal: %s", e->env.id, strerror(errno));
 		return;
 	}
 	if (bounce_queue(conf, fd, &e->env, idx, n, DSN_FAILED, newid) == -1) {
-		log_err("qid=%s cannot queue a DSN: %s", e->id,
+		log_err("qid=%s cannot queue a DSN: %s", e->env.id,
 		    strerror(errno));
 		return;
 	}
 	log_info("qid=%s sender non-delivery notification: %s (%zu "
-	    "recipient(s))", e->id, newid, n);
+	    "recipient(s))", e->env.id, newid, n);
 	if (queue_journal_all(fd, e, idx, n, RCPT_BOUNCED, NULL,
 	    " (returned to sender)") == -1)
-		log_err("qid=%s journal: %s", e->id, strerror(errno));
+		log_err("qid=%s journal: %s", e->env.id, strerror(errno));
 }
 
 /* Tell the sender once that a message is late (RFC 3464 "delayed"). */
@@ -125,14 +126,14 @@ queue_warn(struct qentry *e, int fd, const size_t *idx, size_t n)
 	time_t now = time(NULL);
 
 	if (bounce_queue(conf, fd, &e->env, idx, n, DSN_DELAYED, newid) == -1) {
-		log_err("qid=%s cannot queue a delay DSN: %s", e->id,
+		log_err("qid=%s cannot queue a delay DSN: %s", e->env.id,
 		    strerror(errno));
 		return;
 	}
 	log_info("qid=%s sender delay notification: %s (%zu recipient(s))",
-	    e->id, newid, n);
+	    e->env.id, newid, n);
 	if (spool_journal_warned(fd, &e->env, now) == -1)
-		log_err("qid=%s journal: %s", e->id, strerror(errno));
+		log_err("qid=%s journal: %s", e->env.id, strerror(errno));
 }
 
 /*
@@ -170,16 +171,16 @@ queue_settle(struct qentry *e)
 	if ((nfailed > 0 || (npending > 0 && (e->admin_bounce || warn))) &&
 	    (fd = open(path, O_RDWR | O_CLOEXEC)) == -1) {
 		if (errno != ENOENT)
-			log_err("qid=%s %s: %s", e->id, path, strerror(errno));
+			log_err("qid=%s %s: %s", e->env.id, path, strerror(errno));
 		goto out;
 	}
 	if (e->admin_bounce && npending > 0) {
 		log_info("qid=%s returned to sender by the administrator",
-		    e->id);
+		    e->env.id);
 		if (queue_journal_all(fd, e, pending, npending, RCPT_FAILED,
 		    "5.0.0 returned to sender by the administrator",
 		    NULL) == -1)
-			log_err("qid=%s journal: %s", e->id, strerror(errno));
+			log_err("qid=%s journal: %s", e->env.id, strerror(errno));
 		memcpy(failed + nfailed, pending, npending * sizeof(*failed));
 		nfailed += npending;
 		npending = 0;
@@ -195,8 +196,13 @@ out:
 	free(failed);
 	free(pending);
 	if (spool_all_final(&e->env)) {
-		if (spool_retire(queue_data_dir, e->id) == 0)
-			log_info("qid=%s removed", e->id);
+		/* Gone from the index before its slot is free: a message
+		 * written into it next is a new one (queue_learn()). */
+		if (spool_slot_free(queue_data_dir, e->id, 1) == 0)
+			log_info("qid=%s removed", e->env.id);
+		else
+			log_err("qid=%s queue file %s: %s", e->env.id, e->id,
+			    strerror(errno));
 		sched_remove(e);
 		return NULL;
 	}
@@ -207,6 +213,8 @@ out:
 /* Bring a message into the index (or refresh it); -1 if it is unusable. */
 static struct qentry *queue_settle(struct qentry *e);
 
+static int	scanning;	/* queue_scan() is running */
+
 static struct qentry *
 queue_learn(const char *id, int recovered)
 {
@@ -216,10 +224,20 @@ queue_learn(const char *id, int recovered)
 		return e;
 	e = sched_add(id, recovered);
 	if (sched_load(e, authc_ensure(&authc, conf->server.data_dir)) == -1) {
-		if (errno != ENOENT)
-			log_err("qid=%s unreadable queue file: %s", id,
-			    strerror(errno));
+		int saved = errno;
+
 		sched_remove(e);
+		/* A slot with no message (ENOMSG) or one being written
+		 * (EBUSY): its writer's close is the event to wait for.
+		 * A scan frees what writers that died left. */
+		if (saved == ENOMSG && scanning &&
+		    spool_slot_free(queue_data_dir, id, 0) == -1 &&
+		    errno != EBUSY)
+			log_err("queue file %s: cannot free it: %s", id,
+			    strerror(errno));
+		if (saved != ENOENT && saved != ENOMSG && saved != EBUSY)
+			log_err("queue file %s unreadable: %s", id,
+			    strerror(saved));
 		return NULL;
 	}
 	return queue_settle(e);
@@ -242,9 +260,11 @@ queue_scan(int recovered)
 		log_err("%s: %s", queue_msgdir, strerror(errno));
 		return;
 	}
+	scanning = 1;
 	while ((de = readdir(d)) != NULL)
 		if (spool_id_valid(de->d_name))
 			queue_learn(de->d_name, recovered);
+	scanning = 0;
 	closedir(d);
 	if (sched_count() != before || recovered)
 		log_info("scan: %zu message(s) queued, %zu new", sched_count(),
@@ -332,11 +352,11 @@ queue_dispatch(enum transport t)
 			/* Cannot happen: sched_update() makes an entry due
 			 * only for a recipient this loop would take. */
 			free(job.idx);
-			fatalx("qid=%s due with nothing to do", e->id);
+			fatalx("qid=%s due with nothing to do", e->env.id);
 		}
 		job.last = job.nidx == nonfinal;
 		if (worker_send_job(w, &job) == -1) {
-			log_err("qid=%s cannot hand to worker %ld: %s", e->id,
+			log_err("qid=%s cannot hand to worker %ld: %s", e->env.id,
 			    (long)w->pid, strerror(errno));
 			free(job.idx);
 			break;
@@ -374,11 +394,20 @@ queue_job_done(struct worker *w, int crashed, int removed)
 	if (removed || sched_load(e, authc_ensure(&authc,
 	    conf->server.data_dir)) == -1) {
 		if (!removed && errno != ENOENT)
-			log_err("qid=%s unreadable queue file: %s", e->id,
+			log_err("queue file %s unreadable: %s", e->id,
 			    strerror(errno));
-		if (e->njobs == 0)
+		if (e->njobs == 0) {
+			char name[SPOOL_ID_LEN + 1];
+
+			/* The worker marked it free; out of the index
+			 * before maild can hand it out again. */
+			memcpy(name, e->id, sizeof(name));
 			sched_remove(e);
-		else
+			if (removed &&
+			    spool_slot_link_free(queue_data_dir, name) == -1)
+				log_err("queue file %s: cannot free it: %s",
+				    name, strerror(errno));
+		} else
 			e->gone = 1;
 		goto out;
 	}
@@ -394,7 +423,7 @@ queue_job_done(struct worker *w, int crashed, int removed)
 				    queue_backoff(conf, r->attempts + 1);
 		}
 		log_warn("qid=%s the worker died during delivery; retrying "
-		    "later", e->id);
+		    "later", e->env.id);
 	}
 	queue_settle(e);
 out:
@@ -434,7 +463,27 @@ queue_worker_reply(struct worker *w)
 }
 
 /*
- * New spool files: each commit is a rename into msg/.  One read of a
+ * Is a close of msg/<name> worth a look?  Not if the slot is one we know
+ * (a worker's journal) or one named in free/ (a worker's close after it
+ * marked the slot free, which we then named in free/): one stat(2)
+ * instead of reading it.
+ */
+static int
+queue_slot_written(const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (sched_find(name) != NULL ||
+	    spool_path(path, sizeof(path), queue_data_dir, name) == -1)
+		return 0;
+	return stat(path, &st) == 0 && st.st_nlink == 1;
+}
+
+/*
+ * New messages: a session's close of the slot it wrote (IN_CLOSE_WRITE),
+ * a bounce's rename into msg/ (IN_MOVED_TO).  Other closes (a worker's
+ * journal, a slot freed) find the entry known or no message.  One read of a
  * hundred or so events per turn of the main loop, which hands out jobs
  * in between: draining the queue first would keep the workers idle for
  * as long as a burst of mail lasts.
@@ -454,20 +503,24 @@ queue_inotify(void)
 			if (ev->mask & IN_Q_OVERFLOW) {
 				log_warn("inotify queue overflowed: rescanning");
 				queue_scan(0);
-			} else if (ev->len > 0 && spool_id_valid(ev->name))
+			} else if (ev->len > 0 && spool_id_valid(ev->name) &&
+			    ((ev->mask & IN_MOVED_TO) ||
+			    queue_slot_written(ev->name)))
 				queue_learn(ev->name, 0);
 		}
 }
 
-/* mailctl queue delete: the file goes now; a delivery already under way
- * finishes, and the entry is forgotten after it. */
+/* mailctl queue delete (of the slot name): the file goes now, not to be
+ * reused; a delivery already under way finishes, and the entry is
+ * forgotten after it. */
 static void
-queue_admin_delete(const char *id)
+queue_admin_delete(const char *name)
 {
-	struct qentry *e = queue_learn(id, 0);
-	char path[PATH_MAX];
+	struct qentry *e = queue_learn(name, 0);
+	char path[PATH_MAX], id[SPOOL_ID_LEN + 1];
 
-	if (spool_path(path, sizeof(path), queue_data_dir, id) == -1 ||
+	util_strcpy(id, e != NULL ? e->env.id : name, sizeof(id));
+	if (spool_path(path, sizeof(path), queue_data_dir, name) == -1 ||
 	    unlink(path) == -1) {
 		log_warn("qid=%s delete: %s", id, strerror(errno));
 		return;
@@ -485,12 +538,12 @@ queue_admin_delete(const char *id)
 /* mailctl queue bounce: every recipient not yet delivered is returned
  * to the sender, once no delivery of the message is under way. */
 static void
-queue_admin_bounce(const char *id)
+queue_admin_bounce(const char *name)
 {
 	struct qentry *e;
 
-	if ((e = queue_learn(id, 0)) == NULL) {
-		log_warn("qid=%s bounce: no such message", id);
+	if ((e = queue_learn(name, 0)) == NULL) {
+		log_warn("queue file %s: bounce: no message", name);
 		return;
 	}
 	e->admin_bounce = 1;
@@ -676,7 +729,8 @@ main(int argc, char **argv)
 	control_fd = queue_bind_control();
 	/* Watch before the first scan, so nothing falls between the two. */
 	if ((inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1 ||
-	    inotify_add_watch(inotify_fd, queue_msgdir, IN_MOVED_TO) == -1)
+	    inotify_add_watch(inotify_fd, queue_msgdir, IN_MOVED_TO |
+	    IN_CLOSE_WRITE) == -1)
 		fatal("inotify on %s", queue_msgdir);
 	nworkers = (size_t)(conf->queue.local_workers +
 	    conf->queue.remote_workers);

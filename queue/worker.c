@@ -104,7 +104,7 @@ job_result(struct worker_ctx *ctx, const struct spool_env *env, size_t idx,
  * Record what happened to a job's recipients (res[i] for job->idx[i]):
  * the worker's half of exactly-once.  Journal lines, synced once; or,
  * when the job covered every remaining recipient and all were delivered,
- * simply remove the spool file: then 1, else 0.
+ * simply free the slot (spool_slot_done()): then 1, else 0.
  */
 static int
 job_finish(const struct job *job, int fd,
@@ -118,12 +118,14 @@ job_finish(const struct job *job, int fd,
 			all_done = 0;
 	if (job->last && all_done) {
 		/*
-		 * Every recipient is done: the file goes (to be reused), and
-		 * no journal is needed.  If that is lost in a crash, the
-		 * recovery finds the Maildir files and delivers nothing twice.
+		 * Every recipient is done: the slot is marked free (the
+		 * runner names it in free/, to be reused), and no journal
+		 * is needed.  If that is lost in a crash, the recovery
+		 * finds the Maildir files and delivers nothing twice.
 		 */
-		if (spool_retire(queue_data_dir, env->id) == -1) {
-			log_err("qid=%s unlink: %s", env->id, strerror(errno));
+		if (spool_slot_done(fd, queue_data_dir, job->id) == -1) {
+			log_err("qid=%s queue file %s: %s", env->id, job->id,
+			    strerror(errno));
 			return 0;
 		}
 		log_info("qid=%s removed", env->id);
@@ -172,7 +174,7 @@ worker_deliver(struct worker_ctx *ctx, struct pending *p)
 	p->res = NULL;
 	if (spool_path(p->path, sizeof(p->path), queue_data_dir,
 	    p->job.id) == -1 || spool_load(p->path, &p->env, &p->fd) == -1) {
-		log_warn("qid=%s cannot read queue file: %s", p->job.id,
+		log_warn("queue file %s unreadable: %s", p->job.id,
 		    strerror(errno));
 		p->fd = -1;
 		return;
@@ -181,16 +183,17 @@ worker_deliver(struct worker_ctx *ctx, struct pending *p)
 	 * runner saw every other file arrive whole in the page cache.) */
 	if (p->job.recovered && (r = spool_verify(p->fd, &p->env)) != 1) {
 		if (r == -1)
-			log_warn("qid=%s cannot read queue file: %s",
-			    p->job.id, strerror(errno));
+			log_warn("qid=%s queue file %s unreadable: %s",
+			    p->env.id, p->job.id, strerror(errno));
 		else if (spool_quarantine(queue_data_dir, p->job.id) == -1)
 			log_err("qid=%s queue file fails its check, and "
 			    "cannot be moved to queue/corrupt/: %s",
-			    p->job.id, strerror(errno));
+			    p->env.id, strerror(errno));
 		else
 			log_err("qid=%s queue file fails its check (written "
 			    "over, never confirmed, before a crash): moved to "
-			    "queue/corrupt/, not delivered", p->job.id);
+			    "queue/corrupt/%s, not delivered", p->env.id,
+			    p->job.id);
 		close(p->fd);
 		spool_env_free(&p->env);
 		p->fd = -1;

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 # What crashes leave behind is cleaned up, and nothing that is alive is:
-# a spool file in queue/tmp/ whose writer (an SMTP session) was killed is
-# removed (at start-up and by the periodic scan), one being written is
-# not, however old; a data directory that existed with a loose mode is
-# tightened (0711), and the log says so.
+# a file left in queue/tmp/ is removed at start-up; the spool slot of an
+# SMTP session killed during DATA is freed for the next message (marked
+# free, named in queue/free/), one being written is not, however old; a
+# data directory that existed with a loose mode is tightened (0711), and
+# the log says so.
 import os
 import re
 import signal
@@ -26,9 +27,26 @@ with open(stale, "w") as f:
 os.utime(stale, (time.time() - 3600, time.time() - 3600))
 
 
+msgdir = os.path.join(srv.data_dir, "queue", "msg")
+freedir = os.path.join(srv.data_dir, "queue", "free")
+
+
+def slot_of(pid):
+    """The spool slot (queue/msg/<name>) the process pid holds open."""
+    fds = os.path.join("/proc", str(pid), "fd")
+    for fd in os.listdir(fds):
+        try:
+            target = os.readlink(os.path.join(fds, fd))
+        except OSError:
+            continue
+        if os.path.dirname(target) == msgdir:
+            return target
+    return None
+
+
 def open_data(subject):
-    """A session in the middle of DATA; returns it and its tmp file."""
-    before = set(os.listdir(tmpdir))
+    """A session in the middle of DATA; returns it, its pid and the slot
+    it writes."""
     c = SMTPRaw("127.0.0.1", srv.port())
     c.reply()
     c.cmd("EHLO client.test")
@@ -36,9 +54,16 @@ def open_data(subject):
     c.cmd("RCPT TO:<u@example.test>")
     c.cmd("DATA")
     c.send("Subject: %s\r\n\r\nhalf of it\r\n" % subject)
-    wait_until(lambda: set(os.listdir(tmpdir)) - before, 5)
-    new = sorted(set(os.listdir(tmpdir)) - before)
-    return c, os.path.join(tmpdir, new[0]) if new else None
+    pid = srv.session_pid(c.sock)
+    slot = [None]
+    wait_until(lambda: pid and slot.__setitem__(0, slot_of(pid)) is None
+               and slot[0], 5)
+    return c, pid, slot[0]
+
+
+def first_line(path):
+    with open(path, "rb") as f:
+        return f.readline()
 
 
 try:
@@ -51,27 +76,29 @@ try:
     t.ok(wait_until(lambda: not os.path.exists(stale), 10),
          "a spool file left in queue/tmp/ before the start is removed")
 
-    # a session killed during DATA leaves its file; it goes
-    dead, dead_file = open_data("killed")
-    victim = srv.session_pid(dead.sock)
-    t.ok(dead_file and victim, "a session writing its spool file",
-         (dead_file, victim))
-    alive, alive_file = open_data("alive")
+    # a session killed during DATA leaves its slot; it is freed
+    dead, victim, dead_slot = open_data("killed")
+    t.ok(dead_slot and victim, "a session writing its spool slot",
+         (dead_slot, victim))
+    alive, alive_pid, alive_slot = open_data("alive")
     os.kill(victim, signal.SIGKILL)
     dead.close()
     # make both look old: only the lock may tell them apart
-    for p in (dead_file, alive_file):
+    for p in (dead_slot, alive_slot):
         os.utime(p, (time.time() - 3600, time.time() - 3600))
-    t.ok(wait_until(lambda: not os.path.exists(dead_file), 10),
-         "the killed session's file is removed (by maild, which saw its "
-         "writer die, or by the queue runner's next scan)")
-    qid = os.path.basename(dead_file)
-    t.ok(re.search(r"%s removed from queue/tmp: its writer|%s, left by a "
-                   r"writer that died" % (qid, qid), srv.log()),
-         "the log names it")
+    name = os.path.basename(dead_slot or "none")
+    t.ok(wait_until(lambda: os.path.exists(os.path.join(freedir, name)) and
+                    first_line(dead_slot) == b"MAILD-FREED 1\n", 10),
+         "the killed session's slot is freed for the next message (by "
+         "maild, which saw its writer die, or by the queue runner's scan)")
+    t.ok(re.search(r"not confirmed: its writer \(pid %d\) died" % victim,
+                   srv.log()), "the log says so")
     time.sleep(2)       # two more scans
-    t.ok(os.path.exists(alive_file), "a file being written stays, however "
-         "old it looks")
+    aname = os.path.basename(alive_slot or "none")
+    t.ok(alive_slot and os.path.exists(alive_slot) and
+         not os.path.exists(os.path.join(freedir, aname)) and
+         slot_of(alive_pid) == alive_slot,
+         "a slot being written stays its writer's, however old it looks")
     alive.send(".\r\n")
     code, text = alive.reply()
     alive.cmd("QUIT")

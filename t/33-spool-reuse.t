@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-# Delivered spool files are reused: a small one goes to queue/free/ once
-# every recipient has it, maild makes it the next message's spool file
-# (the session writes over it and cuts it at its own end), and nothing of
-# the old message is left in the new one; a
-# big one is removed; queue/free/ never keeps more than 2,048.
+# Delivered spool files are reused: a small one stays in queue/msg/ under
+# its name, marked free and named in queue/free/ too, once every recipient
+# has it; maild makes it the next message's spool file (the session
+# writes over it and cuts it at its own end), and nothing of the old
+# message is left in the new one; a big one is removed; queue/free/ never
+# keeps more than 2,048; what else is found in free/ is never handed out.
 import os
 import smtplib
 import sys
@@ -40,6 +41,8 @@ try:
     ino = os.stat(os.path.join(free, kept[0])).st_ino if kept else -1
 
     time.sleep(1.1)     # maild looks in free/ at most once a second
+    msgdir = os.path.join(srv.data_dir, "queue", "msg")
+    before = (sorted(os.listdir(msgdir)),)
     send("second", "short\r\n")
     msgs = srv.wait_messages("u@example.test", 2)
     second = [m for n, m in msgs if b"Subject: second" in m]
@@ -51,6 +54,17 @@ try:
          os.stat(os.path.join(free, free_files()[0])).st_ino == ino,
          "its spool file was the kept one (same inode), kept again after",
          (ino, free_files()))
+    after = sorted(os.listdir(msgdir))
+    t.ok(kept and kept[0] in before[0] and kept[0] in after and
+         os.stat(os.path.join(msgdir, kept[0])).st_ino == ino,
+         "the slot kept its name in queue/msg/ for the second message "
+         "(same name, same inode)", (before, after))
+    qid = [l for l in srv.log().splitlines() if "Subject" not in l and
+           " removed" in l]
+    t.ok(len(qid) == 2 and kept and kept[0] in qid[0] and
+         kept[0] not in qid[1],
+         "the second message has a queue id of its own, not the slot's "
+         "name", qid)
 
     send("big", ("BIG " * 20 + "\r\n") * 4000)      # about 320 KB
     srv.wait_messages("u@example.test", 3)
@@ -97,8 +111,9 @@ try:
     msgs = srv.wait_messages("u@example.test", 7)
     with open(canary) as f:
         t.ok(f.read() == "keep me\n" and len(msgs) == 7,
-             "hard links and FIFOs in free/ are left alone: the linked file "
-             "is intact, the messages went through on new files", len(msgs))
+             "hard links and FIFOs in free/ are never handed out: the "
+             "linked file is intact, the messages went through on new "
+             "files", len(msgs))
     log = srv.log()
     bad = [l for l in log.splitlines() if " error: " in l or
            " warning: " in l]

@@ -77,7 +77,11 @@ try:
          "the delivered spool file is kept in queue/free/")
     kept = [open(os.path.join(free, n), "rb").read()
             for n in os.listdir(free)] if os.path.isdir(free) else []
-    t.ok(kept and all(valid_check(k) for k in kept),
+    # A free slot's first line says so; the rest is the message it held.
+    t.ok(kept and all(k.startswith(b"MAILD-FREED 1\n") for k in kept),
+         "the kept file is marked free", kept[0][:100] if kept else None)
+    t.ok(kept and all(valid_check(b"MAILD-SPOOL 1\n" + k[14:])
+                      for k in kept),
          "smtpd's spool file carries a check that zlib's CRC-32 confirms",
          kept[0][:400] if kept else None)
 

@@ -151,9 +151,20 @@ try:
     time.sleep(0.5)
     held = files_of(pid)
     t.ok(len(held) == 1 and held[0].startswith(
-         os.path.join(DATA, "queue", "tmp") + "/"),
-         "during DATA it holds one file: its own spool file in queue/tmp "
-         "(made and passed by maild)", held)
+         os.path.join(DATA, "queue", "msg") + "/"),
+         "during DATA it holds one file: its own spool slot in queue/msg "
+         "(passed by maild)", held)
+    modes = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in held:
+                with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                    modes.append(int(re.search(r"flags:\s+(\d+)",
+                                               f.read()).group(1), 8) & 3)
+        except OSError:
+            continue
+    t.ok(modes == [os.O_WRONLY], "write-only: it cannot read what the "
+         "slot held before", modes)
     c.send(".\r\n")
     t.eq(c.reply()[0], 250, "and the message is accepted")
     c.cmd("QUIT")

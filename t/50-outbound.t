@@ -353,8 +353,9 @@ try:
     # held-1's id first: ids tell the time their spool file was made,
     # which for a session's second message precedes its arrival a little
     qdir = os.path.join(A.data_dir, "queue", "msg")
-    ids = sorted(A.queue_files(), key=lambda i: b"held-2" in open(
-        os.path.join(qdir, i), "rb").read())
+    ids = [A.queue_id(n) for n in sorted(
+        A.queue_files(), key=lambda i: b"held-2" in open(
+            os.path.join(qdir, i), "rb").read())]
     rc, out, err = A.mailctl("queue", "list")
     t.ok(rc == 0 and out.count("to <x@down.test>: pending") == 2 and
          "4.4.1 connect to down.c.test[%s]:%d" % (DOWN, PORT) in out,
@@ -388,7 +389,7 @@ try:
                    r"address for any MX host of noaddr\.test", A.log()),
          "an MX host with no A/AAAA record: deferred (4.4.3)",
          A.log()[-2000:])
-    ids = A.queue_files()
+    ids = [A.queue_id(n) for n in A.queue_files()]
     for i in ids:
         A.mailctl("queue", "delete", i)
     t.ok(wait_until(lambda: A.queue_files() == [], 10),

@@ -385,8 +385,29 @@ class Server:
         return self.messages(address)
 
     def queue_files(self):
+        """The files of queue/msg/ that hold a message: a slot whose
+        message is done is kept there for the next one (its first line
+        MAILD-FREED), and one being written has no length yet."""
         d = os.path.join(self.data_dir, "queue", "msg")
-        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+        out = []
+        for n in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            try:
+                with open(os.path.join(d, n), "rb") as f:
+                    head = f.read(65536)
+            except FileNotFoundError:
+                continue
+            m = re.search(rb"^length (\d+)$", head, re.M)
+            if head.startswith(b"MAILD-SPOOL 1\n") and m and int(m.group(1)):
+                out.append(n)
+        return out
+
+    def queue_id(self, name):
+        """The queue id of the message in queue/msg/<name> (the file's
+        name is the id of the first message the slot held)."""
+        with open(os.path.join(self.data_dir, "queue", "msg", name),
+                  "rb") as f:
+            return re.search(rb"^id (\S+)$", f.read(65536),
+                             re.M).group(1).decode()
 
 
 class IMAPConn:
