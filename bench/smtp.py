@@ -178,7 +178,9 @@ class Maild:
 		return os.path.join(self.data, "mail", DOMAIN, user, "new")
 
 	def queued(self):
-		return count_files(os.path.join(self.data, "queue", "msg"))
+		# queue/msg/ keeps free slots too, each named in queue/free/
+		return count_files(os.path.join(self.data, "queue", "msg")) - \
+		    count_files(os.path.join(self.data, "queue", "free"))
 
 	def log_text(self):
 		return read_text(self.log)
