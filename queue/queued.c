@@ -393,18 +393,24 @@ queue_job_done(struct worker *w, int crashed, int removed)
 	}
 	if (removed || sched_load(e, authc_ensure(&authc,
 	    conf->server.data_dir)) == -1) {
-		if (!removed && errno != ENOENT)
+		/* ENOMSG: freed by a worker that died before it said so,
+		 * or by one of a runner before us (a restart). */
+		int freed = removed || errno == ENOMSG;
+
+		if (!freed && errno != ENOENT)
 			log_err("queue file %s unreadable: %s", e->id,
 			    strerror(errno));
 		if (e->njobs == 0) {
 			char name[SPOOL_ID_LEN + 1];
 
-			/* The worker marked it free; out of the index
-			 * before maild can hand it out again. */
+			/* Out of the index before maild can hand the slot
+			 * out again. */
 			memcpy(name, e->id, sizeof(name));
 			sched_remove(e);
-			if (removed &&
-			    spool_slot_link_free(queue_data_dir, name) == -1)
+			if (freed && (removed ?
+			    spool_slot_link_free(queue_data_dir, name) :
+			    spool_slot_free(queue_data_dir, name, 0)) == -1 &&
+			    errno != EBUSY)
 				log_err("queue file %s: cannot free it: %s",
 				    name, strerror(errno));
 		} else

@@ -174,8 +174,11 @@ worker_deliver(struct worker_ctx *ctx, struct pending *p)
 	p->res = NULL;
 	if (spool_path(p->path, sizeof(p->path), queue_data_dir,
 	    p->job.id) == -1 || spool_load(p->path, &p->env, &p->fd) == -1) {
-		log_warn("queue file %s unreadable: %s", p->job.id,
-		    strerror(errno));
+		/* ENOMSG: done and freed already (by a worker of the
+		 * runner before a restart). */
+		if (errno != ENOMSG)
+			log_warn("queue file %s unreadable: %s", p->job.id,
+			    strerror(errno));
 		p->fd = -1;
 		return;
 	}
