@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -167,8 +168,38 @@ main(void)
 	/* hostile or broken files (two of these were found by fuzzing) */
 	ok(load_text("MAILD-SPOOL 1\nid 0123456789abc01234\narrival 1\n"
 	    "sender a@b\nsender c@d\nrcpt\ta@b.c\ta@b.c\n"
-	    "length 0000000000000\n\n", &got) == 0 &&
+	    "length 0000000000002\n\nx\n", &got) == 0 &&
 	    strcmp(got.sender, "c@d") == 0, "a repeated item replaces (no leak)");
+	spool_env_free(&got);
+
+	/* slots that hold no message (spool_slot.c) */
+	ok(load_text("", &got) == -1 && errno == ENOMSG,
+	    "an empty file (a slot just made) holds no message");
+	ok(load_text(SPOOL_FREE_MAGIC "\nid 0123456789abc01234\narrival 1\n"
+	    "sender a@b\nrcpt\ta@b.c\ta@b.c\nlength 0000000000002\n\nx\n",
+	    &got) == -1 && errno == ENOMSG,
+	    "a slot marked free holds no message, whatever follows");
+	ok(load_text("MAILD-SPOOL 1\nid 0123456789abc01234\narrival 1\n"
+	    "sender a@b\nrcpt\ta@b.c\ta@b.c\nlength 0000000000000\n"
+	    "check 00000000\n\nhalf of it", &got) == -1 && errno == ENOMSG,
+	    "one never sealed (length all zeros) holds no message");
+	fd = open(path, O_RDWR);
+	ok(fd != -1 && flock(fd, LOCK_EX) == 0 &&
+	    spool_load(path, &got, NULL) == -1 && errno == EBUSY,
+	    "one its writer holds (locked) is left alone: EBUSY");
+	close(fd);
+	fd = open(path, O_RDWR);
+	ok(fd != -1 && spool_slot_holds(fd) == SLOT_EMPTY &&
+	    spool_slot_mark_free(fd) == 0 && spool_slot_holds(fd) == SLOT_FREE,
+	    "spool_slot_holds(): unsealed, then marked free");
+	close(fd);
+	load_text("MAILD-SPOOL 1\nid 0123456789abc01234\narrival 1\n"
+	    "sender a@b\nrcpt\ta@b.c\ta@b.c\nlength 0000000000002\n\nx\n",
+	    &got);
+	fd = open(path, O_RDONLY);
+	ok(fd != -1 && spool_slot_holds(fd) == SLOT_MESSAGE,
+	    "spool_slot_holds(): a sealed message");
+	close(fd);
 	spool_env_free(&got);
 	errno = 0;
 	ok(load_text("MAILD-SPOOL 1\nid 0123456789abc01234\nsender a@b\n"
