@@ -1,6 +1,9 @@
 /* libFuzzer target: the spool file loader (lib/spool.c).  Spool files are
  * written by smtpd, but a corrupt one (a full disk, a crash, a careless
  * administrator) must never crash the queue runner. */
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "../global/spool.h"
 #include "fuzz.h"
 
@@ -22,6 +25,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (path == NULL)
 		return 0;
+	if ((fd = open(path, O_RDONLY)) != -1) {	/* what a slot holds */
+		(void)spool_slot_holds(fd);
+		close(fd);
+	}
 	if (spool_load(path, &env, &fd) == 0) {
 		(void)spool_all_final(&env);
 		(void)spool_read_body(fd, &env, sink, &total);
