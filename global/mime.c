@@ -50,12 +50,14 @@ struct mime_msg *
 mime_msg_from_mem(const char *in, size_t n)
 {
 	struct mime_msg *m;
-	size_t i, bare = 0;
-	char prev = '\0';
+	const char *p, *nl, *end = in + n;
+	size_t bare = 0, o = 0, k;
 
 	mime_init();
-	for (i = 0; i < n; i++)
-		if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
+	/* Line by line (memchr), not octet by octet: a message is read
+	 * whole for every FETCH of its structure. */
+	for (p = in; (nl = memchr(p, '\n', end - p)) != NULL; p = nl + 1)
+		if (nl == in || nl[-1] != '\r')
 			bare++;
 	if (n > SIZE_MAX - bare - 1)
 		return NULL;
@@ -64,7 +66,16 @@ mime_msg_from_mem(const char *in, size_t n)
 		free(m);
 		return NULL;
 	}
-	m->len = mime_crlf_piece(in, n, m->data, &prev);
+	for (p = in; (nl = memchr(p, '\n', end - p)) != NULL; p = nl + 1) {
+		k = nl - p;
+		memcpy(m->data + o, p, k);
+		o += k;
+		if (nl == in || nl[-1] != '\r')
+			m->data[o++] = '\r';
+		m->data[o++] = '\n';
+	}
+	memcpy(m->data + o, p, end - p);
+	m->len = o + (end - p);
 	m->data[m->len] = '\0';
 	return m;
 }

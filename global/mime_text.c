@@ -28,11 +28,96 @@ mime_from_glib(char *g)
 	return s;
 }
 
+/*
+ * Text with no encoded word ("=?", RFC 2047 §2) and no 8-bit octet is
+ * what GMime would give back unchanged: most Subjects and names, copied
+ * without GMime's tokens and allocations.
+ */
 char *
 mime_decode_header(const char *raw)
 {
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)raw; *p != '\0'; p++)
+		if (*p >= 0x80 || (*p == '=' && p[1] == '?'))
+			break;
+	if (*p == '\0')
+		return util_strdup(raw);
 	mime_init();
 	return mime_from_glib(g_mime_utils_header_decode_text(NULL, raw));
+}
+
+/* n digits at p as a number, or -1. */
+static int
+date_num(const char *p, int n)
+{
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+/*
+ * The form nearly every Date: has, "[Mon, ]2 Jan 2006 15:04:05 -0700"
+ * (RFC 5322 §3.3, single spaces, no comment), read here; 0 for any
+ * other text, or a value out of range, which GMime reads instead.  The
+ * day name is not checked against the date, as GMime does not.  Days
+ * since 1970 as H. Hinnant's days_from_civil counts them.
+ */
+static int
+date_fast(const char *p, int64_t *t_r)
+{
+	static const char days[] = "MonTueWedThuFriSatSun";
+	static const char mons[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int d, m, y, hh, mi, ss, zh, zm, i, leap;
+	int64_t yy, era, yoe, doy, doe;
+
+	if (p[0] != '\0' && p[1] != '\0' && p[2] != '\0' && p[3] == ',') {
+		for (i = 0; i < 7; i++)
+			if (memcmp(p, days + 3 * i, 3) == 0)
+				break;
+		if (i == 7 || p[4] != ' ')
+			return 0;
+		p += 5;
+	}
+	if ((d = date_num(p, 1)) != -1 && p[1] == ' ')
+		p += 2;
+	else if ((d = date_num(p, 2)) != -1 && p[2] == ' ')
+		p += 3;
+	else
+		return 0;
+	for (m = 0; m < 12; m++)
+		if (strncmp(p, mons + 3 * m, 3) == 0)
+			break;
+	if (m == 12 || p[3] != ' ')
+		return 0;
+	p += 4;
+	if ((y = date_num(p, 4)) == -1 || p[4] != ' ' ||
+	    (hh = date_num(p + 5, 2)) == -1 || p[7] != ':' ||
+	    (mi = date_num(p + 8, 2)) == -1 || p[10] != ':' ||
+	    (ss = date_num(p + 11, 2)) == -1 || p[13] != ' ' ||
+	    (p[14] != '+' && p[14] != '-') ||
+	    (zh = date_num(p + 15, 2)) == -1 ||
+	    (zm = date_num(p + 17, 2)) == -1 || p[19] != '\0')
+		return 0;
+	leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+	if (y < 1970 || d < 1 || d > mdays[m] || (m == 1 && d == 29 &&
+	    !leap) || hh > 23 || mi > 59 || ss > 59 || zh > 12 || zm > 59)
+		return 0;
+	yy = y - (m < 2);
+	era = yy / 400;
+	yoe = yy - era * 400;
+	doy = (153 * (m < 2 ? m + 10 : m - 2) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	*t_r = (era * 146097 + doe - 719468) * 86400 + hh * 3600 + mi * 60 +
+	    ss - (p[14] == '-' ? -1 : 1) * (zh * 3600 + zm * 60);
+	return 1;
 }
 
 int64_t
@@ -41,6 +126,8 @@ mime_date_parse(const char *value)
 	GDateTime *dt;
 	int64_t t = -1;
 
+	if (date_fast(value, &t))
+		return t;
 	mime_init();
 	if ((dt = g_mime_utils_header_decode_date(value)) != NULL) {
 		t = g_date_time_to_unix(dt);

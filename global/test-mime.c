@@ -4,10 +4,13 @@
  * address-lists, the texts SEARCH matches, and the parts by id as the
  * webmail reads them (RFC 2045-2047, RFC 2231, RFC 5322).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <gmime/gmime.h>
 
 #include "../lib/buf.h"
 #include "mime.h"
@@ -567,10 +570,102 @@ test_caps(void)
 	buf_release(&b);
 }
 
+/*
+ * mime_decode_header() and mime_date_parse() answer the common cases
+ * themselves (ASCII text without "=?"; "[Day, ]D Mon YYYY hh:mm:ss
+ * +zzzz"), and mime_msg_from_mem() makes the CRLF form a line at a
+ * time: the same as GMime and mime_crlf_piece() on random input.
+ */
+static uint64_t rnd_state = 88172645463325252ULL;
+
+static unsigned
+rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (unsigned)(rnd_state % n);
+}
+
+static int64_t
+gmime_date(const char *v)
+{
+	GDateTime *dt;
+	int64_t t = -1;
+
+	if ((dt = g_mime_utils_header_decode_date(v)) != NULL) {
+		t = g_date_time_to_unix(dt);
+		g_date_time_unref(dt);
+	}
+	return t;
+}
+
+static void
+test_fast_paths(void)
+{
+	static const char al[] = " \t\r\n\x01\x1f\x7f\"()<>,;:@.\\[]aZ09=?_-";
+	static const char *const days[] = { "Mon", "Sun", "mon", "Xyz" };
+	static const char *const mons[] = { "Jan", "Feb", "Mar", "Apr", "May",
+	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "jan", "Foo" };
+	static const char lines[] = "ab\r\n\n\r";
+	char s[128], out[256], prev;
+	char *g, *d;
+	const char *data;
+	struct mime_msg *m;
+	size_t len, o, j;
+	int i, n, bad = 0, fast = 0;
+
+	mime_init();
+	for (i = 0; i < 100000; i++) {
+		n = (int)rnd(30);
+		for (j = 0; j < (size_t)n; j++)
+			s[j] = al[rnd(sizeof(al) - 1)];
+		s[n] = '\0';
+		g = g_mime_utils_header_decode_text(NULL, s);
+		d = mime_decode_header(s);
+		bad += strcmp(g, d) != 0;
+		g_free(g);
+		free(d);
+	}
+	ok(bad == 0, "ASCII header text: as GMime decodes it (%d differ)",
+	    bad);
+
+	for (i = bad = 0; i < 200000; i++) {
+		snprintf(s, sizeof(s), "%s%s%u %s %0*u %02u:%02u:%02u %c%02u%02u",
+		    rnd(3) ? days[rnd(4)] : "", rnd(2) ? ", " : "", rnd(33),
+		    mons[rnd(14)], (int)rnd(5), rnd(4) ? 1960 + rnd(100) :
+		    rnd(10000), rnd(26), rnd(62), rnd(62), rnd(2) ? '+' : '-',
+		    rnd(4) ? rnd(15) : rnd(100), rnd(4) ? rnd(60) : rnd(100));
+		fast += mime_date_parse(s) != -1;
+		bad += mime_date_parse(s) != gmime_date(s);
+	}
+	ok(bad == 0 && fast > 10000, "dates: as GMime reads them (%d "
+	    "differ, %d valid)", bad, fast);
+	ok(mime_date_parse("Tue, 29 Feb 2028 23:59:59 -1200") == 1835524799 &&
+	    mime_date_parse("Tue, 29 Feb 2027 23:59:59 -1200") ==
+	    gmime_date("Tue, 29 Feb 2027 23:59:59 -1200"),
+	    "a leap day, and one that is not");
+
+	for (i = bad = 0; i < 20000; i++) {
+		n = (int)rnd(40);
+		for (j = 0; j < (size_t)n; j++)
+			s[j] = lines[rnd(sizeof(lines) - 1)];
+		prev = '\0';
+		o = mime_crlf_piece(s, (size_t)n, out, &prev);
+		m = mime_msg_from_mem(s, (size_t)n);
+		data = mime_msg_data(m, &len);
+		bad += len != o || memcmp(data, out, o) != 0 || data[len] != 0;
+		mime_msg_free(&m);
+	}
+	ok(bad == 0, "the CRLF form: as mime_crlf_piece() makes it (%d "
+	    "differ)", bad);
+}
+
 int
 main(void)
 {
 	test_load();
+	test_fast_paths();
 	test_tree();
 	test_addr();
 	test_search();

@@ -187,9 +187,18 @@ sum_addr_prefix(const char *raw)
 static char *
 sum_addr_spec(const struct mime_addr *a)
 {
+	size_t l, d;
+	char *s;
+
 	if (a->local == NULL || a->domain == NULL)
 		return g_strdup(a->local != NULL ? a->local : "");
-	return g_strdup_printf("%s@%s", a->local, a->domain);
+	l = strlen(a->local);
+	d = strlen(a->domain);
+	s = g_malloc(l + 1 + d + 1);
+	memcpy(s, a->local, l);
+	s[l] = '@';
+	memcpy(s + l + 1, a->domain, d + 1);
+	return s;
 }
 
 /*
