@@ -232,6 +232,32 @@ mime_part_field(const struct mime_part *p, const char *name)
 	return NULL;
 }
 
+void
+mime_part_fields(const struct mime_part *p, const char *const *names,
+    size_t n, char **values)
+{
+	struct mime_field f;
+	size_t pos = 0, i, left = n, len[MIME_FIELDS_MAX];
+
+	if (n > MIME_FIELDS_MAX)
+		fatalx("mime_part_fields: %zu names", n);
+	for (i = 0; i < n; i++) {
+		values[i] = NULL;
+		len[i] = strlen(names[i]);
+	}
+	while (left > 0 && mime_field_next(p, &pos, &f)) {
+		if (f.name == NULL)
+			continue;
+		for (i = 0; i < n; i++)
+			if (values[i] == NULL && len[i] == f.namelen &&
+			    strncasecmp(f.name, names[i], f.namelen) == 0) {
+				values[i] = mime_field_value(&f);
+				left--;
+				break;
+			}
+	}
+}
+
 /* ---- the part tree ---- */
 
 /* Header and body of [off, end) split at the first empty line

@@ -147,6 +147,11 @@ char	*mime_field_value(const struct mime_field *f);
 /* The first field called name in p's header, unfolded, not decoded;
  * malloc'd, NULL if none. */
 char	*mime_part_field(const struct mime_part *p, const char *name);
+/* The same for n names (at most MIME_FIELDS_MAX) in one pass over the
+ * header: values[i] for names[i], NULL if none. */
+#define MIME_FIELDS_MAX		16
+void	mime_part_fields(const struct mime_part *p, const char *const *names,
+	    size_t n, char **values);
 
 /* ---- decoding ---- */
 

@@ -127,19 +127,15 @@ env_put_mailbox(const struct mime_addr *a, void *arg)
 	}
 }
 
-/* The addresses of the first field called name as address structures,
+/* The addresses of a field's value (NULL: none) as address structures,
  * without the outer parentheses (empty if none). */
 static void
-env_addresses(const struct mime_part *msg, const char *name,
-    struct buf *list, int dg)
+env_addresses(const char *v, struct buf *list, int dg)
 {
 	struct env_out o = { list, dg };
-	char *v;
 
-	if ((v = mime_part_field(msg, name)) != NULL) {
+	if (v != NULL)
 		mime_addr_parse(v, env_put_mailbox, &o);
-		free(v);
-	}
 }
 
 static void
@@ -154,58 +150,61 @@ env_put_list(struct buf *b, const struct buf *list)
 	}
 }
 
-/* A field's raw value (RFC 3501 sends encoded words as they are). */
-static void
-env_put_field(struct buf *b, const struct mime_part *msg, const char *name,
-    int dg)
-{
-	char *v;
-
-	v = mime_part_field(msg, name);
-	put_nstring(b, v, dg);
-	free(v);
-}
-
 /*
  * ENVELOPE: (date subject from sender reply-to to cc bcc in-reply-to
  * message-id); sender and reply-to are from when absent or empty.
+ * Fields are raw values (RFC 3501 sends encoded words as they are),
+ * the first of each name, all found in one pass over the header.
  */
+enum { ENV_DATE, ENV_SUBJECT, ENV_FROM, ENV_SENDER, ENV_REPLY_TO, ENV_TO,
+	ENV_CC, ENV_BCC, ENV_IRT, ENV_MSGID, ENV_NFIELDS };
+
 static void
 env_write(struct buf *b, const struct mime_part *msg, int dg)
 {
-	static const char *const lists[] = { "To", "Cc", "Bcc" };
+	static const char *const names[ENV_NFIELDS] = {
+		[ENV_DATE] = "Date", [ENV_SUBJECT] = "Subject",
+		[ENV_FROM] = "From", [ENV_SENDER] = "Sender",
+		[ENV_REPLY_TO] = "Reply-To", [ENV_TO] = "To", [ENV_CC] = "Cc",
+		[ENV_BCC] = "Bcc", [ENV_IRT] = "In-Reply-To",
+		[ENV_MSGID] = "Message-ID",
+	};
+	char *v[ENV_NFIELDS];
 	struct buf from, other;
 	size_t i;
 
+	mime_part_fields(msg, names, ENV_NFIELDS, v);
 	buf_init(&from, 0);
 	buf_init(&other, 0);
 	buf_putc(b, '(');
-	env_put_field(b, msg, "Date", dg);
+	put_nstring(b, v[ENV_DATE], dg);
 	buf_putc(b, ' ');
-	env_put_field(b, msg, "Subject", dg);
+	put_nstring(b, v[ENV_SUBJECT], dg);
 	buf_putc(b, ' ');
-	env_addresses(msg, "From", &from, dg);
+	env_addresses(v[ENV_FROM], &from, dg);
 	env_put_list(b, &from);
 	buf_putc(b, ' ');
-	env_addresses(msg, "Sender", &other, dg);
+	env_addresses(v[ENV_SENDER], &other, dg);
 	env_put_list(b, other.len > 0 ? &other : &from);
 	buf_putc(b, ' ');
 	buf_reset(&other);
-	env_addresses(msg, "Reply-To", &other, dg);
+	env_addresses(v[ENV_REPLY_TO], &other, dg);
 	env_put_list(b, other.len > 0 ? &other : &from);
-	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+	for (i = ENV_TO; i <= ENV_BCC; i++) {
 		buf_putc(b, ' ');
 		buf_reset(&other);
-		env_addresses(msg, lists[i], &other, dg);
+		env_addresses(v[i], &other, dg);
 		env_put_list(b, &other);
 	}
 	buf_putc(b, ' ');
-	env_put_field(b, msg, "In-Reply-To", dg);
+	put_nstring(b, v[ENV_IRT], dg);
 	buf_putc(b, ' ');
-	env_put_field(b, msg, "Message-ID", dg);
+	put_nstring(b, v[ENV_MSGID], dg);
 	buf_putc(b, ')');
 	buf_release(&from);
 	buf_release(&other);
+	for (i = 0; i < ENV_NFIELDS; i++)
+		free(v[i]);
 }
 
 char *
@@ -266,14 +265,14 @@ bs_put_disposition(struct buf *b, struct mime_part *p, int dg)
 
 /* body-fld-lang: one tag as a string, several as a list (RFC 3282). */
 static void
-bs_put_language(struct buf *b, const struct mime_part *p, int dg)
+bs_put_language(struct buf *b, char *v, int dg)
 {
 	struct buf tags;
-	char *v, *tag, *save = NULL;
+	char *tag, *save = NULL;
 	int n = 0;
 
 	buf_init(&tags, 0);
-	if ((v = mime_part_field(p, "Content-Language")) != NULL)
+	if (v != NULL)
 		for (tag = strtok_r(v, ", \t", &save); tag != NULL;
 		    tag = strtok_r(NULL, ", \t", &save)) {
 			if (n++ > 0)
@@ -289,19 +288,34 @@ bs_put_language(struct buf *b, const struct mime_part *p, int dg)
 		buf_append(b, tags.data, tags.len);
 		buf_putc(b, ')');
 	}
-	free(v);
 	buf_release(&tags);
 }
 
-static void
-bs_put_field(struct buf *b, const struct mime_part *p, const char *name,
-    int dg)
-{
-	char *v;
+/* The fields of a part BODYSTRUCTURE shows, found in one pass. */
+enum { BS_ID, BS_DESCRIPTION, BS_ENCODING, BS_MD5, BS_LANGUAGE,
+	BS_LOCATION, BS_NFIELDS };
 
-	v = mime_part_field(p, name);
-	put_nstring(b, v, dg);
-	free(v);
+static void
+bs_fields(const struct mime_part *p, char **v)
+{
+	static const char *const names[BS_NFIELDS] = {
+		[BS_ID] = "Content-ID",
+		[BS_DESCRIPTION] = "Content-Description",
+		[BS_ENCODING] = "Content-Transfer-Encoding",
+		[BS_MD5] = "Content-MD5", [BS_LANGUAGE] = "Content-Language",
+		[BS_LOCATION] = "Content-Location",
+	};
+
+	mime_part_fields(p, names, BS_NFIELDS, v);
+}
+
+static void
+bs_fields_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; i < BS_NFIELDS; i++)
+		free(v[i]);
 }
 
 /* A multipart without parts is not grammatical: show one empty part,
@@ -315,6 +329,7 @@ static void
 bs_write_multipart(struct buf *b, struct mime_part *p, int ext, int dg)
 {
 	size_t i, n = mime_part_nchildren(p);
+	char *v[BS_NFIELDS];
 
 	buf_putc(b, '(');
 	for (i = 0; i < n; i++)
@@ -324,14 +339,16 @@ bs_write_multipart(struct buf *b, struct mime_part *p, int ext, int dg)
 	buf_putc(b, ' ');
 	put_upper(b, mime_part_subtype(p), dg);
 	if (ext) {
+		bs_fields(p, v);
 		buf_putc(b, ' ');
 		bs_put_params(b, p, MIME_PARAMS_TYPE, dg);
 		buf_putc(b, ' ');
 		bs_put_disposition(b, p, dg);
 		buf_putc(b, ' ');
-		bs_put_language(b, p, dg);
+		bs_put_language(b, v[BS_LANGUAGE], dg);
 		buf_putc(b, ' ');
-		bs_put_field(b, p, "Content-Location", dg);
+		put_nstring(b, v[BS_LOCATION], dg);
+		bs_fields_free(v);
 	}
 	buf_putc(b, ')');
 }
@@ -346,13 +363,14 @@ static void
 bs_write(struct buf *b, struct mime_part *p, int ext, int dg)
 {
 	struct mime_part *msg;
-	char *enc;
+	char *v[BS_NFIELDS], *enc;
 	size_t len;
 
 	if (mime_part_is(p, "multipart", "*")) {
 		bs_write_multipart(b, p, ext, dg);
 		return;
 	}
+	bs_fields(p, v);
 	buf_putc(b, '(');
 	put_upper(b, mime_part_type(p), dg);
 	buf_putc(b, ' ');
@@ -360,13 +378,12 @@ bs_write(struct buf *b, struct mime_part *p, int ext, int dg)
 	buf_putc(b, ' ');
 	bs_put_params(b, p, MIME_PARAMS_TYPE, dg);
 	buf_putc(b, ' ');
-	bs_put_field(b, p, "Content-ID", dg);
+	put_nstring(b, v[BS_ID], dg);
 	buf_putc(b, ' ');
-	bs_put_field(b, p, "Content-Description", dg);
+	put_nstring(b, v[BS_DESCRIPTION], dg);
 	buf_putc(b, ' ');
-	enc = mime_part_field(p, "Content-Transfer-Encoding");
+	enc = v[BS_ENCODING];
 	put_upper(b, enc != NULL && *enc != '\0' ? enc : "7BIT", dg);
-	free(enc);
 	(void)mime_part_body(p, &len);
 	buf_printf(b, " %zu", len);
 	if (mime_part_is(p, "text", "*"))
@@ -380,15 +397,16 @@ bs_write(struct buf *b, struct mime_part *p, int ext, int dg)
 	}
 	if (ext) {
 		buf_putc(b, ' ');
-		bs_put_field(b, p, "Content-MD5", dg);
+		put_nstring(b, v[BS_MD5], dg);
 		buf_putc(b, ' ');
 		bs_put_disposition(b, p, dg);
 		buf_putc(b, ' ');
-		bs_put_language(b, p, dg);
+		bs_put_language(b, v[BS_LANGUAGE], dg);
 		buf_putc(b, ' ');
-		bs_put_field(b, p, "Content-Location", dg);
+		put_nstring(b, v[BS_LOCATION], dg);
 	}
 	buf_putc(b, ')');
+	bs_fields_free(v);
 }
 
 char *
