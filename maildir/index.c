@@ -253,11 +253,13 @@ mbox_messages(struct mbox *mb, uint32_t uid_min, uint32_t uid_max,
 		m.vsize = sqlite3_column_int64(s, 5);
 		m.internaldate = sqlite3_column_int64(s, 6);
 		m.file = (const char *)sqlite3_column_text(s, 7);
+		m.hdr8 = sqlite3_column_type(s, 8) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int(s, 8) != 0;
 		if (with_cache) {
-			m.envelope = (const char *)sqlite3_column_text(s, 8);
+			m.envelope = (const char *)sqlite3_column_text(s, 9);
 			m.bodystructure = (const char *)
-			    sqlite3_column_text(s, 9);
-			m.body = (const char *)sqlite3_column_text(s, 10);
+			    sqlite3_column_text(s, 10);
+			m.body = (const char *)sqlite3_column_text(s, 11);
 		}
 		if ((r = cb(&m, arg)) != 0)
 			break;
@@ -591,6 +593,19 @@ mbox_cache_put(struct mbox *mb, uint32_t uid, const char *envelope,
 	return 0;
 }
 
+int
+mbox_hdr8_put(struct mbox *mb, uint32_t uid, int hdr8)
+{
+	sqlite3_stmt *s = store_stmt(mb->st, Q_MSG_HDR8);
+
+	sqlite3_bind_int(s, 1, hdr8 != 0);
+	sqlite3_bind_int64(s, 2, mb->id);
+	sqlite3_bind_int64(s, 3, uid);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return store_fail(mb->st, "hdr8");
+	return 0;
+}
+
 char *
 mbox_keywords(struct mbox *mb)
 {
@@ -719,6 +734,10 @@ store_add_row_as(struct mbox *mb, uint32_t uid, uint64_t modseq,
 	sqlite3_bind_int64(s, 9, idate);
 	sqlite3_bind_text(s, 10, letters != NULL ? letters : "", -1,
 	    SQLITE_STATIC);
+	if (sum != NULL && sum->hdr8 != -1)
+		sqlite3_bind_int(s, 11, sum->hdr8);
+	else
+		sqlite3_bind_null(s, 11);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		return store_fail(mb->st, "add message");
 	/* The row's id, as the quota trigger leaves it. */
@@ -956,6 +975,19 @@ mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst, uint32_t *uid_r)
 	sqlite3_bind_int64(s, 4, uid);
 	sqlite3_step(s);
 	sqlite3_finalize(s);
+	/* So is whether its header holds 8-bit octets, when the summary
+	 * (the table's, which does not keep it) did not say. */
+	if (sum.hdr8 == -1) {
+		s = db_prepare(dst->st->db, "UPDATE msg SET hdr8 = (SELECT "
+		    "hdr8 FROM msg WHERE mailbox = ?3 AND uid = ?4) WHERE "
+		    "mailbox = ?1 AND uid = ?2");
+		sqlite3_bind_int64(s, 1, dst->id);
+		sqlite3_bind_int64(s, 2, *uid_r);
+		sqlite3_bind_int64(s, 3, src->id);
+		sqlite3_bind_int64(s, 4, uid);
+		sqlite3_step(s);
+		sqlite3_finalize(s);
+	}
 	summary_free(&sum);
 	if (mstore_commit(dst->st) == -1)
 		return -1;

@@ -155,6 +155,8 @@ struct mmsg {
 	int64_t		 vsize;		/* octets with CRLF line ends */
 	int64_t		 internaldate;	/* seconds since the epoch */
 	const char	*file;		/* name in cur/ */
+	int		 hdr8;		/* 8-bit header octets: 1, 0, -1
+					   not known (RFC 6532) */
 	const char	*envelope;	/* cached FETCH items, or NULL */
 	const char	*bodystructure;
 	const char	*body;
@@ -500,6 +502,9 @@ int	mbox_expunge(struct mbox *mb, const uint32_t *uids, size_t n);
 /* Store cached FETCH items for a message (any may be NULL). */
 int	mbox_cache_put(struct mbox *mb, uint32_t uid, const char *envelope,
 	    const char *bodystructure, const char *body);
+/* Keep whether a message's header holds 8-bit octets (msg.hdr8, which
+ * mmsg.hdr8 reads), found out by a reader where it was not known. */
+int	mbox_hdr8_put(struct mbox *mb, uint32_t uid, int hdr8);
 /* Every keyword used in the mailbox, space-separated (caller frees). */
 char	*mbox_keywords(struct mbox *mb);
 

@@ -115,6 +115,7 @@ store_summary_get(struct mbox *mb, uint32_t uid, struct summary *sum)
 	int rc;
 
 	memset(sum, 0, sizeof(*sum));
+	sum->hdr8 = -1;		/* not in the summary table */
 	sqlite3_bind_int64(s, 1, mb->id);
 	sqlite3_bind_int64(s, 2, uid);
 	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {

@@ -46,7 +46,10 @@ static const char *store_schema =
     "  modseq INTEGER NOT NULL,"
     "  size INTEGER NOT NULL,"
     "  vsize INTEGER NOT NULL,"
-    "  internaldate INTEGER NOT NULL);"
+    "  internaldate INTEGER NOT NULL,"
+    /* 8-bit octets in the header (RFC 6532): 1 or 0, NULL when not
+     * known (imapd finds out when it needs to, and keeps it) */
+    "  hdr8 INTEGER);"
     "CREATE UNIQUE INDEX IF NOT EXISTS msg_uid ON msg(mailbox, uid);"
     "CREATE UNIQUE INDEX IF NOT EXISTS msg_file ON msg(mailbox, file);"
     "CREATE TABLE IF NOT EXISTS cache("
@@ -288,18 +291,21 @@ static const char *store_sql_text[Q_COUNT] = {
 	[Q_MBOX_RECENT_SET] = "UPDATE mailbox SET first_recent = uidnext"
 	    " WHERE id = ?",
 	[Q_MSG_RANGE] = "SELECT uid, flags, keywords, modseq, size, vsize,"
-	    " internaldate, file FROM msg WHERE mailbox = ? AND uid >= ? AND"
-	    " uid <= ? AND modseq > ? ORDER BY uid",
+	    " internaldate, file, hdr8 FROM msg WHERE mailbox = ? AND"
+	    " uid >= ? AND uid <= ? AND modseq > ? ORDER BY uid",
 	[Q_MSG_RANGE_CACHE] = "SELECT uid, flags, keywords, modseq, size,"
-	    " vsize, internaldate, file, c.envelope, c.bodystructure, c.body"
+	    " vsize, internaldate, file, hdr8, c.envelope, c.bodystructure,"
+	    " c.body"
 	    " FROM msg LEFT JOIN cache c ON c.msg = msg.id WHERE mailbox = ?"
 	    " AND uid >= ? AND uid <= ? AND modseq > ? ORDER BY uid",
 	[Q_MSG_UIDS] = "SELECT uid FROM msg WHERE mailbox = ? ORDER BY uid",
 	[Q_MSG_ONE] = "SELECT id, file, flags, keywords, modseq, internaldate,"
 	    " kwletters FROM msg WHERE mailbox = ? AND uid = ?",
 	[Q_MSG_ADD] = "INSERT INTO msg(mailbox, uid, file, flags, keywords,"
-	    " modseq, size, vsize, internaldate, kwletters)"
-	    " VALUES (?,?,?,?,?,?,?,?,?,?)",
+	    " modseq, size, vsize, internaldate, kwletters, hdr8)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+	[Q_MSG_HDR8] = "UPDATE msg SET hdr8 = ? WHERE mailbox = ? AND"
+	    " uid = ?",
 	[Q_MSG_FLAGS] = "UPDATE msg SET flags = ?, keywords = ?, kwletters = ?,"
 	    " modseq = ? WHERE mailbox = ? AND uid = ?",
 	[Q_MSG_DEL] = "DELETE FROM msg WHERE mailbox = ? AND uid = ?"
@@ -735,6 +741,11 @@ store_upgrade(struct mstore *st, const char **err)
 	if (!db_compiles(st->db, "SELECT kwletters FROM msg LIMIT 0") &&
 	    db_exec(st->db, "ALTER TABLE msg ADD COLUMN kwletters TEXT"
 	    " NOT NULL DEFAULT ''", err) == -1)
+		return -1;
+	/* msg.hdr8: NULL in the rows made before, found out when needed */
+	if (!db_compiles(st->db, "SELECT hdr8 FROM msg LIMIT 0") &&
+	    db_exec(st->db, "ALTER TABLE msg ADD COLUMN hdr8 INTEGER",
+	    err) == -1)
 		return -1;
 	/* SORT's keys: the summaries made before are dropped, to be made
 	 * again with them when next needed (msglist.c). */

@@ -144,6 +144,19 @@ sum_header_len(const char *p, size_t len)
 	return len;
 }
 
+/* Any 8-bit octet in the header of the len octets read?  -1 when what
+ * was read ends within the header and is all the reader takes. */
+static int
+sum_hdr8(const char *p, size_t len)
+{
+	size_t i, hl = sum_header_len(p, len);
+
+	for (i = 0; i < hl; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return 1;
+	return hl == len && len >= SUMMARY_HEADER_MAX ? -1 : 0;
+}
+
 /* ---- addresses ---- */
 
 /*
@@ -701,6 +714,7 @@ summary_empty(struct summary *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->sent = SUMMARY_NO_DATE;
+	s->hdr8 = -1;
 	s->from_name = util_strdup("");
 	s->from_addr = util_strdup("");
 	s->from_key = util_strdup("");
@@ -754,6 +768,7 @@ summary_parse(const char *hdr, size_t len, struct summary *s)
 	int cur = -1, f;
 
 	summary_empty(s);
+	s->hdr8 = sum_hdr8(hdr, len);
 	len = sum_header_len(hdr, len);
 	while (pos < len) {
 		line = hdr + pos;

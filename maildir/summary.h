@@ -40,6 +40,9 @@ struct summary {
 	char	*in_reply_to;	/* its first "<id>", or NULL */
 	char	*references;	/* "<a> <b> ...", or NULL */
 	int	 has_attachment;
+	/* An octet >= 0x80 in the header block (RFC 6532): 1 or 0; -1 when
+	 * not known (its end was not read).  Kept in msg.hdr8, not here. */
+	int	 hdr8;
 	/* IMAP SORT's keys (RFC 5256 §3, RFC 5957), "" when none: */
 	char	*from_mbox;	/* the first From's addr-mailbox, */
 	char	*to_mbox;	/* casemap'd (RFC 5051) */
