@@ -51,6 +51,8 @@ struct fetch_req {
 					 * message (else those stream) */
 	int		 wants_modseq;	/* the MODSEQ item: a CONDSTORE use */
 	int		 need_ext;	/* SAVEDATE, EMAILID, PREVIEW */
+	int		 shows_raw;	/* header octets or the size: a
+					 * section, RFC822.SIZE, BINARY[] */
 	int		 preview_lazy;	/* PREVIEW (LAZY): NIL if not kept */
 	int		 sets_seen;
 	uint64_t	 changedsince;
@@ -74,6 +76,8 @@ fetch_add(struct fetch_req *r, enum fetch_kind kind, const char *label)
 		r->wants_modseq = 1;
 	if (kind == FI_SAVEDATE || kind == FI_EMAILID || kind == FI_PREVIEW)
 		r->need_ext = 1;
+	if (kind == FI_SIZE || kind == FI_SECTION)
+		r->shows_raw = 1;
 	r->n++;
 	return 0;
 }
@@ -196,6 +200,8 @@ fetch_parse_binary(struct fetch_req *r, int size, int peek,
 	it->peek = peek;
 	snprintf(it->label, sizeof(it->label), "%s[%s]", size ?
 	    "BINARY.SIZE" : "BINARY", section);
+	if (section[0] == '\0')	/* the whole message */
+		r->shows_raw = 1;
 	if (partial != NULL) {
 		if (fetch_partial(it, partial) == -1)
 			return -1;
@@ -404,6 +410,12 @@ struct fetch_run {
 		char	*env, *bs, *body;
 	}		*puts;
 	size_t		 nputs;
+	/* msg.hdr8 found out, to keep likewise (fetch_hdr8()) */
+	struct hdr8_put {
+		uint32_t uid;
+		int	 hdr8;
+	}		*h8puts;
+	size_t		 nh8puts;
 	/* PREVIEWs made, to keep likewise (RFC 8970 §3.1) */
 	struct preview_put {
 		uint32_t uid;
@@ -417,6 +429,28 @@ put_literal(struct buf *b, const char *data, size_t len)
 {
 	buf_printf(b, "{%zu}\r\n", len);
 	buf_append(b, data, len);
+}
+
+/* "label {n}" and data, or <offset.length> of it (RFC 3501 §6.4.5);
+ * with lit8, "~{n}" when it holds a NUL (RFC 3516 §4.2). */
+static void
+put_item(struct buf *b, const struct fetch_item *it, const char *data,
+    size_t len, int lit8)
+{
+	if (it->partial) {
+		if (it->offset >= len)
+			len = 0;
+		else {
+			data += it->offset;
+			len -= (size_t)it->offset;
+			if (len > it->length)
+				len = (size_t)it->length;
+		}
+	}
+	buf_printf(b, "%s ", it->label);
+	if (lit8 && memchr(data, '\0', len) != NULL)
+		buf_putc(b, '~');
+	put_literal(b, data, len);
 }
 
 static void
@@ -434,18 +468,7 @@ fetch_section(struct buf *b, const struct fetch_item *it,
 		data = "";
 		len = 0;
 	}
-	if (it->partial) {
-		if (it->offset >= len)
-			len = 0;
-		else {
-			data += it->offset;
-			len -= (size_t)it->offset;
-			if (len > it->length)
-				len = (size_t)it->length;
-		}
-	}
-	buf_printf(b, "%s ", it->label);
-	put_literal(b, data, len);
+	put_item(b, it, data, len, 0);
 	free(owned);
 }
 
@@ -634,6 +657,74 @@ fetch_downgrade(struct fetch_run *fr, const struct mmsg *m,
 	}
 }
 
+/*
+ * Does m's header hold an octet >= 0x80 (RFC 6532)?  The index knows for
+ * the messages it took in since it keeps msg.hdr8; for the others the
+ * header is read here, once: what is found is kept.  1 or 0 (0 too when
+ * the file cannot be read: what follows finds that out).
+ */
+static int
+fetch_hdr8(struct fetch_run *fr, const struct mmsg *m)
+{
+	struct hdr8_put *hp;
+	unsigned char in[8192];
+	ssize_t n = 0, i;
+	off_t off = 0;
+	int fd, bol = 1, r = -1;
+
+	if (m->hdr8 != -1)
+		return m->hdr8;
+	if ((fd = mbox_msg_open(fr->s->mb, m->uid)) == -1)
+		return 0;
+	while (r == -1 && (n = pread(fd, in, sizeof(in), off)) > 0) {
+		off += n;
+		for (i = 0; i < n && r == -1; i++) {
+			if (in[i] >= 0x80)
+				r = 1;
+			else if (in[i] == '\n' && bol)
+				r = 0;		/* the empty line */
+			else if (in[i] == '\n')
+				bol = 1;
+			else if (in[i] != '\r')
+				bol = 0;
+		}
+	}
+	close(fd);
+	if (n < 0)
+		return 0;	/* nothing kept: the next one tries again */
+	if (r == -1)		/* no body: all of it was header */
+		r = 0;
+	hp = reallocarray(fr->h8puts, fr->nh8puts + 1, sizeof(*hp));
+	if (hp == NULL)
+		fatal("reallocarray");
+	fr->h8puts = hp;
+	hp[fr->nh8puts].uid = m->uid;
+	hp[fr->nh8puts++].hdr8 = r;
+	return r;
+}
+
+/*
+ * RFC 6855 §7, §8: a session that did not ENABLE UTF8=ACCEPT (nor
+ * IMAP4rev2) is given a message whose header holds 8-bit octets as a
+ * surrogate (surrogate.c), in every item that shows the header's octets
+ * or the size.  NULL for all others: the one look is at msg.hdr8.
+ */
+static struct mime_msg *
+fetch_surrogate(struct fetch_run *fr, const struct mmsg *m,
+    struct mime_msg **msg)
+{
+	struct mime_msg *sg;
+
+	if (!fr->req->shows_raw || imap_names_utf8(fr->s) ||
+	    fetch_hdr8(fr, m) != 1)
+		return NULL;
+	if (*msg == NULL && (*msg = fetch_load(fr, m->uid)) == NULL)
+		return NULL;		/* gone: NIL, as below */
+	if ((sg = imap_surrogate(*msg)) == NULL)
+		fatal("surrogate");
+	return sg;
+}
+
 /* PREVIEW (RFC 8970 §3): the one kept, else made now and kept (with
  * LAZY: NIL, it costs reading the message); NIL when it cannot be. */
 static void
@@ -666,10 +757,12 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 	struct imap_session *s = fr->s;
 	struct fetch_req *r = fr->req;
 	struct buf *b = imap_out(s);
-	struct mime_msg *msg = NULL;
+	struct mime_msg *msg = NULL, *sg = NULL;
 	const char *env = NULL, *bs = NULL, *body = NULL, *sep = "";
 	char *own[3] = { NULL, NULL, NULL };
 	char date[32];
+	const char *sgdata = NULL;
+	size_t sglen = 0;
 	int flags_done = 0, uid_done = 0, modseq_done = 0, fd = -1, nocache;
 	struct mmsg_ext ext;
 	int have_ext = 0;
@@ -686,6 +779,8 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 		msg = fetch_load(fr, m->uid);	/* NULL: NIL (expunged) */
 	if (r->need_cache)
 		fetch_cached(fr, m, &msg, &env, &bs, &body);
+	if ((sg = fetch_surrogate(fr, m, &msg)) != NULL)
+		sgdata = mime_msg_data(sg, &sglen);
 	nocache = r->need_cache && (env == NULL || bs == NULL || body == NULL);
 	/* Only whole messages asked for: streamed from the file. */
 	if (r->need_text && msg == NULL && !r->part_text && !nocache) {
@@ -698,6 +793,7 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 			fr->gone++;
 	} else if ((r->need_text && msg == NULL && (msg = fetch_load(fr,
 	    m->uid)) == NULL) || nocache) {
+		mime_msg_free(&sg);
 		if (!fr->load_gone) {
 			fr->failed = 1;
 			mime_msg_free(&msg);
@@ -710,6 +806,7 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 	}
 	if (fetch_binary_open(fr, m->uid, bins) == -1) {
 		mime_msg_free(&msg);
+		mime_msg_free(&sg);
 		if (fd != -1)
 			close(fd);
 		return 0;
@@ -745,8 +842,8 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 			buf_printf(b, "%sINTERNALDATE \"%s\"", sep, date);
 			break;
 		case FI_SIZE:
-			buf_printf(b, "%sRFC822.SIZE %lld", sep,
-			    (long long)m->vsize);
+			buf_printf(b, "%sRFC822.SIZE %lld", sep, sg != NULL ?
+			    (long long)sglen : (long long)m->vsize);
 			break;
 		case FI_ENVELOPE:
 			buf_printf(b, "%sENVELOPE %s", sep, env != NULL ? env :
@@ -791,7 +888,9 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 			break;
 		case FI_SECTION:
 			buf_puts(b, sep);
-			if (msg != NULL)
+			if (sg != NULL)
+				fetch_section(b, it, sg);
+			else if (msg != NULL)
 				fetch_section(b, it, msg);
 			else if (fd != -1)
 				fetch_stream(s, it, fd, m->vsize);
@@ -800,7 +899,9 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 			break;
 		case FI_BINARY:
 			buf_puts(b, sep);
-			if (bins[i].fd == -1)
+			if (sg != NULL && it->section[0] == '\0')
+				put_item(b, it, sgdata, sglen, 1);
+			else if (bins[i].fd == -1)
 				buf_printf(b, "%s NIL", it->label);
 			else
 				imap_binary_send(s, it->label, &bins[i],
@@ -808,6 +909,8 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 			break;
 		case FI_BINARY_SIZE:
 			buf_printf(b, "%s%s %llu", sep, it->label,
+			    sg != NULL && it->section[0] == '\0' ?
+			    (unsigned long long)sglen :
 			    (unsigned long long)bins[i].size);
 			break;
 		}
@@ -831,6 +934,7 @@ fetch_one(struct fetch_run *fr, uint32_t seq, const struct mmsg *m)
 	if (have_ext)
 		mmsg_ext_free(&ext);
 	mime_msg_free(&msg);
+	mime_msg_free(&sg);
 	for (i = 0; i < 3; i++)
 		free(own[i]);
 	if (fd != -1)
@@ -859,7 +963,7 @@ fetch_cache_flush(struct fetch_run *fr)
 {
 	size_t i;
 
-	if (fr->nputs == 0 && fr->npvputs == 0)
+	if (fr->nputs == 0 && fr->npvputs == 0 && fr->nh8puts == 0)
 		return;
 	if (mstore_begin(mbox_store(fr->s->mb)) == 0) {	/* maybe shared */
 		for (i = 0; i < fr->nputs; i++)
@@ -868,6 +972,9 @@ fetch_cache_flush(struct fetch_run *fr)
 		for (i = 0; i < fr->npvputs; i++)
 			mbox_preview_put(fr->s->mb, fr->pvputs[i].uid,
 			    fr->pvputs[i].text);
+		for (i = 0; i < fr->nh8puts; i++)
+			mbox_hdr8_put(fr->s->mb, fr->h8puts[i].uid,
+			    fr->h8puts[i].hdr8);
 		if (mstore_commit(mbox_store(fr->s->mb)) == -1)
 			log_warn("sid=%s cache: %s", fr->s->id,
 			    mstore_error(mbox_store(fr->s->mb)));
@@ -881,6 +988,7 @@ fetch_cache_flush(struct fetch_run *fr)
 	for (i = 0; i < fr->npvputs; i++)
 		free(fr->pvputs[i].text);
 	free(fr->pvputs);
+	free(fr->h8puts);
 }
 
 /* Implicit \Seen (RFC 3501 §6.4.5) before the answers are made, so

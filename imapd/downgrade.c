@@ -35,6 +35,14 @@ imap_8bit(const char *s)
 void
 imap_encoded_words(struct buf *b, const char *s)
 {
+	imap_encoded_words_fit(b, s, EW_MAX);
+}
+
+/* The same, the first word at most first octets (IMAP_EW_MIN at least:
+ * the rest of a header line, RFC 2047 §2's 76). */
+void
+imap_encoded_words_fit(struct buf *b, const char *s, size_t first)
+{
 	const char *charset;
 	char *b64;
 	size_t len = strlen(s), max, n, pos = 0;
@@ -42,9 +50,12 @@ imap_encoded_words(struct buf *b, const char *s)
 
 	utf8 = g_utf8_validate(s, (gssize)len, NULL);
 	charset = utf8 ? "UTF-8" : "UNKNOWN-8BIT";
-	/* "=?" charset "?B?" text "?=": 4 text octets carry 3. */
-	max = (EW_MAX - strlen(charset) - 7) / 4 * 3;
+	if (first < IMAP_EW_MIN || first > EW_MAX)
+		first = EW_MAX;
 	while (pos < len) {
+		/* "=?" charset "?B?" text "?=": 4 text octets carry 3. */
+		max = ((pos == 0 ? first : EW_MAX) - strlen(charset) - 7) / 4 *
+		    3;
 		n = len - pos < max ? len - pos : max;
 		if (utf8)
 			while (pos + n < len &&

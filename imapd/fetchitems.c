@@ -150,6 +150,18 @@ env_put_list(struct buf *b, const struct buf *list)
 	}
 }
 
+/* In-Reply-To, Message-ID: with dg, one with 8-bit octets is NIL, as
+ * the surrogate header has none (only a Downgraded- field: surrogate.c,
+ * RFC 6857): a msg-id has no ASCII form to give. */
+static void
+put_id(struct buf *b, const char *v, int dg)
+{
+	if (dg && v != NULL && imap_8bit(v))
+		buf_puts(b, "NIL");
+	else
+		imap_put_nstring(b, v);
+}
+
 /*
  * ENVELOPE: (date subject from sender reply-to to cc bcc in-reply-to
  * message-id); sender and reply-to are from when absent or empty.
@@ -197,9 +209,9 @@ env_write(struct buf *b, const struct mime_part *msg, int dg)
 		env_put_list(b, &other);
 	}
 	buf_putc(b, ' ');
-	put_nstring(b, v[ENV_IRT], dg);
+	put_id(b, v[ENV_IRT], dg);
 	buf_putc(b, ' ');
-	put_nstring(b, v[ENV_MSGID], dg);
+	put_id(b, v[ENV_MSGID], dg);
 	buf_putc(b, ')');
 	buf_release(&from);
 	buf_release(&other);

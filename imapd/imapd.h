@@ -30,6 +30,8 @@
  *		CREATE's USE, PREVIEW's text
  * compress.c	COMPRESS=DEFLATE (RFC 4978), over lib/conn's deflate
  * utf8.c	UTF8=ACCEPT (RFC 6855): mailbox names in UTF-8
+ * surrogate.c	the message a session without UTF8=ACCEPT is given when its
+ *		header holds 8-bit octets (RFC 6855 §7; downgrade.c encodes)
  * rev2.c	IMAP4rev2 (RFC 9051) beside IMAP4rev1, once ENABLEd
  * context.c	search contexts (RFC 5267 §4): PARTIAL, and the searches
  *		RETURN (UPDATE) keeps current
@@ -161,7 +163,17 @@ void	imap_put_astring(struct buf *b, const char *s);
  * an nstring with 8-bit octets as encoded-words. */
 int	imap_8bit(const char *s);
 void	imap_encoded_words(struct buf *b, const char *s);
+#define IMAP_EW_MIN	28	/* room for a word of a few characters */
+void	imap_encoded_words_fit(struct buf *b, const char *s, size_t first);
 void	imap_put_nstring_7bit(struct buf *b, const char *s);
+
+/* surrogate.c: any octet >= 0x80 in h[0..len)?  The message a session
+ * without UTF8=ACCEPT is given for m, whose header holds 8-bit octets:
+ * its header downgraded (RFC 6855 §7, RFC 6857), its body as it is;
+ * NULL if memory runs out. */
+struct mime_msg;
+int	imap_header_8bit(const char *h, size_t len);
+struct mime_msg *imap_surrogate(struct mime_msg *m);
 
 /* ==== seqset.c: sequence sets ==== */
 

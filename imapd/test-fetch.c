@@ -388,10 +388,61 @@ test_encoded_words(void)
 	ok(!imap_8bit("plain") && imap_8bit("\xc3\xa9"), "imap_8bit");
 }
 
+/* surrogate.c: a header downgraded field by field, the body kept. */
+static void
+test_surrogate(void)
+{
+	static const char in[] =
+	    "Received: from a.example by b.example for <j\xc3\xb6rg@b.example>\n"
+	    "From: Ren\xe9 <rene@example.test>\n"
+	    "To: Gr\xc3\xbc\xc3\x9f" "e-Team: a@b.c, \"Kim \\\"K\\\" Lee\" "
+	    "<k@b.c>;, plain@b.c\n"
+	    "References: <a@b.c>\n <\xc3\xa9@b.c>\n"
+	    "X-Plain: stays\n"
+	    "Content-Type: text/plain; charset=utf-8; name=\"M\xc3\xa4rz\"\n"
+	    "\n"
+	    "body \xc3\xa9\n";
+	struct mime_msg *m, *sg;
+	const char *d, *line, *end;
+	size_t len, longest = 0;
+	char *h;
+
+	m = mime_msg_from_mem(in, sizeof(in) - 1);
+	sg = imap_surrogate(m);
+	d = mime_msg_data(sg, &len);
+	h = util_strdup(d);
+	*strstr(h, "\r\n\r\n") = '\0';
+	ok(!imap_header_8bit(h, strlen(h)), "no 8-bit octet in the header");
+	ok(len > 9 && strcmp(d + len - 9, "body \xc3\xa9\r\n") == 0, "the body as it is");
+	ok(strstr(h, "\r\nFrom: =?UNKNOWN-8BIT?B?UmVu6Q==?= "
+	    "<rene@example.test>\r\n") != NULL, "raw Latin-1: UNKNOWN-8BIT");
+	ok(strstr(h, "To: =?UTF-8?B?R3LDvMOfZS1UZWFt?=: a@b.c, "
+	    "\"Kim \\\"K\\\" Lee\" <k@b.c>;, plain@b.c\r\n") != NULL,
+	    "a group's 8-bit name encoded, quoted names quoted again");
+	ok(strstr(h, "\r\nDowngraded-References: =?UTF-8?B?") != NULL &&
+	    strstr(h, "\r\nReferences:") == NULL,
+	    "a non-ASCII msg-id: Downgraded-References (RFC 6857)");
+	ok(strstr(h, "Content-Type: text/plain; charset=\"utf-8\"; "
+	    "name*=UTF-8''M%C3%A4rz") != NULL,
+	    "an 8-bit parameter as RFC 2231 extended value");
+	ok(strstr(h, "\r\nX-Plain: stays\r\n") != NULL &&
+	    strncmp(h, "Received: =?UTF-8?B?", 20) == 0,
+	    "an ASCII field as it stands, another 8-bit one encoded");
+	for (line = h; (end = strstr(line, "\r\n")) != NULL; line = end + 2)
+		if ((size_t)(end - line) > longest)
+			longest = (size_t)(end - line);
+	ok(longest <= 76, "lines of at most 76 octets (RFC 2047 §2): %zu",
+	    longest);
+	free(h);
+	mime_msg_free(&sg);
+	mime_msg_free(&m);
+}
+
 int
 main(void)
 {
 	test_encoded_words();
+	test_surrogate();
 	test_simple();
 	test_mixed();
 	test_nested();
