@@ -196,8 +196,16 @@ try:
     t.eq(len(dev), 2, "Lists/dev: the folder and its 2 messages fetched")
     t.ok(dev and any(untuid(d) == nested for _, d in dev.values()),
          "the nested MIME message arrived byte for byte (line ends aside)")
-    t.ok(any(untuid(d) == eight for _, d in dev.values()),
-         "the 8-bit header message too")
+    # mbsync does not ENABLE UTF8=ACCEPT: it is given the surrogate
+    # (RFC 6855 §7; t/88-imap-utf8-surrogate.t), a 7-bit header over the
+    # body as stored.
+    ebody = eight[eight.index(b"\r\n\r\n"):]
+    got8 = [untuid(d) for _, d in dev.values() if untuid(d) != nested]
+    t.ok(len(got8) == 1 and got8[0].endswith(ebody) and
+         all(c < 0x80 for c in got8[0][:-len(ebody)]) and
+         b"Subject: =?UTF-8?B?" in got8[0],
+         "the 8-bit header message too, as its surrogate (7-bit header, "
+         "body byte for byte)", got8)
     t.ok("S" in inbox.get("two", ("", b""))[0] and
          "S" not in inbox.get("one", ("", b""))[0],
          "\\Seen on the server -> S on the near side",
