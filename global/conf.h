@@ -91,6 +91,7 @@ struct conf {
 		long long	 max_sessions_per_user;
 		long long	 max_errors;
 		char		*admin_uri;
+		int		 surrogate;
 	} imapd;
 
 	/* [webmail]: besides its listen key (the service row) */

@@ -262,6 +262,10 @@ const struct conf_key conf_keys[] = {
 	  "[LIMIT])" },
 	{ "imapd", "max_errors", CONF_INT, "20", OFF(imapd.max_errors), 1,
 	  1000, NULL, "bad commands in a session before it is closed" },
+	{ "imapd", "surrogate", CONF_BOOL, "yes", OFF(imapd.surrogate), 0, 0,
+	  NULL, "give a client that did not ENABLE UTF8=ACCEPT a message with "
+	  "8-bit header octets as a downgraded surrogate (RFC 6855 §8); no: "
+	  "as stored, for backup tools that must copy it unchanged" },
 	{ "imapd", "admin_uri", CONF_STR, "", OFF(imapd.admin_uri), 0, 0,
 	  check_admin_uri, "how to reach the server's administrator, a URI "
 	  "(mailto:postmaster@example.org), given to clients as the "

@@ -707,7 +707,8 @@ fetch_hdr8(struct fetch_run *fr, const struct mmsg *m)
  * RFC 6855 §7, §8: a session that did not ENABLE UTF8=ACCEPT (nor
  * IMAP4rev2) is given a message whose header holds 8-bit octets as a
  * surrogate (surrogate.c), in every item that shows the header's octets
- * or the size.  NULL for all others: the one look is at msg.hdr8.
+ * or the size (unless imapd.surrogate is off, for backup tools).  NULL
+ * for all others: the one look is at msg.hdr8.
  */
 static struct mime_msg *
 fetch_surrogate(struct fetch_run *fr, const struct mmsg *m,
@@ -716,7 +717,7 @@ fetch_surrogate(struct fetch_run *fr, const struct mmsg *m,
 	struct mime_msg *sg;
 
 	if (!fr->req->shows_raw || imap_names_utf8(fr->s) ||
-	    fetch_hdr8(fr, m) != 1)
+	    !fr->s->conf->imapd.surrogate || fetch_hdr8(fr, m) != 1)
 		return NULL;
 	if (*msg == NULL && (*msg = fetch_load(fr, m->uid)) == NULL)
 		return NULL;		/* gone: NIL, as below */

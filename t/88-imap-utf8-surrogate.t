@@ -212,6 +212,18 @@ try:
     db.close()
     old.close()
     u.close()
+
+    # ---- imapd.surrogate=no: as stored, for backup tools ---------------
+    srv.stop()
+    srv.overrides.append("imapd.surrogate=no")
+    srv.start()
+    b = IMAPRaw(HOST, srv.port("imap"), timeout=30).login(U, PW)
+    b.cmd("SELECT INBOX")
+    fb, _ = fetch(b, "RFC822.SIZE BODY.PEEK[]", "1")
+    b.close()
+    t.ok(fb.get("BODY[]") == msg and fb.get("RFC822.SIZE") == len(msg),
+         "imapd.surrogate=no: a client without ENABLE gets the message as "
+         "stored, its own size", fb)
 finally:
     srv.stop()
     srv.cleanup()
