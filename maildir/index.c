@@ -886,6 +886,22 @@ mbox_append_commit(struct mbox *mb, const char *tmppath, unsigned int flags,
 	return 0;
 }
 
+/* A statement about a copy: ?1, ?2 its mailbox and UID, ?3, ?4 the
+ * original's. */
+static void
+copy_exec(struct mbox *dst, uint32_t duid, struct mbox *src, uint32_t suid,
+    const char *sql)
+{
+	sqlite3_stmt *s = db_prepare(dst->st->db, sql);
+
+	sqlite3_bind_int64(s, 1, dst->id);
+	sqlite3_bind_int64(s, 2, duid);
+	sqlite3_bind_int64(s, 3, src->id);
+	sqlite3_bind_int64(s, 4, suid);
+	sqlite3_step(s);
+	sqlite3_finalize(s);
+}
+
 int
 mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst, uint32_t *uid_r)
 {
@@ -897,7 +913,6 @@ mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst, uint32_t *uid_r)
 	int64_t idate, size = 0, vsize = 0, before;
 	long long a, b;
 	struct summary sum;
-	sqlite3_stmt *s;
 	int r, fd;
 
 	if ((r = store_msg_row(src, uid, base, sizeof(base), &flags, sletters,
@@ -965,29 +980,16 @@ mbox_copy(struct mbox *src, uint32_t uid, struct mbox *dst, uint32_t *uid_r)
 	    &sum, uid_r) == -1 || store_ext_copied(src, uid, dst, *uid_r) == -1)
 		goto fail;
 	/* The cached FETCH items are the same message's. */
-	s = db_prepare(dst->st->db, "INSERT OR REPLACE INTO cache SELECT "
-	    "(SELECT id FROM msg WHERE mailbox = ? AND uid = ?), envelope, "
+	copy_exec(dst, *uid_r, src, uid, "INSERT OR REPLACE INTO cache SELECT "
+	    "(SELECT id FROM msg WHERE mailbox = ?1 AND uid = ?2), envelope, "
 	    "bodystructure, body FROM cache WHERE msg = (SELECT id FROM msg "
-	    "WHERE mailbox = ? AND uid = ?)");
-	sqlite3_bind_int64(s, 1, dst->id);
-	sqlite3_bind_int64(s, 2, *uid_r);
-	sqlite3_bind_int64(s, 3, src->id);
-	sqlite3_bind_int64(s, 4, uid);
-	sqlite3_step(s);
-	sqlite3_finalize(s);
+	    "WHERE mailbox = ?3 AND uid = ?4)");
 	/* So is whether its header holds 8-bit octets, when the summary
 	 * (the table's, which does not keep it) did not say. */
-	if (sum.hdr8 == -1) {
-		s = db_prepare(dst->st->db, "UPDATE msg SET hdr8 = (SELECT "
+	if (sum.hdr8 == -1)
+		copy_exec(dst, *uid_r, src, uid, "UPDATE msg SET hdr8 = (SELECT "
 		    "hdr8 FROM msg WHERE mailbox = ?3 AND uid = ?4) WHERE "
 		    "mailbox = ?1 AND uid = ?2");
-		sqlite3_bind_int64(s, 1, dst->id);
-		sqlite3_bind_int64(s, 2, *uid_r);
-		sqlite3_bind_int64(s, 3, src->id);
-		sqlite3_bind_int64(s, 4, uid);
-		sqlite3_step(s);
-		sqlite3_finalize(s);
-	}
 	summary_free(&sum);
 	if (mstore_commit(dst->st) == -1)
 		return -1;
