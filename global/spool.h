@@ -175,6 +175,10 @@ void	spool_abort(struct spool_writer *w);
  * written, or abandoned unsealed), nothing any more; -1 with errno.
  */
 enum { SLOT_MESSAGE = 1, SLOT_EMPTY, SLOT_FREE };
+/* A slot's two names: msg/<name> and free/<name>.  0, or -1 (EINVAL,
+ * ENAMETOOLONG). */
+int	spool_slot_paths(const char *data_dir, const char *name, char *msg,
+	    char *freep, size_t size);
 int	spool_slot_holds(int fd);
 /* Write SPOOL_FREE_MAGIC over the first line of fd (writable).  0/-1. */
 int	spool_slot_mark_free(int fd);

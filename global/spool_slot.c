@@ -7,7 +7,7 @@
  * written into it (or of a bounce, spool_create()).  When every
  * recipient of its message is done, its first line is written over with
  * SPOOL_FREE_MAGIC and a second name for it goes into queue/free/; maild
- * takes it from there for the next message (spool_slot_take()), which a
+ * takes it from there for the next message (maild/spool.c), which a
  * session writes over the old one.
  *
  * Why: fsync() of a file that just got a new name in a directory also
@@ -46,9 +46,9 @@
 /* Delivered spool files up to this size are kept for reuse. */
 #define SPOOL_REUSE_MAX		(128 * 1024)
 
-static int
-slot_paths(const char *data_dir, const char *name, char *msg, char *freep,
-    size_t size)
+int
+spool_slot_paths(const char *data_dir, const char *name, char *msg,
+    char *freep, size_t size)
 {
 	char dir[4096];
 
@@ -121,7 +121,7 @@ spool_slot_free(const char *data_dir, const char *name, int retire)
 	struct stat st;
 	int fd, wfd = -1, holds, r = 0, saved;
 
-	if (slot_paths(data_dir, name, path, freep, sizeof(path)) == -1)
+	if (spool_slot_paths(data_dir, name, path, freep, sizeof(path)) == -1)
 		return -1;
 	/* Read-only unless a write is needed: a close after writing is an
 	 * event for the queue runner, which watches msg/. */
@@ -196,7 +196,7 @@ spool_slot_link_free(const char *data_dir, const char *name)
 {
 	char path[4096], freep[4096];
 
-	if (slot_paths(data_dir, name, path, freep, sizeof(path)) == -1)
+	if (spool_slot_paths(data_dir, name, path, freep, sizeof(path)) == -1)
 		return -1;
 	if (link(path, freep) == -1 && errno != EEXIST && errno != ENOENT)
 		return -1;
@@ -209,7 +209,7 @@ spool_slot_discard(const char *data_dir, const char *name)
 	char path[4096], freep[4096];
 	int fd, r;
 
-	if (slot_paths(data_dir, name, path, freep, sizeof(path)) == -1)
+	if (spool_slot_paths(data_dir, name, path, freep, sizeof(path)) == -1)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK)) == -1) {

@@ -151,9 +151,8 @@ spool_reuse(char *name, size_t size)
 		/* Opened by its name in msg/: the queue runner watches msg/
 		 * for the close of a slot (inotify tells the directory of
 		 * the name a file was opened by). */
-		if (layout_path(path, sizeof(path), dir, id) == -1 ||
-		    spool_path(msg, sizeof(msg), conf->server.data_dir,
-		    id) == -1 || lstat(path, &fst) == -1)
+		if (spool_slot_paths(conf->server.data_dir, id, msg, path,
+		    sizeof(path)) == -1 || lstat(path, &fst) == -1)
 			continue;
 		if ((fd = open(msg, O_WRONLY | O_CLOEXEC | O_NOFOLLOW |
 		    O_NONBLOCK)) == -1) {
