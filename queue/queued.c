@@ -213,10 +213,10 @@ out:
 /* Bring a message into the index (or refresh it); -1 if it is unusable. */
 static struct qentry *queue_settle(struct qentry *e);
 
-static int	scanning;	/* queue_scan() is running */
-
+/* scan: from queue_scan(), which also frees what dead writers left;
+ * recovered: found after a restart. */
 static struct qentry *
-queue_learn(const char *id, int recovered)
+queue_learn(const char *id, int scan, int recovered)
 {
 	struct qentry *e;
 
@@ -230,7 +230,7 @@ queue_learn(const char *id, int recovered)
 		/* A slot with no message (ENOMSG) or one being written
 		 * (EBUSY): its writer's close is the event to wait for.
 		 * A scan frees what writers that died left. */
-		if (saved == ENOMSG && scanning &&
+		if (saved == ENOMSG && scan &&
 		    spool_slot_free(queue_data_dir, id, 0) == -1 &&
 		    errno != EBUSY)
 			log_err("queue file %s: cannot free it: %s", id,
@@ -260,11 +260,9 @@ queue_scan(int recovered)
 		log_err("%s: %s", queue_msgdir, strerror(errno));
 		return;
 	}
-	scanning = 1;
 	while ((de = readdir(d)) != NULL)
 		if (spool_id_valid(de->d_name))
-			queue_learn(de->d_name, recovered);
-	scanning = 0;
+			queue_learn(de->d_name, 1, recovered);
 	closedir(d);
 	if (sched_count() != before || recovered)
 		log_info("scan: %zu message(s) queued, %zu new", sched_count(),
@@ -512,7 +510,7 @@ queue_inotify(void)
 			} else if (ev->len > 0 && spool_id_valid(ev->name) &&
 			    ((ev->mask & IN_MOVED_TO) ||
 			    queue_slot_written(ev->name)))
-				queue_learn(ev->name, 0);
+				queue_learn(ev->name, 0, 0);
 		}
 }
 
@@ -522,7 +520,7 @@ queue_inotify(void)
 static void
 queue_admin_delete(const char *name)
 {
-	struct qentry *e = queue_learn(name, 0);
+	struct qentry *e = queue_learn(name, 0, 0);
 	char path[PATH_MAX], id[SPOOL_ID_LEN + 1];
 
 	util_strcpy(id, e != NULL ? e->env.id : name, sizeof(id));
@@ -548,7 +546,7 @@ queue_admin_bounce(const char *name)
 {
 	struct qentry *e;
 
-	if ((e = queue_learn(name, 0)) == NULL) {
+	if ((e = queue_learn(name, 0, 0)) == NULL) {
 		log_warn("queue file %s: bounce: no message", name);
 		return;
 	}
