@@ -490,6 +490,22 @@ cmd_queue_list(void)
 	return 0;
 }
 
+/* Does the slot queue/msg/<name> hold message id?  Its path in path. */
+static int
+queue_slot_holds(const char *name, const char *id, char *path, size_t size)
+{
+	struct spool_env env;
+	int found;
+
+	if (!spool_id_valid(name) || spool_path(path, size,
+	    conf->server.data_dir, name) == -1 ||
+	    spool_load(path, &env, NULL) == -1)
+		return 0;
+	found = strcmp(env.id, id) == 0;
+	spool_env_free(&env);
+	return found;
+}
+
 /* The slot of queue/msg/ that holds message id: its path and name; 0,
  * or -1 if no slot does.  A slot's name is the id of its first message,
  * so that one is looked at first. */
@@ -497,33 +513,20 @@ static int
 queue_find(const char *id, char *path, size_t size, char *name)
 {
 	char msgdir[PATH_MAX], tmpdir[PATH_MAX];
-	struct spool_env env;
 	struct dirent *de;
 	DIR *d;
-	int found = 0;
+	int found;
 
-	if (spool_path(path, size, conf->server.data_dir, id) == 0 &&
-	    spool_load(path, &env, NULL) == 0) {
-		found = strcmp(env.id, id) == 0;
-		spool_env_free(&env);
-		if (found) {
-			util_strcpy(name, id, SPOOL_ID_LEN + 1);
-			return 0;
-		}
+	if ((found = queue_slot_holds(id, id, path, size)))
+		util_strcpy(name, id, SPOOL_ID_LEN + 1);
+	else if (spool_dirs(conf->server.data_dir, msgdir, tmpdir,
+	    sizeof(msgdir)) == 0 && (d = opendir(msgdir)) != NULL) {
+		while (!found && (de = readdir(d)) != NULL)
+			if ((found = queue_slot_holds(de->d_name, id, path,
+			    size)))
+				util_strcpy(name, de->d_name, SPOOL_ID_LEN + 1);
+		closedir(d);
 	}
-	if (spool_dirs(conf->server.data_dir, msgdir, tmpdir,
-	    sizeof(msgdir)) == -1 || (d = opendir(msgdir)) == NULL)
-		return -1;
-	while (!found && (de = readdir(d)) != NULL) {
-		if (!spool_id_valid(de->d_name) || spool_path(path, size,
-		    conf->server.data_dir, de->d_name) == -1 ||
-		    spool_load(path, &env, NULL) == -1)
-			continue;
-		if ((found = strcmp(env.id, id) == 0))
-			util_strcpy(name, de->d_name, SPOOL_ID_LEN + 1);
-		spool_env_free(&env);
-	}
-	closedir(d);
 	return found ? 0 : -1;
 }
 
@@ -582,13 +585,12 @@ cmd_queue_admin(const char *what, const char *id)
 			done = errno == ENOENT || errno == ENOMSG;
 			break;
 		}
-		/* The slot may hold the next message already. */
-		for (done = strcmp(env.id, id) != 0, r = 0;
-		    !done && r < env.nrcpts; r++)
-			if (env.rcpts[r].state == RCPT_PENDING)
-				break;
-		if (!done && r == env.nrcpts)
-			done = 1;
+		/* Done: no recipient pending, or the slot holds the next
+		 * message already. */
+		for (r = 0; r < env.nrcpts &&
+		    env.rcpts[r].state != RCPT_PENDING; r++)
+			;
+		done = r == env.nrcpts || strcmp(env.id, id) != 0;
 		spool_env_free(&env);
 		if (!done)
 			usleep(100000);
