@@ -32,15 +32,8 @@ srv = Server(services=("imap",),
 srv.setup(users=[(U, PW)])
 
 
-class Client(RawImap):
-    def __init__(self):
-        super().__init__(srv.port("imap"), U, PW)
-
-    def until(self, pattern, timeout=WAIT):
-        return super().until(pattern, timeout)
-
-    def quiet(self, seconds=1.5):
-        return super().quiet(seconds)
+def Client():
+    return RawImap(srv.port("imap"), U, PW, wait=WAIT, quiet_for=1.5)
 
 
 def ok(r):

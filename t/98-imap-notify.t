@@ -26,9 +26,8 @@ srv = Server(services=("smtp", "imap"),
 srv.setup(users=[(U, PW)])
 
 
-class Client(RawImap):
-    def __init__(self):
-        super().__init__(srv.port("imap"), U, PW)
+def Client():
+    return RawImap(srv.port("imap"), U, PW)
 
 
 def ok(r):

@@ -11,7 +11,10 @@ import time
 
 class RawImap:
     def __init__(self, port, user, password, host="127.0.0.1",
-                 prefix="t"):
+                 prefix="t", wait=5.0, quiet_for=1.0):
+        """wait, quiet_for: until()'s and quiet()'s default seconds."""
+        self.wait = wait
+        self.quiet_for = quiet_for
         self.sock = socket.create_connection((host, port), timeout=30)
         self.buf = b""
         self.n = 0
@@ -73,11 +76,11 @@ class RawImap:
                 return un, r
             un.append(r)
 
-    def until(self, pattern, timeout=5):
+    def until(self, pattern, timeout=None):
         """Unsolicited responses up to one matching pattern:
         (lines, whether it came)."""
         got = []
-        deadline = time.time() + timeout
+        deadline = time.time() + (self.wait if timeout is None else timeout)
         while time.time() < deadline:
             r = self.line(deadline - time.time())
             if r is None:
@@ -87,10 +90,11 @@ class RawImap:
                 return got, True
         return got, False
 
-    def quiet(self, seconds=1.0):
+    def quiet(self, seconds=None):
         """What comes unasked within seconds (should be nothing)."""
         got = []
-        deadline = time.time() + seconds
+        deadline = time.time() + (self.quiet_for if seconds is None else
+                                  seconds)
         while True:
             r = self.line(max(0.0, deadline - time.time()))
             if r is None:
